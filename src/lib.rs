@@ -1,0 +1,61 @@
+//! # websight
+//!
+//! Real-time and offline website / e-commerce analytics in Rust. This facade re-exports the
+//! member crates as modules, so one dependency gives the whole toolkit:
+//!
+//! | module | crate | what it holds |
+//! |---|---|---|
+//! | [`core`] | `websight-core` | domain model, JSON shapes, synthetic traffic with ground truth |
+//! | [`lsh`] | `websight-lsh` | MinHash signatures and LSH for similar users |
+//! | [`dp`] | `websight-dp` | differential privacy: mechanisms, budgets, accountant, DP-SGD |
+//! | [`explain`] | `websight-explain` | Tree SHAP and Kernel SHAP |
+//! | [`connectors`] | `websight-connectors` | Kafka, Redis, MongoDB, Elasticsearch (features) |
+//!
+//! Data flows from traffic (generated or ingested) through the security gate and stream
+//! analytics of `core` to storage and dashboards, and offline to features, similar users,
+//! private purchase models and their explanations. `docs/ARCHITECTURE.md` in the repository
+//! describes the flow and how it scales out.
+//!
+//! ```
+//! use websight::core::synth::{Generator, SynthConfig};
+//!
+//! let generator = Generator::new(SynthConfig { sessions: 500, ..SynthConfig::default() })?;
+//! let (mut sessions, mut orders, mut revenue) = (0, 0, 0.0);
+//! for s in generator.sessions() {
+//!     sessions += 1;
+//!     if let Some(order) = &s.session.order {
+//!         orders += 1;
+//!         revenue += order.amount;
+//!     }
+//! }
+//! println!("{sessions} sessions, {orders} orders, revenue {revenue:.0}");
+//! assert_eq!(sessions, 500);
+//! # Ok::<(), websight::core::CoreError>(())
+//! ```
+//!
+//! # Feature flags
+//!
+//! All features are off by default.
+//!
+//! - `kafka`, `redis`, `mongodb`, `elasticsearch`: the connector of that name in
+//!   [`connectors`]. **Not implemented yet**: the flags exist so dependants can name them;
+//!   enabling one compiles no extra code until the connectors land.
+//! - `connectors`: all four connectors.
+//! - `xgboost`: gradient-boosted trees through `xgboost-rs` (needs cmake and libclang).
+//!   **Reserved**: it enables nothing until the purchase models land.
+//! - `full`: everything above.
+//!
+//! # Dependency versions
+//!
+//! websight's public API uses `ndarray` 0.16, `rand` 0.8 and `rand_distr` 0.4 — the versions
+//! linfa 0.8 uses. Some dependencies bring other versions internally (`cargo tree -d` shows
+//! them: e.g. xgboost-rs's ndarray 0.15, probminhash's rand); those never appear in
+//! websight's public API.
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub use websight_connectors as connectors;
+pub use websight_core as core;
+pub use websight_dp as dp;
+pub use websight_explain as explain;
+pub use websight_lsh as lsh;

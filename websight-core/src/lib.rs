@@ -1,0 +1,58 @@
+//! # websight-core
+//!
+//! The foundation of websight: the typed domain model of a web shop's traffic, its two JSON
+//! shapes, and a seeded generator of synthetic traffic with ground truth.
+//!
+//! - [`model`]: [`Session`](model::Session) — who ([`UserProfile`](model::UserProfile)),
+//!   from where ([`Device`](model::Device), [`Location`](model::Location),
+//!   [`Referrer`](model::Referrer), IP, user agent) and what: ordered
+//!   [`PageEvent`](model::PageEvent)s (time, [`Action`](model::Action), product, dwell,
+//!   clicks), the [`Order`](model::Order) and [`Review`](model::Review)s. Products live in a
+//!   validated [`Catalogue`](model::Catalogue).
+//! - [`record`]: the original system's camelCase [`SessionRecord`](record::SessionRecord)
+//!   (decoded and re-encoded losslessly) and websight's event-level
+//!   [`EventRecord`](record::EventRecord), with conversions to and from sessions.
+//! - [`synth`]: [`Generator`](synth::Generator) — streaming, deterministic traffic whose
+//!   purchases follow a documented function of behaviour and whose bots and abuse are
+//!   labelled.
+//! - [`metrics`]: evaluation helpers such as [`roc_auc`](metrics::roc_auc).
+//!
+//! ```
+//! use websight_core::model::Catalogue;
+//! use websight_core::record::{EventRecord, SessionRecord};
+//! use websight_core::synth::{Generator, SynthConfig};
+//!
+//! let generator = Generator::new(SynthConfig { sessions: 200, seed: 7, ..SynthConfig::default() })?;
+//! for synthetic in generator.sessions().take(3) {
+//!     let session = &synthetic.session;
+//!     // The original system's record shape…
+//!     let record = SessionRecord::from_session(session, &Catalogue::furniture())?;
+//!     println!("{}", serde_json::to_string(&record)?);
+//!     // …and websight's own event stream.
+//!     let events = EventRecord::from_session(session);
+//!     assert_eq!(events.len(), session.page_views());
+//!     println!("bought: {} (p = {:.2}), abuse: {:?}",
+//!         session.purchased(), synthetic.truth.purchase_probability, synthetic.truth.abuse);
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Feature flags
+//!
+//! `websight-core` has no optional features: everything here is pure Rust and always on.
+//! Server connectors live in `websight-connectors`.
+//!
+//! # Dependency versions
+//!
+//! The `rand` (0.8) and `rand_distr` (0.4) versions are those linfa 0.8 uses, so random
+//! generators pass between websight and linfa without conversion.
+#![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod error;
+pub mod metrics;
+pub mod model;
+pub mod record;
+pub mod synth;
+
+pub use error::{CoreError, Result};

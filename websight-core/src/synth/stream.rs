@@ -1,0 +1,143 @@
+//! The event stream: page events in arrival order, with realistic out-of-orderness.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Exp};
+
+use super::config::{Disorder, SynthConfig};
+use super::generator::{AbuseKind, Sessions, SyntheticSession};
+use super::rng::derived_rng;
+use crate::record::EventRecord;
+
+/// One event as a consumer receives it, with its ground truth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntheticEvent {
+    /// The event on the wire.
+    pub record: EventRecord,
+    /// When it reaches the consumer (event time plus delivery delay).
+    pub arrival: DateTime<Utc>,
+    /// The planted abuse of its session, `None` for a regular visitor.
+    pub abuse: Option<AbuseKind>,
+    /// Whether it was one of the very late events (see [`Disorder`]).
+    pub very_late: bool,
+}
+
+impl SyntheticEvent {
+    /// Delivery delay in seconds.
+    pub fn delay_seconds(&self) -> f64 {
+        crate::model::seconds_between(self.record.timestamp, self.arrival)
+    }
+}
+
+struct InFlight(SyntheticEvent, u64);
+
+impl InFlight {
+    fn key(&self) -> (DateTime<Utc>, u64) {
+        (self.0.arrival, self.1)
+    }
+}
+impl PartialEq for InFlight {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for InFlight {}
+impl PartialOrd for InFlight {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for InFlight {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+/// Iterator over [`SyntheticEvent`]s in arrival order.
+///
+/// Sessions come in start order and every event arrives after its session starts, so an
+/// event can be released once no session still to come starts before its arrival. Memory is
+/// bounded by the events in flight (open sessions and delayed events), not by stream length.
+pub struct EventStream<'g> {
+    sessions: Sessions<'g>,
+    lookahead: Option<SyntheticSession>,
+    in_flight: BinaryHeap<Reverse<InFlight>>,
+    rng: ChaCha8Rng,
+    usual_delay: Option<Exp<f64>>,
+    disorder: Disorder,
+    seq: u64,
+    peak_in_flight: usize,
+}
+
+impl<'g> EventStream<'g> {
+    pub(crate) fn new(mut sessions: Sessions<'g>, config: &SynthConfig) -> Self {
+        let disorder = config.disorder.clone();
+        EventStream {
+            lookahead: sessions.next(),
+            sessions,
+            in_flight: BinaryHeap::new(),
+            rng: derived_rng(config.seed, 0x4445_4c41, 0),
+            usual_delay: (disorder.mean_delay_seconds > 0.0)
+                .then(|| Exp::new(1.0 / disorder.mean_delay_seconds).expect("positive rate")),
+            disorder,
+            seq: 0,
+            peak_in_flight: 0,
+        }
+    }
+
+    /// Largest number of events held at once so far: stays flat as the stream grows.
+    pub fn peak_in_flight(&self) -> usize {
+        self.peak_in_flight
+    }
+
+    fn admit(&mut self, s: SyntheticSession) {
+        let abuse = s.truth.abuse;
+        for record in EventRecord::from_session(&s.session) {
+            let very_late = self.rng.gen_bool(self.disorder.late_share);
+            let delay = if very_late {
+                self.rng
+                    .gen_range(self.disorder.late_min_seconds..=self.disorder.late_max_seconds)
+            } else {
+                self.usual_delay.map_or(0.0, |d| d.sample(&mut self.rng))
+            };
+            let arrival = record.timestamp + Duration::microseconds((delay * 1e6) as i64);
+            self.seq += 1;
+            self.in_flight.push(Reverse(InFlight(
+                SyntheticEvent {
+                    record,
+                    arrival,
+                    abuse,
+                    very_late,
+                },
+                self.seq,
+            )));
+        }
+        self.peak_in_flight = self.peak_in_flight.max(self.in_flight.len());
+    }
+}
+
+impl Iterator for EventStream<'_> {
+    type Item = SyntheticEvent;
+
+    fn next(&mut self) -> Option<SyntheticEvent> {
+        loop {
+            let release = match (self.in_flight.peek(), &self.lookahead) {
+                (Some(Reverse(e)), Some(s)) => e.0.arrival < s.session.started_at,
+                (Some(_), None) => true,
+                (None, None) => return None,
+                (None, Some(_)) => false,
+            };
+            if release {
+                return self.in_flight.pop().map(|Reverse(e)| e.0);
+            }
+            let next = self.sessions.next();
+            if let Some(s) = std::mem::replace(&mut self.lookahead, next) {
+                self.admit(s);
+            }
+        }
+    }
+}
