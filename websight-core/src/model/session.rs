@@ -280,10 +280,10 @@ pub(crate) fn seconds_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
 fn distinct_products(events: &[PageEvent], action: Action) -> Vec<ProductId> {
     let mut out = Vec::new();
     for e in events.iter().filter(|e| e.action == action) {
-        if let Some(p) = e.product {
-            if !out.contains(&p) {
-                out.push(p);
-            }
+        if let Some(p) = e.product
+            && !out.contains(&p)
+        {
+            out.push(p);
         }
     }
     out

@@ -132,7 +132,7 @@ impl Generator {
         Ok(n)
     }
 
-    /// Writes the event stream as JSON lines of [`EventRecord`]; returns the count.
+    /// Writes the event stream as JSON lines of [`EventRecord`](crate::record::EventRecord); returns the count.
     pub fn write_events(&self, mut out: impl Write) -> Result<u64> {
         let mut n = 0;
         for e in self.events() {
