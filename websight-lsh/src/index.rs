@@ -2,34 +2,15 @@
 
 use std::collections::HashMap;
 use std::fmt::Debug;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::Hash;
 
 use rayon::prelude::*;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::bands::BandTable;
 use crate::minhash::estimate_jaccard;
 use crate::{LshError, LshParams, Result, Signature};
-
-/// A hasher for keys that are already well-mixed 64-bit hashes.
-#[derive(Default)]
-struct PremixedHasher(u64);
-
-impl Hasher for PremixedHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
-type Table = HashMap<u64, Vec<u32>, BuildHasherDefault<PremixedHasher>>;
 
 /// A 64-bit digest of one band's values (bucket address; equality is re-checked exactly).
 fn band_digest(band: &[u32]) -> u64 {
@@ -71,7 +52,7 @@ pub struct LshIndex<K> {
     /// Slot-major signature values (`num_perm` per slot).
     values: Vec<u32>,
     slots: HashMap<K, u32>,
-    tables: Vec<Table>,
+    tables: Vec<BandTable>,
 }
 
 impl<K: Clone + Eq + Hash + Debug> LshIndex<K> {
@@ -89,7 +70,9 @@ impl<K: Clone + Eq + Hash + Debug> LshIndex<K> {
             keys: Vec::new(),
             values: Vec::new(),
             slots: HashMap::new(),
-            tables: (0..params.bands).map(|_| Table::default()).collect(),
+            tables: (0..params.bands)
+                .map(|_| BandTable::with_capacity(0))
+                .collect(),
         })
     }
 
@@ -120,11 +103,13 @@ impl<K: Clone + Eq + Hash + Debug> LshIndex<K> {
             .par_iter_mut()
             .enumerate()
             .for_each(|(band, table)| {
-                table.reserve(slots);
-                for slot in 0..slots {
-                    let start = slot * num_perm + band * rows;
-                    let digest = band_digest(&values[start..start + rows]);
-                    table.entry(digest).or_default().push(slot as u32);
+                let digest_of = |slot: u32| {
+                    let start = slot as usize * num_perm + band * rows;
+                    band_digest(&values[start..start + rows])
+                };
+                *table = BandTable::with_capacity(slots);
+                for slot in 0..slots as u32 {
+                    table.insert(digest_of(slot), slot, &digest_of);
                 }
             });
         Ok(index)
@@ -179,11 +164,15 @@ impl<K: Clone + Eq + Hash + Debug> LshIndex<K> {
             return Err(LshError::DuplicateKey(format!("{key:?}")));
         }
         let slot = self.keys.len() as u32;
-        for band in 0..self.params.bands {
-            let digest = band_digest(self.band(signature.values(), band));
-            self.tables[band].entry(digest).or_default().push(slot);
-        }
         self.values.extend_from_slice(signature.values());
+        let (values, num_perm, rows) = (&self.values, self.num_perm, self.params.rows);
+        for (band, table) in self.tables.iter_mut().enumerate() {
+            let digest_of = |slot: u32| {
+                let start = slot as usize * num_perm + band * rows;
+                band_digest(&values[start..start + rows])
+            };
+            table.insert(digest_of(slot), slot, &digest_of);
+        }
         self.slots.insert(key.clone(), slot);
         self.keys.push(Some(key));
         Ok(())
@@ -200,12 +189,7 @@ impl<K: Clone + Eq + Hash + Debug> LshIndex<K> {
         let values = self.slot_values(slot).to_vec();
         for band in 0..self.params.bands {
             let digest = band_digest(self.band(&values, band));
-            if let Some(bucket) = self.tables[band].get_mut(&digest) {
-                bucket.retain(|&s| s != slot);
-                if bucket.is_empty() {
-                    self.tables[band].remove(&digest);
-                }
-            }
+            self.tables[band].remove(digest, slot);
         }
         self.keys[slot as usize] = None;
         Ok(Signature::from_values(self.seed, values))
@@ -220,17 +204,20 @@ impl<K: Clone + Eq + Hash + Debug> LshIndex<K> {
 
     /// Slots sharing at least one band exactly with `values`, sorted, without repeats.
     fn candidate_slots(&self, values: &[u32]) -> Vec<u32> {
+        let digests: Vec<u64> = (0..self.params.bands)
+            .map(|band| band_digest(self.band(values, band)))
+            .collect();
+        for (table, &digest) in self.tables.iter().zip(&digests) {
+            table.prefetch(digest);
+        }
         let mut out = Vec::new();
-        for band in 0..self.params.bands {
+        for ((band, table), &digest) in self.tables.iter().enumerate().zip(&digests) {
             let query_band = self.band(values, band);
-            if let Some(bucket) = self.tables[band].get(&band_digest(query_band)) {
-                out.extend(
-                    bucket
-                        .iter()
-                        .copied()
-                        .filter(|&s| self.band(self.slot_values(s), band) == query_band),
-                );
-            }
+            table.for_each(digest, |s| {
+                if self.band(self.slot_values(s), band) == query_band {
+                    out.push(s);
+                }
+            });
         }
         out.sort_unstable();
         out.dedup();

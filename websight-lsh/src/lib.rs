@@ -10,7 +10,8 @@
 //!   Jaccard, parallel build, serde persistence.
 //! - [`session_tokens`] and [`SimilarUsers`] turn sessions into `feature=value` token sets
 //!   and answer "users similar to user X" directly.
-//! - [`exact`] computes the exact Jaccard neighbours LSH is scored against.
+//! - [`exact`] computes the exact Jaccard neighbours LSH is scored against; [`evaluate`]
+//!   runs and scores the whole flow on a file of sets (the `lsh` example).
 //! - `weighted` (feature `probminhash`): ProbMinHash3a signatures of weighted sets, e.g.
 //!   dwell seconds per product.
 //!
@@ -49,7 +50,9 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod bands;
 mod error;
+pub mod evaluate;
 pub mod exact;
 pub mod hashing;
 mod index;

@@ -256,3 +256,21 @@ fn estimates_track_exact_jaccard() {
     // Standard error of a 256-slot estimate is at most 1/(2·16) ≈ 0.031.
     assert!(mean < 0.03, "mean absolute error {mean}");
 }
+
+#[test]
+fn evaluation_output_has_the_documented_shape() {
+    let users = users();
+    let e = websight_lsh::evaluate::evaluate(&users, 128, 0.5, 50).unwrap();
+    let json: Value = serde_json::to_value(&e).unwrap();
+    assert_eq!(json["b"], 25);
+    assert_eq!(json["r"], 5);
+    let params = fixture("minhash_params.json");
+    assert_eq!(json["signatures"], params["first_users"]);
+    let queries = json["queries"].as_object().unwrap();
+    assert_eq!(queries.len(), 50);
+    assert!(queries.contains_key("0") && queries.contains_key("40"));
+    for key in ["recall", "precision"] {
+        let v = json[key].as_f64().unwrap();
+        assert!((0.5..=1.0).contains(&v), "{key} {v}");
+    }
+}

@@ -1,0 +1,118 @@
+//! MinHash LSH over users' item sets, scored against exact Jaccard.
+//!
+//! ```text
+//! cargo run --release --example lsh -- --users FILE --num-perm 128 --threshold 0.5 \
+//!     [--queries N] --out OUT.json
+//! ```
+//!
+//! FILE has one user per line (line i is user i), space-separated item ids. Signatures are
+//! datasketch 2.0's (`MinHash(num_perm, seed=1)` over the decimal ids' bytes). The N query
+//! users (default 200) are spread evenly over the file (user ⌊i·n/N⌋), so other tools can
+//! query the same ones (`scripts/lsh_reference.py` does, with datasketch). OUT.json:
+//! `{"b","r","signatures":{"0":[…],…},"queries":{"user":[candidates…]},"recall","precision",
+//! "timings_s"}`.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use websight::lsh::evaluate::evaluate;
+use websight::lsh::exact::read_sets;
+
+struct Args {
+    users: String,
+    num_perm: usize,
+    threshold: f64,
+    queries: usize,
+    out: String,
+}
+
+const USAGE: &str =
+    "usage: lsh --users FILE --num-perm N --threshold T [--queries N] --out OUT.json";
+
+fn parse_args() -> Result<Args, String> {
+    let (mut users, mut out) = (None, None);
+    let (mut num_perm, mut threshold, mut queries) = (128usize, 0.5f64, 200usize);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--users" => users = Some(value()?),
+            "--out" => out = Some(value()?),
+            "--num-perm" => num_perm = value()?.parse().map_err(|e| format!("--num-perm: {e}"))?,
+            "--threshold" => {
+                threshold = value()?.parse().map_err(|e| format!("--threshold: {e}"))?
+            }
+            "--queries" => queries = value()?.parse().map_err(|e| format!("--queries: {e}"))?,
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(Args {
+        users: users.ok_or(format!("--users is required\n{USAGE}"))?,
+        out: out.ok_or(format!("--out is required\n{USAGE}"))?,
+        num_perm,
+        threshold,
+        queries,
+    })
+}
+
+fn main() -> ExitCode {
+    match parse_args() {
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+        Ok(args) => match run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let t = Instant::now();
+    let sets = read_sets(BufReader::new(File::open(&args.users)?))?;
+    if sets.is_empty() {
+        return Err("the users file is empty".into());
+    }
+    let read_s = t.elapsed().as_secs_f64();
+    let e = evaluate(&sets, args.num_perm, args.threshold, args.queries)?;
+    let t = &e.timings;
+    let queries = e.queries.len().max(1) as f64;
+    println!(
+        "users {}, num_perm {}, threshold {}: bands b = {}, rows r = {}",
+        sets.len(),
+        args.num_perm,
+        args.threshold,
+        e.b,
+        e.r
+    );
+    println!("read           {read_s:>9.3} s");
+    println!(
+        "minhash        {:>9.3} s  ({:.0} users/s)",
+        t.minhash,
+        sets.len() as f64 / t.minhash
+    );
+    println!("choose b, r    {:>9.3} s", t.params);
+    println!("insert         {:>9.3} s", t.insert);
+    println!("build+insert   {:>9.3} s", t.minhash + t.insert);
+    println!(
+        "queries        {:>9.3} s  ({:.1} µs/query, {} queries)",
+        t.query_total,
+        1e6 * t.query_total / queries,
+        e.queries.len()
+    );
+    println!("exact truth    {:>9.3} s", t.exact);
+    println!(
+        "recall {:.3}  precision {:.3}  (against exact Jaccard >= {})",
+        e.recall, e.precision, args.threshold
+    );
+    serde_json::to_writer(BufWriter::new(File::create(&args.out)?), &e)?;
+    println!("wrote {}", args.out);
+    Ok(())
+}
