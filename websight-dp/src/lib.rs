@@ -1,33 +1,63 @@
 //! # websight-dp
 //!
-//! Differential privacy done right: per-record Laplace and Gaussian mechanisms, a privacy budget filter, a Rényi accountant for DP-SGD and DP-SGD itself.
+//! Differential privacy done right: noise per record with scale Δ/ε, budgets that refuse
+//! what they cannot afford, and every ε computed from the parameters actually used.
 //!
-//! **Status:** scaffolding. This crate holds its error type and its place in the workspace;
-//! its algorithms land with the project's issue "websight-dp: correct, accounted differential privacy". Until then it has no other public items.
+//! - Mechanisms: [`Laplace`] (scale Δ/ε), [`Gaussian`] (analytic calibration of Balle &
+//!   Wang 2018, and the classic one), [`DiscreteLaplace`] for counts. Parameters are
+//!   validated (ε > 0, Δ > 0, δ ∈ (0, 1), finite) with typed [`DpError`]s.
+//! - [`PrivacyFilter`]: a budget with basic or Rényi composition; DP releases of dashboard
+//!   aggregates (counts, sums, means, histograms) are charged before any noise is drawn, so
+//!   nothing is released after a refusal.
+//! - [`RdpAccountant`] and [`accountant`]: RDP of the Poisson-subsampled Gaussian with the
+//!   (ε, δ) conversion opacus 1.6 uses — equal to opacus to 10⁻⁶ — and the inverse,
+//!   [`noise_multiplier`](accountant::noise_multiplier).
+//! - [`InputPerturbation`]: per-record Laplace noise on features before training.
 //!
 //! ```
-//! use websight_dp::DpError;
-//! use websight_core::CoreError;
+//! use websight_dp::{accountant, Composition, PrivacyFilter};
+//! use rand::SeedableRng;
 //!
-//! // Errors from websight-core surface wrapped, with their cause intact.
-//! let core = "Bing".parse::<websight_core::model::Referrer>().unwrap_err();
-//! let err: DpError = core.into();
-//! assert!(matches!(err, DpError::Core(CoreError::InvalidRecord { .. })));
+//! // How private is DP-SGD with σ = 1.1, batches of 1% of the data, 2,000 steps?
+//! let (epsilon, _order) = accountant::epsilon(0.01, 1.1, 2_000, 1e-5)?;
+//! assert!(epsilon > 1.0 && epsilon < 3.0);
+//!
+//! // Which σ keeps 2,000 steps within ε = 1?
+//! let sigma = accountant::noise_multiplier(1.0, 1e-5, 0.01, 2_000)?;
+//! assert!(accountant::epsilon(0.01, sigma, 2_000, 1e-5)?.0 <= 1.0);
+//!
+//! // A dashboard with a budget of ε = 1.
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+//! let mut filter = PrivacyFilter::new(1.0, 1e-6, Composition::Renyi)?;
+//! let revenue = filter.release_sum(&[5000.0, 899.0, 650.0], (0.0, 10_000.0), 0.5, &mut rng)?;
+//! let orders = filter.release_count(3, 0.4, &mut rng)?;
+//! assert!(filter.spent().0 <= 1.0);
+//! # let _ = (revenue, orders);
+//! # Ok::<(), websight_dp::DpError>(())
 //! ```
 //!
 //! # Feature flags
 //!
 //! None.
+//!
+//! # Floating-point caveat
+//!
+//! Continuous noise sampled in floating point can leak through its low-order bits (Mironov
+//! 2012). Counts and histograms therefore use the integer-valued [`DiscreteLaplace`].
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-use thiserror::Error;
+pub mod accountant;
+mod budget;
+mod error;
+mod mechanisms;
+mod normal;
+mod perturb;
+mod releases;
 
-/// Errors of `websight-dp`.
-#[derive(Debug, Error)]
-#[non_exhaustive]
-pub enum DpError {
-    /// An error from `websight-core`.
-    #[error(transparent)]
-    Core(#[from] websight_core::CoreError),
-}
+pub use accountant::RdpAccountant;
+pub use budget::{Composition, Cost, PrivacyFilter};
+pub use error::{DpError, Result};
+pub use mechanisms::{DiscreteLaplace, Gaussian, Laplace};
+pub use normal::{ln_erfc, normal_cdf};
+pub use perturb::InputPerturbation;
