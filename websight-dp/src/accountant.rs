@@ -155,7 +155,13 @@ impl RdpAccountant {
     /// Records `steps` steps with noise multiplier `sigma` and sampling rate `q`.
     pub fn record(&mut self, sigma: f64, q: f64, steps: u64) -> Result<()> {
         check_range("sigma", sigma, 0.0, f64::INFINITY, true)?;
-        check_range("q", q, 0.0, 1.0 + f64::EPSILON, true)?;
+        check_range("q", q, 0.0, 1.0 + f64::EPSILON, true).map_err(|_| {
+            DpError::InvalidParameter {
+                param: "q",
+                value: q,
+                reason: "must lie in [0, 1]".into(),
+            }
+        })?;
         match self.history.last_mut() {
             Some((s, r, n)) if *s == sigma && *r == q => *n += steps,
             _ => self.history.push((sigma, q, steps)),
@@ -189,11 +195,11 @@ impl RdpAccountant {
     /// (ε, optimal order) at `delta` over the given orders (each > 1).
     pub fn epsilon_at(&self, delta: f64, orders: &[f64]) -> Result<(f64, f64)> {
         check_range("delta", delta, 0.0, 1.0, false)?;
-        if let Some(&bad) = orders.iter().find(|&&a| !(a > 1.0)) {
+        if let Some(&bad) = orders.iter().find(|&&a| a.is_nan() || a <= 1.0) {
             return Err(DpError::InvalidParameter {
                 param: "orders",
                 value: bad,
-                reason: "RDP orders must be > 1",
+                reason: "RDP orders must be > 1".into(),
             });
         }
         Ok(rdp_to_epsilon(orders, &self.rdp(orders), delta))
@@ -213,7 +219,11 @@ pub fn epsilon(q: f64, sigma: f64, steps: u64, delta: f64) -> Result<(f64, f64)>
 /// precision 10⁻¹⁰, so ε(σ) ≤ target always holds).
 pub fn noise_multiplier(target_epsilon: f64, delta: f64, q: f64, steps: u64) -> Result<f64> {
     positive("target_epsilon", target_epsilon)?;
-    check_range("q", q, 0.0, 1.0 + f64::EPSILON, false)?;
+    check_range("q", q, 0.0, 1.0 + f64::EPSILON, false).map_err(|_| DpError::InvalidParameter {
+        param: "q",
+        value: q,
+        reason: "must lie in (0, 1]".into(),
+    })?;
     let orders = default_orders();
     let eps_of = |sigma: f64| {
         let curve: Vec<f64> = orders

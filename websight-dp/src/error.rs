@@ -17,7 +17,7 @@ pub enum DpError {
         /// The value refused.
         value: f64,
         /// Why.
-        reason: &'static str,
+        reason: String,
     },
     /// A release would exceed the privacy budget; nothing was released or charged.
     #[error(
@@ -74,10 +74,10 @@ pub(crate) fn check_range(
             param,
             value,
             reason: match (inclusive_lo, hi.is_infinite()) {
-                (false, true) => "must be finite and > 0",
-                (true, true) => "must be finite and >= 0",
-                (false, false) => "must lie in the open interval",
-                (true, false) => "must lie in the half-open interval",
+                (false, true) => format!("must be finite and > {lo}"),
+                (true, true) => format!("must be finite and >= {lo}"),
+                (false, false) => format!("must lie in ({lo}, {hi})"),
+                (true, false) => format!("must lie in [{lo}, {hi})"),
             },
         })
     }

@@ -26,9 +26,10 @@
 //! let sigma = accountant::noise_multiplier(1.0, 1e-5, 0.01, 2_000)?;
 //! assert!(accountant::epsilon(0.01, sigma, 2_000, 1e-5)?.0 <= 1.0);
 //!
-//! // A dashboard with a budget of ε = 1.
+//! // A dashboard with a budget of ε = 1 (a few pure-DP releases: basic composition is
+//! // tightest; many Gaussian or DP-SGD releases gain from Composition::Renyi).
 //! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-//! let mut filter = PrivacyFilter::new(1.0, 1e-6, Composition::Renyi)?;
+//! let mut filter = PrivacyFilter::new(1.0, 1e-6, Composition::Basic)?;
 //! let revenue = filter.release_sum(&[5000.0, 899.0, 650.0], (0.0, 10_000.0), 0.5, &mut rng)?;
 //! let orders = filter.release_count(3, 0.4, &mut rng)?;
 //! assert!(filter.spent().0 <= 1.0);

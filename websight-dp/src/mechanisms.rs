@@ -230,7 +230,7 @@ impl DiscreteLaplace {
             return Err(crate::DpError::InvalidParameter {
                 param: "sensitivity",
                 value: 0.0,
-                reason: "must be finite and > 0",
+                reason: "must be finite and > 0".into(),
             });
         }
         Ok(DiscreteLaplace {

@@ -44,7 +44,7 @@ impl InputPerturbation {
             return Err(DpError::InvalidParameter {
                 param: "bounds",
                 value: hi - lo,
-                reason: "need finite lower < upper for every feature",
+                reason: "need finite lower < upper for every feature".into(),
             });
         }
         Ok(InputPerturbation { bounds, epsilon })

@@ -18,7 +18,7 @@ fn check_bounds(lo: f64, hi: f64) -> Result<()> {
         Err(DpError::InvalidParameter {
             param: "bounds",
             value: hi - lo,
-            reason: "need finite lower < upper",
+            reason: "need finite lower < upper".into(),
         })
     }
 }

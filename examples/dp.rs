@@ -1,0 +1,124 @@
+//! The privacy accountant from the command line.
+//!
+//! ```text
+//! cargo run --release --example dp -- epsilon --q Q --sigma S --steps T --delta D
+//!     → {"epsilon": …, "order": …}
+//! cargo run --release --example dp -- epsilon --grid FILE.json
+//!     FILE.json: [{"q","sigma","steps","delta"}, …] → [{"q","sigma","steps","delta","epsilon","order"}, …]
+//! cargo run --release --example dp -- sigma --epsilon E --q Q --steps T --delta D
+//!     → {"sigma": …, "epsilon": …}   (the smallest noise multiplier within ε)
+//! ```
+//!
+//! ε is opacus 1.6's RDP accounting of the Poisson-subsampled Gaussian mechanism over its
+//! default orders, for add/remove-one neighbouring.
+
+use std::process::ExitCode;
+
+use serde::Deserialize;
+use serde_json::json;
+use websight::dp::accountant::{epsilon, noise_multiplier};
+
+const USAGE: &str = "usage:
+  dp epsilon --q Q --sigma S --steps T --delta D
+  dp epsilon --grid FILE.json
+  dp sigma --epsilon E --q Q --steps T --delta D";
+
+#[derive(Deserialize)]
+struct Config {
+    q: f64,
+    sigma: f64,
+    steps: u64,
+    delta: f64,
+}
+
+fn flags(args: &[String]) -> Result<std::collections::HashMap<String, String>, String> {
+    let mut out = std::collections::HashMap::new();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let name = flag
+            .strip_prefix("--")
+            .ok_or(format!("unexpected argument {flag:?}\n{USAGE}"))?;
+        let value = it.next().ok_or(format!("{flag} needs a value\n{USAGE}"))?;
+        out.insert(name.to_owned(), value.clone());
+    }
+    Ok(out)
+}
+
+fn number<T: std::str::FromStr>(
+    f: &std::collections::HashMap<String, String>,
+    name: &str,
+) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let raw = f
+        .get(name)
+        .ok_or(format!("--{name} is required\n{USAGE}"))?;
+    raw.parse().map_err(|e| format!("--{name} {raw:?}: {e}"))
+}
+
+fn run(args: &[String]) -> Result<String, String> {
+    let (command, rest) = match args.split_first() {
+        Some((c, rest)) if !c.starts_with("--") => (c.as_str(), rest),
+        _ => ("epsilon", args),
+    };
+    let f = flags(rest)?;
+    match command {
+        "epsilon" if f.contains_key("grid") => {
+            let text =
+                std::fs::read_to_string(&f["grid"]).map_err(|e| format!("{}: {e}", f["grid"]))?;
+            let configs: Vec<Config> =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f["grid"]))?;
+            let mut out = Vec::with_capacity(configs.len());
+            for c in configs {
+                let (eps, order) =
+                    epsilon(c.q, c.sigma, c.steps, c.delta).map_err(|e| e.to_string())?;
+                out.push(
+                    json!({"q": c.q, "sigma": c.sigma, "steps": c.steps, "delta": c.delta,
+                                "epsilon": eps, "order": order}),
+                );
+            }
+            Ok(serde_json::Value::Array(out).to_string())
+        }
+        "epsilon" => {
+            let (eps, order) = epsilon(
+                number(&f, "q")?,
+                number(&f, "sigma")?,
+                number(&f, "steps")?,
+                number(&f, "delta")?,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(json!({"epsilon": eps, "order": order}).to_string())
+        }
+        "sigma" => {
+            let (target, q, steps, delta) = (
+                number(&f, "epsilon")?,
+                number(&f, "q")?,
+                number(&f, "steps")?,
+                number(&f, "delta")?,
+            );
+            let sigma = noise_multiplier(target, delta, q, steps).map_err(|e| e.to_string())?;
+            let (eps, _) = epsilon(q, sigma, steps, delta).map_err(|e| e.to_string())?;
+            Ok(json!({"sigma": sigma, "epsilon": eps}).to_string())
+        }
+        other => Err(format!("unknown command {other:?}\n{USAGE}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") || args.is_empty() {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    match run(&args) {
+        Ok(out) => {
+            println!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

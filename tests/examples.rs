@@ -1,0 +1,130 @@
+//! The examples' command lines and JSON shapes are interfaces: run the built examples.
+//!
+//! `cargo test` builds every example next to the test binaries (target/<profile>/examples).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn example(name: &str) -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let path: PathBuf = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "{} was not built", path.display());
+    Command::new(path)
+}
+
+fn run_json(cmd: &mut Command) -> Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn dp_epsilon_prints_the_opacus_value() {
+    let v = run_json(example("dp").args([
+        "epsilon", "--q", "0.02", "--sigma", "1.0", "--steps", "500", "--delta", "1e-5",
+    ]));
+    assert!((v["epsilon"].as_f64().unwrap() - 3.1442564752172406).abs() < 1e-9);
+    assert_eq!(v["order"].as_f64().unwrap(), 5.9);
+}
+
+#[test]
+fn dp_grid_and_sigma() {
+    let dir = std::env::temp_dir().join(format!("websight-dp-grid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let grid = dir.join("grid.json");
+    std::fs::write(&grid, r#"[{"q":0.02,"sigma":1.0,"steps":500,"delta":1e-5},{"q":0.01,"sigma":1.5,"steps":1000,"delta":1e-6}]"#).unwrap();
+    let v = run_json(example("dp").args(["epsilon", "--grid", grid.to_str().unwrap()]));
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for key in ["q", "sigma", "steps", "delta", "epsilon", "order"] {
+        assert!(rows[1].get(key).is_some(), "missing {key}");
+    }
+    let s = run_json(example("dp").args([
+        "sigma",
+        "--epsilon",
+        "3",
+        "--q",
+        "0.02",
+        "--steps",
+        "500",
+        "--delta",
+        "1e-5",
+    ]));
+    assert!(s["epsilon"].as_f64().unwrap() <= 3.0);
+    let bad = example("dp")
+        .args([
+            "epsilon", "--q", "2", "--sigma", "1", "--steps", "5", "--delta", "1e-5",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`q`"));
+}
+
+#[test]
+fn lsh_writes_the_documented_json() {
+    let users = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/websight-lsh/tests/fixtures/datasketch/users.txt"
+    );
+    let out = std::env::temp_dir().join(format!("websight-lsh-{}.json", std::process::id()));
+    let status = example("lsh")
+        .args([
+            "--users",
+            users,
+            "--num-perm",
+            "128",
+            "--threshold",
+            "0.5",
+            "--queries",
+            "100",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!((v["b"].as_u64(), v["r"].as_u64()), (Some(25), Some(5)));
+    assert_eq!(v["signatures"].as_object().unwrap().len(), 100);
+    assert_eq!(v["signatures"]["0"].as_array().unwrap().len(), 128);
+    assert_eq!(v["queries"].as_object().unwrap().len(), 100);
+    assert!(v["recall"].as_f64().unwrap() > 0.7 && v["precision"].as_f64().unwrap() > 0.7);
+    let missing = example("lsh").args(["--users", users]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2), "usage error without --out");
+}
+
+#[test]
+fn pipeline_runs_embedded() {
+    let out = example("pipeline")
+        .args(["--sessions", "3000", "--users", "500", "--seed", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("sessions                  3000"), "{text}");
+    assert!(text.contains("Bayes-optimal purchase AUC"));
+    assert!(
+        !example("pipeline")
+            .arg("--bogus")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+}
