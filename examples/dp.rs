@@ -16,7 +16,7 @@ use std::process::ExitCode;
 
 use serde::Deserialize;
 use serde_json::json;
-use websight::dp::accountant::{epsilon, noise_multiplier};
+use websight::dp::accountant::{epsilon, epsilon_grid, noise_multiplier};
 
 const USAGE: &str = "usage:
   dp epsilon --q Q --sigma S --steps T --delta D

@@ -5,7 +5,7 @@
 //! `cargo bench -p websight-dp --bench accountant`
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use websight_dp::accountant::{default_orders, epsilon, subsampled_gaussian_rdp};
+use websight_dp::accountant::{default_orders, epsilon, epsilon_grid, subsampled_gaussian_rdp};
 
 fn bench(c: &mut Criterion) {
     let mut configs = Vec::new();
@@ -17,7 +17,12 @@ fn bench(c: &mut Criterion) {
         }
     }
     let mut group = c.benchmark_group("accountant");
-    group.bench_function("18_configurations", |b| {
+    let grid: Vec<(f64, f64, u64, f64)> =
+        configs.iter().map(|&(q, s, t)| (q, s, t, 1e-5)).collect();
+    group.bench_function("18_configurations_grid", |b| {
+        b.iter(|| epsilon_grid(&grid).unwrap())
+    });
+    group.bench_function("18_configurations_one_by_one", |b| {
         b.iter(|| {
             configs
                 .iter()

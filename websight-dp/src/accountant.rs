@@ -2,6 +2,10 @@
 //! opacus 1.6 does: RDP by Mironov, Talwar & Zhang (2019, §3.3) and the RDP → (ε, δ)
 //! conversion of Balle et al. (2020, Thm 21).
 
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+
 use crate::error::{check_range, positive};
 use crate::normal::ln_erfc;
 use crate::{DpError, Result};
@@ -176,15 +180,13 @@ impl RdpAccountant {
 
     /// The total RDP curve at `orders`.
     pub fn rdp(&self, orders: &[f64]) -> Vec<f64> {
-        orders
-            .iter()
-            .map(|&a| {
-                self.history
-                    .iter()
-                    .map(|&(s, q, n)| subsampled_gaussian_rdp(q, s, a) * n as f64)
-                    .sum()
-            })
-            .collect()
+        let mut total = vec![0.0; orders.len()];
+        for &(sigma, q, steps) in &self.history {
+            for (t, r) in total.iter_mut().zip(step_curve(q, sigma, orders)) {
+                *t += r * steps as f64;
+            }
+        }
+        total
     }
 
     /// (ε, optimal order) at `delta` over [`default_orders`].
@@ -214,6 +216,51 @@ pub fn epsilon(q: f64, sigma: f64, steps: u64, delta: f64) -> Result<(f64, f64)>
     accountant.epsilon(delta)
 }
 
+/// One step's RDP curve at `orders`, computed in parallel over orders.
+pub fn step_curve(q: f64, sigma: f64, orders: &[f64]) -> Vec<f64> {
+    orders
+        .par_iter()
+        .map(|&a| subsampled_gaussian_rdp(q, sigma, a))
+        .collect()
+}
+
+/// (ε, optimal order) for many `(q, sigma, steps, delta)` configurations over
+/// [`default_orders`]. Configurations sharing (q, σ) share one curve (RDP scales linearly
+/// with steps), and curves are computed in parallel.
+pub fn epsilon_grid(configs: &[(f64, f64, u64, f64)]) -> Result<Vec<(f64, f64)>> {
+    for &(q, sigma, _, delta) in configs {
+        check_range("q", q, 0.0, 1.0 + f64::EPSILON, true)?;
+        check_range("sigma", sigma, 0.0, f64::INFINITY, true)?;
+        check_range("delta", delta, 0.0, 1.0, false)?;
+    }
+    let orders = default_orders();
+    let mut keys: Vec<(u64, u64)> = configs
+        .iter()
+        .map(|&(q, s, _, _)| (q.to_bits(), s.to_bits()))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let curves: HashMap<(u64, u64), Vec<f64>> = keys
+        .par_iter()
+        .map(|&(q, s)| {
+            (
+                (q, s),
+                step_curve(f64::from_bits(q), f64::from_bits(s), &orders),
+            )
+        })
+        .collect();
+    Ok(configs
+        .iter()
+        .map(|&(q, s, steps, delta)| {
+            let curve: Vec<f64> = curves[&(q.to_bits(), s.to_bits())]
+                .iter()
+                .map(|r| r * steps as f64)
+                .collect();
+            rdp_to_epsilon(&orders, &curve, delta)
+        })
+        .collect())
+}
+
 /// The smallest noise multiplier σ whose `steps` steps at sampling rate `q` spend at most
 /// `target_epsilon` at `delta` (ε falls as σ grows; found by bisection to relative
 /// precision 10⁻¹⁰, so ε(σ) ≤ target always holds).
@@ -226,9 +273,9 @@ pub fn noise_multiplier(target_epsilon: f64, delta: f64, q: f64, steps: u64) -> 
     })?;
     let orders = default_orders();
     let eps_of = |sigma: f64| {
-        let curve: Vec<f64> = orders
-            .iter()
-            .map(|&a| subsampled_gaussian_rdp(q, sigma, a) * steps as f64)
+        let curve: Vec<f64> = step_curve(q, sigma, &orders)
+            .into_iter()
+            .map(|r| r * steps as f64)
             .collect();
         rdp_to_epsilon(&orders, &curve, delta).0
     };

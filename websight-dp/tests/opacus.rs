@@ -71,6 +71,26 @@ fn epsilon_equals_opacus_on_a_wide_grid() {
         assert_eq!(order, get("order"), "{case}");
     }
     println!("worst relative difference from opacus over 360 configurations: {worst:.2e}");
+    // The grid API gives the same answers.
+    let configs: Vec<(f64, f64, u64, f64)> = grid
+        .iter()
+        .map(|c| {
+            (
+                c["q"].as_f64().unwrap(),
+                c["sigma"].as_f64().unwrap(),
+                c["steps"].as_u64().unwrap(),
+                c["delta"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    for ((eps, order), case) in websight_dp::accountant::epsilon_grid(&configs)
+        .unwrap()
+        .into_iter()
+        .zip(grid)
+    {
+        assert!(rel(eps, case["epsilon"].as_f64().unwrap()) < 1e-6);
+        assert_eq!(order, case["order"].as_f64().unwrap());
+    }
 }
 
 #[test]
