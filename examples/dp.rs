@@ -69,15 +69,19 @@ fn run(args: &[String]) -> Result<String, String> {
                 std::fs::read_to_string(&f["grid"]).map_err(|e| format!("{}: {e}", f["grid"]))?;
             let configs: Vec<Config> =
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f["grid"]))?;
-            let mut out = Vec::with_capacity(configs.len());
-            for c in configs {
-                let (eps, order) =
-                    epsilon(c.q, c.sigma, c.steps, c.delta).map_err(|e| e.to_string())?;
-                out.push(
+            let params: Vec<(f64, f64, u64, f64)> = configs
+                .iter()
+                .map(|c| (c.q, c.sigma, c.steps, c.delta))
+                .collect();
+            let results = epsilon_grid(&params).map_err(|e| e.to_string())?;
+            let out: Vec<serde_json::Value> = configs
+                .iter()
+                .zip(results)
+                .map(|(c, (eps, order))| {
                     json!({"q": c.q, "sigma": c.sigma, "steps": c.steps, "delta": c.delta,
-                                "epsilon": eps, "order": order}),
-                );
-            }
+                           "epsilon": eps, "order": order})
+                })
+                .collect();
             Ok(serde_json::Value::Array(out).to_string())
         }
         "epsilon" => {

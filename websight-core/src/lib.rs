@@ -15,6 +15,10 @@
 //! - [`synth`]: [`Generator`](synth::Generator) — streaming, deterministic traffic whose
 //!   purchases follow a documented function of behaviour and whose bots and abuse are
 //!   labelled.
+//! - [`features`]: purchase features of a session (behaviour before checkout only) and a
+//!   split by user.
+//! - [`learn`]: the `Fit` → model → `PredictProba` vocabulary and an MLP whose per-example
+//!   gradients can be clipped (for DP-SGD).
 //! - [`metrics`]: evaluation helpers such as [`roc_auc`](metrics::roc_auc).
 //!
 //! ```
@@ -50,6 +54,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod error;
+pub mod features;
+pub mod learn;
 pub mod metrics;
 pub mod model;
 pub mod record;

@@ -13,6 +13,8 @@
 //!   (ε, δ) conversion opacus 1.6 uses — equal to opacus to 10⁻⁶ — and the inverse,
 //!   [`noise_multiplier`](accountant::noise_multiplier).
 //! - [`InputPerturbation`]: per-record Laplace noise on features before training.
+//! - [`train_dp_sgd`]: DP-SGD for `websight-core`'s MLP (per-example clipping, Poisson
+//!   sampling, Gaussian noise), reporting the ε of the σ, q and steps it used.
 //!
 //! ```
 //! use websight_dp::{accountant, Composition, PrivacyFilter};
@@ -50,6 +52,7 @@
 
 pub mod accountant;
 mod budget;
+pub mod dpsgd;
 mod error;
 mod mechanisms;
 mod normal;
@@ -58,6 +61,7 @@ mod releases;
 
 pub use accountant::RdpAccountant;
 pub use budget::{Composition, Cost, PrivacyFilter};
+pub use dpsgd::{DpSgdParams, Noise, PrivacyReport, PrivateModel, train_dp_sgd};
 pub use error::{DpError, Result};
 pub use mechanisms::{DiscreteLaplace, Gaussian, Laplace};
 pub use normal::{ln_erfc, normal_cdf};

@@ -1,0 +1,134 @@
+//! Purchase features of a session: what a model may know before checkout.
+//!
+//! Checkout pages and the order are the outcome, so everything from the first checkout page
+//! on is left out — the original system's features leaked nothing only by accident. Counts
+//! and durations are log-scaled and categories one-hot encoded, so every column lives on a
+//! fixed, data-independent scale (no scaler fitted on private data is needed).
+
+use chrono::{Datelike, Timelike};
+use ndarray::Array2;
+
+use crate::model::{Action, Catalogue, DeviceType, PartOfDay, Referrer, Session, UserId};
+
+/// The feature extractor for one catalogue: column names and the row of a session.
+///
+/// ```
+/// use websight_core::features::PurchaseFeatures;
+/// use websight_core::model::Catalogue;
+/// use websight_core::synth::{Generator, SynthConfig};
+///
+/// let catalogue = Catalogue::furniture();
+/// let features = PurchaseFeatures::new(&catalogue);
+/// let g = Generator::new(SynthConfig { sessions: 10, ..SynthConfig::default() })?;
+/// let s = g.sessions().next().unwrap();
+/// let row = features.row(&s.session, s.truth.returning);
+/// assert_eq!(row.len(), features.names().len());
+/// # Ok::<(), websight_core::CoreError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct PurchaseFeatures {
+    products: Vec<(crate::model::ProductId, String)>,
+}
+
+impl PurchaseFeatures {
+    /// Features for sessions of `catalogue` (one viewed-product flag per product).
+    pub fn new(catalogue: &Catalogue) -> Self {
+        PurchaseFeatures {
+            products: catalogue
+                .products()
+                .iter()
+                .map(|p| (p.id, p.name.clone()))
+                .collect(),
+        }
+    }
+
+    /// Column names, in row order.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = [
+            "ln1p_cart_adds",
+            "ln1p_product_dwell_minutes",
+            "ln1p_product_views",
+            "ln1p_searches",
+            "ln1p_clicks",
+            "returning_user",
+            "is_weekend",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        names.extend(Referrer::ALL.iter().map(|r| format!("referrer={r}")));
+        names.extend(DeviceType::ALL.iter().map(|d| format!("device={d}")));
+        names.extend(PartOfDay::ALL.iter().map(|p| format!("part_of_day={p}")));
+        names.extend(self.products.iter().map(|(_, n)| format!("viewed={n}")));
+        names
+    }
+
+    /// The feature row of `session`; `returning` says whether its user was seen before
+    /// (known to the gate's user filter, not to the session itself).
+    pub fn row(&self, session: &Session, returning: bool) -> Vec<f64> {
+        let before: Vec<_> = session
+            .events
+            .iter()
+            .take_while(|e| e.action != Action::Checkout)
+            .collect();
+        let count = |a: Action| before.iter().filter(|e| e.action == a).count() as f64;
+        let dwell: f64 = before
+            .iter()
+            .filter(|e| e.product.is_some())
+            .map(|e| e.dwell_seconds)
+            .sum();
+        let clicks: f64 = before.iter().map(|e| f64::from(e.clicks)).sum();
+        let flag = |b: bool| f64::from(u8::from(b));
+        let weekday = session.started_at.weekday().number_from_monday();
+        let mut row = vec![
+            count(Action::AddToCart).ln_1p(),
+            (dwell / 60.0).ln_1p(),
+            count(Action::ViewItem).ln_1p(),
+            count(Action::Search).ln_1p(),
+            clicks.ln_1p(),
+            flag(returning),
+            flag(weekday >= 6),
+        ];
+        row.extend(Referrer::ALL.iter().map(|r| flag(session.referrer == *r)));
+        row.extend(
+            DeviceType::ALL
+                .iter()
+                .map(|d| flag(session.device.device_type == *d)),
+        );
+        let part = PartOfDay::from_hour(session.started_at.hour());
+        row.extend(PartOfDay::ALL.iter().map(|p| flag(part == *p)));
+        row.extend(self.products.iter().map(|(id, _)| {
+            flag(
+                before
+                    .iter()
+                    .any(|e| e.action == Action::ViewItem && e.product == Some(*id)),
+            )
+        }));
+        row
+    }
+
+    /// A matrix of rows (records × features).
+    pub fn matrix<'a>(
+        &self,
+        sessions: impl IntoIterator<Item = (&'a Session, bool)>,
+    ) -> Array2<f64> {
+        let rows: Vec<Vec<f64>> = sessions.into_iter().map(|(s, r)| self.row(s, r)).collect();
+        let d = self.names().len();
+        Array2::from_shape_fn((rows.len(), d), |(i, j)| rows[i][j])
+    }
+}
+
+/// Whether `user` falls on the test side of a split by user: a stable hash of the id and
+/// `seed` against `test_fraction`, so no user is on both sides and the split is the same
+/// every run.
+pub fn is_test_user(user: &UserId, test_fraction: f64, seed: u64) -> bool {
+    // FNV-1a over the id, mixed with the seed (SplitMix64 finaliser).
+    let mut h = 0xCBF2_9CE4_8422_2325u64 ^ seed;
+    for b in user.as_str().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
+    }
+    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^= h >> 31;
+    ((h >> 11) as f64 / (1u64 << 53) as f64) < test_fraction
+}
