@@ -10,6 +10,11 @@ use websight_core::synth::{Generator, SynthConfig};
 use websight_dp::accountant::epsilon;
 use websight_dp::{DpSgdParams, Noise, train_dp_sgd};
 
+fn auc(model: &impl PredictProba, x: &ndarray::Array2<f64>, labels: &[bool]) -> f64 {
+    let scores = model.predict_proba(x.view()).unwrap();
+    roc_auc(scores.as_slice().unwrap(), labels).unwrap()
+}
+
 #[test]
 fn private_auc_is_within_a_tenth_of_the_non_private_one_at_epsilon_3() {
     let generator = Generator::new(SynthConfig {
@@ -37,15 +42,7 @@ fn private_auc_is_within_a_tenth_of_the_non_private_one_at_epsilon_3() {
 
     let mlp = MlpParams::new().max_epochs(15).patience(3).seed(3);
     let plain = mlp.fit(x_train.view(), y_train.view()).unwrap();
-    let auc_plain = roc_auc(
-        plain
-            .predict_proba(x_test.view())
-            .unwrap()
-            .as_slice()
-            .unwrap(),
-        &labels,
-    )
-    .unwrap();
+    let auc_plain = auc(&plain, &x_test, &labels);
 
     let params = DpSgdParams {
         noise: Noise::TargetEpsilon(3.0),
@@ -54,16 +51,7 @@ fn private_auc_is_within_a_tenth_of_the_non_private_one_at_epsilon_3() {
         ..DpSgdParams::default()
     };
     let private = train_dp_sgd(&mlp, x_train.view(), y_train.view(), &params).unwrap();
-    let auc_private = roc_auc(
-        private
-            .model
-            .predict_proba(x_test.view())
-            .unwrap()
-            .as_slice()
-            .unwrap(),
-        &labels,
-    )
-    .unwrap();
+    let auc_private = auc(&private.model, &x_test, &labels);
     let r = &private.report;
     println!(
         "AUC non-private {auc_plain:.3}, DP-SGD {auc_private:.3} at ε = {:.3}, δ = {} (σ = {:.3}, q = {:.4}, {} steps)",

@@ -1,6 +1,6 @@
 //! The generator and its session iterator.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::io::Write;
 
@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::behaviour::{abusive_session, regular_session};
 use super::calendar::{Calendar, SortedUniforms};
 use super::config::SynthConfig;
+use super::ordered::ByTime;
 use super::people::UserTraits;
 use super::rng::{derived_rng, mix64};
 use super::stream::EventStream;
@@ -144,31 +145,6 @@ impl Generator {
     }
 }
 
-/// A burst session waiting for its start time.
-struct Pending(SyntheticSession, u64);
-
-impl Pending {
-    fn key(&self) -> (DateTime<Utc>, u64) {
-        (self.0.session.started_at, self.1)
-    }
-}
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
-    }
-}
-
 /// Mean size of an IP burst (sizes are uniform on 20..=50).
 const MEAN_BURST: f64 = 35.0;
 
@@ -180,7 +156,8 @@ pub struct Sessions<'g> {
     slots: SortedUniforms,
     hour_hint: usize,
     next_slot: Option<DateTime<Utc>>,
-    pending: BinaryHeap<Reverse<Pending>>,
+    /// Burst sessions waiting for their start time.
+    pending: BinaryHeap<Reverse<ByTime<SyntheticSession>>>,
     pending_seq: u64,
     seen: Vec<u64>,
     popularity: Zipf<f64>,
@@ -292,7 +269,11 @@ impl<'g> Sessions<'g> {
                     Some(ip),
                 );
                 self.pending_seq += 1;
-                self.pending.push(Reverse(Pending(s, self.pending_seq)));
+                self.pending.push(Reverse(ByTime {
+                    at: s.session.started_at,
+                    seq: self.pending_seq,
+                    item: s,
+                }));
             }
             return None;
         }
@@ -316,12 +297,12 @@ impl Iterator for Sessions<'_> {
     fn next(&mut self) -> Option<SyntheticSession> {
         loop {
             let due = match (self.pending.peek(), self.next_slot) {
-                (Some(Reverse(p)), Some(slot)) => p.0.session.started_at <= slot,
+                (Some(Reverse(p)), Some(slot)) => p.at <= slot,
                 (Some(_), None) => true,
                 (None, _) => false,
             };
             if due {
-                return self.pending.pop().map(|Reverse(p)| p.0);
+                return self.pending.pop().map(|Reverse(p)| p.item);
             }
             let start = self.next_slot?;
             self.advance_slot();

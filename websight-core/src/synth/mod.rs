@@ -75,6 +75,7 @@ mod behaviour;
 mod calendar;
 mod config;
 mod generator;
+mod ordered;
 mod people;
 mod reviews;
 mod rng;

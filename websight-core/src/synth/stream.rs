@@ -1,6 +1,6 @@
 //! The event stream: page events in arrival order, with realistic out-of-orderness.
 
-use std::cmp::{Ordering, Reverse};
+use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -10,6 +10,7 @@ use rand_distr::{Distribution, Exp};
 
 use super::config::{Disorder, SynthConfig};
 use super::generator::{AbuseKind, Sessions, SyntheticSession};
+use super::ordered::ByTime;
 use super::rng::derived_rng;
 use crate::record::EventRecord;
 
@@ -33,30 +34,6 @@ impl SyntheticEvent {
     }
 }
 
-struct InFlight(SyntheticEvent, u64);
-
-impl InFlight {
-    fn key(&self) -> (DateTime<Utc>, u64) {
-        (self.0.arrival, self.1)
-    }
-}
-impl PartialEq for InFlight {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for InFlight {}
-impl PartialOrd for InFlight {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for InFlight {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
-    }
-}
-
 /// Iterator over [`SyntheticEvent`]s in arrival order.
 ///
 /// Sessions come in start order and every event arrives after its session starts, so an
@@ -65,7 +42,7 @@ impl Ord for InFlight {
 pub struct EventStream<'g> {
     sessions: Sessions<'g>,
     lookahead: Option<SyntheticSession>,
-    in_flight: BinaryHeap<Reverse<InFlight>>,
+    in_flight: BinaryHeap<Reverse<ByTime<SyntheticEvent>>>,
     rng: ChaCha8Rng,
     usual_delay: Option<Exp<f64>>,
     disorder: Disorder,
@@ -106,15 +83,16 @@ impl<'g> EventStream<'g> {
             };
             let arrival = record.timestamp + Duration::microseconds((delay * 1e6) as i64);
             self.seq += 1;
-            self.in_flight.push(Reverse(InFlight(
-                SyntheticEvent {
+            self.in_flight.push(Reverse(ByTime {
+                at: arrival,
+                seq: self.seq,
+                item: SyntheticEvent {
                     record,
                     arrival,
                     abuse,
                     very_late,
                 },
-                self.seq,
-            )));
+            }));
         }
         self.peak_in_flight = self.peak_in_flight.max(self.in_flight.len());
     }
@@ -126,13 +104,13 @@ impl Iterator for EventStream<'_> {
     fn next(&mut self) -> Option<SyntheticEvent> {
         loop {
             let release = match (self.in_flight.peek(), &self.lookahead) {
-                (Some(Reverse(e)), Some(s)) => e.0.arrival < s.session.started_at,
+                (Some(Reverse(e)), Some(s)) => e.at < s.session.started_at,
                 (Some(_), None) => true,
                 (None, None) => return None,
                 (None, Some(_)) => false,
             };
             if release {
-                return self.in_flight.pop().map(|Reverse(e)| e.0);
+                return self.in_flight.pop().map(|Reverse(e)| e.item);
             }
             let next = self.sessions.next();
             if let Some(s) = std::mem::replace(&mut self.lookahead, next) {
