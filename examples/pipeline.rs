@@ -13,6 +13,7 @@ use std::io::BufWriter;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use websight::core::gate::{DetectionScore, Gate, GateConfig, Outcome};
 use websight::core::metrics::roc_auc;
 use websight::core::synth::{Generator, SynthConfig};
 
@@ -123,8 +124,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("\nBayes-optimal purchase AUC (true probabilities): {auc:.3}");
     }
 
-    // The event stream, as a consumer receives it.
+    // The event stream, as a consumer receives it: JSON bytes through the security gate.
     let started = Instant::now();
+    let mut gate = Gate::new(GateConfig::default())?;
+    let mut detection = DetectionScore::default();
     let (mut streamed, mut out_of_order, mut very_late) = (0u64, 0u64, 0u64);
     let mut latest = None;
     let mut writer = match &args.events_out {
@@ -139,14 +142,17 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         latest = latest.max(Some(e.record.timestamp));
         very_late += u64::from(e.very_late);
+        let bytes = serde_json::to_vec(&e.record)?;
         if let Some(w) = writer.as_mut() {
-            serde_json::to_writer(&mut *w, &e.record)?;
+            std::io::Write::write_all(w, &bytes)?;
             std::io::Write::write_all(w, b"\n")?;
         }
+        let rejected = matches!(gate.process(&bytes), Outcome::Rejected { .. });
+        detection.record(&e.record.session_id, e.abuse.is_some(), rejected);
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "\nEvent stream ({:.2} s, {:.0} events/s)",
+        "\nEvent stream through JSON and the gate ({:.2} s, {:.0} events/s)",
         secs,
         streamed as f64 / secs
     );
@@ -157,6 +163,27 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = &args.events_out {
         println!("  written to {path}");
     }
+    let stats = gate.stats();
+    println!("\nSecurity gate");
+    println!("  received            {:>10}", stats.received);
+    println!("  valid               {:>10}", stats.valid);
+    for (rule, n) in &stats.rejected {
+        println!("  rejected {rule:<26}{n:>8}");
+    }
+    println!("  dead letters        {:>10}", stats.dead_letters);
+    println!("  duplicates          {:>10}", stats.duplicates);
+    println!("  conserved           {:>10}", stats.is_conserved());
+    println!(
+        "  unique users (HLL)  {:>10.0}  (exact: {})",
+        gate.unique_users(),
+        gate.users_with_sessions()
+    );
+    let (tp, fp, fn_, _) = detection.confusion();
+    println!(
+        "  detection vs planted labels: precision {:.3}, recall {:.3} ({tp} caught, {fp} false alarms, {fn_} missed sessions)",
+        detection.precision(),
+        detection.recall()
+    );
     assert_eq!(
         streamed, events,
         "every generated event is streamed exactly once"

@@ -15,6 +15,8 @@
 //! - [`synth`]: [`Generator`](synth::Generator) — streaming, deterministic traffic whose
 //!   purchases follow a documented function of behaviour and whose bots and abuse are
 //!   labelled.
+//! - [`gate`]: the security gate — decoding with dead letters, duplicates, a known-user
+//!   Bloom filter, ordered security rules, HyperLogLog unique users, exact sessions per user.
 //! - [`features`]: purchase features of a session (behaviour before checkout only) and a
 //!   split by user.
 //! - [`learn`]: the `Fit` → model → `PredictProba` vocabulary and an MLP whose per-example
@@ -55,6 +57,7 @@
 
 mod error;
 pub mod features;
+pub mod gate;
 pub mod learn;
 pub mod metrics;
 pub mod model;
