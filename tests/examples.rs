@@ -128,3 +128,35 @@ fn pipeline_runs_embedded() {
             .success()
     );
 }
+
+#[test]
+fn sentiment_writes_one_json_object_per_line() {
+    use std::io::Write;
+    let mut child = example("sentiment")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            "I LOVE this sofa!!!\nThe chair is terrible.\nIt arrived on Monday.\n".as_bytes(),
+        )
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let rows: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["text"], "I LOVE this sofa!!!");
+    for key in ["neg", "neu", "pos", "compound"] {
+        assert!(rows[1][key].is_f64(), "{key}");
+    }
+    let labels: Vec<&str> = rows.iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert_eq!(labels, ["positive", "negative", "neutral"]);
+}

@@ -17,6 +17,7 @@
 //!   labelled.
 //! - [`gate`]: the security gate — decoding with dead letters, duplicates, a known-user
 //!   Bloom filter, ordered security rules, HyperLogLog unique users, exact sessions per user.
+//! - [`sentiment`]: VADER, ported from vaderSentiment 3.3.2 and checked against it.
 //! - [`features`]: purchase features of a session (behaviour before checkout only) and a
 //!   split by user.
 //! - [`learn`]: the `Fit` → model → `PredictProba` vocabulary and an MLP whose per-example
@@ -62,6 +63,7 @@ pub mod learn;
 pub mod metrics;
 pub mod model;
 pub mod record;
+pub mod sentiment;
 pub mod synth;
 
 pub use error::{CoreError, Result};
