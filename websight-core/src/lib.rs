@@ -17,6 +17,9 @@
 //!   labelled.
 //! - [`gate`]: the security gate — decoding with dead letters, duplicates, a known-user
 //!   Bloom filter, ordered security rules, HyperLogLog unique users, exact sessions per user.
+//! - [`analytics`]: stream analytics — watermarks, sessionisation, windowed KPIs, top
+//!   products, funnel, payment mix, sentiment per category, potential customers, and the
+//!   documents of the original indexes; mergeable across partitions.
 //! - [`sentiment`]: VADER, ported from vaderSentiment 3.3.2 and checked against it.
 //! - [`features`]: purchase features of a session (behaviour before checkout only) and a
 //!   split by user.
@@ -56,6 +59,7 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod analytics;
 mod error;
 pub mod features;
 pub mod gate;
