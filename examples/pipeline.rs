@@ -13,8 +13,10 @@ use std::io::BufWriter;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use websight::core::analytics::{AnalyticsConfig, StreamAnalytics};
 use websight::core::gate::{DetectionScore, Gate, GateConfig, Outcome};
 use websight::core::metrics::roc_auc;
+use websight::core::model::{Catalogue, ProductId};
 use websight::core::synth::{Generator, SynthConfig};
 
 struct Args {
@@ -128,6 +130,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let mut gate = Gate::new(GateConfig::default())?;
     let mut detection = DetectionScore::default();
+    let mut analytics = StreamAnalytics::new(AnalyticsConfig::default(), c.catalogue.clone())?;
+    let (mut late_docs, mut windows, mut session_docs, mut product_docs, mut sentiment_docs) =
+        (0, Vec::new(), 0, 0, 0);
     let (mut streamed, mut out_of_order, mut very_late) = (0u64, 0u64, 0u64);
     let mut latest = None;
     let mut writer = match &args.events_out {
@@ -147,9 +152,39 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             std::io::Write::write_all(w, &bytes)?;
             std::io::Write::write_all(w, b"\n")?;
         }
-        let rejected = matches!(gate.process(&bytes), Outcome::Rejected { .. });
-        detection.record(&e.record.session_id, e.abuse.is_some(), rejected);
+        let outcome = gate.process(&bytes);
+        detection.record(
+            &e.record.session_id,
+            e.abuse.is_some(),
+            matches!(outcome, Outcome::Rejected { .. }),
+        );
+        if let Outcome::Valid(event) = outcome {
+            analytics.ingest(event);
+        }
+        if streamed % 50_000 == 0 {
+            let docs = analytics.drain();
+            (late_docs, session_docs) = (
+                late_docs + docs.late.len(),
+                session_docs + docs.sessions.len(),
+            );
+            (product_docs, sentiment_docs) = (
+                product_docs + docs.products.len(),
+                sentiment_docs + docs.sentiments.len(),
+            );
+            windows.extend(docs.windows);
+        }
     }
+    analytics.flush();
+    let docs = analytics.drain();
+    (late_docs, session_docs) = (
+        late_docs + docs.late.len(),
+        session_docs + docs.sessions.len(),
+    );
+    (product_docs, sentiment_docs) = (
+        product_docs + docs.products.len(),
+        sentiment_docs + docs.sentiments.len(),
+    );
+    windows.extend(docs.windows);
     let secs = started.elapsed().as_secs_f64();
     println!(
         "\nEvent stream through JSON and the gate ({:.2} s, {:.0} events/s)",
@@ -184,9 +219,86 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         detection.precision(),
         detection.recall()
     );
+    print_dashboard(&analytics, &c.catalogue, &windows);
+    println!(
+        "\nDocuments: {session_docs} session_summary, {product_docs} product_details, {sentiment_docs} product_sentiment, {} KPI windows; {late_docs} events too late (side output)",
+        windows.len()
+    );
     assert_eq!(
         streamed, events,
         "every generated event is streamed exactly once"
     );
     Ok(())
+}
+
+fn print_dashboard(
+    analytics: &StreamAnalytics,
+    catalogue: &Catalogue,
+    windows: &[websight::core::analytics::KpiWindow],
+) {
+    let d = analytics.dashboard();
+    let name = |id: &ProductId| {
+        catalogue
+            .get(*id)
+            .map_or_else(|| id.to_string(), |p| p.name.clone())
+    };
+    println!("\nLive dashboard (valid traffic)");
+    let orders: u64 = d.payments.values().sum();
+    let current = windows
+        .iter()
+        .rev()
+        .find(|w| w.sessions > 0)
+        .map_or(0, |w| w.current_visitors);
+    println!(
+        "  purchases {orders}, revenue {:.0}, average session {:.0} s, bounce rate {:.1}%, current visitors (last window) {current}",
+        d.revenue(),
+        d.average_session_seconds(),
+        100.0 * d.bounce_rate()
+    );
+    let top =
+        |label: &str, counter: &websight::core::analytics::TopCounter<ProductId>, scale: f64| {
+            let items: Vec<String> = counter
+                .top(5)
+                .iter()
+                .map(|(id, n)| format!("{} {:.0}", name(id), *n as f64 * scale))
+                .collect();
+            println!("  top by {label:<10} {}", items.join(", "));
+        };
+    top("views", &d.products.views, 1.0);
+    top("cart adds", &d.products.cart_adds, 1.0);
+    top("purchases", &d.products.purchases, 1.0);
+    top("revenue", &d.products.revenue_cents, 0.01);
+    let f = &d.funnel;
+    let (v2c, c2o, o2p) = f.rates();
+    println!(
+        "  funnel: {} sessions → {} viewed → {} carted ({:.1}%) → {} checkout ({:.1}%) → {} bought ({:.1}%)",
+        f.sessions,
+        f.viewed,
+        f.carted,
+        100.0 * v2c,
+        f.checkout,
+        100.0 * c2o,
+        f.purchased,
+        100.0 * o2p
+    );
+    let mix: Vec<String> = d.payments.iter().map(|(m, n)| format!("{m} {n}")).collect();
+    println!(
+        "  payment mix: {}, abandoned carts {}",
+        mix.join(", "),
+        d.abandoned_carts
+    );
+    for (category, s) in &d.sentiment {
+        println!(
+            "  sentiment {category:<12} +{} ={} -{}",
+            s.positive, s.neutral, s.negative
+        );
+    }
+    for p in d.potential_customers.iter().take(5) {
+        println!(
+            "  potential customer {} on {} for {:.0} s, no purchase",
+            p.user_id,
+            p.product,
+            p.seconds_ms as f64 / 1000.0
+        );
+    }
 }

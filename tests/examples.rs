@@ -119,6 +119,17 @@ fn pipeline_runs_embedded() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("sessions                  3000"), "{text}");
     assert!(text.contains("Bayes-optimal purchase AUC"));
+    for section in [
+        "Security gate",
+        "conserved                 true",
+        "detection vs planted labels",
+        "funnel:",
+        "payment mix:",
+        "sentiment ",
+        "session_summary",
+    ] {
+        assert!(text.contains(section), "missing {section:?} in\n{text}");
+    }
     assert!(
         !example("pipeline")
             .arg("--bogus")

@@ -220,3 +220,45 @@ proptest! {
         prop_assert!(gate.stats().is_conserved());
     }
 }
+
+#[test]
+fn blocklists_stop_listed_ips_and_email_domains() {
+    let generator = Generator::new(SynthConfig {
+        sessions: 200,
+        bot_share: 0.0,
+        abuse_share: 0.0,
+        seed: 6,
+        ..SynthConfig::default()
+    })
+    .unwrap();
+    let events: Vec<_> = generator.events().map(|e| e.record).collect();
+    let blocked_ip = events[0].ip_address;
+    let blocked_domain = events[1]
+        .user
+        .email
+        .rsplit_once('@')
+        .unwrap()
+        .1
+        .to_ascii_uppercase();
+    let config = GateConfig {
+        blocked_ips: vec![blocked_ip],
+        blocked_email_domains: vec![blocked_domain.clone()],
+        ..GateConfig::default()
+    };
+    let mut gate = Gate::new(config).unwrap();
+    for e in events {
+        let listed = e.ip_address == blocked_ip
+            || e.user
+                .email
+                .to_ascii_uppercase()
+                .ends_with(&format!("@{blocked_domain}"));
+        match gate.process_event(e) {
+            Outcome::Rejected {
+                rule: "blocklist", ..
+            } => assert!(listed),
+            Outcome::Rejected { rule, .. } => assert!(!listed, "listed event stopped by {rule}"),
+            _ => assert!(!listed, "a listed event passed"),
+        }
+    }
+    assert!(gate.stats().rejected["blocklist"] > 0);
+}
