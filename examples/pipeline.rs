@@ -258,7 +258,7 @@ fn print_dashboard(
     let top =
         |label: &str, counter: &websight::core::analytics::TopCounter<ProductId>, scale: f64| {
             let items: Vec<String> = counter
-                .top(5)
+                .top(10)
                 .iter()
                 .map(|(id, n)| format!("{} {:.0}", name(id), *n as f64 * scale))
                 .collect();

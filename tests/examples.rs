@@ -171,3 +171,30 @@ fn sentiment_writes_one_json_object_per_line() {
     let labels: Vec<&str> = rows.iter().map(|r| r["label"].as_str().unwrap()).collect();
     assert_eq!(labels, ["positive", "negative", "neutral"]);
 }
+
+#[test]
+fn generate_writes_json_lines_in_both_shapes() {
+    for (format, key) in [("events", "event_id"), ("sessions", "sessionId")] {
+        let out = example("generate")
+            .args(["--sessions", "50", "--seed", "9", "--format", format])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert!(first.get(key).is_some(), "{format}: {first}");
+    }
+    assert_eq!(
+        example("generate")
+            .args(["--format", "xml"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}
