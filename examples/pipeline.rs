@@ -131,8 +131,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut gate = Gate::new(GateConfig::default())?;
     let mut detection = DetectionScore::default();
     let mut analytics = StreamAnalytics::new(AnalyticsConfig::default(), c.catalogue.clone())?;
-    let (mut late_docs, mut windows, mut session_docs, mut product_docs, mut sentiment_docs) =
-        (0, Vec::new(), 0, 0, 0);
+    let mut tally = DocumentTally::default();
     let (mut streamed, mut out_of_order, mut very_late) = (0u64, 0u64, 0u64);
     let mut latest = None;
     let mut writer = match &args.events_out {
@@ -162,29 +161,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             analytics.ingest(event);
         }
         if streamed % 50_000 == 0 {
-            let docs = analytics.drain();
-            (late_docs, session_docs) = (
-                late_docs + docs.late.len(),
-                session_docs + docs.sessions.len(),
-            );
-            (product_docs, sentiment_docs) = (
-                product_docs + docs.products.len(),
-                sentiment_docs + docs.sentiments.len(),
-            );
-            windows.extend(docs.windows);
+            tally.add(analytics.drain());
         }
     }
     analytics.flush();
-    let docs = analytics.drain();
-    (late_docs, session_docs) = (
-        late_docs + docs.late.len(),
-        session_docs + docs.sessions.len(),
-    );
-    (product_docs, sentiment_docs) = (
-        product_docs + docs.products.len(),
-        sentiment_docs + docs.sentiments.len(),
-    );
-    windows.extend(docs.windows);
+    tally.add(analytics.drain());
     let secs = started.elapsed().as_secs_f64();
     println!(
         "\nEvent stream through JSON and the gate ({:.2} s, {:.0} events/s)",
@@ -219,16 +200,38 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         detection.precision(),
         detection.recall()
     );
-    print_dashboard(&analytics, &c.catalogue, &windows);
+    print_dashboard(&analytics, &c.catalogue, &tally.windows);
     println!(
-        "\nDocuments: {session_docs} session_summary, {product_docs} product_details, {sentiment_docs} product_sentiment, {} KPI windows; {late_docs} events too late (side output)",
-        windows.len()
+        "
+Documents: {} session_summary, {} product_details, {} product_sentiment, {} KPI windows; {} events too late (side output)",
+        tally.sessions, tally.products, tally.sentiments, tally.windows.len(), tally.late
     );
     assert_eq!(
         streamed, events,
         "every generated event is streamed exactly once"
     );
     Ok(())
+}
+
+/// Counts of the documents the analytics emitted (a real deployment writes them to
+/// Elasticsearch), and the KPI windows for the dashboard.
+#[derive(Default)]
+struct DocumentTally {
+    sessions: usize,
+    products: usize,
+    sentiments: usize,
+    late: usize,
+    windows: Vec<websight::core::analytics::KpiWindow>,
+}
+
+impl DocumentTally {
+    fn add(&mut self, docs: websight::core::analytics::Documents) {
+        self.sessions += docs.sessions.len();
+        self.products += docs.products.len();
+        self.sentiments += docs.sentiments.len();
+        self.late += docs.late.len();
+        self.windows.extend(docs.windows);
+    }
 }
 
 fn print_dashboard(

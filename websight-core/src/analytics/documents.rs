@@ -3,7 +3,7 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Action, PartOfDay, PaymentMethod, Sentiment};
+use crate::model::{Action, PartOfDay, PaymentMethod, Sentiment, WEEKDAY_NAMES};
 
 /// A closed session (`session_summary` index).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,22 +52,12 @@ pub struct SessionSummary {
     pub part_of_day: PartOfDay,
 }
 
-const WEEKDAYS: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
-
 /// (hour_of_day, day_of_week, is_weekend, month, ISO week_of_year, part_of_day) of `t`.
 pub(crate) fn time_fields(t: DateTime<Utc>) -> (u32, String, bool, u32, u32, PartOfDay) {
     let day = t.weekday().num_days_from_monday() as usize;
     (
         t.hour(),
-        WEEKDAYS[day].to_owned(),
+        WEEKDAY_NAMES[day].to_owned(),
         day >= 5,
         t.month(),
         t.iso_week().week(),

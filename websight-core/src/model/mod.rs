@@ -13,4 +13,6 @@ pub(crate) use session::seconds_between;
 pub use session::{
     Device, Location, Order, PageEvent, Review, Session, SessionId, UserId, UserProfile,
 };
-pub use values::{Action, DeviceType, Gender, PartOfDay, PaymentMethod, Referrer, Sentiment};
+pub use values::{
+    Action, DeviceType, Gender, PartOfDay, PaymentMethod, Referrer, Sentiment, WEEKDAY_NAMES,
+};

@@ -161,6 +161,17 @@ impl Sentiment {
     }
 }
 
+/// Weekday names, Monday first.
+pub const WEEKDAY_NAMES: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
 closed_enum! {
     /// Part of the day, with the original system's boundaries.
     PartOfDay, "part_of_day" {

@@ -9,7 +9,7 @@ use rand::Rng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::model::{Category, Sentiment};
+use crate::model::{Category, Sentiment, WEEKDAY_NAMES};
 
 const INTENSIFIERS: &[&str] = &[
     "",
@@ -78,14 +78,6 @@ const GENERIC_ASPECTS: &[&str] = &[
     "packaging",
     "instructions",
     "finish",
-];
-const WEEKDAYS: &[&str] = &[
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
 ];
 const COLOURS: &[&str] = &[
     "grey", "oak", "walnut", "navy", "white", "black", "beige", "green",
@@ -215,7 +207,10 @@ fn negative_sentence(rng: &mut ChaCha8Rng, product: &str, category: &Category) -
 
 fn neutral_sentence(rng: &mut ChaCha8Rng, product: &str, category: &Category) -> String {
     match rng.gen_range(0..6) {
-        0 => format!("The {product} arrived on {}.", pick(rng, WEEKDAYS)),
+        0 => format!(
+            "The {product} arrived on {}.",
+            pick(rng, &WEEKDAY_NAMES[..6])
+        ),
         1 => format!("Ordered the {} {product}.", pick(rng, COLOURS)),
         2 => format!("Assembly took about {} minutes.", rng.gen_range(10..90)),
         3 => format!("It is {} cm wide.", rng.gen_range(40..240)),
