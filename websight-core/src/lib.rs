@@ -25,7 +25,8 @@
 //!   split by user.
 //! - [`learn`]: the `Fit` → model → `PredictProba` vocabulary and an MLP whose per-example
 //!   gradients can be clipped (for DP-SGD).
-//! - [`metrics`]: evaluation helpers such as [`roc_auc`](metrics::roc_auc).
+//! - [`datasets`]: the Online Shoppers loader, stratified split, a standardiser.
+//! - [`metrics`]: ROC-AUC, PR-AUC, accuracy, precision, recall, F1, Brier, confusion matrix.
 //!
 //! ```
 //! use websight_core::model::Catalogue;
@@ -60,6 +61,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod analytics;
+pub mod datasets;
 mod error;
 pub mod features;
 pub mod gate;

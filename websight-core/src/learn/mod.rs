@@ -6,12 +6,18 @@
 //! - [`Mlp`]: a multilayer perceptron (ReLU hidden layers, sigmoid output) trained with
 //!   Adam and early stopping, whose per-example gradients can be clipped — the hook
 //!   `websight-dp`'s DP-SGD uses.
+//! - [`RandomForest`]: bagged `linfa-trees` decision trees exposed as explicit [`Tree`]s
+//!   (feature, threshold, rule, children, cover, value) for Tree SHAP.
 
 mod adam;
+mod forest;
 mod mlp;
+mod tree;
 
 pub use adam::Adam;
+pub use forest::{RandomForest, RandomForestParams};
 pub use mlp::{Gradients, Mlp, MlpParams};
+pub use tree::{Tree, TreeNode};
 
 use ndarray::{ArrayView1, ArrayView2};
 

@@ -1,0 +1,158 @@
+//! Real data: the UCI Online Shoppers Purchasing Intention data set (Sakar et al. 2018,
+//! CC BY 4.0), and a stratified split.
+
+use std::io::BufRead;
+
+use ndarray::{Array1, Array2, Axis};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::{CoreError, Result};
+
+/// A labelled table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Rows × features.
+    pub x: Array2<f64>,
+    /// Labels.
+    pub y: Array1<bool>,
+    /// Column names.
+    pub feature_names: Vec<String>,
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "June", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const VISITORS: [&str; 3] = ["New_Visitor", "Other", "Returning_Visitor"];
+
+/// Reads `online_shoppers_intention.csv`: the 17 features in file order, categoricals as
+/// ordinal codes (Month 1–12, VisitorType New 0 / Other 1 / Returning 2, Weekend 0/1; the
+/// integer-coded OperatingSystems, Browser, Region, TrafficType as given), label `Revenue`.
+/// A malformed line is an error naming it.
+pub fn online_shoppers(reader: impl BufRead) -> Result<Dataset> {
+    let mut lines = reader.lines();
+    let header = lines
+        .next()
+        .ok_or_else(|| CoreError::invalid("csv", "empty file"))??;
+    let names: Vec<String> = header.trim().split(',').map(str::to_owned).collect();
+    if names.len() != 18 || names[17] != "Revenue" {
+        return Err(CoreError::invalid(
+            "csv",
+            format!("unexpected header {header:?}"),
+        ));
+    }
+    let mut values = Vec::new();
+    let mut labels = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.trim().split(',').collect();
+        let bad =
+            |what: &str| CoreError::invalid("csv", format!("line {}: {what}: {line:?}", i + 2));
+        if fields.len() != 18 {
+            return Err(bad("expected 18 fields"));
+        }
+        for (j, f) in fields[..17].iter().enumerate() {
+            let v = match j {
+                10 => MONTHS.iter().position(|m| m == f).map(|p| p as f64 + 1.0),
+                15 => VISITORS.iter().position(|v| v == f).map(|p| p as f64),
+                16 => match *f {
+                    "TRUE" => Some(1.0),
+                    "FALSE" => Some(0.0),
+                    _ => None,
+                },
+                _ => f.parse::<f64>().ok().filter(|v| v.is_finite()),
+            };
+            values.push(v.ok_or_else(|| bad(&format!("bad {}", names[j])))?);
+        }
+        labels.push(match fields[17] {
+            "TRUE" => true,
+            "FALSE" => false,
+            _ => return Err(bad("Revenue must be TRUE or FALSE")),
+        });
+    }
+    let x = Array2::from_shape_vec((labels.len(), 17), values)
+        .map_err(|e| CoreError::invalid("csv", e.to_string()))?;
+    Ok(Dataset {
+        x,
+        y: Array1::from(labels),
+        feature_names: names[..17].to_vec(),
+    })
+}
+
+/// Row indices of a stratified split: `test_fraction` of each class goes to the test side.
+pub fn stratified_split(
+    y: &Array1<bool>,
+    test_fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for class in [false, true] {
+        let mut rows: Vec<usize> = (0..y.len()).filter(|&i| y[i] == class).collect();
+        rows.shuffle(&mut rng);
+        let n_test = (rows.len() as f64 * test_fraction).round() as usize;
+        test.extend_from_slice(&rows[..n_test]);
+        train.extend_from_slice(&rows[n_test..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    (train, test)
+}
+
+impl Dataset {
+    /// The rows at `indices`.
+    pub fn rows(&self, indices: &[usize]) -> Dataset {
+        Dataset {
+            x: self.x.select(Axis(0), indices),
+            y: self.y.select(Axis(0), indices),
+            feature_names: self.feature_names.clone(),
+        }
+    }
+}
+
+/// Per-column standardisation fitted on training rows (z = (x − mean)/sd; constant columns
+/// keep sd 1). Every column is kept.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Standardizer {
+    mean: Vec<f64>,
+    sd: Vec<f64>,
+}
+
+impl Standardizer {
+    /// Fits on `x`.
+    pub fn fit(x: &Array2<f64>) -> Standardizer {
+        let n = x.nrows().max(1) as f64;
+        let mean: Vec<f64> = x.axis_iter(Axis(1)).map(|c| c.sum() / n).collect();
+        let sd = x
+            .axis_iter(Axis(1))
+            .zip(&mean)
+            .map(|(c, m)| {
+                let sd = (c.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt();
+                if sd > 0.0 { sd } else { 1.0 }
+            })
+            .collect();
+        Standardizer { mean, sd }
+    }
+
+    /// The standardised copy of `x` (same column count as fitted, else an error).
+    pub fn transform(&self, x: &Array2<f64>) -> Result<Array2<f64>> {
+        if x.ncols() != self.mean.len() {
+            return Err(CoreError::parameter(
+                "x",
+                format!("{} columns, fitted on {}", x.ncols(), self.mean.len()),
+            ));
+        }
+        let mut out = x.clone();
+        for (mut col, (m, s)) in out
+            .axis_iter_mut(Axis(1))
+            .zip(self.mean.iter().zip(&self.sd))
+        {
+            col.mapv_inplace(|v| (v - m) / s);
+        }
+        Ok(out)
+    }
+}

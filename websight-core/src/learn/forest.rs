@@ -1,0 +1,159 @@
+//! A random forest: bagged `linfa-trees` decision trees with a random feature subspace per
+//! tree, probabilities from routed leaf shares.
+
+use linfa::Dataset;
+use linfa_trees::DecisionTree;
+use ndarray::{Array1, ArrayView1, ArrayView2, Axis};
+use rand::seq::index::sample;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::tree::Tree;
+use super::{Fit, PredictProba};
+use crate::{CoreError, Result};
+
+/// Random forest parameters (defaults: 100 trees, unlimited depth, splits need 2 rows,
+/// every feature for every tree, bootstrap samples, seed 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RandomForestParams {
+    trees: usize,
+    max_depth: Option<usize>,
+    min_samples_split: usize,
+    max_features: Option<usize>,
+    seed: u64,
+}
+
+impl Default for RandomForestParams {
+    fn default() -> Self {
+        RandomForestParams {
+            trees: 100,
+            max_depth: None,
+            min_samples_split: 2,
+            max_features: None,
+            seed: 0,
+        }
+    }
+}
+
+impl RandomForestParams {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of trees.
+    pub fn trees(mut self, n: usize) -> Self {
+        self.trees = n;
+        self
+    }
+
+    /// Depth limit (`None`: grow until pure). linfa prunes subtrees whose leaves share a
+    /// majority class, so fully grown trees give coarse probabilities: for ranking (AUC), a
+    /// limit such as 8 does better (Online Shoppers: ROC-AUC 0.928 at depth 8, 0.914 unlimited).
+    pub fn max_depth(mut self, depth: Option<usize>) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Rows a node needs to be split.
+    pub fn min_samples_split(mut self, n: usize) -> Self {
+        self.min_samples_split = n;
+        self
+    }
+
+    /// Features drawn (without replacement) for each tree; `None`: all. linfa trees consider
+    /// every feature they are given at every split, so the randomisation is per tree.
+    pub fn max_features(mut self, n: Option<usize>) -> Self {
+        self.max_features = n;
+        self
+    }
+
+    /// Seed of bootstrap and feature draws (tree `i` uses its own stream: results do not
+    /// depend on thread scheduling).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+}
+
+/// A fitted forest: P(class 1) is the mean of the trees' leaf shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RandomForest {
+    /// The trees, in the explicit form Tree SHAP reads.
+    pub trees: Vec<Tree>,
+    n_features: usize,
+}
+
+impl Fit for RandomForestParams {
+    type Model = RandomForest;
+
+    fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, bool>) -> Result<RandomForest> {
+        if x.nrows() != y.len() || x.nrows() < 2 || x.ncols() == 0 {
+            return Err(CoreError::parameter(
+                "x",
+                format!(
+                    "{} rows × {} features with {} labels",
+                    x.nrows(),
+                    x.ncols(),
+                    y.len()
+                ),
+            ));
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(CoreError::parameter("x", "features must be finite"));
+        }
+        if self.trees == 0 || self.min_samples_split < 2 || self.max_features == Some(0) {
+            return Err(CoreError::parameter(
+                "trees",
+                "need >= 1 tree, min_samples_split >= 2, max_features >= 1",
+            ));
+        }
+        let d = x.ncols();
+        let k = self.max_features.unwrap_or(d).min(d);
+        let labels: Vec<bool> = y.to_vec();
+        let trees = (0..self.trees)
+            .into_par_iter()
+            .map(|t| {
+                let mut rng = ChaCha8Rng::seed_from_u64(
+                    self.seed ^ (t as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
+                let rows: Vec<usize> = (0..x.nrows())
+                    .map(|_| rng.gen_range(0..x.nrows()))
+                    .collect();
+                let mut features = sample(&mut rng, d, k).into_vec();
+                features.sort_unstable();
+                let xb = x.select(Axis(0), &rows).select(Axis(1), &features);
+                let yb: Vec<bool> = rows.iter().map(|&r| labels[r]).collect();
+                let targets: Array1<usize> = yb.iter().map(|&b| usize::from(b)).collect();
+                let params = DecisionTree::params()
+                    .max_depth(self.max_depth)
+                    .min_weight_split(self.min_samples_split as f32);
+                let tree = linfa::traits::Fit::fit(&params, &Dataset::new(xb, targets))
+                    .map_err(|e| CoreError::parameter("tree", e.to_string()))?;
+                let routed = x.select(Axis(0), &rows);
+                Ok(Tree::from_linfa(&tree, &features, routed.view(), &yb))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(RandomForest {
+            trees,
+            n_features: d,
+        })
+    }
+}
+
+impl PredictProba for RandomForest {
+    fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
+        if x.ncols() != self.n_features {
+            return Err(CoreError::parameter(
+                "x",
+                format!("{} features, the forest has {}", x.ncols(), self.n_features),
+            ));
+        }
+        let n = self.trees.len() as f64;
+        Ok(x.outer_iter()
+            .map(|row| self.trees.iter().map(|t| t.predict_row(row)).sum::<f64>() / n)
+            .collect())
+    }
+}
