@@ -198,3 +198,68 @@ fn generate_writes_json_lines_in_both_shapes() {
         Some(2)
     );
 }
+
+#[test]
+fn train_prints_the_table_and_writes_the_documented_json() {
+    let out_path = std::env::temp_dir().join(format!("websight-train-{}.json", std::process::id()));
+    let out = example("train")
+        .args([
+            "--data",
+            "synthetic",
+            "--sessions",
+            "3000",
+            "--json",
+            out_path.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("bayes_optimal") && text.contains("shuffled_label_baseline"),
+        "{text}"
+    );
+    let rows: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&out_path).unwrap()).unwrap();
+    let models: Vec<&str> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();
+    assert_eq!(
+        models,
+        [
+            "random_forest",
+            "mlp_128_64",
+            "random_forest_laplace_inputs",
+            "mlp_dp_sgd",
+            "shuffled_label_baseline"
+        ]
+    );
+    for r in &rows {
+        for key in ["accuracy", "roc_auc", "pr_auc", "f1"] {
+            assert!(r[key].is_f64(), "{key} in {r}");
+        }
+    }
+    assert!(rows[0]["dp_epsilon"].is_null());
+    assert!(rows[3]["dp_epsilon"].as_f64().unwrap() <= 3.0);
+    let csv = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/websight-core/tests/data/online_shoppers_intention.csv"
+    );
+    let bad = example("train")
+        .args(["--data", "shoppers", "--csv", "/nonexistent.csv"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let _ = csv;
+    assert_eq!(
+        example("train")
+            .args(["--data", "mnist"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}

@@ -132,3 +132,53 @@ pub fn is_test_user(user: &UserId, test_fraction: f64, seed: u64) -> bool {
     h ^= h >> 31;
     ((h >> 11) as f64 / (1u64 << 53) as f64) < test_fraction
 }
+
+/// Sessions with their id seen for the first time, in input order: replays of a session
+/// (redelivered records, a consumer re-reading its topic) are dropped.
+pub fn dedup_sessions<'a>(sessions: impl IntoIterator<Item = &'a Session>) -> Vec<&'a Session> {
+    let mut seen = std::collections::HashSet::new();
+    sessions
+        .into_iter()
+        .filter(|s| seen.insert(s.id.clone()))
+        .collect()
+}
+
+/// For sessions in start order, whether each one's user had an earlier session in the data
+/// — the observable "returning user" flag.
+pub fn returning_flags(sessions: &[&Session]) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::new();
+    sessions
+        .iter()
+        .map(|s| !seen.insert(s.user.id.clone()))
+        .collect()
+}
+
+/// Splits rows by user, stratified: users with at least one positive row and users with
+/// none are each sent `test_fraction` to the test side (seeded shuffle). No user is on both
+/// sides. Returns (train rows, test rows).
+pub fn split_by_user(
+    users: &[&UserId],
+    labels: &[bool],
+    test_fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
+    use rand::SeedableRng;
+    use rand::seq::SliceRandom;
+    let mut positive: std::collections::BTreeMap<&UserId, bool> = std::collections::BTreeMap::new();
+    for (u, &l) in users.iter().zip(labels) {
+        *positive.entry(*u).or_default() |= l;
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut test_users = std::collections::HashSet::new();
+    for class in [false, true] {
+        let mut group: Vec<&UserId> = positive
+            .iter()
+            .filter(|(_, p)| **p == class)
+            .map(|(u, _)| *u)
+            .collect();
+        group.shuffle(&mut rng);
+        let n = (group.len() as f64 * test_fraction).round() as usize;
+        test_users.extend(group.into_iter().take(n));
+    }
+    (0..users.len()).partition(|i| !test_users.contains(users[*i]))
+}
