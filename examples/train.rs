@@ -12,7 +12,8 @@
 //! - `shoppers`: the UCI Online Shoppers data (`--csv`, default
 //!   `../shared/data/online_shoppers_intention.csv`), stratified 80/20 split, seed 42.
 //!
-//! Models: random forest (100 trees, depth 8), MLP 128-64, the forest on Laplace-perturbed
+//! Models: random forest (100 trees, depth 8), XGBoost (100 rounds, depth 6; with feature
+//! `xgboost`), MLP 128-64, the forest on Laplace-perturbed
 //! training features (per record, ε = 8), the MLP under DP-SGD (ε = 3, δ = 10⁻⁵), and a
 //! shuffled-label baseline. `--json OUT` writes
 //! `[{"model","dp_epsilon","accuracy","roc_auc","pr_auc","f1"},…]`.
@@ -160,6 +161,17 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
         .seed(a.seed);
     let forest = forest_params.fit(tr.x.view(), tr.y.view())?;
     score("random_forest", None, forest.predict_proba(te.x.view())?)?;
+
+    #[cfg(feature = "xgboost")]
+    {
+        let boosted = websight::core::learn::GradientBoostingParams::new()
+            .rounds(100)
+            .max_depth(6)
+            .seed(a.seed)
+            .threads(2)
+            .fit(tr.x.view(), tr.y.view())?;
+        score("xgboost", None, boosted.predict_proba(te.x.view())?)?;
+    }
 
     let mlp_params = MlpParams::new().seed(a.seed).max_epochs(60).patience(8);
     let mlp = mlp_params.fit(x_mlp_tr.view(), tr.y.view())?;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite — the README's test command, and what CI runs (.ci/run).
 #
-# Installs and starts whatever the tests need (today: nothing beyond the Rust toolchain; the
-# connector tests will start their servers through scripts/services.sh), then checks
-# formatting, lints, docs, and runs every test including doctests.
+# Installs and starts whatever the tests need (Debian packages for the `xgboost` feature;
+# the connector tests will start their servers through scripts/services.sh), then checks
+# formatting, lints, docs, and runs every test including doctests, with all features.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,20 @@ step() { printf '\n==> %s\n' "$*"; }
 for tool in cargo rustfmt cargo-clippy; do
     command -v "$tool" >/dev/null || { echo "missing $tool: install the Rust toolchain (rustup) with rustfmt and clippy" >&2; exit 1; }
 done
+
+# XGBoost (feature `xgboost`) builds its C++ sources with cmake and generates bindings with
+# libclang. Installed once, idempotently.
+missing=()
+command -v cmake >/dev/null || missing+=(cmake)
+command -v clang >/dev/null || missing+=(clang)
+dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
+if [ ${#missing[@]} -gt 0 ]; then
+    step "installing ${missing[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
 
 # One target directory, no incremental state, no debug info: faster clean builds on 2 cores.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"

@@ -41,8 +41,8 @@
 //!   [`connectors`]. **Not implemented yet**: the flags exist so dependants can name them;
 //!   enabling one compiles no extra code until the connectors land.
 //! - `connectors`: all four connectors.
-//! - `xgboost`: gradient-boosted trees through `xgboost-rs` (needs cmake and libclang).
-//!   **Reserved**: it enables nothing until the purchase models land.
+//! - `xgboost`: gradient-boosted trees through `xgboost-rs` (`core::learn::GradientBoosting`;
+//!   building it needs cmake, a C++ compiler and libclang).
 //! - `full`: everything above.
 //!
 //! # Dependency versions

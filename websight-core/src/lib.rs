@@ -50,8 +50,13 @@
 //!
 //! # Feature flags
 //!
-//! `websight-core` has no optional features: everything here is pure Rust and always on.
-//! Server connectors live in `websight-connectors`.
+//! - `xgboost` (off by default): `learn::GradientBoosting`, gradient-boosted trees through
+//!   `xgboost-rs`. Building it compiles XGBoost's C++ sources (cmake, a C++ compiler and
+//!   libclang are needed; `scripts/test.sh` installs them on Debian). xgboost-rs uses
+//!   ndarray 0.15 internally; it never appears in this crate's API.
+//!
+//! Everything else is pure Rust and always on. Server connectors live in
+//! `websight-connectors`.
 //!
 //! # Dependency versions
 //!

@@ -8,13 +8,20 @@
 //!   `websight-dp`'s DP-SGD uses.
 //! - [`RandomForest`]: bagged `linfa-trees` decision trees exposed as explicit [`Tree`]s
 //!   (feature, threshold, rule, children, cover, value) for Tree SHAP.
+//! - `GradientBoosting` (feature `xgboost`): XGBoost through `xgboost-rs`.
 
 mod adam;
+#[cfg(feature = "xgboost")]
+#[cfg_attr(docsrs, doc(cfg(feature = "xgboost")))]
+mod boosting;
 mod forest;
 mod mlp;
 mod tree;
 
 pub use adam::Adam;
+#[cfg(feature = "xgboost")]
+#[cfg_attr(docsrs, doc(cfg(feature = "xgboost")))]
+pub use boosting::{GradientBoosting, GradientBoostingParams};
 pub use forest::{RandomForest, RandomForestParams};
 pub use mlp::{Gradients, Mlp, MlpParams};
 pub use tree::{Tree, TreeNode};
