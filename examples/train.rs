@@ -89,16 +89,18 @@ fn synthetic(sessions: u64, seed: u64) -> Result<Split, Box<dyn std::error::Erro
     let kept = dedup_sessions(all.iter().map(|s| &s.session));
     let returning = returning_flags(&kept);
     let catalogue = &g.config().catalogue;
-    let features = PurchaseFeatures::new(catalogue);
+    let users: Vec<_> = kept.iter().map(|s| &s.user.id).collect();
+    let labels: Vec<bool> = kept.iter().map(|s| s.purchased()).collect();
+    let (train, test) = split_by_user(&users, &labels, 0.2, seed);
+    // The state vocabulary is fitted on the training side only.
+    let features = PurchaseFeatures::new(catalogue).with_states(train.iter().map(|&i| kept[i]), 12);
     let x = features.matrix(kept.iter().copied().zip(returning.iter().copied()));
-    let y: Array1<bool> = kept.iter().map(|s| s.purchased()).collect();
+    let y = Array1::from(labels);
     let probability: std::collections::HashMap<_, f64> = all
         .iter()
         .map(|s| (&s.session.id, s.truth.purchase_probability))
         .collect();
     let truth: Vec<f64> = kept.iter().map(|s| probability[&s.id]).collect();
-    let users: Vec<_> = kept.iter().map(|s| &s.user.id).collect();
-    let (train, test) = split_by_user(&users, y.as_slice().expect("contiguous"), 0.2, seed);
     let d = Dataset {
         x,
         y,

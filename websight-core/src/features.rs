@@ -3,12 +3,16 @@
 //! Checkout pages and the order are the outcome, so everything from the first checkout page
 //! on is left out — the original system's features leaked nothing only by accident. Counts
 //! and durations are log-scaled and categories one-hot encoded, so every column lives on a
-//! fixed, data-independent scale (no scaler fitted on private data is needed).
+//! fixed, data-independent scale (no scaler fitted on private data is needed). The one
+//! fitted part is the vocabulary of states ([`PurchaseFeatures::with_states`]); a state
+//! outside it lands in `state=other`, so no value and no column is ever dropped.
 
 use chrono::{Datelike, Timelike};
 use ndarray::Array2;
 
-use crate::model::{Action, Catalogue, DeviceType, PartOfDay, Referrer, Session, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{Action, Catalogue, DeviceType, Gender, PartOfDay, Referrer, Session, UserId};
 
 /// The feature extractor for one catalogue: column names and the row of a session.
 ///
@@ -25,9 +29,10 @@ use crate::model::{Action, Catalogue, DeviceType, PartOfDay, Referrer, Session, 
 /// assert_eq!(row.len(), features.names().len());
 /// # Ok::<(), websight_core::CoreError>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PurchaseFeatures {
     products: Vec<(crate::model::ProductId, String)>,
+    states: Vec<String>,
 }
 
 impl PurchaseFeatures {
@@ -39,7 +44,29 @@ impl PurchaseFeatures {
                 .iter()
                 .map(|p| (p.id, p.name.clone()))
                 .collect(),
+            states: Vec::new(),
         }
+    }
+
+    /// Learns the state vocabulary: the `max_states` most frequent states of the training
+    /// sessions (ties alphabetical); any other state is encoded as `state=other`.
+    pub fn with_states<'a>(
+        mut self,
+        sessions: impl IntoIterator<Item = &'a Session>,
+        max_states: usize,
+    ) -> Self {
+        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+        for s in sessions {
+            *counts.entry(s.location.state.as_str()).or_default() += 1;
+        }
+        let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        self.states = ranked
+            .into_iter()
+            .take(max_states)
+            .map(|(s, _)| s.to_owned())
+            .collect();
+        self
     }
 
     /// Column names, in row order.
@@ -50,6 +77,7 @@ impl PurchaseFeatures {
             "ln1p_product_views",
             "ln1p_searches",
             "ln1p_clicks",
+            "ln1p_duration_minutes",
             "returning_user",
             "is_weekend",
         ]
@@ -60,6 +88,11 @@ impl PurchaseFeatures {
         names.extend(DeviceType::ALL.iter().map(|d| format!("device={d}")));
         names.extend(PartOfDay::ALL.iter().map(|p| format!("part_of_day={p}")));
         names.extend(self.products.iter().map(|(_, n)| format!("viewed={n}")));
+        names.extend(Gender::ALL.iter().map(|g| format!("gender={g}")));
+        names.extend(self.states.iter().map(|s| format!("state={s}")));
+        names.push("state=other".to_owned());
+        names.extend(self.products.iter().map(|(_, n)| format!("exit_page={n}")));
+        names.push("exit_page=none".to_owned());
         names
     }
 
@@ -78,6 +111,12 @@ impl PurchaseFeatures {
             .map(|e| e.dwell_seconds)
             .sum();
         let clicks: f64 = before.iter().map(|e| f64::from(e.clicks)).sum();
+        let duration = match (before.first(), before.last()) {
+            (Some(first), Some(last)) => {
+                crate::model::seconds_between(first.at, last.at) + last.dwell_seconds
+            }
+            _ => 0.0,
+        };
         let flag = |b: bool| f64::from(u8::from(b));
         let weekday = session.started_at.weekday().number_from_monday();
         let mut row = vec![
@@ -86,6 +125,7 @@ impl PurchaseFeatures {
             count(Action::ViewItem).ln_1p(),
             count(Action::Search).ln_1p(),
             clicks.ln_1p(),
+            (duration.max(0.0) / 60.0).ln_1p(),
             flag(returning),
             flag(weekday >= 6),
         ];
@@ -104,6 +144,14 @@ impl PurchaseFeatures {
                     .any(|e| e.action == Action::ViewItem && e.product == Some(*id)),
             )
         }));
+        row.extend(Gender::ALL.iter().map(|g| flag(session.user.gender == *g)));
+        let state = session.location.state.as_str();
+        row.extend(self.states.iter().map(|s| flag(s == state)));
+        row.push(flag(!self.states.iter().any(|s| s == state)));
+        // The last product page before checkout: the page the visitor would have left from.
+        let exit = before.iter().rev().find_map(|e| e.product);
+        row.extend(self.products.iter().map(|(id, _)| flag(exit == Some(*id))));
+        row.push(flag(exit.is_none()));
         row
     }
 
