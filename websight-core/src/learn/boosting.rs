@@ -91,12 +91,7 @@ fn xgb(e: impl std::fmt::Display) -> CoreError {
 
 /// A DMatrix of `x` where NaN (never 0.0) means missing.
 fn dmatrix(x: ArrayView2<'_, f64>) -> Result<DMatrix> {
-    if x.iter().any(|v| v.is_infinite()) {
-        return Err(CoreError::parameter(
-            "x",
-            "features must be finite (NaN means missing)",
-        ));
-    }
+    super::check_values(&x, true)?;
     let data: Vec<f32> = x.iter().map(|&v| v as f32).collect(); // row-major
     let (rows, cols) = x.dim();
     DMatrix::from_col_major_f32(&data, 4 * cols, 4, rows, cols, 1, f32::NAN).map_err(xgb)
@@ -106,17 +101,7 @@ impl Fit for GradientBoostingParams {
     type Model = GradientBoosting;
 
     fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, bool>) -> Result<GradientBoosting> {
-        if x.nrows() != y.len() || x.nrows() == 0 || x.ncols() == 0 {
-            return Err(CoreError::parameter(
-                "x",
-                format!(
-                    "{} rows × {} features with {} labels",
-                    x.nrows(),
-                    x.ncols(),
-                    y.len()
-                ),
-            ));
-        }
+        super::check_training(&x, y.len(), 1, true)?;
         if self.rounds == 0
             || self.max_depth == 0
             || !(self.learning_rate > 0.0 && self.learning_rate <= 1.0)
@@ -163,12 +148,7 @@ impl GradientBoosting {
 
 impl PredictProba for GradientBoosting {
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
-        if x.ncols() != self.n_features {
-            return Err(CoreError::parameter(
-                "x",
-                format!("{} features, the model has {}", x.ncols(), self.n_features),
-            ));
-        }
+        super::check_width(&x, self.n_features)?;
         let p = self.booster.predict(&dmatrix(x)?).map_err(xgb)?;
         Ok(p.into_iter().map(f64::from).collect())
     }

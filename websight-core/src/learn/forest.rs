@@ -90,20 +90,7 @@ impl Fit for RandomForestParams {
     type Model = RandomForest;
 
     fn fit(&self, x: ArrayView2<'_, f64>, y: ArrayView1<'_, bool>) -> Result<RandomForest> {
-        if x.nrows() != y.len() || x.nrows() < 2 || x.ncols() == 0 {
-            return Err(CoreError::parameter(
-                "x",
-                format!(
-                    "{} rows × {} features with {} labels",
-                    x.nrows(),
-                    x.ncols(),
-                    y.len()
-                ),
-            ));
-        }
-        if x.iter().any(|v| !v.is_finite()) {
-            return Err(CoreError::parameter("x", "features must be finite"));
-        }
+        super::check_training(&x, y.len(), 2, false)?;
         if self.trees == 0 || self.min_samples_split < 2 || self.max_features == Some(0) {
             return Err(CoreError::parameter(
                 "trees",
@@ -145,12 +132,7 @@ impl Fit for RandomForestParams {
 
 impl PredictProba for RandomForest {
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
-        if x.ncols() != self.n_features {
-            return Err(CoreError::parameter(
-                "x",
-                format!("{} features, the forest has {}", x.ncols(), self.n_features),
-            ));
-        }
+        super::check_width(&x, self.n_features)?;
         let n = self.trees.len() as f64;
         Ok(x.outer_iter()
             .map(|row| self.trees.iter().map(|t| t.predict_row(row)).sum::<f64>() / n)

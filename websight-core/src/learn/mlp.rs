@@ -212,24 +212,11 @@ fn bce(z: f64, y: f64) -> f64 {
 }
 
 fn check_xy(x: &ArrayView2<'_, f64>, y_len: usize, n_features: Option<usize>) -> Result<()> {
-    if x.nrows() != y_len {
-        return Err(CoreError::parameter(
-            "y",
-            format!("{} labels for {} rows", y_len, x.nrows()),
-        ));
+    super::check_training(x, y_len, 0, false)?;
+    match n_features {
+        Some(d) => super::check_width(x, d),
+        None => Ok(()),
     }
-    if let Some(d) = n_features
-        && x.ncols() != d
-    {
-        return Err(CoreError::parameter(
-            "x",
-            format!("{} features, the model has {d}", x.ncols()),
-        ));
-    }
-    if x.iter().any(|v| !v.is_finite()) {
-        return Err(CoreError::parameter("x", "features must be finite"));
-    }
-    Ok(())
 }
 
 impl Mlp {

@@ -30,6 +30,56 @@ use ndarray::{ArrayView1, ArrayView2};
 
 use crate::Result;
 
+/// Checks training data: `y_len` labels for the rows, at least `min_rows` rows and one
+/// feature, every value finite (NaN allowed when the model reads it as missing).
+pub(crate) fn check_training(
+    x: &ArrayView2<'_, f64>,
+    y_len: usize,
+    min_rows: usize,
+    nan_is_missing: bool,
+) -> Result<()> {
+    if x.nrows() != y_len || x.nrows() < min_rows || x.ncols() == 0 {
+        return Err(crate::CoreError::parameter(
+            "x",
+            format!(
+                "{} rows × {} features with {} labels (need >= {min_rows} rows)",
+                x.nrows(),
+                x.ncols(),
+                y_len
+            ),
+        ));
+    }
+    check_values(x, nan_is_missing)
+}
+
+/// Every value finite (or NaN, when it means missing).
+pub(crate) fn check_values(x: &ArrayView2<'_, f64>, nan_is_missing: bool) -> Result<()> {
+    if x.iter()
+        .any(|v| v.is_infinite() || (v.is_nan() && !nan_is_missing))
+    {
+        return Err(crate::CoreError::parameter(
+            "x",
+            if nan_is_missing {
+                "features must be finite or NaN (missing)"
+            } else {
+                "features must be finite"
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that rows to predict have the model's `n_features` columns.
+pub(crate) fn check_width(x: &ArrayView2<'_, f64>, n_features: usize) -> Result<()> {
+    if x.ncols() != n_features {
+        return Err(crate::CoreError::parameter(
+            "x",
+            format!("{} features, the model has {n_features}", x.ncols()),
+        ));
+    }
+    Ok(())
+}
+
 /// Parameters that fit a model to rows `x` (records × features) and binary labels `y`.
 pub trait Fit {
     /// The fitted model.
