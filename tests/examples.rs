@@ -15,14 +15,19 @@ fn example(name: &str) -> Command {
     Command::new(path)
 }
 
-fn run_json(cmd: &mut Command) -> Value {
+/// Runs `cmd`, failing the test with its standard error unless it succeeds.
+fn run_ok(cmd: &mut Command) -> std::process::Output {
     let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    out
+}
+
+fn run_json(cmd: &mut Command) -> Value {
+    serde_json::from_slice(&run_ok(cmd).stdout).unwrap()
 }
 
 #[test]
@@ -75,26 +80,18 @@ fn lsh_writes_the_documented_json() {
         "/websight-lsh/tests/fixtures/datasketch/users.txt"
     );
     let out = std::env::temp_dir().join(format!("websight-lsh-{}.json", std::process::id()));
-    let status = example("lsh")
-        .args([
-            "--users",
-            users,
-            "--num-perm",
-            "128",
-            "--threshold",
-            "0.5",
-            "--queries",
-            "100",
-            "--out",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        status.status.success(),
-        "{}",
-        String::from_utf8_lossy(&status.stderr)
-    );
+    let status = run_ok(example("lsh").args([
+        "--users",
+        users,
+        "--num-perm",
+        "128",
+        "--threshold",
+        "0.5",
+        "--queries",
+        "100",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
     let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!((v["b"].as_u64(), v["r"].as_u64()), (Some(25), Some(5)));
     assert_eq!(v["signatures"].as_object().unwrap().len(), 100);
@@ -107,15 +104,8 @@ fn lsh_writes_the_documented_json() {
 
 #[test]
 fn pipeline_runs_embedded() {
-    let out = example("pipeline")
-        .args(["--sessions", "3000", "--users", "500", "--seed", "3"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out =
+        run_ok(example("pipeline").args(["--sessions", "3000", "--users", "500", "--seed", "3"]));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("sessions                  3000"), "{text}");
     assert!(text.contains("Bayes-optimal purchase AUC"));
@@ -175,15 +165,14 @@ fn sentiment_writes_one_json_object_per_line() {
 #[test]
 fn generate_writes_json_lines_in_both_shapes() {
     for (format, key) in [("events", "event_id"), ("sessions", "sessionId")] {
-        let out = example("generate")
-            .args(["--sessions", "50", "--seed", "9", "--format", format])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = run_ok(example("generate").args([
+            "--sessions",
+            "50",
+            "--seed",
+            "9",
+            "--format",
+            format,
+        ]));
         let text = String::from_utf8(out.stdout).unwrap();
         let first: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
         assert!(first.get(key).is_some(), "{format}: {first}");
@@ -202,22 +191,14 @@ fn generate_writes_json_lines_in_both_shapes() {
 #[test]
 fn train_prints_the_table_and_writes_the_documented_json() {
     let out_path = std::env::temp_dir().join(format!("websight-train-{}.json", std::process::id()));
-    let out = example("train")
-        .args([
-            "--data",
-            "synthetic",
-            "--sessions",
-            "3000",
-            "--json",
-            out_path.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(example("train").args([
+        "--data",
+        "synthetic",
+        "--sessions",
+        "3000",
+        "--json",
+        out_path.to_str().unwrap(),
+    ]));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("bayes_optimal") && text.contains("shuffled_label_baseline"),
