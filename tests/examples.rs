@@ -80,7 +80,7 @@ fn lsh_writes_the_documented_json() {
         "/websight-lsh/tests/fixtures/datasketch/users.txt"
     );
     let out = std::env::temp_dir().join(format!("websight-lsh-{}.json", std::process::id()));
-    let status = run_ok(example("lsh").args([
+    run_ok(example("lsh").args([
         "--users",
         users,
         "--num-perm",
