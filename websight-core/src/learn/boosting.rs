@@ -42,29 +42,17 @@ impl GradientBoostingParams {
         Self::default()
     }
 
-    /// Boosting rounds (trees).
-    pub fn rounds(mut self, n: usize) -> Self {
-        self.rounds = n;
-        self
-    }
+    setter!(/// Boosting rounds (trees).
+        rounds: usize);
 
-    /// Tree depth.
-    pub fn max_depth(mut self, d: usize) -> Self {
-        self.max_depth = d;
-        self
-    }
+    setter!(/// Tree depth.
+        max_depth: usize);
 
-    /// Shrinkage (`eta`).
-    pub fn learning_rate(mut self, eta: f64) -> Self {
-        self.learning_rate = eta;
-        self
-    }
+    setter!(/// Shrinkage (`eta`).
+        learning_rate: f64);
 
-    /// Seed.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
+    setter!(/// Seed.
+        seed: u64);
 
     /// Threads XGBoost may use.
     pub fn threads(mut self, n: usize) -> Self {

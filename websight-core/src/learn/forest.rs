@@ -43,39 +43,27 @@ impl RandomForestParams {
         Self::default()
     }
 
-    /// Number of trees.
-    pub fn trees(mut self, n: usize) -> Self {
-        self.trees = n;
-        self
-    }
+    setter!(/// Number of trees.
+        trees: usize);
 
-    /// Depth limit (`None`: grow until pure). linfa prunes subtrees whose leaves share a
-    /// majority class, so fully grown trees give coarse probabilities: for ranking (AUC), a
-    /// limit such as 8 does better (Online Shoppers: ROC-AUC 0.928 at depth 8, 0.914 unlimited).
-    pub fn max_depth(mut self, depth: Option<usize>) -> Self {
-        self.max_depth = depth;
-        self
-    }
+    setter!(
+        /// Depth limit (`None`: grow until pure). linfa prunes subtrees whose leaves share a
+        /// majority class, so fully grown trees give coarse probabilities: for ranking (AUC), a
+        /// limit such as 8 does better (Online Shoppers: ROC-AUC 0.928 at depth 8, 0.914 unlimited).
+        max_depth: Option<usize>);
 
-    /// Rows a node needs to be split.
-    pub fn min_samples_split(mut self, n: usize) -> Self {
-        self.min_samples_split = n;
-        self
-    }
+    setter!(/// Rows a node needs to be split.
+        min_samples_split: usize);
 
-    /// Features drawn (without replacement) for each tree; `None`: all. linfa trees consider
-    /// every feature they are given at every split, so the randomisation is per tree.
-    pub fn max_features(mut self, n: Option<usize>) -> Self {
-        self.max_features = n;
-        self
-    }
+    setter!(
+        /// Features drawn (without replacement) for each tree; `None`: all. linfa trees consider
+        /// every feature they are given at every split, so the randomisation is per tree.
+        max_features: Option<usize>);
 
-    /// Seed of bootstrap and feature draws (tree `i` uses its own stream: results do not
-    /// depend on thread scheduling).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
+    setter!(
+        /// Seed of bootstrap and feature draws (tree `i` uses its own stream: results do not
+        /// depend on thread scheduling).
+        seed: u64);
 }
 
 /// A fitted forest: P(class 1) is the mean of the trees' leaf shares.

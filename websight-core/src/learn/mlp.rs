@@ -40,16 +40,6 @@ impl Default for MlpParams {
     }
 }
 
-macro_rules! setter {
-    ($(#[$m:meta])* $name:ident: $ty:ty) => {
-        $(#[$m])*
-        pub fn $name(mut self, value: $ty) -> Self {
-            self.$name = value;
-            self
-        }
-    };
-}
-
 impl MlpParams {
     /// The defaults.
     pub fn new() -> Self {

@@ -10,6 +10,17 @@
 //!   (feature, threshold, rule, children, cover, value) for Tree SHAP.
 //! - `GradientBoosting` (feature `xgboost`): XGBoost through `xgboost-rs`.
 
+/// A consuming builder setter: `fn name(self, value) -> Self`.
+macro_rules! setter {
+    ($(#[$m:meta])* $name:ident: $ty:ty) => {
+        $(#[$m])*
+        pub fn $name(mut self, value: $ty) -> Self {
+            self.$name = value;
+            self
+        }
+    };
+}
+
 mod adam;
 #[cfg(feature = "xgboost")]
 #[cfg_attr(docsrs, doc(cfg(feature = "xgboost")))]
