@@ -83,6 +83,82 @@ pub fn online_shoppers(reader: impl BufRead) -> Result<Dataset> {
     })
 }
 
+/// A numeric table read from CSV with a header line: every field a number (empty or `NaN`
+/// reads as NaN, i.e. missing), optionally without one named column (a label).
+///
+/// ```
+/// let csv = "a,b,label\n1,2.5,1\n3,,0\n";
+/// let table = websight_core::datasets::numeric_csv(csv.as_bytes(), Some("label")).unwrap();
+/// assert_eq!(table.columns, ["a", "b"]);
+/// assert_eq!(table.values[[0, 1]], 2.5);
+/// assert!(table.values[[1, 1]].is_nan());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumericTable {
+    /// Column names, in file order (without the dropped one).
+    pub columns: Vec<String>,
+    /// Rows × columns.
+    pub values: Array2<f64>,
+}
+
+/// Reads a [`NumericTable`]; `drop` names a column to leave out (an error if absent). A
+/// field that is not a number, or a row of the wrong width, is an error naming the line.
+pub fn numeric_csv(reader: impl BufRead, drop: Option<&str>) -> Result<NumericTable> {
+    let mut lines = reader.lines();
+    let header = lines
+        .next()
+        .ok_or_else(|| CoreError::invalid("csv", "empty file"))??;
+    let names: Vec<String> = header
+        .trim()
+        .split(',')
+        .map(|n| n.trim().trim_matches('"').to_owned())
+        .collect();
+    let dropped = match drop {
+        Some(label) => Some(names.iter().position(|n| n == label).ok_or_else(|| {
+            CoreError::invalid("csv", format!("no column {label:?} in header {header:?}"))
+        })?),
+        None => None,
+    };
+    let mut values = Vec::new();
+    let mut rows = 0;
+    for (i, line) in lines.enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.trim().split(',').collect();
+        let bad =
+            |what: String| CoreError::invalid("csv", format!("line {}: {what}: {line:?}", i + 2));
+        if fields.len() != names.len() {
+            return Err(bad(format!("expected {} fields", names.len())));
+        }
+        for (j, field) in fields.iter().enumerate() {
+            if Some(j) == dropped {
+                continue;
+            }
+            let field = field.trim();
+            let v = if field.is_empty() {
+                f64::NAN
+            } else {
+                field
+                    .parse::<f64>()
+                    .map_err(|_| bad(format!("{} is not a number", names[j])))?
+            };
+            values.push(v);
+        }
+        rows += 1;
+    }
+    let columns: Vec<String> = names
+        .into_iter()
+        .enumerate()
+        .filter(|(j, _)| Some(*j) != dropped)
+        .map(|(_, n)| n)
+        .collect();
+    let values = Array2::from_shape_vec((rows, columns.len()), values)
+        .map_err(|e| CoreError::invalid("csv", e.to_string()))?;
+    Ok(NumericTable { columns, values })
+}
+
 /// Row indices of a stratified split: `test_fraction` of each class goes to the test side.
 pub fn stratified_split(
     y: &Array1<bool>,

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use ndarray::{Array1, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use serde::{Deserialize, Serialize};
 use xgboost_rs::{Booster, DMatrix};
 
@@ -131,6 +131,25 @@ impl GradientBoosting {
     /// importers read.
     pub fn model_json(&self) -> Result<String> {
         self.booster.save_to_buffer("json".to_owned()).map_err(xgb)
+    }
+
+    /// Margins (log-odds) of the rows.
+    pub fn predict_margin(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
+        super::check_width(&x, self.n_features)?;
+        let m = self.booster.predict_margin(&dmatrix(x)?).map_err(xgb)?;
+        Ok(m.into_iter().map(f64::from).collect())
+    }
+
+    /// XGBoost's own SHAP values (`pred_contribs`, computed in f32 by its C++ Tree SHAP):
+    /// rows × (features + 1), the last column the bias (expected margin).
+    pub fn contributions(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+        super::check_width(&x, self.n_features)?;
+        let (values, (rows, cols)) = self
+            .booster
+            .predict_contributions(&dmatrix(x)?)
+            .map_err(xgb)?;
+        Array2::from_shape_vec((rows, cols), values.into_iter().map(f64::from).collect())
+            .map_err(xgb)
     }
 }
 

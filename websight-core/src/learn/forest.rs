@@ -118,6 +118,13 @@ impl Fit for RandomForestParams {
     }
 }
 
+impl RandomForest {
+    /// Number of input features.
+    pub fn n_features(&self) -> usize {
+        self.n_features
+    }
+}
+
 impl PredictProba for RandomForest {
     fn predict_proba(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
         super::check_width(&x, self.n_features)?;
