@@ -246,3 +246,154 @@ fn train_prints_the_table_and_writes_the_documented_json() {
         Some(2)
     );
 }
+
+/// The explain example on the shap fixtures: the listed rows equal shap's values.
+fn explain_matches(args: &[&str], reference: &str, tolerance: f64) {
+    let dir = std::env::temp_dir().join(format!("websight-explain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("{}.json", reference.replace('/', "_")));
+    let mut cmd = example("explain");
+    cmd.args(args).args(["--out", out.to_str().unwrap()]);
+    run_ok(&mut cmd);
+    let got: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        got.as_object().unwrap().len(),
+        2,
+        "only expected_value and shap_values"
+    );
+    let fixtures = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/websight-explain/tests/fixtures/"
+    );
+    let want: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{fixtures}{reference}")).unwrap())
+            .unwrap();
+    let expected = &want["expected_value"];
+    assert!(
+        (got["expected_value"].as_f64().unwrap() - expected.as_f64().unwrap()).abs() <= tolerance
+    );
+    let values = if want.get("shap_values").is_some() {
+        &want["shap_values"]
+    } else {
+        &want["kernelshap_full"]
+    };
+    for (k, row) in want["rows"].as_array().unwrap().iter().enumerate() {
+        let ours = &got["shap_values"][row.as_u64().unwrap() as usize];
+        for (a, b) in ours
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(values[k].as_array().unwrap())
+        {
+            assert!(
+                (a.as_f64().unwrap() - b.as_f64().unwrap()).abs() <= tolerance,
+                "row {row}"
+            );
+        }
+    }
+}
+
+#[test]
+fn explain_tree_and_kernel_reproduce_shap() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/websight-explain/tests/fixtures/"
+    );
+    let tree = format!("{f}treeshap/");
+    let kernel = format!("{f}kernelshap/");
+    explain_matches(
+        &[
+            "tree",
+            "--model",
+            &format!("{tree}rf_model.json"),
+            "--format",
+            "sklearn",
+            "--data",
+            &format!("{tree}features.csv"),
+            "--label",
+            "label",
+        ],
+        "treeshap/shap_rf.json",
+        1e-9,
+    );
+    explain_matches(
+        &[
+            "tree",
+            "--model",
+            &format!("{tree}xgb_model.json"),
+            "--format",
+            "xgboost",
+            "--data",
+            &format!("{tree}features.csv"),
+            "--label",
+            "label",
+        ],
+        "treeshap/shap_xgb.json",
+        1e-5,
+    );
+    explain_matches(
+        &[
+            "kernel",
+            "--model",
+            &format!("{kernel}model_mlp.json"),
+            "--background",
+            &format!("{kernel}background.json"),
+            "--data",
+            &format!("{kernel}features.csv"),
+            "--label",
+            "label",
+        ],
+        "kernelshap/kernelshap_mlp.json",
+        1e-9,
+    );
+}
+
+#[test]
+fn explain_rows_limit_and_errors() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/websight-explain/tests/fixtures/treeshap/"
+    );
+    let out =
+        std::env::temp_dir().join(format!("websight-explain-rows-{}.json", std::process::id()));
+    run_ok(example("explain").args([
+        "tree",
+        "--model",
+        &format!("{f}rf_model.json"),
+        "--format",
+        "sklearn",
+        "--data",
+        &format!("{f}features.csv"),
+        "--label",
+        "label",
+        "--rows",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["shap_values"].as_array().unwrap().len(), 3);
+    assert_eq!(v["shap_values"][0].as_array().unwrap().len(), 8);
+    // Without dropping the label the widths disagree: a clear error, exit 1.
+    let bad = example("explain")
+        .args([
+            "tree",
+            "--model",
+            &format!("{f}rf_model.json"),
+            "--format",
+            "sklearn",
+            "--data",
+            &format!("{f}features.csv"),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("9 features, the model 8"));
+    let usage = example("explain")
+        .args(["tree", "--model", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}

@@ -145,8 +145,7 @@ impl Tree {
             if !(node.cover > 0.0 && node.cover.is_finite()) || !node.value.is_finite() {
                 return Err(bad(format!("node {i}: cover must be > 0, value finite")));
             }
-            if node.children.is_some() && (node.feature >= n_features || node.threshold.is_nan())
-            {
+            if node.children.is_some() && (node.feature >= n_features || node.threshold.is_nan()) {
                 return Err(bad(format!(
                     "node {i}: feature {} of {n_features}, threshold {}",
                     node.feature, node.threshold
@@ -325,13 +324,27 @@ mod tests {
 
     #[test]
     fn missing_values_follow_the_default_direction() {
-        let e = TreeEnsemble::new(vec![stump(false)], SplitRule::Less, 2, 0.5, 1.0, Output::Margin)
-            .unwrap();
+        let e = TreeEnsemble::new(
+            vec![stump(false)],
+            SplitRule::Less,
+            2,
+            0.5,
+            1.0,
+            Output::Margin,
+        )
+        .unwrap();
         let x = ndarray::array![[0.0, 1.0], [0.0, 3.0], [0.0, f64::NAN]];
         assert_eq!(e.predict(x.view()).unwrap().to_vec(), [1.5, 5.5, 5.5]);
         assert_eq!(e.expected_value(), 0.5 + (3.0 + 5.0) / 4.0);
-        let e = TreeEnsemble::new(vec![stump(true)], SplitRule::Less, 2, 0.0, 1.0, Output::Margin)
-            .unwrap();
+        let e = TreeEnsemble::new(
+            vec![stump(true)],
+            SplitRule::Less,
+            2,
+            0.0,
+            1.0,
+            Output::Margin,
+        )
+        .unwrap();
         assert_eq!(e.predict(x.view()).unwrap()[2], 1.0);
     }
 
@@ -346,8 +359,15 @@ mod tests {
         let mut t = stump(false);
         t.nodes[2].cover = 0.0;
         assert!(TreeEnsemble::new(vec![t], SplitRule::Less, 2, 0.0, 1.0, Output::Margin).is_err());
-        let e = TreeEnsemble::new(vec![stump(false)], SplitRule::Less, 2, 0.0, 1.0, Output::Margin)
-            .unwrap();
+        let e = TreeEnsemble::new(
+            vec![stump(false)],
+            SplitRule::Less,
+            2,
+            0.0,
+            1.0,
+            Output::Margin,
+        )
+        .unwrap();
         assert!(e.predict(ndarray::array![[1.0]].view()).is_err());
     }
 }

@@ -71,7 +71,13 @@ impl Explanation {
     ///
     /// # Panics
     /// If `row` is out of range (like indexing).
-    pub fn why(&self, row: usize, x_row: ArrayView1<'_, f64>, names: &[String], top: usize) -> RowExplanation {
+    pub fn why(
+        &self,
+        row: usize,
+        x_row: ArrayView1<'_, f64>,
+        names: &[String],
+        top: usize,
+    ) -> RowExplanation {
         let phi = self.values.row(row);
         let mut order: Vec<usize> = (0..phi.len()).collect();
         order.sort_by(|&a, &b| phi[b].abs().total_cmp(&phi[a].abs()));

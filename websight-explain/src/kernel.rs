@@ -133,12 +133,7 @@ impl<'a, M: BatchModel + ?Sized> KernelShap<'a, M> {
     fn explain_row(&self, row: ArrayView1<'_, f64>, output: f64, seed: u64) -> Result<Array1<f64>> {
         let d = row.len();
         let varying: Vec<usize> = (0..d)
-            .filter(|&j| {
-                self.background
-                    .column(j)
-                    .iter()
-                    .any(|&b| !same(b, row[j]))
-            })
+            .filter(|&j| self.background.column(j).iter().any(|&b| !same(b, row[j])))
             .collect();
         let delta = output - self.expected_value;
         let mut phi = Array1::zeros(d);
@@ -407,7 +402,8 @@ fn constrained_wls(z: &Array2<f64>, w: &[f64], y: &Array1<f64>, delta: f64) -> R
 fn solve(mut a: Vec<f64>, mut b: Vec<f64>, k: usize) -> Option<Vec<f64>> {
     let scale = a.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
     for col in 0..k {
-        let pivot = (col..k).max_by(|&i, &j| a[i * k + col].abs().total_cmp(&a[j * k + col].abs()))?;
+        let pivot =
+            (col..k).max_by(|&i, &j| a[i * k + col].abs().total_cmp(&a[j * k + col].abs()))?;
         if a[pivot * k + col].abs() <= scale * 1e-13 {
             return None;
         }
@@ -498,7 +494,8 @@ mod tests {
         let model = |x: ArrayView2<'_, f64>| -> Array1<f64> {
             x.outer_iter().map(|r| f(r.as_slice().unwrap())).collect()
         };
-        let background = Array2::from_shape_fn((7, 5), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 5.0 - 1.0);
+        let background =
+            Array2::from_shape_fn((7, 5), |(i, j)| ((i * 7 + j * 3) % 11) as f64 / 5.0 - 1.0);
         let x = array![[0.9, -0.4, 1.2, 0.7, 0.1], [0.0, 0.3, -0.8, 1.0, -1.0]];
         let exact = KernelShap::new(&model, background.clone()).unwrap();
         let e = exact.explain(x.view()).unwrap();
@@ -510,10 +507,15 @@ mod tests {
             }
         }
         // 16 of 30 coalitions: sizes 1 and 4 enumerated (10), 2 and 3 sampled.
-        let sampled = KernelShap::new(&model, background).unwrap().max_coalitions(16).seed(3);
+        let sampled = KernelShap::new(&model, background)
+            .unwrap()
+            .max_coalitions(16)
+            .seed(3);
         let s = sampled.explain(x.view()).unwrap();
         assert!(s.additivity_error() < 1e-12);
-        let worst = (&s.values - &e.values).mapv(f64::abs).fold(0.0, |a: f64, b| a.max(*b));
+        let worst = (&s.values - &e.values)
+            .mapv(f64::abs)
+            .fold(0.0, |a: f64, b| a.max(*b));
         assert!(worst < 0.1, "sampled error {worst}");
     }
 
@@ -526,7 +528,8 @@ mod tests {
             .explain(array![[4.0, 5.0]].view())
             .unwrap();
         assert_eq!(e.values.row(0).to_vec(), [4.0 * 3.0 - 4.5, 0.0]);
-        let nan = |x: ArrayView2<'_, f64>| -> Array1<f64> { Array1::from_elem(x.nrows(), f64::NAN) };
+        let nan =
+            |x: ArrayView2<'_, f64>| -> Array1<f64> { Array1::from_elem(x.nrows(), f64::NAN) };
         assert!(KernelShap::new(&nan, background).is_err());
     }
 }

@@ -64,9 +64,8 @@ fn invalid(reason: impl Into<String>) -> ExplainError {
 impl KernelModel {
     /// Parses and checks a model file (shapes agree, every number finite).
     pub fn from_json(json: &str) -> Result<KernelModel> {
-        let file: ModelFile = serde_json::from_str(json).map_err(|e| {
-            invalid(format!("expected a logistic ({{w, b}}) or MLP model: {e}"))
-        })?;
+        let file: ModelFile = serde_json::from_str(json)
+            .map_err(|e| invalid(format!("expected a logistic ({{w, b}}) or MLP model: {e}")))?;
         let model = match file {
             ModelFile::Logistic { w, b } => KernelModel::Logistic { w: w.into(), b },
             ModelFile::Mlp {
@@ -142,7 +141,11 @@ impl BatchModel for KernelModel {
     fn predict_batch(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
         if x.ncols() != self.n_features() {
             return Err(ExplainError::Shape {
-                reason: format!("rows have {} features, the model {}", x.ncols(), self.n_features()),
+                reason: format!(
+                    "rows have {} features, the model {}",
+                    x.ncols(),
+                    self.n_features()
+                ),
             });
         }
         Ok(match self {
@@ -155,7 +158,8 @@ impl BatchModel for KernelModel {
                 w2,
                 b2,
             } => {
-                let z = (&x - &mean.view().insert_axis(Axis(0))) / &scale.view().insert_axis(Axis(0));
+                let z =
+                    (&x - &mean.view().insert_axis(Axis(0))) / &scale.view().insert_axis(Axis(0));
                 let hidden = (z.dot(w1) + b1).mapv(|v| v.max(0.0));
                 (hidden.dot(w2) + *b2).mapv(|m| 1.0 / (1.0 + (-m).exp()))
             }

@@ -161,7 +161,14 @@ impl Walk<'_, '_, '_> {
             incoming_one,
             split,
         );
-        self.recurse(cold, start, depth + 1, cold_zero * incoming_zero, 0.0, split);
+        self.recurse(
+            cold,
+            start,
+            depth + 1,
+            cold_zero * incoming_zero,
+            0.0,
+            split,
+        );
     }
 }
 
@@ -233,13 +240,23 @@ mod tests {
     fn brute_force(model: &TreeEnsemble, row: ArrayView1<'_, f64>) -> Vec<f64> {
         let d = model.n_features();
         let value = |mask: u32| -> f64 {
-            fn walk(t: &Tree, rule: SplitRule, i: usize, row: ArrayView1<'_, f64>, mask: u32) -> f64 {
+            fn walk(
+                t: &Tree,
+                rule: SplitRule,
+                i: usize,
+                row: ArrayView1<'_, f64>,
+                mask: u32,
+            ) -> f64 {
                 let n = &t.nodes[i];
                 match n.children {
                     None => n.value,
                     Some([l, r]) => {
                         if mask & (1 << n.feature) != 0 {
-                            let next = if rule.goes_left(row[n.feature], n.threshold) { l } else { r };
+                            let next = if rule.goes_left(row[n.feature], n.threshold) {
+                                l
+                            } else {
+                                r
+                            };
                             walk(t, rule, next, row, mask)
                         } else {
                             (t.nodes[l].cover * walk(t, rule, l, row, mask)

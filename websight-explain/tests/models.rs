@@ -27,15 +27,25 @@ fn forest_import_predicts_like_the_forest_and_adds_up() {
         .fit(x.view(), y.view())
         .unwrap();
     let model = TreeEnsemble::from_forest(&forest).unwrap();
-    let (ours, theirs) = (model.predict(x.view()).unwrap(), forest.predict_proba(x.view()).unwrap());
+    let (ours, theirs) = (
+        model.predict(x.view()).unwrap(),
+        forest.predict_proba(x.view()).unwrap(),
+    );
     // Same leaves; only the order of the final division differs (sum × 1/n vs sum / n).
-    assert!(ours.iter().zip(&theirs).all(|(a, b)| (a - b).abs() <= 1e-15));
+    assert!(
+        ours.iter()
+            .zip(&theirs)
+            .all(|(a, b)| (a - b).abs() <= 1e-15)
+    );
     let e = TreeShap::new(&model).explain(x.view()).unwrap();
     assert!(e.additivity_error() < 1e-12, "{}", e.additivity_error());
     // The unused-by-the-label features matter least.
     let importance = e.mean_abs();
     let used = importance[0].min(importance[1]).min(importance[2]);
-    assert!(importance[3].max(importance[4]).max(importance[5]) < used, "{importance}");
+    assert!(
+        importance[3].max(importance[4]).max(importance[5]) < used,
+        "{importance}"
+    );
     // Kernel SHAP through the PredictProba adapter agrees with itself on additivity.
     let background = x.slice(ndarray::s![..20, ..]).to_owned();
     let proba = Probability(&forest);
@@ -63,16 +73,29 @@ fn booster_import_equals_xgboost_margins_and_pred_contribs() {
     assert_eq!(model.trees().len(), 20);
     let ours = model.predict(x.view()).unwrap();
     let theirs = booster.predict_margin(x.view()).unwrap();
-    let worst = ours.iter().zip(&theirs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let worst = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     assert!(worst < 1e-5, "margin differs by {worst}");
     let proba = model.predict_proba(x.view()).unwrap();
     let xgb_proba = booster.predict_proba(x.view()).unwrap();
-    assert!(proba.iter().zip(&xgb_proba).all(|(a, b)| (a - b).abs() < 1e-6));
+    assert!(
+        proba
+            .iter()
+            .zip(&xgb_proba)
+            .all(|(a, b)| (a - b).abs() < 1e-6)
+    );
 
     let e = TreeShap::new(&model).explain(x.view()).unwrap();
     let contribs = booster.contributions(x.view()).unwrap();
     let bias = contribs[[0, 6]];
-    assert!((e.expected_value - bias).abs() < 1e-5, "{} vs {bias}", e.expected_value);
+    assert!(
+        (e.expected_value - bias).abs() < 1e-5,
+        "{} vs {bias}",
+        e.expected_value
+    );
     let worst = e
         .values
         .iter()

@@ -9,7 +9,11 @@ use serde_json::Value;
 use websight_explain::{Explainer, KernelModel, KernelShap, Output, TreeEnsemble, TreeShap};
 
 fn fixture(path: &str) -> String {
-    fs::read_to_string(format!("{}/tests/fixtures/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    fs::read_to_string(format!(
+        "{}/tests/fixtures/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
 }
 
 fn json(path: &str) -> Value {
@@ -23,7 +27,9 @@ fn matrix(v: &Value) -> Array2<f64> {
 }
 
 fn vector(v: &Value) -> Array1<f64> {
-    serde_json::from_value::<Vec<f64>>(v.clone()).unwrap().into()
+    serde_json::from_value::<Vec<f64>>(v.clone())
+        .unwrap()
+        .into()
 }
 
 /// The fixture's feature rows `rows` of `features.csv` (label dropped).
@@ -39,7 +45,10 @@ fn rows(dir: &str, reference: &Value) -> Array2<f64> {
 
 fn max_abs_diff(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     assert_eq!(a.dim(), b.dim());
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -52,14 +61,21 @@ fn sklearn_forest_equals_shap_to_1e_9() {
     // Predictions equal scikit-learn's predict_proba.
     let p = model.predict(x.view()).unwrap();
     let sklearn = vector(&reference["model_output"]);
-    let worst = p.iter().zip(&sklearn).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let worst = p
+        .iter()
+        .zip(&sklearn)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     assert!(worst <= 1e-12, "prediction differs by {worst}");
 
     let e = TreeShap::new(&model).explain(x.view()).unwrap();
     let expected = reference["expected_value"].as_f64().unwrap();
     assert!((e.expected_value - expected).abs() <= 1e-12);
     let diff = max_abs_diff(&e.values, &matrix(&reference["shap_values"]));
-    println!("forest: max |ours − shap| = {diff:e}, additivity {:e}", e.additivity_error());
+    println!(
+        "forest: max |ours − shap| = {diff:e}, additivity {:e}",
+        e.additivity_error()
+    );
     assert!(diff <= 1e-9, "{diff}");
     assert!(e.additivity_error() <= 1e-12);
 }
@@ -73,16 +89,27 @@ fn xgboost_json_equals_shap_and_pred_contribs_to_1e_5() {
     let x = rows("treeshap", &reference);
     let margin = model.predict(x.view()).unwrap();
     let xgb = vector(&reference["model_output"]);
-    let worst = margin.iter().zip(&xgb).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let worst = margin
+        .iter()
+        .zip(&xgb)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     assert!(worst <= 1e-5, "margin differs by {worst}");
 
     let e = TreeShap::new(&model).explain(x.view()).unwrap();
     let expected = reference["expected_value"].as_f64().unwrap();
-    assert!((e.expected_value - expected).abs() <= 1e-5, "{} vs {expected}", e.expected_value);
+    assert!(
+        (e.expected_value - expected).abs() <= 1e-5,
+        "{} vs {expected}",
+        e.expected_value
+    );
     let shap = matrix(&reference["shap_values"]);
     let contribs = matrix(&reference["pred_contribs"]);
     let diff = max_abs_diff(&e.values, &shap);
-    println!("xgboost: max |ours − shap| = {diff:e}, additivity {:e}", e.additivity_error());
+    println!(
+        "xgboost: max |ours − shap| = {diff:e}, additivity {:e}",
+        e.additivity_error()
+    );
     assert!(diff <= 1e-5, "{diff}");
     let bias_free = contribs.slice(ndarray::s![.., ..8]).to_owned();
     assert!(max_abs_diff(&e.values, &bias_free) <= 1e-5);
@@ -99,7 +126,12 @@ fn kernel_case(model_file: &str, reference_file: &str) {
     assert!((explainer.expected_value() - expected).abs() <= 1e-12);
     let e = explainer.explain(x.view()).unwrap();
     let outputs = vector(&reference["model_output"]);
-    let worst = e.outputs.iter().zip(&outputs).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let worst = e
+        .outputs
+        .iter()
+        .zip(&outputs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
     assert!(worst <= 1e-12, "model output differs by {worst}");
     let full = max_abs_diff(&e.values, &matrix(&reference["kernelshap_full"]));
     let exact = max_abs_diff(&e.values, &matrix(&reference["exact_shapley_bruteforce"]));
@@ -130,7 +162,10 @@ fn bad_model_files_are_typed_errors() {
             TreeEnsemble::from_xgboost_json(bad),
             Err(ExplainError::InvalidModel { .. })
         ));
-        assert!(matches!(KernelModel::from_json(bad), Err(ExplainError::InvalidModel { .. })));
+        assert!(matches!(
+            KernelModel::from_json(bad),
+            Err(ExplainError::InvalidModel { .. })
+        ));
     }
     // A child index out of range, and a cycle back to the root.
     for child in [999, 0] {

@@ -105,9 +105,16 @@ impl TreeEnsemble {
             }
             other => return Err(invalid(format!("objective {other} is not supported"))),
         };
-        let model = match (learner.gradient_booster.name.as_str(), learner.gradient_booster.model) {
+        let model = match (
+            learner.gradient_booster.name.as_str(),
+            learner.gradient_booster.model,
+        ) {
             ("gbtree", Some(model)) => model,
-            (name, _) => return Err(invalid(format!("booster {name} is not supported (gbtree only)"))),
+            (name, _) => {
+                return Err(invalid(format!(
+                    "booster {name} is not supported (gbtree only)"
+                )));
+            }
         };
         let trees = model
             .trees

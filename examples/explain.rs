@@ -1,0 +1,185 @@
+//! SHAP values for rows of a CSV, from a model file.
+//!
+//! ```text
+//! cargo run --release --example explain -- tree --model PATH --format sklearn|xgboost \
+//!     --data CSV [--label COL] [--rows N] --out OUT.json
+//! cargo run --release --example explain -- kernel --model PATH --background PATH \
+//!     --data CSV [--label COL] [--rows N] --out OUT.json
+//! ```
+//!
+//! `tree`: exact path-dependent Tree SHAP of a scikit-learn forest (`sklearn-forest-v1`
+//! export; class-1 probability) or an XGBoost JSON model (`save_model`; margin).
+//! `kernel`: Kernel SHAP of a logistic (`{"w","b"}`, margin) or MLP
+//! (`{"scaler_mean","scaler_scale","W1","b1","W2","b2"}`, probability) model against a
+//! background: a CSV with a header (the `--label` column dropped when present), a JSON array
+//! of rows, or a JSON object with the rows under `"values"`.
+//!
+//! The data CSV has a header; the `--label` column, when named, is ignored. The first N rows
+//! (all by default) are explained. OUT.json: `{"expected_value": f64, "shap_values":
+//! [[f64; features]; rows]}`. A summary (top features by mean |SHAP|, the first row's
+//! explanation, time) goes to standard error.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use ndarray::{Array2, s};
+use serde_json::json;
+use websight::core::datasets::{NumericTable, numeric_csv};
+use websight::explain::{Explainer, KernelModel, KernelShap, TreeEnsemble, TreeShap};
+
+const USAGE: &str = "usage:
+  explain tree --model PATH --format sklearn|xgboost --data CSV [--label COL] [--rows N] --out OUT.json
+  explain kernel --model PATH --background PATH --data CSV [--label COL] [--rows N] --out OUT.json";
+
+#[derive(Default)]
+struct Args {
+    command: String,
+    model: String,
+    format: Option<String>,
+    background: Option<String>,
+    data: String,
+    label: Option<String>,
+    rows: Option<usize>,
+    out: String,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut raw = std::env::args().skip(1);
+    let mut args = Args {
+        command: raw.next().ok_or(USAGE)?,
+        ..Args::default()
+    };
+    if !matches!(args.command.as_str(), "tree" | "kernel") {
+        return Err(format!("unknown command {:?}\n{USAGE}", args.command));
+    }
+    let (mut model, mut data, mut out) = (None, None, None);
+    while let Some(flag) = raw.next() {
+        let mut value = || raw.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--model" => model = Some(value()?),
+            "--format" => args.format = Some(value()?),
+            "--background" => args.background = Some(value()?),
+            "--data" => data = Some(value()?),
+            "--label" => args.label = Some(value()?),
+            "--rows" => args.rows = Some(value()?.parse().map_err(|e| format!("--rows: {e}"))?),
+            "--out" => out = Some(value()?),
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
+        }
+    }
+    let required =
+        |v: Option<String>, name: &str| v.ok_or(format!("--{name} is required\n{USAGE}"));
+    args.model = required(model, "model")?;
+    args.data = required(data, "data")?;
+    args.out = required(out, "out")?;
+    match args.command.as_str() {
+        "tree" if !matches!(args.format.as_deref(), Some("sklearn" | "xgboost")) => {
+            Err(format!("tree needs --format sklearn|xgboost\n{USAGE}"))
+        }
+        "kernel" if args.background.is_none() => {
+            Err(format!("kernel needs --background PATH\n{USAGE}"))
+        }
+        _ => Ok(args),
+    }
+}
+
+fn main() -> ExitCode {
+    match parse_args() {
+        Err(msg) => {
+            eprintln!("{msg}");
+            ExitCode::from(2)
+        }
+        Ok(args) => match run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn read_csv(path: &str, label: Option<&str>) -> Result<NumericTable, Box<dyn std::error::Error>> {
+    let file = File::open(path).map_err(|e| format!("{path}: {e}"))?;
+    Ok(numeric_csv(BufReader::new(file), label).map_err(|e| format!("{path}: {e}"))?)
+}
+
+/// Background rows: CSV (label dropped when the file has that column) or JSON.
+fn read_background(
+    path: &str,
+    label: Option<&str>,
+) -> Result<Array2<f64>, Box<dyn std::error::Error>> {
+    if path.ends_with(".csv") {
+        let header = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        let has_label = label.is_some_and(|l| {
+            header
+                .lines()
+                .next()
+                .is_some_and(|h| h.split(',').any(|c| c.trim() == l))
+        });
+        return Ok(read_csv(path, label.filter(|_| has_label))?.values);
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?)
+            .map_err(|e| format!("{path}: {e}"))?;
+    let rows = value.get("values").unwrap_or(&value).clone();
+    let rows: Vec<Vec<f64>> = serde_json::from_value(rows).map_err(|e| {
+        format!("{path}: expected rows of numbers ([[…]] or {{\"values\": [[…]]}}): {e}")
+    })?;
+    let width = rows.first().map_or(0, Vec::len);
+    if rows.iter().any(|r| r.len() != width) {
+        return Err(format!("{path}: rows of different widths").into());
+    }
+    Ok(Array2::from_shape_vec(
+        (rows.len(), width),
+        rows.into_iter().flatten().collect(),
+    )?)
+}
+
+fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let table = read_csv(&args.data, args.label.as_deref())?;
+    let n = args
+        .rows
+        .unwrap_or(table.values.nrows())
+        .min(table.values.nrows());
+    let x = table.values.slice(s![..n, ..]);
+    let model_text =
+        std::fs::read_to_string(&args.model).map_err(|e| format!("{}: {e}", args.model))?;
+    let t = Instant::now();
+    let explanation = if args.command == "tree" {
+        let model = match args.format.as_deref() {
+            Some("sklearn") => TreeEnsemble::from_sklearn_json(&model_text)?,
+            _ => TreeEnsemble::from_xgboost_json(&model_text)?,
+        };
+        TreeShap::new(&model).explain(x)?
+    } else {
+        let model = KernelModel::from_json(&model_text)?;
+        let background_path = args.background.as_deref().unwrap_or_default();
+        let background = read_background(background_path, args.label.as_deref())?;
+        KernelShap::new(&model, background)?.explain(x)?
+    };
+    let seconds = t.elapsed().as_secs_f64();
+    let out = json!({
+        "expected_value": explanation.expected_value,
+        "shap_values": explanation.values.outer_iter().map(|r| r.to_vec()).collect::<Vec<_>>(),
+    });
+    std::fs::write(&args.out, serde_json::to_string(&out)?)
+        .map_err(|e| format!("{}: {e}", args.out))?;
+
+    eprintln!(
+        "{n} rows × {} features explained in {seconds:.3} s ({:.0} rows/s); additivity error {:.1e}",
+        x.ncols(),
+        n as f64 / seconds.max(1e-9),
+        explanation.additivity_error()
+    );
+    eprintln!("mean |SHAP|:");
+    for imp in explanation.global_importance(&table.columns).iter().take(5) {
+        eprintln!("  {:<24} {:.4}", imp.feature, imp.mean_abs_shap);
+    }
+    if n > 0 {
+        eprintln!("row 0: {}", explanation.why(0, x.row(0), &table.columns, 3));
+    }
+    Ok(())
+}
