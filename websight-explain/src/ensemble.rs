@@ -142,7 +142,7 @@ impl Tree {
         let mut stack = vec![0usize];
         while let Some(i) = stack.pop() {
             let node = &self.nodes[i];
-            if !(node.cover > 0.0 && node.cover.is_finite()) || !node.value.is_finite() {
+            if !(node.cover > 0.0 && node.cover.is_finite() && node.value.is_finite()) {
                 return Err(bad(format!("node {i}: cover must be > 0, value finite")));
             }
             if node.children.is_some() && (node.feature >= n_features || node.threshold.is_nan()) {

@@ -10,6 +10,8 @@ use crate::{ExplainError, Result};
 /// A model read from JSON: either `{"w": [..], "b": ..}` (logistic regression, output =
 /// margin `x·w + b`) or `{"scaler_mean", "scaler_scale", "W1", "b1", "W2", "b2"}` (output =
 /// `sigmoid(relu(((x − mean) / scale) W1 + b1) W2 + b2)`, a probability).
+// One model at a time is held: the variants' size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum KernelModel {
     /// Logistic regression explained on the margin.
@@ -159,7 +161,7 @@ impl BatchModel for KernelModel {
                 b2,
             } => {
                 let z =
-                    (&x - &mean.view().insert_axis(Axis(0))) / &scale.view().insert_axis(Axis(0));
+                    (&x - &mean.view().insert_axis(Axis(0))) / scale.view().insert_axis(Axis(0));
                 let hidden = (z.dot(w1) + b1).mapv(|v| v.max(0.0));
                 (hidden.dot(w2) + *b2).mapv(|m| 1.0 / (1.0 + (-m).exp()))
             }

@@ -5,6 +5,9 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use rayon::prelude::*;
 
+use std::sync::OnceLock;
+
+use crate::fast_v2::{self, Tables};
 use crate::{Explainer, Explanation, Result, Tree, TreeEnsemble};
 
 /// Tree SHAP for a [`TreeEnsemble`]: exact Shapley values of the ensemble's raw output
@@ -31,15 +34,50 @@ use crate::{Explainer, Explanation, Result, Tree, TreeEnsemble};
 /// assert_eq!(explanation.values[[0, 1]], 0.0);
 /// # Ok::<(), websight_explain::ExplainError>(())
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct TreeShap<'a> {
     model: &'a TreeEnsemble,
+    algorithm: Algorithm,
+    tables: OnceLock<Tables>,
+}
+
+/// How [`TreeShap`] computes the (identical) values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// Fast TreeSHAP v2 when its precomputation pays off for the rows at hand and its
+    /// tables fit in 32 MiB, else Algorithm 2.
+    #[default]
+    Auto,
+    /// Lundberg et al.'s Algorithm 2: O(leaves × depth²) per tree and row, no memory.
+    PathDependent,
+    /// Fast TreeSHAP v2: tables of 2^d entries per leaf (d = unique features on its path,
+    /// computed once per explainer), then O(nodes + leaves × d) per tree and row.
+    FastV2,
 }
 
 impl<'a> TreeShap<'a> {
-    /// An explainer of `model`.
+    /// An explainer of `model` ([`Algorithm::Auto`]).
     pub fn new(model: &'a TreeEnsemble) -> TreeShap<'a> {
-        TreeShap { model }
+        TreeShap {
+            model,
+            algorithm: Algorithm::Auto,
+            tables: OnceLock::new(),
+        }
+    }
+
+    /// Chooses the algorithm (the values agree to rounding).
+    pub fn algorithm(mut self, algorithm: Algorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    fn use_fast_v2(&self, rows: usize) -> bool {
+        match self.algorithm {
+            Algorithm::Auto => self.tables.get().is_some() || fast_v2::worthwhile(self.model, rows),
+            Algorithm::PathDependent => false,
+            Algorithm::FastV2 => true,
+        }
     }
 }
 
@@ -48,6 +86,22 @@ impl Explainer for TreeShap<'_> {
         let model = self.model;
         model.check_rows(x)?;
         let mut values = Array2::zeros(x.dim());
+        if self.use_fast_v2(x.nrows()) {
+            let tables = self.tables.get_or_init(|| Tables::new(model));
+            values
+                .axis_chunks_iter_mut(Axis(0), 16)
+                .into_par_iter()
+                .zip(x.axis_chunks_iter(Axis(0), 16).into_par_iter())
+                .for_each(|(mut phi_rows, rows)| {
+                    let mut stack = Vec::new();
+                    for (mut phi, row) in phi_rows.outer_iter_mut().zip(rows.outer_iter()) {
+                        let phi = phi.as_slice_mut().expect("rows of a standard-layout array");
+                        tables.add_row(model, row, phi, &mut stack);
+                    }
+                });
+            let outputs: Array1<f64> = x.outer_iter().map(|r| model.predict_row(r)).collect();
+            return Ok(Explanation::new(model.expected_value(), values, outputs));
+        }
         // The deepest path holds depth + 1 elements; each level copies its parent's path.
         let depth = model.max_depth();
         let buffer_len = (depth + 2) * (depth + 3) / 2;
@@ -344,15 +398,25 @@ mod tests {
         let model =
             TreeEnsemble::new(trees, SplitRule::Less, d, 0.3, 0.25, Output::Margin).unwrap();
         let x = Array2::from_shape_fn((20, d), |(i, j)| ((i * 31 + j * 17) % 23) as f64 / 22.0);
-        let e = TreeShap::new(&model).explain(x.view()).unwrap();
+        let e = TreeShap::new(&model)
+            .algorithm(Algorithm::PathDependent)
+            .explain(x.view())
+            .unwrap();
+        let fast = TreeShap::new(&model)
+            .algorithm(Algorithm::FastV2)
+            .explain(x.view())
+            .unwrap();
+        let worst = (&fast.values - &e.values)
+            .mapv(f64::abs)
+            .fold(0.0, |a: f64, b| a.max(*b));
+        assert!(worst < 1e-12, "Fast TreeSHAP v2 differs by {worst}");
         for (i, row) in x.outer_iter().enumerate() {
             let expected = brute_force(&model, row);
-            for j in 0..d {
+            for (j, want) in expected.iter().enumerate() {
+                let got = e.values[[i, j]];
                 assert!(
-                    (e.values[[i, j]] - expected[j]).abs() < 1e-12,
-                    "row {i} feature {j}: {} vs {}",
-                    e.values[[i, j]],
-                    expected[j]
+                    (got - want).abs() < 1e-12,
+                    "row {i} feature {j}: {got} vs {want}"
                 );
             }
             let total = e.expected_value + e.values.row(i).sum();

@@ -6,7 +6,9 @@ use std::fs;
 
 use ndarray::{Array1, Array2, Axis};
 use serde_json::Value;
-use websight_explain::{Explainer, KernelModel, KernelShap, Output, TreeEnsemble, TreeShap};
+use websight_explain::{
+    Algorithm, Explainer, KernelModel, KernelShap, Output, TreeEnsemble, TreeShap,
+};
 
 fn fixture(path: &str) -> String {
     fs::read_to_string(format!(
@@ -68,16 +70,20 @@ fn sklearn_forest_equals_shap_to_1e_9() {
         .fold(0.0, f64::max);
     assert!(worst <= 1e-12, "prediction differs by {worst}");
 
-    let e = TreeShap::new(&model).explain(x.view()).unwrap();
+    let shap = matrix(&reference["shap_values"]);
     let expected = reference["expected_value"].as_f64().unwrap();
-    assert!((e.expected_value - expected).abs() <= 1e-12);
-    let diff = max_abs_diff(&e.values, &matrix(&reference["shap_values"]));
-    println!(
-        "forest: max |ours − shap| = {diff:e}, additivity {:e}",
-        e.additivity_error()
-    );
-    assert!(diff <= 1e-9, "{diff}");
-    assert!(e.additivity_error() <= 1e-12);
+    for algorithm in [Algorithm::PathDependent, Algorithm::FastV2] {
+        let e = TreeShap::new(&model)
+            .algorithm(algorithm)
+            .explain(x.view())
+            .unwrap();
+        assert!((e.expected_value - expected).abs() <= 1e-12);
+        let diff = max_abs_diff(&e.values, &shap);
+        let additivity = e.additivity_error();
+        println!("forest, {algorithm:?}: max |ours − shap| = {diff:e}, additivity {additivity:e}");
+        assert!(diff <= 1e-9, "{diff}");
+        assert!(additivity <= 1e-12);
+    }
 }
 
 #[test]
@@ -96,24 +102,23 @@ fn xgboost_json_equals_shap_and_pred_contribs_to_1e_5() {
         .fold(0.0, f64::max);
     assert!(worst <= 1e-5, "margin differs by {worst}");
 
-    let e = TreeShap::new(&model).explain(x.view()).unwrap();
-    let expected = reference["expected_value"].as_f64().unwrap();
-    assert!(
-        (e.expected_value - expected).abs() <= 1e-5,
-        "{} vs {expected}",
-        e.expected_value
-    );
     let shap = matrix(&reference["shap_values"]);
     let contribs = matrix(&reference["pred_contribs"]);
-    let diff = max_abs_diff(&e.values, &shap);
-    println!(
-        "xgboost: max |ours − shap| = {diff:e}, additivity {:e}",
-        e.additivity_error()
-    );
-    assert!(diff <= 1e-5, "{diff}");
     let bias_free = contribs.slice(ndarray::s![.., ..8]).to_owned();
-    assert!(max_abs_diff(&e.values, &bias_free) <= 1e-5);
-    assert!(e.additivity_error() <= 1e-12);
+    let expected = reference["expected_value"].as_f64().unwrap();
+    for algorithm in [Algorithm::PathDependent, Algorithm::FastV2] {
+        let e = TreeShap::new(&model)
+            .algorithm(algorithm)
+            .explain(x.view())
+            .unwrap();
+        assert!((e.expected_value - expected).abs() <= 1e-5);
+        let diff = max_abs_diff(&e.values, &shap);
+        let additivity = e.additivity_error();
+        println!("xgboost, {algorithm:?}: max |ours − shap| = {diff:e}, additivity {additivity:e}");
+        assert!(diff <= 1e-5, "{diff}");
+        assert!(max_abs_diff(&e.values, &bias_free) <= 1e-5);
+        assert!(additivity <= 1e-12);
+    }
 }
 
 fn kernel_case(model_file: &str, reference_file: &str) {
