@@ -160,9 +160,14 @@ impl BatchModel for KernelModel {
                 w2,
                 b2,
             } => {
-                let z =
-                    (&x - &mean.view().insert_axis(Axis(0))) / scale.view().insert_axis(Axis(0));
-                let hidden = (z.dot(w1) + b1).mapv(|v| v.max(0.0));
+                // Standardisation folded into the first layer (a few weights per batch
+                // instead of two passes over the rows): W1' = W1 / scale,
+                // b1' = b1 − (mean / scale) · W1.
+                let folded = w1 / &scale.view().insert_axis(Axis(1));
+                let shift = (mean / scale).dot(w1);
+                let mut hidden = x.dot(&folded);
+                hidden += &(b1 - &shift);
+                hidden.mapv_inplace(|v| v.max(0.0));
                 (hidden.dot(w2) + *b2).mapv(|m| 1.0 / (1.0 + (-m).exp()))
             }
         })
