@@ -10,6 +10,7 @@
 //! | [`dp`] | `websight-dp` | differential privacy: mechanisms, budgets, accountant, DP-SGD |
 //! | [`explain`] | `websight-explain` | Tree SHAP and Kernel SHAP |
 //! | [`connectors`] | `websight-connectors` | Kafka, Redis, MongoDB, Elasticsearch (features) |
+//! | [`report`] | (this crate) | the shop manager's self-contained HTML report |
 //!
 //! Data flows from traffic (generated or ingested) through the security gate and stream
 //! analytics of `core` to storage and dashboards, and offline to features, similar users,
@@ -58,4 +59,6 @@ pub use websight_connectors as connectors;
 pub use websight_core as core;
 pub use websight_dp as dp;
 pub use websight_explain as explain;
+
+pub mod report;
 pub use websight_lsh as lsh;

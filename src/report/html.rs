@@ -1,0 +1,298 @@
+//! The page: KPI tiles, charts and tables, with inline CSS and a tiny self-check script.
+
+use std::fmt::Write;
+
+use super::Report;
+use super::svg::{PALETTE, bars, escape, pie, stacked};
+
+/// The `data-chart` names, in page order.
+pub(crate) const CHARTS: &[&str] = &[
+    "sentiment",
+    "payments",
+    "top_products",
+    "funnel",
+    "gate",
+    "models",
+    "importance",
+];
+
+const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1100px;padding:1.5rem;color:#1d2330;background:#fafbfc}
+h1{margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:1px solid #dde;padding-bottom:.3rem}
+.muted,.sub{color:#667}.tiles{display:flex;flex-wrap:wrap;gap:1rem}
+.tile{background:#fff;border:1px solid #dde;border-radius:8px;padding:.8rem 1.2rem;min-width:10rem}
+.tile .v{font-size:1.7rem;font-weight:600}.tile .l{color:#667;font-size:.9rem}
+figure.chart{background:#fff;border:1px solid #dde;border-radius:8px;padding:.8rem;margin:1rem 0}
+figure.chart figcaption{font-weight:600;margin-bottom:.4rem}svg text{font-size:12px;fill:#1d2330}
+table{border-collapse:collapse;background:#fff;margin:.8rem 0}td,th{border:1px solid #dde;padding:.3rem .6rem;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums}.up{color:#0a7a3c}.down{color:#b3261e}";
+
+/// Marks `<body data-charts="ok/total">`: a chart counts when its SVG has drawn shapes with
+/// a non-empty box.
+const CHECK: &str = "window.addEventListener('load',function(){var f=document.querySelectorAll('figure.chart'),ok=0;
+f.forEach(function(c){var s=c.querySelector('svg');if(!s)return;var b=s.getBoundingClientRect();
+if(b.width>0&&b.height>0&&s.querySelectorAll('rect,path,circle').length>0)ok++;});
+document.body.setAttribute('data-charts',ok+'/'+f.length);});";
+
+fn figure(out: &mut String, name: &str, caption: &str, note: &str, svg: String) {
+    let _ = write!(
+        out,
+        "<figure class=\"chart\" data-chart=\"{name}\"><figcaption>{}</figcaption>{svg}<p class=\"muted\">{}</p></figure>",
+        escape(caption),
+        escape(note)
+    );
+}
+
+fn count(v: f64) -> String {
+    format!("{v:.0}")
+}
+
+pub(crate) fn render(r: &Report) -> String {
+    let mut h = String::with_capacity(64 * 1024);
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1><p class=\"sub\">{s}</p>",
+        t = escape(&r.title),
+        s = escape(&r.subtitle)
+    );
+
+    h.push_str("<h2>Today at a glance</h2><div class=\"tiles\">");
+    for (label, value) in &r.kpis {
+        let _ = write!(
+            h,
+            "<div class=\"tile\"><div class=\"v\">{}</div><div class=\"l\">{}</div></div>",
+            escape(value),
+            escape(label)
+        );
+    }
+    h.push_str("</div>");
+
+    h.push_str("<h2>Customers and products</h2>");
+    let sentiment: Vec<(String, [f64; 3])> = r
+        .sentiment
+        .iter()
+        .map(|s| {
+            (
+                s.category.clone(),
+                [s.positive as f64, s.neutral as f64, s.negative as f64],
+            )
+        })
+        .collect();
+    figure(
+        &mut h,
+        "sentiment",
+        "Review sentiment per category",
+        "Reviews classified by VADER sentiment.",
+        stacked(
+            "Review sentiment per category",
+            &sentiment,
+            ["positive", "neutral", "negative"],
+            ["#009E73", "#999999", "#D55E00"],
+        ),
+    );
+    let payments: Vec<(String, f64)> = r
+        .payments
+        .iter()
+        .map(|(m, n)| (m.clone(), *n as f64))
+        .collect();
+    figure(
+        &mut h,
+        "payments",
+        "Payment methods and abandoned carts",
+        "Completed orders per payment method, and carts left without an order.",
+        pie("Payment methods and abandoned carts", &payments),
+    );
+    figure(
+        &mut h,
+        "top_products",
+        "Top 10 products by revenue",
+        "",
+        bars(
+            "Top 10 products by revenue",
+            &r.top_products,
+            |v| format!("{v:.0}"),
+            PALETTE[0],
+        ),
+    );
+    let funnel: Vec<(String, f64)> = r
+        .funnel
+        .iter()
+        .map(|(m, n)| (m.clone(), *n as f64))
+        .collect();
+    figure(
+        &mut h,
+        "funnel",
+        "Purchase funnel",
+        "Sessions reaching each step.",
+        bars("Purchase funnel", &funnel, count, PALETTE[2]),
+    );
+
+    h.push_str("<h3>Potential customers</h3><p class=\"muted\">Visitors who spent a long time on a product page and did not buy: candidates for a follow-up offer.</p>");
+    if r.potential_customers.is_empty() {
+        h.push_str("<p class=\"muted\">none</p>");
+    } else {
+        h.push_str("<table><tr><th>user</th><th>product</th><th>seconds on page</th></tr>");
+        for p in &r.potential_customers {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.0}</td></tr>",
+                escape(&p.user),
+                escape(&p.product),
+                p.seconds
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    h.push_str("<h2>Security gate</h2>");
+    let g = &r.gate;
+    let _ = write!(
+        h,
+        "<p>{} messages received, {} valid events passed on, {} malformed (kept as dead letters with their reason), {} duplicates dropped. Checked against the planted abuse: <b>precision {:.3}</b> (share of blocked sessions that were abusive), <b>recall {:.3}</b> (share of abusive sessions blocked).</p>",
+        g.received, g.valid, g.dead_letters, g.duplicates, g.precision, g.recall
+    );
+    let rejected: Vec<(String, f64)> = g
+        .rejected
+        .iter()
+        .map(|(m, n)| (m.clone(), *n as f64))
+        .collect();
+    figure(
+        &mut h,
+        "gate",
+        "Events rejected per rule",
+        "",
+        bars("Events rejected per rule", &rejected, count, PALETTE[3]),
+    );
+
+    h.push_str("<h2>Who will buy</h2>");
+    let models: Vec<(String, f64)> = r
+        .models
+        .iter()
+        .map(|m| {
+            (
+                match m.dp_epsilon {
+                    Some(e) => format!("{} (ε = {e:.1})", m.model),
+                    None => m.model.clone(),
+                },
+                m.roc_auc,
+            )
+        })
+        .collect();
+    figure(
+        &mut h,
+        "models",
+        "Purchase models: ROC-AUC on held-out users",
+        "1.0 is perfect ranking of buyers above non-buyers; 0.5 is chance. ε marks models trained with differential privacy (smaller ε, stronger privacy).",
+        bars(
+            "Purchase models: ROC-AUC",
+            &models,
+            |v| format!("{v:.3}"),
+            PALETTE[4],
+        ),
+    );
+    if !r.models.is_empty() {
+        h.push_str("<table><tr><th>model</th><th>privacy ε</th><th>ROC-AUC</th><th>PR-AUC</th><th>accuracy</th></tr>");
+        for m in &r.models {
+            let eps = m.dp_epsilon.map_or("—".to_owned(), |e| format!("{e:.2}"));
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{eps}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td></tr>",
+                escape(&m.model),
+                m.roc_auc,
+                m.pr_auc,
+                m.accuracy
+            );
+        }
+        h.push_str("</table>");
+    }
+    figure(
+        &mut h,
+        "importance",
+        "What drives purchases (mean |SHAP|)",
+        "How much each behaviour moves the predicted purchase probability on average (exact Tree SHAP of the random forest).",
+        bars(
+            "What drives purchases",
+            &r.importance,
+            |v| format!("{v:.4}"),
+            PALETTE[1],
+        ),
+    );
+    h.push_str("<h3>Why these visitors are likely to buy</h3>");
+    for e in &r.explanations {
+        let _ = write!(
+            h,
+            "<p><b>Session {}</b>: purchase probability {:.0}% against {:.0}% on average.</p><table><tr><th>behaviour</th><th>value</th><th>effect</th></tr>",
+            escape(&e.session),
+            100.0 * e.probability,
+            100.0 * e.average
+        );
+        for (feature, value, shap) in &e.contributions {
+            let (class, word) = if *shap >= 0.0 {
+                ("up", "raises")
+            } else {
+                ("down", "lowers")
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"n\">{value}</td><td class=\"{class}\">{word} by {:.1} points</td></tr>",
+                escape(feature),
+                100.0 * shap.abs()
+            );
+        }
+        h.push_str("</table>");
+    }
+
+    h.push_str("<h2>Similar users</h2><p class=\"muted\">Users whose browsed products overlap most (MinHash LSH, Jaccard similarity): recommend what one bought to the other.</p>");
+    if r.similar_users.is_empty() {
+        h.push_str("<p class=\"muted\">none</p>");
+    } else {
+        h.push_str("<table><tr><th>user</th><th>most similar users (Jaccard)</th></tr>");
+        for s in &r.similar_users {
+            let list: Vec<String> = s
+                .similar
+                .iter()
+                .map(|(u, j)| format!("{} ({j:.2})", escape(u)))
+                .collect();
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td></tr>",
+                escape(&s.user),
+                list.join(", ")
+            );
+        }
+        h.push_str("</table>");
+    }
+    let _ = write!(h, "<script>{CHECK}</script></body></html>");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+
+    #[test]
+    fn every_chart_is_on_the_page_and_nothing_is_fetched() {
+        let mut r = Report::new("Shop <1>");
+        r.models.push(ModelRow {
+            model: "forest".into(),
+            dp_epsilon: Some(3.0),
+            roc_auc: 0.9,
+            pr_auc: 0.6,
+            accuracy: 0.8,
+        });
+        let html = r.to_html();
+        for name in Report::chart_names() {
+            assert!(html.contains(&format!("data-chart=\"{name}\"")), "{name}");
+        }
+        assert_eq!(
+            html.matches("<figure class=\"chart\"").count(),
+            Report::chart_names().len()
+        );
+        assert!(html.contains("Shop &lt;1&gt;") && html.contains("ε = 3.0"));
+        // Self-contained: the only URL is the SVG namespace.
+        assert_eq!(
+            html.matches("http").count(),
+            html.matches("http://www.w3.org/2000/svg").count()
+        );
+        assert!(!html.contains("src=") && !html.contains("<link"));
+    }
+}

@@ -1,0 +1,156 @@
+//! The shop manager's report: one self-contained HTML page (inline SVG charts, no network)
+//! with the live KPIs, sentiment, payments, top products, funnel, potential customers, the
+//! security gate's verdicts, the purchase models compared (with ε for the private ones),
+//! what drives purchases (SHAP) and similar users.
+//!
+//! Fill a [`Report`] (the `pipeline` example does it from every stage) and call
+//! [`Report::to_html`]. Every chart is a `<figure class="chart">` holding an `<svg>`; a small
+//! inline script marks `<body data-charts="ok/total">` after load so a browser test can tell
+//! that every chart rendered.
+//!
+//! ```
+//! use websight::report::Report;
+//!
+//! let mut report = Report::new("Demo shop");
+//! report.kpis.push(("Purchases".into(), "12".into()));
+//! report.payments = vec![("card".into(), 9), ("abandoned carts".into(), 4)];
+//! let html = report.to_html();
+//! assert!(html.contains("<svg") && !html.contains("http://") && !html.contains("https://"));
+//! ```
+
+mod html;
+mod svg;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the report shows. Empty sections are rendered with a short "no data" note.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Page title.
+    pub title: String,
+    /// One line on what was run (size, seed, time).
+    pub subtitle: String,
+    /// KPI tiles: (label, formatted value).
+    pub kpis: Vec<(String, String)>,
+    /// Reviews per product category.
+    pub sentiment: Vec<SentimentRow>,
+    /// Orders per payment method, plus abandoned carts.
+    pub payments: Vec<(String, u64)>,
+    /// Top products: (name, revenue).
+    pub top_products: Vec<(String, f64)>,
+    /// Funnel steps: (step, sessions).
+    pub funnel: Vec<(String, u64)>,
+    /// Visitors who lingered on a product and did not buy.
+    pub potential_customers: Vec<PotentialCustomerRow>,
+    /// The security gate's verdicts.
+    pub gate: GateSummary,
+    /// Purchase models on held-out users.
+    pub models: Vec<ModelRow>,
+    /// What drives the purchase model: (feature, mean |SHAP|), largest first.
+    pub importance: Vec<(String, f64)>,
+    /// Why a few visitors are likely to buy.
+    pub explanations: Vec<SessionExplanation>,
+    /// Users with similar browsing.
+    pub similar_users: Vec<SimilarUsersRow>,
+}
+
+/// Review sentiment of one category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentimentRow {
+    /// Product category.
+    pub category: String,
+    /// Positive reviews.
+    pub positive: u64,
+    /// Neutral reviews.
+    pub neutral: u64,
+    /// Negative reviews.
+    pub negative: u64,
+}
+
+/// A visitor who spent long on a product without buying.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PotentialCustomerRow {
+    /// User id.
+    pub user: String,
+    /// Product name.
+    pub product: String,
+    /// Seconds on the product page.
+    pub seconds: f64,
+}
+
+/// Gate counts and detection quality against the planted labels.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GateSummary {
+    /// Messages received.
+    pub received: u64,
+    /// Valid events passed on.
+    pub valid: u64,
+    /// Rejections per rule.
+    pub rejected: Vec<(String, u64)>,
+    /// Malformed messages (dead letters).
+    pub dead_letters: u64,
+    /// Duplicates dropped.
+    pub duplicates: u64,
+    /// Share of rejected sessions that were abusive.
+    pub precision: f64,
+    /// Share of abusive sessions rejected.
+    pub recall: f64,
+}
+
+/// One purchase model's held-out scores.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRow {
+    /// Model name.
+    pub model: String,
+    /// Privacy loss ε when trained with differential privacy.
+    pub dp_epsilon: Option<f64>,
+    /// ROC-AUC.
+    pub roc_auc: f64,
+    /// Average precision.
+    pub pr_auc: f64,
+    /// Accuracy at 0.5.
+    pub accuracy: f64,
+}
+
+/// Why one visitor is likely to buy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionExplanation {
+    /// Session id.
+    pub session: String,
+    /// The model's purchase probability.
+    pub probability: f64,
+    /// The average probability (the SHAP base value).
+    pub average: f64,
+    /// Top contributions: (feature, value, SHAP value).
+    pub contributions: Vec<(String, f64, f64)>,
+}
+
+/// A user and their most similar users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimilarUsersRow {
+    /// User id.
+    pub user: String,
+    /// (similar user, Jaccard similarity of browsed items).
+    pub similar: Vec<(String, f64)>,
+}
+
+impl Report {
+    /// An empty report with a title.
+    pub fn new(title: impl Into<String>) -> Report {
+        Report {
+            title: title.into(),
+            ..Report::default()
+        }
+    }
+
+    /// The self-contained HTML page.
+    pub fn to_html(&self) -> String {
+        html::render(self)
+    }
+
+    /// Names of the charts [`Report::to_html`] draws (the `data-chart` attributes), in page
+    /// order.
+    pub fn chart_names() -> &'static [&'static str] {
+        html::CHARTS
+    }
+}
