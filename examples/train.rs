@@ -27,7 +27,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde_json::json;
 use websight::core::datasets::{Dataset, Standardizer, online_shoppers, stratified_split};
-use websight::core::features::{PurchaseFeatures, dedup_sessions, returning_flags, split_by_user};
+use websight::core::features::PurchaseData;
 use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
 use websight::core::metrics::{BinaryMetrics, roc_auc};
 use websight::core::synth::{Generator, SynthConfig};
@@ -86,26 +86,18 @@ fn synthetic(sessions: u64, seed: u64) -> Result<Split, Box<dyn std::error::Erro
         ..SynthConfig::default()
     })?;
     let all: Vec<_> = g.sessions().filter(|s| s.truth.abuse.is_none()).collect();
-    let kept = dedup_sessions(all.iter().map(|s| &s.session));
-    let returning = returning_flags(&kept);
-    let catalogue = &g.config().catalogue;
-    let users: Vec<_> = kept.iter().map(|s| &s.user.id).collect();
-    let labels: Vec<bool> = kept.iter().map(|s| s.purchased()).collect();
-    let (train, test) = split_by_user(&users, &labels, 0.2, seed);
-    // The state vocabulary is fitted on the training side only.
-    let features = PurchaseFeatures::new(catalogue).with_states(train.iter().map(|&i| kept[i]), 12);
-    let x = features.matrix(kept.iter().copied().zip(returning.iter().copied()));
-    let y = Array1::from(labels);
+    let p = PurchaseData::build(
+        all.iter().map(|s| &s.session),
+        &g.config().catalogue,
+        0.2,
+        seed,
+    );
     let probability: std::collections::HashMap<_, f64> = all
         .iter()
         .map(|s| (&s.session.id, s.truth.purchase_probability))
         .collect();
-    let truth: Vec<f64> = kept.iter().map(|s| probability[&s.id]).collect();
-    let d = Dataset {
-        x,
-        y,
-        feature_names: features.names(),
-    };
+    let truth: Vec<f64> = p.sessions.iter().map(|s| probability[&s.id]).collect();
+    let (d, train, test) = (p.data, p.train, p.test);
     Ok(Split {
         bayes: Some(test.iter().map(|&i| truth[i]).collect()),
         train: d.rows(&train),

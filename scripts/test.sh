@@ -14,11 +14,13 @@ for tool in cargo rustfmt cargo-clippy; do
 done
 
 # XGBoost (feature `xgboost`) builds its C++ sources with cmake and generates bindings with
-# libclang. Installed once, idempotently.
+# libclang; the report is checked in headless Chromium. Installed once, idempotently.
 missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v clang >/dev/null || missing+=(clang)
 dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
+# The report's browser test runs Debian's headless Chromium.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
     step "installing ${missing[*]}"
     SUDO=""
@@ -31,6 +33,8 @@ fi
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 export CARGO_PROFILE_DEV_DEBUG="${CARGO_PROFILE_DEV_DEBUG:-0}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Here the browser test must run, not skip.
+export WEBSIGHT_REQUIRE_BROWSER=1
 
 step "format"
 cargo fmt --all -- --check

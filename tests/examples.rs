@@ -104,11 +104,22 @@ fn lsh_writes_the_documented_json() {
 
 #[test]
 fn pipeline_runs_embedded() {
-    let out =
-        run_ok(example("pipeline").args(["--sessions", "3000", "--users", "500", "--seed", "3"]));
+    let report = std::env::temp_dir().join(format!("websight-report-{}.html", std::process::id()));
+    let out = run_ok(example("pipeline").args([
+        "--sessions",
+        "3000",
+        "--users",
+        "500",
+        "--seed",
+        "3",
+        "--report",
+        report.to_str().unwrap(),
+    ]));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("sessions                  3000"), "{text}");
     assert!(text.contains("Bayes-optimal purchase AUC"));
+    assert!(text.contains("Purchase models") && text.contains("random forest"));
+    assert!(text.contains("What drives purchases") && text.contains("Report written to"));
     for section in [
         "Security gate",
         "conserved                 true",
@@ -396,4 +407,118 @@ fn explain_rows_limit_and_errors() {
         .output()
         .unwrap();
     assert_eq!(usage.status.code(), Some(2));
+}
+
+/// Headless Chromium: `WEBSIGHT_CHROMIUM`, else Debian's `/usr/bin/chromium`. The test suite
+/// script installs it and sets `WEBSIGHT_REQUIRE_BROWSER=1`, so a missing browser fails there
+/// and only skips (with a note) in a bare `cargo test`.
+fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("WEBSIGHT_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("WEBSIGHT_REQUIRE_BROWSER").is_none(),
+        "no Chromium at {} (scripts/test.sh installs Debian's chromium)",
+        path.display()
+    );
+    eprintln!(
+        "skipping the browser test: no Chromium at {}",
+        path.display()
+    );
+    None
+}
+
+fn headless(browser: &PathBuf, profile: &std::path::Path) -> Command {
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=3000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}
+
+#[test]
+fn report_renders_in_headless_chromium() {
+    let Some(browser) = chromium() else { return };
+    let artefacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artefacts");
+    std::fs::create_dir_all(&artefacts).unwrap();
+    let report = artefacts.join("websight-report.html");
+    run_ok(example("pipeline").args([
+        "--sessions",
+        "4000",
+        "--users",
+        "600",
+        "--seed",
+        "5",
+        "--report",
+        report.to_str().unwrap(),
+    ]));
+    let html = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        !html.contains("https://") && !html.contains("<link"),
+        "self-contained"
+    );
+    let profile = std::env::temp_dir().join(format!("websight-chromium-{}", std::process::id()));
+    let url = format!("file://{}", report.display());
+
+    let dom = headless(&browser, &profile)
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom_text = String::from_utf8_lossy(&dom.stdout);
+    let charts = websight::report::Report::chart_names().len();
+    assert!(
+        dom_text.contains(&format!("data-charts=\"{charts}/{charts}\"")),
+        "not every chart rendered: {}",
+        dom_text
+            .lines()
+            .find(|l| l.contains("<body"))
+            .unwrap_or("no <body>")
+    );
+    // The page logs nothing; anything on the console is an error.
+    let log = String::from_utf8_lossy(&dom.stderr);
+    let console: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
+        .collect();
+    assert!(console.is_empty(), "console output: {console:#?}");
+
+    let shot = artefacts.join("websight-report.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = headless(&browser, &profile)
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg("--window-size=1280,4200")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 20_000,
+        "screenshot {} is {size} bytes",
+        shot.display()
+    );
+    let _ = std::fs::remove_dir_all(&profile);
 }

@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::Report;
 use super::svg::{PALETTE, bars, escape, pie, stacked};
+use websight_explain::format_value;
 
 /// The `data-chart` names, in page order.
 pub(crate) const CHARTS: &[&str] = &[
@@ -233,8 +234,9 @@ pub(crate) fn render(r: &Report) -> String {
             };
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td class=\"n\">{value}</td><td class=\"{class}\">{word} by {:.1} points</td></tr>",
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"{class}\">{word} by {:.1} points</td></tr>",
                 escape(feature),
+                format_value(*value),
                 100.0 * shap.abs()
             );
         }

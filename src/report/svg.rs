@@ -24,7 +24,7 @@ pub(crate) const PALETTE: [&str; 8] = [
 ];
 
 const WIDTH: f64 = 640.0;
-const LABEL: f64 = 190.0;
+const LABEL: f64 = 240.0;
 const ROW: f64 = 26.0;
 
 fn open(height: f64, title: &str) -> String {

@@ -230,3 +230,53 @@ pub fn split_by_user(
     }
     (0..users.len()).partition(|i| !test_users.contains(users[*i]))
 }
+
+/// Purchase data ready for honest evaluation: sessions deduplicated by id, the "returning
+/// user" flag from earlier sessions, the state vocabulary fitted on the training side only,
+/// rows split 80/20 **by user** (stratified). Row `i` of [`PurchaseData::data`] is session
+/// `sessions[i]`.
+#[derive(Debug, Clone)]
+pub struct PurchaseData<'a> {
+    /// The deduplicated sessions, in input order.
+    pub sessions: Vec<&'a Session>,
+    /// The fitted feature extractor.
+    pub features: PurchaseFeatures,
+    /// All rows with their labels and feature names.
+    pub data: crate::datasets::Dataset,
+    /// Training rows.
+    pub train: Vec<usize>,
+    /// Test rows (users disjoint from the training rows').
+    pub test: Vec<usize>,
+}
+
+impl<'a> PurchaseData<'a> {
+    /// Builds the data from `sessions` (abusive traffic already removed by the caller),
+    /// with up to 12 named states and the split seeded by `seed`.
+    pub fn build(
+        sessions: impl IntoIterator<Item = &'a Session>,
+        catalogue: &Catalogue,
+        test_fraction: f64,
+        seed: u64,
+    ) -> PurchaseData<'a> {
+        let sessions = dedup_sessions(sessions);
+        let returning = returning_flags(&sessions);
+        let users: Vec<&UserId> = sessions.iter().map(|s| &s.user.id).collect();
+        let labels: Vec<bool> = sessions.iter().map(|s| s.purchased()).collect();
+        let (train, test) = split_by_user(&users, &labels, test_fraction, seed);
+        let features =
+            PurchaseFeatures::new(catalogue).with_states(train.iter().map(|&i| sessions[i]), 12);
+        let x = features.matrix(sessions.iter().copied().zip(returning.iter().copied()));
+        let data = crate::datasets::Dataset {
+            x,
+            y: ndarray::Array1::from(labels),
+            feature_names: features.names(),
+        };
+        PurchaseData {
+            sessions,
+            features,
+            data,
+            train,
+            test,
+        }
+    }
+}

@@ -152,11 +152,22 @@ impl fmt::Display for RowExplanation {
                 f,
                 "{sep}{} = {} {effect} it by {:.3}",
                 c.feature,
-                c.value,
+                format_value(c.value),
                 c.shap.abs()
             )?;
         }
         Ok(())
+    }
+}
+
+/// A feature value for people: integers as such, else three decimals without trailing
+/// zeros (`2.5518` → `2.552`, `3.0` → `3`).
+pub fn format_value(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
     }
 }
 
@@ -181,6 +192,9 @@ mod tests {
         let why = e.why(0, array![3.0, 1.0, 9.0].view(), &names, 2);
         assert_eq!(why.contributions[0].feature, "bounce");
         assert_eq!(why.contributions[1].shap, 0.1);
+        assert_eq!(format_value(2.5518), "2.552");
+        assert_eq!(format_value(0.1), "0.1");
+        assert_eq!(format_value(-3.0), "-3");
         assert_eq!(
             why.to_string(),
             "output 0.000, below the average 0.200: bounce = 1 lowers it by 0.300; \

@@ -56,7 +56,9 @@ mod models;
 mod treeshap;
 
 pub use ensemble::{Node, Output, SplitRule, Tree, TreeEnsemble};
-pub use explanation::{Contribution, Explainer, Explanation, Importance, RowExplanation};
+pub use explanation::{
+    Contribution, Explainer, Explanation, Importance, RowExplanation, format_value,
+};
 pub use kernel::{BatchModel, KernelShap, Probability};
 pub use models::KernelModel;
 pub use treeshap::{Algorithm, TreeShap};

@@ -1,11 +1,15 @@
-//! The main job, embedded (no servers): generate shop traffic and summarise it.
+//! The main job, embedded (no servers): generate shop traffic, stream it through the security
+//! gate and the live analytics, then offline: purchase features, similar users (LSH), purchase
+//! models with and without differential privacy, SHAP explanations — and a report.
 //!
 //! ```text
 //! cargo run --release --example pipeline -- [--sessions N] [--users N] [--days N] [--seed N]
-//!                                            [--events-out FILE.jsonl]
+//!                                            [--events-out FILE.jsonl] [--report FILE.html]
 //! ```
 //!
-//! Later stages (gate, stream analytics, models, report) extend this example as they land.
+//! The report (default `websight-report.html`) is one self-contained HTML page for the shop
+//! manager. Logs go to standard error through `tracing` (`RUST_LOG=debug` for more); progress
+//! bars show on a terminal.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -18,15 +22,22 @@ use websight::core::gate::{DetectionScore, Gate, GateConfig, Outcome};
 use websight::core::metrics::roc_auc;
 use websight::core::model::{Catalogue, ProductId};
 use websight::core::synth::{Generator, SynthConfig};
+use websight::report::{GateSummary, PotentialCustomerRow, Report, SentimentRow};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+mod offline;
 
 struct Args {
     config: SynthConfig,
     events_out: Option<String>,
+    report: String,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
     let mut events_out = None;
+    let mut report = "websight-report.html".to_owned();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -38,16 +49,29 @@ fn parse_args() -> Result<Args, String> {
             "--days" => config.days = number("--days", value("--days")?)? as u32,
             "--seed" => config.seed = number("--seed", value("--seed")?)?,
             "--events-out" => events_out = Some(value("--events-out")?),
+            "--report" => report = value("--report")?,
             "-h" | "--help" => {
-                return Err("usage: pipeline [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE]".into());
+                return Err("usage: pipeline [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--report FILE.html]".into());
             }
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
-    Ok(Args { config, events_out })
+    Ok(Args {
+        config,
+        events_out,
+        report,
+    })
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
     let args = match parse_args() {
         Ok(a) => a,
         Err(msg) => {
@@ -78,7 +102,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         (0u64, 0u64, 0u64, 0.0, 0u64, 0u64);
     let mut abuse: BTreeMap<String, u64> = BTreeMap::new();
     let (mut scores, mut labels) = (Vec::new(), Vec::new());
+    let mut clean_sessions = Vec::new();
+    let bar = progress(c.sessions, "generating sessions");
     for s in generator.sessions() {
+        bar.inc(1);
         sessions += 1;
         events += s.session.page_views() as u64;
         if s.session.page_views() == 1 {
@@ -96,9 +123,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             None => {
                 scores.push(s.truth.purchase_probability);
                 labels.push(s.session.purchased());
+                clean_sessions.push(s.session);
             }
         }
     }
+    bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     println!(
         "\nTraffic ({:.2} s, {:.0} events/s generated)",
@@ -139,8 +168,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         None => None,
     };
     let mut stream = generator.events();
+    let bar = progress(events, "streaming events");
     for e in stream.by_ref() {
         streamed += 1;
+        bar.inc(1);
         if latest.is_some_and(|t| e.record.timestamp < t) {
             out_of_order += 1;
         }
@@ -166,7 +197,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     analytics.flush();
     tally.add(analytics.drain());
+    bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    tracing::info!(events = streamed, seconds = secs, "stream stage done");
     println!(
         "\nEvent stream through JSON and the gate ({:.2} s, {:.0} events/s)",
         secs,
@@ -210,7 +243,125 @@ Documents: {} session_summary, {} product_details, {} product_sentiment, {} KPI 
         streamed, events,
         "every generated event is streamed exactly once"
     );
+
+    let mut report = Report::new("websight — shop report");
+    report.subtitle = format!(
+        "{} sessions of {} users over {} days from {} (seed {}), generated and analysed by websight {}",
+        c.sessions,
+        c.users,
+        c.days,
+        c.start,
+        c.seed,
+        env!("CARGO_PKG_VERSION")
+    );
+    live_sections(&mut report, &analytics, &c.catalogue, &tally.windows);
+    report.gate = GateSummary {
+        received: stats.received,
+        valid: stats.valid,
+        rejected: stats
+            .rejected
+            .iter()
+            .map(|(rule, n)| (rule.to_string(), *n))
+            .collect(),
+        dead_letters: stats.dead_letters,
+        duplicates: stats.duplicates,
+        precision: detection.precision(),
+        recall: detection.recall(),
+    };
+    offline::run(&mut report, &clean_sessions, &c.catalogue, c.seed)?;
+    std::fs::write(&args.report, report.to_html())?;
+    println!("\nReport written to {}", args.report);
     Ok(())
+}
+
+/// A progress bar on standard error (hidden when it is not a terminal).
+fn progress(len: u64, what: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>20} [{bar:40}] {pos}/{len} ({eta})")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(what);
+    bar
+}
+
+/// The live dashboard's sections of the report.
+fn live_sections(
+    report: &mut Report,
+    analytics: &StreamAnalytics,
+    catalogue: &Catalogue,
+    windows: &[websight::core::analytics::KpiWindow],
+) {
+    let d = analytics.dashboard();
+    let orders: u64 = d.payments.values().sum();
+    let current = windows
+        .iter()
+        .rev()
+        .find(|w| w.sessions > 0)
+        .map_or(0, |w| w.current_visitors);
+    report.kpis = vec![
+        ("Purchases".into(), orders.to_string()),
+        ("Revenue".into(), format!("{:.0}", d.revenue())),
+        (
+            "Average session".into(),
+            format!("{:.0} s", d.average_session_seconds()),
+        ),
+        ("Current visitors".into(), current.to_string()),
+        (
+            "Bounce rate".into(),
+            format!("{:.1}%", 100.0 * d.bounce_rate()),
+        ),
+        ("Sessions".into(), d.funnel.sessions.to_string()),
+    ];
+    report.sentiment = d
+        .sentiment
+        .iter()
+        .map(|(category, s)| SentimentRow {
+            category: category.clone(),
+            positive: s.positive,
+            neutral: s.neutral,
+            negative: s.negative,
+        })
+        .collect();
+    report.payments = d
+        .payments
+        .iter()
+        .map(|(m, n)| (m.to_string(), *n))
+        .collect();
+    report
+        .payments
+        .push(("abandoned carts".into(), d.abandoned_carts));
+    let name = |id: &ProductId| {
+        catalogue
+            .get(*id)
+            .map_or_else(|| id.to_string(), |p| p.name.clone())
+    };
+    report.top_products = d
+        .products
+        .revenue_cents
+        .top(10)
+        .iter()
+        .map(|(id, cents)| (name(id), *cents as f64 / 100.0))
+        .collect();
+    let f = &d.funnel;
+    report.funnel = vec![
+        ("sessions".into(), f.sessions),
+        ("viewed a product".into(), f.viewed),
+        ("added to cart".into(), f.carted),
+        ("reached checkout".into(), f.checkout),
+        ("bought".into(), f.purchased),
+    ];
+    report.potential_customers = d
+        .potential_customers
+        .iter()
+        .take(10)
+        .map(|p| PotentialCustomerRow {
+            user: p.user_id.clone(),
+            product: p.product.clone(),
+            seconds: p.seconds_ms as f64 / 1000.0,
+        })
+        .collect();
 }
 
 /// Counts of the documents the analytics emitted (a real deployment writes them to

@@ -1,0 +1,167 @@
+//! The offline half of the pipeline: purchase features split by user, models with and without
+//! differential privacy, SHAP explanations of the forest, and similar users.
+
+use std::time::Instant;
+
+use ndarray::{Array1, Axis};
+use websight::core::features::PurchaseData;
+use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
+use websight::core::metrics::BinaryMetrics;
+use websight::core::model::{Catalogue, Session};
+use websight::dp::{DpSgdParams, Noise, train_dp_sgd};
+use websight::explain::{Explainer, TreeEnsemble, TreeShap};
+use websight::lsh::SimilarUsers;
+use websight::report::{ModelRow, Report, SessionExplanation, SimilarUsersRow};
+
+type Error = Box<dyn std::error::Error>;
+
+pub fn run(
+    report: &mut Report,
+    sessions: &[Session],
+    catalogue: &Catalogue,
+    seed: u64,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let p = PurchaseData::build(sessions, catalogue, 0.2, seed);
+    let (train, test) = (p.data.rows(&p.train), p.data.rows(&p.test));
+    let labels: Vec<bool> = test.y.to_vec();
+    println!(
+        "\nPurchase models ({} sessions after deduplication; {} training / {} test rows split by user, {} features)",
+        p.sessions.len(),
+        train.y.len(),
+        test.y.len(),
+        train.x.ncols()
+    );
+    let mut score = |name: &str, eps: Option<f64>, prob: Array1<f64>| -> Result<(), Error> {
+        let m = BinaryMetrics::compute(prob.as_slice().expect("contiguous"), &labels)
+            .ok_or("a class is missing from the test users: generate more sessions")?;
+        let eps_text = eps.map_or("-".to_owned(), |e| format!("{e:.2}"));
+        println!(
+            "  {name:<24} ε {eps_text:>5}  ROC-AUC {:.3}  PR-AUC {:.3}  accuracy {:.3}",
+            m.roc_auc, m.pr_auc, m.accuracy
+        );
+        report.models.push(ModelRow {
+            model: name.to_owned(),
+            dp_epsilon: eps,
+            roc_auc: m.roc_auc,
+            pr_auc: m.pr_auc,
+            accuracy: m.accuracy,
+        });
+        Ok(())
+    };
+
+    let forest = RandomForestParams::new()
+        .trees(50)
+        .max_depth(Some(8))
+        .seed(seed)
+        .fit(train.x.view(), train.y.view())?;
+    let forest_p = forest.predict_proba(test.x.view())?;
+    score("random forest", None, forest_p.clone())?;
+    #[cfg(feature = "xgboost")]
+    {
+        let boosted = websight::core::learn::GradientBoostingParams::new()
+            .rounds(100)
+            .max_depth(6)
+            .seed(seed)
+            .fit(train.x.view(), train.y.view())?;
+        score("XGBoost", None, boosted.predict_proba(test.x.view())?)?;
+    }
+    let mlp_params = MlpParams::new().seed(seed).max_epochs(40).patience(6);
+    let mlp = mlp_params.fit(train.x.view(), train.y.view())?;
+    score("neural network", None, mlp.predict_proba(test.x.view())?)?;
+    let dp = DpSgdParams {
+        noise: Noise::TargetEpsilon(3.0),
+        epochs: 4.0,
+        seed,
+        ..DpSgdParams::default()
+    };
+    let private = train_dp_sgd(&mlp_params, train.x.view(), train.y.view(), &dp)?;
+    score(
+        "neural network, private",
+        Some(private.report.epsilon),
+        private.model.predict_proba(test.x.view())?,
+    )?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "models trained");
+
+    // Why: exact Tree SHAP of the forest over the test rows.
+    let started = Instant::now();
+    let model = TreeEnsemble::from_forest(&forest)?;
+    let shap = TreeShap::new(&model).explain(test.x.view())?;
+    let names = &p.data.feature_names;
+    report.importance = shap
+        .global_importance(names)
+        .into_iter()
+        .take(12)
+        .map(|i| (i.feature, i.mean_abs_shap))
+        .collect();
+    let mut likely: Vec<usize> = (0..forest_p.len()).collect();
+    likely.sort_by(|&a, &b| forest_p[b].total_cmp(&forest_p[a]));
+    println!("\nWhat drives purchases (mean |SHAP| of the forest's probability)");
+    for (feature, value) in report.importance.iter().take(6) {
+        println!("  {feature:<32} {value:.4}");
+    }
+    // The likeliest buyers among sessions that have not bought yet are the ones to act on;
+    // fall back to any session.
+    let candidates: Vec<usize> = likely
+        .iter()
+        .copied()
+        .filter(|&i| !labels[i])
+        .chain(likely.iter().copied())
+        .take(3)
+        .collect();
+    for i in candidates {
+        let why = shap.why(i, test.x.row(i), names, 5);
+        println!("  session {}: {why}", p.sessions[p.test[i]].id);
+        report.explanations.push(SessionExplanation {
+            session: p.sessions[p.test[i]].id.to_string(),
+            probability: why.output,
+            average: why.expected_value,
+            contributions: why
+                .contributions
+                .into_iter()
+                .map(|c| (c.feature, c.value, c.shap))
+                .collect(),
+        });
+    }
+    tracing::info!(
+        rows = test.x.len_of(Axis(0)),
+        seconds = started.elapsed().as_secs_f64(),
+        additivity = shap.additivity_error(),
+        "SHAP values computed"
+    );
+
+    // Similar users by what they browsed.
+    let started = Instant::now();
+    let similar = SimilarUsers::build(p.sessions.iter().copied(), catalogue, 128, 0.5)?;
+    let mut seen = std::collections::HashSet::new();
+    println!("\nSimilar users (MinHash LSH, estimated Jaccard)");
+    for session in &p.sessions {
+        if report.similar_users.len() == 5 {
+            break;
+        }
+        let user = &session.user.id;
+        if !seen.insert(user.clone()) {
+            continue;
+        }
+        let found = similar.similar_to(user, 3)?;
+        if found.is_empty() {
+            continue;
+        }
+        let row = SimilarUsersRow {
+            user: user.to_string(),
+            similar: found.iter().map(|(u, j)| (u.to_string(), *j)).collect(),
+        };
+        let list: Vec<String> = row
+            .similar
+            .iter()
+            .map(|(u, j)| format!("{u} ({j:.2})"))
+            .collect();
+        println!("  {} ~ {}", row.user, list.join(", "));
+        report.similar_users.push(row);
+    }
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "similar users indexed"
+    );
+    Ok(())
+}
