@@ -19,6 +19,9 @@
 //! [[f64; features]; rows]}`. A summary (top features by mean |SHAP|, the first row's
 //! explanation, time) goes to standard error.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::fs::File;
 use std::io::BufReader;
 use std::process::ExitCode;
@@ -86,19 +89,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
-    match parse_args() {
-        Err(msg) => {
-            eprintln!("{msg}");
-            ExitCode::from(2)
-        }
-        Ok(args) => match run(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-    }
+    cli::main_with(parse_args, |a| run(&a))
 }
 
 fn read_csv(path: &str, label: Option<&str>) -> Result<NumericTable, Box<dyn std::error::Error>> {

@@ -12,6 +12,9 @@
 //! `{"b","r","signatures":{"0":[…],…},"queries":{"user":[candidates…]},"recall","precision",
 //! "timings_s"}`.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::process::ExitCode;
@@ -59,19 +62,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
-    match parse_args() {
-        Err(msg) => {
-            eprintln!("{msg}");
-            ExitCode::from(2)
-        }
-        Ok(args) => match run(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-    }
+    cli::main_with(parse_args, |a| run(&a))
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {

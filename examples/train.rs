@@ -18,6 +18,9 @@
 //! shuffled-label baseline. `--json OUT` writes
 //! `[{"model","dp_epsilon","accuracy","roc_auc","pr_auc","f1"},…]`.
 
+#[path = "common/cli.rs"]
+mod cli;
+
 use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::process::ExitCode;
@@ -248,17 +251,5 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
-    match parse_args() {
-        Err(msg) => {
-            eprintln!("{msg}");
-            ExitCode::from(2)
-        }
-        Ok(a) => match run(a) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
-    }
+    cli::main_with(parse_args, run)
 }

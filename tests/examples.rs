@@ -473,16 +473,7 @@ fn report_renders_in_headless_chromium() {
     let profile = std::env::temp_dir().join(format!("websight-chromium-{}", std::process::id()));
     let url = format!("file://{}", report.display());
 
-    let dom = headless(&browser, &profile)
-        .arg("--dump-dom")
-        .arg(&url)
-        .output()
-        .unwrap();
-    assert!(
-        dom.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dom.stderr)
-    );
+    let dom = run_ok(headless(&browser, &profile).arg("--dump-dom").arg(&url));
     let dom_text = String::from_utf8_lossy(&dom.stdout);
     let charts = websight::report::Report::chart_names().len();
     assert!(
@@ -503,16 +494,11 @@ fn report_renders_in_headless_chromium() {
 
     let shot = artefacts.join("websight-report.png");
     let _ = std::fs::remove_file(&shot);
-    let out = headless(&browser, &profile)
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg("--window-size=1280,4200")
-        .arg(&url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        headless(&browser, &profile)
+            .arg(format!("--screenshot={}", shot.display()))
+            .arg("--window-size=1280,4200")
+            .arg(&url),
     );
     let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
     assert!(

@@ -26,6 +26,8 @@ use websight::report::{GateSummary, PotentialCustomerRow, Report, SentimentRow};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+#[path = "../common/cli.rs"]
+mod cli;
 mod offline;
 
 struct Args {
@@ -72,20 +74,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let args = match parse_args() {
-        Ok(a) => a,
-        Err(msg) => {
-            eprintln!("{msg}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main_with(parse_args, run)
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
@@ -286,6 +275,20 @@ fn progress(len: u64, what: &'static str) -> ProgressBar {
     bar
 }
 
+/// Orders so far, and the visitors of the last window that saw any.
+fn headline(
+    analytics: &StreamAnalytics,
+    windows: &[websight::core::analytics::KpiWindow],
+) -> (u64, u64) {
+    let orders = analytics.dashboard().payments.values().sum();
+    let current = windows
+        .iter()
+        .rev()
+        .find(|w| w.sessions > 0)
+        .map_or(0, |w| w.current_visitors);
+    (orders, current)
+}
+
 /// The live dashboard's sections of the report.
 fn live_sections(
     report: &mut Report,
@@ -294,12 +297,7 @@ fn live_sections(
     windows: &[websight::core::analytics::KpiWindow],
 ) {
     let d = analytics.dashboard();
-    let orders: u64 = d.payments.values().sum();
-    let current = windows
-        .iter()
-        .rev()
-        .find(|w| w.sessions > 0)
-        .map_or(0, |w| w.current_visitors);
+    let (orders, current) = headline(analytics, windows);
     report.kpis = vec![
         ("Purchases".into(), orders.to_string()),
         ("Revenue".into(), format!("{:.0}", d.revenue())),
@@ -397,12 +395,7 @@ fn print_dashboard(
             .map_or_else(|| id.to_string(), |p| p.name.clone())
     };
     println!("\nLive dashboard (valid traffic)");
-    let orders: u64 = d.payments.values().sum();
-    let current = windows
-        .iter()
-        .rev()
-        .find(|w| w.sessions > 0)
-        .map_or(0, |w| w.current_visitors);
+    let (orders, current) = headline(analytics, windows);
     println!(
         "  purchases {orders}, revenue {:.0}, average session {:.0} s, bounce rate {:.1}%, current visitors (last window) {current}",
         d.revenue(),

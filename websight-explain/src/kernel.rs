@@ -474,18 +474,7 @@ mod tests {
                 .sum::<f64>()
                 / background.nrows() as f64
         };
-        let fact = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
-        (0..d)
-            .map(|j| {
-                (0..1usize << d)
-                    .filter(|m| m & (1 << j) == 0)
-                    .map(|m| {
-                        let s = m.count_ones() as usize;
-                        fact(s) * fact(d - s - 1) / fact(d) * (value(m | 1 << j) - value(m))
-                    })
-                    .sum()
-            })
-            .collect()
+        crate::exact_shapley(d, value)
     }
 
     #[test]

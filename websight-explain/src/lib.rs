@@ -86,5 +86,22 @@ pub enum ExplainError {
     },
 }
 
+/// Test support: exact Shapley values by the permutation-weight formula over all coalitions.
+#[cfg(test)]
+pub(crate) fn exact_shapley(d: usize, value: impl Fn(usize) -> f64) -> Vec<f64> {
+    let fact = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
+    (0..d)
+        .map(|j| {
+            (0..1usize << d)
+                .filter(|m| m & (1 << j) == 0)
+                .map(|m| {
+                    let s = m.count_ones() as usize;
+                    fact(s) * fact(d - s - 1) / fact(d) * (value(m | 1 << j) - value(m))
+                })
+                .sum()
+        })
+        .collect()
+}
+
 /// Result with [`ExplainError`].
 pub type Result<T, E = ExplainError> = std::result::Result<T, E>;

@@ -328,18 +328,7 @@ mod tests {
                         .map(|t| walk(t, model.rule(), 0, row, mask))
                         .sum::<f64>()
         };
-        let fact = |n: usize| (1..=n).map(|k| k as f64).product::<f64>();
-        (0..d)
-            .map(|j| {
-                (0..1u32 << d)
-                    .filter(|m| m & (1 << j) == 0)
-                    .map(|m| {
-                        let s = m.count_ones() as usize;
-                        fact(s) * fact(d - s - 1) / fact(d) * (value(m | 1 << j) - value(m))
-                    })
-                    .sum()
-            })
-            .collect()
+        crate::exact_shapley(d, |m| value(m as u32))
     }
 
     /// A random tree of the given depth over `d` features, repeats allowed along paths.
