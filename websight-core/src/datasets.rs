@@ -44,14 +44,8 @@ pub fn online_shoppers(reader: impl BufRead) -> Result<Dataset> {
     }
     let mut values = Vec::new();
     let mut labels = Vec::new();
-    for (i, line) in lines.enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.trim().split(',').collect();
-        let bad =
-            |what: &str| CoreError::invalid("csv", format!("line {}: {what}: {line:?}", i + 2));
+    for_each_record(lines, |fields, bad| {
+        let bad = |what: &str| bad(what.to_owned());
         if fields.len() != 18 {
             return Err(bad("expected 18 fields"));
         }
@@ -73,7 +67,8 @@ pub fn online_shoppers(reader: impl BufRead) -> Result<Dataset> {
             "FALSE" => false,
             _ => return Err(bad("Revenue must be TRUE or FALSE")),
         });
-    }
+        Ok(())
+    })?;
     let x = Array2::from_shape_vec((labels.len(), 17), values)
         .map_err(|e| CoreError::invalid("csv", e.to_string()))?;
     Ok(Dataset {
@@ -121,14 +116,7 @@ pub fn numeric_csv(reader: impl BufRead, drop: Option<&str>) -> Result<NumericTa
     };
     let mut values = Vec::new();
     let mut rows = 0;
-    for (i, line) in lines.enumerate() {
-        let line = line?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = line.trim().split(',').collect();
-        let bad =
-            |what: String| CoreError::invalid("csv", format!("line {}: {what}: {line:?}", i + 2));
+    for_each_record(lines, |fields, bad| {
         if fields.len() != names.len() {
             return Err(bad(format!("expected {} fields", names.len())));
         }
@@ -147,7 +135,8 @@ pub fn numeric_csv(reader: impl BufRead, drop: Option<&str>) -> Result<NumericTa
             values.push(v);
         }
         rows += 1;
-    }
+        Ok(())
+    })?;
     let columns: Vec<String> = names
         .into_iter()
         .enumerate()
@@ -157,6 +146,25 @@ pub fn numeric_csv(reader: impl BufRead, drop: Option<&str>) -> Result<NumericTa
     let values = Array2::from_shape_vec((rows, columns.len()), values)
         .map_err(|e| CoreError::invalid("csv", e.to_string()))?;
     Ok(NumericTable { columns, values })
+}
+
+/// Calls `f` with the comma-separated fields of every non-empty line after the header, and
+/// a maker of errors that name the line.
+fn for_each_record(
+    lines: std::io::Lines<impl BufRead>,
+    mut f: impl FnMut(&[&str], &dyn Fn(String) -> CoreError) -> Result<()>,
+) -> Result<()> {
+    for (i, line) in lines.enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.trim().split(',').collect();
+        let bad =
+            |what: String| CoreError::invalid("csv", format!("line {}: {what}: {line:?}", i + 2));
+        f(&fields, &bad)?;
+    }
+    Ok(())
 }
 
 /// Row indices of a stratified split: `test_fraction` of each class goes to the test side.
