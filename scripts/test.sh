@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite — the README's test command, and what CI runs (.ci/run).
 #
-# Installs and starts whatever the tests need (Debian packages for the `xgboost` feature;
-# the connector tests will start their servers through scripts/services.sh), then checks
+# Installs and starts whatever the tests need (Debian packages for the `xgboost` feature and
+# the browser test; the connector tests' servers through scripts/services.sh), then checks
 # formatting, lints, docs, and runs every test including doctests, with all features.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +28,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 fi
+
+# Local servers for the connector tests (Python venv + Debian redis-server; see the script),
+# bound to 127.0.0.1, stopped again when the suite ends.
+step "services"
+bash scripts/services.sh start
+eval "$(bash scripts/services.sh env)"
+export WEBSIGHT_REQUIRE_SERVICES=1
+trap 'bash scripts/services.sh stop' EXIT
 
 # One target directory, no incremental state, no debug info: faster clean builds on 2 cores.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"

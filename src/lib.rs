@@ -38,9 +38,10 @@
 //!
 //! All features are off by default.
 //!
-//! - `kafka`, `redis`, `mongodb`, `elasticsearch`: the connector of that name in
-//!   [`connectors`]. **Not implemented yet**: the flags exist so dependants can name them;
-//!   enabling one compiles no extra code until the connectors land.
+//! - `elasticsearch`: `connectors::search::SearchSink`, the stream's documents into
+//!   Elasticsearch or OpenSearch (bulk, strict index templates, idempotent ids, retries).
+//! - `kafka`, `redis`, `mongodb`: the connector of that name in [`connectors`]. **Not
+//!   implemented yet**: the flags exist so dependants can name them.
 //! - `connectors`: all four connectors.
 //! - `xgboost`: gradient-boosted trees through `xgboost-rs` (`core::learn::GradientBoosting`;
 //!   building it needs cmake, a C++ compiler and libclang).

@@ -172,3 +172,9 @@ fn saved_objects_reference_only_mapped_fields() {
     assert!(checked >= 15, "only {checked} fields checked");
     assert_eq!(kql_fields("a : 1 and b > 2"), ["a", "b"]);
 }
+
+#[test]
+fn the_search_connector_installs_these_templates() {
+    let connector = include_str!("../websight-connectors/data/index_templates.json");
+    assert_eq!(connector, docs("index_templates.json"));
+}

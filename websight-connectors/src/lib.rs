@@ -1,9 +1,15 @@
 //! # websight-connectors
 //!
-//! Sources and sinks on real servers — Kafka, Redis, MongoDB and Elasticsearch — behind optional features; the embedded in-process defaults live in websight-core.
+//! Sources and sinks on real servers behind optional features; the embedded in-process
+//! defaults live in `websight-core` ([`websight_core::io`]) and implement the same traits.
 //!
-//! **Status:** scaffolding. This crate holds its error type and its place in the workspace;
-//! its algorithms land with the project's issue "websight-connectors: Kafka, Redis, MongoDB, Elasticsearch". Until then it has no other public items.
+//! - [`search::SearchSink`] (feature `elasticsearch`): the stream's documents into
+//!   Elasticsearch or OpenSearch — index templates with strict mappings, bulk writes under
+//!   deterministic ids (replays replace, never duplicate), retries with backoff.
+//!
+//! **Status:** Elasticsearch/OpenSearch is implemented and tested against a real server
+//! (`scripts/services.sh`); Kafka, Redis and MongoDB are not yet (their features compile
+//! nothing).
 //!
 //! ```
 //! use websight_connectors::ConnectorError;
@@ -17,11 +23,15 @@
 //!
 //! # Feature flags
 //!
-//! - `kafka`, `redis`, `mongodb`, `elasticsearch`: one connector each. **Not implemented
-//!   yet**: the flags exist so dependants can name them; enabling one compiles nothing extra
-//!   until the connectors land.
+//! - `elasticsearch`: [`search::SearchSink`] (reqwest, tokio).
+//! - `kafka`, `redis`, `mongodb`: **not implemented yet**; the flags exist so dependants can
+//!   name them.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "elasticsearch")]
+#[cfg_attr(docsrs, doc(cfg(feature = "elasticsearch")))]
+pub mod search;
 
 use thiserror::Error;
 
@@ -32,4 +42,38 @@ pub enum ConnectorError {
     /// An error from `websight-core`.
     #[error(transparent)]
     Core(#[from] websight_core::CoreError),
+    /// A document or response that is not valid JSON.
+    #[error("JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    /// HTTP transport failure (after the retries).
+    #[cfg(feature = "elasticsearch")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "elasticsearch")))]
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    /// The server answered something unexpected, or kept failing.
+    #[error("protocol: {reason}")]
+    Protocol {
+        /// What went wrong.
+        reason: String,
+    },
+    /// The server refused a document for good (e.g. a mapping conflict).
+    #[error("document {id} rejected: {reason}")]
+    Rejected {
+        /// Document id.
+        id: String,
+        /// The server's reason.
+        reason: String,
+    },
 }
+
+impl From<ConnectorError> for websight_core::CoreError {
+    fn from(e: ConnectorError) -> Self {
+        match e {
+            ConnectorError::Core(core) => core,
+            other => websight_core::CoreError::Store(Box::new(other)),
+        }
+    }
+}
+
+/// Result with [`ConnectorError`].
+pub type Result<T, E = ConnectorError> = std::result::Result<T, E>;

@@ -34,6 +34,9 @@ pub enum CoreError {
     /// An I/O failure while reading or writing a stream.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+    /// A store or connector behind a [`crate::io`] trait failed; the cause is inside.
+    #[error("store: {0}")]
+    Store(Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// `Result` specialised to [`CoreError`].

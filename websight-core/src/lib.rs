@@ -70,6 +70,7 @@ pub mod datasets;
 mod error;
 pub mod features;
 pub mod gate;
+pub mod io;
 pub mod learn;
 pub mod metrics;
 pub mod model;

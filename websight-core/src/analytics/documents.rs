@@ -128,3 +128,31 @@ pub struct KpiWindow {
     /// Page views of the window's sessions.
     pub page_views: u64,
 }
+
+impl SessionSummary {
+    /// Deterministic document id: the session id (rewriting a session replaces it).
+    pub fn document_id(&self) -> String {
+        self.session_id.clone()
+    }
+}
+
+impl ProductDetail {
+    /// Deterministic document id: session and product (one document per pair).
+    pub fn document_id(&self) -> String {
+        format!("{}:{}", self.session_id, self.product_id)
+    }
+}
+
+impl ProductSentiment {
+    /// Deterministic document id: that of its product detail.
+    pub fn document_id(&self) -> String {
+        self.detail.document_id()
+    }
+}
+
+impl KpiWindow {
+    /// Deterministic document id: the window's start in milliseconds since the epoch.
+    pub fn document_id(&self) -> String {
+        self.window_start.timestamp_millis().to_string()
+    }
+}

@@ -1,0 +1,120 @@
+//! Where the stream's documents go: the [`DocumentSink`] trait every store implements
+//! (Elasticsearch/OpenSearch in `websight-connectors`), and [`MemoryIndex`], the embedded
+//! in-process store.
+//!
+//! Writes are idempotent: every document has a deterministic id (`document_id()` on each
+//! document type), so writing the same documents again — a retry, a replay after a crash —
+//! replaces them instead of duplicating them.
+//!
+//! ```
+//! use websight_core::analytics::Documents;
+//! use websight_core::io::{DocumentSink, MemoryIndex};
+//!
+//! let mut index = MemoryIndex::default();
+//! let docs = Documents::default();
+//! // Any executor drives the future; the memory store never waits.
+//! let report = block_on(index.write(&docs)).unwrap();
+//! assert_eq!(report.written, 0);
+//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #     let waker = std::task::Waker::noop();
+//! #     let mut cx = std::task::Context::from_waker(&waker);
+//! #     let mut f = std::pin::pin!(f);
+//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use crate::Result;
+use crate::analytics::{Documents, KpiWindow, ProductDetail, ProductSentiment, SessionSummary};
+
+/// What a write acknowledged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriteReport {
+    /// Documents the store acknowledged (created or replaced).
+    pub written: usize,
+    /// Of those, documents that replaced one with the same id.
+    pub replaced: usize,
+}
+
+/// A store for the stream analytics' documents (`session_summary`, `product_details`,
+/// `product_sentiment`, KPI windows). Late events are not documents and are not written.
+#[async_trait]
+pub trait DocumentSink: Send {
+    /// Writes every document of `docs` idempotently; returns only when all are acknowledged
+    /// (an error otherwise: nothing is silently dropped).
+    async fn write(&mut self, docs: &Documents) -> Result<WriteReport>;
+}
+
+/// The embedded store: documents by index and id, in memory.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MemoryIndex {
+    /// `session_summary` by id.
+    pub sessions: BTreeMap<String, SessionSummary>,
+    /// `product_details` by id.
+    pub products: BTreeMap<String, ProductDetail>,
+    /// `product_sentiment` by id.
+    pub sentiments: BTreeMap<String, ProductSentiment>,
+    /// KPI windows by id.
+    pub windows: BTreeMap<String, KpiWindow>,
+}
+
+impl MemoryIndex {
+    /// Documents held, over all indexes.
+    pub fn len(&self) -> usize {
+        self.sessions.len() + self.products.len() + self.sentiments.len() + self.windows.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+fn upsert<T: Clone>(
+    map: &mut BTreeMap<String, T>,
+    docs: &[T],
+    id: impl Fn(&T) -> String,
+    report: &mut WriteReport,
+) {
+    for d in docs {
+        report.written += 1;
+        if map.insert(id(d), d.clone()).is_some() {
+            report.replaced += 1;
+        }
+    }
+}
+
+#[async_trait]
+impl DocumentSink for MemoryIndex {
+    async fn write(&mut self, docs: &Documents) -> Result<WriteReport> {
+        let mut report = WriteReport::default();
+        upsert(
+            &mut self.sessions,
+            &docs.sessions,
+            SessionSummary::document_id,
+            &mut report,
+        );
+        upsert(
+            &mut self.products,
+            &docs.products,
+            ProductDetail::document_id,
+            &mut report,
+        );
+        upsert(
+            &mut self.sentiments,
+            &docs.sentiments,
+            ProductSentiment::document_id,
+            &mut report,
+        );
+        upsert(
+            &mut self.windows,
+            &docs.windows,
+            KpiWindow::document_id,
+            &mut report,
+        );
+        Ok(report)
+    }
+}
