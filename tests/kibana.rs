@@ -5,8 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use websight::core::analytics::{AnalyticsConfig, StreamAnalytics};
-use websight::core::gate::{Gate, GateConfig, Outcome};
+use websight::core::analytics::documents_of;
 use websight::core::synth::{Generator, SynthConfig};
 
 fn docs(file: &str) -> String {
@@ -47,19 +46,7 @@ fn written_fields() -> BTreeMap<String, BTreeSet<String>> {
         ..SynthConfig::default()
     })
     .unwrap();
-    let mut gate = Gate::new(GateConfig::default()).unwrap();
-    let mut analytics = StreamAnalytics::new(
-        AnalyticsConfig::default(),
-        generator.config().catalogue.clone(),
-    )
-    .unwrap();
-    for e in generator.events() {
-        if let Outcome::Valid(event) = gate.process(&serde_json::to_vec(&e.record).unwrap()) {
-            analytics.ingest(event);
-        }
-    }
-    analytics.flush();
-    let out = analytics.drain();
+    let out = documents_of(&generator).unwrap();
     BTreeMap::from([
         ("session_summary".into(), keys(&out.sessions)),
         ("product_details".into(), keys(&out.products)),

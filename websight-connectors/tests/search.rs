@@ -6,8 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use websight_connectors::search::{INDEXES, SearchSink};
-use websight_core::analytics::{AnalyticsConfig, Documents, StreamAnalytics};
-use websight_core::gate::{Gate, GateConfig, Outcome};
+use websight_core::analytics::{Documents, documents_of};
 use websight_core::io::{DocumentSink, MemoryIndex};
 use websight_core::synth::{Generator, SynthConfig};
 
@@ -44,19 +43,7 @@ fn documents() -> Documents {
         ..SynthConfig::default()
     })
     .unwrap();
-    let mut gate = Gate::new(GateConfig::default()).unwrap();
-    let mut analytics = StreamAnalytics::new(
-        AnalyticsConfig::default(),
-        generator.config().catalogue.clone(),
-    )
-    .unwrap();
-    for e in generator.events() {
-        if let Outcome::Valid(event) = gate.process(&serde_json::to_vec(&e.record).unwrap()) {
-            analytics.ingest(event);
-        }
-    }
-    analytics.flush();
-    analytics.drain()
+    documents_of(&generator).unwrap()
 }
 
 fn expected(memory: &MemoryIndex) -> [u64; 4] {

@@ -477,3 +477,21 @@ impl StreamAnalytics {
         self.out.sessions.push(summary);
     }
 }
+
+/// Every document of a generator's traffic, sent as JSON through a default security gate into
+/// default analytics (flushed): the embedded pipeline's output in one call, for demos and
+/// tests.
+pub fn documents_of(generator: &crate::synth::Generator) -> Result<Documents> {
+    let mut gate = crate::gate::Gate::new(crate::gate::GateConfig::default())?;
+    let mut analytics = StreamAnalytics::new(
+        AnalyticsConfig::default(),
+        generator.config().catalogue.clone(),
+    )?;
+    for e in generator.events() {
+        if let crate::gate::Outcome::Valid(event) = gate.process(&serde_json::to_vec(&e.record)?) {
+            analytics.ingest(event);
+        }
+    }
+    analytics.flush();
+    Ok(analytics.drain())
+}
