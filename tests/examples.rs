@@ -120,6 +120,10 @@ fn pipeline_runs_embedded() {
     assert!(text.contains("Bayes-optimal purchase AUC"));
     assert!(text.contains("Purchase models") && text.contains("random forest"));
     assert!(text.contains("What drives purchases") && text.contains("Report written to"));
+    assert!(
+        text.contains("written to the embedded store") && text.contains(": exact"),
+        "{text}"
+    );
     for section in [
         "Security gate",
         "conserved                 true",
@@ -507,4 +511,40 @@ fn report_renders_in_headless_chromium() {
         shot.display()
     );
     let _ = std::fs::remove_dir_all(&profile);
+}
+
+/// With `--search`, the stream's documents go to the real search server of
+/// scripts/services.sh, and the pipeline checks the server's counts against what it emitted.
+#[cfg(feature = "elasticsearch")]
+#[test]
+fn pipeline_writes_exact_counts_to_the_search_server() {
+    let Ok(url) = std::env::var("WEBSIGHT_SEARCH_URL") else {
+        assert!(
+            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
+            "WEBSIGHT_SEARCH_URL unset"
+        );
+        eprintln!("skipping: WEBSIGHT_SEARCH_URL unset (scripts/services.sh start)");
+        return;
+    };
+    let report = std::env::temp_dir().join(format!("websight-search-{}.html", std::process::id()));
+    let prefix = format!("pipeline{}-", std::process::id());
+    let out = run_ok(example("pipeline").args([
+        "--sessions",
+        "2000",
+        "--users",
+        "300",
+        "--seed",
+        "8",
+        "--report",
+        report.to_str().unwrap(),
+        "--search",
+        &url,
+        "--search-prefix",
+        &prefix,
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("written to the search server") && text.contains(": exact"),
+        "{text}"
+    );
 }

@@ -5,7 +5,12 @@
 //! ```text
 //! cargo run --release --example pipeline -- [--sessions N] [--users N] [--days N] [--seed N]
 //!                                            [--events-out FILE.jsonl] [--report FILE.html]
+//!                                            [--search URL [--search-prefix P]]
 //! ```
+//!
+//! The stream's documents go to the embedded store, or with `--search URL` (feature
+//! `elasticsearch`) to Elasticsearch/OpenSearch; either way the store's counts are checked
+//! against what the analytics emitted.
 //!
 //! The report (default `websight-report.html`) is one self-contained HTML page for the shop
 //! manager. Logs go to standard error through `tracing` (`RUST_LOG=debug` for more); progress
@@ -29,17 +34,22 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[path = "../common/cli.rs"]
 mod cli;
 mod offline;
+mod store;
 
 struct Args {
     config: SynthConfig,
     events_out: Option<String>,
     report: String,
+    search: Option<String>,
+    search_prefix: String,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
     let mut events_out = None;
     let mut report = "websight-report.html".to_owned();
+    let mut search = None;
+    let mut search_prefix = String::new();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -52,8 +62,10 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => config.seed = number("--seed", value("--seed")?)?,
             "--events-out" => events_out = Some(value("--events-out")?),
             "--report" => report = value("--report")?,
+            "--search" => search = Some(value("--search")?),
+            "--search-prefix" => search_prefix = value("--search-prefix")?,
             "-h" | "--help" => {
-                return Err("usage: pipeline [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--report FILE.html]".into());
+                return Err("usage: pipeline [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--report FILE.html] [--search URL [--search-prefix P]]".into());
             }
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
@@ -62,6 +74,8 @@ fn parse_args() -> Result<Args, String> {
         config,
         events_out,
         report,
+        search,
+        search_prefix,
     })
 }
 
@@ -150,6 +164,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut detection = DetectionScore::default();
     let mut analytics = StreamAnalytics::new(AnalyticsConfig::default(), c.catalogue.clone())?;
     let mut tally = DocumentTally::default();
+    let mut store = store::Store::open(args.search.as_deref(), &args.search_prefix)?;
     let (mut streamed, mut out_of_order, mut very_late) = (0u64, 0u64, 0u64);
     let mut latest = None;
     let mut writer = match &args.events_out {
@@ -181,11 +196,15 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             analytics.ingest(event);
         }
         if streamed % 50_000 == 0 {
-            tally.add(analytics.drain());
+            let docs = analytics.drain();
+            tally.add(&docs);
+            store.write(&docs)?;
         }
     }
     analytics.flush();
-    tally.add(analytics.drain());
+    let docs = analytics.drain();
+    tally.add(&docs);
+    store.write(&docs)?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(events = streamed, seconds = secs, "stream stage done");
@@ -228,6 +247,27 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 Documents: {} session_summary, {} product_details, {} product_sentiment, {} KPI windows; {} events too late (side output)",
         tally.sessions, tally.products, tally.sentiments, tally.windows.len(), tally.late
     );
+    let (held, name) = store.counts()?;
+    let emitted = [
+        tally.sessions as u64,
+        tally.products as u64,
+        tally.sentiments as u64,
+        tally.windows.len() as u64,
+    ];
+    println!(
+        "  {} written to the {name}; it holds {held:?} (emitted {emitted:?}){}",
+        store.written,
+        if held == emitted {
+            ": exact"
+        } else {
+            ": MISMATCH"
+        }
+    );
+    if held != emitted {
+        return Err(
+            format!("the {name} holds {held:?} documents, {emitted:?} were emitted").into(),
+        );
+    }
     assert_eq!(
         streamed, events,
         "every generated event is streamed exactly once"
@@ -362,8 +402,7 @@ fn live_sections(
         .collect();
 }
 
-/// Counts of the documents the analytics emitted (a real deployment writes them to
-/// Elasticsearch), and the KPI windows for the dashboard.
+/// Counts of the documents the analytics emitted, and the KPI windows for the dashboard.
 #[derive(Default)]
 struct DocumentTally {
     sessions: usize,
@@ -374,12 +413,12 @@ struct DocumentTally {
 }
 
 impl DocumentTally {
-    fn add(&mut self, docs: websight::core::analytics::Documents) {
+    fn add(&mut self, docs: &websight::core::analytics::Documents) {
         self.sessions += docs.sessions.len();
         self.products += docs.products.len();
         self.sentiments += docs.sentiments.len();
         self.late += docs.late.len();
-        self.windows.extend(docs.windows);
+        self.windows.extend(docs.windows.iter().cloned());
     }
 }
 
