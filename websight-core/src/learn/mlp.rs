@@ -235,8 +235,15 @@ impl Mlp {
     /// Output logits.
     pub fn logits(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
         check_xy(&x, x.nrows(), Some(self.n_features()))?;
-        let (_, mut acts) = self.forward(x);
-        Ok(acts.pop().expect("output layer").column(0).to_owned())
+        // Inference keeps only the current layer (training's `forward` keeps them all).
+        let (first, rest) = self.layers.split_first().expect("an output layer");
+        let mut a = x.dot(&first.w.t()) + &first.b;
+        for layer in rest {
+            // ReLU on the hidden layer just computed; the output layer stays linear.
+            a.mapv_inplace(|v| v.max(0.0));
+            a = a.dot(&layer.w.t()) + &layer.b;
+        }
+        Ok(a.column(0).to_owned())
     }
 
     /// Mean binary cross-entropy on `(x, y)` (y in {0, 1}).
@@ -415,6 +422,17 @@ mod tests {
                 .l2_norm()
                 > clipped.l2_norm()
         );
+    }
+
+    #[test]
+    fn inference_equals_the_training_forward_pass() {
+        for hidden in [vec![], vec![5], vec![6, 3]] {
+            let mlp = MlpParams::new().hidden(hidden).seed(4).init(3).unwrap();
+            let x = array![[0.5, -1.0, 2.0], [0.0, 0.3, -0.7]];
+            let (_, acts) = mlp.forward(x.view());
+            let last = acts.last().unwrap().column(0).to_owned();
+            assert_eq!(mlp.logits(x.view()).unwrap(), last);
+        }
     }
 
     #[test]
