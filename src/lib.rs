@@ -40,8 +40,9 @@
 //!
 //! - `elasticsearch`: `connectors::search::SearchSink`, the stream's documents into
 //!   Elasticsearch or OpenSearch (bulk, strict index templates, idempotent ids, retries).
-//! - `kafka`, `redis`, `mongodb`: the connector of that name in [`connectors`]. **Not
-//!   implemented yet**: the flags exist so dependants can name them.
+//! - `redis`: `connectors::redis::RedisGateState`, the gate's state in Redis.
+//! - `kafka`, `mongodb`: the connector of that name in [`connectors`]. **Not implemented
+//!   yet**: the flags exist so dependants can name them.
 //! - `connectors`: all four connectors.
 //! - `xgboost`: gradient-boosted trees through `xgboost-rs` (`core::learn::GradientBoosting`;
 //!   building it needs cmake, a C++ compiler and libclang).

@@ -3,13 +3,16 @@
 //! Sources and sinks on real servers behind optional features; the embedded in-process
 //! defaults live in `websight-core` ([`websight_core::io`]) and implement the same traits.
 //!
+//! - `redis::RedisGateState` (feature `redis`): the gate's shared state in Redis — known
+//!   users (RedisBloom or a bitmap Bloom filter), unique users (HyperLogLog), sessions per user
+//!   (hash), in pipelined batches.
 //! - [`search::SearchSink`] (feature `elasticsearch`): the stream's documents into
 //!   Elasticsearch or OpenSearch — index templates with strict mappings, bulk writes under
 //!   deterministic ids (replays replace, never duplicate), retries with backoff.
 //!
-//! **Status:** Elasticsearch/OpenSearch is implemented and tested against a real server
-//! (`scripts/services.sh`); Kafka, Redis and MongoDB are not yet (their features compile
-//! nothing).
+//! **Status:** Elasticsearch/OpenSearch and the Redis gate state are implemented and tested
+//! against real servers (`scripts/services.sh`); the gate does not yet read its state from
+//! Redis, and Kafka and MongoDB are not implemented (their features compile nothing).
 //!
 //! ```
 //! use websight_connectors::ConnectorError;
@@ -24,11 +27,14 @@
 //! # Feature flags
 //!
 //! - `elasticsearch`: [`search::SearchSink`] (reqwest, tokio).
-//! - `kafka`, `redis`, `mongodb`: **not implemented yet**; the flags exist so dependants can
-//!   name them.
+//! - `redis`: `redis::RedisGateState` (redis-rs, tokio).
+//! - `kafka`, `mongodb`: **not implemented yet**; the flags exist so dependants can name them.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 #[cfg(feature = "elasticsearch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "elasticsearch")))]
 pub mod search;
@@ -50,6 +56,11 @@ pub enum ConnectorError {
     #[cfg_attr(docsrs, doc(cfg(feature = "elasticsearch")))]
     #[error("HTTP: {0}")]
     Http(#[from] reqwest::Error),
+    /// A Redis command failed (after the retries).
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    #[error("Redis: {0}")]
+    Redis(#[from] ::redis::RedisError),
     /// The server answered something unexpected, or kept failing.
     #[error("protocol: {reason}")]
     Protocol {

@@ -1,0 +1,146 @@
+//! The gate's state in the real Redis of `scripts/services.sh` (`WEBSIGHT_REDIS_URL`), with
+//! RedisBloom and with the bitmap fallback; and a server restart survived. One test: the
+//! restart empties the server, so nothing may run beside it.
+#![cfg(feature = "redis")]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use websight_connectors::redis::RedisGateState;
+
+fn server() -> Option<String> {
+    match std::env::var("WEBSIGHT_REDIS_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
+                "WEBSIGHT_REDIS_URL unset: run scripts/services.sh start and eval its env"
+            );
+            eprintln!("skipping: WEBSIGHT_REDIS_URL unset (scripts/services.sh start)");
+            None
+        }
+    }
+}
+
+fn users(tag: &str, n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{tag}-user-{i}")).collect()
+}
+
+async fn known_users_have_no_false_negatives(state: &mut RedisGateState) {
+    let members = users("member", 3_000);
+    let strangers = users("stranger", 3_000);
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    for batch in refs.chunks(500) {
+        state.remember_users(batch).await.unwrap();
+    }
+    assert!(state.known_users(&refs).await.unwrap().iter().all(|&k| k));
+    let others: Vec<&str> = strangers.iter().map(String::as_str).collect();
+    let false_positives = state
+        .known_users(&others)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|&&k| k)
+        .count();
+    assert!(
+        false_positives <= 15,
+        "{false_positives} false positives of 3000"
+    );
+}
+
+#[tokio::test]
+async fn gate_state_with_redisbloom_and_with_a_bitmap() {
+    let Some(url) = server() else { return };
+    let pid = std::process::id();
+    let mut bloom = RedisGateState::connect(&url, &format!("t{pid}:bf:"))
+        .await
+        .unwrap();
+    assert!(
+        bloom.uses_redisbloom(),
+        "scripts/services.sh loads RedisBloom"
+    );
+    known_users_have_no_false_negatives(&mut bloom).await;
+    let mut bitmap = RedisGateState::connect_with_bitmap(&url, &format!("t{pid}:bits:"))
+        .await
+        .unwrap();
+    assert!(!bitmap.uses_redisbloom());
+    known_users_have_no_false_negatives(&mut bitmap).await;
+
+    // Unique users: HyperLogLog within 3% of the truth, and mergeable across instances.
+    let all = users("visitor", 10_000);
+    let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+    for batch in refs[..6_000].chunks(1_000) {
+        bloom.add_unique_users(batch).await.unwrap();
+    }
+    for batch in refs[4_000..].chunks(1_000) {
+        bitmap.add_unique_users(batch).await.unwrap();
+    }
+    let one = bloom.unique_users().await.unwrap() as f64;
+    assert!((one - 6_000.0).abs() / 6_000.0 < 0.03, "{one}");
+    let merged = bloom
+        .merge_unique_users(&[&format!("t{pid}:bits:")])
+        .await
+        .unwrap() as f64;
+    assert!((merged - 10_000.0).abs() / 10_000.0 < 0.03, "{merged}");
+
+    // Sessions per user: each session once, however often it is seen.
+    let mut truth: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut pairs = Vec::new();
+    for i in 0..2_000 {
+        let user = format!("u{}", i % 37);
+        let session = format!("s{}", i % 700);
+        truth
+            .entry(user.clone())
+            .or_default()
+            .insert(session.clone());
+        pairs.push((user, session));
+    }
+    // A session keeps its first user (sessions are per user in the data).
+    let mut owner: BTreeMap<&str, &str> = BTreeMap::new();
+    for (u, s) in &pairs {
+        owner.entry(s.as_str()).or_insert(u.as_str());
+    }
+    let refs: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(u, s)| (u.as_str(), s.as_str()))
+        .collect();
+    for batch in refs.chunks(250) {
+        bloom.record_sessions(batch).await.unwrap();
+    }
+    for user in truth.keys() {
+        let want = owner.values().filter(|&&u| u == user).count() as u64;
+        assert_eq!(bloom.sessions_of(user).await.unwrap(), want, "{user}");
+    }
+
+    // Last (it empties the server): a restart is survived.
+    restart_is_reconnected(&url).await;
+}
+
+async fn restart_is_reconnected(url: &str) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services.sh");
+    let mut state = RedisGateState::connect(url, &format!("t{}:restart:", std::process::id()))
+        .await
+        .unwrap();
+    state.remember_users(&["before"]).await.unwrap();
+    let run = |what: &str| {
+        assert!(
+            Command::new("bash")
+                .args([script, what, "redis"])
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    run("stop-one");
+    let writer = tokio::spawn(async move {
+        // Retries with backoff while the server is down.
+        let result = state.add_unique_users(&["during"]).await;
+        (state, result)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    run("start-one");
+    let (mut state, result) = writer.await.unwrap();
+    result.unwrap();
+    // The local server keeps no data across restarts; the connection works again.
+    assert_eq!(state.unique_users().await.unwrap(), 1);
+}
