@@ -3,24 +3,11 @@
 //! restart empties the server, so nothing may run beside it.
 #![cfg(feature = "redis")]
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Command;
 
 use websight_connectors::redis::RedisGateState;
-
-fn server() -> Option<String> {
-    match std::env::var("WEBSIGHT_REDIS_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-                "WEBSIGHT_REDIS_URL unset: run scripts/services.sh start and eval its env"
-            );
-            eprintln!("skipping: WEBSIGHT_REDIS_URL unset (scripts/services.sh start)");
-            None
-        }
-    }
-}
 
 fn users(tag: &str, n: usize) -> Vec<String> {
     (0..n).map(|i| format!("{tag}-user-{i}")).collect()
@@ -50,7 +37,9 @@ async fn known_users_have_no_false_negatives(state: &mut RedisGateState) {
 
 #[tokio::test]
 async fn gate_state_with_redisbloom_and_with_a_bitmap() {
-    let Some(url) = server() else { return };
+    let Some(url) = common::server("WEBSIGHT_REDIS_URL") else {
+        return;
+    };
     let pid = std::process::id();
     let mut bloom = RedisGateState::connect(&url, &format!("t{pid}:bf:"))
         .await
@@ -117,28 +106,18 @@ async fn gate_state_with_redisbloom_and_with_a_bitmap() {
 }
 
 async fn restart_is_reconnected(url: &str) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services.sh");
     let mut state = RedisGateState::connect(url, &format!("t{}:restart:", std::process::id()))
         .await
         .unwrap();
     state.remember_users(&["before"]).await.unwrap();
-    let run = |what: &str| {
-        assert!(
-            Command::new("bash")
-                .args([script, what, "redis"])
-                .status()
-                .unwrap()
-                .success()
-        );
-    };
-    run("stop-one");
+    common::services(&["stop-one", "redis"]);
     let writer = tokio::spawn(async move {
         // Retries with backoff while the server is down.
         let result = state.add_unique_users(&["during"]).await;
         (state, result)
     });
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
-    run("start-one");
+    common::services(&["start-one", "redis"]);
     let (mut state, result) = writer.await.unwrap();
     result.unwrap();
     // The local server keeps no data across restarts; the connection works again.

@@ -2,38 +2,14 @@
 //! (`WEBSIGHT_SEARCH_URL`): exact counts, idempotent replays, and a server outage survived.
 #![cfg(feature = "elasticsearch")]
 
-use std::process::Command;
+mod common;
+
 use std::time::Duration;
 
 use websight_connectors::search::{INDEXES, SearchSink};
 use websight_core::analytics::{Documents, documents_of};
 use websight_core::io::{DocumentSink, MemoryIndex};
 use websight_core::synth::{Generator, SynthConfig};
-
-/// The server's URL; without one the test is skipped, unless the suite requires servers.
-fn server() -> Option<String> {
-    match std::env::var("WEBSIGHT_SEARCH_URL") {
-        Ok(url) => Some(url),
-        Err(_) => {
-            assert!(
-                std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-                "WEBSIGHT_SEARCH_URL unset: run scripts/services.sh start and eval its env"
-            );
-            eprintln!("skipping: WEBSIGHT_SEARCH_URL unset (scripts/services.sh start)");
-            None
-        }
-    }
-}
-
-fn services(args: &[&str]) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/services.sh");
-    let status = Command::new("bash")
-        .arg(script)
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "services.sh {args:?}");
-}
 
 fn documents() -> Documents {
     let generator = Generator::new(SynthConfig {
@@ -66,7 +42,9 @@ async fn counts(sink: &SearchSink) -> [u64; 4] {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_land_exactly_once_and_survive_an_outage() {
-    let Some(url) = server() else { return };
+    let Some(url) = common::server("WEBSIGHT_SEARCH_URL") else {
+        return;
+    };
     let docs = documents();
     let mut memory = MemoryIndex::default();
     memory.write(&docs).await.unwrap();
@@ -91,7 +69,7 @@ async fn documents_land_exactly_once_and_survive_an_outage() {
 
     // Outage: the server goes down; the write retries with backoff until it is back. (The
     // local server keeps data in memory, so the restarted one starts empty.)
-    services(&["stop-one", "search"]);
+    common::services(&["stop-one", "search"]);
     let outage_prefix = format!("t{}-outage-", std::process::id());
     let mut patient = SearchSink::new(&url)
         .prefix(&outage_prefix)
@@ -101,7 +79,7 @@ async fn documents_land_exactly_once_and_survive_an_outage() {
         (patient, report)
     });
     tokio::time::sleep(Duration::from_millis(800)).await;
-    services(&["start-one", "search"]);
+    common::services(&["start-one", "search"]);
     let (patient, report) = writer.await.unwrap();
     assert_eq!(report.unwrap().written, memory.len());
     assert_eq!(counts(&patient).await, want);
@@ -109,7 +87,9 @@ async fn documents_land_exactly_once_and_survive_an_outage() {
 
 #[tokio::test]
 async fn unreachable_servers_and_refused_documents_are_errors() {
-    let Some(url) = server() else { return };
+    let Some(url) = common::server("WEBSIGHT_SEARCH_URL") else {
+        return;
+    };
     // Nothing listens on port 9: the retries run out and the error says so.
     let mut nowhere = SearchSink::new("http://127.0.0.1:9").retries(2, Duration::from_millis(10));
     let err = nowhere.write(&documents()).await.unwrap_err();
