@@ -103,13 +103,12 @@ fn read_background(
     label: Option<&str>,
 ) -> Result<Array2<f64>, Box<dyn std::error::Error>> {
     if path.ends_with(".csv") {
-        let header = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-        let has_label = label.is_some_and(|l| {
-            header
-                .lines()
-                .next()
-                .is_some_and(|h| h.split(',').any(|c| c.trim() == l))
-        });
+        let mut header = String::new();
+        std::io::BufRead::read_line(
+            &mut BufReader::new(File::open(path).map_err(|e| format!("{path}: {e}"))?),
+            &mut header,
+        )?;
+        let has_label = label.is_some_and(|l| header.split(',').any(|c| c.trim() == l));
         return Ok(read_csv(path, label.filter(|_| has_label))?.values);
     }
     let value: serde_json::Value =

@@ -548,3 +548,50 @@ fn pipeline_writes_exact_counts_to_the_search_server() {
         "{text}"
     );
 }
+
+/// A CSV background (with the label column dropped) gives the same values as its JSON form.
+#[test]
+fn explain_kernel_reads_a_csv_background() {
+    let f = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/websight-explain/tests/fixtures/kernelshap/"
+    );
+    let background: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{f}background.json")).unwrap())
+            .unwrap();
+    let dir = std::env::temp_dir().join(format!("websight-bg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::from("f0,f1,f2,f3,f4,f5,label\n");
+    for row in background["values"].as_array().unwrap() {
+        let cells: Vec<String> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
+        csv.push_str(&format!("{},0\n", cells.join(",")));
+    }
+    let csv_path = dir.join("background.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let run = |bg: &str, out: &std::path::Path| -> Value {
+        run_ok(example("explain").args([
+            "kernel",
+            "--model",
+            &format!("{f}model_lr.json"),
+            "--background",
+            bg,
+            "--data",
+            &format!("{f}features.csv"),
+            "--label",
+            "label",
+            "--rows",
+            "5",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        serde_json::from_str(&std::fs::read_to_string(out).unwrap()).unwrap()
+    };
+    let from_csv = run(csv_path.to_str().unwrap(), &dir.join("csv.json"));
+    let from_json = run(&format!("{f}background.json"), &dir.join("json.json"));
+    assert_eq!(from_csv, from_json);
+}

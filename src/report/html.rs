@@ -43,6 +43,11 @@ fn figure(out: &mut String, name: &str, caption: &str, note: &str, svg: String) 
     );
 }
 
+/// Counts as chart values.
+fn counts(items: &[(String, u64)]) -> Vec<(String, f64)> {
+    items.iter().map(|(k, n)| (k.clone(), *n as f64)).collect()
+}
+
 fn count(v: f64) -> String {
     format!("{v:.0}")
 }
@@ -90,11 +95,7 @@ pub(crate) fn render(r: &Report) -> String {
             ["#009E73", "#999999", "#D55E00"],
         ),
     );
-    let payments: Vec<(String, f64)> = r
-        .payments
-        .iter()
-        .map(|(m, n)| (m.clone(), *n as f64))
-        .collect();
+    let payments = counts(&r.payments);
     figure(
         &mut h,
         "payments",
@@ -114,11 +115,7 @@ pub(crate) fn render(r: &Report) -> String {
             PALETTE[0],
         ),
     );
-    let funnel: Vec<(String, f64)> = r
-        .funnel
-        .iter()
-        .map(|(m, n)| (m.clone(), *n as f64))
-        .collect();
+    let funnel = counts(&r.funnel);
     figure(
         &mut h,
         "funnel",
@@ -151,11 +148,7 @@ pub(crate) fn render(r: &Report) -> String {
         "<p>{} messages received, {} valid events passed on, {} malformed (kept as dead letters with their reason), {} duplicates dropped. Checked against the planted abuse: <b>precision {:.3}</b> (share of blocked sessions that were abusive), <b>recall {:.3}</b> (share of abusive sessions blocked).</p>",
         g.received, g.valid, g.dead_letters, g.duplicates, g.precision, g.recall
     );
-    let rejected: Vec<(String, f64)> = g
-        .rejected
-        .iter()
-        .map(|(m, n)| (m.clone(), *n as f64))
-        .collect();
+    let rejected = counts(&g.rejected);
     figure(
         &mut h,
         "gate",

@@ -40,7 +40,7 @@ impl RedisGateState {
     /// Connects to `url` (e.g. `redis://127.0.0.1:6379/`); keys start with `prefix`. Uses
     /// RedisBloom when the server has it loaded.
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisGateState> {
-        let mut state = Self::connect_with(url, prefix, false).await?;
+        let mut state = Self::connect_with_bitmap(url, prefix).await?;
         let modules: redis::Value = redis::cmd("MODULE")
             .arg("LIST")
             .query_async(&mut state.conn)
@@ -65,16 +65,11 @@ impl RedisGateState {
 
     /// Connects without RedisBloom: the Bloom filter lives on a plain bitmap.
     pub async fn connect_with_bitmap(url: &str, prefix: &str) -> Result<RedisGateState> {
-        Self::connect_with(url, prefix, false).await
-    }
-
-    async fn connect_with(url: &str, prefix: &str, redisbloom: bool) -> Result<RedisGateState> {
-        let client = redis::Client::open(url)?;
-        let conn = ConnectionManager::new(client).await?;
+        let conn = ConnectionManager::new(redis::Client::open(url)?).await?;
         Ok(RedisGateState {
             conn,
             prefix: prefix.to_owned(),
-            redisbloom,
+            redisbloom: false,
             retries: 8,
         })
     }

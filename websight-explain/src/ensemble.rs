@@ -60,6 +60,20 @@ pub struct Node {
     pub value: f64,
 }
 
+impl Node {
+    /// Whether `row` goes to the left child: NaN (missing) follows `missing_left`, any other
+    /// value is compared by `rule`. Meaningless at a leaf.
+    #[inline]
+    pub fn goes_left(&self, rule: SplitRule, row: ArrayView1<'_, f64>) -> bool {
+        let x = row[self.feature];
+        if x.is_nan() {
+            self.missing_left
+        } else {
+            rule.goes_left(x, self.threshold)
+        }
+    }
+}
+
 /// A binary tree; node 0 is the root.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Tree {
@@ -90,13 +104,11 @@ impl Tree {
     pub fn leaf(&self, rule: SplitRule, row: ArrayView1<'_, f64>) -> &Node {
         let mut node = &self.nodes[0];
         while let Some([left, right]) = node.children {
-            let x = row[node.feature];
-            let go_left = if x.is_nan() {
-                node.missing_left
+            node = &self.nodes[if node.goes_left(rule, row) {
+                left
             } else {
-                rule.goes_left(x, node.threshold)
-            };
-            node = &self.nodes[if go_left { left } else { right }];
+                right
+            }];
         }
         node
     }
@@ -322,29 +334,18 @@ mod tests {
         }
     }
 
+    /// One-tree margin ensemble over two features with base `base`.
+    fn single(tree: Tree, base: f64) -> Result<TreeEnsemble> {
+        TreeEnsemble::new(vec![tree], SplitRule::Less, 2, base, 1.0, Output::Margin)
+    }
+
     #[test]
     fn missing_values_follow_the_default_direction() {
-        let e = TreeEnsemble::new(
-            vec![stump(false)],
-            SplitRule::Less,
-            2,
-            0.5,
-            1.0,
-            Output::Margin,
-        )
-        .unwrap();
+        let e = single(stump(false), 0.5).unwrap();
         let x = ndarray::array![[0.0, 1.0], [0.0, 3.0], [0.0, f64::NAN]];
         assert_eq!(e.predict(x.view()).unwrap().to_vec(), [1.5, 5.5, 5.5]);
         assert_eq!(e.expected_value(), 0.5 + (3.0 + 5.0) / 4.0);
-        let e = TreeEnsemble::new(
-            vec![stump(true)],
-            SplitRule::Less,
-            2,
-            0.0,
-            1.0,
-            Output::Margin,
-        )
-        .unwrap();
+        let e = single(stump(true), 0.0).unwrap();
         assert_eq!(e.predict(x.view()).unwrap()[2], 1.0);
     }
 
@@ -352,22 +353,14 @@ mod tests {
     fn malformed_trees_are_refused() {
         let mut t = stump(false);
         t.nodes[0].children = Some([1, 1]);
-        assert!(TreeEnsemble::new(vec![t], SplitRule::Less, 2, 0.0, 1.0, Output::Margin).is_err());
+        assert!(single(t, 0.0).is_err());
         let mut t = stump(false);
         t.nodes[0].feature = 7;
-        assert!(TreeEnsemble::new(vec![t], SplitRule::Less, 2, 0.0, 1.0, Output::Margin).is_err());
+        assert!(single(t, 0.0).is_err());
         let mut t = stump(false);
         t.nodes[2].cover = 0.0;
-        assert!(TreeEnsemble::new(vec![t], SplitRule::Less, 2, 0.0, 1.0, Output::Margin).is_err());
-        let e = TreeEnsemble::new(
-            vec![stump(false)],
-            SplitRule::Less,
-            2,
-            0.0,
-            1.0,
-            Output::Margin,
-        )
-        .unwrap();
+        assert!(single(t, 0.0).is_err());
+        let e = single(stump(false), 0.0).unwrap();
         assert!(e.predict(ndarray::array![[1.0]].view()).is_err());
     }
 }

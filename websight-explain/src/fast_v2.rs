@@ -142,14 +142,8 @@ impl Tables {
                     add_leaf(leaf, all & !failed, phi);
                     continue;
                 };
-                let x = row[node.feature];
-                let go_left = if x.is_nan() {
-                    node.missing_left
-                } else {
-                    model.rule().goes_left(x, node.threshold)
-                };
                 let cold = failed | 1 << tables.bits[i];
-                let (left_failed, right_failed) = if go_left {
+                let (left_failed, right_failed) = if node.goes_left(model.rule(), row) {
                     (failed, cold)
                 } else {
                     (cold, failed)

@@ -85,49 +85,57 @@ impl Explainer for TreeShap<'_> {
     fn explain(&self, x: ArrayView2<'_, f64>) -> Result<Explanation> {
         let model = self.model;
         model.check_rows(x)?;
-        let mut values = Array2::zeros(x.dim());
-        if self.use_fast_v2(x.nrows()) {
+        let values = if self.use_fast_v2(x.nrows()) {
             let tables = self.tables.get_or_init(|| Tables::new(model));
-            values
-                .axis_chunks_iter_mut(Axis(0), 16)
-                .into_par_iter()
-                .zip(x.axis_chunks_iter(Axis(0), 16).into_par_iter())
-                .for_each(|(mut phi_rows, rows)| {
-                    let mut stack = Vec::new();
-                    for (mut phi, row) in phi_rows.outer_iter_mut().zip(rows.outer_iter()) {
-                        let phi = phi.as_slice_mut().expect("rows of a standard-layout array");
-                        tables.add_row(model, row, phi, &mut stack);
-                    }
-                });
-            let outputs: Array1<f64> = x.outer_iter().map(|r| model.predict_row(r)).collect();
-            return Ok(Explanation::new(model.expected_value(), values, outputs));
-        }
-        // The deepest path holds depth + 1 elements; each level copies its parent's path.
-        let depth = model.max_depth();
-        let buffer_len = (depth + 2) * (depth + 3) / 2;
-        values
-            .axis_chunks_iter_mut(Axis(0), 16)
-            .into_par_iter()
-            .zip(x.axis_chunks_iter(Axis(0), 16).into_par_iter())
-            .for_each(|(mut phi_rows, rows)| {
-                let mut path = vec![PathElement::default(); buffer_len];
-                for (mut phi, row) in phi_rows.outer_iter_mut().zip(rows.outer_iter()) {
-                    let phi = phi.as_slice_mut().expect("rows of a standard-layout array");
+            per_row(x, Vec::new, |row, phi, stack| {
+                tables.add_row(model, row, phi, stack)
+            })
+        } else {
+            // The deepest path holds depth + 1 elements; each level copies its parent's path.
+            let depth = model.max_depth();
+            let buffer_len = (depth + 2) * (depth + 3) / 2;
+            per_row(
+                x,
+                || vec![PathElement::default(); buffer_len],
+                |row, phi, path| {
                     for tree in model.trees() {
                         let mut walk = Walk {
                             tree,
                             model,
                             row,
                             phi: &mut *phi,
-                            path: &mut path,
+                            path: &mut *path,
                         };
                         walk.recurse(0, 0, 0, 1.0, 1.0, NO_FEATURE);
                     }
-                }
-            });
+                },
+            )
+        };
         let outputs: Array1<f64> = x.outer_iter().map(|r| model.predict_row(r)).collect();
         Ok(Explanation::new(model.expected_value(), values, outputs))
     }
+}
+
+/// Rows × features of SHAP values, filled in parallel chunks of rows: `fill(row, phi, scratch)`
+/// adds one row's values to `phi`, with scratch space made once per chunk by `scratch`.
+fn per_row<S>(
+    x: ArrayView2<'_, f64>,
+    scratch: impl Fn() -> S + Sync,
+    fill: impl Fn(ArrayView1<'_, f64>, &mut [f64], &mut S) + Sync,
+) -> Array2<f64> {
+    let mut values = Array2::zeros(x.dim());
+    values
+        .axis_chunks_iter_mut(Axis(0), 16)
+        .into_par_iter()
+        .zip(x.axis_chunks_iter(Axis(0), 16).into_par_iter())
+        .for_each(|(mut phi_rows, rows)| {
+            let mut space = scratch();
+            for (mut phi, row) in phi_rows.outer_iter_mut().zip(rows.outer_iter()) {
+                let phi = phi.as_slice_mut().expect("rows of a standard-layout array");
+                fill(row, phi, &mut space);
+            }
+        });
+    values
 }
 
 const NO_FEATURE: usize = usize::MAX;
@@ -182,13 +190,7 @@ impl Walk<'_, '_, '_> {
             }
             return;
         };
-        let x = self.row[node.feature];
-        let go_left = if x.is_nan() {
-            node.missing_left
-        } else {
-            model.rule().goes_left(x, node.threshold)
-        };
-        let (hot, cold) = if go_left {
+        let (hot, cold) = if node.goes_left(model.rule(), self.row) {
             (left, right)
         } else {
             (right, left)
