@@ -19,6 +19,10 @@ missing=()
 command -v cmake >/dev/null || missing+=(cmake)
 command -v clang >/dev/null || missing+=(clang)
 dpkg -s libclang-dev >/dev/null 2>&1 || missing+=(libclang-dev)
+# rdkafka (feature `kafka`) builds librdkafka from source with cmake.
+for pkg in libcurl4-openssl-dev zlib1g-dev libssl-dev; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 # The report's browser test runs Debian's headless Chromium.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then

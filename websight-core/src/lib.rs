@@ -17,6 +17,10 @@
 //!   labelled.
 //! - [`gate`]: the security gate — decoding with dead letters, duplicates, a known-user
 //!   Bloom filter, ordered security rules, HyperLogLog unique users, exact sessions per user.
+//! - [`io`] and [`flow`]: the stream's sources and sinks as traits with embedded defaults
+//!   (servers in `websight-connectors`), and the driver that runs source → gate → checked
+//!   events, dead letters, session store, analytics → documents, committing only what every
+//!   output acknowledged.
 //! - [`analytics`]: stream analytics — watermarks, sessionisation, windowed KPIs, top
 //!   products, funnel, payment mix, sentiment per category, potential customers, and the
 //!   documents of the original indexes; mergeable across partitions.
@@ -69,6 +73,7 @@ pub mod analytics;
 pub mod datasets;
 mod error;
 pub mod features;
+pub mod flow;
 pub mod gate;
 pub mod io;
 pub mod learn;

@@ -30,6 +30,7 @@ mod hll;
 mod known_users;
 mod rules;
 mod score;
+mod state;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -44,6 +45,7 @@ pub use rules::{
     UnknownDeviceOrReferrer, standard_rules,
 };
 pub use score::DetectionScore;
+pub use state::{GateState, MemoryGateState, StateUpdate};
 
 use crate::Result;
 use crate::model::{SessionId, UserId};
@@ -136,13 +138,22 @@ struct SessionState {
 }
 
 /// The gate. See the [module docs](self).
+///
+/// [`Gate::process`] keeps the shared state (known users, unique users, sessions per user)
+/// in the gate itself; [`Gate::process_batch`] reads and updates any [`GateState`] instead —
+/// e.g. Redis, shared by several gate instances — one batch at a time.
 pub struct Gate {
     rules: Vec<Box<dyn SecurityRule>>,
-    known: KnownUsers,
-    unique: HyperLogLog,
+    state: MemoryGateState,
     sessions: HashMap<SessionId, SessionState>,
-    sessions_per_user: HashMap<UserId, u64>,
     stats: GateStats,
+}
+
+/// A judged event's effect on the shared state.
+struct Verdict {
+    outcome: Outcome,
+    /// The event is valid and the first valid one of its session.
+    new_session: bool,
 }
 
 impl Gate {
@@ -161,18 +172,10 @@ impl Gate {
 
     /// A gate with the given rules, applied in order.
     pub fn with_rules(config: GateConfig, rules: Vec<Box<dyn SecurityRule>>) -> Result<Self> {
-        let mut seed = [0u8; 32];
-        seed[..8].copy_from_slice(&config.seed.to_le_bytes());
         Ok(Gate {
             rules,
-            known: KnownUsers::new(
-                config.known_users_capacity,
-                config.known_users_fp_rate,
-                seed,
-            )?,
-            unique: HyperLogLog::new(config.hll_precision)?,
+            state: MemoryGateState::new(&config)?,
             sessions: HashMap::new(),
-            sessions_per_user: HashMap::new(),
             stats: GateStats::default(),
         })
     }
@@ -181,27 +184,104 @@ impl Gate {
     pub fn process(&mut self, raw: &[u8]) -> Outcome {
         match decode_event(raw) {
             Ok(event) => self.process_event(event),
-            Err(dead) => {
-                self.stats.received += 1;
-                self.stats.dead_letters += 1;
-                Outcome::DeadLetter(dead)
-            }
+            Err(dead) => self.dead_letter(dead),
         }
     }
 
     /// Judges one decoded event.
     pub fn process_event(&mut self, event: EventRecord) -> Outcome {
+        let known = self.state.known.contains(event.user.id.as_str());
+        let verdict = self.judge(event, known);
+        if let Outcome::Valid(event) = &verdict.outcome {
+            let user = event.user.id.as_str();
+            if verdict.new_session {
+                self.state.add_session(user);
+            }
+            self.state.add_user(user);
+        }
+        verdict.outcome
+    }
+
+    /// Decodes and judges a batch against `state`: one [`GateState::known`] lookup for the
+    /// batch's users and one [`GateState::record`] of what the valid events add, so a remote
+    /// state costs two round trips per batch. Within the batch a user becomes known at their
+    /// first valid event, exactly as in [`Gate::process`]. Outcomes are in input order.
+    ///
+    /// On an error from `state` the batch's outcomes are lost and its events are marked seen:
+    /// the caller should treat the gate as failed (a redelivered batch would count as
+    /// duplicates).
+    pub async fn process_batch<R, S>(&mut self, raws: &[R], state: &mut S) -> Result<Vec<Outcome>>
+    where
+        R: AsRef<[u8]> + Sync,
+        S: GateState + ?Sized,
+    {
+        let decoded: Vec<_> = raws.iter().map(|r| decode_event(r.as_ref())).collect();
+        let mut users: Vec<&str> = decoded
+            .iter()
+            .filter_map(|d| d.as_ref().ok().map(|e| e.user.id.as_str()))
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        let flags = state.known(&users).await?;
+        let mut known: HashMap<String, bool> = users
+            .iter()
+            .zip(flags)
+            .map(|(u, k)| ((*u).to_owned(), k))
+            .collect();
+        let mut update = StateUpdate::default();
+        let mut outcomes = Vec::with_capacity(raws.len());
+        for item in decoded {
+            let event = match item {
+                Ok(event) => event,
+                Err(dead) => {
+                    outcomes.push(self.dead_letter(dead));
+                    continue;
+                }
+            };
+            let user = event.user.id.as_str().to_owned();
+            let was_known = known.get(&user).copied().unwrap_or(false);
+            let verdict = self.judge(event, was_known);
+            if let Outcome::Valid(event) = &verdict.outcome {
+                if verdict.new_session {
+                    update
+                        .sessions
+                        .push((user.clone(), event.session_id.as_str().to_owned()));
+                }
+                if !update.users.contains(&user) {
+                    update.users.push(user.clone());
+                }
+                known.insert(user, true);
+            }
+            outcomes.push(verdict.outcome);
+        }
+        if !update.is_empty() {
+            state.record(&update).await?;
+        }
+        Ok(outcomes)
+    }
+
+    fn dead_letter(&mut self, dead: DeadLetter) -> Outcome {
+        self.stats.received += 1;
+        self.stats.dead_letters += 1;
+        Outcome::DeadLetter(dead)
+    }
+
+    /// The rules and per-session bookkeeping; the caller applies the shared-state effects.
+    fn judge(&mut self, event: EventRecord, known_user: bool) -> Verdict {
         self.stats.received += 1;
         let first_of_session = !self.sessions.contains_key(&event.session_id);
         let state = self.sessions.entry(event.session_id.clone()).or_default();
         if !state.seen.insert(event.seq) {
             self.stats.duplicates += 1;
-            return Outcome::Duplicate {
-                event_id: event.event_id,
+            return Verdict {
+                outcome: Outcome::Duplicate {
+                    event_id: event.event_id,
+                },
+                new_session: false,
             };
         }
         let context = RuleContext {
-            new_user: !self.known.contains(event.user.id.as_str()),
+            new_user: !known_user,
             first_of_session,
         };
         // Every rule sees every event, so stateful rules keep complete tallies.
@@ -214,19 +294,18 @@ impl Gate {
         if let Some(rule) = fired {
             state.rejected_by = Some(rule);
             *self.stats.rejected.entry(rule.to_owned()).or_default() += 1;
-            return Outcome::Rejected { rule, event };
+            return Verdict {
+                outcome: Outcome::Rejected { rule, event },
+                new_session: false,
+            };
         }
-        if !state.counted {
-            state.counted = true;
-            *self
-                .sessions_per_user
-                .entry(event.user.id.clone())
-                .or_default() += 1;
-        }
-        self.known.insert(event.user.id.as_str());
-        self.unique.insert(event.user.id.as_str().as_bytes());
+        let new_session = !state.counted;
+        state.counted = true;
         self.stats.valid += 1;
-        Outcome::Valid(event)
+        Verdict {
+            outcome: Outcome::Valid(event),
+            new_session,
+        }
     }
 
     /// Outcome counts so far.
@@ -234,33 +313,33 @@ impl Gate {
         &self.stats
     }
 
-    /// Estimated distinct users with a valid event.
+    /// Estimated distinct users with a valid event (embedded state: [`Gate::process`] only).
     pub fn unique_users(&self) -> f64 {
-        self.unique.estimate()
+        self.state.unique.estimate()
     }
 
     /// The unique-user sketch (mergeable across gate instances).
     pub fn unique_sketch(&self) -> &HyperLogLog {
-        &self.unique
+        &self.state.unique
     }
 
     /// Sessions of `user` with at least one valid event, exactly (the first one included).
     pub fn sessions_of(&self, user: &UserId) -> u64 {
-        self.sessions_per_user.get(user).copied().unwrap_or(0)
+        self.state.sessions_per_user.get(user).copied().unwrap_or(0)
     }
 
     /// Users with at least one valid session, exactly.
     pub fn users_with_sessions(&self) -> usize {
-        self.sessions_per_user.len()
+        self.state.users_with_sessions()
     }
 
     /// The known-user filter, e.g. to snapshot it.
     pub fn known_users(&self) -> &KnownUsers {
-        &self.known
+        &self.state.known
     }
 
     /// Replaces the known-user filter (e.g. restored from a snapshot).
     pub fn set_known_users(&mut self, known: KnownUsers) {
-        self.known = known;
+        self.state.known = known;
     }
 }

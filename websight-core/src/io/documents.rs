@@ -1,27 +1,4 @@
-//! Where the stream's documents go: the [`DocumentSink`] trait every store implements
-//! (Elasticsearch/OpenSearch in `websight-connectors`), and [`MemoryIndex`], the embedded
-//! in-process store.
-//!
-//! Writes are idempotent: every document has a deterministic id (`document_id()` on each
-//! document type), so writing the same documents again — a retry, a replay after a crash —
-//! replaces them instead of duplicating them.
-//!
-//! ```
-//! use websight_core::analytics::Documents;
-//! use websight_core::io::{DocumentSink, MemoryIndex};
-//!
-//! let mut index = MemoryIndex::default();
-//! let docs = Documents::default();
-//! // Any executor drives the future; the memory store never waits.
-//! let report = block_on(index.write(&docs)).unwrap();
-//! assert_eq!(report.written, 0);
-//! # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-//! #     let waker = std::task::Waker::noop();
-//! #     let mut cx = std::task::Context::from_waker(&waker);
-//! #     let mut f = std::pin::pin!(f);
-//! #     loop { if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } }
-//! # }
-//! ```
+//! Documents of the stream analytics and where they go.
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,96 @@
+//! Event bytes in and keyed messages out.
+
+use std::collections::VecDeque;
+
+use async_trait::async_trait;
+
+use crate::Result;
+
+/// A message for an [`EventSink`]: a key (the user id for events, so one user's events stay
+/// in order on one partition), the payload bytes and string headers.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Message {
+    /// Partitioning key.
+    pub key: Option<String>,
+    /// The bytes.
+    pub payload: Vec<u8>,
+    /// Headers, e.g. a dead letter's reason.
+    pub headers: Vec<(String, String)>,
+}
+
+/// Where raw event bytes come from. Delivery is at-least-once: what [`next_batch`] returned
+/// is delivered again after a restart unless [`commit`] was called after it.
+///
+/// [`next_batch`]: EventSource::next_batch
+/// [`commit`]: EventSource::commit
+#[async_trait]
+pub trait EventSource: Send {
+    /// Up to `max` inputs; `Ok(None)` when the source has ended (a bounded source, or an
+    /// unbounded one that was idle for longer than it was told to wait).
+    async fn next_batch(&mut self, max: usize) -> Result<Option<Vec<Vec<u8>>>>;
+    /// Marks everything returned so far as processed and acknowledged downstream.
+    async fn commit(&mut self) -> Result<()>;
+}
+
+/// Where messages go. Returns only when every message is acknowledged.
+#[async_trait]
+pub trait EventSink: Send {
+    /// Sends a batch, in order per key.
+    async fn send(&mut self, messages: &[Message]) -> Result<()>;
+}
+
+/// The embedded source: inputs in memory, with a committed position.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySource {
+    inputs: VecDeque<Vec<u8>>,
+    delivered: usize,
+    committed: usize,
+}
+
+impl MemorySource {
+    /// A source of `inputs`, in order.
+    pub fn new(inputs: impl IntoIterator<Item = Vec<u8>>) -> Self {
+        MemorySource {
+            inputs: inputs.into_iter().collect(),
+            delivered: 0,
+            committed: 0,
+        }
+    }
+
+    /// Inputs acknowledged by [`EventSource::commit`].
+    pub fn committed(&self) -> usize {
+        self.committed
+    }
+}
+
+#[async_trait]
+impl EventSource for MemorySource {
+    async fn next_batch(&mut self, max: usize) -> Result<Option<Vec<Vec<u8>>>> {
+        if self.inputs.is_empty() {
+            return Ok(None);
+        }
+        let n = max.max(1).min(self.inputs.len());
+        self.delivered += n;
+        Ok(Some(self.inputs.drain(..n).collect()))
+    }
+
+    async fn commit(&mut self) -> Result<()> {
+        self.committed = self.delivered;
+        Ok(())
+    }
+}
+
+/// The embedded sink: an append-only list of messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MemoryTopic {
+    /// Every message sent, in order.
+    pub messages: Vec<Message>,
+}
+
+#[async_trait]
+impl EventSink for MemoryTopic {
+    async fn send(&mut self, messages: &[Message]) -> Result<()> {
+        self.messages.extend_from_slice(messages);
+        Ok(())
+    }
+}
