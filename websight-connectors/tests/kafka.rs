@@ -1,0 +1,87 @@
+//! Kafka against the real broker of `scripts/services.sh` (`WEBSIGHT_KAFKA_BROKERS`): keyed
+//! idempotent production, a consumer group over several partitions, commits that hold, and
+//! redelivery of what was not committed.
+#![cfg(feature = "kafka")]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use websight_connectors::kafka::{KafkaSink, KafkaSource, Topics, create_topics};
+use websight_core::io::{EventSink, EventSource, Message};
+
+fn messages(n: usize) -> Vec<Message> {
+    (0..n)
+        .map(|i| Message {
+            key: Some(format!("user-{}", i % 37)),
+            payload: format!("{{\"n\":{i}}}").into_bytes(),
+            headers: vec![("websight.reason".into(), format!("r{i}"))],
+        })
+        .collect()
+}
+
+async fn drain(source: &mut KafkaSource) -> Vec<Message> {
+    let mut all = Vec::new();
+    while let Some(batch) = source.next_messages(700).await.unwrap() {
+        all.extend(batch);
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_group_reads_every_message_once_and_commits_hold() {
+    let Some(brokers) = common::server("WEBSIGHT_KAFKA_BROKERS") else {
+        return;
+    };
+    let topics = Topics::prefixed(&format!("k{}-", std::process::id()));
+    create_topics(&brokers, &topics.all(), 3).await.unwrap();
+    // Creating them again is fine.
+    create_topics(&brokers, &topics.all(), 3).await.unwrap();
+
+    let sent = messages(5_000);
+    let mut sink = KafkaSink::new(&brokers, &topics.raw).unwrap();
+    for chunk in sent.chunks(1_000) {
+        sink.send(chunk).await.unwrap();
+    }
+
+    let idle = Duration::from_secs(2);
+    let group = format!("g{}", std::process::id());
+    // A member that reads half and dies without committing: its messages come again.
+    let mut first = KafkaSource::new(&brokers, &group, &topics.raw)
+        .unwrap()
+        .idle_timeout(idle);
+    let half = first.next_messages(2_500).await.unwrap().unwrap();
+    assert!(!half.is_empty());
+    drop(first);
+
+    let mut member = KafkaSource::new(&brokers, &group, &topics.raw)
+        .unwrap()
+        .idle_timeout(idle);
+    let got = drain(&mut member).await;
+    assert_eq!(got.len(), sent.len(), "every message exactly once");
+    // Per key, order is kept; payloads and headers arrive intact.
+    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for m in &got {
+        let n: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+        let n = n["n"].as_u64().unwrap() as usize;
+        assert_eq!(m.headers, sent[n].headers);
+        assert_eq!(m.key, sent[n].key);
+        by_key.entry(m.key.clone().unwrap()).or_default().push(n);
+    }
+    assert_eq!(by_key.len(), 37);
+    for ns in by_key.values() {
+        assert!(ns.windows(2).all(|w| w[0] < w[1]), "order within a key");
+    }
+    EventSource::commit(&mut member).await.unwrap();
+    drop(member);
+
+    // The group's commit holds: a new member has nothing left to read...
+    let mut again = KafkaSource::new(&brokers, &group, &topics.raw)
+        .unwrap()
+        .idle_timeout(idle);
+    assert_eq!(drain(&mut again).await.len(), 0);
+    // ...but sees what arrives next.
+    sink.send(&messages(10)).await.unwrap();
+    assert_eq!(drain(&mut again).await.len(), 10);
+}
