@@ -193,6 +193,8 @@ pub struct KafkaSource {
     /// Next offset to commit, per partition.
     positions: TopicPartitionList,
     topic: String,
+    /// A group member (commits) or a plain reader of every partition (no commits).
+    grouped: bool,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -224,6 +226,43 @@ impl KafkaSource {
             idle: None,
             positions: TopicPartitionList::new(),
             topic: topic.to_owned(),
+            grouped: true,
+        })
+    }
+
+    /// Reads every partition of `topic` from the beginning, outside any group (no joining,
+    /// nothing committed) — e.g. to inspect a dead-letter topic.
+    pub fn from_beginning(brokers: &str, topic: &str) -> Result<Self> {
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("group.id", "websight-reader")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .create()
+            .map_err(kafka_err)?;
+        let metadata = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .map_err(kafka_err)?;
+        let mut partitions = TopicPartitionList::new();
+        for t in metadata.topics().iter().filter(|t| t.name() == topic) {
+            for p in t.partitions() {
+                partitions
+                    .add_partition_offset(topic, p.id(), Offset::Beginning)
+                    .map_err(kafka_err)?;
+            }
+        }
+        if partitions.count() == 0 {
+            return Err(ConnectorError::Protocol {
+                reason: format!("topic {topic} has no partitions"),
+            });
+        }
+        consumer.assign(&partitions).map_err(kafka_err)?;
+        Ok(KafkaSource {
+            consumer,
+            idle: None,
+            positions: TopicPartitionList::new(),
+            topic: topic.to_owned(),
+            grouped: false,
         })
     }
 
@@ -310,7 +349,7 @@ impl EventSource for KafkaSource {
     }
 
     async fn commit(&mut self) -> websight_core::Result<()> {
-        if self.positions.count() == 0 {
+        if !self.grouped || self.positions.count() == 0 {
             return Ok(());
         }
         let positions = std::mem::take(&mut self.positions);

@@ -1,14 +1,15 @@
 //! The security gate's state in Redis: known users in a Bloom filter (RedisBloom's `BF.*`
 //! when the module is loaded, else a Bloom filter on a Redis bitmap), unique users in a
-//! HyperLogLog (`PFADD`/`PFCOUNT`/`PFMERGE`), and sessions per user in a hash — every call
-//! takes a batch and costs one or two pipelined round trips, never one per event.
+//! HyperLogLog (`PFADD`/`PFCOUNT`/`PFMERGE`), and sessions per user in a hash (each session
+//! counted once, atomically, by a small Lua script) — every call takes a batch and costs one pipelined round trip, never one per
+//! event, and every write is idempotent, so a retry never counts twice.
 //!
 //! The connection reconnects by itself; a call that fails because the server went away is
 //! retried with capped exponential backoff.
 
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use websight_core::gate::hash64;
 
 use crate::{ConnectorError, Result};
@@ -18,10 +19,24 @@ use crate::{ConnectorError, Result};
 const BITMAP_BITS: u64 = 1 << 24;
 const BITMAP_HASHES: u64 = 10;
 
+/// The longest a connection attempt or a call may take before it is retried.
+const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Counts each `(user, session)` pair's session once: `SADD` to the seen sessions, and only
+/// if it was new, `HINCRBY` the user's count.
+const COUNT_NEW_SESSIONS: &str = r"
+for i = 1, #ARGV, 2 do
+  if redis.call('SADD', KEYS[1], ARGV[i + 1]) == 1 then
+    redis.call('HINCRBY', KEYS[2], ARGV[i], 1)
+  end
+end
+return 0";
+
 /// Gate state shared by every pipeline instance through one Redis server.
 #[derive(Clone)]
 pub struct RedisGateState {
     conn: ConnectionManager,
+    client: redis::Client,
     prefix: String,
     redisbloom: bool,
     retries: u32,
@@ -65,13 +80,24 @@ impl RedisGateState {
 
     /// Connects without RedisBloom: the Bloom filter lives on a plain bitmap.
     pub async fn connect_with_bitmap(url: &str, prefix: &str) -> Result<RedisGateState> {
-        let conn = ConnectionManager::new(redis::Client::open(url)?).await?;
+        let client = redis::Client::open(url)?;
+        let conn = Self::manager(&client).await?;
         Ok(RedisGateState {
             conn,
+            client,
             prefix: prefix.to_owned(),
             redisbloom: false,
             retries: 8,
         })
+    }
+
+    async fn manager(client: &redis::Client) -> Result<ConnectionManager> {
+        // Replies lost with a dying server time out instead of hanging; the call is retried.
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(CALL_TIMEOUT)
+            .set_response_timeout(CALL_TIMEOUT)
+            .set_number_of_retries(2);
+        Ok(ConnectionManager::new_with_config(client.clone(), config).await?)
     }
 
     /// Whether known users use RedisBloom (else a bitmap).
@@ -83,26 +109,43 @@ impl RedisGateState {
         format!("{}{name}", self.prefix)
     }
 
-    /// Runs a pipeline, retrying while the server is unreachable.
+    /// Runs a pipeline, retrying while the server is unreachable. A call that hangs (a
+    /// reconnection that never completes) times out and gets a fresh connection.
     async fn run<T: redis::FromRedisValue>(&mut self, pipe: &redis::Pipeline) -> Result<T> {
         let mut wait = Duration::from_millis(50);
         let mut attempt = 0;
         loop {
-            match pipe.query_async(&mut self.conn).await {
-                Ok(v) => return Ok(v),
-                Err(e)
-                    if attempt < self.retries
-                        && (e.is_io_error()
+            let error =
+                match tokio::time::timeout(CALL_TIMEOUT, pipe.query_async(&mut self.conn)).await {
+                    Ok(Ok(v)) => return Ok(v),
+                    Ok(Err(e))
+                        if e.is_io_error()
+                            || e.is_timeout()
                             || e.is_connection_dropped()
-                            || e.is_connection_refusal()) =>
-                {
-                    attempt += 1;
-                    tracing::warn!(attempt, error = %e, "redis unreachable; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(2));
-                }
-                Err(e) => return Err(e.into()),
+                            || e.is_connection_refusal()
+                            || e.is_unrecoverable_error() =>
+                    {
+                        e.to_string()
+                    }
+                    Ok(Err(e)) => return Err(e.into()),
+                    Err(_) => {
+                        if let Ok(Ok(conn)) =
+                            tokio::time::timeout(CALL_TIMEOUT, Self::manager(&self.client)).await
+                        {
+                            self.conn = conn;
+                        }
+                        "no reply in time".to_owned()
+                    }
+                };
+            if attempt >= self.retries {
+                return Err(ConnectorError::Protocol {
+                    reason: format!("redis unreachable after {attempt} retries: {error}"),
+                });
             }
+            attempt += 1;
+            tracing::warn!(attempt, error, "redis unreachable; retrying");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(2));
         }
     }
 
@@ -210,39 +253,33 @@ impl RedisGateState {
     }
 
     /// Records `(user, session)` pairs: each session counts once for its user, however often
-    /// it is seen. Two pipelined round trips per batch.
+    /// it is seen. One pipelined round trip per batch.
     pub async fn record_sessions(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
         self.record_batch(&[], pairs).await
     }
 
-    /// A gate batch's whole update in two pipelined round trips: known and unique users and
-    /// the sessions' membership in the first, the per-user session counts in the second.
+    /// A gate batch's whole update in one pipelined round trip: known and unique users, and
+    /// new sessions counted per user. Every command is idempotent, so a retry after a lost
+    /// reply counts nothing twice.
     pub async fn record_batch(&mut self, users: &[&str], pairs: &[(&str, &str)]) -> Result<()> {
-        let mut pipe = redis::pipe();
-        self.queue_remember(&mut pipe, users);
-        self.queue_unique(&mut pipe, users);
-        let seen = self.key("seen_sessions");
-        for (_, session) in pairs {
-            pipe.cmd("SADD").arg(&seen).arg(*session);
-        }
         if users.is_empty() && pairs.is_empty() {
             return Ok(());
         }
-        let added: Vec<u8> = self.run(&pipe).await?;
-        if added.len() != pairs.len() {
-            return Err(ConnectorError::Protocol {
-                reason: format!("{} answers for {} sessions", added.len(), pairs.len()),
-            });
-        }
-        if !added.contains(&1) {
-            return Ok(());
-        }
-        let counts = self.key("sessions_per_user");
         let mut pipe = redis::pipe();
-        for ((user, _), new) in pairs.iter().zip(added) {
-            if new == 1 {
-                pipe.cmd("HINCRBY").arg(&counts).arg(*user).arg(1).ignore();
+        self.queue_remember(&mut pipe, users);
+        self.queue_unique(&mut pipe, users);
+        if !pairs.is_empty() {
+            // Atomic per pair, so a retried batch finds its sessions seen and counts nothing.
+            let cmd = pipe
+                .cmd("EVAL")
+                .arg(COUNT_NEW_SESSIONS)
+                .arg(2)
+                .arg(self.key("seen_sessions"))
+                .arg(self.key("sessions_per_user"));
+            for (user, session) in pairs {
+                cmd.arg(*user).arg(*session);
             }
+            cmd.ignore();
         }
         self.run::<()>(&pipe).await
     }
@@ -257,7 +294,6 @@ impl RedisGateState {
         Ok(n.unwrap_or(0))
     }
 }
-
 /// The gate reads and updates its state here instead of in memory, so gate instances on
 /// several machines share known users, unique users and sessions per user.
 #[async_trait::async_trait]

@@ -257,21 +257,17 @@ async fn run_on_servers(
     assert_eq!(counts.inputs, total, "every input taken once");
 
     // Read the outputs back.
-    let mut reader = KafkaSource::new(&s.kafka, &format!("{tag}-reader"), &topics.checked)
+    let mut reader = KafkaSource::from_beginning(&s.kafka, &topics.checked)
         .unwrap()
-        .idle_timeout(Duration::from_secs(3));
+        .idle_timeout(Duration::from_secs(2));
     let mut checked_topic = 0;
     while let Some(batch) = reader.next_messages(5_000).await.unwrap() {
         checked_topic += batch.len() as u64;
     }
     drop(reader);
-    let mut reader = KafkaSource::new(
-        &s.kafka,
-        &format!("{tag}-dead-reader"),
-        &topics.dead_letters,
-    )
-    .unwrap()
-    .idle_timeout(Duration::from_secs(3));
+    let mut reader = KafkaSource::from_beginning(&s.kafka, &topics.dead_letters)
+        .unwrap()
+        .idle_timeout(Duration::from_secs(2));
     let mut dead_topic = Vec::new();
     while let Some(batch) = reader.next_messages(5_000).await.unwrap() {
         dead_topic.extend(batch);
@@ -326,6 +322,13 @@ fn check_exact(o: &Outcomes, raws: usize, tag: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exact_counts_end_to_end_and_through_server_restarts() {
+    // Reconnects and retries show in the output (`RUST_LOG` to change).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
     let Some(servers) = servers() else {
         return;
     };
