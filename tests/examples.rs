@@ -595,3 +595,59 @@ fn explain_kernel_reads_a_csv_background() {
     let from_json = run(&format!("{f}background.json"), &dir.join("json.json"));
     assert_eq!(from_csv, from_json);
 }
+
+/// `--servers` (feature `connectors`): the whole stream stage on the real servers of
+/// scripts/services.sh — Kafka, Redis, MongoDB, the search server — with exact counts, and the
+/// offline stage fed from MongoDB.
+#[cfg(feature = "connectors")]
+#[test]
+fn pipeline_runs_on_the_real_servers() {
+    let vars = [
+        "WEBSIGHT_KAFKA_BROKERS",
+        "WEBSIGHT_REDIS_URL",
+        "WEBSIGHT_MONGODB_URL",
+        "WEBSIGHT_SEARCH_URL",
+    ];
+    if vars.iter().any(|v| std::env::var_os(v).is_none()) {
+        assert!(
+            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
+            "{vars:?} not all set"
+        );
+        eprintln!("skipping: servers unset (scripts/services.sh start)");
+        return;
+    }
+    let report = std::env::temp_dir().join(format!("websight-servers-{}.html", std::process::id()));
+    let prefix = format!("pipelineservers{}-", std::process::id());
+    let out = run_ok(example("pipeline").args([
+        "--sessions",
+        "1500",
+        "--users",
+        "300",
+        "--seed",
+        "4",
+        "--report",
+        report.to_str().unwrap(),
+        "--servers",
+        "--prefix",
+        &prefix,
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for expected in [
+        "websight pipeline (servers: Kafka",
+        "conserved                 true",
+        "written to the search server",
+        ": exact",
+        "valid events in the MongoDB",
+        "Purchase models",
+        "Report written to",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    assert!(
+        text.contains("dead letters with their reason") && text.contains("conserved: true"),
+        "{text}"
+    );
+    // The flags that only make sense with --servers are refused without it.
+    let misuse = example("pipeline").args(["--kafka", "x"]).output().unwrap();
+    assert_eq!(misuse.status.code(), Some(2));
+}

@@ -6,26 +6,36 @@
 //! cargo run --release --example pipeline -- [--sessions N] [--users N] [--days N] [--seed N]
 //!                                            [--events-out FILE.jsonl] [--report FILE.html]
 //!                                            [--search URL [--search-prefix P]]
+//! cargo run --release --features connectors --example pipeline -- --servers
+//!                                            [--kafka HOST:PORT] [--redis URL] [--mongodb URL]
+//!                                            [--search URL] [--prefix P] [...]
 //! ```
 //!
-//! The stream's documents go to the embedded store, or with `--search URL` (feature
-//! `elasticsearch`) to Elasticsearch/OpenSearch; either way the store's counts are checked
-//! against what the analytics emitted.
+//! The stream stage runs websight's `Flow` — gate, checked and dead-letter outputs, session
+//! store, analytics, document store — on the embedded stores; with `--search URL` (feature
+//! `elasticsearch`) the documents go to Elasticsearch/OpenSearch; with `--servers` (feature
+//! `connectors`) everything runs on real servers: the events go to the Kafka raw topic, the
+//! gate keeps its state in Redis, valid events and dead letters go to their topics and to
+//! MongoDB, documents to the search server (URLs from the flags or the `WEBSIGHT_*`
+//! variables of `scripts/services.sh env`). Either way the document store's counts are
+//! checked against what the analytics emitted, and the offline stage reads its sessions back
+//! from the session store.
 //!
 //! The report (default `websight-report.html`) is one self-contained HTML page for the shop
 //! manager. Logs go to standard error through `tracing` (`RUST_LOG=debug` for more); progress
 //! bars show on a terminal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::BufWriter;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use websight::core::analytics::{AnalyticsConfig, StreamAnalytics};
-use websight::core::gate::{DetectionScore, Gate, GateConfig, Outcome};
+use websight::core::analytics::StreamAnalytics;
+use websight::core::flow::Observer;
+use websight::core::gate::{DetectionScore, Outcome};
 use websight::core::metrics::roc_auc;
-use websight::core::model::{Catalogue, ProductId};
+use websight::core::model::{Catalogue, ProductId, SessionId};
 use websight::core::synth::{Generator, SynthConfig};
 use websight::report::{GateSummary, PotentialCustomerRow, Report, SentimentRow};
 
@@ -34,14 +44,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[path = "../common/cli.rs"]
 mod cli;
 mod offline;
-mod store;
+mod stream;
 
 struct Args {
     config: SynthConfig,
     events_out: Option<String>,
     report: String,
-    search: Option<String>,
-    search_prefix: String,
+    mode: stream::Mode,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -50,6 +59,8 @@ fn parse_args() -> Result<Args, String> {
     let mut report = "websight-report.html".to_owned();
     let mut search = None;
     let mut search_prefix = String::new();
+    let mut servers = false;
+    let (mut kafka, mut redis, mut mongodb, mut prefix) = (None, None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -64,18 +75,51 @@ fn parse_args() -> Result<Args, String> {
             "--report" => report = value("--report")?,
             "--search" => search = Some(value("--search")?),
             "--search-prefix" => search_prefix = value("--search-prefix")?,
+            "--servers" => servers = true,
+            "--kafka" => kafka = Some(value("--kafka")?),
+            "--redis" => redis = Some(value("--redis")?),
+            "--mongodb" => mongodb = Some(value("--mongodb")?),
+            "--prefix" => prefix = Some(value("--prefix")?),
             "-h" | "--help" => {
-                return Err("usage: pipeline [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--report FILE.html] [--search URL [--search-prefix P]]".into());
+                return Err("usage: pipeline [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--report FILE.html] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]".into());
             }
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
+    let from_env = |flag: Option<String>, var: &str, name: &str| {
+        flag.or_else(|| std::env::var(var).ok()).ok_or(format!(
+            "--servers needs {name} (or {var}; see scripts/services.sh env)"
+        ))
+    };
+    let mode = if servers {
+        stream::Mode::Servers(stream::Servers {
+            kafka: from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
+            redis: from_env(redis, "WEBSIGHT_REDIS_URL", "--redis")?,
+            mongodb: from_env(mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
+            search: from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
+            // A fresh name space per run unless told otherwise: topics and offsets persist.
+            prefix: prefix.unwrap_or_else(|| {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                format!("websight-{now}-")
+            }),
+        })
+    } else if kafka.is_some() || redis.is_some() || mongodb.is_some() || prefix.is_some() {
+        return Err("--kafka, --redis, --mongodb and --prefix go with --servers".into());
+    } else if let Some(url) = search {
+        stream::Mode::Search {
+            url,
+            prefix: search_prefix,
+        }
+    } else {
+        stream::Mode::Embedded
+    };
     Ok(Args {
         config,
         events_out,
         report,
-        search,
-        search_prefix,
+        mode,
     })
 }
 
@@ -94,8 +138,16 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let generator = Generator::new(args.config)?;
     let c = generator.config();
+    let mode = match &args.mode {
+        stream::Mode::Embedded => "embedded".to_owned(),
+        stream::Mode::Search { url, .. } => format!("embedded, documents to {url}"),
+        stream::Mode::Servers(s) => format!(
+            "servers: Kafka {}, Redis {}, MongoDB {}, search {}",
+            s.kafka, s.redis, s.mongodb, s.search
+        ),
+    };
     println!(
-        "websight pipeline (embedded) — seed {}, {} users, {} sessions over {} days from {}",
+        "websight pipeline ({mode}) — seed {}, {} users, {} sessions over {} days from {}",
         c.seed, c.users, c.sessions, c.days, c.start
     );
 
@@ -105,7 +157,6 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         (0u64, 0u64, 0u64, 0.0, 0u64, 0u64);
     let mut abuse: BTreeMap<String, u64> = BTreeMap::new();
     let (mut scores, mut labels) = (Vec::new(), Vec::new());
-    let mut clean_sessions = Vec::new();
     let bar = progress(c.sessions, "generating sessions");
     for s in generator.sessions() {
         bar.inc(1);
@@ -126,7 +177,6 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             None => {
                 scores.push(s.truth.purchase_probability);
                 labels.push(s.session.purchased());
-                clean_sessions.push(s.session);
             }
         }
     }
@@ -159,53 +209,46 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // The event stream, as a consumer receives it: JSON bytes through the security gate.
-    let started = Instant::now();
-    let mut gate = Gate::new(GateConfig::default())?;
-    let mut detection = DetectionScore::default();
-    let mut analytics = StreamAnalytics::new(AnalyticsConfig::default(), c.catalogue.clone())?;
-    let mut tally = DocumentTally::default();
-    let mut store = store::Store::open(args.search.as_deref(), &args.search_prefix)?;
-    let (mut streamed, mut out_of_order, mut very_late) = (0u64, 0u64, 0u64);
+    let mut truth: HashMap<SessionId, bool> = HashMap::new();
+    let (mut out_of_order, mut very_late) = (0u64, 0u64);
     let mut latest = None;
     let mut writer = match &args.events_out {
         Some(path) => Some(BufWriter::new(File::create(path)?)),
         None => None,
     };
     let mut stream = generator.events();
-    let bar = progress(events, "streaming events");
+    let mut raws = Vec::with_capacity(events as usize);
     for e in stream.by_ref() {
-        streamed += 1;
-        bar.inc(1);
         if latest.is_some_and(|t| e.record.timestamp < t) {
             out_of_order += 1;
         }
         latest = latest.max(Some(e.record.timestamp));
         very_late += u64::from(e.very_late);
+        truth.insert(e.record.session_id.clone(), e.abuse.is_some());
         let bytes = serde_json::to_vec(&e.record)?;
         if let Some(w) = writer.as_mut() {
             std::io::Write::write_all(w, &bytes)?;
             std::io::Write::write_all(w, b"\n")?;
         }
-        let outcome = gate.process(&bytes);
-        detection.record(
-            &e.record.session_id,
-            e.abuse.is_some(),
-            matches!(outcome, Outcome::Rejected { .. }),
-        );
-        if let Outcome::Valid(event) = outcome {
-            analytics.ingest(event);
-        }
-        if streamed % 50_000 == 0 {
-            let docs = analytics.drain();
-            tally.add(&docs);
-            store.write(&docs)?;
-        }
+        raws.push(bytes);
     }
-    analytics.flush();
-    let docs = analytics.drain();
-    tally.add(&docs);
-    store.write(&docs)?;
-    bar.finish_and_clear();
+    let streamed = raws.len() as u64;
+    assert_eq!(
+        streamed, events,
+        "every generated event is streamed exactly once"
+    );
+    let started = Instant::now();
+    let mut watch = Watch {
+        truth,
+        detection: DetectionScore::default(),
+        tally: DocumentTally::default(),
+        users: HashSet::new(),
+        bar: progress(events, "streaming events"),
+    };
+    let outcome = stream::run(raws, &c.catalogue, &args.mode, &mut watch)?;
+    watch.bar.finish_and_clear();
+    let (detection, tally) = (&watch.detection, &watch.tally);
+    let analytics = &outcome.analytics;
     let secs = started.elapsed().as_secs_f64();
     tracing::info!(events = streamed, seconds = secs, "stream stage done");
     println!(
@@ -220,7 +263,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = &args.events_out {
         println!("  written to {path}");
     }
-    let stats = gate.stats();
+    let stats = &outcome.gate;
     println!("\nSecurity gate");
     println!("  received            {:>10}", stats.received);
     println!("  valid               {:>10}", stats.valid);
@@ -232,8 +275,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     println!("  conserved           {:>10}", stats.is_conserved());
     println!(
         "  unique users (HLL)  {:>10.0}  (exact: {})",
-        gate.unique_users(),
-        gate.users_with_sessions()
+        outcome.unique_users,
+        watch.users.len()
     );
     let (tp, fp, fn_, _) = detection.confusion();
     println!(
@@ -241,13 +284,25 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         detection.precision(),
         detection.recall()
     );
-    print_dashboard(&analytics, &c.catalogue, &tally.windows);
+    let f = outcome.counts;
+    println!(
+        "  outputs: {} checked events, {} dead letters with their reason ({} rejected + {} unreadable); conserved: {}",
+        outcome.checked_messages,
+        outcome.dead_messages,
+        f.rejected,
+        f.dead_letters,
+        f.is_conserved()
+            && outcome.checked_messages == f.checked
+            && outcome.dead_messages == f.rejected + f.dead_letters
+    );
+    print_dashboard(analytics, &c.catalogue, &tally.windows);
     println!(
         "
 Documents: {} session_summary, {} product_details, {} product_sentiment, {} KPI windows; {} events too late (side output)",
         tally.sessions, tally.products, tally.sentiments, tally.windows.len(), tally.late
     );
-    let (held, name) = store.counts()?;
+    let held = outcome.held;
+    let name = outcome.document_store;
     let emitted = [
         tally.sessions as u64,
         tally.products as u64,
@@ -256,7 +311,7 @@ Documents: {} session_summary, {} product_details, {} product_sentiment, {} KPI 
     ];
     println!(
         "  {} written to the {name}; it holds {held:?} (emitted {emitted:?}){}",
-        store.written,
+        f.documents,
         if held == emitted {
             ": exact"
         } else {
@@ -268,10 +323,21 @@ Documents: {} session_summary, {} product_details, {} product_sentiment, {} KPI 
             format!("the {name} holds {held:?} documents, {emitted:?} were emitted").into(),
         );
     }
-    assert_eq!(
-        streamed, events,
-        "every generated event is streamed exactly once"
+    let stored = &outcome.sessions;
+    println!(
+        "  {} valid events in the {}: {} whole sessions read back for the offline stage ({} incomplete: cut by a rule)",
+        stored.events,
+        outcome.session_store,
+        stored.complete.len(),
+        stored.incomplete
     );
+    if stored.events != f.checked {
+        return Err(format!(
+            "the {} holds {} events, {} passed the gate",
+            outcome.session_store, stored.events, f.checked
+        )
+        .into());
+    }
 
     let mut report = Report::new("websight — shop report");
     report.subtitle = format!(
@@ -283,7 +349,7 @@ Documents: {} session_summary, {} product_details, {} product_sentiment, {} KPI 
         c.seed,
         env!("CARGO_PKG_VERSION")
     );
-    live_sections(&mut report, &analytics, &c.catalogue, &tally.windows);
+    live_sections(&mut report, analytics, &c.catalogue, &tally.windows);
     report.gate = GateSummary {
         received: stats.received,
         valid: stats.valid,
@@ -297,7 +363,7 @@ Documents: {} session_summary, {} product_details, {} product_sentiment, {} KPI 
         precision: detection.precision(),
         recall: detection.recall(),
     };
-    offline::run(&mut report, &clean_sessions, &c.catalogue, c.seed)?;
+    offline::run(&mut report, &stored.complete, &c.catalogue, c.seed)?;
     std::fs::write(&args.report, report.to_html())?;
     println!("\nReport written to {}", args.report);
     Ok(())
@@ -400,6 +466,37 @@ fn live_sections(
             seconds: p.seconds_ms as f64 / 1000.0,
         })
         .collect();
+}
+
+/// Follows the flow: detection against the planted labels, the documents, progress.
+struct Watch {
+    truth: HashMap<SessionId, bool>,
+    detection: DetectionScore,
+    tally: DocumentTally,
+    users: HashSet<String>,
+    bar: ProgressBar,
+}
+
+impl Observer for Watch {
+    fn outcome(&mut self, outcome: &Outcome) {
+        self.bar.inc(1);
+        let (event, rejected) = match outcome {
+            Outcome::Valid(event) => {
+                if !self.users.contains(event.user.id.as_str()) {
+                    self.users.insert(event.user.id.as_str().to_owned());
+                }
+                (event, false)
+            }
+            Outcome::Rejected { event, .. } => (event, true),
+            _ => return,
+        };
+        let abuse = self.truth.get(&event.session_id).copied().unwrap_or(false);
+        self.detection.record(&event.session_id, abuse, rejected);
+    }
+
+    fn documents(&mut self, docs: &websight::core::analytics::Documents) {
+        self.tally.add(docs);
+    }
 }
 
 /// Counts of the documents the analytics emitted, and the KPI windows for the dashboard.

@@ -237,6 +237,11 @@ impl Flow {
     pub fn analytics(&self) -> &StreamAnalytics {
         &self.analytics
     }
+
+    /// The gate and the analytics, e.g. to keep the dashboard after the run.
+    pub fn into_parts(self) -> (Gate, StreamAnalytics) {
+        (self.gate, self.analytics)
+    }
 }
 
 fn reason_json(reason: &DeadLetterReason) -> String {
