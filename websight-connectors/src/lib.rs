@@ -1,18 +1,57 @@
 //! # websight-connectors
 //!
-//! Sources and sinks on real servers behind optional features; the embedded in-process
-//! defaults live in `websight-core` ([`websight_core::io`]) and implement the same traits.
+//! websight's stream on real servers. Each connector implements a trait of
+//! [`websight_core::io`] (or the gate's [`GateState`](websight_core::gate::GateState)), whose
+//! embedded in-process defaults live in `websight-core`, so [`websight_core::flow::Flow`] — and
+//! the `pipeline` example — run unchanged on either:
 //!
-//! - `redis::RedisGateState` (feature `redis`): the gate's shared state in Redis — known
-//!   users (RedisBloom or a bitmap Bloom filter), unique users (HyperLogLog), sessions per user
-//!   (hash), in pipelined batches.
-//! - [`search::SearchSink`] (feature `elasticsearch`): the stream's documents into
-//!   Elasticsearch or OpenSearch — index templates with strict mappings, bulk writes under
-//!   deterministic ids (replays replace, never duplicate), retries with backoff.
+//! | feature | type | implements | what it does |
+//! |---|---|---|---|
+//! | `kafka` | `kafka::KafkaSource` | `EventSource` | consumer-group member; offsets committed only after every output acknowledged (at-least-once) |
+//! | `kafka` | `kafka::KafkaSink` | `EventSink` | idempotent producer (`acks=all`), messages keyed by user id; raw `user_session_info` → checked `valid_customer_session` and a dead-letter topic (`kafka::Topics`, names configurable) |
+//! | `redis` | `redis::RedisGateState` | `GateState` | known users in RedisBloom (`BF.*`) or a bitmap Bloom filter, unique users with `PFADD`/`PFCOUNT`/`PFMERGE`, sessions per user in a hash; one pipelined round trip per batch |
+//! | `mongodb` | `mongo::MongoSessionStore` | `SessionStore` | one document per session id, idempotent bulk upserts, an index on the user, and the offline reader (whole sessions for feature engineering) |
+//! | `elasticsearch` | [`search::SearchSink`] | `DocumentSink` | bulk API under deterministic ids, strict index templates, retries with backoff, plain `application/json` (OpenSearch works too) |
 //!
-//! **Status:** Elasticsearch/OpenSearch and the Redis gate state are implemented and tested
-//! against real servers (`scripts/services.sh`); the gate does not yet read its state from
-//! Redis, and Kafka and MongoDB are not implemented (their features compile nothing).
+//! Every connector reconnects by itself and retries with capped exponential backoff; every
+//! write is idempotent, so the retry or replay that at-least-once delivery implies never
+//! duplicates a document. All are tested against real servers that `scripts/services.sh`
+//! installs and starts on 127.0.0.1 (no Docker), including each server stopped and restarted
+//! mid-stream with exact counts at the end (`tests/end_to_end.rs`).
+//!
+//! A run on servers, wired like the embedded one (needs the servers, so not run here):
+//!
+//! ```no_run
+//! # #[cfg(all(feature = "kafka", feature = "redis", feature = "mongodb", feature = "elasticsearch"))]
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use websight_connectors::{kafka, mongo, redis, search};
+//! use websight_core::analytics::{AnalyticsConfig, StreamAnalytics};
+//! use websight_core::flow::{Flow, Outputs};
+//! use websight_core::gate::{Gate, GateConfig};
+//! use websight_core::model::Catalogue;
+//!
+//! let topics = kafka::Topics::default();
+//! kafka::create_topics("127.0.0.1:9092", &topics.all(), 3).await?;
+//! let mut source = kafka::KafkaSource::new("127.0.0.1:9092", "websight-gate", &topics.raw)?;
+//! let mut state = redis::RedisGateState::connect("redis://127.0.0.1/", "websight:").await?;
+//! let mut checked = kafka::KafkaSink::new("127.0.0.1:9092", &topics.checked)?;
+//! let mut dead = kafka::KafkaSink::new("127.0.0.1:9092", &topics.dead_letters)?;
+//! let mut sessions = mongo::MongoSessionStore::connect("mongodb://127.0.0.1/", "shop", "sessions").await?;
+//! let mut index = search::SearchSink::new("http://127.0.0.1:9200");
+//! index.install_templates().await?;
+//! let mut flow = Flow::new(
+//!     Gate::new(GateConfig::default())?,
+//!     StreamAnalytics::new(AnalyticsConfig::default(), Catalogue::furniture())?,
+//! );
+//! let mut out = Outputs {
+//!     state: &mut state, checked: &mut checked, dead_letters: &mut dead,
+//!     sessions: &mut sessions, documents: &mut index,
+//! };
+//! flow.run(&mut source, &mut out, &mut ()).await?; // runs until the source ends
+//! # Ok(())
+//! # }
+//! # fn main() {}
+//! ```
 //!
 //! ```
 //! use websight_connectors::ConnectorError;
@@ -26,9 +65,16 @@
 //!
 //! # Feature flags
 //!
-//! - `elasticsearch`: [`search::SearchSink`] (reqwest, tokio).
-//! - `redis`: `redis::RedisGateState` (redis-rs, tokio).
-//! - `kafka`, `mongodb`: **not implemented yet**; the flags exist so dependants can name them.
+//! All off by default; the crate without features holds only [`ConnectorError`].
+//!
+//! - `kafka`: `kafka` (rdkafka with a bundled librdkafka built by cmake: needs cmake, a C
+//!   compiler and the zlib, OpenSSL and libcurl headers; `scripts/test.sh` installs them on
+//!   Debian).
+//! - `redis`: `redis` (redis-rs, tokio).
+//! - `mongodb`: `mongo` (the official `mongodb` driver).
+//! - `elasticsearch`: [`search`] (reqwest, tokio).
+//!
+//! Every async API needs a tokio runtime.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
