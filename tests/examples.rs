@@ -15,6 +15,22 @@ fn example(name: &str) -> Command {
     Command::new(path)
 }
 
+/// The values of the server variables of `scripts/services.sh env`; `None` (skip) when one is
+/// unset, unless the suite requires the servers (`WEBSIGHT_REQUIRE_SERVICES`).
+#[allow(dead_code)] // used by the connector features' tests only
+fn servers<const N: usize>(vars: [&str; N]) -> Option<[String; N]> {
+    let values = vars.map(|v| std::env::var(v).ok());
+    if values.iter().any(Option::is_none) {
+        assert!(
+            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
+            "{vars:?} must all be set (scripts/services.sh env)"
+        );
+        eprintln!("skipping: {vars:?} not all set (scripts/services.sh start)");
+        return None;
+    }
+    Some(values.map(Option::unwrap_or_default))
+}
+
 /// Runs `cmd`, failing the test with its standard error unless it succeeds.
 fn run_ok(cmd: &mut Command) -> std::process::Output {
     let out = cmd.output().unwrap();
@@ -518,12 +534,7 @@ fn report_renders_in_headless_chromium() {
 #[cfg(feature = "elasticsearch")]
 #[test]
 fn pipeline_writes_exact_counts_to_the_search_server() {
-    let Ok(url) = std::env::var("WEBSIGHT_SEARCH_URL") else {
-        assert!(
-            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-            "WEBSIGHT_SEARCH_URL unset"
-        );
-        eprintln!("skipping: WEBSIGHT_SEARCH_URL unset (scripts/services.sh start)");
+    let Some([url]) = servers(["WEBSIGHT_SEARCH_URL"]) else {
         return;
     };
     let report = std::env::temp_dir().join(format!("websight-search-{}.html", std::process::id()));
@@ -602,18 +613,14 @@ fn explain_kernel_reads_a_csv_background() {
 #[cfg(feature = "connectors")]
 #[test]
 fn pipeline_runs_on_the_real_servers() {
-    let vars = [
+    if servers([
         "WEBSIGHT_KAFKA_BROKERS",
         "WEBSIGHT_REDIS_URL",
         "WEBSIGHT_MONGODB_URL",
         "WEBSIGHT_SEARCH_URL",
-    ];
-    if vars.iter().any(|v| std::env::var_os(v).is_none()) {
-        assert!(
-            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-            "{vars:?} not all set"
-        );
-        eprintln!("skipping: servers unset (scripts/services.sh start)");
+    ])
+    .is_none()
+    {
         return;
     }
     let report = std::env::temp_dir().join(format!("websight-servers-{}.html", std::process::id()));

@@ -72,6 +72,17 @@ impl Observer for Seen {
     }
 }
 
+fn new_flow(generator: &Generator) -> Flow {
+    Flow::new(
+        Gate::new(GateConfig::default()).unwrap(),
+        StreamAnalytics::new(
+            AnalyticsConfig::default(),
+            generator.config().catalogue.clone(),
+        )
+        .unwrap(),
+    )
+}
+
 struct Embedded {
     state: MemoryGateState,
     checked: MemoryTopic,
@@ -97,15 +108,7 @@ impl Embedded {
         raws: &[Vec<u8>],
         observer: &mut dyn Observer,
     ) -> FlowCounts {
-        let mut flow = Flow::new(
-            Gate::new(GateConfig::default()).unwrap(),
-            StreamAnalytics::new(
-                AnalyticsConfig::default(),
-                generator.config().catalogue.clone(),
-            )
-            .unwrap(),
-        )
-        .batch_size(333);
+        let mut flow = new_flow(generator).batch_size(333);
         let mut out = Outputs {
             state: &mut self.state,
             checked: &mut self.checked,
@@ -198,14 +201,7 @@ fn an_unacknowledged_batch_is_not_committed() {
     let (generator, raws) = inputs(50, 1);
     let mut stores = Embedded::new();
     let mut failing = Failing;
-    let mut flow = Flow::new(
-        Gate::new(GateConfig::default()).unwrap(),
-        StreamAnalytics::new(
-            AnalyticsConfig::default(),
-            generator.config().catalogue.clone(),
-        )
-        .unwrap(),
-    );
+    let mut flow = new_flow(&generator);
     let mut out = Outputs {
         state: &mut stores.state,
         checked: &mut stores.checked,
