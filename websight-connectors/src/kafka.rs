@@ -20,6 +20,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use websight_core::io::{EventSink, EventSource, Message};
 
+use crate::backoff::Backoff;
 use crate::{ConnectorError, Result};
 
 /// The topics of the stream.
@@ -60,16 +61,34 @@ impl Topics {
     }
 }
 
+/// What every client here shares: the brokers, and quick reconnects (50 ms doubling to 2 s).
+fn client_config(brokers: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", brokers)
+        .set("reconnect.backoff.ms", "50")
+        .set("reconnect.backoff.max.ms", "2000");
+    config
+}
+
+/// A consumer that stores and commits offsets only when told to.
+fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
+    let mut config = client_config(brokers);
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false");
+    config
+}
+
 fn kafka_err(e: KafkaError) -> ConnectorError {
     ConnectorError::Kafka(e)
 }
 
 /// Creates the topics that do not exist yet, with `partitions` partitions each.
 pub async fn create_topics(brokers: &str, topics: &[&str], partitions: i32) -> Result<()> {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .create()
-        .map_err(kafka_err)?;
+    let admin: AdminClient<DefaultClientContext> =
+        client_config(brokers).create().map_err(kafka_err)?;
     let new: Vec<NewTopic> = topics
         .iter()
         .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
@@ -113,14 +132,11 @@ impl std::fmt::Debug for KafkaSink {
 impl KafkaSink {
     /// A producer to `topic` on `brokers` (`host:port[,…]`).
     pub fn new(brokers: &str, topic: &str) -> Result<Self> {
-        let producer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
+        let producer = client_config(brokers)
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "120000")
-            .set("reconnect.backoff.ms", "50")
-            .set("reconnect.backoff.max.ms", "2000")
             .create()
             .map_err(kafka_err)?;
         Ok(KafkaSink {
@@ -209,15 +225,9 @@ impl std::fmt::Debug for KafkaSource {
 impl KafkaSource {
     /// Joins consumer group `group` on `topic`; a new group starts at the earliest offset.
     pub fn new(brokers: &str, group: &str, topic: &str) -> Result<Self> {
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("group.id", group)
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
+        let consumer: StreamConsumer = consumer_config(brokers, group)
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
-            .set("reconnect.backoff.ms", "50")
-            .set("reconnect.backoff.max.ms", "2000")
             .create()
             .map_err(kafka_err)?;
         consumer.subscribe(&[topic]).map_err(kafka_err)?;
@@ -233,11 +243,7 @@ impl KafkaSource {
     /// Reads every partition of `topic` from the beginning, outside any group (no joining,
     /// nothing committed) — e.g. to inspect a dead-letter topic.
     pub fn from_beginning(brokers: &str, topic: &str) -> Result<Self> {
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", brokers)
-            .set("group.id", "websight-reader")
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
+        let consumer: StreamConsumer = consumer_config(brokers, "websight-reader")
             .create()
             .map_err(kafka_err)?;
         let metadata = consumer
@@ -352,19 +358,16 @@ impl EventSource for KafkaSource {
         if !self.grouped || self.positions.count() == 0 {
             return Ok(());
         }
-        let positions = std::mem::take(&mut self.positions);
-        // Retry while the broker is away: the batch is done, only its bookkeeping waits.
-        let mut wait = Duration::from_millis(50);
-        let mut attempt = 0;
+        // Retry while the broker is away: the batch is done, only its bookkeeping waits. The
+        // positions stay until a commit succeeds, so a failed one is not forgotten.
+        let mut backoff = Backoff::new(10, Duration::from_millis(50), Duration::from_secs(2));
         loop {
-            match self.consumer.commit(&positions, CommitMode::Sync) {
-                Ok(()) => return Ok(()),
-                Err(e) if attempt < 10 => {
-                    attempt += 1;
-                    tracing::warn!(attempt, error = %e, "kafka commit failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(2));
+            match self.consumer.commit(&self.positions, CommitMode::Sync) {
+                Ok(()) => {
+                    self.positions = TopicPartitionList::new();
+                    return Ok(());
                 }
+                Err(e) if backoff.retry("kafka commit", e.to_string()).await => {}
                 Err(e) => return Err(kafka_err(e).into()),
             }
         }

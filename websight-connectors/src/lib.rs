@@ -78,6 +78,13 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(
+    feature = "kafka",
+    feature = "redis",
+    feature = "mongodb",
+    feature = "elasticsearch"
+))]
+mod backoff;
 #[cfg(feature = "kafka")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kafka")))]
 pub mod kafka;

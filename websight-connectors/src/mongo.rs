@@ -24,6 +24,7 @@ use mongodb::{Client, Collection, Database, IndexModel};
 use websight_core::io::{SessionStore, StoredSessions, WriteReport};
 use websight_core::record::EventRecord;
 
+use crate::backoff::Backoff;
 use crate::{ConnectorError, Result};
 
 /// Checked events by session in a MongoDB collection.
@@ -62,17 +63,16 @@ impl MongoSessionStore {
     /// Runs a command, retrying while the server is unreachable (every command here is
     /// idempotent).
     async fn command(&self, command: Document) -> Result<Document> {
-        let mut wait = Duration::from_millis(50);
-        let mut attempt = 0;
+        let mut backoff = Backoff::new(
+            self.retries,
+            Duration::from_millis(50),
+            Duration::from_secs(2),
+        );
         loop {
             match self.db.run_command(command.clone()).await {
                 Ok(reply) => return Ok(reply),
-                Err(e) if attempt < self.retries && transient(&e) => {
-                    attempt += 1;
-                    tracing::warn!(attempt, error = %e, "mongodb unreachable; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(2));
-                }
+                Err(e)
+                    if transient(&e) && backoff.retry("mongodb command", e.to_string()).await => {}
                 Err(e) => return Err(e.into()),
             }
         }

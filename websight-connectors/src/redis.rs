@@ -12,6 +12,7 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use websight_core::gate::hash64;
 
+use crate::backoff::Backoff;
 use crate::{ConnectorError, Result};
 
 /// Bits of the bitmap Bloom filter (2^24 bits = 2 MiB) and hashes per key: about 0.1% false
@@ -112,8 +113,11 @@ impl RedisGateState {
     /// Runs a pipeline, retrying while the server is unreachable. A call that hangs (a
     /// reconnection that never completes) times out and gets a fresh connection.
     async fn run<T: redis::FromRedisValue>(&mut self, pipe: &redis::Pipeline) -> Result<T> {
-        let mut wait = Duration::from_millis(50);
-        let mut attempt = 0;
+        let mut backoff = Backoff::new(
+            self.retries,
+            Duration::from_millis(50),
+            Duration::from_secs(2),
+        );
         loop {
             let error =
                 match tokio::time::timeout(CALL_TIMEOUT, pipe.query_async(&mut self.conn)).await {
@@ -137,15 +141,14 @@ impl RedisGateState {
                         "no reply in time".to_owned()
                     }
                 };
-            if attempt >= self.retries {
+            if !backoff.retry("redis call", error.clone()).await {
                 return Err(ConnectorError::Protocol {
-                    reason: format!("redis unreachable after {attempt} retries: {error}"),
+                    reason: format!(
+                        "redis unreachable after {} retries: {error}",
+                        backoff.attempts()
+                    ),
                 });
             }
-            attempt += 1;
-            tracing::warn!(attempt, error, "redis unreachable; retrying");
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(2));
         }
     }
 

@@ -10,6 +10,7 @@ use serde_json::Value;
 use websight_core::analytics::Documents;
 use websight_core::io::{DocumentSink, WriteReport};
 
+use crate::backoff::Backoff;
 use crate::{ConnectorError, Result};
 
 /// The index templates (strict mappings of exactly the documents' fields), by index name —
@@ -120,8 +121,7 @@ impl SearchSink {
         &self,
         request: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
     ) -> Result<Value> {
-        let mut wait = self.backoff;
-        let mut attempt = 0;
+        let mut backoff = self.backoff();
         loop {
             let outcome = request(&self.client)
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -146,14 +146,14 @@ impl SearchSink {
                 }
                 Err(e) => ConnectorError::Http(e),
             };
-            attempt += 1;
-            if attempt > self.retries {
+            if !backoff.retry("search request", retryable.to_string()).await {
                 return Err(retryable);
             }
-            tracing::warn!(attempt, error = %retryable, "search request failed; retrying");
-            tokio::time::sleep(wait).await;
-            wait = (wait * 2).min(Duration::from_secs(5));
         }
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff::new(self.retries, self.backoff, Duration::from_secs(5))
     }
 
     /// The bulk body lines (action, document) of `docs`, with their ids.
@@ -199,8 +199,7 @@ impl SearchSink {
     async fn write_all(&self, docs: &Documents) -> Result<WriteReport> {
         let mut pending = self.actions(docs)?;
         let mut report = WriteReport::default();
-        let mut attempt = 0;
-        let mut wait = self.backoff;
+        let mut backoff = self.backoff();
         while !pending.is_empty() {
             let mut retry = Vec::new();
             for chunk in pending.chunks(BULK_DOCUMENTS) {
@@ -245,17 +244,16 @@ impl SearchSink {
                 }
             }
             if !retry.is_empty() {
-                attempt += 1;
-                if attempt > self.retries {
+                let refused = format!("{} documents refused for now", retry.len());
+                if !backoff.retry("bulk write", refused).await {
                     return Err(ConnectorError::Protocol {
                         reason: format!(
-                            "{} documents still refused after {attempt} tries",
-                            retry.len()
+                            "{} documents still refused after {} tries",
+                            retry.len(),
+                            backoff.attempts() + 1
                         ),
                     });
                 }
-                tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(5));
             }
             pending = retry;
         }

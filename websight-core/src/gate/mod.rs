@@ -223,12 +223,14 @@ impl Gate {
         users.sort_unstable();
         users.dedup();
         let flags = state.known(&users).await?;
-        let mut known: HashMap<String, bool> = users
+        let mut known: HashSet<String> = users
             .iter()
             .zip(flags)
-            .map(|(u, k)| ((*u).to_owned(), k))
+            .filter(|(_, known)| *known)
+            .map(|(user, _)| (*user).to_owned())
             .collect();
         let mut update = StateUpdate::default();
+        let mut valid_users = HashSet::new();
         let mut outcomes = Vec::with_capacity(raws.len());
         for item in decoded {
             let event = match item {
@@ -239,18 +241,17 @@ impl Gate {
                 }
             };
             let user = event.user.id.as_str().to_owned();
-            let was_known = known.get(&user).copied().unwrap_or(false);
-            let verdict = self.judge(event, was_known);
+            let verdict = self.judge(event, known.contains(&user));
             if let Outcome::Valid(event) = &verdict.outcome {
                 if verdict.new_session {
                     update
                         .sessions
                         .push((user.clone(), event.session_id.as_str().to_owned()));
                 }
-                if !update.users.contains(&user) {
+                if valid_users.insert(user.clone()) {
                     update.users.push(user.clone());
                 }
-                known.insert(user, true);
+                known.insert(user);
             }
             outcomes.push(verdict.outcome);
         }
