@@ -71,7 +71,10 @@
 
 pub mod analytics;
 pub mod datasets;
+pub mod decode;
+pub mod enrich;
 mod error;
+pub mod event;
 pub mod features;
 pub mod flow;
 pub mod gate;
@@ -79,6 +82,7 @@ pub mod io;
 pub mod learn;
 pub mod metrics;
 pub mod model;
+pub mod privacy;
 pub mod record;
 pub mod sentiment;
 pub mod synth;

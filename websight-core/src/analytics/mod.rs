@@ -42,7 +42,10 @@
 
 mod dashboard;
 mod documents;
+mod identity;
+mod sessionize;
 mod topk;
+mod visit;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -52,7 +55,10 @@ use serde::{Deserialize, Serialize};
 
 pub use dashboard::{Dashboard, Funnel, PotentialCustomer, ProductCounters, SentimentCounts};
 pub use documents::{KpiWindow, ProductDetail, ProductSentiment, SessionSummary};
+pub use identity::Identity;
+pub use sessionize::{SessionConfig, Sessionizer};
 pub use topk::TopCounter;
+pub use visit::{DEFAULT_CURRENCY, OrderView, Step, Visit};
 
 use crate::model::{Action, Catalogue, PaymentMethod, ProductId, UserId};
 use crate::record::EventRecord;

@@ -1,31 +1,7 @@
 //! Bytes → typed events, or a dead letter that keeps the bytes and says why.
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::decode::{DeadLetter, DeadLetterReason};
 use crate::record::EventRecord;
-
-/// Why an input could not become an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
-pub enum DeadLetterReason {
-    /// Not JSON (bad syntax or not UTF-8).
-    Syntax(String),
-    /// JSON that ends too early.
-    Truncated(String),
-    /// Valid JSON of the wrong shape: missing or unknown fields, wrong types or values.
-    Shape(String),
-    /// The right shape with impossible values (e.g. `seq` ≥ `session_events`).
-    Invalid(String),
-}
-
-/// An input the gate could not read, kept whole for inspection or replay.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeadLetter {
-    /// The bytes as received.
-    pub raw: Vec<u8>,
-    /// Why they were refused.
-    pub reason: DeadLetterReason,
-}
 
 /// Decodes one JSON event, never panicking.
 pub fn decode_event(raw: &[u8]) -> Result<EventRecord, DeadLetter> {

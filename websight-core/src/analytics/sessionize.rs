@@ -1,0 +1,383 @@
+//! Server-side sessions: events → [`Visit`]s per stitched person, closed on the watermark.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::identity::Identity;
+use super::visit::Visit;
+use crate::enrich::{Acquisition, AgentParser};
+use crate::event::{Campaign, Event};
+use crate::{CoreError, Result};
+
+/// Sessionisation settings (seconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionConfig {
+    /// Inactivity that ends a visit (Google Analytics, Matomo, PostHog: 30 minutes).
+    pub gap_seconds: i64,
+    /// Longest visit (PostHog: 24 hours); a longer one is cut.
+    pub max_seconds: i64,
+    /// How far the watermark trails the newest event time.
+    pub out_of_orderness_seconds: i64,
+    /// How far behind the watermark an event may still be placed.
+    pub allowed_lateness_seconds: i64,
+    /// The site's own hosts: referrals from them are not a source.
+    pub internal_hosts: Vec<String>,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            gap_seconds: 1800,
+            max_seconds: 24 * 3600,
+            out_of_orderness_seconds: 120,
+            allowed_lateness_seconds: 1800,
+            internal_hosts: Vec::new(),
+        }
+    }
+}
+
+impl SessionConfig {
+    /// Checks the durations.
+    pub fn validate(&self) -> Result<()> {
+        if self.gap_seconds <= 0
+            || self.max_seconds < self.gap_seconds
+            || self.out_of_orderness_seconds < 0
+            || self.allowed_lateness_seconds < 0
+        {
+            return Err(CoreError::parameter(
+                "sessions",
+                "the gap must be positive, the longest visit at least one gap, and lateness and out-of-orderness non-negative",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Builds visits from events in arrival order (any order within the allowed lateness).
+///
+/// Per person (after [`Identity`] stitching) events are kept in time order; a visit ends
+/// where two consecutive events are more than `gap_seconds` apart, where both carry a client
+/// session id and the ids differ, or where it would pass `max_seconds`. A visit closes once
+/// the watermark (newest event time − out-of-orderness) passes its last event + gap +
+/// allowed lateness: no event that could still be accepted can extend it. An event older
+/// than watermark − allowed lateness is *late* and handed back.
+///
+/// ```
+/// use websight_core::analytics::{SessionConfig, Sessionizer};
+/// use websight_core::decode::{decode_segment, DecodeContext};
+///
+/// let lines = [
+///   r#"{"type":"page","anonymousId":"a1","timestamp":"2026-01-01T10:00:00Z"}"#,
+///   r#"{"type":"identify","anonymousId":"a1","userId":"u1","timestamp":"2026-01-01T10:05:00Z"}"#,
+///   r#"{"type":"track","event":"Order Completed","userId":"u1","timestamp":"2026-01-01T10:06:00Z"}"#,
+///   r#"{"type":"page","userId":"u1","timestamp":"2026-01-01T15:00:00Z"}"#,
+/// ];
+/// let mut s = Sessionizer::new(SessionConfig::default())?;
+/// for line in lines {
+///     let event = decode_segment(line.as_bytes(), &DecodeContext::default()).remove(0).unwrap();
+///     s.ingest(event).unwrap();
+/// }
+/// s.flush();
+/// let visits = s.drain();
+/// assert_eq!(visits.len(), 2);
+/// assert_eq!(visits[0].events.len(), 3, "the login joins one visit");
+/// assert_eq!(visits[0].person, visits[1].person, "and one person");
+/// # Ok::<(), websight_core::CoreError>(())
+/// ```
+pub struct Sessionizer {
+    config: SessionConfig,
+    identity: Identity,
+    agents: AgentParser,
+    newest: Option<DateTime<Utc>>,
+    buffers: HashMap<String, Vec<Event>>,
+    deadlines: BinaryHeap<Reverse<(DateTime<Utc>, String)>>,
+    closed: Vec<Visit>,
+    buffered: u64,
+}
+
+fn secs(s: i64) -> TimeDelta {
+    TimeDelta::try_seconds(s).unwrap_or(TimeDelta::MAX)
+}
+
+impl Sessionizer {
+    /// A sessionizer with `config`.
+    pub fn new(config: SessionConfig) -> Result<Sessionizer> {
+        config.validate()?;
+        Ok(Sessionizer {
+            config,
+            identity: Identity::new(),
+            agents: AgentParser::new(),
+            newest: None,
+            buffers: HashMap::new(),
+            deadlines: BinaryHeap::new(),
+            closed: Vec::new(),
+            buffered: 0,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// The identity graph so far.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The user-agent parser (shared with whoever needs one).
+    pub fn agents(&self) -> &AgentParser {
+        &self.agents
+    }
+
+    /// Events in visits still open.
+    pub fn buffered(&self) -> u64 {
+        self.buffered
+    }
+
+    /// Newest event time − out-of-orderness.
+    pub fn watermark(&self) -> Option<DateTime<Utc>> {
+        self.newest
+            .and_then(|t| t.checked_sub_signed(secs(self.config.out_of_orderness_seconds)))
+    }
+
+    /// The oldest event time still accepted.
+    fn horizon(&self) -> Option<DateTime<Utc>> {
+        self.watermark()
+            .and_then(|wm| wm.checked_sub_signed(secs(self.config.allowed_lateness_seconds)))
+    }
+
+    /// Takes one event; hands it back when it is too late to place.
+    pub fn ingest(&mut self, event: Event) -> std::result::Result<(), Box<Event>> {
+        if self.horizon().is_some_and(|h| event.time < h) {
+            return Err(Box::new(event));
+        }
+        self.newest = self.newest.max(Some(event.time));
+        let (person, merged) = self.identity.observe(&event);
+        let mut events = self.buffers.remove(&person).unwrap_or_default();
+        for gone in merged {
+            if let Some(other) = self.buffers.remove(&gone) {
+                events.extend(other);
+            }
+        }
+        events.push(event);
+        events.sort_by(|a, b| (a.time, &a.message_id).cmp(&(b.time, &b.message_id)));
+        self.buffered += 1;
+        let deadline = self.first_visit_end(&events).1;
+        self.buffers.insert(person.clone(), events);
+        self.deadlines.push(Reverse((deadline, person)));
+        self.close_due();
+        Ok(())
+    }
+
+    /// Index of the last event of the first visit in `events`, and when that visit closes.
+    fn first_visit_end(&self, events: &[Event]) -> (usize, DateTime<Utc>) {
+        let gap = secs(self.config.gap_seconds);
+        let max = secs(self.config.max_seconds);
+        let start = events[0].time;
+        let k = events
+            .windows(2)
+            .position(|w| {
+                let (a, b) = (&w[0], &w[1]);
+                let apart = b.time.signed_duration_since(a.time) > gap;
+                let other_client_session = matches!(
+                    (&a.session_id, &b.session_id),
+                    (Some(x), Some(y)) if x != y
+                );
+                apart || other_client_session || b.time.signed_duration_since(start) > max
+            })
+            .unwrap_or(events.len() - 1);
+        let closes = events[k]
+            .time
+            .checked_add_signed(gap)
+            .and_then(|t| t.checked_add_signed(secs(self.config.allowed_lateness_seconds)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC);
+        (k, closes)
+    }
+
+    fn close_due(&mut self) {
+        let Some(wm) = self.watermark() else { return };
+        while let Some(Reverse((deadline, _))) = self.deadlines.peek() {
+            if *deadline >= wm {
+                break;
+            }
+            let Reverse((_, person)) = self.deadlines.pop().expect("peeked");
+            self.close_person(&person, Some(wm));
+        }
+    }
+
+    /// Emits the person's visits that can no longer change (all with `wm` = None).
+    fn close_person(&mut self, person: &str, wm: Option<DateTime<Utc>>) {
+        loop {
+            let Some(events) = self.buffers.get(person) else {
+                return;
+            };
+            let (k, closes) = self.first_visit_end(events);
+            if wm.is_some_and(|wm| closes >= wm) {
+                self.deadlines.push(Reverse((closes, person.to_owned())));
+                return;
+            }
+            let events = self.buffers.get_mut(person).expect("present");
+            let visit: Vec<Event> = events.drain(..=k).collect();
+            if events.is_empty() {
+                self.buffers.remove(person);
+            }
+            self.buffered -= visit.len() as u64;
+            let visit = self.visit(person, visit);
+            self.closed.push(visit);
+        }
+    }
+
+    fn visit(&self, person: &str, events: Vec<Event>) -> Visit {
+        let landing = events
+            .iter()
+            .find(|e| e.page.url.is_some() || e.page.referrer.is_some());
+        let acquisition = match landing {
+            Some(e) => Acquisition::of_landing(&e.page, &e.campaign, &self.config.internal_hosts),
+            None => match events.iter().find(|e| !e.campaign.is_empty()) {
+                Some(e) => Acquisition::of_landing(
+                    &Default::default(),
+                    &e.campaign,
+                    &self.config.internal_hosts,
+                ),
+                None => Acquisition::of_landing(
+                    &Default::default(),
+                    &Campaign::default(),
+                    &self.config.internal_hosts,
+                ),
+            },
+        };
+        let agent = self
+            .agents
+            .parse(events.iter().find_map(|e| e.user_agent.as_deref()));
+        Visit {
+            id: format!(
+                "v{:016x}",
+                crate::gate::hash64(events[0].message_id.as_bytes())
+            ),
+            person: self.identity.person(person),
+            acquisition,
+            agent,
+            events,
+        }
+    }
+
+    /// End of input: closes every visit.
+    pub fn flush(&mut self) {
+        let mut persons: Vec<String> = self.buffers.keys().cloned().collect();
+        persons.sort();
+        for person in persons {
+            self.close_person(&person, None);
+        }
+        self.deadlines.clear();
+    }
+
+    /// Takes the visits closed so far, in closing order.
+    pub fn drain(&mut self) -> Vec<Visit> {
+        std::mem::take(&mut self.closed)
+    }
+
+    /// Visits closed and not yet drained.
+    pub fn closed(&self) -> &[Visit] {
+        &self.closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::{DecodeContext, decode_segment};
+
+    fn event(json: &str) -> Event {
+        decode_segment(json.as_bytes(), &DecodeContext::default())
+            .remove(0)
+            .unwrap()
+    }
+
+    fn page(id: &str, anon: &str, user: Option<&str>, at: &str, extra: &str) -> Event {
+        let user = user.map_or(String::new(), |u| format!(r#","userId":"{u}""#));
+        event(&format!(
+            r#"{{"type":"page","messageId":"{id}","anonymousId":"{anon}"{user},"timestamp":"{at}"{extra}}}"#
+        ))
+    }
+
+    #[test]
+    fn gap_client_session_and_cap_split_visits() {
+        let mut s = Sessionizer::new(SessionConfig::default()).unwrap();
+        let events = [
+            page("1", "a", None, "2026-01-01T10:00:00Z", ""),
+            page("2", "a", None, "2026-01-01T10:29:00Z", ""),
+            page("3", "a", None, "2026-01-01T11:00:00Z", ""),
+            page(
+                "4",
+                "a",
+                None,
+                "2026-01-01T11:01:00Z",
+                r#","context":{"sessionId":"s1"}"#,
+            ),
+            page(
+                "5",
+                "a",
+                None,
+                "2026-01-01T11:02:00Z",
+                r#","context":{"sessionId":"s2"}"#,
+            ),
+        ];
+        // Out of order within the lateness.
+        for i in [1, 0, 4, 2, 3] {
+            s.ingest(events[i].clone()).unwrap();
+        }
+        s.flush();
+        let sizes: Vec<usize> = s.drain().iter().map(|v| v.events.len()).collect();
+        assert_eq!(sizes, vec![2, 2, 1]);
+    }
+
+    #[test]
+    fn late_events_come_back_and_visits_close_on_the_watermark() {
+        let mut s = Sessionizer::new(SessionConfig::default()).unwrap();
+        s.ingest(page("1", "a", None, "2026-01-01T10:00:00Z", ""))
+            .unwrap();
+        s.ingest(page("2", "b", None, "2026-01-01T11:00:00Z", ""))
+            .unwrap();
+        assert_eq!(
+            s.closed().len(),
+            0,
+            "10:00 + gap + lateness is not before 10:58"
+        );
+        s.ingest(page("3", "b", None, "2026-01-01T11:20:00Z", ""))
+            .unwrap();
+        assert_eq!(s.closed().len(), 1, "a's visit closed, b's still open");
+        assert!(
+            s.ingest(page("4", "a", None, "2026-01-01T10:01:00Z", ""))
+                .is_err()
+        );
+        s.flush();
+        assert_eq!(s.drain().len(), 2);
+        assert_eq!(s.buffered(), 0);
+    }
+
+    #[test]
+    fn identify_and_alias_stitch_across_visits() {
+        let mut s = Sessionizer::new(SessionConfig::default()).unwrap();
+        s.ingest(page("1", "anon1", None, "2026-01-01T10:00:00Z", ""))
+            .unwrap();
+        s.ingest(page("2", "anon1", Some("u1"), "2026-01-01T10:10:00Z", ""))
+            .unwrap();
+        s.ingest(page("3", "anon2", None, "2026-01-02T10:00:00Z", ""))
+            .unwrap();
+        s.ingest(event(
+            r#"{"type":"alias","previousId":"anon2","userId":"u1","timestamp":"2026-01-02T10:01:00Z"}"#,
+        ))
+        .unwrap();
+        s.flush();
+        let visits = s.drain();
+        assert_eq!(visits.len(), 2);
+        assert_eq!(visits[0].events.len(), 2);
+        assert_eq!(s.identity().person("anon2"), s.identity().person("u1"));
+        assert_eq!(s.identity().person("anon1"), s.identity().person("u1"));
+    }
+}

@@ -1,0 +1,260 @@
+//! A server-side session ("visit"): one person's events with no 30-minute pause, and what
+//! they mean.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::enrich::{Acquisition, Agent};
+use crate::event::{Event, MessageType, Money, ProductItem, names};
+
+/// How far into the funnel a visit went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    /// Pages only.
+    Browse,
+    /// A product viewed.
+    View,
+    /// A product added to the cart.
+    Cart,
+    /// The checkout opened.
+    Checkout,
+    /// An order completed.
+    Purchase,
+}
+
+impl Step {
+    /// The step's name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Step::Browse => "browse",
+            Step::View => "view",
+            Step::Cart => "cart",
+            Step::Checkout => "checkout",
+            Step::Purchase => "purchase",
+        }
+    }
+}
+
+/// An order of a visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderView {
+    /// `order_id`, when sent.
+    pub order_id: Option<String>,
+    /// When it was completed.
+    pub at: DateTime<Utc>,
+    /// `revenue`, else `total`, else the products' prices × quantities.
+    pub value: Money,
+    /// Currency (`USD` when unsaid).
+    pub currency: String,
+    /// `payment_method`, when sent.
+    pub payment_method: Option<String>,
+    /// The products bought.
+    pub products: Vec<ProductItem>,
+}
+
+/// One visit. Built by [`Sessionizer`](super::Sessionizer); events are in time order and
+/// already protected ([`crate::privacy`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Visit {
+    /// Stable id: a hash of the first event's message id.
+    pub id: String,
+    /// The person (after identity stitching, at the time the visit closed).
+    pub person: String,
+    /// Where the visit came from (its landing page and campaign).
+    pub acquisition: Acquisition,
+    /// The client (its first user agent).
+    pub agent: Agent,
+    /// The events, in time order.
+    pub events: Vec<Event>,
+}
+
+/// The currency assumed when an order says none.
+pub const DEFAULT_CURRENCY: &str = "USD";
+
+impl Visit {
+    /// The first event's time.
+    pub fn started_at(&self) -> DateTime<Utc> {
+        self.events
+            .first()
+            .map_or(DateTime::<Utc>::MIN_UTC, |e| e.time)
+    }
+
+    /// The last event's time.
+    pub fn ended_at(&self) -> DateTime<Utc> {
+        self.events
+            .last()
+            .map_or(DateTime::<Utc>::MIN_UTC, |e| e.time)
+    }
+
+    /// Seconds from the first to the last event (trackers say nothing about the time spent
+    /// on the last page).
+    pub fn duration_seconds(&self) -> f64 {
+        let d = self.ended_at().signed_duration_since(self.started_at());
+        d.num_milliseconds() as f64 / 1000.0
+    }
+
+    /// Page and screen views.
+    pub fn page_views(&self) -> usize {
+        self.events.iter().filter(|e| e.kind.is_view()).count()
+    }
+
+    /// Events that are `track` calls named `name`.
+    pub fn tracks<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Event> + 'a {
+        self.events.iter().filter(move |e| e.is_track(name))
+    }
+
+    /// Products viewed, one entry per `Product Viewed`.
+    pub fn product_views(&self) -> Vec<&ProductItem> {
+        self.tracks(names::PRODUCT_VIEWED)
+            .flat_map(|e| e.properties.products.iter())
+            .collect()
+    }
+
+    /// Products added to the cart, one entry per `Product Added` product.
+    pub fn cart_adds(&self) -> Vec<&ProductItem> {
+        self.tracks(names::PRODUCT_ADDED)
+            .flat_map(|e| e.properties.products.iter())
+            .collect()
+    }
+
+    /// `Products Searched` calls.
+    pub fn searches(&self) -> usize {
+        self.tracks(names::PRODUCTS_SEARCHED).count()
+    }
+
+    /// Whether the checkout was opened.
+    pub fn checkout_started(&self) -> bool {
+        self.tracks(names::CHECKOUT_STARTED).next().is_some()
+    }
+
+    /// Completed orders, one per distinct order id (events without one count once each).
+    pub fn orders(&self) -> Vec<OrderView> {
+        let mut out: Vec<OrderView> = Vec::new();
+        for e in self.tracks(names::ORDER_COMPLETED) {
+            let p = &e.properties;
+            if p.order_id.is_some() && out.iter().any(|o| o.order_id == p.order_id) {
+                continue;
+            }
+            let value = p.order_value().unwrap_or_else(|| {
+                p.products
+                    .iter()
+                    .filter_map(|i| i.price?.checked_mul(i64::from(i.units())))
+                    .sum()
+            });
+            out.push(OrderView {
+                order_id: p.order_id.clone(),
+                at: e.time,
+                value,
+                currency: p
+                    .currency
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_CURRENCY.to_owned()),
+                payment_method: p.payment_method.clone(),
+                products: p.products.clone(),
+            });
+        }
+        out
+    }
+
+    /// Whether an order was completed.
+    pub fn purchased(&self) -> bool {
+        self.tracks(names::ORDER_COMPLETED).next().is_some()
+    }
+
+    /// Revenue per currency.
+    pub fn revenue(&self) -> BTreeMap<String, Money> {
+        let mut out: BTreeMap<String, Money> = BTreeMap::new();
+        for o in self.orders() {
+            let slot = out.entry(o.currency).or_default();
+            *slot = slot.checked_add(o.value).unwrap_or(*slot);
+        }
+        out
+    }
+
+    /// The payment method of the last order, else of the last `Payment Info Entered`.
+    pub fn payment_method(&self) -> Option<String> {
+        self.orders()
+            .into_iter()
+            .rev()
+            .find_map(|o| o.payment_method)
+            .or_else(|| {
+                self.tracks(names::PAYMENT_INFO_ENTERED)
+                    .filter_map(|e| e.properties.payment_method.clone())
+                    .last()
+            })
+    }
+
+    /// Reviews: the product, its text and rating.
+    pub fn reviews(&self) -> Vec<(&ProductItem, &str, Option<f64>)> {
+        self.tracks(names::PRODUCT_REVIEWED)
+            .filter_map(|e| {
+                let body = e.properties.review_body.as_deref()?;
+                let item = e.properties.products.first()?;
+                Some((item, body, e.properties.rating))
+            })
+            .collect()
+    }
+
+    /// The furthest funnel step.
+    pub fn step(&self) -> Step {
+        if self.purchased() {
+            Step::Purchase
+        } else if self.checkout_started() {
+            Step::Checkout
+        } else if !self.cart_adds().is_empty() {
+            Step::Cart
+        } else if !self.product_views().is_empty() {
+            Step::View
+        } else {
+            Step::Browse
+        }
+    }
+
+    /// GA4's engaged session: longer than 10 s, a conversion, or at least 2 page views.
+    pub fn engaged(&self) -> bool {
+        self.duration_seconds() > 10.0 || self.purchased() || self.page_views() >= 2
+    }
+
+    /// Seconds of attention per product: from each `Product Viewed` or `Product Added` to
+    /// the visit's next event at a later time (at most 30 minutes), in first-seen order.
+    /// The last event's time on page is unknown and counts 0.
+    pub fn dwell_by_product(&self) -> Vec<(String, f64)> {
+        let mut out: Vec<(String, f64)> = Vec::new();
+        for (i, e) in self.events.iter().enumerate() {
+            if !(e.is_track(names::PRODUCT_VIEWED) || e.is_track(names::PRODUCT_ADDED)) {
+                continue;
+            }
+            let Some(key) = e.properties.products.first().and_then(ProductItem::key) else {
+                continue;
+            };
+            let next = self.events[i + 1..]
+                .iter()
+                .find(|n| n.time > e.time && !(n.kind == MessageType::Page && n.time == e.time));
+            let secs = next.map_or(0.0, |n| {
+                (n.time.signed_duration_since(e.time).num_milliseconds() as f64 / 1000.0)
+                    .min(1800.0)
+            });
+            match out.iter_mut().find(|(k, _)| k == key) {
+                Some((_, s)) => *s += secs,
+                None => out.push((key.to_owned(), secs)),
+            }
+        }
+        out
+    }
+
+    /// The landing page's path.
+    pub fn landing_page(&self) -> Option<&str> {
+        self.events.iter().find_map(|e| e.page.path.as_deref())
+    }
+
+    /// The last page's path.
+    pub fn exit_page(&self) -> Option<&str> {
+        self.events
+            .iter()
+            .rev()
+            .find_map(|e| e.page.path.as_deref())
+    }
+}

@@ -1,0 +1,172 @@
+//! Bytes → [`Event`]s, or dead letters that say why — never a panic.
+//!
+//! - [`decode_segment`]: one Segment-spec message, or a `{"batch": […]}` of them (one input
+//!   line may hold a batch; each message becomes its own event or dead letter).
+//! - [`decode_original`]: the original system's camelCase session record, expanded to the
+//!   events a tracker would have sent for that session ([`session_events`]).
+//! - [`decode_line`]: one JSON line of either, by [`Format`] (`auto` detects per line).
+//!
+//! Limits protect everything downstream: a message over [`Limits::max_message_bytes`], an id
+//! over [`Limits::max_id_bytes`] or more than [`Limits::max_products`] products is a dead
+//! letter with a typed reason, and reasons quote at most 200 characters of the input.
+
+mod original;
+mod segment;
+
+use serde::{Deserialize, Serialize};
+
+pub use original::{SHOP_ORIGIN, decode_original, session_events};
+pub use segment::{campaign_from_url, decode_segment, encode_segment};
+
+use crate::event::Event;
+
+/// Why an input could not become an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum DeadLetterReason {
+    /// Not JSON (bad syntax or not UTF-8).
+    Syntax(String),
+    /// JSON that ends too early.
+    Truncated(String),
+    /// Valid JSON of the wrong shape: missing fields, wrong types.
+    Shape(String),
+    /// The right shape with impossible values (an unparsable time, a negative quantity).
+    Invalid(String),
+    /// Over a size limit (message bytes, id length, products per event).
+    TooLarge(String),
+}
+
+impl DeadLetterReason {
+    /// The reason's kind, as in its JSON form.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            DeadLetterReason::Syntax(_) => "syntax",
+            DeadLetterReason::Truncated(_) => "truncated",
+            DeadLetterReason::Shape(_) => "shape",
+            DeadLetterReason::Invalid(_) => "invalid",
+            DeadLetterReason::TooLarge(_) => "too_large",
+        }
+    }
+
+    fn of_json(e: &serde_json::Error) -> DeadLetterReason {
+        use serde_json::error::Category;
+        let detail = crate::event::clip(&e.to_string());
+        match e.classify() {
+            Category::Eof => DeadLetterReason::Truncated(detail),
+            Category::Data => DeadLetterReason::Shape(detail),
+            Category::Syntax | Category::Io => DeadLetterReason::Syntax(detail),
+        }
+    }
+}
+
+/// An input that could not be read, kept for inspection or replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The bytes as received (for one bad message of a batch: that message's JSON).
+    pub raw: Vec<u8>,
+    /// Why they were refused.
+    pub reason: DeadLetterReason,
+}
+
+impl DeadLetter {
+    pub(crate) fn new(raw: &[u8], reason: DeadLetterReason) -> DeadLetter {
+        DeadLetter {
+            raw: raw.to_vec(),
+            reason,
+        }
+    }
+}
+
+/// One decoded message: an event or a dead letter.
+pub type Decoded = Result<Event, DeadLetter>;
+
+/// Size limits applied while decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Largest message (Segment's limit: 32 KB).
+    pub max_message_bytes: usize,
+    /// Largest input line or request (Segment's batch limit: 500 KB).
+    pub max_batch_bytes: usize,
+    /// Longest id (message, user, anonymous, session, order, product).
+    pub max_id_bytes: usize,
+    /// Most products in one event.
+    pub max_products: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 32 * 1024,
+            max_batch_bytes: 500 * 1024,
+            max_id_bytes: 256,
+            max_products: 500,
+        }
+    }
+}
+
+/// What the receiver knows about the bytes it decodes.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DecodeContext {
+    /// The collector's clock on arrival: overrides any `receivedAt` in the message (never
+    /// trusted from a client). Files exported by a collector carry their own.
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The message type implied by the endpoint (`/v1/track` …) when a message has none.
+    pub default_type: Option<crate::event::MessageType>,
+    /// Size limits.
+    pub limits: Limits,
+}
+
+/// The input formats of [`decode_line`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Per line: a JSON object with `sessionId` and `productIds` is an original record,
+    /// anything else a Segment message or batch.
+    #[default]
+    Auto,
+    /// Segment-spec messages and batches.
+    Segment,
+    /// The original system's session records.
+    Original,
+}
+
+impl std::str::FromStr for Format {
+    type Err = crate::CoreError;
+
+    fn from_str(s: &str) -> crate::Result<Format> {
+        match s {
+            "auto" => Ok(Format::Auto),
+            "segment" => Ok(Format::Segment),
+            "original" => Ok(Format::Original),
+            other => Err(crate::CoreError::parameter(
+                "format",
+                format!("{other:?} is not auto, segment or original"),
+            )),
+        }
+    }
+}
+
+/// Decodes one input line in `format`. Original records need a catalogue for nothing: their
+/// products carry names, prices and categories.
+pub fn decode_line(line: &[u8], format: Format, context: &DecodeContext) -> Vec<Decoded> {
+    let original = match format {
+        Format::Original => true,
+        Format::Segment => false,
+        Format::Auto => looks_original(line),
+    };
+    if original {
+        match decode_original(line, context) {
+            Ok(events) => events.into_iter().map(Ok).collect(),
+            Err(dead) => vec![Err(dead)],
+        }
+    } else {
+        decode_segment(line, context)
+    }
+}
+
+/// A cheap sniff: both keys that only the original record has.
+fn looks_original(line: &[u8]) -> bool {
+    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
+    has(b"\"sessionId\"") && has(b"\"productIds\"")
+}

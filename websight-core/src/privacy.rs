@@ -1,0 +1,412 @@
+//! Personal data protected by default: keyed pseudonyms, truncated IPs, no traits.
+//!
+//! [`Privacy::protect`] runs on every event right after decoding, so nothing downstream —
+//! gate state, topics, stores, documents, reports, logs — ever sees a raw id or address:
+//!
+//! | field | what is kept |
+//! |---|---|
+//! | `userId`, `anonymousId`, `previousId` | `p_` + 128 bits of HMAC-SHA256(key, id), hex: stable per key, not reversible without it |
+//! | `context.ip` | IPv4 truncated to /24, IPv6 to /48 (`203.0.113.77` → `203.0.113.0`) |
+//! | `traits` (`identify`, `context.traits`): e-mail, name, phone, address, … | dropped; a field listed in [`PrivacyConfig::pseudonymised_traits`] is kept as a pseudonym |
+//! | page URL, path, referrer, search | query parameters whose name suggests personal data (`email`, `name`, `phone`, `address`, `token`, …) and any value that looks like an e-mail address become `(redacted)` |
+//! | properties | kept (e-commerce data; shops must not put personal data there) |
+//! | dead letters | the reason and a redacted copy ([`Privacy::redact`]); the raw bytes only with [`PrivacyConfig::keep_raw_dead_letters`] |
+//!
+//! The key comes from [`PrivacyConfig::key`], else the `WEBSIGHT_PSEUDONYM_KEY` environment
+//! variable, else a random key for this run ([`KeyOrigin::Random`]: pseudonyms then change
+//! between runs — the caller should warn).
+//!
+//! ```
+//! use websight_core::privacy::{Privacy, PrivacyConfig};
+//! use websight_core::decode::{decode_segment, DecodeContext};
+//!
+//! let privacy = Privacy::new(PrivacyConfig { key: Some("a secret of 16+ bytes".into()), ..Default::default() })?;
+//! let raw = br#"{"type":"identify","userId":"alice@example.com","timestamp":"2026-01-01T00:00:00Z",
+//!   "traits":{"email":"alice@example.com","name":"Alice"},"context":{"ip":"203.0.113.77"}}"#;
+//! let event = privacy.protect(decode_segment(raw, &DecodeContext::default()).remove(0).unwrap());
+//! assert!(event.user_id.as_deref().unwrap().starts_with("p_"));
+//! assert_eq!(event.ip.unwrap().to_string(), "203.0.113.0");
+//! assert!(event.traits.is_empty());
+//! # Ok::<(), websight_core::CoreError>(())
+//! ```
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::Sha256;
+
+use crate::event::Event;
+use crate::{CoreError, Result};
+
+/// The environment variable read for the pseudonym key.
+pub const KEY_VARIABLE: &str = "WEBSIGHT_PSEUDONYM_KEY";
+
+/// Privacy settings. Everything is protected by default.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PrivacyConfig {
+    /// The pseudonym key (at least 16 bytes); `None`: the environment, else random.
+    pub key: Option<String>,
+    /// Trait names kept as pseudonyms instead of dropped (opt-in, per field).
+    pub pseudonymised_traits: Vec<String>,
+    /// Keep dead letters' raw bytes (the one place raw input may be needed).
+    pub keep_raw_dead_letters: bool,
+}
+
+impl std::fmt::Debug for PrivacyConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PrivacyConfig")
+            .field("key", &self.key.as_ref().map(|_| "(secret)"))
+            .field("pseudonymised_traits", &self.pseudonymised_traits)
+            .field("keep_raw_dead_letters", &self.keep_raw_dead_letters)
+            .finish()
+    }
+}
+
+/// Where the key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyOrigin {
+    /// [`PrivacyConfig::key`].
+    Configured,
+    /// The [`KEY_VARIABLE`] environment variable.
+    Environment,
+    /// Drawn from the operating system for this run.
+    Random,
+}
+
+/// Applies the [module's](self) protections.
+#[derive(Clone)]
+pub struct Privacy {
+    mac: Hmac<Sha256>,
+    origin: KeyOrigin,
+    config: PrivacyConfig,
+}
+
+impl std::fmt::Debug for Privacy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Privacy")
+            .field("origin", &self.origin)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Privacy {
+    /// Protection with the configured, environment or random key.
+    pub fn new(config: PrivacyConfig) -> Result<Privacy> {
+        let env = std::env::var(KEY_VARIABLE).ok().filter(|k| !k.is_empty());
+        let (key, origin) = match (&config.key, env) {
+            (Some(key), _) => (key.as_bytes().to_vec(), KeyOrigin::Configured),
+            (None, Some(key)) => (key.into_bytes(), KeyOrigin::Environment),
+            (None, None) => {
+                let mut key = vec![0u8; 32];
+                getrandom::fill(&mut key).map_err(|e| {
+                    CoreError::parameter("privacy", format!("no randomness for a key: {e}"))
+                })?;
+                (key, KeyOrigin::Random)
+            }
+        };
+        if key.len() < 16 {
+            return Err(CoreError::parameter(
+                "privacy.key",
+                "the pseudonym key must have at least 16 bytes",
+            ));
+        }
+        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key)
+            .map_err(|e| CoreError::parameter("privacy.key", e.to_string()))?;
+        Ok(Privacy {
+            mac,
+            origin,
+            config,
+        })
+    }
+
+    /// Where the key came from.
+    pub fn key_origin(&self) -> KeyOrigin {
+        self.origin
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &PrivacyConfig {
+        &self.config
+    }
+
+    /// The keyed pseudonym of an identifier: `p_` and 32 hex digits.
+    pub fn pseudonym(&self, id: &str) -> String {
+        let mut mac = self.mac.clone();
+        mac.update(id.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut out = String::with_capacity(34);
+        out.push_str("p_");
+        for b in &digest[..16] {
+            out.push_str(&format!("{b:02x}"));
+        }
+        out
+    }
+
+    /// The event with its ids pseudonymised, its IP truncated, traits dropped (or
+    /// pseudonymised where opted in) and personal data scrubbed from its page.
+    pub fn protect(&self, mut event: Event) -> Event {
+        for id in [
+            &mut event.user_id,
+            &mut event.anonymous_id,
+            &mut event.previous_id,
+        ] {
+            if let Some(raw) = id.as_deref() {
+                *id = Some(self.pseudonym(raw));
+            }
+        }
+        event.ip = event.ip.map(truncate_ip);
+        let traits = std::mem::take(&mut event.traits);
+        for (name, value) in traits {
+            if self.config.pseudonymised_traits.contains(&name) {
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned);
+                event
+                    .traits
+                    .insert(name, Value::String(self.pseudonym(&text)));
+            }
+        }
+        let page = &mut event.page;
+        for slot in [
+            &mut page.url,
+            &mut page.referrer,
+            &mut page.search,
+            &mut page.path,
+        ] {
+            if let Some(text) = slot.as_deref() {
+                let clean = scrub_url(text);
+                if clean != text {
+                    *slot = Some(clean);
+                }
+            }
+        }
+        event
+    }
+
+    /// What the dead-letter output keeps of a refused input: the raw bytes with
+    /// [`PrivacyConfig::keep_raw_dead_letters`]; otherwise JSON with every id pseudonymised and
+    /// every personal field redacted, or for bytes that are not JSON, a note of their size.
+    pub fn redact(&self, raw: &[u8]) -> Vec<u8> {
+        if self.config.keep_raw_dead_letters {
+            return raw.to_vec();
+        }
+        match serde_json::from_slice::<Value>(raw) {
+            Ok(mut value) => {
+                self.redact_value(&mut value, None);
+                serde_json::to_vec(&value).unwrap_or_default()
+            }
+            Err(_) => serde_json::to_vec(&serde_json::json!({
+                "redacted": format!("{} bytes that are not JSON", raw.len()),
+            }))
+            .unwrap_or_default(),
+        }
+    }
+
+    fn redact_value(&self, value: &mut Value, key: Option<&str>) {
+        let key = key.map(str::to_ascii_lowercase);
+        match value {
+            Value::Object(map) => {
+                if key.as_deref() == Some("traits") {
+                    map.clear();
+                    return;
+                }
+                for (k, v) in map.iter_mut() {
+                    self.redact_value(v, Some(k));
+                }
+            }
+            Value::Array(items) => {
+                for v in items {
+                    self.redact_value(v, key.as_deref());
+                }
+            }
+            Value::String(s) => {
+                let k = key.as_deref().unwrap_or("");
+                if matches!(
+                    k,
+                    "userid" | "anonymousid" | "previousid" | "user_id" | "anonymous_id"
+                ) {
+                    *s = self.pseudonym(s);
+                } else if k == "ip" || k == "ipaddress" {
+                    *s = s
+                        .parse::<IpAddr>()
+                        .map_or_else(|_| "(redacted)".into(), |ip| truncate_ip(ip).to_string());
+                } else if personal_name(k) || looks_like_email(s) {
+                    *s = "(redacted)".into();
+                } else if k == "url" || k == "referrer" || k == "search" {
+                    *s = scrub_url(s);
+                }
+            }
+            Value::Number(_) if matches!(key.as_deref(), Some("userid" | "anonymousid")) => {
+                *value = Value::String(self.pseudonym(&value.to_string()));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// IPv4 to its /24, IPv6 to its /48.
+pub fn truncate_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
+            IpAddr::V4(Ipv4Addr::new(a, b, c, 0))
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+        }
+    }
+}
+
+/// Field names that hold personal data (lower case, as substrings).
+fn personal_name(key: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "email", "e-mail", "mail", "name", "phone", "mobile", "address", "street", "zip", "postal",
+        "birthday", "password", "token", "ssn",
+    ];
+    NAMES.iter().any(|n| key.contains(n))
+}
+
+fn looks_like_email(s: &str) -> bool {
+    s.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty() && domain.contains('.') && !domain.contains(['/', ' ', '?'])
+    })
+}
+
+/// A URL with personal query parameters and e-mail-like values redacted.
+fn scrub_url(url: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => {
+            return if url.contains('@') || url.contains("%40") {
+                scrub_path(url)
+            } else {
+                url.to_owned()
+            };
+        }
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((q, f)) => (q, Some(f)),
+        None => (query, None),
+    };
+    let mut changed = false;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| {
+            if personal_name(&k.to_ascii_lowercase()) && !k.starts_with("utm_")
+                || looks_like_email(&v)
+            {
+                changed = true;
+                (k.into_owned(), "(redacted)".to_owned())
+            } else {
+                (k.into_owned(), v.into_owned())
+            }
+        })
+        .collect();
+    let base = scrub_path(base);
+    if !changed {
+        return match fragment {
+            Some(f) => format!("{base}?{query}#{f}"),
+            None => format!("{base}?{query}"),
+        };
+    }
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &pairs {
+        query.append_pair(k, v);
+    }
+    match fragment {
+        Some(f) => format!("{base}?{}#{f}", query.finish()),
+        None => format!("{base}?{}", query.finish()),
+    }
+}
+
+/// A path with e-mail-like segments redacted.
+fn scrub_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            let decoded = seg.replace("%40", "@");
+            if looks_like_email(&decoded) {
+                "(redacted)"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn privacy() -> Privacy {
+        Privacy::new(PrivacyConfig {
+            key: Some("0123456789abcdef".into()),
+            pseudonymised_traits: vec!["plan".into()],
+            ..PrivacyConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn pseudonyms_are_keyed_and_stable() {
+        let p = privacy();
+        assert_eq!(p.pseudonym("u1"), p.pseudonym("u1"));
+        assert_ne!(p.pseudonym("u1"), p.pseudonym("u2"));
+        assert_eq!(p.pseudonym("u1").len(), 34);
+        let other = Privacy::new(PrivacyConfig {
+            key: Some("another key, long".into()),
+            ..PrivacyConfig::default()
+        })
+        .unwrap();
+        assert_ne!(p.pseudonym("u1"), other.pseudonym("u1"));
+        assert!(
+            Privacy::new(PrivacyConfig {
+                key: Some("short".into()),
+                ..PrivacyConfig::default()
+            })
+            .is_err()
+        );
+        assert!(format!("{p:?}").contains("(secret)"));
+        assert!(!format!("{p:?}").contains("0123456789abcdef"));
+    }
+
+    #[test]
+    fn ips_truncate() {
+        let t = |s: &str| truncate_ip(s.parse().unwrap()).to_string();
+        assert_eq!(t("203.0.113.77"), "203.0.113.0");
+        assert_eq!(t("2001:db8:85a3:8d3:1319:8a2e:370:7348"), "2001:db8:85a3::");
+    }
+
+    #[test]
+    fn urls_lose_personal_parameters() {
+        assert_eq!(
+            scrub_url("https://shop.example/x?email=a%40b.com&utm_source=news&q=sofa"),
+            "https://shop.example/x?email=%28redacted%29&utm_source=news&q=sofa"
+        );
+        assert_eq!(
+            scrub_url("https://shop.example/users/alice@example.com/orders"),
+            "https://shop.example/users/(redacted)/orders"
+        );
+        assert_eq!(
+            scrub_url("https://shop.example/?q=sofa#top"),
+            "https://shop.example/?q=sofa#top"
+        );
+    }
+
+    #[test]
+    fn dead_letters_are_redacted() {
+        let p = privacy();
+        let raw = br#"{"userId":"alice","context":{"ip":"203.0.113.77","traits":{"email":"a@b.co"}},"properties":{"note":"bob@x.org","price":"x"}}"#;
+        let out = String::from_utf8(p.redact(raw)).unwrap();
+        for secret in ["alice", "203.0.113.77", "a@b.co", "bob@x.org"] {
+            assert!(!out.contains(secret), "{secret} in {out}");
+        }
+        assert!(out.contains(&p.pseudonym("alice")));
+        let garbage = p.redact(b"alice@example.com {{{");
+        assert!(!String::from_utf8_lossy(&garbage).contains("alice"));
+    }
+}
