@@ -1,72 +1,88 @@
-//! Purchase features of a session: what a model may know before checkout.
+//! Purchase features of a visit: what a model may know before checkout.
 //!
-//! Checkout pages and the order are the outcome, so everything from the first checkout page
-//! on is left out — the original system's features leaked nothing only by accident. Counts
-//! and durations are log-scaled and categories one-hot encoded, so every column lives on a
-//! fixed, data-independent scale (no scaler fitted on private data is needed). The one
-//! fitted part is the vocabulary of states ([`PurchaseFeatures::with_states`]); a state
-//! outside it lands in `state=other`, so no value and no column is ever dropped.
+//! Everything from the first `Checkout Started`, `Payment Info Entered` or `Order
+//! Completed` on is the outcome, so it is left out. Only what a real tracker sends is used:
+//! product views, cart adds and searches, time between events, page views, the channel,
+//! the device type, the time of day, whether the person came before — no name, gender or
+//! location. Counts and durations are log-scaled and categories one-hot encoded, so every
+//! column lives on a fixed, data-independent scale (no scaler fitted on private data is
+//! needed). The one fitted part is the product vocabulary ([`PurchaseFeatures::fit`]: the
+//! most viewed products of the training visits); other products count in the totals only.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, Timelike};
 use ndarray::Array2;
-
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Action, Catalogue, DeviceType, Gender, PartOfDay, Referrer, Session, UserId};
+use crate::analytics::{ProductCatalogue, Visit};
+use crate::enrich::Channel;
+use crate::event::{Event, ProductItem, names};
+use crate::model::{DeviceType, PartOfDay};
 
-/// The feature extractor for one catalogue: column names and the row of a session.
+/// The events of a visit before its checkout.
+fn before_checkout(visit: &Visit) -> &[Event] {
+    let end = visit
+        .events
+        .iter()
+        .position(|e| {
+            e.is_track(names::CHECKOUT_STARTED)
+                || e.is_track(names::PAYMENT_INFO_ENTERED)
+                || e.is_track(names::ORDER_COMPLETED)
+        })
+        .unwrap_or(visit.events.len());
+    &visit.events[..end]
+}
+
+fn keys<'a>(events: &'a [Event], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    events
+        .iter()
+        .filter(move |e| e.is_track(name))
+        .flat_map(|e| e.properties.products.iter().filter_map(ProductItem::key))
+}
+
+/// The feature extractor: column names and the row of a visit.
 ///
 /// ```
+/// use websight_core::analytics::{ProductCatalogue, Visit};
 /// use websight_core::features::PurchaseFeatures;
-/// use websight_core::model::Catalogue;
-/// use websight_core::synth::{Generator, SynthConfig};
 ///
-/// let catalogue = Catalogue::furniture();
-/// let features = PurchaseFeatures::new(&catalogue);
-/// let g = Generator::new(SynthConfig { sessions: 10, ..SynthConfig::default() })?;
-/// let s = g.sessions().next().unwrap();
-/// let row = features.row(&s.session, s.truth.returning);
-/// assert_eq!(row.len(), features.names().len());
-/// # Ok::<(), websight_core::CoreError>(())
+/// let features = PurchaseFeatures::fit(std::iter::empty::<&Visit>(), &ProductCatalogue::default(), 10);
+/// assert!(features.names().iter().any(|n| n == "channel=Organic Search"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PurchaseFeatures {
-    products: Vec<(crate::model::ProductId, String)>,
-    states: Vec<String>,
+    /// (product key, display name) of the products with their own columns.
+    products: Vec<(String, String)>,
 }
 
 impl PurchaseFeatures {
-    /// Features for sessions of `catalogue` (one viewed-product flag per product).
-    pub fn new(catalogue: &Catalogue) -> Self {
-        PurchaseFeatures {
-            products: catalogue
-                .products()
-                .iter()
-                .map(|p| (p.id, p.name.clone()))
-                .collect(),
-            states: Vec::new(),
-        }
-    }
-
-    /// Learns the state vocabulary: the `max_states` most frequent states of the training
-    /// sessions (ties alphabetical); any other state is encoded as `state=other`.
-    pub fn with_states<'a>(
-        mut self,
-        sessions: impl IntoIterator<Item = &'a Session>,
-        max_states: usize,
+    /// Features with a column for each of the `max_products` products viewed in most of
+    /// `visits` (ties by key), named from `catalogue`.
+    pub fn fit<'a>(
+        visits: impl IntoIterator<Item = &'a Visit>,
+        catalogue: &ProductCatalogue,
+        max_products: usize,
     ) -> Self {
-        let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-        for s in sessions {
-            *counts.entry(s.location.state.as_str()).or_default() += 1;
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for v in visits {
+            let seen: HashSet<&str> = keys(before_checkout(v), names::PRODUCT_VIEWED).collect();
+            for k in seen {
+                *counts.entry(k.to_owned()).or_default() += 1;
+            }
         }
-        let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
-        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        self.states = ranked
-            .into_iter()
-            .take(max_states)
-            .map(|(s, _)| s.to_owned())
-            .collect();
-        self
+        let mut ranked: Vec<(String, usize)> = counts.into_iter().collect();
+        ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        PurchaseFeatures {
+            products: ranked
+                .into_iter()
+                .take(max_products)
+                .map(|(k, _)| {
+                    let name = catalogue.name(&k).to_owned();
+                    (k, name)
+                })
+                .collect(),
+        }
     }
 
     /// Column names, in row order.
@@ -76,150 +92,115 @@ impl PurchaseFeatures {
             "ln1p_product_dwell_minutes",
             "ln1p_product_views",
             "ln1p_searches",
-            "ln1p_clicks",
+            "ln1p_page_views",
             "ln1p_duration_minutes",
-            "returning_user",
+            "returning_visitor",
             "is_weekend",
         ]
         .iter()
         .map(|s| s.to_string())
         .collect();
-        names.extend(Referrer::ALL.iter().map(|r| format!("referrer={r}")));
+        names.extend(Channel::ALL.iter().map(|c| format!("channel={c}")));
         names.extend(DeviceType::ALL.iter().map(|d| format!("device={d}")));
         names.extend(PartOfDay::ALL.iter().map(|p| format!("part_of_day={p}")));
         names.extend(self.products.iter().map(|(_, n)| format!("viewed={n}")));
-        names.extend(Gender::ALL.iter().map(|g| format!("gender={g}")));
-        names.extend(self.states.iter().map(|s| format!("state={s}")));
-        names.push("state=other".to_owned());
-        names.extend(self.products.iter().map(|(_, n)| format!("exit_page={n}")));
-        names.push("exit_page=none".to_owned());
+        names.extend(self.products.iter().map(|(_, n)| format!("last_viewed={n}")));
+        names.push("last_viewed=other".to_owned());
+        names.push("last_viewed=none".to_owned());
         names
     }
 
-    /// The feature row of `session`; `returning` says whether its user was seen before
-    /// (known to the gate's user filter, not to the session itself).
-    pub fn row(&self, session: &Session, returning: bool) -> Vec<f64> {
-        let before: Vec<_> = session
-            .events
-            .iter()
-            .take_while(|e| e.action != Action::Checkout)
-            .collect();
-        let count = |a: Action| before.iter().filter(|e| e.action == a).count() as f64;
-        let dwell: f64 = before
-            .iter()
-            .filter(|e| e.product.is_some())
-            .map(|e| e.dwell_seconds)
-            .sum();
-        let clicks: f64 = before.iter().map(|e| f64::from(e.clicks)).sum();
-        let duration = match (before.first(), before.last()) {
-            (Some(first), Some(last)) => {
-                crate::model::seconds_between(first.at, last.at) + last.dwell_seconds
-            }
-            _ => 0.0,
+    /// The feature row of `visit`; `returning` says whether its person came before.
+    pub fn row(&self, visit: &Visit, returning: bool) -> Vec<f64> {
+        let before = before_checkout(visit);
+        let count = |name: &str| keys(before, name).count() as f64;
+        let views: Vec<&str> = keys(before, names::PRODUCT_VIEWED).collect();
+        let truncated = Visit {
+            events: before.to_vec(),
+            ..visit.clone()
         };
+        let dwell: f64 = truncated.dwell_by_product().iter().map(|(_, s)| s).sum();
         let flag = |b: bool| f64::from(u8::from(b));
-        let weekday = session.started_at.weekday().number_from_monday();
+        let start = visit.started_at();
         let mut row = vec![
-            count(Action::AddToCart).ln_1p(),
+            count(names::PRODUCT_ADDED).ln_1p(),
             (dwell / 60.0).ln_1p(),
-            count(Action::ViewItem).ln_1p(),
-            count(Action::Search).ln_1p(),
-            clicks.ln_1p(),
-            (duration.max(0.0) / 60.0).ln_1p(),
+            (views.len() as f64).ln_1p(),
+            (before.iter().filter(|e| e.is_track(names::PRODUCTS_SEARCHED)).count() as f64)
+                .ln_1p(),
+            (before.iter().filter(|e| e.kind.is_view()).count() as f64).ln_1p(),
+            (truncated.duration_seconds().max(0.0) / 60.0).ln_1p(),
             flag(returning),
-            flag(weekday >= 6),
+            flag(start.weekday().number_from_monday() >= 6),
         ];
-        row.extend(Referrer::ALL.iter().map(|r| flag(session.referrer == *r)));
-        row.extend(
-            DeviceType::ALL
-                .iter()
-                .map(|d| flag(session.device.device_type == *d)),
-        );
-        let part = PartOfDay::from_hour(session.started_at.hour());
+        let channel = visit.acquisition.channel;
+        row.extend(Channel::ALL.iter().map(|c| flag(channel == *c)));
+        let device = visit.agent.device_type;
+        row.extend(DeviceType::ALL.iter().map(|d| flag(device == *d)));
+        let part = PartOfDay::from_hour(start.hour());
         row.extend(PartOfDay::ALL.iter().map(|p| flag(part == *p)));
-        row.extend(self.products.iter().map(|(id, _)| {
-            flag(
-                before
-                    .iter()
-                    .any(|e| e.action == Action::ViewItem && e.product == Some(*id)),
-            )
-        }));
-        row.extend(Gender::ALL.iter().map(|g| flag(session.user.gender == *g)));
-        let state = session.location.state.as_str();
-        row.extend(self.states.iter().map(|s| flag(s == state)));
-        row.push(flag(!self.states.iter().any(|s| s == state)));
-        // The last product page before checkout: the page the visitor would have left from.
-        let exit = before.iter().rev().find_map(|e| e.product);
-        row.extend(self.products.iter().map(|(id, _)| flag(exit == Some(*id))));
-        row.push(flag(exit.is_none()));
+        row.extend(self.products.iter().map(|(k, _)| flag(views.contains(&k.as_str()))));
+        let last = views.last().copied();
+        row.extend(self.products.iter().map(|(k, _)| flag(last == Some(k.as_str()))));
+        row.push(flag(
+            last.is_some_and(|l| !self.products.iter().any(|(k, _)| k == l)),
+        ));
+        row.push(flag(last.is_none()));
         row
     }
 
-    /// A matrix of rows (records × features).
-    pub fn matrix<'a>(
-        &self,
-        sessions: impl IntoIterator<Item = (&'a Session, bool)>,
-    ) -> Array2<f64> {
-        let rows: Vec<Vec<f64>> = sessions.into_iter().map(|(s, r)| self.row(s, r)).collect();
+    /// A matrix of rows (visits × features).
+    pub fn matrix<'a>(&self, visits: impl IntoIterator<Item = (&'a Visit, bool)>) -> Array2<f64> {
+        let rows: Vec<Vec<f64>> = visits.into_iter().map(|(v, r)| self.row(v, r)).collect();
         let d = self.names().len();
         Array2::from_shape_fn((rows.len(), d), |(i, j)| rows[i][j])
     }
 }
 
-/// Whether `user` falls on the test side of a split by user: a stable hash of the id and
-/// `seed` against `test_fraction`, so no user is on both sides and the split is the same
-/// every run.
-pub fn is_test_user(user: &UserId, test_fraction: f64, seed: u64) -> bool {
-    // FNV-1a over the id, mixed with the seed (SplitMix64 finaliser).
-    let mut h = 0xCBF2_9CE4_8422_2325u64 ^ seed;
-    for b in user.as_str().bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3);
-    }
-    h = (h ^ (h >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    h ^= h >> 31;
+/// Whether `person` falls on the test side of a split by person: a stable hash of the id
+/// and `seed` against `test_fraction`, so no person is on both sides and the split is the
+/// same every run.
+pub fn is_test_user(person: &str, test_fraction: f64, seed: u64) -> bool {
+    let h = crate::hash::hash64(person.as_bytes()) ^ seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let h = crate::hash::hash64(&h.to_le_bytes());
     ((h >> 11) as f64 / (1u64 << 53) as f64) < test_fraction
 }
 
-/// Sessions with their id seen for the first time, in input order: replays of a session
-/// (redelivered records, a consumer re-reading its topic) are dropped.
-pub fn dedup_sessions<'a>(sessions: impl IntoIterator<Item = &'a Session>) -> Vec<&'a Session> {
-    let mut seen = std::collections::HashSet::new();
-    sessions
-        .into_iter()
-        .filter(|s| seen.insert(s.id.clone()))
-        .collect()
+/// Visits with their id seen for the first time, sorted by start time: replays (redelivered
+/// visits, a consumer re-reading its topic) are dropped.
+pub fn dedup_visits<'a>(visits: impl IntoIterator<Item = &'a Visit>) -> Vec<&'a Visit> {
+    let mut seen = HashSet::new();
+    let mut out: Vec<&Visit> = visits.into_iter().filter(|v| seen.insert(v.id.clone())).collect();
+    out.sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
+    out
 }
 
-/// For sessions in start order, whether each one's user had an earlier session in the data
-/// — the observable "returning user" flag.
-pub fn returning_flags(sessions: &[&Session]) -> Vec<bool> {
-    let mut seen = std::collections::HashSet::new();
-    sessions
-        .iter()
-        .map(|s| !seen.insert(s.user.id.clone()))
-        .collect()
+/// For visits in start order, whether each one's person had an earlier visit in the data —
+/// the observable "returning visitor" flag.
+pub fn returning_flags(visits: &[&Visit]) -> Vec<bool> {
+    let mut seen = HashSet::new();
+    visits.iter().map(|v| !seen.insert(v.person.clone())).collect()
 }
 
-/// Splits rows by user, stratified: users with at least one positive row and users with
-/// none are each sent `test_fraction` to the test side (seeded shuffle). No user is on both
-/// sides. Returns (train rows, test rows).
+/// Splits rows by person, stratified: persons with at least one positive row and persons
+/// with none are each sent `test_fraction` to the test side (seeded shuffle). No person is
+/// on both sides. Returns (train rows, test rows).
 pub fn split_by_user(
-    users: &[&UserId],
+    persons: &[&str],
     labels: &[bool],
     test_fraction: f64,
     seed: u64,
 ) -> (Vec<usize>, Vec<usize>) {
     use rand::SeedableRng;
     use rand::seq::SliceRandom;
-    let mut positive: std::collections::BTreeMap<&UserId, bool> = std::collections::BTreeMap::new();
-    for (u, &l) in users.iter().zip(labels) {
+    let mut positive: BTreeMap<&str, bool> = BTreeMap::new();
+    for (u, &l) in persons.iter().zip(labels) {
         *positive.entry(*u).or_default() |= l;
     }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut test_users = std::collections::HashSet::new();
+    let mut test_users = HashSet::new();
     for class in [false, true] {
-        let mut group: Vec<&UserId> = positive
+        let mut group: Vec<&str> = positive
             .iter()
             .filter(|(_, p)| **p == class)
             .map(|(u, _)| *u)
@@ -228,55 +209,64 @@ pub fn split_by_user(
         let n = (group.len() as f64 * test_fraction).round() as usize;
         test_users.extend(group.into_iter().take(n));
     }
-    (0..users.len()).partition(|i| !test_users.contains(users[*i]))
+    (0..persons.len()).partition(|i| !test_users.contains(persons[*i]))
 }
 
-/// Purchase data ready for honest evaluation: sessions deduplicated by id, the "returning
-/// user" flag from earlier sessions, the state vocabulary fitted on the training side only,
-/// rows split 80/20 **by user** (stratified). Row `i` of [`PurchaseData::data`] is session
-/// `sessions[i]`.
+/// Purchase data ready for honest evaluation: visits deduplicated by id and sorted by
+/// start, the "returning visitor" flag from earlier visits, the product vocabulary fitted on
+/// the training side only, rows split 80/20 **by person** (stratified). The label is an
+/// `Order Completed` in the visit. Row `i` of [`PurchaseData::data`] is `visits[i]`.
 #[derive(Debug, Clone)]
 pub struct PurchaseData<'a> {
-    /// The deduplicated sessions, in input order.
-    pub sessions: Vec<&'a Session>,
+    /// The deduplicated visits, in start order.
+    pub visits: Vec<&'a Visit>,
     /// The fitted feature extractor.
     pub features: PurchaseFeatures,
     /// All rows with their labels and feature names.
     pub data: crate::datasets::Dataset,
     /// Training rows.
     pub train: Vec<usize>,
-    /// Test rows (users disjoint from the training rows').
+    /// Test rows (persons disjoint from the training rows').
     pub test: Vec<usize>,
 }
 
 impl<'a> PurchaseData<'a> {
-    /// Builds the data from `sessions` (abusive traffic already removed by the caller),
-    /// with up to 12 named states and the split seeded by `seed`.
+    /// Builds the data from `visits` (checked traffic), with up to 30 product columns and
+    /// the split seeded by `seed`.
     pub fn build(
-        sessions: impl IntoIterator<Item = &'a Session>,
-        catalogue: &Catalogue,
+        visits: impl IntoIterator<Item = &'a Visit>,
+        catalogue: &ProductCatalogue,
         test_fraction: f64,
         seed: u64,
     ) -> PurchaseData<'a> {
-        let sessions = dedup_sessions(sessions);
-        let returning = returning_flags(&sessions);
-        let users: Vec<&UserId> = sessions.iter().map(|s| &s.user.id).collect();
-        let labels: Vec<bool> = sessions.iter().map(|s| s.purchased()).collect();
-        let (train, test) = split_by_user(&users, &labels, test_fraction, seed);
-        let features =
-            PurchaseFeatures::new(catalogue).with_states(train.iter().map(|&i| sessions[i]), 12);
-        let x = features.matrix(sessions.iter().copied().zip(returning.iter().copied()));
+        let visits = dedup_visits(visits);
+        let returning = returning_flags(&visits);
+        let persons: Vec<&str> = visits.iter().map(|v| v.person.as_str()).collect();
+        let labels: Vec<bool> = visits.iter().map(|v| v.purchased()).collect();
+        let (train, test) = split_by_user(&persons, &labels, test_fraction, seed);
+        let features = PurchaseFeatures::fit(train.iter().map(|&i| visits[i]), catalogue, 30);
+        let x = features.matrix(visits.iter().copied().zip(returning.iter().copied()));
         let data = crate::datasets::Dataset {
             x,
             y: ndarray::Array1::from(labels),
             feature_names: features.names(),
         };
         PurchaseData {
-            sessions,
+            visits,
             features,
             data,
             train,
             test,
         }
+    }
+
+    /// Persons per class, for reporting: (persons with an order, persons without).
+    pub fn persons(&self) -> (usize, usize) {
+        let mut by: HashMap<&str, bool> = HashMap::new();
+        for v in &self.visits {
+            *by.entry(v.person.as_str()).or_default() |= v.purchased();
+        }
+        let buyers = by.values().filter(|b| **b).count();
+        (buyers, by.len() - buyers)
     }
 }

@@ -1,34 +1,39 @@
-//! The real-time stage as one driver, generic over where events come from and go: source →
-//! [`Gate`] (state in any [`GateState`]) → checked events and dead letters → session store
-//! and [`StreamAnalytics`] → document store. The same code runs embedded
-//! ([`crate::io`]'s memory types) and on servers (`websight-connectors`: Kafka, Redis,
-//! MongoDB, Elasticsearch).
+//! The real-time stage as one driver, generic over where events come from and go: source
+//! bytes → [`Ingest`] (decode per line, [`Privacy`] protection) → [`Gate`] (state in any
+//! [`GateState`]) → checked events and dead letters → [`StreamAnalytics`] → session store
+//! (closed visits) and document store. The same code runs embedded ([`crate::io`]'s memory
+//! types) and on servers (`websight-connectors`: Kafka, Redis, MongoDB, Elasticsearch).
 //!
 //! Per batch, every output is written and acknowledged **before** the source is committed,
 //! so a crash replays the batch rather than losing it (at-least-once); outputs are
 //! idempotent (ids), so a replay does not duplicate documents. Nothing is dropped silently:
-//! `inputs = checked + rejected + dead letters + duplicates`, and rejected events and dead
-//! letters both go to the dead-letter sink with their reason in the `websight.reason`
-//! header (JSON `{"kind": …, "detail": …}`, the [`DeadLetterReason`] shape, or kind
-//! `rejected` with the rule).
+//! `inputs = checked + rejected + dead letters + duplicates` (an input is one message: a
+//! batch line counts once per message, an unreadable line once). Rejected events, dead
+//! letters and late events go to the dead-letter sink with their reason in the
+//! `websight.reason` header (JSON `{"kind": …, "detail": …}`: a [`DeadLetterReason`] kind,
+//! `rejected` with the rule, or `late`). Only protected data leaves the flow: checked and
+//! rejected events are re-encoded as Segment messages after [`Privacy::protect`], dead
+//! letters keep a redacted copy ([`Privacy::redact`]).
 //!
 //! ```
-//! use websight_core::analytics::{AnalyticsConfig, StreamAnalytics};
-//! use websight_core::flow::{Flow, Outputs};
+//! use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+//! use websight_core::flow::{Flow, Ingest, Outputs};
 //! use websight_core::gate::{Gate, GateConfig, MemoryGateState};
 //! use websight_core::io::{block_on, MemoryIndex, MemorySessionStore, MemorySource, MemoryTopic};
-//! use websight_core::synth::{Generator, SynthConfig};
+//! use websight_core::privacy::{Privacy, PrivacyConfig};
 //!
-//! let generator = Generator::new(SynthConfig { sessions: 500, ..SynthConfig::default() })?;
-//! let mut inputs: Vec<Vec<u8>> = generator
-//!     .events()
-//!     .map(|e| serde_json::to_vec(&e.record))
-//!     .collect::<Result<_, _>>()?;
-//! inputs.push(b"{\"truncated\": ".to_vec());
-//!
+//! let inputs: Vec<Vec<u8>> = vec![
+//!     br#"{"batch":[{"type":"page","messageId":"1","anonymousId":"a","timestamp":"2026-01-01T10:00:00Z"},
+//!                   {"type":"track","event":"Product Viewed","messageId":"2","anonymousId":"a",
+//!                    "timestamp":"2026-01-01T10:00:09Z","properties":{"product_id":"p1"}}],
+//!        "context":{"userAgent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}}"#.to_vec(),
+//!     b"{\"truncated\": ".to_vec(),
+//! ];
+//! let privacy = Privacy::new(PrivacyConfig { key: Some("a key of sixteen bytes".into()), ..Default::default() })?;
 //! let mut flow = Flow::new(
+//!     Ingest::new(privacy),
 //!     Gate::new(GateConfig::default())?,
-//!     StreamAnalytics::new(AnalyticsConfig::default(), generator.config().catalogue.clone())?,
+//!     StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())?,
 //! );
 //! let (mut state, mut checked, mut dead) =
 //!     (MemoryGateState::new(&GateConfig::default())?, MemoryTopic::default(), MemoryTopic::default());
@@ -37,11 +42,10 @@
 //!     state: &mut state, checked: &mut checked, dead_letters: &mut dead,
 //!     sessions: &mut sessions, documents: &mut index,
 //! };
-//! let counts = block_on(flow.run(&mut MemorySource::new(inputs.clone()), &mut outputs, &mut ()))?;
-//! assert_eq!(counts.inputs, inputs.len() as u64);
+//! let counts = block_on(flow.run(&mut MemorySource::new(inputs), &mut outputs, &mut ()))?;
+//! assert_eq!((counts.inputs, counts.checked, counts.dead_letters), (3, 2, 1));
 //! assert!(counts.is_conserved());
-//! assert_eq!(counts.dead_letters, 1);
-//! assert_eq!(checked.messages.len() as u64, counts.checked);
+//! assert_eq!(sessions.len(), 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -49,8 +53,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::analytics::{Documents, StreamAnalytics};
-use crate::gate::{DeadLetterReason, Gate, GateState, Outcome};
+use crate::decode::{DeadLetterReason, DecodeContext, Decoded, Format, decode_line, encode_segment};
+use crate::event::Event;
+use crate::gate::{Gate, GateState, Outcome};
 use crate::io::{DocumentSink, EventSink, EventSource, Message, SessionStore};
+use crate::privacy::Privacy;
 
 /// The header that carries a dead letter's reason.
 pub const REASON_HEADER: &str = "websight.reason";
@@ -59,11 +66,12 @@ pub const REASON_HEADER: &str = "websight.reason";
 pub struct Outputs<'a> {
     /// The gate's shared state.
     pub state: &'a mut dyn GateState,
-    /// Valid events (the original's `valid_customer_session`), keyed by user id.
+    /// Valid events (the original's `valid_customer_session`) as protected Segment
+    /// messages, keyed by anonymous id (else user id): one browser's events stay together.
     pub checked: &'a mut dyn EventSink,
-    /// Unreadable inputs and rejected events, with their reason.
+    /// Unreadable inputs, rejected and late events, with their reason.
     pub dead_letters: &'a mut dyn EventSink,
-    /// Valid events by session, for offline work.
+    /// Closed visits, for offline work.
     pub sessions: &'a mut dyn SessionStore,
     /// The analytics' documents.
     pub documents: &'a mut dyn DocumentSink,
@@ -82,7 +90,7 @@ impl Observer for () {}
 /// What went where; `inputs = checked + rejected + dead_letters + duplicates`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowCounts {
-    /// Inputs taken from the source.
+    /// Inputs: messages decoded from the source, plus unreadable lines.
     pub inputs: u64,
     /// Valid events sent to the checked sink.
     pub checked: u64,
@@ -90,8 +98,12 @@ pub struct FlowCounts {
     pub rejected: u64,
     /// Unreadable inputs (sent to the dead-letter sink).
     pub dead_letters: u64,
-    /// Repeated events, dropped.
+    /// Repeated messages, dropped.
     pub duplicates: u64,
+    /// Checked events too late for the analytics (also sent to the dead-letter sink).
+    pub late: u64,
+    /// Closed visits acknowledged by the session store.
+    pub sessions: u64,
     /// Documents acknowledged by the document sink.
     pub documents: u64,
     /// Batches processed and committed.
@@ -105,18 +117,87 @@ impl FlowCounts {
     }
 }
 
+/// Bytes → protected events: the input format, what the receiver knows, and the privacy
+/// protection applied before anything else sees an event.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    format: Format,
+    context: DecodeContext,
+    privacy: Privacy,
+}
+
+impl Ingest {
+    /// Auto-detected formats, default limits, and `privacy`.
+    pub fn new(privacy: Privacy) -> Ingest {
+        Ingest {
+            format: Format::Auto,
+            context: DecodeContext::default(),
+            privacy,
+        }
+    }
+
+    /// The input format.
+    pub fn format(mut self, format: Format) -> Ingest {
+        self.format = format;
+        self
+    }
+
+    /// What the receiver knows (receive time, implied type, limits).
+    pub fn context(mut self, context: DecodeContext) -> Ingest {
+        self.context = context;
+        self
+    }
+
+    /// The privacy protection.
+    pub fn privacy(&self) -> &Privacy {
+        &self.privacy
+    }
+
+    /// One input line → protected events or redacted dead letters.
+    pub fn decode(&self, raw: &[u8]) -> Vec<Decoded> {
+        decode_line(raw, self.format, &self.context)
+            .into_iter()
+            .map(|d| match d {
+                Ok(event) => Ok(self.privacy.protect(event)),
+                Err(mut dead) => {
+                    dead.raw = self.privacy.redact(&dead.raw);
+                    Err(dead)
+                }
+            })
+            .collect()
+    }
+}
+
 /// The real-time stage. See the [module docs](self).
 pub struct Flow {
+    ingest: Ingest,
     gate: Gate,
     analytics: StreamAnalytics,
     batch_size: usize,
     counts: FlowCounts,
 }
 
+fn key(event: &Event) -> Option<String> {
+    event
+        .anonymous_id
+        .clone()
+        .or_else(|| event.user_id.clone())
+}
+
+fn payload(event: &Event) -> Vec<u8> {
+    serde_json::to_vec(&encode_segment(event)).unwrap_or_default()
+}
+
+fn reason(kind: &str, detail: &str) -> Vec<(String, String)> {
+    let json = serde_json::json!({ "kind": kind, "detail": detail });
+    vec![(REASON_HEADER.to_owned(), json.to_string())]
+}
+
 impl Flow {
-    /// A flow through `gate` and `analytics`, 2,000 inputs per batch.
-    pub fn new(gate: Gate, analytics: StreamAnalytics) -> Self {
+    /// A flow through `ingest`, `gate` and `analytics`, 2,000 input lines per batch.
+    pub fn new(ingest: Ingest, gate: Gate, analytics: StreamAnalytics) -> Self {
         Flow {
+            ingest,
             gate,
             analytics,
             batch_size: 2_000,
@@ -124,13 +205,13 @@ impl Flow {
         }
     }
 
-    /// Inputs per batch (at least 1): larger batches mean fewer round trips per event.
+    /// Input lines per batch (at least 1): larger batches mean fewer round trips per event.
     pub fn batch_size(mut self, batch_size: usize) -> Self {
         self.batch_size = batch_size.max(1);
         self
     }
 
-    /// Runs until the source ends, then closes every open session and window and writes
+    /// Runs until the source ends, then closes every open visit and window and writes
     /// the last documents. Returns the counts.
     pub async fn run(
         &mut self,
@@ -155,30 +236,31 @@ impl Flow {
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
     ) -> Result<()> {
-        let outcomes = self.gate.process_batch(raws, &mut *out.state).await?;
+        let items: Vec<Decoded> = raws.iter().flat_map(|r| self.ingest.decode(r)).collect();
+        let outcomes = self.gate.process_batch(items, &mut *out.state).await?;
         let mut checked = Vec::new();
         let mut dead = Vec::new();
         let mut valid = Vec::new();
-        for (raw, outcome) in raws.iter().zip(outcomes) {
+        for outcome in outcomes {
             observer.outcome(&outcome);
             self.counts.inputs += 1;
             match outcome {
                 Outcome::Valid(event) => {
                     checked.push(Message {
-                        key: Some(event.user.id.as_str().to_owned()),
-                        payload: raw.clone(),
+                        key: key(&event),
+                        payload: payload(&event),
                         headers: Vec::new(),
                     });
                     valid.push(event);
                 }
                 Outcome::Rejected { rule, event } => {
                     self.counts.rejected += 1;
-                    let reason = serde_json::json!({ "kind": "rejected", "detail": rule });
                     dead.push(Message {
-                        key: Some(event.user.id.as_str().to_owned()),
-                        payload: raw.clone(),
-                        headers: vec![(REASON_HEADER.to_owned(), reason.to_string())],
+                        key: key(&event),
+                        payload: payload(&event),
+                        headers: reason("rejected", rule),
                     });
+                    self.analytics.ingest_rejected(event);
                 }
                 Outcome::DeadLetter(letter) => {
                     self.counts.dead_letters += 1;
@@ -191,32 +273,43 @@ impl Flow {
                 Outcome::Duplicate { .. } => self.counts.duplicates += 1,
             }
         }
-        out.sessions.upsert_events(&valid).await?;
         out.checked.send(&checked).await?;
-        out.dead_letters.send(&dead).await?;
         self.counts.checked += checked.len() as u64;
         for event in valid {
             self.analytics.ingest(event);
         }
-        self.write_documents(out, observer).await
+        self.write(out, observer, dead).await
     }
 
-    /// End of input: closes every open session and window and writes their documents.
+    /// End of input: closes every open visit and window and writes their documents.
     pub async fn finish(
         &mut self,
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
     ) -> Result<()> {
         self.analytics.flush();
-        self.write_documents(out, observer).await
+        self.write(out, observer, Vec::new()).await
     }
 
-    async fn write_documents(
+    /// Writes the dead letters (with this batch's late events), closed visits and documents.
+    async fn write(
         &mut self,
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
+        mut dead: Vec<Message>,
     ) -> Result<()> {
         let docs = self.analytics.drain();
+        for event in &docs.late {
+            dead.push(Message {
+                key: key(event),
+                payload: payload(event),
+                headers: reason("late", "older than the watermark minus the allowed lateness"),
+            });
+        }
+        self.counts.late += docs.late.len() as u64;
+        out.dead_letters.send(&dead).await?;
+        let stored = out.sessions.upsert_visits(&docs.visits).await?;
+        self.counts.sessions += stored.written as u64;
         let report = out.documents.write(&docs).await?;
         self.counts.documents += report.written as u64;
         observer.documents(&docs);
@@ -236,6 +329,11 @@ impl Flow {
     /// The analytics (the live dashboard).
     pub fn analytics(&self) -> &StreamAnalytics {
         &self.analytics
+    }
+
+    /// The ingest step (its privacy settings).
+    pub fn ingest(&self) -> &Ingest {
+        &self.ingest
     }
 
     /// The gate and the analytics, e.g. to keep the dashboard after the run.

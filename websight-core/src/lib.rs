@@ -1,53 +1,48 @@
 //! # websight-core
 //!
-//! The foundation of websight: the typed domain model of a web shop's traffic, its two JSON
-//! shapes, and a seeded generator of synthetic traffic with ground truth.
+//! The foundation of websight: the open event model of real shop traffic and everything the
+//! stream does with it, from bytes to documents, plus a seeded generator of synthetic traffic
+//! with ground truth and the offline features and models.
 //!
-//! - [`model`]: [`Session`](model::Session) — who ([`UserProfile`](model::UserProfile)),
-//!   from where ([`Device`](model::Device), [`Location`](model::Location),
-//!   [`Referrer`](model::Referrer), IP, user agent) and what: ordered
-//!   [`PageEvent`](model::PageEvent)s (time, [`Action`](model::Action), product, dwell,
-//!   clicks), the [`Order`](model::Order) and [`Review`](model::Review)s. Products live in a
-//!   validated [`Catalogue`](model::Catalogue).
-//! - [`record`]: the original system's camelCase [`SessionRecord`](record::SessionRecord)
-//!   (decoded and re-encoded losslessly) and websight's event-level
-//!   [`EventRecord`](record::EventRecord), with conversions to and from sessions.
-//! - [`synth`]: [`Generator`](synth::Generator) — streaming, deterministic traffic whose
-//!   purchases follow a documented function of behaviour and whose bots and abuse are
-//!   labelled.
-//! - [`gate`]: the security gate — decoding with dead letters, duplicates, a known-user
-//!   Bloom filter, ordered security rules, HyperLogLog unique users, exact sessions per user.
-//! - [`io`] and [`flow`]: the stream's sources and sinks as traits with embedded defaults
-//!   (servers in `websight-connectors`), and the driver that runs source → gate → checked
-//!   events, dead letters, session store, analytics → documents, committing only what every
-//!   output acknowledged.
-//! - [`analytics`]: stream analytics — watermarks, sessionisation, windowed KPIs, top
-//!   products, funnel, payment mix, sentiment per category, potential customers, and the
-//!   documents of the original indexes; mergeable across partitions.
-//! - [`sentiment`]: VADER, ported from vaderSentiment 3.3.2 and checked against it.
-//! - [`features`]: purchase features of a session (behaviour before checkout only) and a
-//!   split by user.
-//! - [`learn`]: the `Fit` → model → `PredictProba` vocabulary and an MLP whose per-example
-//!   gradients can be clipped (for DP-SGD).
-//! - [`datasets`]: the Online Shoppers loader, stratified split, a standardiser.
-//! - [`metrics`]: ROC-AUC, PR-AUC, accuracy, precision, recall, F1, Brier, confusion matrix.
+//! The data flow, module by module:
+//!
+//! - [`event`]: the open [`Event`](event::Event) — a Segment-spec message (`page`, `track`,
+//!   `identify`, `alias`, `screen`, `group`) with typed e-commerce properties and exact
+//!   [`Money`](event::Money); every other property kept.
+//! - [`decode`]: bytes → events or typed dead letters, never a panic: Segment messages and
+//!   batches, the original system's session records, JSON lines of both.
+//! - [`privacy`]: keyed pseudonyms for ids, truncated IPs, dropped traits — applied before
+//!   anything else sees an event.
+//! - [`enrich`]: GA4 channels from referrers and UTM campaigns; user agents (uap-core).
+//! - [`gate`]: the security gate — duplicates by message id, a known-visitor Bloom filter,
+//!   ordered rules (bots, impossible figures, no user agent, IP rate, sub-second pages),
+//!   HyperLogLog unique visitors.
+//! - [`analytics`]: identity stitching, server-side visits (30-minute gap) closed on the
+//!   watermark, windowed KPIs, funnel, channels, products, sentiment, potential customers,
+//!   and the documents of the original indexes; mergeable across partitions.
+//! - [`io`] and [`flow`]: sources and sinks as traits with embedded defaults (servers in
+//!   `websight-connectors`), and the driver that runs source → ingest → gate → checked
+//!   events, dead letters, analytics → session store and documents, committing only what
+//!   every output acknowledged.
+//! - Offline: [`features`] (purchase features of a visit, a split by person), [`learn`]
+//!   (the `Fit` → model → `PredictProba` vocabulary, forests, an MLP for DP-SGD),
+//!   [`datasets`] (Online Shoppers), [`metrics`], [`sentiment`] (VADER).
+//! - [`synth`]: [`Generator`](synth::Generator) — the tracker messages of a synthetic shop,
+//!   whose purchases follow a documented function of behaviour and whose bots and abuse are
+//!   labelled; [`model`] and [`record`] hold its sessions and the original record shape.
 //!
 //! ```
-//! use websight_core::model::Catalogue;
-//! use websight_core::record::{EventRecord, SessionRecord};
-//! use websight_core::synth::{Generator, SynthConfig};
+//! use websight_core::decode::{decode_segment, DecodeContext};
+//! use websight_core::privacy::{Privacy, PrivacyConfig};
 //!
-//! let generator = Generator::new(SynthConfig { sessions: 200, seed: 7, ..SynthConfig::default() })?;
-//! for synthetic in generator.sessions().take(3) {
-//!     let session = &synthetic.session;
-//!     // The original system's record shape…
-//!     let record = SessionRecord::from_session(session, &Catalogue::furniture())?;
-//!     println!("{}", serde_json::to_string(&record)?);
-//!     // …and websight's own event stream.
-//!     let events = EventRecord::from_session(session);
-//!     assert_eq!(events.len(), session.page_views());
-//!     println!("bought: {} (p = {:.2}), abuse: {:?}",
-//!         session.purchased(), synthetic.truth.purchase_probability, synthetic.truth.abuse);
+//! let line = br#"{"type":"track","event":"Order Completed","userId":"alice@example.com",
+//!   "timestamp":"2026-03-01T10:00:00Z","context":{"ip":"203.0.113.9"},
+//!   "properties":{"order_id":"o-1","revenue":"59.90","currency":"EUR"}}"#;
+//! let privacy = Privacy::new(PrivacyConfig { key: Some("a secret key of 16+ bytes".into()), ..Default::default() })?;
+//! for decoded in decode_segment(line, &DecodeContext::default()) {
+//!     let event = privacy.protect(decoded?);
+//!     assert!(event.user_id.unwrap().starts_with("p_"));
+//!     assert_eq!(event.properties.revenue.unwrap().to_string(), "59.90");
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -78,6 +73,7 @@ pub mod event;
 pub mod features;
 pub mod flow;
 pub mod gate;
+pub mod hash;
 pub mod io;
 pub mod learn;
 pub mod metrics;

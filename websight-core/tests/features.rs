@@ -1,98 +1,86 @@
-//! Purchase features: no leakage from checkout, no dropped columns, a fitted vocabulary.
+//! Purchase features of visits: no leakage from checkout, no dropped columns, a fitted
+//! vocabulary, a split by person.
 
-use websight_core::features::{PurchaseFeatures, dedup_sessions, returning_flags, split_by_user};
-use websight_core::model::{Action, Catalogue};
-use websight_core::synth::{Generator, SynthConfig};
+use websight_core::analytics::{ProductCatalogue, Visit};
+use websight_core::event::names;
+use websight_core::features::{PurchaseData, PurchaseFeatures, dedup_visits, returning_flags, split_by_user};
+use websight_core::model::Catalogue;
+use websight_testkit::{documents_of, generator};
 
-fn sessions() -> Vec<websight_core::model::Session> {
-    let g = Generator::new(SynthConfig {
-        sessions: 3_000,
-        seed: 13,
-        ..SynthConfig::default()
-    })
-    .unwrap();
-    g.sessions()
-        .filter(|s| s.truth.abuse.is_none())
-        .map(|s| s.session)
-        .collect()
+fn visits() -> Vec<Visit> {
+    documents_of(&generator(3_000, 13)).visits
+}
+
+fn catalogue() -> ProductCatalogue {
+    ProductCatalogue::from_catalogue(&Catalogue::furniture())
 }
 
 #[test]
 fn checkout_and_the_order_never_reach_the_features() {
-    let all = sessions();
-    let features = PurchaseFeatures::new(&Catalogue::furniture()).with_states(&all, 5);
+    let all = visits();
+    let features = PurchaseFeatures::fit(&all, &catalogue(), 30);
     let mut checked = 0;
-    for s in all.iter().filter(|s| s.purchased()) {
-        let mut stripped = s.clone();
-        let first_checkout = stripped
+    for v in all.iter().filter(|v| v.purchased()) {
+        let first_checkout = v
             .events
             .iter()
-            .position(|e| e.action == Action::Checkout)
+            .position(|e| e.is_track(names::CHECKOUT_STARTED) || e.is_track(names::ORDER_COMPLETED))
             .unwrap();
+        let mut stripped = v.clone();
         stripped.events.truncate(first_checkout);
-        stripped.order = None;
-        stripped.reviews.clear();
-        assert_eq!(features.row(s, true), features.row(&stripped, true));
+        assert_eq!(features.row(v, true), features.row(&stripped, true));
         checked += 1;
     }
-    assert!(checked > 50);
+    assert!(checked > 20, "{checked} purchases checked");
 }
 
 #[test]
 fn every_value_has_a_column_and_the_encoder_round_trips() {
-    let all = sessions();
-    let features = PurchaseFeatures::new(&Catalogue::furniture()).with_states(&all[..100], 3);
+    let all = visits();
+    let features = PurchaseFeatures::fit(&all[..200], &catalogue(), 5);
     let names = features.names();
-    let other = names.iter().position(|n| n == "state=other").unwrap();
-    for s in &all {
-        let row = features.row(s, false);
+    assert_eq!(names.iter().filter(|n| n.starts_with("viewed=")).count(), 5);
+    assert!(names.iter().all(|n| !n.contains("gender") && !n.contains("state")));
+    for v in &all {
+        let row = features.row(v, false);
         assert_eq!(row.len(), names.len());
-        let states: f64 = names
-            .iter()
-            .zip(&row)
-            .filter(|(n, _)| n.starts_with("state="))
-            .map(|(_, v)| v)
-            .sum();
-        assert_eq!(states, 1.0, "exactly one state column is set");
-        let exits: f64 = names
-            .iter()
-            .zip(&row)
-            .filter(|(n, _)| n.starts_with("exit_page="))
-            .map(|(_, v)| v)
-            .sum();
-        assert_eq!(exits, 1.0);
+        assert!(row.iter().all(|x| x.is_finite()));
+        // One-hot groups have exactly one 1.
+        for group in ["channel=", "device=", "part_of_day=", "last_viewed="] {
+            let ones: f64 = names
+                .iter()
+                .zip(&row)
+                .filter(|(n, _)| n.starts_with(group))
+                .map(|(_, x)| x)
+                .sum();
+            assert_eq!(ones, 1.0, "{group}");
+        }
     }
-    assert!(
-        all.iter().any(|s| features.row(s, false)[other] == 1.0),
-        "unseen states go to state=other"
-    );
     let json = serde_json::to_string(&features).unwrap();
-    assert_eq!(
-        serde_json::from_str::<PurchaseFeatures>(&json).unwrap(),
-        features
-    );
+    assert_eq!(serde_json::from_str::<PurchaseFeatures>(&json).unwrap(), features);
 }
 
 #[test]
-fn duplicates_are_dropped_and_users_stay_on_one_side() {
-    let all = sessions();
-    let doubled: Vec<_> = all.iter().chain(all.iter().take(500)).collect();
-    let kept = dedup_sessions(doubled.iter().copied());
+fn duplicates_are_dropped_and_persons_stay_on_one_side() {
+    let all = visits();
+    let doubled: Vec<&Visit> = all.iter().chain(all.iter()).collect();
+    let kept = dedup_visits(doubled.iter().copied());
     assert_eq!(kept.len(), all.len());
+    assert!(kept.windows(2).all(|w| w[0].started_at() <= w[1].started_at()));
     let returning = returning_flags(&kept);
-    assert!(!returning[0] && returning.iter().any(|&r| r));
-    let users: Vec<_> = kept.iter().map(|s| &s.user.id).collect();
-    let labels: Vec<bool> = kept.iter().map(|s| s.purchased()).collect();
-    let (train, test) = split_by_user(&users, &labels, 0.2, 7);
+    assert!(returning.iter().any(|r| *r) && returning.iter().any(|r| !*r));
+    let persons: Vec<&str> = kept.iter().map(|v| v.person.as_str()).collect();
+    let labels: Vec<bool> = kept.iter().map(|v| v.purchased()).collect();
+    let (train, test) = split_by_user(&persons, &labels, 0.2, 7);
     assert_eq!(train.len() + test.len(), kept.len());
-    let train_users: std::collections::HashSet<_> = train.iter().map(|&i| users[i]).collect();
-    assert!(test.iter().all(|&i| !train_users.contains(users[i])));
-    let rate =
-        |rows: &[usize]| rows.iter().filter(|&&i| labels[i]).count() as f64 / rows.len() as f64;
-    assert!(
-        (rate(&train) - rate(&test)).abs() < 0.03,
-        "stratified: {} vs {}",
-        rate(&train),
-        rate(&test)
-    );
+    let train_persons: std::collections::HashSet<_> = train.iter().map(|&i| persons[i]).collect();
+    assert!(test.iter().all(|&i| !train_persons.contains(persons[i])));
+    let share = test.len() as f64 / kept.len() as f64;
+    assert!((0.12..0.28).contains(&share), "test share {share}");
+
+    let data = PurchaseData::build(&all, &catalogue(), 0.2, 7);
+    assert_eq!(data.data.x.nrows(), all.len());
+    assert_eq!(data.data.feature_names, data.features.names());
+    let (buyers, others) = data.persons();
+    assert!(buyers > 0 && others > buyers);
 }

@@ -1,107 +1,85 @@
-//! The gate: nothing lost, typed dead letters, duplicates, detection against planted labels.
+//! The gate: nothing lost, typed dead letters, duplicates by message id, detection against
+//! planted labels, crawlers stopped, clean human traffic never.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use proptest::prelude::*;
+use websight_core::decode::{DecodeContext, decode_segment};
+use websight_core::flow::Ingest;
 use websight_core::gate::{
     DeadLetterReason, DetectionScore, Gate, GateConfig, HyperLogLog, KnownUsers, Outcome,
 };
 use websight_core::model::UserId;
-use websight_core::synth::{Generator, SynthConfig};
+use websight_core::synth::{Generator, SynthConfig, bot_user_agents};
+use websight_testkit::{generator, hostile_lines, privacy};
+
+const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+
+fn judge_all(gate: &mut Gate, ingest: &Ingest, raw: &[u8]) -> Vec<Outcome> {
+    ingest.decode(raw).into_iter().map(|i| gate.process(i)).collect()
+}
 
 #[test]
 fn every_input_has_exactly_one_outcome_and_bad_input_is_kept_with_a_reason() {
-    let generator = Generator::new(SynthConfig {
-        sessions: 3_000,
-        seed: 21,
-        ..SynthConfig::default()
-    })
-    .unwrap();
+    let g = generator(3_000, 21);
+    let raws = hostile_lines(&g);
+    let ingest = Ingest::new(privacy());
     let mut gate = Gate::new(GateConfig::default()).unwrap();
-    let (mut sent, mut bad_sent, mut dup_sent) = (0u64, 0u64, 0u64);
-    let (mut dead, mut dups) = (0u64, 0u64);
-    let garbage: [&[u8]; 5] = [
-        b"\xff\xfe not utf8",
-        b"{\"event_id\": \"x\", \"seq\": ",
-        b"{\"event_id\": 5}",
-        b"[1, 2, 3]",
-        b"",
-    ];
-    for (i, e) in generator.events().enumerate() {
-        let bytes = serde_json::to_vec(&e.record).unwrap();
-        let mut inputs = vec![bytes.clone()];
-        if i % 20 == 0 {
-            inputs.push(bytes.clone()); // a redelivery
-            dup_sent += 1;
-        }
-        if i % 50 == 0 {
-            inputs.push(garbage[(i / 50) % garbage.len()].to_vec());
-            bad_sent += 1;
-        }
-        if i % 97 == 0 {
-            let mut broken = e.record.clone();
-            broken.seq = broken.session_events; // impossible position
-            inputs.push(serde_json::to_vec(&broken).unwrap());
-            bad_sent += 1;
-        }
-        for input in inputs {
-            sent += 1;
-            match gate.process(&input) {
-                Outcome::DeadLetter(d) => {
-                    dead += 1;
-                    assert_eq!(d.raw, input, "dead letters keep the bytes");
-                }
-                Outcome::Duplicate { .. } => dups += 1,
-                _ => {}
+    let mut dead = 0;
+    for raw in &raws {
+        for outcome in judge_all(&mut gate, &ingest, raw) {
+            if let Outcome::DeadLetter(d) = outcome {
+                dead += 1;
+                assert!(!d.raw.is_empty(), "a redacted copy is kept");
             }
         }
     }
     let stats = gate.stats();
-    assert_eq!(stats.received, sent);
+    assert_eq!(stats.received, raws.len() as u64);
     assert!(stats.is_conserved(), "{stats:?}");
-    assert_eq!((dead, stats.dead_letters), (bad_sent, bad_sent));
-    assert_eq!((dups, stats.duplicates), (dup_sent, dup_sent));
+    assert_eq!(stats.dead_letters, dead);
+    let redelivered = websight_testkit::lines(&g).len().div_ceil(97) as u64;
+    assert_eq!(stats.duplicates, redelivered);
     assert!(stats.valid > 0 && stats.rejected_total() > 0);
 
     // Reasons are typed by what went wrong.
-    let reason = |bytes: &[u8]| match Gate::new(GateConfig::default()).unwrap().process(bytes) {
+    let reason = |bytes: &[u8]| match Gate::new(GateConfig::default())
+        .unwrap()
+        .process(decode_segment(bytes, &DecodeContext::default()).remove(0))
+    {
         Outcome::DeadLetter(d) => d.reason,
         other => panic!("expected a dead letter, got {other:?}"),
     };
-    assert!(matches!(
-        reason(b"{\"event_id\": \"x\", \"seq\": "),
-        DeadLetterReason::Truncated(_)
-    ));
-    assert!(matches!(
-        reason(b"{\"event_id\": 5}"),
-        DeadLetterReason::Shape(_)
-    ));
+    assert!(matches!(reason(b"{\"type\": \"page\", "), DeadLetterReason::Truncated(_)));
+    assert!(matches!(reason(b"{\"type\": 5}"), DeadLetterReason::Shape(_)));
     assert!(matches!(reason(b"}{"), DeadLetterReason::Syntax(_)));
 }
 
 #[test]
 fn detection_precision_and_recall_on_planted_abuse() {
-    let generator = Generator::new(SynthConfig {
-        sessions: 50_000,
+    let g = Generator::new(SynthConfig {
+        sessions: 20_000,
         seed: 8,
         ..SynthConfig::default()
     })
     .unwrap();
+    let ingest = Ingest::new(privacy());
     let mut gate = Gate::new(GateConfig::default()).unwrap();
     let mut score = DetectionScore::default();
-    let mut by_kind: HashMap<String, (u64, u64)> = HashMap::new();
     let mut kind_of = HashMap::new();
-    for e in generator.events() {
-        let session = e.record.session_id.clone();
-        let rejected = matches!(gate.process_event(e.record), Outcome::Rejected { .. });
-        score.record(&session, e.abuse.is_some(), rejected);
-        if let Some(kind) = e.abuse {
-            let entry = kind_of
-                .entry(session)
-                .or_insert((format!("{kind:?}"), false));
-            entry.1 |= rejected;
+    for e in g.events() {
+        for outcome in judge_all(&mut gate, &ingest, &e.to_json()) {
+            let rejected = matches!(outcome, Outcome::Rejected { .. });
+            score.record(&e.session, e.abuse.is_some(), rejected);
+            if let Some(kind) = e.abuse {
+                let entry = kind_of
+                    .entry(e.session.clone())
+                    .or_insert((format!("{kind:?}"), false));
+                entry.1 |= rejected;
+            }
         }
     }
+    let mut by_kind: HashMap<String, (u64, u64)> = HashMap::new();
     for (kind, detected) in kind_of.values() {
         let e = by_kind.entry(kind.clone()).or_default();
         e.0 += 1;
@@ -118,77 +96,124 @@ fn detection_precision_and_recall_on_planted_abuse() {
     assert!(score.recall() >= 0.95, "recall {}", score.recall());
 }
 
+fn message(kind: &str, id: &str, anon: &str, at: &str, context: &str, extra: &str) -> Vec<u8> {
+    format!(
+        r#"{{"type":"{kind}","messageId":"{id}","anonymousId":"{anon}","timestamp":"{at}","context":{{{context}}}{extra}}}"#
+    )
+    .into_bytes()
+}
+
 #[test]
-fn unique_users_and_sessions_per_user_count_every_valid_session() {
-    let generator = Generator::new(SynthConfig {
-        sessions: 20_000,
-        users: 8_000,
+fn crawlers_are_stopped_by_their_own_rule_and_clean_humans_never() {
+    let ingest = Ingest::new(privacy());
+    let mut gate = Gate::new(GateConfig::default()).unwrap();
+    for (i, agent) in bot_user_agents().iter().enumerate() {
+        let raw = message(
+            "page",
+            &format!("bot-{i}"),
+            &format!("crawler-{i}"),
+            "2026-01-01T10:00:00Z",
+            &format!(r#""userAgent":"{agent}","ip":"198.51.100.{i}""#),
+            "",
+        );
+        let outcome = judge_all(&mut gate, &ingest, &raw).remove(0);
+        assert!(
+            matches!(outcome, Outcome::Rejected { rule: "bot_user_agent", .. }),
+            "{agent}: {outcome:?}"
+        );
+    }
+    // Direct visits, e-mail campaigns, returning visitors, server-side orders without a
+    // user agent for a known visitor: all normal.
+    let human = format!(r#""userAgent":"{CHROME}","ip":"203.0.113.7""#);
+    let email_page = r#","properties":{"url":"https://shop.example/?utm_source=newsletter&utm_medium=email","path":"/"}"#;
+    let inputs = [
+        message("page", "h1", "visitor-1", "2026-01-01T10:00:00Z", &human, ""),
+        message("page", "h2", "visitor-1", "2026-01-01T10:00:30Z", &human, email_page),
+        message("track", "h3", "visitor-1", "2026-01-01T10:01:00Z", &human, r#","event":"Product Viewed","properties":{"product_id":"p1","price":12.5}"#),
+        // Returning the next day, direct.
+        message("page", "h4", "visitor-1", "2026-01-02T18:00:00Z", &human, ""),
+        // The shop's server reports the order (no user agent; the visitor is known).
+        message("track", "h5", "visitor-1", "2026-01-02T18:05:00Z", "", r#","event":"Order Completed","properties":{"order_id":"o1","revenue":12.5}"#),
+        message("page", "h6", "visitor-2", "2026-01-02T18:05:00Z", &human, email_page),
+    ];
+    for raw in &inputs {
+        let outcome = judge_all(&mut gate, &ingest, raw).remove(0);
+        assert!(matches!(outcome, Outcome::Valid(_)), "{}: {outcome:?}", String::from_utf8_lossy(raw));
+    }
+    // A new visitor with no user agent at all is the original rule's case.
+    let bare = message("page", "n1", "visitor-3", "2026-01-02T18:06:00Z", "", "");
+    assert!(matches!(
+        judge_all(&mut gate, &ingest, &bare).remove(0),
+        Outcome::Rejected { rule: "no_user_agent", .. }
+    ));
+    // Impossible figures, and the rest of that visit with them.
+    let hoard = message("track", "x1", "visitor-4", "2026-01-02T18:06:00Z", &human, r#","event":"Product Added","properties":{"product_id":"p1","quantity":900}"#);
+    let next = message("page", "x2", "visitor-4", "2026-01-02T18:07:00Z", &human, "");
+    assert!(matches!(judge_all(&mut gate, &ingest, &hoard).remove(0), Outcome::Rejected { rule: "impossible_figures", .. }));
+    assert!(matches!(judge_all(&mut gate, &ingest, &next).remove(0), Outcome::Rejected { rule: "impossible_figures", .. }));
+    // A retry of a message already judged is a duplicate.
+    assert!(matches!(judge_all(&mut gate, &ingest, &inputs[0]).remove(0), Outcome::Duplicate { .. }));
+}
+
+#[test]
+fn unique_visitors_and_visits_per_person_count_every_valid_visit() {
+    let g = Generator::new(SynthConfig {
+        sessions: 10_000,
+        users: 4_000,
+        bot_share: 0.0,
+        abuse_share: 0.0,
         seed: 2,
         ..SynthConfig::default()
     })
     .unwrap();
+    let ingest = Ingest::new(privacy());
     let mut gate = Gate::new(GateConfig::default()).unwrap();
-    let mut valid_sessions: HashMap<UserId, HashSet<String>> = HashMap::new();
-    for e in generator.events() {
-        if let Outcome::Valid(ev) = gate.process_event(e.record) {
-            valid_sessions
-                .entry(ev.user.id.clone())
-                .or_default()
-                .insert(ev.session_id.0.clone());
+    let mut ids = std::collections::HashSet::new();
+    let mut persons = std::collections::HashSet::new();
+    for e in g.events() {
+        for outcome in judge_all(&mut gate, &ingest, &e.to_json()) {
+            if let Outcome::Valid(ev) = outcome {
+                ids.extend(ev.anonymous_id.clone());
+                ids.extend(ev.user_id.clone());
+                persons.extend(ev.person().map(str::to_owned));
+            }
         }
     }
-    let exact = valid_sessions.len() as f64;
     let estimate = gate.unique_users();
-    assert!(
-        (estimate / exact - 1.0).abs() < 3.0 * 0.0081,
-        "HLL {estimate} vs exact {exact}"
-    );
-    assert_eq!(gate.users_with_sessions(), valid_sessions.len());
-    let mut singles = 0;
-    for (user, sessions) in &valid_sessions {
-        assert_eq!(gate.sessions_of(user), sessions.len() as u64, "{user}");
-        singles += usize::from(sessions.len() == 1);
-    }
-    assert!(
-        singles > 100,
-        "first sessions count: {singles} users with exactly one"
-    );
+    let exact = ids.len() as f64;
+    assert!((estimate / exact - 1.0).abs() < 3.0 * 0.0081, "HLL {estimate} vs exact {exact}");
+    assert_eq!(gate.users_with_sessions(), persons.len());
+    let visits: u64 = persons.iter().map(|p| gate.sessions_of(&UserId(p.clone()))).sum();
+    assert!(visits >= persons.len() as u64);
 }
 
 #[test]
-fn known_users_are_still_checked_and_the_filter_snapshots() {
-    let generator = Generator::new(SynthConfig {
-        sessions: 500,
-        bot_share: 0.0,
-        abuse_share: 0.0,
-        seed: 4,
-        ..SynthConfig::default()
-    })
-    .unwrap();
+fn known_visitors_are_still_checked_and_the_filter_snapshots() {
+    let ingest = Ingest::new(privacy());
     let mut gate = Gate::new(GateConfig::default()).unwrap();
-    let mut last_valid = None;
-    for e in generator.events() {
-        if let Outcome::Valid(ev) = gate.process_event(e.record) {
-            last_valid = Some(ev);
-        }
-    }
-    let mut known = last_valid.unwrap();
-    assert!(gate.known_users().contains(known.user.id.as_str()));
-    // A known user turning up with a crawler's user agent is still stopped.
-    known.session_id = "fresh-session".into();
-    known.seq = 0;
-    known.user_agent = "python-requests/2.31.0".into();
+    let human = format!(r#""userAgent":"{CHROME}""#);
+    let first = message("page", "k1", "known", "2026-01-01T10:00:00Z", &human, "");
+    let Outcome::Valid(valid) = judge_all(&mut gate, &ingest, &first).remove(0) else {
+        panic!("a clean first visit passes");
+    };
+    let pseudonym = valid.anonymous_id.unwrap();
+    assert!(gate.known_users().contains(&pseudonym));
+    // A known visitor turning up with a crawler's user agent is still stopped.
+    let scripted = message(
+        "page",
+        "k2",
+        "known",
+        "2026-01-03T10:00:00Z",
+        r#""userAgent":"python-requests/2.31.0""#,
+        "",
+    );
     assert!(matches!(
-        gate.process_event(known.clone()),
-        Outcome::Rejected {
-            rule: "bot_user_agent",
-            ..
-        }
+        judge_all(&mut gate, &ingest, &scripted).remove(0),
+        Outcome::Rejected { rule: "bot_user_agent", .. }
     ));
-
     let bytes = gate.known_users().snapshot();
     let restored = KnownUsers::restore(bytes.clone()).unwrap();
-    assert!(restored.contains(known.user.id.as_str()));
+    assert!(restored.contains(&pseudonym));
     assert_eq!(restored.snapshot(), bytes);
     assert!(KnownUsers::restore(vec![1, 2, 3]).is_err());
     assert!(KnownUsers::new(0, 0.01, [0; 32]).is_err());
@@ -212,53 +237,28 @@ fn hyperloglog_partitions_merge_to_the_whole() {
 proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_and_are_conserved(inputs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 1..40)) {
+        let ingest = Ingest::new(privacy());
         let mut gate = Gate::new(GateConfig { known_users_capacity: 100, ..GateConfig::default() }).unwrap();
+        let mut n = 0;
         for input in &inputs {
-            let _ = gate.process(input);
+            n += judge_all(&mut gate, &ingest, input).len() as u64;
         }
-        prop_assert_eq!(gate.stats().received, inputs.len() as u64);
+        prop_assert_eq!(gate.stats().received, n);
+        prop_assert!(n >= inputs.len() as u64);
         prop_assert!(gate.stats().is_conserved());
     }
 }
 
 #[test]
-fn blocklists_stop_listed_ips_and_email_domains() {
-    let generator = Generator::new(SynthConfig {
-        sessions: 200,
-        bot_share: 0.0,
-        abuse_share: 0.0,
-        seed: 6,
-        ..SynthConfig::default()
-    })
-    .unwrap();
-    let events: Vec<_> = generator.events().map(|e| e.record).collect();
-    let blocked_ip = events[0].ip_address;
-    let blocked_domain = events[1]
-        .user
-        .email
-        .rsplit_once('@')
-        .unwrap()
-        .1
-        .to_ascii_uppercase();
+fn blocklists_stop_listed_networks() {
+    let ingest = Ingest::new(privacy());
     let config = GateConfig {
-        blocked_ips: vec![blocked_ip],
-        blocked_email_domains: vec![blocked_domain.clone()],
+        blocked_ips: vec!["192.0.2.77".parse().unwrap()],
         ..GateConfig::default()
     };
     let mut gate = Gate::new(config).unwrap();
-    for e in events {
-        let listed = e.ip_address == blocked_ip
-            || e.user
-                .email
-                .to_ascii_uppercase()
-                .ends_with(&format!("@{blocked_domain}"));
-        match gate.process_event(e) {
-            Outcome::Rejected {
-                rule: "blocklist", ..
-            } => assert!(listed),
-            Outcome::Rejected { rule, .. } => assert!(!listed, "listed event stopped by {rule}"),
-            _ => assert!(!listed, "a listed event passed"),
-        }
-    }
-    assert!(gate.stats().rejected["blocklist"] > 0);
+    let listed = message("page", "b1", "v", "2026-01-01T10:00:00Z", &format!(r#""userAgent":"{CHROME}","ip":"192.0.2.5""#), "");
+    let other = message("page", "b2", "w", "2026-01-01T10:00:00Z", &format!(r#""userAgent":"{CHROME}","ip":"192.0.3.5""#), "");
+    assert!(matches!(judge_all(&mut gate, &ingest, &listed).remove(0), Outcome::Rejected { rule: "blocklist", .. }));
+    assert!(matches!(judge_all(&mut gate, &ingest, &other).remove(0), Outcome::Valid(_)));
 }

@@ -1,10 +1,13 @@
-//! The two JSON shapes: lossless decoding of the original record, round trips, typed errors.
+//! The original record: lossless decoding, round trips, typed errors; tracker messages on the
+//! wire.
 
 use proptest::prelude::*;
 use serde_json::Value;
 use websight_core::CoreError;
 use websight_core::model::{Action, Catalogue, DeviceType, PaymentMethod, ProductId, Referrer};
-use websight_core::record::{EventRecord, JsonNumber, NaiveUtc, SessionRecord};
+use websight_core::decode::{DecodeContext, decode_original, decode_segment};
+use websight_core::event::names;
+use websight_core::record::{JsonNumber, NaiveUtc, SessionRecord};
 use websight_core::synth::{Generator, SynthConfig};
 
 /// A record written by hand in the original generator's exact shape (Python json.dumps
@@ -98,51 +101,25 @@ fn malformed_original_records_get_typed_errors() {
 }
 
 #[test]
-fn event_records_are_rfc3339_utc_and_reassemble_sessions() {
+fn tracker_messages_are_rfc3339_utc_and_decode_back() {
     let generator = Generator::new(SynthConfig {
         sessions: 300,
         seed: 3,
         ..SynthConfig::default()
     })
     .unwrap();
-    for s in generator.sessions() {
-        let events = EventRecord::from_session(&s.session);
-        assert_eq!(events.len(), s.session.page_views());
-        assert!(events.last().unwrap().is_last());
-        for e in &events {
-            let json: Value = serde_json::to_value(e).unwrap();
-            let ts = json["timestamp"].as_str().unwrap();
-            assert!(ts.ends_with('Z'), "{ts} is not UTC");
-            chrono::DateTime::parse_from_rfc3339(ts).unwrap();
-            let back: EventRecord = serde_json::from_value(json).unwrap();
-            assert_eq!(&back, e);
+    for e in generator.events().take(3_000) {
+        let json: Value = serde_json::from_slice(&e.to_json()).unwrap();
+        for field in ["timestamp", "originalTimestamp", "sentAt", "receivedAt"] {
+            if let Some(ts) = json[field].as_str() {
+                assert!(ts.ends_with('Z'), "{ts} is not UTC");
+                chrono::DateTime::parse_from_rfc3339(ts).unwrap();
+            }
         }
-        let mut shuffled = events.clone();
-        shuffled.reverse();
-        assert_eq!(EventRecord::into_session(shuffled).unwrap(), s.session);
+        let back = decode_segment(&e.to_json(), &DecodeContext::default()).remove(0).unwrap();
+        assert_eq!(back.time, e.event.time, "the spec's clock correction recovers the event time");
+        assert_eq!(back, e.event);
     }
-}
-
-#[test]
-fn incomplete_or_mixed_event_sets_are_refused() {
-    let generator = Generator::new(SynthConfig {
-        sessions: 50,
-        ..SynthConfig::default()
-    })
-    .unwrap();
-    let sessions: Vec<_> = generator
-        .sessions()
-        .map(|s| s.session)
-        .filter(|s| s.page_views() > 1)
-        .take(2)
-        .collect();
-    let mut a = EventRecord::from_session(&sessions[0]);
-    a.pop();
-    assert!(EventRecord::into_session(a).is_err());
-    let mut mixed = EventRecord::from_session(&sessions[0]);
-    mixed[0] = EventRecord::from_session(&sessions[1])[0].clone();
-    assert!(EventRecord::into_session(mixed).is_err());
-    assert!(EventRecord::into_session(Vec::new()).is_err());
 }
 
 fn number() -> impl Strategy<Value = JsonNumber> {
@@ -234,10 +211,9 @@ proptest! {
             prop_assert_eq!(rebuilt.purchased(), s.session.purchased());
             prop_assert_eq!(rebuilt.clicks(), s.session.clicks());
             prop_assert_eq!(rebuilt.reviews.len(), s.session.reviews.len());
-            for e in EventRecord::from_session(&s.session) {
-                let line = serde_json::to_string(&e).unwrap();
-                prop_assert_eq!(serde_json::from_str::<EventRecord>(&line).unwrap(), e);
-            }
+            let events = decode_original(json.as_bytes(), &DecodeContext::default()).unwrap();
+            let views = events.iter().filter(|e| e.is_track(names::PRODUCT_VIEWED)).count();
+            prop_assert_eq!(views, record.product_ids.len());
         }
     }
 }

@@ -220,7 +220,17 @@ fn planted_abuse_is_labelled_with_its_traits() {
 #[test]
 fn event_stream_delivers_every_event_once_with_bounded_disorder_and_memory() {
     let g = generator(20_000, 8);
-    let expected: usize = g.sessions().map(|s| s.session.page_views()).sum();
+    // Each page is a page call and its e-commerce track; orders add identify, payment and
+    // order calls; reviews their own; impossible sessions an extra cart add.
+    let expected: usize = g
+        .sessions()
+        .map(|s| {
+            let mut n = 2 * s.session.page_views() + s.session.reviews.len();
+            n += 3 * usize::from(s.session.order.is_some());
+            n += usize::from(s.truth.abuse == Some(websight_core::synth::AbuseKind::ImpossibleSession));
+            n
+        })
+        .sum();
     let mut seen = HashSet::new();
     let mut previous_arrival = None;
     let (mut behind, mut very_late) = (0usize, 0usize);
@@ -228,7 +238,7 @@ fn event_stream_delivers_every_event_once_with_bounded_disorder_and_memory() {
     let mut stream = g.events();
     for e in stream.by_ref() {
         assert!(
-            seen.insert(e.record.event_id.clone()),
+            seen.insert(e.event.message_id.clone()),
             "event delivered twice"
         );
         assert!(
@@ -237,10 +247,10 @@ fn event_stream_delivers_every_event_once_with_bounded_disorder_and_memory() {
         );
         previous_arrival = Some(e.arrival);
         assert!(e.delay_seconds() >= 0.0);
-        if newest.is_some_and(|t| e.record.timestamp < t) {
+        if newest.is_some_and(|t| e.event.time < t) {
             behind += 1;
         }
-        newest = newest.max(Some(e.record.timestamp));
+        newest = newest.max(Some(e.event.time));
         very_late += usize::from(e.very_late);
         if !e.very_late {
             assert!(e.delay_seconds() < 120.0);

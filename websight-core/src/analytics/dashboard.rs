@@ -7,36 +7,33 @@ use serde::{Deserialize, Serialize};
 
 use super::documents::{KpiWindow, SessionSummary};
 use super::topk::TopCounter;
-use crate::model::{PaymentMethod, ProductId, Sentiment};
+use super::visit::Visit;
+use crate::event::Money;
+use crate::model::Sentiment;
 
-/// Money in cents, so sums are exact and merge in any order.
-pub(crate) fn cents(amount: f64) -> i64 {
-    (amount * 100.0).round() as i64
-}
-
-/// Per-product counters.
+/// Per-product counters, by product key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductCounters {
-    /// Product page views.
-    pub views: TopCounter<ProductId>,
-    /// Cart adds.
-    pub cart_adds: TopCounter<ProductId>,
+    /// `Product Viewed` events.
+    pub views: TopCounter<String>,
+    /// Units added to carts.
+    pub cart_adds: TopCounter<String>,
     /// Units bought.
-    pub purchases: TopCounter<ProductId>,
-    /// Revenue in cents.
-    pub revenue_cents: TopCounter<ProductId>,
+    pub purchases: TopCounter<String>,
+    /// Revenue in cents of the dashboard's currency (price × quantity).
+    pub revenue_cents: TopCounter<String>,
 }
 
-/// The view → cart → checkout → purchase funnel, in sessions.
+/// The view → cart → checkout → purchase funnel, in visits.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Funnel {
-    /// Closed sessions.
+    /// Closed visits.
     pub sessions: u64,
     /// …with a product view.
     pub viewed: u64,
     /// …with a cart add.
     pub carted: u64,
-    /// …that opened the checkout page.
+    /// …that opened the checkout.
     pub checkout: u64,
     /// …that ordered.
     pub purchased: u64,
@@ -68,10 +65,10 @@ pub struct SentimentCounts {
 /// A visitor who spent long on a product without buying.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PotentialCustomer {
-    /// Seconds on the product's pages in one session.
+    /// Milliseconds on the product in one visit.
     pub seconds_ms: u64,
-    /// User id.
-    pub user_id: String,
+    /// The person (pseudonym).
+    pub visitor: String,
     /// Product name.
     pub product: String,
 }
@@ -92,7 +89,7 @@ impl WindowState {
     pub fn merge(&mut self, o: &WindowState) {
         self.sessions += o.sessions;
         self.purchases += o.purchases;
-        self.revenue_cents += o.revenue_cents;
+        self.revenue_cents = self.revenue_cents.saturating_add(o.revenue_cents);
         self.duration_ms += o.duration_ms;
         self.engaged += o.engaged;
         self.page_views += o.page_views;
@@ -115,7 +112,7 @@ impl WindowState {
             revenue: self.revenue_cents as f64 / 100.0,
             avg_session_duration: per_session(self.duration_ms as f64 / 1000.0),
             current_visitors: self.recent_users.len() as u64,
-            bounce_rate: per_session((self.sessions - self.engaged) as f64),
+            bounce_rate: per_session(self.sessions.saturating_sub(self.engaged) as f64),
             engaged_sessions: self.engaged,
             page_views: self.page_views,
         }
@@ -125,43 +122,65 @@ impl WindowState {
 /// Everything the live dashboards show; mergeable across partitions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Dashboard {
-    /// Per-product counters (exact for small catalogues).
+    /// The currency of product revenue and windows (orders in others count in
+    /// [`Dashboard::revenue`] only).
+    pub currency: String,
+    /// Per-product counters (exact up to the configured capacity).
     pub products: ProductCounters,
     /// Funnel.
     pub funnel: Funnel,
-    /// Orders per payment method (abandoned carts are [`Dashboard::abandoned_carts`]).
-    pub payments: BTreeMap<PaymentMethod, u64>,
-    /// Sessions that filled a cart and did not order.
+    /// Orders per payment method (`unknown` when not sent).
+    pub payments: BTreeMap<String, u64>,
+    /// Visits that filled a cart and did not order.
     pub abandoned_carts: u64,
     /// Review sentiment per product category.
     pub sentiment: BTreeMap<String, SentimentCounts>,
     /// Longest unconverted product attention, longest first.
     pub potential_customers: Vec<PotentialCustomer>,
-    /// Total revenue in cents.
-    pub revenue_cents: i64,
-    /// Sum of closed sessions' durations, milliseconds.
+    /// Completed orders.
+    pub orders: u64,
+    /// Revenue per currency, exact.
+    pub revenue: BTreeMap<String, Money>,
+    /// Visits per GA4 channel.
+    pub channels: BTreeMap<String, u64>,
+    /// Visits per source.
+    pub sources: TopCounter<String>,
+    /// Visits per campaign (`(not set)` excluded).
+    pub campaigns: TopCounter<String>,
+    /// Page views per path.
+    pub pages: TopCounter<String>,
+    /// Visits per device type.
+    pub devices: BTreeMap<String, u64>,
+    /// Sum of closed visits' durations, milliseconds.
     pub duration_ms: u64,
-    /// Engaged sessions.
+    /// Engaged visits.
     pub engaged: u64,
     pub(crate) windows: BTreeMap<DateTime<Utc>, WindowState>,
     potential_limit: usize,
 }
 
 impl Dashboard {
-    pub(crate) fn new(product_capacity: usize, potential_limit: usize) -> Self {
+    pub(crate) fn new(currency: &str, capacity: usize, potential_limit: usize) -> Self {
         Dashboard {
+            currency: currency.to_owned(),
             products: ProductCounters {
-                views: TopCounter::new(product_capacity),
-                cart_adds: TopCounter::new(product_capacity),
-                purchases: TopCounter::new(product_capacity),
-                revenue_cents: TopCounter::new(product_capacity),
+                views: TopCounter::new(capacity),
+                cart_adds: TopCounter::new(capacity),
+                purchases: TopCounter::new(capacity),
+                revenue_cents: TopCounter::new(capacity),
             },
             funnel: Funnel::default(),
             payments: BTreeMap::new(),
             abandoned_carts: 0,
             sentiment: BTreeMap::new(),
             potential_customers: Vec::new(),
-            revenue_cents: 0,
+            orders: 0,
+            revenue: BTreeMap::new(),
+            channels: BTreeMap::new(),
+            sources: TopCounter::new(capacity),
+            campaigns: TopCounter::new(capacity),
+            pages: TopCounter::new(capacity),
+            devices: BTreeMap::new(),
             duration_ms: 0,
             engaged: 0,
             windows: BTreeMap::new(),
@@ -187,20 +206,68 @@ impl Dashboard {
         self.potential_customers.truncate(self.potential_limit);
     }
 
-    pub(crate) fn add_session(
-        &mut self,
-        s: &SessionSummary,
-        payments: impl Iterator<Item = PaymentMethod>,
-    ) {
-        self.duration_ms += (s.session_duration * 1000.0).round() as u64;
-        self.engaged += u64::from(s.engaged);
-        for payment in payments {
-            *self.payments.entry(payment).or_default() += 1;
+    /// Counts a closed visit (everything but sentiment and potential customers, which need
+    /// the product details).
+    pub(crate) fn add_visit(&mut self, visit: &Visit, summary: &SessionSummary) {
+        let f = &mut self.funnel;
+        f.sessions += 1;
+        f.viewed += u64::from(summary.step >= super::Step::View);
+        f.carted += u64::from(!visit.cart_adds().is_empty());
+        f.checkout += u64::from(visit.checkout_started());
+        f.purchased += u64::from(summary.purchase_made);
+        self.abandoned_carts += u64::from(!visit.cart_adds().is_empty() && !summary.purchase_made);
+        self.duration_ms += (summary.session_duration * 1000.0).round() as u64;
+        self.engaged += u64::from(summary.engaged);
+        *self.channels.entry(summary.channel.clone()).or_default() += 1;
+        *self.devices.entry(summary.device_type.clone()).or_default() += 1;
+        self.sources.add(summary.source.clone(), 1);
+        if summary.campaign != "(not set)" {
+            self.campaigns.add(summary.campaign.clone(), 1);
         }
-        self.revenue_cents += cents(s.amount_spent);
+        for e in &visit.events {
+            if e.kind.is_view()
+                && let Some(path) = &e.page.path
+            {
+                self.pages.add(path.clone(), 1);
+            }
+        }
+        for item in visit.product_views() {
+            if let Some(key) = item.key() {
+                self.products.views.add(key.to_owned(), 1);
+            }
+        }
+        for item in visit.cart_adds() {
+            if let Some(key) = item.key() {
+                self.products.cart_adds.add(key.to_owned(), u64::from(item.units()));
+            }
+        }
+        for order in visit.orders() {
+            self.orders += 1;
+            let method = order.payment_method.clone().unwrap_or_else(|| "unknown".into());
+            *self.payments.entry(method).or_default() += 1;
+            let slot = self.revenue.entry(order.currency.clone()).or_default();
+            *slot = slot.checked_add(order.value).unwrap_or(*slot);
+            if order.currency != self.currency {
+                continue;
+            }
+            for item in &order.products {
+                let Some(key) = item.key() else { continue };
+                self.products.purchases.add(key.to_owned(), u64::from(item.units()));
+                let value = item
+                    .price
+                    .and_then(|p| p.checked_mul(i64::from(item.units())))
+                    .map_or(0, |m| m.cents().max(0) as u64);
+                self.products.revenue_cents.add(key.to_owned(), value);
+            }
+        }
     }
 
-    /// Average session duration over closed sessions, seconds.
+    /// Completed orders' revenue in the dashboard's currency.
+    pub fn revenue_in_currency(&self) -> Money {
+        self.revenue.get(&self.currency).copied().unwrap_or_default()
+    }
+
+    /// Average visit duration over closed visits, seconds.
     pub fn average_session_seconds(&self) -> f64 {
         if self.funnel.sessions == 0 {
             0.0
@@ -209,12 +276,7 @@ impl Dashboard {
         }
     }
 
-    /// Total revenue.
-    pub fn revenue(&self) -> f64 {
-        self.revenue_cents as f64 / 100.0
-    }
-
-    /// GA4 bounce rate over closed sessions.
+    /// GA4 bounce rate over closed visits.
     pub fn bounce_rate(&self) -> f64 {
         if self.funnel.sessions == 0 {
             0.0
@@ -223,7 +285,7 @@ impl Dashboard {
         }
     }
 
-    /// Makes this the dashboard of both inputs (e.g. two partitions of users).
+    /// Makes this the dashboard of both inputs (e.g. two partitions of persons).
     pub fn merge(&mut self, o: &Dashboard) {
         self.products.views.merge(&o.products.views);
         self.products.cart_adds.merge(&o.products.cart_adds);
@@ -236,7 +298,7 @@ impl Dashboard {
         self.funnel.checkout += f.checkout;
         self.funnel.purchased += f.purchased;
         for (k, v) in &o.payments {
-            *self.payments.entry(*k).or_default() += v;
+            *self.payments.entry(k.clone()).or_default() += v;
         }
         self.abandoned_carts += o.abandoned_carts;
         for (k, v) in &o.sentiment {
@@ -246,7 +308,20 @@ impl Dashboard {
             c.negative += v.negative;
         }
         self.add_potential(o.potential_customers.iter().cloned());
-        self.revenue_cents += o.revenue_cents;
+        self.orders += o.orders;
+        for (k, v) in &o.revenue {
+            let slot = self.revenue.entry(k.clone()).or_default();
+            *slot = slot.checked_add(*v).unwrap_or(*slot);
+        }
+        for (k, v) in &o.channels {
+            *self.channels.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &o.devices {
+            *self.devices.entry(k.clone()).or_default() += v;
+        }
+        self.sources.merge(&o.sources);
+        self.campaigns.merge(&o.campaigns);
+        self.pages.merge(&o.pages);
         self.duration_ms += o.duration_ms;
         self.engaged += o.engaged;
         for (start, w) in &o.windows {

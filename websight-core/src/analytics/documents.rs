@@ -1,44 +1,60 @@
-//! The output documents, shaped like the original Elasticsearch indexes.
+//! The output documents: the original Elasticsearch indexes, for real traffic.
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Action, PartOfDay, PaymentMethod, Sentiment, WEEKDAY_NAMES};
+use super::catalogue::ProductCatalogue;
+use super::visit::{Step, Visit};
+use crate::model::{PartOfDay, Sentiment, WEEKDAY_NAMES};
 
-/// A closed session (`session_summary` index).
+/// A closed visit (`session_summary` index).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
-    /// The session id of its first event.
+    /// The visit's id.
     pub session_id: String,
-    /// User id.
-    pub user_id: String,
+    /// The person (a keyed pseudonym).
+    pub visitor: String,
     /// First event time.
     pub timestamp: DateTime<Utc>,
-    /// Seconds from the first page to leaving the last.
+    /// Seconds from the first to the last event.
     pub session_duration: f64,
-    /// Pages opened.
+    /// Page and screen views.
     pub page_views: u32,
-    /// Clicks.
-    pub clicks: u64,
-    /// Referrer.
-    pub referrer: String,
-    /// Device type.
+    /// Events of any type.
+    pub events: u32,
+    /// Traffic source (`google`, `newsletter`, `(direct)`).
+    pub source: String,
+    /// Medium (`organic`, `cpc`, `email`, `(none)`).
+    pub medium: String,
+    /// Campaign name, `(not set)` without one.
+    pub campaign: String,
+    /// GA4 default channel group (`Organic Search`, `Email`, …).
+    pub channel: String,
+    /// Device type: desktop, mobile, tablet or unknown.
     pub device_type: String,
-    /// State.
-    pub state: String,
-    /// Name of the last product page, if any.
+    /// Operating system family.
+    pub os: String,
+    /// Browser family.
+    pub browser: String,
+    /// Path of the first page.
+    pub landing_page: Option<String>,
+    /// Path of the last page.
     pub exit_page: Option<String>,
-    /// Furthest funnel action.
-    pub action: Action,
-    /// Whether an order was placed.
+    /// Furthest funnel step: browse, view, cart, checkout or purchase.
+    pub step: Step,
+    /// Whether an order was completed.
     pub purchase_made: bool,
-    /// Order total.
+    /// Orders completed.
+    pub orders: u32,
+    /// Their value (in `currency`; orders in other currencies are in the dashboard).
     pub amount_spent: f64,
-    /// Payment method (`None` without an order).
-    pub payment_method_type: PaymentMethod,
+    /// Currency of `amount_spent`.
+    pub currency: Option<String>,
+    /// Payment method of the last order (or of the payment details entered).
+    pub payment_method: Option<String>,
     /// GA4 engagement: longer than 10 s, a conversion, or at least 2 page views.
     pub engaged: bool,
-    /// Hour of the first event, 0–23.
+    /// Hour of the first event, 0–23 (UTC).
     pub hour_of_day: u32,
     /// Weekday name, e.g. "Monday".
     pub day_of_week: String,
@@ -50,6 +66,72 @@ pub struct SessionSummary {
     pub week_of_year: u32,
     /// Morning / Afternoon / Evening / Night.
     pub part_of_day: PartOfDay,
+}
+
+/// One product seen in a visit (`product_details` index).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductDetail {
+    /// Visit id.
+    pub session_id: String,
+    /// Person.
+    pub visitor: String,
+    /// Visit start.
+    pub timestamp: DateTime<Utc>,
+    /// Product id (or SKU, or name).
+    pub product_id: String,
+    /// Product name (from the events, else the catalogue).
+    pub product_name: String,
+    /// Unit price, when known.
+    pub product_price: Option<f64>,
+    /// Category, when known.
+    pub product_category: Option<String>,
+    /// The review written for it in this visit, if any.
+    pub product_review: Option<String>,
+    /// Seconds of attention (product events to the next event).
+    pub time_spent_on_page: f64,
+    /// Furthest step with this product: view, cart or purchase.
+    pub step: Step,
+    /// Whether the visit ordered.
+    pub purchase_made: bool,
+}
+
+/// A reviewed product with its VADER sentiment (`product_sentiment` index).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductSentiment {
+    /// The product detail.
+    #[serde(flatten)]
+    pub detail: ProductDetail,
+    /// The review's rating, when sent.
+    pub rating: Option<f64>,
+    /// VADER compound score.
+    pub compound: f64,
+    /// Label with the original cut-offs.
+    pub sentiment: Sentiment,
+}
+
+/// KPIs of one tumbling window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KpiWindow {
+    /// Window start (inclusive).
+    pub window_start: DateTime<Utc>,
+    /// Window end (exclusive).
+    pub window_end: DateTime<Utc>,
+    /// Visits that started in the window.
+    pub sessions: u64,
+    /// Orders completed in the window.
+    pub purchases: u64,
+    /// Their value in the dashboard's currency.
+    pub revenue: f64,
+    /// Mean duration of the window's visits, seconds.
+    pub avg_session_duration: f64,
+    /// Distinct visitors active in the last 5 minutes of the window.
+    pub current_visitors: u64,
+    /// GA4 bounce rate: share of visits not engaged.
+    pub bounce_rate: f64,
+    /// Engaged visits.
+    pub engaged_sessions: u64,
+    /// Page views of the window's visits.
+    pub page_views: u64,
 }
 
 /// (hour_of_day, day_of_week, is_weekend, month, ISO week_of_year, part_of_day) of `t`.
@@ -65,81 +147,109 @@ pub(crate) fn time_fields(t: DateTime<Utc>) -> (u32, String, bool, u32, u32, Par
     )
 }
 
-/// One product viewed in a session (`product_details` index).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProductDetail {
-    /// Session id.
-    pub session_id: String,
-    /// User id.
-    pub user_id: String,
-    /// Session start.
-    pub timestamp: DateTime<Utc>,
-    /// Product id.
-    pub product_id: u32,
-    /// Product name.
-    pub product_name: String,
-    /// Unit price.
-    pub product_price: f64,
-    /// Category.
-    pub product_category: String,
-    /// The review written for it in this session, if any.
-    pub product_review: Option<String>,
-    /// Seconds on its pages.
-    pub time_spent_on_page: f64,
-    /// Furthest action on this product (view, cart, or checkout when bought).
-    pub action: Action,
-    /// Whether the session ordered.
-    pub purchase_made: bool,
-}
-
-/// A reviewed product with its VADER sentiment (`product_sentiment` index).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProductSentiment {
-    /// The product detail.
-    #[serde(flatten)]
-    pub detail: ProductDetail,
-    /// VADER compound score.
-    pub compound: f64,
-    /// Label with the original cut-offs.
-    pub sentiment: Sentiment,
-}
-
-/// KPIs of one tumbling window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KpiWindow {
-    /// Window start (inclusive).
-    pub window_start: DateTime<Utc>,
-    /// Window end (exclusive).
-    pub window_end: DateTime<Utc>,
-    /// Sessions that started in the window.
-    pub sessions: u64,
-    /// Orders placed in the window.
-    pub purchases: u64,
-    /// Their revenue.
-    pub revenue: f64,
-    /// Mean duration of the window's sessions, seconds.
-    pub avg_session_duration: f64,
-    /// Distinct users active in the last 5 minutes of the window.
-    pub current_visitors: u64,
-    /// GA4 bounce rate: share of sessions not engaged.
-    pub bounce_rate: f64,
-    /// Engaged sessions.
-    pub engaged_sessions: u64,
-    /// Page views of the window's sessions.
-    pub page_views: u64,
-}
-
 impl SessionSummary {
-    /// Deterministic document id: the session id (rewriting a session replaces it).
+    /// The summary of a closed visit.
+    pub fn of(visit: &Visit) -> SessionSummary {
+        let start = visit.started_at();
+        let orders = visit.orders();
+        let currency = orders.first().map(|o| o.currency.clone());
+        let amount = orders
+            .iter()
+            .filter(|o| Some(&o.currency) == currency.as_ref())
+            .map(|o| o.value)
+            .sum::<crate::event::Money>();
+        let (hour_of_day, day_of_week, is_weekend, month, week_of_year, part_of_day) =
+            time_fields(start);
+        let a = &visit.acquisition;
+        SessionSummary {
+            session_id: visit.id.clone(),
+            visitor: visit.person.clone(),
+            timestamp: start,
+            session_duration: visit.duration_seconds(),
+            page_views: visit.page_views() as u32,
+            events: visit.events.len() as u32,
+            source: a.source.clone(),
+            medium: a.medium.clone(),
+            campaign: a.campaign.clone(),
+            channel: a.channel.as_str().to_owned(),
+            device_type: visit.agent.device_type.to_string(),
+            os: visit.agent.os.clone(),
+            browser: visit.agent.browser.clone(),
+            landing_page: visit.landing_page().map(str::to_owned),
+            exit_page: visit.exit_page().map(str::to_owned),
+            step: visit.step(),
+            purchase_made: !orders.is_empty(),
+            orders: orders.len() as u32,
+            amount_spent: amount.to_f64(),
+            currency,
+            payment_method: visit.payment_method(),
+            engaged: visit.engaged(),
+            hour_of_day,
+            day_of_week,
+            is_weekend,
+            month,
+            week_of_year,
+            part_of_day,
+        }
+    }
+
+    /// Deterministic document id: the visit id (rewriting a visit replaces it).
     pub fn document_id(&self) -> String {
         self.session_id.clone()
     }
 }
 
 impl ProductDetail {
-    /// Deterministic document id: session and product (one document per pair).
+    /// One detail per product the visit viewed, added or bought, in first-seen order.
+    pub fn of(visit: &Visit, catalogue: &ProductCatalogue) -> Vec<ProductDetail> {
+        let orders = visit.orders();
+        let carted: Vec<&str> = visit.cart_adds().iter().filter_map(|i| i.key()).collect();
+        let bought: Vec<&str> = orders
+            .iter()
+            .flat_map(|o| o.products.iter().filter_map(|i| i.key()))
+            .collect();
+        let reviews = visit.reviews();
+        let mut out = Vec::new();
+        let mut keys: Vec<(String, f64)> = visit.dwell_by_product();
+        for key in carted.iter().chain(bought.iter()) {
+            if !keys.iter().any(|(k, _)| k == key) {
+                keys.push(((*key).to_owned(), 0.0));
+            }
+        }
+        for (key, seconds) in keys {
+            let info = catalogue.get(&key);
+            let step = if bought.contains(&key.as_str()) {
+                Step::Purchase
+            } else if carted.contains(&key.as_str()) {
+                Step::Cart
+            } else {
+                Step::View
+            };
+            out.push(ProductDetail {
+                session_id: visit.id.clone(),
+                visitor: visit.person.clone(),
+                timestamp: visit.started_at(),
+                product_name: info
+                    .and_then(|i| i.name.clone())
+                    .unwrap_or_else(|| key.clone()),
+                product_price: info.and_then(|i| i.price).map(|p| p.to_f64()),
+                product_category: info.and_then(|i| i.category.clone()),
+                product_review: reviews
+                    .iter()
+                    .find(|(item, _, _)| item.key() == Some(key.as_str()))
+                    .map(|(_, body, _)| (*body).to_owned()),
+                product_id: key,
+                time_spent_on_page: seconds,
+                step,
+                purchase_made: !orders.is_empty(),
+            });
+        }
+        out
+    }
+
+    /// Deterministic document id: visit and product (one document per pair).
     pub fn document_id(&self) -> String {
-        format!("{}:{}", self.session_id, self.product_id)
+        format!("{}:{:016x}", self.session_id, crate::hash::hash64(self.product_id.as_bytes()))
     }
 }
 

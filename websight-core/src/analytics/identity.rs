@@ -32,6 +32,11 @@ impl Identity {
         self.parent.is_empty()
     }
 
+    /// Distinct persons.
+    pub fn persons(&self) -> usize {
+        self.parent.iter().filter(|(id, parent)| id == parent).count()
+    }
+
     /// The person an id belongs to (the id itself when unknown).
     pub fn person(&self, id: &str) -> String {
         let mut at = id;

@@ -8,10 +8,11 @@
 //! side output (kept and counted, never silently lost) and changes no aggregate. Anything
 //! newer is placed in its user's session, however out of order it arrives.
 //!
-//! **Sessions.** A user's events split into sessions wherever two consecutive event times
-//! are more than `session_gap` apart. A session closes once no event that could still be
-//! accepted can extend it (watermark − lateness > last event + gap); its documents are
-//! emitted and the dashboard updated then.
+//! **Visits.** A [`Sessionizer`] builds server-side visits per stitched person ([`Identity`]):
+//! a visit ends at 30 minutes of silence (or a new client session id, or 24 hours). A visit
+//! closes once no event that could still be accepted can extend it (watermark − lateness >
+//! last event + gap); its documents are emitted and the dashboard updated then. The product
+//! catalogue is learned from the events ([`ProductCatalogue`]).
 //!
 //! **Windows.** Session metrics (sessions, duration, bounce, engagement, page views) count
 //! in the window of the session's start; purchases and revenue in the window of the order's
@@ -23,23 +24,34 @@
 //! the dashboard of one instance fed everything (given no event is too late for either).
 //!
 //! ```
-//! use websight_core::analytics::{AnalyticsConfig, StreamAnalytics};
-//! use websight_core::model::Catalogue;
-//! use websight_core::synth::{Generator, SynthConfig};
+//! use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+//! use websight_core::decode::{decode_segment, DecodeContext};
 //!
-//! let generator = Generator::new(SynthConfig { sessions: 1_000, ..SynthConfig::default() })?;
-//! let mut analytics = StreamAnalytics::new(AnalyticsConfig::default(), Catalogue::furniture())?;
-//! for e in generator.events().filter(|e| e.abuse.is_none()) {
-//!     analytics.ingest(e.record);
+//! let lines = [
+//!     r#"{"type":"page","anonymousId":"a","timestamp":"2026-03-01T10:00:00Z",
+//!        "context":{"page":{"path":"/","url":"https://shop.example/","referrer":"https://www.google.com/"}}}"#,
+//!     r#"{"type":"track","event":"Product Viewed","anonymousId":"a","timestamp":"2026-03-01T10:00:20Z",
+//!        "properties":{"product_id":"sku-1","name":"Sofa","price":499}}"#,
+//!     r#"{"type":"track","event":"Order Completed","anonymousId":"a","timestamp":"2026-03-01T10:03:00Z",
+//!        "properties":{"order_id":"o1","revenue":499,"currency":"EUR","products":[{"product_id":"sku-1"}]}}"#,
+//! ];
+//! let mut analytics = StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())?;
+//! for line in lines {
+//!     for event in decode_segment(line.as_bytes(), &DecodeContext::default()) {
+//!         analytics.ingest(event.unwrap());
+//!     }
 //! }
 //! analytics.flush();
 //! let docs = analytics.drain();
+//! assert_eq!(docs.sessions.len(), 1);
+//! assert_eq!(docs.sessions[0].channel, "Organic Search");
+//! assert_eq!(docs.products[0].product_name, "Sofa");
 //! let dashboard = analytics.dashboard();
-//! assert_eq!(dashboard.funnel.sessions as usize, docs.sessions.len());
-//! println!("revenue {:.0}, bounce rate {:.2}", dashboard.revenue(), dashboard.bounce_rate());
+//! assert_eq!(dashboard.revenue["EUR"].to_string(), "499.00");
 //! # Ok::<(), websight_core::CoreError>(())
 //! ```
 
+mod catalogue;
 mod dashboard;
 mod documents;
 mod identity;
@@ -47,12 +59,12 @@ mod sessionize;
 mod topk;
 mod visit;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use catalogue::{ProductCatalogue, ProductInfo};
 pub use dashboard::{Dashboard, Funnel, PotentialCustomer, ProductCounters, SentimentCounts};
 pub use documents::{KpiWindow, ProductDetail, ProductSentiment, SessionSummary};
 pub use identity::Identity;
@@ -60,50 +72,47 @@ pub use sessionize::{SessionConfig, Sessionizer};
 pub use topk::TopCounter;
 pub use visit::{DEFAULT_CURRENCY, OrderView, Step, Visit};
 
-use crate::model::{Action, Catalogue, PaymentMethod, ProductId, UserId};
-use crate::record::EventRecord;
+use crate::event::Event;
 use crate::sentiment::Vader;
 use crate::{CoreError, Result};
-use dashboard::cents;
 
 /// Stream analytics settings (durations in seconds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct AnalyticsConfig {
-    /// Inactivity that ends a session (GA: 30 minutes).
-    pub session_gap_seconds: i64,
-    /// How far the watermark trails the newest event.
-    pub out_of_orderness_seconds: i64,
-    /// How far behind the watermark an event may still be accepted.
-    pub allowed_lateness_seconds: i64,
+    /// Visits: gap, longest visit, out-of-orderness, lateness, the site's own hosts.
+    pub sessions: SessionConfig,
     /// Tumbling window size.
     pub window_seconds: i64,
-    /// "Current visitors": users active in this last stretch of a window.
+    /// "Current visitors": persons active in this last stretch of a window.
     pub current_visitor_seconds: i64,
     /// Unconverted attention on a product that makes a potential customer.
     pub potential_customer_seconds: f64,
     /// Potential customers kept (longest first).
     pub potential_customers_kept: usize,
-    /// Products counted exactly before the heavy-hitters sketch takes over.
+    /// Products, sources, campaigns and pages counted exactly before the heavy-hitters
+    /// sketch takes over.
     pub product_capacity: usize,
+    /// The dashboard's currency (windows and product revenue); every currency is summed in
+    /// [`Dashboard::revenue`].
+    pub currency: String,
 }
 
 impl Default for AnalyticsConfig {
     fn default() -> Self {
         AnalyticsConfig {
-            session_gap_seconds: 1800,
-            out_of_orderness_seconds: 120,
-            allowed_lateness_seconds: 1800,
+            sessions: SessionConfig::default(),
             window_seconds: 3600,
             current_visitor_seconds: 300,
             potential_customer_seconds: 60.0,
             potential_customers_kept: 50,
             product_capacity: 10_000,
+            currency: DEFAULT_CURRENCY.to_owned(),
         }
     }
 }
 
-/// Documents emitted since the last [`StreamAnalytics::drain`].
+/// What the analytics emitted since the last [`StreamAnalytics::drain`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Documents {
     /// `session_summary` documents.
@@ -114,8 +123,10 @@ pub struct Documents {
     pub sentiments: Vec<ProductSentiment>,
     /// Closed KPI windows.
     pub windows: Vec<KpiWindow>,
+    /// The closed visits themselves (for the session store and the offline stage).
+    pub visits: Vec<Visit>,
     /// Events too late to place (the side output).
-    pub late: Vec<EventRecord>,
+    pub late: Vec<Event>,
 }
 
 /// Where every ingested event is: `ingested = sessionised + late + buffered`.
@@ -123,22 +134,23 @@ pub struct Documents {
 pub struct StreamCounts {
     /// Events ingested.
     pub ingested: u64,
-    /// Events in emitted sessions.
+    /// Events in emitted visits.
     pub sessionised: u64,
     /// Events sent to the late side output.
     pub late: u64,
-    /// Events in sessions still open.
+    /// Events in visits still open.
     pub buffered: u64,
+    /// Visits of rejected traffic (events a security rule stopped), closed so far.
+    pub rejected_sessions: u64,
 }
 
 /// The stream analytics engine. See the [module docs](self).
 pub struct StreamAnalytics {
     config: AnalyticsConfig,
-    catalogue: Catalogue,
+    sessions: Sessionizer,
+    rejected: Sessionizer,
+    catalogue: ProductCatalogue,
     vader: Vader,
-    newest: Option<DateTime<Utc>>,
-    buffers: HashMap<UserId, Vec<EventRecord>>,
-    deadlines: BinaryHeap<Reverse<(DateTime<Utc>, UserId)>>,
     dashboard: Dashboard,
     emitted_windows: Option<DateTime<Utc>>,
     out: Documents,
@@ -146,29 +158,25 @@ pub struct StreamAnalytics {
 }
 
 impl StreamAnalytics {
-    /// An engine for `catalogue`'s products.
-    pub fn new(config: AnalyticsConfig, catalogue: Catalogue) -> Result<Self> {
+    /// An engine starting from `catalogue` (empty: everything is learned from the events).
+    pub fn new(config: AnalyticsConfig, catalogue: ProductCatalogue) -> Result<Self> {
         let c = &config;
-        if c.session_gap_seconds <= 0
-            || c.window_seconds <= 0
-            || c.out_of_orderness_seconds < 0
-            || c.allowed_lateness_seconds < 0
+        if c.window_seconds <= 0
             || c.current_visitor_seconds <= 0
             || c.current_visitor_seconds > c.window_seconds
         {
             return Err(CoreError::parameter(
                 "analytics",
-                "durations must be positive (lateness and out-of-orderness may be 0) and the visitor span within a window",
+                "the window must be positive and the visitor span within a window",
             ));
         }
-        let dashboard = Dashboard::new(c.product_capacity, c.potential_customers_kept);
+        let dashboard = Dashboard::new(&c.currency, c.product_capacity, c.potential_customers_kept);
         Ok(StreamAnalytics {
+            sessions: Sessionizer::new(c.sessions.clone())?,
+            rejected: Sessionizer::new(c.sessions.clone())?,
             config,
             catalogue,
             vader: Vader::new(),
-            newest: None,
-            buffers: HashMap::new(),
-            deadlines: BinaryHeap::new(),
             dashboard,
             emitted_windows: None,
             out: Documents::default(),
@@ -176,14 +184,9 @@ impl StreamAnalytics {
         })
     }
 
-    fn secs(s: i64) -> Duration {
-        Duration::seconds(s)
-    }
-
     /// The current watermark (newest event time − out-of-orderness).
     pub fn watermark(&self) -> Option<DateTime<Utc>> {
-        self.newest
-            .map(|t| t - Self::secs(self.config.out_of_orderness_seconds))
+        self.sessions.watermark()
     }
 
     fn window_start(&self, t: DateTime<Utc>) -> DateTime<Utc> {
@@ -192,41 +195,59 @@ impl StreamAnalytics {
     }
 
     /// Takes one valid event (normally the gate's output), in arrival order.
-    pub fn ingest(&mut self, event: EventRecord) {
+    pub fn ingest(&mut self, event: Event) {
         self.counts.ingested += 1;
-        if let Some(wm) = self.watermark()
-            && event.timestamp < wm - Self::secs(self.config.allowed_lateness_seconds)
-        {
-            self.counts.late += 1;
-            self.out.late.push(event);
-            return;
+        for item in &event.properties.products {
+            self.catalogue.learn(item);
         }
-        self.newest = self.newest.max(Some(event.timestamp));
+        let (at, person) = (event.time, event.person().map(str::to_owned));
+        match self.sessions.ingest(event) {
+            Err(late) => {
+                self.counts.late += 1;
+                self.out.late.push(*late);
+                return;
+            }
+            Ok(()) => self.counts.buffered += 1,
+        }
         // Current visitors: activity in the last stretch of the event's window.
-        let start = self.window_start(event.timestamp);
-        let end = start + Self::secs(self.config.window_seconds);
-        if event.timestamp >= end - Self::secs(self.config.current_visitor_seconds) {
+        let start = self.window_start(at);
+        let end = start + Duration::seconds(self.config.window_seconds);
+        if let Some(person) = person
+            && at >= end - Duration::seconds(self.config.current_visitor_seconds)
+        {
             let w = self.dashboard.windows.entry(start).or_default();
-            w.recent_users.insert(event.user.id.0.clone());
+            w.recent_users.insert(person);
         }
-        let user = event.user.id.clone();
-        let buffer = self.buffers.entry(user.clone()).or_default();
-        let at = buffer.partition_point(|e| (e.timestamp, e.seq) <= (event.timestamp, event.seq));
-        buffer.insert(at, event);
-        self.counts.buffered += 1;
-        let deadline = self.deadline(&user);
-        self.deadlines.push(Reverse((deadline, user)));
-        self.close_due();
+        self.collect();
     }
 
-    /// End of input: closes every session and window.
+    /// Takes one event a security rule rejected: only its visits are counted.
+    pub fn ingest_rejected(&mut self, event: Event) {
+        // A late rejected event changes no count but its own.
+        let _ = self.rejected.ingest(event);
+        self.counts.rejected_sessions += self.rejected.drain().len() as u64;
+    }
+
+    /// End of input: closes every visit and window.
     pub fn flush(&mut self) {
-        let users: Vec<UserId> = self.buffers.keys().cloned().collect();
-        for user in users {
-            self.close_user(&user, None);
-        }
-        self.deadlines.clear();
+        self.sessions.flush();
+        self.rejected.flush();
+        self.counts.rejected_sessions += self.rejected.drain().len() as u64;
+        self.collect();
         self.close_windows(None);
+    }
+
+    fn collect(&mut self) {
+        for visit in self.sessions.drain() {
+            let n = visit.events.len() as u64;
+            self.counts.buffered -= n;
+            self.counts.sessionised += n;
+            self.emit(visit);
+        }
+        let wm = self.watermark();
+        if wm.is_some() {
+            self.close_windows(wm);
+        }
     }
 
     /// Takes the documents emitted so far.
@@ -234,9 +255,24 @@ impl StreamAnalytics {
         std::mem::take(&mut self.out)
     }
 
-    /// The live dashboard (closed sessions).
+    /// The live dashboard (closed visits).
     pub fn dashboard(&self) -> &Dashboard {
         &self.dashboard
+    }
+
+    /// The product catalogue learned so far.
+    pub fn catalogue(&self) -> &ProductCatalogue {
+        &self.catalogue
+    }
+
+    /// Distinct persons (after identity stitching) with a valid event.
+    pub fn visitors(&self) -> usize {
+        self.sessions.identity().persons()
+    }
+
+    /// The identity graph of valid traffic.
+    pub fn identity(&self) -> &Identity {
+        self.sessions.identity()
     }
 
     /// Where the ingested events are.
@@ -244,63 +280,12 @@ impl StreamAnalytics {
         self.counts
     }
 
-    /// Index of the last event of the user's first session, and the time it closes at.
-    fn first_session_end(&self, events: &[EventRecord]) -> (usize, DateTime<Utc>) {
-        let gap = Self::secs(self.config.session_gap_seconds);
-        let k = events
-            .windows(2)
-            .position(|w| w[1].timestamp - w[0].timestamp > gap)
-            .unwrap_or(events.len() - 1);
-        (
-            k,
-            events[k].timestamp + gap + Self::secs(self.config.allowed_lateness_seconds),
-        )
-    }
-
-    fn deadline(&self, user: &UserId) -> DateTime<Utc> {
-        self.first_session_end(&self.buffers[user]).1
-    }
-
-    fn close_due(&mut self) {
-        let Some(wm) = self.watermark() else { return };
-        while let Some(Reverse((deadline, _))) = self.deadlines.peek() {
-            if *deadline >= wm {
-                break;
-            }
-            let Reverse((_, user)) = self.deadlines.pop().expect("peeked");
-            self.close_user(&user, Some(wm));
-        }
-        self.close_windows(Some(wm));
-    }
-
-    /// Emits the user's sessions that can no longer change (all of them when `wm` is None).
-    fn close_user(&mut self, user: &UserId, wm: Option<DateTime<Utc>>) {
-        loop {
-            let Some(events) = self.buffers.get(user) else {
-                return;
-            };
-            let (k, closes_at) = self.first_session_end(events);
-            if wm.is_some_and(|wm| closes_at >= wm) {
-                self.deadlines.push(Reverse((closes_at, user.clone())));
-                return;
-            }
-            let events = self.buffers.get_mut(user).expect("present");
-            let session: Vec<EventRecord> = events.drain(..=k).collect();
-            if events.is_empty() {
-                self.buffers.remove(user);
-            }
-            self.counts.buffered -= session.len() as u64;
-            self.counts.sessionised += session.len() as u64;
-            self.emit_session(session);
-        }
-    }
-
-    /// Emits the windows no open or future session can still change: every session that
+    /// Emits the windows no open or future visit can still change: every visit that
     /// started in them has closed, and no event old enough to start one is still accepted.
     fn close_windows(&mut self, wm: Option<DateTime<Utc>>) {
-        let w = Self::secs(self.config.window_seconds);
-        let settle =
-            Self::secs(self.config.session_gap_seconds + self.config.allowed_lateness_seconds);
+        let w = Duration::seconds(self.config.window_seconds);
+        let s = &self.config.sessions;
+        let settle = Duration::seconds(s.gap_seconds.saturating_add(s.allowed_lateness_seconds));
         let after = self
             .emitted_windows
             .map_or(DateTime::<Utc>::MIN_UTC, |t| t + Duration::nanoseconds(1));
@@ -309,18 +294,19 @@ impl StreamAnalytics {
             .windows
             .range(after..)
             .map(|(start, _)| *start)
-            .take_while(|start| wm.is_none_or(|wm| *start + w + settle < wm))
+            .take_while(|start| {
+                wm.is_none_or(|wm| {
+                    start
+                        .checked_add_signed(w + settle)
+                        .is_some_and(|end| end < wm)
+                })
+            })
             .collect();
         if candidates.is_empty() {
             return;
         }
-        // Computed only when a window is due: the earliest start of a session still open.
-        let oldest_open = self
-            .buffers
-            .values()
-            .filter_map(|b| b.first())
-            .map(|e| e.timestamp)
-            .min();
+        // Computed only when a window is due: the earliest start of a visit still open.
+        let oldest_open = self.sessions.oldest_open();
         for start in candidates {
             if oldest_open.is_some_and(|open| open < start + w) {
                 break;
@@ -331,173 +317,55 @@ impl StreamAnalytics {
         }
     }
 
-    fn emit_session(&mut self, events: Vec<EventRecord>) {
-        let first = &events[0];
-        let last = events.last().expect("non-empty");
-        let start = first.timestamp;
-        let duration =
-            (last.timestamp - start).num_milliseconds() as f64 / 1000.0 + last.dwell_seconds;
-        // Usually one order; a user's two sessions less than a gap apart merge, orders and all.
-        let orders: Vec<_> = events
-            .iter()
-            .filter_map(|e| e.order.as_ref().map(|o| (o, e.timestamp)))
-            .collect();
-        let order = orders.last().copied();
-        let purchased = order.is_some();
-        let has = |a: Action| events.iter().any(|e| e.action == a);
-        let page_views = events.len() as u32;
-        let name = |id: ProductId| {
-            self.catalogue
-                .get(id)
-                .map_or_else(|| format!("#{id}"), |p| p.name.clone())
-        };
-        let (hour_of_day, day_of_week, is_weekend, month, week_of_year, part_of_day) =
-            documents::time_fields(start);
-        let summary = SessionSummary {
-            session_id: first.session_id.0.clone(),
-            user_id: first.user.id.0.clone(),
-            timestamp: start,
-            session_duration: duration,
-            page_views,
-            clicks: events.iter().map(|e| u64::from(e.clicks)).sum(),
-            referrer: first.referrer.to_string(),
-            device_type: first.device.device_type.to_string(),
-            state: first.location.state.clone(),
-            exit_page: events.iter().rev().find_map(|e| e.product_id).map(name),
-            action: events
-                .iter()
-                .map(|e| e.action)
-                .max_by_key(|a| a.funnel_rank())
-                .unwrap_or(Action::ViewItem),
-            purchase_made: purchased,
-            amount_spent: orders.iter().map(|(o, _)| o.amount).sum(),
-            payment_method_type: order.map_or(PaymentMethod::None, |(o, _)| o.payment),
-            engaged: duration > 10.0 || purchased || page_views >= 2,
-            hour_of_day,
-            day_of_week,
-            is_weekend,
-            month,
-            week_of_year,
-            part_of_day,
-        };
-
-        // Per-product documents and counters.
-        let reviews: Vec<_> = events.iter().flat_map(|e| e.reviews.iter()).collect();
-        let mut products: Vec<ProductId> = Vec::new();
-        for e in &events {
-            if let Some(p) = e.product_id
-                && !products.contains(&p)
-            {
-                products.push(p);
-            }
-            match (e.action, e.product_id) {
-                (Action::ViewItem, Some(p)) => self.dashboard.products.views.add(p, 1),
-                (Action::AddToCart, Some(p)) => self.dashboard.products.cart_adds.add(p, 1),
-                _ => {}
-            }
-        }
+    fn emit(&mut self, visit: Visit) {
+        let summary = SessionSummary::of(&visit);
+        let details = ProductDetail::of(&visit, &self.catalogue);
         let mut potential = Vec::new();
-        for &p in &products {
-            let seconds: f64 = events
-                .iter()
-                .filter(|e| e.product_id == Some(p))
-                .map(|e| e.dwell_seconds)
-                .sum();
-            let bought = orders.iter().any(|(o, _)| o.products.contains(&p));
-            let carted = events
-                .iter()
-                .any(|e| e.action == Action::AddToCart && e.product_id == Some(p));
-            let product = self.catalogue.get(p);
-            let detail = ProductDetail {
-                session_id: summary.session_id.clone(),
-                user_id: summary.user_id.clone(),
-                timestamp: start,
-                product_id: p.0,
-                product_name: name(p),
-                product_price: product.map_or(0.0, |x| x.price),
-                product_category: product.map_or_else(String::new, |x| x.category.to_string()),
-                product_review: reviews
-                    .iter()
-                    .find(|r| r.product == p)
-                    .map(|r| r.text.clone()),
-                time_spent_on_page: seconds,
-                action: if bought {
-                    Action::Checkout
-                } else if carted {
-                    Action::AddToCart
-                } else {
-                    Action::ViewItem
-                },
-                purchase_made: purchased,
-            };
+        for detail in &details {
             if let Some(text) = &detail.product_review {
                 let scores = self.vader.polarity_scores(text);
-                self.dashboard
-                    .add_sentiment(&detail.product_category, scores.label());
+                let category = detail.product_category.as_deref().unwrap_or("(none)");
+                self.dashboard.add_sentiment(category, scores.label());
+                let rating = visit
+                    .reviews()
+                    .iter()
+                    .find(|(item, _, _)| item.key() == Some(detail.product_id.as_str()))
+                    .and_then(|(_, _, r)| *r);
                 self.out.sentiments.push(ProductSentiment {
                     detail: detail.clone(),
+                    rating,
                     compound: scores.compound,
                     sentiment: scores.label(),
                 });
             }
-            if !purchased && seconds >= self.config.potential_customer_seconds {
+            if !summary.purchase_made
+                && detail.time_spent_on_page >= self.config.potential_customer_seconds
+            {
                 potential.push(PotentialCustomer {
-                    seconds_ms: (seconds * 1000.0).round() as u64,
-                    user_id: summary.user_id.clone(),
+                    seconds_ms: (detail.time_spent_on_page * 1000.0).round() as u64,
+                    visitor: summary.visitor.clone(),
                     product: detail.product_name.clone(),
                 });
             }
-            self.out.products.push(detail);
         }
         self.dashboard.add_potential(potential);
-
-        // Funnel, payments, windows.
-        let d = &mut self.dashboard;
-        d.funnel.sessions += 1;
-        d.funnel.viewed += u64::from(has(Action::ViewItem));
-        d.funnel.carted += u64::from(has(Action::AddToCart));
-        d.funnel.checkout += u64::from(has(Action::Checkout));
-        d.funnel.purchased += u64::from(purchased);
-        d.abandoned_carts += u64::from(has(Action::AddToCart) && !purchased);
-        d.add_session(&summary, orders.iter().map(|(o, _)| o.payment));
-        let window = self.window_start(start);
+        self.dashboard.add_visit(&visit, &summary);
+        let window = self.window_start(summary.timestamp);
         let w = self.dashboard.windows.entry(window).or_default();
         w.sessions += 1;
-        w.duration_ms += (duration * 1000.0).round() as u64;
+        w.duration_ms += (summary.session_duration * 1000.0).round() as u64;
         w.engaged += u64::from(summary.engaged);
-        w.page_views += u64::from(page_views);
-        for &(o, at) in &orders {
-            for &p in &o.products {
-                let price = self.catalogue.get(p).map_or(0.0, |x| x.price);
-                self.dashboard.products.purchases.add(p, 1);
-                self.dashboard
-                    .products
-                    .revenue_cents
-                    .add(p, cents(price).max(0) as u64);
-            }
-            let ow = self.window_start(at);
+        w.page_views += u64::from(summary.page_views);
+        for order in visit.orders() {
+            let ow = self.window_start(order.at);
             let w = self.dashboard.windows.entry(ow).or_default();
             w.purchases += 1;
-            w.revenue_cents += cents(o.amount);
+            if order.currency == self.dashboard.currency {
+                w.revenue_cents = w.revenue_cents.saturating_add(order.value.cents());
+            }
         }
         self.out.sessions.push(summary);
+        self.out.products.extend(details);
+        self.out.visits.push(visit);
     }
-}
-
-/// Every document of a generator's traffic, sent as JSON through a default security gate into
-/// default analytics (flushed): the embedded pipeline's output in one call, for demos and
-/// tests.
-pub fn documents_of(generator: &crate::synth::Generator) -> Result<Documents> {
-    let mut gate = crate::gate::Gate::new(crate::gate::GateConfig::default())?;
-    let mut analytics = StreamAnalytics::new(
-        AnalyticsConfig::default(),
-        generator.config().catalogue.clone(),
-    )?;
-    for e in generator.events() {
-        if let crate::gate::Outcome::Valid(event) = gate.process(&serde_json::to_vec(&e.record)?) {
-            analytics.ingest(event);
-        }
-    }
-    analytics.flush();
-    Ok(analytics.drain())
 }

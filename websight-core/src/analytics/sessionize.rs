@@ -257,7 +257,7 @@ impl Sessionizer {
         Visit {
             id: format!(
                 "v{:016x}",
-                crate::gate::hash64(events[0].message_id.as_bytes())
+                crate::hash::hash64(events[0].message_id.as_bytes())
             ),
             person: self.identity.person(person),
             acquisition,
@@ -274,6 +274,15 @@ impl Sessionizer {
             self.close_person(&person, None);
         }
         self.deadlines.clear();
+    }
+
+    /// The first event time of the oldest visit still open.
+    pub fn oldest_open(&self) -> Option<DateTime<Utc>> {
+        self.buffers
+            .values()
+            .filter_map(|b| b.first())
+            .map(|e| e.time)
+            .min()
     }
 
     /// Takes the visits closed so far, in closing order.

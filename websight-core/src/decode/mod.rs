@@ -68,6 +68,25 @@ pub struct DeadLetter {
     pub reason: DeadLetterReason,
 }
 
+impl std::fmt::Display for DeadLetterReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (DeadLetterReason::Syntax(d)
+        | DeadLetterReason::Truncated(d)
+        | DeadLetterReason::Shape(d)
+        | DeadLetterReason::Invalid(d)
+        | DeadLetterReason::TooLarge(d)) = self;
+        write!(f, "{}: {d}", self.kind())
+    }
+}
+
+impl std::fmt::Display for DeadLetter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "dead letter ({} bytes): {}", self.raw.len(), self.reason)
+    }
+}
+
+impl std::error::Error for DeadLetter {}
+
 impl DeadLetter {
     pub(crate) fn new(raw: &[u8], reason: DeadLetterReason) -> DeadLetter {
         DeadLetter {

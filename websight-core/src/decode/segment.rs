@@ -118,7 +118,7 @@ fn parse(m: &mut Object, raw: &[u8], context: &DecodeContext) -> Result<Event, D
     };
     let message_id = match id(m.get("messageId"), "messageId", limits)? {
         Some(id) => id,
-        None => format!("ws-{:016x}", crate::gate::hash64(raw)),
+        None => format!("ws-{:016x}", crate::hash::hash64(raw)),
     };
     let user_id = id(m.get("userId"), "userId", limits)?;
     let anonymous_id = id(m.get("anonymousId"), "anonymousId", limits)?;

@@ -1,31 +1,38 @@
 //! The security gate (the original system's Redis stage, done right), embedded.
 //!
-//! [`Gate::process`] turns each input into exactly one [`Outcome`]: a valid event, an event
-//! rejected by a named rule, a dead letter (bytes kept, reason typed) or a duplicate. The
+//! The gate judges decoded, protected [`Event`]s ([`crate::decode`], [`crate::privacy`]).
+//! Each input becomes exactly one [`Outcome`]: a valid event, an event rejected by a named
+//! rule, a dead letter (reason typed) or a duplicate (same `messageId`, as SDKs retry). The
 //! counts obey `received = valid + rejected + dead letters + duplicates` exactly.
 //!
-//! Unlike the original: rules apply to known users too (only the unknown device/referrer
-//! rule is for new users); unique users are counted in a [`HyperLogLog`] for every valid
-//! event whatever the Bloom filter says; sessions per user are exact and include the first.
+//! Rules see every event, known visitors included (only [`NoUserAgent`] is for new
+//! visitors); once a rule fires for a person, the rest of that person's visit (until 30
+//! minutes of silence) is rejected with it. Unique visitors are counted in a [`HyperLogLog`]
+//! for every valid event whatever the Bloom filter says; visits per person are exact and
+//! include the first.
 //!
 //! ```
+//! use websight_core::decode::{decode_segment, DecodeContext};
 //! use websight_core::gate::{Gate, GateConfig, Outcome};
-//! use websight_core::synth::{Generator, SynthConfig};
 //!
-//! let generator = Generator::new(SynthConfig { sessions: 2_000, ..SynthConfig::default() })?;
 //! let mut gate = Gate::new(GateConfig::default())?;
-//! for e in generator.events() {
-//!     let bytes = serde_json::to_vec(&e.record)?;
-//!     let _ = gate.process(&bytes);
+//! let human = br#"{"type":"page","messageId":"m1","anonymousId":"a","timestamp":"2026-01-01T10:00:00Z",
+//!   "context":{"userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}}"#;
+//! let crawler = br#"{"type":"page","messageId":"m2","anonymousId":"b","timestamp":"2026-01-01T10:00:00Z",
+//!   "context":{"userAgent":"Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"}}"#;
+//! let ctx = DecodeContext::default();
+//! for raw in [&human[..], &crawler[..], &human[..], b"{not json"] {
+//!     for item in decode_segment(raw, &ctx) {
+//!         gate.process(item);
+//!     }
 //! }
-//! assert!(matches!(gate.process(b"{not json"), Outcome::DeadLetter(_)));
 //! let stats = gate.stats();
+//! assert_eq!((stats.valid, stats.duplicates, stats.dead_letters), (1, 1, 1));
+//! assert_eq!(stats.rejected["bot_user_agent"], 1);
 //! assert!(stats.is_conserved());
-//! println!("{} valid, {:?} rejected, ~{:.0} unique users", stats.valid, stats.rejected, gate.unique_users());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod decode;
 mod hll;
 mod known_users;
 mod rules;
@@ -35,27 +42,31 @@ mod state;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
 
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use decode::{DeadLetter, DeadLetterReason, decode_event};
-pub use hll::{HyperLogLog, hash64};
+pub use crate::decode::{DeadLetter, DeadLetterReason};
+pub use crate::hash::hash64;
+pub use hll::HyperLogLog;
 pub use known_users::KnownUsers;
 pub use rules::{
-    Blocklist, BotUserAgent, ImpossibleFigures, IpRate, RuleContext, SecurityRule, SubSecondDwell,
-    UnknownDeviceOrReferrer, standard_rules,
+    Blocklist, BotUserAgent, ImpossibleFigures, IpRate, NoUserAgent, RuleContext, SecurityRule,
+    SubSecondDwell, standard_rules,
 };
 pub use score::DetectionScore;
 pub use state::{GateState, MemoryGateState, StateUpdate};
 
 use crate::Result;
-use crate::model::{SessionId, UserId};
-use crate::record::EventRecord;
+use crate::decode::Decoded;
+use crate::enrich::AgentParser;
+use crate::event::Event;
+use crate::model::UserId;
 
 /// Gate settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct GateConfig {
-    /// Users the known-user Bloom filter is sized for.
+    /// Visitor ids the known-visitor Bloom filter is sized for.
     pub known_users_capacity: usize,
     /// Its false-positive rate.
     pub known_users_fp_rate: f64,
@@ -63,10 +74,10 @@ pub struct GateConfig {
     pub seed: u64,
     /// HyperLogLog precision (14: 16,384 registers, ≈ 0.81% standard error).
     pub hll_precision: u8,
-    /// Blocked IP addresses.
+    /// Blocked IP addresses (a /24 or /48 after truncation).
     pub blocked_ips: Vec<IpAddr>,
-    /// Blocked e-mail domains.
-    pub blocked_email_domains: Vec<String>,
+    /// Silence after which a person's next event starts a new visit, seconds.
+    pub visit_gap_seconds: i64,
 }
 
 impl Default for GateConfig {
@@ -77,7 +88,7 @@ impl Default for GateConfig {
             seed: 0,
             hll_precision: 14,
             blocked_ips: Vec::new(),
-            blocked_email_domains: Vec::new(),
+            visit_gap_seconds: 1800,
         }
     }
 }
@@ -86,20 +97,20 @@ impl Default for GateConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Passed every rule.
-    Valid(EventRecord),
-    /// Stopped by the named rule (every later event of its session is stopped with it).
+    Valid(Event),
+    /// Stopped by the named rule.
     Rejected {
         /// The rule.
         rule: &'static str,
         /// The event.
-        event: EventRecord,
+        event: Event,
     },
     /// Unreadable input, kept with its reason.
     DeadLetter(DeadLetter),
-    /// An event already seen (same session and position); dropped.
+    /// A message already seen (same `messageId`); dropped.
     Duplicate {
         /// Its id.
-        event_id: String,
+        message_id: String,
     },
 }
 
@@ -130,41 +141,50 @@ impl GateStats {
     }
 }
 
-#[derive(Debug, Default)]
-struct SessionState {
-    seen: HashSet<u32>,
+/// What the gate remembers of a person between events.
+#[derive(Debug)]
+struct PersonState {
+    last: DateTime<Utc>,
     rejected_by: Option<&'static str>,
+    visit: String,
     counted: bool,
 }
 
 /// The gate. See the [module docs](self).
 ///
-/// [`Gate::process`] keeps the shared state (known users, unique users, sessions per user)
-/// in the gate itself; [`Gate::process_batch`] reads and updates any [`GateState`] instead —
-/// e.g. Redis, shared by several gate instances — one batch at a time.
+/// [`Gate::process`] keeps the shared state (known visitors, unique visitors, visits per
+/// person) in the gate itself; [`Gate::process_batch`] reads and updates any [`GateState`]
+/// instead — e.g. Redis, shared by several gate instances — one batch at a time.
 pub struct Gate {
+    config: GateConfig,
     rules: Vec<Box<dyn SecurityRule>>,
+    agents: AgentParser,
     state: MemoryGateState,
-    sessions: HashMap<SessionId, SessionState>,
+    persons: HashMap<String, PersonState>,
+    seen: HashSet<u64>,
+    newest: Option<DateTime<Utc>>,
+    since_eviction: u64,
     stats: GateStats,
 }
 
 /// A judged event's effect on the shared state.
 struct Verdict {
     outcome: Outcome,
-    /// The event is valid and the first valid one of its session.
-    new_session: bool,
+    /// `(person, visit)` when the event is valid and the first valid one of its visit.
+    new_visit: Option<(String, String)>,
 }
+
+/// Events between sweeps of rule and person state older than an hour.
+const EVICTION_INTERVAL: u64 = 50_000;
 
 impl Gate {
     /// A gate with the [`standard_rules`].
     pub fn new(config: GateConfig) -> Result<Self> {
         let blocklist = Blocklist {
-            ips: config.blocked_ips.iter().copied().collect(),
-            email_domains: config
-                .blocked_email_domains
+            ips: config
+                .blocked_ips
                 .iter()
-                .map(|d| d.to_ascii_lowercase())
+                .map(|ip| crate::privacy::truncate_ip(*ip))
                 .collect(),
         };
         Gate::with_rules(config, standard_rules(blocklist))
@@ -173,66 +193,68 @@ impl Gate {
     /// A gate with the given rules, applied in order.
     pub fn with_rules(config: GateConfig, rules: Vec<Box<dyn SecurityRule>>) -> Result<Self> {
         Ok(Gate {
-            rules,
             state: MemoryGateState::new(&config)?,
-            sessions: HashMap::new(),
+            config,
+            rules,
+            agents: AgentParser::new(),
+            persons: HashMap::new(),
+            seen: HashSet::new(),
+            newest: None,
+            since_eviction: 0,
             stats: GateStats::default(),
         })
     }
 
-    /// Decodes and judges one input.
-    pub fn process(&mut self, raw: &[u8]) -> Outcome {
-        match decode_event(raw) {
-            Ok(event) => self.process_event(event),
-            Err(dead) => self.dead_letter(dead),
-        }
-    }
-
-    /// Judges one decoded event.
-    pub fn process_event(&mut self, event: EventRecord) -> Outcome {
-        let known = self.state.known.contains(event.user.id.as_str());
+    /// Judges one decoded input against the gate's own state.
+    pub fn process(&mut self, item: Decoded) -> Outcome {
+        let event = match item {
+            Ok(event) => event,
+            Err(dead) => return self.dead_letter(dead),
+        };
+        let known = ids(&event).any(|id| self.state.known.contains(id));
         let verdict = self.judge(event, known);
         if let Outcome::Valid(event) = &verdict.outcome {
-            let user = event.user.id.as_str();
-            if verdict.new_session {
-                self.state.add_session(user);
+            if let Some((person, _)) = &verdict.new_visit {
+                self.state.add_session(person);
             }
-            self.state.add_user(user);
+            let owned: Vec<String> = ids(event).map(str::to_owned).collect();
+            for id in owned {
+                self.state.add_user(&id);
+            }
         }
         verdict.outcome
     }
 
-    /// Decodes and judges a batch against `state`: one [`GateState::known`] lookup for the
-    /// batch's users and one [`GateState::record`] of what the valid events add, so a remote
-    /// state costs two round trips per batch. Within the batch a user becomes known at their
-    /// first valid event, exactly as in [`Gate::process`]. Outcomes are in input order.
+    /// Judges a batch against `state`: one [`GateState::known`] lookup for the batch's ids
+    /// and one [`GateState::record`] of what the valid events add, so a remote state costs
+    /// two round trips per batch. Within the batch an id becomes known at its first valid
+    /// event, exactly as in [`Gate::process`]. Outcomes are in input order.
     ///
-    /// On an error from `state` the batch's outcomes are lost and its events are marked seen:
-    /// the caller should treat the gate as failed (a redelivered batch would count as
+    /// On an error from `state` the batch's outcomes are lost and its messages are marked
+    /// seen: the caller should treat the gate as failed (a redelivered batch would count as
     /// duplicates).
-    pub async fn process_batch<R, S>(&mut self, raws: &[R], state: &mut S) -> Result<Vec<Outcome>>
+    pub async fn process_batch<S>(&mut self, items: Vec<Decoded>, state: &mut S) -> Result<Vec<Outcome>>
     where
-        R: AsRef<[u8]> + Sync,
         S: GateState + ?Sized,
     {
-        let decoded: Vec<_> = raws.iter().map(|r| decode_event(r.as_ref())).collect();
-        let mut users: Vec<&str> = decoded
+        let mut lookup: Vec<&str> = items
             .iter()
-            .filter_map(|d| d.as_ref().ok().map(|e| e.user.id.as_str()))
+            .filter_map(|d| d.as_ref().ok())
+            .flat_map(ids)
             .collect();
-        users.sort_unstable();
-        users.dedup();
-        let flags = state.known(&users).await?;
-        let mut known: HashSet<String> = users
+        lookup.sort_unstable();
+        lookup.dedup();
+        let flags = state.known(&lookup).await?;
+        let mut known: HashSet<String> = lookup
             .iter()
             .zip(flags)
             .filter(|(_, known)| *known)
-            .map(|(user, _)| (*user).to_owned())
+            .map(|(id, _)| (*id).to_owned())
             .collect();
         let mut update = StateUpdate::default();
-        let mut valid_users = HashSet::new();
-        let mut outcomes = Vec::with_capacity(raws.len());
-        for item in decoded {
+        let mut added = HashSet::new();
+        let mut outcomes = Vec::with_capacity(items.len());
+        for item in items {
             let event = match item {
                 Ok(event) => event,
                 Err(dead) => {
@@ -240,18 +262,18 @@ impl Gate {
                     continue;
                 }
             };
-            let user = event.user.id.as_str().to_owned();
-            let verdict = self.judge(event, known.contains(&user));
+            let is_known = ids(&event).any(|id| known.contains(id));
+            let verdict = self.judge(event, is_known);
             if let Outcome::Valid(event) = &verdict.outcome {
-                if verdict.new_session {
-                    update
-                        .sessions
-                        .push((user.clone(), event.session_id.as_str().to_owned()));
+                if let Some(visit) = verdict.new_visit.clone() {
+                    update.sessions.push(visit);
                 }
-                if valid_users.insert(user.clone()) {
-                    update.users.push(user.clone());
+                for id in ids(event) {
+                    if added.insert(id.to_owned()) {
+                        update.users.push(id.to_owned());
+                    }
+                    known.insert(id.to_owned());
                 }
-                known.insert(user);
             }
             outcomes.push(verdict.outcome);
         }
@@ -267,23 +289,48 @@ impl Gate {
         Outcome::DeadLetter(dead)
     }
 
-    /// The rules and per-session bookkeeping; the caller applies the shared-state effects.
-    fn judge(&mut self, event: EventRecord, known_user: bool) -> Verdict {
+    /// The rules and per-person bookkeeping; the caller applies the shared-state effects.
+    fn judge(&mut self, event: Event, known: bool) -> Verdict {
         self.stats.received += 1;
-        let first_of_session = !self.sessions.contains_key(&event.session_id);
-        let state = self.sessions.entry(event.session_id.clone()).or_default();
-        if !state.seen.insert(event.seq) {
+        if !self.seen.insert(hash64(event.message_id.as_bytes())) {
             self.stats.duplicates += 1;
             return Verdict {
                 outcome: Outcome::Duplicate {
-                    event_id: event.event_id,
+                    message_id: event.message_id,
                 },
-                new_session: false,
+                new_visit: None,
             };
         }
+        self.newest = self.newest.max(Some(event.time));
+        self.since_eviction += 1;
+        if self.since_eviction >= EVICTION_INTERVAL {
+            self.evict();
+        }
+        let person = event.person().unwrap_or_default().to_owned();
+        let gap = TimeDelta::seconds(self.config.visit_gap_seconds);
+        let state = self
+            .persons
+            .entry(person.clone())
+            .or_insert_with(|| PersonState {
+                last: DateTime::<Utc>::MIN_UTC,
+                rejected_by: None,
+                visit: String::new(),
+                counted: false,
+            });
+        let visit_start = state.visit.is_empty()
+            || event.time.signed_duration_since(state.last) > gap;
+        if visit_start {
+            state.rejected_by = None;
+            state.counted = false;
+            state.visit = event.message_id.clone();
+        }
+        state.last = state.last.max(event.time);
+        let agent = self.agents.parse(event.user_agent.as_deref());
         let context = RuleContext {
-            new_user: !known_user,
-            first_of_session,
+            new_visitor: !known,
+            visit_start,
+            agent: &agent,
+            person: &person,
         };
         // Every rule sees every event, so stateful rules keep complete tallies.
         let mut fired = state.rejected_by;
@@ -297,15 +344,30 @@ impl Gate {
             *self.stats.rejected.entry(rule.to_owned()).or_default() += 1;
             return Verdict {
                 outcome: Outcome::Rejected { rule, event },
-                new_session: false,
+                new_visit: None,
             };
         }
-        let new_session = !state.counted;
+        let new_visit = (!state.counted).then(|| (person, state.visit.clone()));
         state.counted = true;
         self.stats.valid += 1;
         Verdict {
             outcome: Outcome::Valid(event),
-            new_session,
+            new_visit,
+        }
+    }
+
+    /// Forgets persons silent for an hour of event time and the rules' state before then.
+    fn evict(&mut self) {
+        self.since_eviction = 0;
+        let Some(horizon) = self
+            .newest
+            .and_then(|t| t.checked_sub_signed(TimeDelta::hours(1)))
+        else {
+            return;
+        };
+        self.persons.retain(|_, p| p.last >= horizon);
+        for rule in &mut self.rules {
+            rule.evict(horizon);
         }
     }
 
@@ -314,33 +376,41 @@ impl Gate {
         &self.stats
     }
 
-    /// Estimated distinct users with a valid event (embedded state: [`Gate::process`] only).
+    /// Estimated distinct visitor ids with a valid event (embedded state: [`Gate::process`]
+    /// only).
     pub fn unique_users(&self) -> f64 {
         self.state.unique.estimate()
     }
 
-    /// The unique-user sketch (mergeable across gate instances).
+    /// The unique-visitor sketch (mergeable across gate instances).
     pub fn unique_sketch(&self) -> &HyperLogLog {
         &self.state.unique
     }
 
-    /// Sessions of `user` with at least one valid event, exactly (the first one included).
-    pub fn sessions_of(&self, user: &UserId) -> u64 {
-        self.state.sessions_per_user.get(user).copied().unwrap_or(0)
+    /// Visits of `person` with at least one valid event, exactly (the first one included).
+    pub fn sessions_of(&self, person: &UserId) -> u64 {
+        self.state.sessions_per_user.get(person).copied().unwrap_or(0)
     }
 
-    /// Users with at least one valid session, exactly.
+    /// Persons with at least one valid visit, exactly.
     pub fn users_with_sessions(&self) -> usize {
         self.state.users_with_sessions()
     }
 
-    /// The known-user filter, e.g. to snapshot it.
+    /// The known-visitor filter, e.g. to snapshot it.
     pub fn known_users(&self) -> &KnownUsers {
         &self.state.known
     }
 
-    /// Replaces the known-user filter (e.g. restored from a snapshot).
+    /// Replaces the known-visitor filter (e.g. restored from a snapshot).
     pub fn set_known_users(&mut self, known: KnownUsers) {
         self.state.known = known;
     }
+}
+
+/// The ids an event is known by (user id, anonymous id).
+fn ids(event: &Event) -> impl Iterator<Item = &str> {
+    [event.user_id.as_deref(), event.anonymous_id.as_deref()]
+        .into_iter()
+        .flatten()
 }

@@ -3,94 +3,88 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::model::{DeviceType, Referrer, SessionId};
-use crate::record::EventRecord;
+use crate::enrich::Agent;
+use crate::event::{Event, Money};
 
 /// What the gate knows about an event beyond the event itself.
 #[derive(Debug, Clone, Copy)]
-pub struct RuleContext {
-    /// The user is not in the known-user filter.
-    pub new_user: bool,
-    /// This is the first event of its session to reach the gate.
-    pub first_of_session: bool,
+pub struct RuleContext<'a> {
+    /// Neither of the event's ids is in the known-visitor filter.
+    pub new_visitor: bool,
+    /// The first event of its person after 30 minutes of silence (as the gate sees it).
+    pub visit_start: bool,
+    /// The parsed user agent.
+    pub agent: &'a Agent,
+    /// The person the event is keyed by (user id, else anonymous id; pseudonymised).
+    pub person: &'a str,
 }
 
-/// A security rule. Rules may keep state (rates, per-session tallies); they see every event
-/// that reaches them, in arrival order.
+/// A security rule. Rules may keep state (rates, per-person tallies); they see every event
+/// that reaches them, in arrival order, and drop state older than the gate's horizon in
+/// [`SecurityRule::evict`].
 pub trait SecurityRule: Send {
     /// The name verdicts carry.
     fn name(&self) -> &'static str;
     /// Whether to reject `event`.
-    fn rejects(&mut self, event: &EventRecord, context: &RuleContext) -> bool;
+    fn rejects(&mut self, event: &Event, context: &RuleContext<'_>) -> bool;
+    /// Forgets state about events before `horizon` (called now and then, so memory stays
+    /// bounded by the traffic of the last hour, not of the whole stream).
+    fn evict(&mut self, _horizon: DateTime<Utc>) {}
 }
 
-/// The original system's rule: a new user reporting an unknown device or referrer.
+/// The original system's rule, recast for real traffic: a new visitor whose user agent is
+/// missing or says nothing (no browser, OS or device). Browsers always send one.
 #[derive(Debug, Default)]
-pub struct UnknownDeviceOrReferrer;
+pub struct NoUserAgent;
 
-impl SecurityRule for UnknownDeviceOrReferrer {
+impl SecurityRule for NoUserAgent {
     fn name(&self) -> &'static str {
-        "unknown_device_or_referrer"
+        "no_user_agent"
     }
-    fn rejects(&mut self, e: &EventRecord, c: &RuleContext) -> bool {
-        c.new_user
-            && (e.device.device_type == DeviceType::Unknown || e.referrer == Referrer::Unknown)
+    fn rejects(&mut self, _: &Event, c: &RuleContext<'_>) -> bool {
+        c.new_visitor && c.agent.is_unknown()
     }
 }
 
-/// User agents of crawlers, scripts and headless browsers (case-insensitive substrings).
-#[derive(Debug)]
-pub struct BotUserAgent {
-    needles: Vec<String>,
-}
-
-impl Default for BotUserAgent {
-    fn default() -> Self {
-        let needles = [
-            "bot",
-            "crawler",
-            "spider",
-            "python-requests",
-            "curl/",
-            "wget/",
-            "scrapy",
-            "go-http-client",
-            "headlesschrome",
-            "phantomjs",
-            "httpclient",
-        ];
-        BotUserAgent {
-            needles: needles.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-}
+/// Crawlers, scripts and headless browsers, by uap-core's rules
+/// ([`Agent::bot`](crate::enrich::Agent::bot)): Googlebot, bingbot, HeadlessChrome, curl, …
+#[derive(Debug, Default)]
+pub struct BotUserAgent;
 
 impl SecurityRule for BotUserAgent {
     fn name(&self) -> &'static str {
         "bot_user_agent"
     }
-    fn rejects(&mut self, e: &EventRecord, _: &RuleContext) -> bool {
-        let agent = e.user_agent.to_ascii_lowercase();
-        agent.is_empty() || self.needles.iter().any(|n| agent.contains(n.as_str()))
+    fn rejects(&mut self, _: &Event, c: &RuleContext<'_>) -> bool {
+        c.agent.bot
     }
 }
 
-/// Figures no person produces on one page.
+/// Figures no shopper produces: absurd quantities, prices or order values, or more events
+/// per minute than a person can click.
 #[derive(Debug)]
 pub struct ImpossibleFigures {
-    /// Most clicks a page may have.
-    pub max_clicks: u32,
-    /// Longest a page may stay open, in seconds.
-    pub max_dwell_seconds: f64,
+    /// Most units of one product in one event.
+    pub max_quantity: u32,
+    /// Highest unit price.
+    pub max_price: Money,
+    /// Highest order value.
+    pub max_order_value: Money,
+    /// Most events of one person within a minute.
+    pub max_events_per_minute: usize,
+    recent: HashMap<String, VecDeque<DateTime<Utc>>>,
 }
 
 impl Default for ImpossibleFigures {
     fn default() -> Self {
         ImpossibleFigures {
-            max_clicks: 100,
-            max_dwell_seconds: 4.0 * 3600.0,
+            max_quantity: 100,
+            max_price: Money::from_units(1_000_000 * 10_000),
+            max_order_value: Money::from_units(100_000_000 * 10_000),
+            max_events_per_minute: 240,
+            recent: HashMap::new(),
         }
     }
 }
@@ -99,28 +93,61 @@ impl SecurityRule for ImpossibleFigures {
     fn name(&self) -> &'static str {
         "impossible_figures"
     }
-    fn rejects(&mut self, e: &EventRecord, _: &RuleContext) -> bool {
-        e.clicks > self.max_clicks || e.dwell_seconds > self.max_dwell_seconds
+    fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
+        let p = &e.properties;
+        let absurd_item = p.products.iter().any(|i| {
+            i.quantity.is_some_and(|q| q > self.max_quantity)
+                || i
+                    .price
+                    .is_some_and(|x| x.is_negative() || x > self.max_price)
+        });
+        let absurd_order = [p.revenue, p.total]
+            .into_iter()
+            .flatten()
+            .any(|v| v.is_negative() || v > self.max_order_value);
+        let times = self.recent.entry(c.person.to_owned()).or_default();
+        let at = times.partition_point(|t| *t <= e.time);
+        times.insert(at, e.time);
+        let minute = TimeDelta::seconds(60);
+        let lo = e.time.checked_sub_signed(minute).unwrap_or(e.time);
+        let hi = e.time.checked_add_signed(minute).unwrap_or(e.time);
+        let in_window = |from: DateTime<Utc>, to: DateTime<Utc>| {
+            times.partition_point(|t| *t < to) - times.partition_point(|t| *t < from)
+        };
+        // Any minute-long stretch around this event holding too many events.
+        let too_fast = in_window(lo, e.time.checked_add_signed(TimeDelta::nanoseconds(1)).unwrap_or(e.time))
+            > self.max_events_per_minute
+            || in_window(e.time, hi) > self.max_events_per_minute;
+        absurd_item || absurd_order || too_fast
+    }
+    fn evict(&mut self, horizon: DateTime<Utc>) {
+        self.recent.retain(|_, times| {
+            while times.front().is_some_and(|t| *t < horizon) {
+                times.pop_front();
+            }
+            !times.is_empty()
+        });
     }
 }
 
-/// Sessions whose every page so far lasted under `max_dwell_seconds`, once they reach
-/// `min_pages` pages: scrapers, not readers (a single short page is just a bounce).
+/// Visits whose page views so far came less than `max_gap_seconds` apart on average, once
+/// they reach `min_pages` pages: scrapers, not readers (a single quick page is just a
+/// bounce).
 #[derive(Debug)]
 pub struct SubSecondDwell {
-    /// Dwell below which a page counts as skimmed.
-    pub max_dwell_seconds: f64,
+    /// Time between page views below which a page counts as skimmed.
+    pub max_gap_seconds: f64,
     /// Pages needed before judging.
-    pub min_pages: u32,
-    tally: HashMap<SessionId, (u32, bool)>,
+    pub min_pages: usize,
+    pages: HashMap<String, Vec<DateTime<Utc>>>,
 }
 
 impl Default for SubSecondDwell {
     fn default() -> Self {
         SubSecondDwell {
-            max_dwell_seconds: 1.0,
+            max_gap_seconds: 1.0,
             min_pages: 3,
-            tally: HashMap::new(),
+            pages: HashMap::new(),
         }
     }
 }
@@ -129,29 +156,44 @@ impl SecurityRule for SubSecondDwell {
     fn name(&self) -> &'static str {
         "sub_second_dwell"
     }
-    fn rejects(&mut self, e: &EventRecord, _: &RuleContext) -> bool {
-        let (pages, all_fast) = self.tally.entry(e.session_id.clone()).or_insert((0, true));
-        *pages += 1;
-        *all_fast &= e.dwell_seconds < self.max_dwell_seconds;
-        *all_fast && *pages >= self.min_pages
+    fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
+        if c.visit_start {
+            self.pages.remove(c.person);
+        }
+        if !e.kind.is_view() {
+            return false;
+        }
+        let pages = self.pages.entry(c.person.to_owned()).or_default();
+        let at = pages.partition_point(|t| *t <= e.time);
+        pages.insert(at, e.time);
+        // The mean gap, not every gap: pages that have not arrived yet (out of order) only
+        // widen a gap, never the span.
+        let n = pages.len();
+        let span = pages[n - 1].signed_duration_since(pages[0]).num_milliseconds() as f64;
+        n >= self.min_pages && span < self.max_gap_seconds * 1000.0 * (n - 1) as f64
+    }
+    fn evict(&mut self, horizon: DateTime<Utc>) {
+        self.pages
+            .retain(|_, p| p.last().is_some_and(|t| *t >= horizon));
     }
 }
 
-/// More than `max_sessions` new sessions from one IP within `window` (event time).
+/// More than `max_visits` visits starting from one (truncated) IP address within `window`
+/// of event time.
 #[derive(Debug)]
 pub struct IpRate {
     /// Sliding window.
-    pub window: Duration,
-    /// Sessions allowed per window.
-    pub max_sessions: usize,
+    pub window: TimeDelta,
+    /// Visits allowed per window.
+    pub max_visits: usize,
     starts: HashMap<IpAddr, VecDeque<DateTime<Utc>>>,
 }
 
 impl Default for IpRate {
     fn default() -> Self {
         IpRate {
-            window: Duration::seconds(60),
-            max_sessions: 5,
+            window: TimeDelta::seconds(60),
+            max_visits: 5,
             starts: HashMap::new(),
         }
     }
@@ -161,61 +203,54 @@ impl SecurityRule for IpRate {
     fn name(&self) -> &'static str {
         "ip_rate"
     }
-    fn rejects(&mut self, e: &EventRecord, c: &RuleContext) -> bool {
-        let starts = self.starts.entry(e.ip_address).or_default();
-        if c.first_of_session {
-            let at = starts.partition_point(|t| *t <= e.timestamp);
-            starts.insert(at, e.timestamp);
+    fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
+        let Some(ip) = e.ip else { return false };
+        let starts = self.starts.entry(ip).or_default();
+        if c.visit_start {
+            let at = starts.partition_point(|t| *t <= e.time);
+            starts.insert(at, e.time);
         }
-        let lo = e.timestamp - self.window;
-        let hi = e.timestamp + self.window;
-        // Sessions started within one window of this event, on either side (arrivals are
-        // out of order).
-        let count = starts.iter().filter(|t| **t > lo && **t < hi).count();
-        let newest = starts.back().copied();
-        if let Some(newest) = newest {
-            while starts
-                .front()
-                .is_some_and(|t| *t < newest - self.window * 10)
-            {
-                starts.pop_front();
+        let lo = e.time.checked_sub_signed(self.window).unwrap_or(e.time);
+        let hi = e.time.checked_add_signed(self.window).unwrap_or(e.time);
+        // Visits started within one window of this event, on either side (arrivals are out
+        // of order).
+        let count = starts.partition_point(|t| *t < hi) - starts.partition_point(|t| *t <= lo);
+        count > self.max_visits
+    }
+    fn evict(&mut self, horizon: DateTime<Utc>) {
+        self.starts.retain(|_, s| {
+            while s.front().is_some_and(|t| *t < horizon) {
+                s.pop_front();
             }
-        }
-        count > self.max_sessions
+            !s.is_empty()
+        });
     }
 }
 
-/// Blocked IP addresses and e-mail domains.
+/// Blocked IP addresses (compared after truncation, so a /24 or /48 is blocked whole).
 #[derive(Debug, Default)]
 pub struct Blocklist {
     /// Blocked addresses.
     pub ips: HashSet<IpAddr>,
-    /// Blocked e-mail domains, lower case.
-    pub email_domains: HashSet<String>,
 }
 
 impl SecurityRule for Blocklist {
     fn name(&self) -> &'static str {
         "blocklist"
     }
-    fn rejects(&mut self, e: &EventRecord, _: &RuleContext) -> bool {
-        let domain = e
-            .user
-            .email
-            .rsplit_once('@')
-            .map(|(_, d)| d.to_ascii_lowercase());
-        self.ips.contains(&e.ip_address) || domain.is_some_and(|d| self.email_domains.contains(&d))
+    fn rejects(&mut self, e: &Event, _: &RuleContext<'_>) -> bool {
+        e.ip.is_some_and(|ip| self.ips.contains(&crate::privacy::truncate_ip(ip)))
     }
 }
 
-/// The standard rule set, in order: blocklist, bot user agents, impossible figures, the
-/// original unknown device/referrer rule, IP rate, sub-second dwell.
+/// The standard rule set, in order: blocklist, bot user agents, impossible figures, no user
+/// agent for a new visitor, IP rate, sub-second dwell.
 pub fn standard_rules(blocklist: Blocklist) -> Vec<Box<dyn SecurityRule>> {
     vec![
         Box::new(blocklist),
-        Box::new(BotUserAgent::default()),
+        Box::new(BotUserAgent),
         Box::new(ImpossibleFigures::default()),
-        Box::new(UnknownDeviceOrReferrer),
+        Box::new(NoUserAgent),
         Box::new(IpRate::default()),
         Box::new(SubSecondDwell::default()),
     ]

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | [`EventSource`]: raw event bytes in, committed after the batch is acknowledged | [`MemorySource`] | Kafka consumer group |
 //! | [`EventSink`]: keyed messages out (checked events, dead letters) | [`MemoryTopic`] | Kafka producer |
-//! | [`SessionStore`]: valid events upserted per session, read back whole | [`MemorySessionStore`] | MongoDB |
+//! | [`SessionStore`]: closed visits upserted by id, read back for offline work | [`MemorySessionStore`] | MongoDB |
 //! | [`DocumentSink`]: the analytics' documents under deterministic ids | [`MemoryIndex`] | Elasticsearch / OpenSearch |
 //! | [`GateState`](crate::gate::GateState): the gate's shared state | [`MemoryGateState`](crate::gate::MemoryGateState) | Redis |
 //!

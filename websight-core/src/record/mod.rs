@@ -1,18 +1,13 @@
-//! The two JSON shapes websight reads and writes.
-//!
-//! - [`SessionRecord`]: the original system's one-record-per-session camelCase JSON, decoded
-//!   and re-encoded losslessly.
-//! - [`EventRecord`]: websight's own event-level record, one JSON object per page event,
-//!   snake_case, RFC 3339 UTC timestamps.
-//!
-//! Both convert to and from the typed [`Session`](crate::model::Session).
+//! The original system's record: one camelCase JSON object per session
+//! ([`SessionRecord`]), decoded and re-encoded losslessly, and converted to and from the
+//! typed [`Session`](crate::model::Session). Real traffic arrives as Segment-spec messages
+//! ([`crate::event`]); [`crate::decode::decode_original`] expands a record to the messages a
+//! tracker would have sent.
 
-mod event;
 mod number;
 mod original;
 mod timestamp;
 
-pub use event::EventRecord;
 pub use number::JsonNumber;
 pub use original::{DeviceInformation, LocationData, SessionRecord};
 pub use timestamp::NaiveUtc;

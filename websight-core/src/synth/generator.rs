@@ -115,8 +115,8 @@ impl Generator {
         Sessions::new(self)
     }
 
-    /// Every page event of every session, in arrival order: event-time order disturbed by
-    /// the config's [`Disorder`](super::Disorder).
+    /// Every tracker message of every session, in arrival order: event-time order disturbed
+    /// by the config's [`Disorder`](super::Disorder).
     pub fn events(&self) -> EventStream<'_> {
         EventStream::new(self.sessions(), &self.config)
     }
@@ -133,11 +133,11 @@ impl Generator {
         Ok(n)
     }
 
-    /// Writes the event stream as JSON lines of [`EventRecord`](crate::record::EventRecord); returns the count.
+    /// Writes the message stream as Segment-spec JSON lines; returns the count.
     pub fn write_events(&self, mut out: impl Write) -> Result<u64> {
         let mut n = 0;
         for e in self.events() {
-            serde_json::to_writer(&mut out, &e.record)?;
+            out.write_all(&e.to_json())?;
             out.write_all(b"\n")?;
             n += 1;
         }

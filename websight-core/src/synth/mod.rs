@@ -1,7 +1,12 @@
 //! Synthetic shop traffic with learnable, documented ground truth.
 //!
-//! [`Generator`] turns a [`SynthConfig`] into sessions ([`Generator::sessions`]) or into a
-//! stream of page events in arrival order ([`Generator::events`]). The same seed and config
+//! [`Generator`] turns a [`SynthConfig`] into sessions ([`Generator::sessions`]) or into the
+//! stream of Segment-spec tracker messages a collector receives, in arrival order
+//! ([`Generator::events`]): page views, `Product Viewed`, `Product Added`, `Products
+//! Searched`, `Checkout Started`, `Payment Info Entered`, `Order Completed`, `Product
+//! Reviewed` and `identify` at checkout, with referrer URLs and UTM campaigns across GA4's
+//! channels, real user agents (and bots), browser clocks that are off, and server-side
+//! orders — exactly the path real traffic takes. The same seed and config
 //! give byte-identical output; memory stays constant however many events are drawn (one bit
 //! per user, plus the sessions and events in flight).
 //!
@@ -80,6 +85,7 @@ mod people;
 mod reviews;
 mod rng;
 mod stream;
+mod tracker;
 
 pub use config::{Disorder, PurchaseInputs, PurchaseModel, SynthConfig, sigmoid};
 pub use generator::{AbuseKind, Generator, SessionTruth, Sessions, SyntheticSession};

@@ -1,4 +1,4 @@
-//! The event stream: page events in arrival order, with realistic out-of-orderness.
+//! The event stream: tracker messages in arrival order, with realistic out-of-orderness.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -12,13 +12,18 @@ use super::config::{Disorder, SynthConfig};
 use super::generator::{AbuseKind, Sessions, SyntheticSession};
 use super::ordered::ByTime;
 use super::rng::derived_rng;
-use crate::record::EventRecord;
+use super::tracker::{session_skew, stamp, tracker_events};
+use crate::decode::encode_segment;
+use crate::event::Event;
+use crate::model::SessionId;
 
-/// One event as a consumer receives it, with its ground truth.
+/// One tracker message as a collector receives it, with its ground truth.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SyntheticEvent {
-    /// The event on the wire.
-    pub record: EventRecord,
+    /// The message as the SDK sent it (personal data included, as real traffic has it).
+    pub event: Event,
+    /// The generated session it belongs to (ground truth; not on the wire).
+    pub session: SessionId,
     /// When it reaches the consumer (event time plus delivery delay).
     pub arrival: DateTime<Utc>,
     /// The planted abuse of its session, `None` for a regular visitor.
@@ -30,7 +35,12 @@ pub struct SyntheticEvent {
 impl SyntheticEvent {
     /// Delivery delay in seconds.
     pub fn delay_seconds(&self) -> f64 {
-        crate::model::seconds_between(self.record.timestamp, self.arrival)
+        crate::model::seconds_between(self.event.time, self.arrival)
+    }
+
+    /// The Segment-spec JSON line a collector writes for it.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&encode_segment(&self.event)).unwrap_or_default()
     }
 }
 
@@ -48,6 +58,8 @@ pub struct EventStream<'g> {
     disorder: Disorder,
     seq: u64,
     peak_in_flight: usize,
+    catalogue: crate::model::Catalogue,
+    seed: u64,
 }
 
 impl<'g> EventStream<'g> {
@@ -63,6 +75,8 @@ impl<'g> EventStream<'g> {
             disorder,
             seq: 0,
             peak_in_flight: 0,
+            catalogue: config.catalogue.clone(),
+            seed: config.seed,
         }
     }
 
@@ -73,7 +87,8 @@ impl<'g> EventStream<'g> {
 
     fn admit(&mut self, s: SyntheticSession) {
         let abuse = s.truth.abuse;
-        for record in EventRecord::from_session(&s.session) {
+        let skew = session_skew(self.seed, s.session.user.id.as_str());
+        for mut event in tracker_events(&s, &self.catalogue, self.seed) {
             let very_late = self.rng.gen_bool(self.disorder.late_share);
             let delay = if very_late {
                 self.rng
@@ -81,13 +96,15 @@ impl<'g> EventStream<'g> {
             } else {
                 self.usual_delay.map_or(0.0, |d| d.sample(&mut self.rng))
             };
-            let arrival = record.timestamp + Duration::microseconds((delay * 1e6) as i64);
+            let arrival = event.time + Duration::microseconds((delay * 1e6) as i64);
+            stamp(&mut event, arrival, skew);
             self.seq += 1;
             self.in_flight.push(Reverse(ByTime {
                 at: arrival,
                 seq: self.seq,
                 item: SyntheticEvent {
-                    record,
+                    event,
+                    session: s.session.id.clone(),
                     arrival,
                     abuse,
                     very_late,

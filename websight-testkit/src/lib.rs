@@ -1,0 +1,140 @@
+//! Test helpers shared by websight's test suites (not published): generated traffic as
+//! wire lines, a fixed privacy key, the embedded flow and its stores.
+
+use websight_core::analytics::{
+    AnalyticsConfig, Documents, ProductCatalogue, StreamAnalytics,
+};
+use websight_core::flow::{Flow, FlowCounts, Ingest, Observer, Outputs};
+use websight_core::gate::{Gate, GateConfig, MemoryGateState};
+use websight_core::io::{MemoryIndex, MemorySessionStore, MemorySource, MemoryTopic, block_on};
+use websight_core::privacy::{Privacy, PrivacyConfig};
+use websight_core::synth::{Generator, SynthConfig};
+
+/// The pseudonym key of every test (a test key, not a secret).
+pub const TEST_KEY: &str = "websight test key, not a secret";
+
+/// Privacy with [`TEST_KEY`].
+pub fn privacy() -> Privacy {
+    Privacy::new(PrivacyConfig {
+        key: Some(TEST_KEY.to_owned()),
+        ..PrivacyConfig::default()
+    })
+    .expect("the test key is long enough")
+}
+
+/// A generator of `sessions` sessions with `seed`, other settings default.
+pub fn generator(sessions: u64, seed: u64) -> Generator {
+    Generator::new(SynthConfig {
+        sessions,
+        seed,
+        ..SynthConfig::default()
+    })
+    .expect("a valid config")
+}
+
+/// The generator's messages as Segment JSON lines, in arrival order.
+pub fn lines(generator: &Generator) -> Vec<Vec<u8>> {
+    generator.events().map(|e| e.to_json()).collect()
+}
+
+/// [`lines`] with what real collectors also get: every 97th message delivered twice, and
+/// now and then bytes that are not JSON, JSON cut short, and JSON of the wrong shape.
+pub fn hostile_lines(generator: &Generator) -> Vec<Vec<u8>> {
+    let mut raws = Vec::new();
+    for (i, bytes) in lines(generator).into_iter().enumerate() {
+        if i % 97 == 0 {
+            raws.push(bytes.clone());
+        }
+        raws.push(bytes);
+        match i % 400 {
+            0 => raws.push(b"\xff\x00garbage".to_vec()),
+            100 => raws.push(b"{\"type\": \"track\", \"event\": ".to_vec()),
+            200 => raws.push(b"{\"type\": 7, \"anonymousId\": [1]}".to_vec()),
+            _ => {}
+        }
+    }
+    raws
+}
+
+/// The embedded flow with default settings, the test key and the generator's catalogue.
+pub fn flow(generator: &Generator) -> Flow {
+    Flow::new(
+        Ingest::new(privacy()),
+        Gate::new(GateConfig::default()).expect("default gate"),
+        StreamAnalytics::new(
+            AnalyticsConfig::default(),
+            ProductCatalogue::from_catalogue(&generator.config().catalogue),
+        )
+        .expect("default analytics"),
+    )
+}
+
+/// The embedded stores of one run.
+pub struct Embedded {
+    /// Gate state.
+    pub state: MemoryGateState,
+    /// Checked topic.
+    pub checked: MemoryTopic,
+    /// Dead-letter topic.
+    pub dead: MemoryTopic,
+    /// Session store.
+    pub sessions: MemorySessionStore,
+    /// Document index.
+    pub index: MemoryIndex,
+}
+
+impl Default for Embedded {
+    fn default() -> Self {
+        Embedded {
+            state: MemoryGateState::new(&GateConfig::default()).expect("default state"),
+            checked: MemoryTopic::default(),
+            dead: MemoryTopic::default(),
+            sessions: MemorySessionStore::default(),
+            index: MemoryIndex::default(),
+        }
+    }
+}
+
+impl Embedded {
+    /// Runs `flow` over `raws` (batches of `batch`) into these stores; asserts everything
+    /// was committed.
+    pub fn run(
+        &mut self,
+        flow: Flow,
+        raws: &[Vec<u8>],
+        batch: usize,
+        observer: &mut dyn Observer,
+    ) -> (Flow, FlowCounts) {
+        let mut flow = flow.batch_size(batch);
+        let mut out = Outputs {
+            state: &mut self.state,
+            checked: &mut self.checked,
+            dead_letters: &mut self.dead,
+            sessions: &mut self.sessions,
+            documents: &mut self.index,
+        };
+        let mut source = MemorySource::new(raws.iter().cloned());
+        let counts = block_on(flow.run(&mut source, &mut out, observer)).expect("embedded run");
+        assert_eq!(source.committed(), raws.len(), "everything committed");
+        (flow, counts)
+    }
+}
+
+/// Every document of a generator's traffic through the default embedded flow: the
+/// embedded pipeline's output in one call.
+pub fn documents_of(generator: &Generator) -> Documents {
+    struct Keep(Documents);
+    impl Observer for Keep {
+        fn documents(&mut self, d: &Documents) {
+            self.0.sessions.extend(d.sessions.iter().cloned());
+            self.0.products.extend(d.products.iter().cloned());
+            self.0.sentiments.extend(d.sentiments.iter().cloned());
+            self.0.windows.extend(d.windows.iter().cloned());
+            self.0.visits.extend(d.visits.iter().cloned());
+            self.0.late.extend(d.late.iter().cloned());
+        }
+    }
+    let mut keep = Keep(Documents::default());
+    Embedded::default().run(flow(generator), &lines(generator), 2_000, &mut keep);
+    keep.0
+}
