@@ -5,8 +5,9 @@
 //!     [--format events|sessions] [--out FILE]
 //! ```
 //!
-//! `events` (default): websight's event records in arrival order (out of order in event
-//! time, as a consumer receives them). `sessions`: the original system's session records.
+//! `events` (default): the Segment-spec messages a shop's tracking SDKs send, in arrival
+//! order (out of order in event time, as a collector receives them), personal data included
+//! as real traffic has it. `sessions`: the original system's session records.
 //! Memory stays constant however many sessions are asked for.
 
 use std::fs::File;

@@ -18,14 +18,15 @@ use websight::connectors::kafka::{KafkaSink, KafkaSource, Topics, create_topics}
 use websight::connectors::mongo::MongoSessionStore;
 use websight::connectors::redis::RedisGateState;
 use websight::connectors::search::SearchSink;
-use websight::core::analytics::{AnalyticsConfig, StreamAnalytics};
-use websight::core::flow::{Flow, FlowCounts, Outputs};
+use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+use websight::core::flow::{Flow, FlowCounts, Ingest, Outputs};
 use websight::core::gate::{Gate, GateConfig, GateState, MemoryGateState};
 use websight::core::io::{
     DocumentSink, EventSink, EventSource, MemoryIndex, MemorySessionStore, MemorySource,
     MemoryTopic, Message, SessionStore,
 };
 use websight::core::model::Catalogue;
+use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::core::synth::{Generator, SynthConfig};
 
 #[path = "common/cli.rs"]
@@ -172,10 +173,7 @@ fn run(args: Args) -> Result<(), Error> {
         ..SynthConfig::default()
     })?;
     let catalogue = generator.config().catalogue.clone();
-    let raws: Vec<Vec<u8>> = generator
-        .events()
-        .map(|e| serde_json::to_vec(&e.record))
-        .collect::<Result<_, _>>()?;
+    let raws: Vec<Vec<u8>> = generator.events().map(|e| e.to_json()).collect();
     println!(
         "throughput of the real-time stage: {} events ({} sessions), batches of {}, on {} cores",
         raws.len(),
@@ -279,9 +277,17 @@ async fn measure(
         sessions: sessions.as_mut(),
         documents: documents.as_mut(),
     };
+    let privacy = Privacy::new(PrivacyConfig {
+        key: Some("throughput benchmark key".into()),
+        ..PrivacyConfig::default()
+    })?;
     let mut flow = Flow::new(
+        Ingest::new(privacy),
         Gate::new(GateConfig::default())?,
-        StreamAnalytics::new(AnalyticsConfig::default(), catalogue.clone())?,
+        StreamAnalytics::new(
+            AnalyticsConfig::default(),
+            ProductCatalogue::from_catalogue(catalogue),
+        )?,
     )
     .batch_size(batch);
     let mut timed = Timed {

@@ -5,10 +5,11 @@
 //!                                        [--sessions N] [--seed N]
 //! ```
 //!
-//! - `synthetic`: generated traffic (default 50,000 sessions); abusive sessions are left out
-//!   (the gate stops them), sessions deduplicated by id, features from behaviour before
-//!   checkout, split 80/20 **by user** (stratified). The Bayes-optimal AUC of the generator's
-//!   true purchase probabilities is printed beside the models.
+//! - `synthetic`: generated traffic (default 50,000 sessions) as tracker messages through the
+//!   embedded stream (privacy, gate, server-side visits) — the path real traffic takes;
+//!   visits deduplicated by id, features from behaviour before checkout, split 80/20 **by
+//!   person** (stratified). The Bayes-optimal AUC of the generator's true purchase
+//!   probabilities is printed beside the models.
 //! - `shoppers`: the UCI Online Shoppers data (`--csv`, default
 //!   `../shared/data/online_shoppers_intention.csv`), stratified 80/20 split, seed 42.
 //!
@@ -29,10 +30,15 @@ use ndarray::{Array1, Array2};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use serde_json::json;
+use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 use websight::core::datasets::{Dataset, Standardizer, online_shoppers, stratified_split};
 use websight::core::features::PurchaseData;
+use websight::core::flow::{Flow, Ingest};
+use websight::core::gate::{Gate, GateConfig};
+use websight::core::io::SessionStore;
 use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
 use websight::core::metrics::{BinaryMetrics, roc_auc};
+use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::core::synth::{Generator, SynthConfig};
 use websight::dp::{DpSgdParams, InputPerturbation, Noise, train_dp_sgd};
 
@@ -88,18 +94,30 @@ fn synthetic(sessions: u64, seed: u64) -> Result<Split, Box<dyn std::error::Erro
         seed,
         ..SynthConfig::default()
     })?;
-    let all: Vec<_> = g.sessions().filter(|s| s.truth.abuse.is_none()).collect();
-    let p = PurchaseData::build(
-        all.iter().map(|s| &s.session),
-        &g.config().catalogue,
-        0.2,
-        seed,
-    );
-    let probability: std::collections::HashMap<_, f64> = all
-        .iter()
-        .map(|s| (&s.session.id, s.truth.purchase_probability))
+    let probability: std::collections::HashMap<String, f64> = g
+        .sessions()
+        .map(|s| (s.session.id.0.clone(), s.truth.purchase_probability))
         .collect();
-    let truth: Vec<f64> = p.sessions.iter().map(|s| probability[&s.id]).collect();
+    let catalogue = ProductCatalogue::from_catalogue(&g.config().catalogue);
+    let privacy = Privacy::new(PrivacyConfig::default())?;
+    let mut flow = Flow::new(
+        Ingest::new(privacy),
+        Gate::new(GateConfig::default())?,
+        StreamAnalytics::new(AnalyticsConfig::default(), catalogue.clone())?,
+    );
+    let mut run = flow.run_embedded(g.events().map(|e| e.to_json()).collect(), &mut ())?;
+    let visits = websight::core::io::block_on(run.sessions.read_sessions())?.visits;
+    let p = PurchaseData::build(&visits, &catalogue, 0.2, seed);
+    // A visit's first message id is `{generated session id}-{n}`: its ground truth.
+    let truth: Vec<f64> = p
+        .visits
+        .iter()
+        .map(|v| {
+            let id = &v.events[0].message_id;
+            let session = id.rsplit_once('-').map_or(id.as_str(), |(s, _)| s);
+            probability.get(session).copied().unwrap_or(0.0)
+        })
+        .collect();
     let (d, train, test) = (p.data, p.train, p.test);
     Ok(Split {
         bayes: Some(test.iter().map(|&i| truth[i]).collect()),

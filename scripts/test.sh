@@ -33,6 +33,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
 fi
 
+# Real tracking SDKs from npm (pinned in scripts/sdk/package-lock.json) that the ingestion
+# tests drive: @segment/analytics-node.
+command -v npm >/dev/null || { echo "missing npm: install Node.js 18 or newer" >&2; exit 1; }
+if [ ! -d scripts/sdk/node_modules/@segment/analytics-node ]; then
+    step "npm ci (scripts/sdk)"
+    npm ci --prefix scripts/sdk --no-audit --no-fund --loglevel=error
+fi
+
 # Local servers for the connector tests (Python venv + Debian redis-server; see the script),
 # bound to 127.0.0.1, stopped again when the suite ends.
 step "services"

@@ -120,7 +120,8 @@ fn lsh_writes_the_documented_json() {
 
 #[test]
 fn pipeline_runs_embedded() {
-    let report = std::env::temp_dir().join(format!("websight-report-{}.html", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("websight-pipeline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
     let out = run_ok(example("pipeline").args([
         "--sessions",
         "3000",
@@ -128,8 +129,8 @@ fn pipeline_runs_embedded() {
         "500",
         "--seed",
         "3",
-        "--report",
-        report.to_str().unwrap(),
+        "--out-dir",
+        dir.to_str().unwrap(),
     ]));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("sessions                  3000"), "{text}");
@@ -145,12 +146,57 @@ fn pipeline_runs_embedded() {
         "conserved                 true",
         "detection vs planted labels",
         "funnel:",
+        "channels:",
         "payment mix:",
         "sentiment ",
         "session_summary",
     ] {
         assert!(text.contains(section), "missing {section:?} in\n{text}");
     }
+    // --out-dir: everything the run produced, as files.
+    for file in [
+        "checked.jsonl",
+        "dead_letters.jsonl",
+        "sessions.jsonl",
+        "report.html",
+        "summary.json",
+        "documents/session_summary.jsonl",
+        "documents/product_details.jsonl",
+        "documents/product_sentiment.jsonl",
+        "documents/kpi_windows.jsonl",
+    ] {
+        let len = std::fs::metadata(dir.join(file))
+            .map(|m| m.len())
+            .unwrap_or(0);
+        assert!(len > 0, "{file} missing or empty");
+    }
+    let summary = summary(&dir.join("summary.json"));
+    let lines = |f: &str| {
+        std::fs::read_to_string(dir.join(f))
+            .unwrap()
+            .lines()
+            .count() as u64
+    };
+    assert_eq!(lines("checked.jsonl"), summary["checked"].as_u64().unwrap());
+    assert_eq!(
+        lines("sessions.jsonl"),
+        summary["sessions"].as_u64().unwrap()
+    );
+    assert_eq!(
+        lines("documents/session_summary.jsonl"),
+        summary["sessions"].as_u64().unwrap()
+    );
+    let rejected: u64 = summary["rejected"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        lines("dead_letters.jsonl"),
+        rejected + summary["dead_letters"].as_u64().unwrap() + summary["late"].as_u64().unwrap()
+    );
+    assert!(summary["channels"].as_object().unwrap().len() >= 10);
     assert!(
         !example("pipeline")
             .arg("--bogus")
@@ -159,6 +205,235 @@ fn pipeline_runs_embedded() {
             .status
             .success()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Reads `summary.json` and checks its documented keys and the conservation law.
+fn summary(path: &std::path::Path) -> Value {
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for key in [
+        "inputs",
+        "checked",
+        "rejected",
+        "dead_letters",
+        "duplicates",
+        "sessions",
+        "rejected_sessions",
+        "visitors",
+        "orders",
+        "revenue",
+        "channels",
+        "events",
+    ] {
+        assert!(v.get(key).is_some(), "summary.json lacks {key:?}: {v}");
+    }
+    let n = |k: &str| v[k].as_u64().unwrap();
+    let rejected: u64 = v["rejected"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|x| x.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        n("inputs"),
+        n("checked") + rejected + n("dead_letters") + n("duplicates"),
+        "{v}"
+    );
+    v
+}
+
+/// Every file under `dir` (and `logs`) is free of every string in `personal`.
+fn assert_no_personal_data(dir: &std::path::Path, logs: &[u8], personal: &[String]) {
+    fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(dir, &mut all);
+    assert!(all.len() >= 8, "{all:?}");
+    let mut texts: Vec<(String, String)> = all
+        .iter()
+        .map(|p| {
+            (
+                p.display().to_string(),
+                String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned(),
+            )
+        })
+        .collect();
+    texts.push(("logs".into(), String::from_utf8_lossy(logs).into_owned()));
+    for (name, text) in &texts {
+        for secret in personal {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{secret:?} leaked into {name}"
+            );
+        }
+    }
+}
+
+fn node_sdk() -> Option<PathBuf> {
+    let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/sdk");
+    let ready = sdk.join("node_modules/@segment/analytics-node").exists()
+        && Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(
+            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
+            "node and scripts/sdk/node_modules are needed (npm ci --prefix scripts/sdk)"
+        );
+        eprintln!(
+            "skipping: node or scripts/sdk/node_modules missing (npm ci --prefix scripts/sdk)"
+        );
+        return None;
+    }
+    Some(sdk)
+}
+
+/// The real `@segment/analytics-node` SDK sends a scripted shop's traffic (logins mid-session,
+/// second devices, server-side calls, an alias, orders in two currencies, a retried batch)
+/// to a local capture endpoint; the pipeline reads what it sent and finds exactly the
+/// script's sessions, visitors, orders, revenue and channels — and no personal data leaks.
+#[test]
+fn pipeline_reads_what_segment_analytics_node_sent() {
+    let Some(sdk) = node_sdk() else { return };
+    let dir = std::env::temp_dir().join(format!("websight-sdk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    run_ok(
+        Command::new("node")
+            .arg(sdk.join("segment_node_traffic.mjs"))
+            .arg(&dir)
+            .arg("60"),
+    );
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
+    let out_dir = dir.join("out");
+    let out = run_ok(
+        example("pipeline")
+            .args(["--input", dir.join("captured.jsonl").to_str().unwrap()])
+            .args(["--out-dir", out_dir.to_str().unwrap()])
+            .env("RUST_LOG", "debug"),
+    );
+    let s = summary(&out_dir.join("summary.json"));
+    for key in ["sessions", "visitors", "orders"] {
+        assert_eq!(s[key], truth[key], "{key}: {s}");
+    }
+    let revenue = |v: &Value| -> std::collections::BTreeMap<String, f64> {
+        v.as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, x)| (k.clone(), x.as_f64().unwrap()))
+            .collect()
+    };
+    assert_eq!(revenue(&s["revenue"]), revenue(&truth["revenue"]), "{s}");
+    assert_eq!(s["channels"], truth["channels"], "{s}");
+    assert_eq!(s["events"], truth["events"], "{s}");
+    assert!(
+        s["rejected"].as_object().unwrap().is_empty(),
+        "clean traffic passes: {s}"
+    );
+    assert!(
+        s["duplicates"].as_u64().unwrap() > 0,
+        "the SDK's retry is de-duplicated"
+    );
+    assert_eq!(s["dead_letters"], 0);
+    let personal: Vec<String> = truth["personal"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    let mut logs = out.stdout.clone();
+    logs.extend(&out.stderr);
+    assert_no_personal_data(&out_dir, &logs, &personal);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The original system's session records (the seed's format) read with `--format original`:
+/// one visit per record, one person per user, exact orders and revenue, no leak of names,
+/// e-mails or IPs.
+#[test]
+fn pipeline_reads_original_records() {
+    use websight::core::model::Catalogue;
+    use websight::core::record::SessionRecord;
+    use websight::core::synth::{Generator, SynthConfig};
+    let dir = std::env::temp_dir().join(format!("websight-original-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let generator = Generator::new(SynthConfig {
+        sessions: 400,
+        users: 10_000_000,
+        bot_share: 0.0,
+        abuse_share: 0.0,
+        seed: 11,
+        ..SynthConfig::default()
+    })
+    .unwrap();
+    let (mut lines, mut personal) = (String::new(), Vec::new());
+    let (mut orders, mut cents) = (0u64, 0i64);
+    let mut users = std::collections::HashSet::new();
+    for s in generator.sessions() {
+        let record = SessionRecord::from_session(&s.session, &Catalogue::furniture()).unwrap();
+        users.insert(record.user_id.clone());
+        if record.purchase_made {
+            orders += 1;
+            cents += (record.amount_spent.0 * 100.0).round() as i64;
+        }
+        personal.extend([
+            record.email.clone(),
+            record.name.clone(),
+            record.user_id.clone(),
+        ]);
+        // A truncated address ends in .0: such an address is its own truncation.
+        if !record.ip_address.ends_with(".0") {
+            personal.push(record.ip_address.clone());
+        }
+        lines.push_str(&serde_json::to_string(&record).unwrap());
+        lines.push('\n');
+    }
+    assert_eq!(users.len(), 400, "one user per record");
+    let input = dir.join("records.jsonl");
+    std::fs::write(&input, lines).unwrap();
+    let out_dir = dir.join("out");
+    let out = run_ok(example("pipeline").args([
+        "--input",
+        input.to_str().unwrap(),
+        "--format",
+        "original",
+        "--out-dir",
+        out_dir.to_str().unwrap(),
+    ]));
+    let s = summary(&out_dir.join("summary.json"));
+    assert!(s["rejected"].as_object().unwrap().is_empty(), "{s}");
+    assert_eq!(s["sessions"], 400, "{s}");
+    assert_eq!(s["visitors"], 400, "{s}");
+    assert_eq!(s["orders"], orders, "{s}");
+    assert_eq!(
+        s["revenue"]["USD"].as_f64().unwrap(),
+        cents as f64 / 100.0,
+        "{s}"
+    );
+    let mut logs = out.stdout.clone();
+    logs.extend(&out.stderr);
+    assert_no_personal_data(&out_dir, &logs, &personal);
+    // Auto-detection reads the same lines the same way.
+    let auto_dir = dir.join("auto");
+    run_ok(example("pipeline").args([
+        "--input",
+        input.to_str().unwrap(),
+        "--json",
+        auto_dir.with_extension("json").to_str().unwrap(),
+    ]));
+    let auto = summary(&auto_dir.with_extension("json"));
+    assert_eq!(auto["sessions"], s["sessions"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -195,7 +470,7 @@ fn sentiment_writes_one_json_object_per_line() {
 
 #[test]
 fn generate_writes_json_lines_in_both_shapes() {
-    for (format, key) in [("events", "event_id"), ("sessions", "sessionId")] {
+    for (format, key) in [("events", "messageId"), ("sessions", "sessionId")] {
         let out = run_ok(example("generate").args([
             "--sessions",
             "50",
@@ -644,7 +919,7 @@ fn pipeline_runs_on_the_real_servers() {
         "conserved                 true",
         "written to the search server",
         ": exact",
-        "valid events in the MongoDB",
+        "in the MongoDB for the offline stage",
         "Purchase models",
         "Report written to",
     ] {

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
-use websight::core::analytics::documents_of;
 use websight::core::synth::{Generator, SynthConfig};
+use websight_testkit::documents_of;
 
 fn docs(file: &str) -> String {
     std::fs::read_to_string(format!("{}/docs/kibana/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -46,7 +46,7 @@ fn written_fields() -> BTreeMap<String, BTreeSet<String>> {
         ..SynthConfig::default()
     })
     .unwrap();
-    let out = documents_of(&generator).unwrap();
+    let out = documents_of(&generator);
     BTreeMap::from([
         ("session_summary".into(), keys(&out.sessions)),
         ("product_details".into(), keys(&out.products)),

@@ -1,62 +1,79 @@
-//! The main job, embedded (no servers): generate shop traffic, stream it through the security
-//! gate and the live analytics, then offline: purchase features, similar users (LSH), purchase
-//! models with and without differential privacy, SHAP explanations — and a report.
+//! The main job, embedded (no servers): real or generated shop traffic through privacy, the
+//! security gate and the live analytics, then offline: purchase features, similar visitors
+//! (LSH), purchase models with and without differential privacy, SHAP explanations — and a
+//! report.
 //!
 //! ```text
-//! cargo run --release --example pipeline -- [--sessions N] [--users N] [--days N] [--seed N]
-//!                                            [--events-out FILE.jsonl] [--report FILE.html]
+//! cargo run --release --example pipeline -- [--input FILE|- [--format auto|segment|original]]
+//!                                            [--out-dir DIR] [--json FILE] [--report FILE.html]
+//!                                            [--sessions N] [--users N] [--days N] [--seed N]
+//!                                            [--events-out FILE.jsonl] [--keep-raw-dead-letters]
 //!                                            [--search URL [--search-prefix P]]
 //! cargo run --release --features connectors --example pipeline -- --servers
 //!                                            [--kafka HOST:PORT] [--redis URL] [--mongodb URL]
 //!                                            [--search URL] [--prefix P] [...]
 //! ```
 //!
-//! The stream stage runs websight's `Flow` — gate, checked and dead-letter outputs, session
-//! store, analytics, document store — on the embedded stores; with `--search URL` (feature
-//! `elasticsearch`) the documents go to Elasticsearch/OpenSearch; with `--servers` (feature
-//! `connectors`) everything runs on real servers: the events go to the Kafka raw topic, the
-//! gate keeps its state in Redis, valid events and dead letters go to their topics and to
-//! MongoDB, documents to the search server (URLs from the flags or the `WEBSIGHT_*`
-//! variables of `scripts/services.sh env`). Either way the document store's counts are
-//! checked against what the analytics emitted, and the offline stage reads its sessions back
-//! from the session store.
+//! Input: `--input FILE` reads JSON lines — Segment-spec messages or `{"batch": […]}` (what
+//! tracking SDKs send), or the original system's session records — from a file (`.gz`
+//! accepted) or standard input (`-`); `--format auto` (the default) detects each line's
+//! shape. Without `--input` the job generates a month of a furniture shop's traffic (with
+//! planted bots and abuse, and the ground truth to score against).
 //!
-//! The report (default `websight-report.html`) is one self-contained HTML page for the shop
-//! manager. Logs go to standard error through `tracing` (`RUST_LOG=debug` for more); progress
-//! bars show on a terminal.
+//! Privacy by default: ids become keyed pseudonyms (key from `WEBSIGHT_PSEUDONYM_KEY`; a
+//! random one per run, with a warning, when unset), IPs are truncated, traits dropped —
+//! before anything is stored, written or logged. Dead letters keep a redacted copy unless
+//! `--keep-raw-dead-letters`.
+//!
+//! Output: `--out-dir DIR` writes `checked.jsonl`, `dead_letters.jsonl` (with reasons),
+//! `documents/<index>.jsonl`, `sessions.jsonl`, `report.html` and `summary.json`; `--json
+//! FILE` writes just the summary. The stream stage runs websight's `Flow` on the embedded
+//! stores; `--search URL` (feature `elasticsearch`) sends the documents to
+//! Elasticsearch/OpenSearch; `--servers` (feature `connectors`) runs everything on real
+//! servers (Kafka, Redis, MongoDB, search; URLs from the flags or the `WEBSIGHT_*` variables of
+//! `scripts/services.sh env`). Logs go to standard error through `tracing`.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fs::File;
-use std::io::BufWriter;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use websight::core::analytics::StreamAnalytics;
-use websight::core::flow::Observer;
+use websight::core::analytics::ProductCatalogue;
+use websight::core::decode::Format;
+use websight::core::flow::{Ingest, Observer};
 use websight::core::gate::{DetectionScore, Outcome};
-use websight::core::metrics::roc_auc;
-use websight::core::model::{Catalogue, ProductId, SessionId};
-use websight::core::synth::{Generator, SynthConfig};
-use websight::report::{GateSummary, PotentialCustomerRow, Report, SentimentRow};
+use websight::core::model::SessionId;
+use websight::core::privacy::{Privacy, PrivacyConfig};
+use websight::core::summary::{Summary, SummaryTally};
+use websight::core::synth::SynthConfig;
+use websight::report::{GateSummary, Report};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
 #[path = "../common/cli.rs"]
 mod cli;
+mod input;
 mod offline;
+mod show;
 mod stream;
 
-struct Args {
+pub struct Args {
     config: SynthConfig,
+    input: Option<String>,
+    format: Format,
+    out_dir: Option<PathBuf>,
+    json: Option<PathBuf>,
     events_out: Option<String>,
-    report: String,
+    report: Option<PathBuf>,
+    keep_raw: bool,
     mode: stream::Mode,
 }
 
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]";
+
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
-    let mut events_out = None;
-    let mut report = "websight-report.html".to_owned();
+    let (mut input, mut format, mut out_dir, mut json) = (None, Format::Auto, None, None);
+    let (mut events_out, mut report, mut keep_raw) = (None, None, false);
     let mut search = None;
     let mut search_prefix = String::new();
     let mut servers = false;
@@ -67,12 +84,21 @@ fn parse_args() -> Result<Args, String> {
         let number =
             |name: &str, v: String| v.parse::<u64>().map_err(|e| format!("{name} {v:?}: {e}"));
         match flag.as_str() {
+            "--input" => input = Some(value("--input")?),
+            "--format" => {
+                format = value("--format")?
+                    .parse()
+                    .map_err(|e: websight::core::CoreError| e.to_string())?
+            }
+            "--out-dir" => out_dir = Some(PathBuf::from(value("--out-dir")?)),
+            "--json" => json = Some(PathBuf::from(value("--json")?)),
+            "--keep-raw-dead-letters" => keep_raw = true,
             "--sessions" => config.sessions = number("--sessions", value("--sessions")?)?,
             "--users" => config.users = number("--users", value("--users")?)? as u32,
             "--days" => config.days = number("--days", value("--days")?)? as u32,
             "--seed" => config.seed = number("--seed", value("--seed")?)?,
             "--events-out" => events_out = Some(value("--events-out")?),
-            "--report" => report = value("--report")?,
+            "--report" => report = Some(PathBuf::from(value("--report")?)),
             "--search" => search = Some(value("--search")?),
             "--search-prefix" => search_prefix = value("--search-prefix")?,
             "--servers" => servers = true,
@@ -80,9 +106,7 @@ fn parse_args() -> Result<Args, String> {
             "--redis" => redis = Some(value("--redis")?),
             "--mongodb" => mongodb = Some(value("--mongodb")?),
             "--prefix" => prefix = Some(value("--prefix")?),
-            "-h" | "--help" => {
-                return Err("usage: pipeline [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--report FILE.html] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]".into());
-            }
+            "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
@@ -115,10 +139,18 @@ fn parse_args() -> Result<Args, String> {
     } else {
         stream::Mode::Embedded
     };
+    if input.is_some() && events_out.is_some() {
+        return Err("--events-out writes generated traffic; it does not go with --input".into());
+    }
     Ok(Args {
         config,
+        input,
+        format,
+        out_dir,
+        json,
         events_out,
         report,
+        keep_raw,
         mode,
     })
 }
@@ -135,9 +167,16 @@ fn main() -> ExitCode {
     cli::main_with(parse_args, run)
 }
 
+/// The traffic to stream: its lines, the catalogue known up front, and (generated traffic
+/// only) the ground truth of each line.
+pub struct Traffic {
+    pub lines: Vec<Vec<u8>>,
+    pub catalogue: ProductCatalogue,
+    pub truth: Option<Vec<(SessionId, bool)>>,
+    pub title: String,
+}
+
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let generator = Generator::new(args.config)?;
-    let c = generator.config();
     let mode = match &args.mode {
         stream::Mode::Embedded => "embedded".to_owned(),
         stream::Mode::Search { url, .. } => format!("embedded, documents to {url}"),
@@ -146,226 +185,128 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             s.kafka, s.redis, s.mongodb, s.search
         ),
     };
-    println!(
-        "websight pipeline ({mode}) — seed {}, {} users, {} sessions over {} days from {}",
-        c.seed, c.users, c.sessions, c.days, c.start
-    );
-
-    // Sessions: what happened, against the generator's ground truth.
-    let started = Instant::now();
-    let (mut sessions, mut events, mut purchases, mut revenue, mut carts, mut bounces) =
-        (0u64, 0u64, 0u64, 0.0, 0u64, 0u64);
-    let mut abuse: BTreeMap<String, u64> = BTreeMap::new();
-    let (mut scores, mut labels) = (Vec::new(), Vec::new());
-    let bar = progress(c.sessions, "generating sessions");
-    for s in generator.sessions() {
-        bar.inc(1);
-        sessions += 1;
-        events += s.session.page_views() as u64;
-        if s.session.page_views() == 1 {
-            bounces += 1;
-        }
-        if !s.session.cart_products().is_empty() {
-            carts += 1;
-        }
-        if let Some(order) = &s.session.order {
-            purchases += 1;
-            revenue += order.amount;
-        }
-        match s.truth.abuse {
-            Some(kind) => *abuse.entry(format!("{kind:?}")).or_default() += 1,
-            None => {
-                scores.push(s.truth.purchase_probability);
-                labels.push(s.session.purchased());
-            }
-        }
-    }
-    bar.finish_and_clear();
-    let secs = started.elapsed().as_secs_f64();
-    println!(
-        "\nTraffic ({:.2} s, {:.0} events/s generated)",
-        secs,
-        events as f64 / secs
-    );
-    println!("  sessions            {sessions:>10}");
-    println!("  page events         {events:>10}");
-    println!(
-        "  bounce rate         {:>10.1}%",
-        100.0 * bounces as f64 / sessions.max(1) as f64
-    );
-    println!("  sessions with cart  {carts:>10}");
-    println!(
-        "  purchases           {purchases:>10}  ({:.1}% of sessions)",
-        100.0 * purchases as f64 / sessions.max(1) as f64
-    );
-    println!("  abandoned carts     {:>10}", carts - purchases);
-    println!("  revenue             {revenue:>10.0}");
-    println!("\nPlanted abuse (ground truth)");
-    for (kind, n) in &abuse {
-        println!("  {kind:<22}{n:>8}");
-    }
-    if let Some(auc) = roc_auc(&scores, &labels) {
-        println!("\nBayes-optimal purchase AUC (true probabilities): {auc:.3}");
-    }
-
-    // The event stream, as a consumer receives it: JSON bytes through the security gate.
-    let mut truth: HashMap<SessionId, bool> = HashMap::new();
-    let (mut out_of_order, mut very_late) = (0u64, 0u64);
-    let mut latest = None;
-    let mut writer = match &args.events_out {
-        Some(path) => Some(BufWriter::new(File::create(path)?)),
-        None => None,
+    let traffic = match &args.input {
+        Some(path) => input::read(path)?,
+        None => input::generate(&args.config, args.events_out.as_deref())?,
     };
-    let mut stream = generator.events();
-    let mut raws = Vec::with_capacity(events as usize);
-    for e in stream.by_ref() {
-        if latest.is_some_and(|t| e.record.timestamp < t) {
-            out_of_order += 1;
-        }
-        latest = latest.max(Some(e.record.timestamp));
-        very_late += u64::from(e.very_late);
-        truth.insert(e.record.session_id.clone(), e.abuse.is_some());
-        let bytes = serde_json::to_vec(&e.record)?;
-        if let Some(w) = writer.as_mut() {
-            std::io::Write::write_all(w, &bytes)?;
-            std::io::Write::write_all(w, b"\n")?;
-        }
-        raws.push(bytes);
-    }
-    let streamed = raws.len() as u64;
-    assert_eq!(
-        streamed, events,
-        "every generated event is streamed exactly once"
-    );
+    println!("websight pipeline ({mode}) — {}", traffic.title);
+
+    let privacy = Privacy::new(PrivacyConfig {
+        keep_raw_dead_letters: args.keep_raw,
+        ..PrivacyConfig::default()
+    })?;
+    let ingest = Ingest::new(privacy).format(args.format);
+
     let started = Instant::now();
     let mut watch = Watch {
-        truth,
+        truth: traffic.truth.as_deref(),
+        index: 0,
         detection: DetectionScore::default(),
         tally: DocumentTally::default(),
-        users: HashSet::new(),
-        bar: progress(events, "streaming events"),
+        bar: progress(traffic.lines.len() as u64, "streaming events"),
     };
-    let outcome = stream::run(raws, &c.catalogue, &args.mode, &mut watch)?;
+    let mut observer = (&mut watch, SummaryTally::default());
+    let lines = traffic.lines.len();
+    let outcome = stream::run(
+        traffic.lines,
+        traffic.catalogue,
+        ingest,
+        &args.mode,
+        args.out_dir.as_deref(),
+        &mut observer,
+    )?;
+    let (watch, tally) = observer;
     watch.bar.finish_and_clear();
-    let (detection, tally) = (&watch.detection, &watch.tally);
-    let analytics = &outcome.analytics;
     let secs = started.elapsed().as_secs_f64();
-    tracing::info!(events = streamed, seconds = secs, "stream stage done");
-    println!(
-        "\nEvent stream through JSON and the gate ({:.2} s, {:.0} events/s)",
-        secs,
-        streamed as f64 / secs
-    );
-    println!("  events              {streamed:>10}");
-    println!("  behind the newest   {out_of_order:>10}");
-    println!("  very late           {very_late:>10}");
-    println!("  peak in flight      {:>10}", stream.peak_in_flight());
-    if let Some(path) = &args.events_out {
-        println!("  written to {path}");
-    }
-    let stats = &outcome.gate;
-    println!("\nSecurity gate");
-    println!("  received            {:>10}", stats.received);
-    println!("  valid               {:>10}", stats.valid);
-    for (rule, n) in &stats.rejected {
-        println!("  rejected {rule:<26}{n:>8}");
-    }
-    println!("  dead letters        {:>10}", stats.dead_letters);
-    println!("  duplicates          {:>10}", stats.duplicates);
-    println!("  conserved           {:>10}", stats.is_conserved());
-    println!(
-        "  unique users (HLL)  {:>10.0}  (exact: {})",
-        outcome.unique_users,
-        watch.users.len()
-    );
-    let (tp, fp, fn_, _) = detection.confusion();
-    println!(
-        "  detection vs planted labels: precision {:.3}, recall {:.3} ({tp} caught, {fp} false alarms, {fn_} missed sessions)",
-        detection.precision(),
-        detection.recall()
-    );
     let f = outcome.counts;
-    println!(
-        "  outputs: {} checked events, {} dead letters with their reason ({} rejected + {} unreadable); conserved: {}",
-        outcome.checked_messages,
-        outcome.dead_messages,
-        f.rejected,
-        f.dead_letters,
-        f.is_conserved()
-            && outcome.checked_messages == f.checked
-            && outcome.dead_messages == f.rejected + f.dead_letters
+    tracing::info!(
+        lines,
+        messages = f.inputs,
+        seconds = secs,
+        "stream stage done"
     );
-    print_dashboard(analytics, &c.catalogue, &tally.windows);
     println!(
-        "
-Documents: {} session_summary, {} product_details, {} product_sentiment, {} KPI windows; {} events too late (side output)",
-        tally.sessions, tally.products, tally.sentiments, tally.windows.len(), tally.late
+        "\nStream ({:.2} s, {:.0} messages/s): {lines} lines, {} messages",
+        secs,
+        f.inputs as f64 / secs,
+        f.inputs
     );
-    let held = outcome.held;
-    let name = outcome.document_store;
-    let emitted = [
-        tally.sessions as u64,
-        tally.products as u64,
-        tally.sentiments as u64,
-        tally.windows.len() as u64,
-    ];
-    println!(
-        "  {} written to the {name}; it holds {held:?} (emitted {emitted:?}){}",
-        f.documents,
-        if held == emitted {
-            ": exact"
-        } else {
-            ": MISMATCH"
-        }
-    );
-    if held != emitted {
-        return Err(
-            format!("the {name} holds {held:?} documents, {emitted:?} were emitted").into(),
+    let summary = tally.summary(&f, &outcome.gate, &outcome.analytics);
+    show::gate(&outcome, &summary);
+    if traffic.truth.is_some() {
+        let d = &watch.detection;
+        let (tp, fp, fn_, _) = d.confusion();
+        println!(
+            "  detection vs planted labels: precision {:.3}, recall {:.3} ({tp} caught, {fp} false alarms, {fn_} missed sessions)",
+            d.precision(),
+            d.recall()
         );
     }
-    let stored = &outcome.sessions;
-    println!(
-        "  {} valid events in the {}: {} whole sessions read back for the offline stage ({} incomplete: cut by a rule)",
-        stored.events,
-        outcome.session_store,
-        stored.complete.len(),
-        stored.incomplete
-    );
-    if stored.events != f.checked {
-        return Err(format!(
-            "the {} holds {} events, {} passed the gate",
-            outcome.session_store, stored.events, f.checked
-        )
-        .into());
-    }
+    show::dashboard(&outcome.analytics, &watch.tally.windows);
+    show::documents(&outcome, &watch.tally)?;
 
     let mut report = Report::new("websight — shop report");
     report.subtitle = format!(
-        "{} sessions of {} users over {} days from {} (seed {}), generated and analysed by websight {}",
-        c.sessions,
-        c.users,
-        c.days,
-        c.start,
-        c.seed,
+        "{}, analysed by websight {}",
+        traffic.title,
         env!("CARGO_PKG_VERSION")
     );
-    live_sections(&mut report, analytics, &c.catalogue, &tally.windows);
+    show::live_sections(&mut report, &outcome.analytics, &watch.tally.windows);
     report.gate = GateSummary {
-        received: stats.received,
-        valid: stats.valid,
-        rejected: stats
+        received: outcome.gate.received,
+        valid: outcome.gate.valid,
+        rejected: outcome
+            .gate
             .rejected
             .iter()
-            .map(|(rule, n)| (rule.to_string(), *n))
+            .map(|(r, n)| (r.clone(), *n))
             .collect(),
-        dead_letters: stats.dead_letters,
-        duplicates: stats.duplicates,
-        precision: detection.precision(),
-        recall: detection.recall(),
+        dead_letters: outcome.gate.dead_letters,
+        duplicates: outcome.gate.duplicates,
+        precision: traffic
+            .truth
+            .as_ref()
+            .map_or(f64::NAN, |_| watch.detection.precision()),
+        recall: traffic
+            .truth
+            .as_ref()
+            .map_or(f64::NAN, |_| watch.detection.recall()),
     };
-    offline::run(&mut report, &stored.complete, &c.catalogue, c.seed)?;
-    std::fs::write(&args.report, report.to_html())?;
-    println!("\nReport written to {}", args.report);
+    offline::run(
+        &mut report,
+        &outcome.sessions.visits,
+        outcome.analytics.catalogue(),
+        args.config.seed,
+    )?;
+
+    let report_path = args.report.clone().or_else(|| {
+        Some(match &args.out_dir {
+            Some(dir) => dir.join("report.html"),
+            None => PathBuf::from("websight-report.html"),
+        })
+    });
+    if let Some(path) = report_path {
+        std::fs::write(&path, report.to_html())?;
+        println!("\nReport written to {}", path.display());
+    }
+    write_summary(&summary, &args)?;
+    if !summary.conserved {
+        return Err("inputs = checked + rejected + dead letters + duplicates does not hold".into());
+    }
+    Ok(())
+}
+
+fn write_summary(summary: &Summary, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let text = serde_json::to_string_pretty(summary)? + "\n";
+    let mut paths = Vec::new();
+    if let Some(dir) = &args.out_dir {
+        paths.push(dir.join("summary.json"));
+    }
+    paths.extend(args.json.clone());
+    for path in paths {
+        std::fs::write(&path, &text)?;
+        println!("Summary written to {}", path.display());
+    }
     Ok(())
 }
 
@@ -381,117 +322,30 @@ fn progress(len: u64, what: &'static str) -> ProgressBar {
     bar
 }
 
-/// Orders so far, and the visitors of the last window that saw any.
-fn headline(
-    analytics: &StreamAnalytics,
-    windows: &[websight::core::analytics::KpiWindow],
-) -> (u64, u64) {
-    let orders = analytics.dashboard().payments.values().sum();
-    let current = windows
-        .iter()
-        .rev()
-        .find(|w| w.sessions > 0)
-        .map_or(0, |w| w.current_visitors);
-    (orders, current)
-}
-
-/// The live dashboard's sections of the report.
-fn live_sections(
-    report: &mut Report,
-    analytics: &StreamAnalytics,
-    catalogue: &Catalogue,
-    windows: &[websight::core::analytics::KpiWindow],
-) {
-    let d = analytics.dashboard();
-    let (orders, current) = headline(analytics, windows);
-    report.kpis = vec![
-        ("Purchases".into(), orders.to_string()),
-        ("Revenue".into(), format!("{:.0}", d.revenue())),
-        (
-            "Average session".into(),
-            format!("{:.0} s", d.average_session_seconds()),
-        ),
-        ("Current visitors".into(), current.to_string()),
-        (
-            "Bounce rate".into(),
-            format!("{:.1}%", 100.0 * d.bounce_rate()),
-        ),
-        ("Sessions".into(), d.funnel.sessions.to_string()),
-    ];
-    report.sentiment = d
-        .sentiment
-        .iter()
-        .map(|(category, s)| SentimentRow {
-            category: category.clone(),
-            positive: s.positive,
-            neutral: s.neutral,
-            negative: s.negative,
-        })
-        .collect();
-    report.payments = d
-        .payments
-        .iter()
-        .map(|(m, n)| (m.to_string(), *n))
-        .collect();
-    report
-        .payments
-        .push(("abandoned carts".into(), d.abandoned_carts));
-    let name = |id: &ProductId| {
-        catalogue
-            .get(*id)
-            .map_or_else(|| id.to_string(), |p| p.name.clone())
-    };
-    report.top_products = d
-        .products
-        .revenue_cents
-        .top(10)
-        .iter()
-        .map(|(id, cents)| (name(id), *cents as f64 / 100.0))
-        .collect();
-    let f = &d.funnel;
-    report.funnel = vec![
-        ("sessions".into(), f.sessions),
-        ("viewed a product".into(), f.viewed),
-        ("added to cart".into(), f.carted),
-        ("reached checkout".into(), f.checkout),
-        ("bought".into(), f.purchased),
-    ];
-    report.potential_customers = d
-        .potential_customers
-        .iter()
-        .take(10)
-        .map(|p| PotentialCustomerRow {
-            user: p.user_id.clone(),
-            product: p.product.clone(),
-            seconds: p.seconds_ms as f64 / 1000.0,
-        })
-        .collect();
-}
-
-/// Follows the flow: detection against the planted labels, the documents, progress.
-struct Watch {
-    truth: HashMap<SessionId, bool>,
+/// Follows the flow: detection against the planted labels (generated traffic: one message
+/// per line, so the n-th outcome is the n-th line's), the documents, progress.
+pub struct Watch<'t> {
+    truth: Option<&'t [(SessionId, bool)]>,
+    index: usize,
     detection: DetectionScore,
-    tally: DocumentTally,
-    users: HashSet<String>,
+    pub tally: DocumentTally,
     bar: ProgressBar,
 }
 
-impl Observer for Watch {
+impl Observer for &mut Watch<'_> {
     fn outcome(&mut self, outcome: &Outcome) {
         self.bar.inc(1);
-        let (event, rejected) = match outcome {
-            Outcome::Valid(event) => {
-                if !self.users.contains(event.user.id.as_str()) {
-                    self.users.insert(event.user.id.as_str().to_owned());
-                }
-                (event, false)
-            }
-            Outcome::Rejected { event, .. } => (event, true),
+        let i = self.index;
+        self.index += 1;
+        let Some((session, abuse)) = self.truth.and_then(|t| t.get(i)) else {
+            return;
+        };
+        let rejected = match outcome {
+            Outcome::Valid(_) => false,
+            Outcome::Rejected { .. } => true,
             _ => return,
         };
-        let abuse = self.truth.get(&event.session_id).copied().unwrap_or(false);
-        self.detection.record(&event.session_id, abuse, rejected);
+        self.detection.record(session, *abuse, rejected);
     }
 
     fn documents(&mut self, docs: &websight::core::analytics::Documents) {
@@ -501,12 +355,12 @@ impl Observer for Watch {
 
 /// Counts of the documents the analytics emitted, and the KPI windows for the dashboard.
 #[derive(Default)]
-struct DocumentTally {
-    sessions: usize,
-    products: usize,
-    sentiments: usize,
-    late: usize,
-    windows: Vec<websight::core::analytics::KpiWindow>,
+pub struct DocumentTally {
+    pub sessions: usize,
+    pub products: usize,
+    pub sentiments: usize,
+    pub late: usize,
+    pub windows: Vec<websight::core::analytics::KpiWindow>,
 }
 
 impl DocumentTally {
@@ -516,72 +370,5 @@ impl DocumentTally {
         self.sentiments += docs.sentiments.len();
         self.late += docs.late.len();
         self.windows.extend(docs.windows.iter().cloned());
-    }
-}
-
-fn print_dashboard(
-    analytics: &StreamAnalytics,
-    catalogue: &Catalogue,
-    windows: &[websight::core::analytics::KpiWindow],
-) {
-    let d = analytics.dashboard();
-    let name = |id: &ProductId| {
-        catalogue
-            .get(*id)
-            .map_or_else(|| id.to_string(), |p| p.name.clone())
-    };
-    println!("\nLive dashboard (valid traffic)");
-    let (orders, current) = headline(analytics, windows);
-    println!(
-        "  purchases {orders}, revenue {:.0}, average session {:.0} s, bounce rate {:.1}%, current visitors (last window) {current}",
-        d.revenue(),
-        d.average_session_seconds(),
-        100.0 * d.bounce_rate()
-    );
-    let top =
-        |label: &str, counter: &websight::core::analytics::TopCounter<ProductId>, scale: f64| {
-            let items: Vec<String> = counter
-                .top(10)
-                .iter()
-                .map(|(id, n)| format!("{} {:.0}", name(id), *n as f64 * scale))
-                .collect();
-            println!("  top by {label:<10} {}", items.join(", "));
-        };
-    top("views", &d.products.views, 1.0);
-    top("cart adds", &d.products.cart_adds, 1.0);
-    top("purchases", &d.products.purchases, 1.0);
-    top("revenue", &d.products.revenue_cents, 0.01);
-    let f = &d.funnel;
-    let (v2c, c2o, o2p) = f.rates();
-    println!(
-        "  funnel: {} sessions → {} viewed → {} carted ({:.1}%) → {} checkout ({:.1}%) → {} bought ({:.1}%)",
-        f.sessions,
-        f.viewed,
-        f.carted,
-        100.0 * v2c,
-        f.checkout,
-        100.0 * c2o,
-        f.purchased,
-        100.0 * o2p
-    );
-    let mix: Vec<String> = d.payments.iter().map(|(m, n)| format!("{m} {n}")).collect();
-    println!(
-        "  payment mix: {}, abandoned carts {}",
-        mix.join(", "),
-        d.abandoned_carts
-    );
-    for (category, s) in &d.sentiment {
-        println!(
-            "  sentiment {category:<12} +{} ={} -{}",
-            s.positive, s.neutral, s.negative
-        );
-    }
-    for p in d.potential_customers.iter().take(5) {
-        println!(
-            "  potential customer {} on {} for {:.0} s, no purchase",
-            p.user_id,
-            p.product,
-            p.seconds_ms as f64 / 1000.0
-        );
     }
 }

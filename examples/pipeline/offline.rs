@@ -1,13 +1,16 @@
-//! The offline half of the pipeline: purchase features split by user, models with and without
-//! differential privacy, SHAP explanations of the forest, and similar users.
+//! The offline half of the pipeline: purchase features of the visits split by person, models
+//! with and without differential privacy, SHAP explanations of the forest, and similar
+//! visitors. The label is an `Order Completed` in the visit; when the data cannot support
+//! the models (too few visits or orders, or one class missing on a side of the split) the
+//! stage says so and stops.
 
 use std::time::Instant;
 
 use ndarray::{Array1, Axis};
+use websight::core::analytics::{ProductCatalogue, Visit};
 use websight::core::features::PurchaseData;
 use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
 use websight::core::metrics::BinaryMetrics;
-use websight::core::model::{Catalogue, Session};
 use websight::dp::{DpSgdParams, Noise, train_dp_sgd};
 use websight::explain::{Explainer, TreeEnsemble, TreeShap};
 use websight::lsh::SimilarUsers;
@@ -15,19 +18,41 @@ use websight::report::{ModelRow, Report, SessionExplanation, SimilarUsersRow};
 
 type Error = Box<dyn std::error::Error>;
 
+/// Fewest visits, and orders on each side of the split, the models are trained on.
+const MIN_VISITS: usize = 200;
+const MIN_ORDERS: usize = 10;
+
 pub fn run(
     report: &mut Report,
-    sessions: &[Session],
-    catalogue: &Catalogue,
+    visits: &[Visit],
+    catalogue: &ProductCatalogue,
     seed: u64,
 ) -> Result<(), Error> {
     let started = Instant::now();
-    let p = PurchaseData::build(sessions, catalogue, 0.2, seed);
+    let p = PurchaseData::build(visits, catalogue, 0.2, seed);
     let (train, test) = (p.data.rows(&p.train), p.data.rows(&p.test));
     let labels: Vec<bool> = test.y.to_vec();
+    let orders = |y: &ndarray::Array1<bool>| y.iter().filter(|b| **b).count();
+    let (train_orders, test_orders) = (orders(&train.y), orders(&test.y));
+    if p.visits.len() < MIN_VISITS
+        || train_orders < MIN_ORDERS
+        || test_orders < MIN_ORDERS / 2
+        || train_orders == train.y.len()
+        || test_orders == test.y.len()
+    {
+        let why = format!(
+            "offline stage skipped: the data cannot support purchase models ({} visits, {train_orders} orders among {} training and {test_orders} among {} test visits; at least {MIN_VISITS} visits and {MIN_ORDERS} training orders are needed)",
+            p.visits.len(),
+            train.y.len(),
+            test.y.len()
+        );
+        println!("\n{why}");
+        report.subtitle.push_str(&format!(" — {why}"));
+        return Ok(());
+    }
     println!(
-        "\nPurchase models ({} sessions after deduplication; {} training / {} test rows split by user, {} features)",
-        p.sessions.len(),
+        "\nPurchase models ({} visits after deduplication; {} training / {} test rows split by person, {} features)",
+        p.visits.len(),
         train.y.len(),
         test.y.len(),
         train.x.ncols()
@@ -111,9 +136,9 @@ pub fn run(
         .collect();
     for i in candidates {
         let why = shap.why(i, test.x.row(i), names, 5);
-        println!("  session {}: {why}", p.sessions[p.test[i]].id);
+        println!("  visit {}: {why}", p.visits[p.test[i]].id);
         report.explanations.push(SessionExplanation {
-            session: p.sessions[p.test[i]].id.to_string(),
+            session: p.visits[p.test[i]].id.clone(),
             probability: why.output,
             average: why.expected_value,
             contributions: why
@@ -130,16 +155,16 @@ pub fn run(
         "SHAP values computed"
     );
 
-    // Similar users by what they browsed.
+    // Similar visitors by what they browsed.
     let started = Instant::now();
-    let similar = SimilarUsers::build(p.sessions.iter().copied(), catalogue, 128, 0.5)?;
+    let similar = SimilarUsers::build(p.visits.iter().copied(), catalogue, 128, 0.5)?;
     let mut seen = std::collections::HashSet::new();
-    println!("\nSimilar users (MinHash LSH, estimated Jaccard)");
-    for session in &p.sessions {
+    println!("\nSimilar visitors (MinHash LSH, estimated Jaccard)");
+    for visit in &p.visits {
         if report.similar_users.len() == 5 {
             break;
         }
-        let user = &session.user.id;
+        let user = &visit.person;
         if !seen.insert(user.clone()) {
             continue;
         }

@@ -1,19 +1,21 @@
-//! The real-time stage: the generated events, as JSON bytes, through websight's `Flow` —
-//! gate, checked and dead-letter outputs, session store, stream analytics, document store.
+//! The real-time stage: the input lines through websight's `Flow` — ingest (decode and
+//! privacy), gate, checked and dead-letter outputs, stream analytics, session store,
+//! document store.
 //! Embedded by default; with `--search URL` the documents go to Elasticsearch/OpenSearch;
 //! with `--servers` (feature `connectors`) everything runs on the real servers: Kafka raw
 //! topic → gate with its state in Redis → checked and dead-letter topics → MongoDB and
 //! analytics → Elasticsearch/OpenSearch. The flow does not know which.
 
+use std::path::Path;
+
 use async_trait::async_trait;
-use websight::core::analytics::{AnalyticsConfig, StreamAnalytics};
-use websight::core::flow::{Flow, FlowCounts, Observer, Outputs};
+use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+use websight::core::flow::{Flow, FlowCounts, Ingest, Observer, Outputs};
 use websight::core::gate::{Gate, GateConfig, GateState, GateStats, MemoryGateState};
 use websight::core::io::{
-    DocumentSink, EventSink, EventSource, MemoryIndex, MemorySessionStore, MemorySource,
-    SessionStore, StoredSessions,
+    DocumentSink, EventSink, EventSource, JsonLinesSink, MemoryIndex, MemorySessionStore,
+    MemorySource, SessionStore, StoredSessions,
 };
-use websight::core::model::Catalogue;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -48,7 +50,7 @@ pub struct StreamOutcome {
     /// Documents per index held by the document store afterwards.
     pub held: [u64; 4],
     pub document_store: &'static str,
-    /// Whole sessions read back from the session store (the offline stage's input).
+    /// Visits read back from the session store (the offline stage's input).
     pub sessions: StoredSessions,
     pub session_store: &'static str,
     /// Messages on the checked and dead-letter outputs.
@@ -81,8 +83,8 @@ impl<S: EventSource> EventSource for Bounded<S> {
     }
 }
 
-/// Counts what passes through a sink; without one (embedded: nobody reads the topics
-/// afterwards) it only counts, so memory stays flat.
+/// Counts what passes through a sink; without one (embedded without `--out-dir`: nobody
+/// reads the topics afterwards) it only counts, so memory stays flat.
 struct Counted {
     inner: Option<Box<dyn EventSink>>,
     sent: u64,
@@ -162,7 +164,11 @@ struct Stores {
 }
 
 impl Stores {
-    async fn embedded(raws: Vec<Vec<u8>>, mode: &Mode) -> Result<Stores, Error> {
+    async fn embedded(
+        raws: Vec<Vec<u8>>,
+        mode: &Mode,
+        out_dir: Option<&Path>,
+    ) -> Result<Stores, Error> {
         let documents = match mode {
             #[cfg(feature = "elasticsearch")]
             Mode::Search { url, prefix } => DocumentStore::search(url, prefix).await?,
@@ -170,17 +176,36 @@ impl Stores {
             Mode::Search { .. } => return Err("--search needs the `elasticsearch` feature".into()),
             _ => DocumentStore::Memory(MemoryIndex::default()),
         };
+        // With --out-dir the topics are files a user can open.
+        let file = |name: &str| -> Result<std::io::BufWriter<std::fs::File>, Error> {
+            let dir = out_dir.expect("only called with an output directory");
+            Ok(std::io::BufWriter::new(std::fs::File::create(
+                dir.join(name),
+            )?))
+        };
+        let (checked, dead): (Counted, Counted) = match out_dir {
+            Some(_) => (
+                counted(Box::new(JsonLinesSink::payloads(file("checked.jsonl")?))),
+                counted(Box::new(JsonLinesSink::envelopes(file(
+                    "dead_letters.jsonl",
+                )?))),
+            ),
+            None => (
+                Counted {
+                    inner: None,
+                    sent: 0,
+                },
+                Counted {
+                    inner: None,
+                    sent: 0,
+                },
+            ),
+        };
         Ok(Stores {
             source: Box::new(MemorySource::new(raws)),
             state: Box::new(MemoryGateState::new(&GateConfig::default())?),
-            checked: Counted {
-                inner: None,
-                sent: 0,
-            },
-            dead: Counted {
-                inner: None,
-                sent: 0,
-            },
+            checked,
+            dead,
             sessions: Box::new(MemorySessionStore::default()),
             session_store: "embedded session store",
             documents,
@@ -234,7 +259,6 @@ impl Stores {
     }
 }
 
-#[cfg(feature = "connectors")]
 fn counted(inner: Box<dyn EventSink>) -> Counted {
     Counted {
         inner: Some(inner),
@@ -242,13 +266,19 @@ fn counted(inner: Box<dyn EventSink>) -> Counted {
     }
 }
 
-/// Runs the stage on a runtime of its own.
+/// Runs the stage on a runtime of its own; with `out_dir`, the topics, documents and visits
+/// are written there as JSON lines.
 pub fn run(
     raws: Vec<Vec<u8>>,
-    catalogue: &Catalogue,
+    catalogue: ProductCatalogue,
+    ingest: Ingest,
     mode: &Mode,
+    out_dir: Option<&Path>,
     observer: &mut dyn Observer,
 ) -> Result<StreamOutcome, Error> {
+    if let Some(dir) = out_dir {
+        std::fs::create_dir_all(dir)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -259,11 +289,12 @@ pub fn run(
             Mode::Servers(s) => Stores::servers(s, raws).await?,
             #[cfg(not(feature = "connectors"))]
             Mode::Servers(_) => return Err("--servers needs the `connectors` feature".into()),
-            _ => Stores::embedded(raws, mode).await?,
+            _ => Stores::embedded(raws, mode, out_dir).await?,
         };
         let mut flow = Flow::new(
+            ingest,
             Gate::new(GateConfig::default())?,
-            StreamAnalytics::new(AnalyticsConfig::default(), catalogue.clone())?,
+            StreamAnalytics::new(AnalyticsConfig::default(), catalogue)?,
         );
         let mut out = Outputs {
             state: stores.state.as_mut(),
@@ -275,11 +306,14 @@ pub fn run(
         let counts = flow.run(stores.source.as_mut(), &mut out, observer).await?;
         let (gate, analytics) = flow.into_parts();
         let mut sessions = stores.sessions.read_sessions().await?;
-        // Stores return sessions in their own order; the offline stage wants a fixed one.
+        // Stores return visits in their own order; the offline stage wants a fixed one.
         sessions
-            .complete
-            .sort_by(|a, b| (a.started_at, a.id.as_str()).cmp(&(b.started_at, b.id.as_str())));
+            .visits
+            .sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
         let (held, document_store) = stores.documents.counts().await?;
+        if let Some(dir) = out_dir {
+            write_files(dir, &stores.documents, &sessions)?;
+        }
         Ok(StreamOutcome {
             counts,
             gate: gate.stats().clone(),
@@ -293,4 +327,27 @@ pub fn run(
             dead_messages: stores.dead.sent,
         })
     })
+}
+
+/// `documents/<index>.jsonl` (embedded document store) and `sessions.jsonl`.
+fn write_files(
+    dir: &Path,
+    documents: &DocumentStore,
+    sessions: &StoredSessions,
+) -> Result<(), Error> {
+    match documents {
+        DocumentStore::Memory(index) => index.write_files(&dir.join("documents"))?,
+        #[cfg(feature = "elasticsearch")]
+        DocumentStore::Search(_) => tracing::info!(
+            "documents are in the search server, not in {}",
+            dir.display()
+        ),
+    }
+    let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("sessions.jsonl"))?);
+    for visit in &sessions.visits {
+        serde_json::to_writer(&mut out, visit)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(())
 }

@@ -145,9 +145,18 @@ pub(crate) fn render(r: &Report) -> String {
     let g = &r.gate;
     let _ = write!(
         h,
-        "<p>{} messages received, {} valid events passed on, {} malformed (kept as dead letters with their reason), {} duplicates dropped. Checked against the planted abuse: <b>precision {:.3}</b> (share of blocked sessions that were abusive), <b>recall {:.3}</b> (share of abusive sessions blocked).</p>",
-        g.received, g.valid, g.dead_letters, g.duplicates, g.precision, g.recall
+        "<p>{} messages received, {} valid events passed on, {} malformed (kept as dead letters with their reason), {} duplicates dropped.",
+        g.received, g.valid, g.dead_letters, g.duplicates
     );
+    // Detection quality exists only where the traffic came with ground truth.
+    if g.precision.is_finite() && g.recall.is_finite() {
+        let _ = write!(
+            h,
+            " Checked against the planted abuse: <b>precision {:.3}</b> (share of blocked sessions that were abusive), <b>recall {:.3}</b> (share of abusive sessions blocked).",
+            g.precision, g.recall
+        );
+    }
+    h.push_str("</p>");
     let rejected = counts(&g.rejected);
     figure(
         &mut h,

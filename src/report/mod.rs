@@ -92,9 +92,9 @@ pub struct GateSummary {
     pub dead_letters: u64,
     /// Duplicates dropped.
     pub duplicates: u64,
-    /// Share of rejected sessions that were abusive.
+    /// Share of rejected sessions that were abusive (NaN without ground truth: not shown).
     pub precision: f64,
-    /// Share of abusive sessions rejected.
+    /// Share of abusive sessions rejected (NaN without ground truth: not shown).
     pub recall: f64,
 }
 

@@ -1,33 +1,32 @@
-//! MongoDB: [`MongoSessionStore`], the checked events stored per session (one document per
-//! session id, events keyed by position) with idempotent bulk upserts, and read back as
-//! whole sessions for feature engineering.
+//! MongoDB: [`MongoSessionStore`], the closed visits stored by id with idempotent bulk
+//! upserts, and read back for feature engineering.
 //!
-//! A session document:
+//! A visit document: a few queryable fields and the visit itself as JSON (event properties
+//! may hold any key, including ones with `.` or `$` that BSON field names refuse):
 //!
 //! ```json
-//! { "_id": "s-000042", "user_id": "u-0007", "session_events": 5,
-//!   "events": { "0": { …EventRecord… }, "1": { … } } }
+//! { "_id": "v3f…", "person": "p_91c…", "started_at": "2026-01-05T10:00:00Z",
+//!   "channel": "Organic Search", "purchased": true, "events": 12, "visit": "{…Visit…}" }
 //! ```
 //!
-//! Each batch is one `update` command of `$set` upserts (unordered), so a replayed event
+//! Each batch is one `update` command of `$set` upserts (unordered), so a replayed visit
 //! overwrites itself; a command that fails because the server went away is retried with
 //! capped exponential backoff.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
-use mongodb::bson::{self, Bson, Document, doc};
+use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database, IndexModel};
+use websight_core::analytics::Visit;
 use websight_core::io::{SessionStore, StoredSessions, WriteReport};
-use websight_core::record::EventRecord;
 
 use crate::backoff::Backoff;
 use crate::{ConnectorError, Result};
 
-/// Checked events by session in a MongoDB collection.
+/// Closed visits in a MongoDB collection.
 #[derive(Debug, Clone)]
 pub struct MongoSessionStore {
     db: Database,
@@ -40,7 +39,7 @@ const UPSERTS_PER_COMMAND: usize = 1_000;
 
 impl MongoSessionStore {
     /// Connects to `url` (e.g. `mongodb://127.0.0.1:27017`) and uses `database.collection`,
-    /// creating its index on `user_id`.
+    /// creating its index on `person`.
     pub async fn connect(url: &str, database: &str, collection: &str) -> Result<Self> {
         let mut options = ClientOptions::parse(url).await?;
         options.server_selection_timeout = Some(Duration::from_secs(5));
@@ -55,7 +54,7 @@ impl MongoSessionStore {
         };
         store
             .collection
-            .create_index(IndexModel::builder().keys(doc! { "user_id": 1 }).build())
+            .create_index(IndexModel::builder().keys(doc! { "person": 1 }).build())
             .await?;
         Ok(store)
     }
@@ -78,12 +77,12 @@ impl MongoSessionStore {
         }
     }
 
-    /// Session documents held.
+    /// Visit documents held.
     pub async fn sessions(&self) -> Result<u64> {
         Ok(self.collection.count_documents(doc! {}).await?)
     }
 
-    /// Deletes every session document (e.g. before a fresh run).
+    /// Deletes every visit document (e.g. before a fresh run).
     pub async fn clear(&self) -> Result<()> {
         self.collection.delete_many(doc! {}).await?;
         Ok(())
@@ -101,19 +100,17 @@ fn transient(e: &mongodb::error::Error) -> bool {
         || e.contains_label("TransientTransactionError")
 }
 
-fn upsert_of(session: &str, events: &[&EventRecord]) -> Result<Document> {
-    let mut set = Document::new();
-    if let Some(first) = events.first() {
-        set.insert("user_id", first.user.id.as_str());
-        set.insert("session_events", i64::from(first.session_events));
-    }
-    for e in events {
-        set.insert(
-            format!("events.{}", e.seq),
-            bson::to_bson(e).map_err(protocol)?,
-        );
-    }
-    Ok(doc! { "q": { "_id": session }, "u": { "$set": set }, "upsert": true })
+fn upsert_of(visit: &Visit) -> Result<Document> {
+    let json = serde_json::to_string(visit).map_err(protocol)?;
+    let set = doc! {
+        "person": &visit.person,
+        "started_at": visit.started_at().to_rfc3339(),
+        "channel": visit.acquisition.channel.as_str(),
+        "purchased": visit.purchased(),
+        "events": visit.events.len() as i64,
+        "visit": json,
+    };
+    Ok(doc! { "q": { "_id": &visit.id }, "u": { "$set": set }, "upsert": true })
 }
 
 fn protocol(e: impl std::fmt::Display) -> ConnectorError {
@@ -124,21 +121,13 @@ fn protocol(e: impl std::fmt::Display) -> ConnectorError {
 
 #[async_trait]
 impl SessionStore for MongoSessionStore {
-    /// `replaced` stays 0: an `update` reply does not say which events were stored before.
-    async fn upsert_events(
-        &mut self,
-        events: &[EventRecord],
-    ) -> websight_core::Result<WriteReport> {
-        let mut by_session: BTreeMap<&str, Vec<&EventRecord>> = BTreeMap::new();
-        for e in events {
-            by_session.entry(e.session_id.as_str()).or_default().push(e);
-        }
-        let groups: Vec<_> = by_session.into_iter().collect();
+    /// `replaced` stays 0: an `update` reply does not say which visits were stored before.
+    async fn upsert_visits(&mut self, visits: &[Visit]) -> websight_core::Result<WriteReport> {
         let mut report = WriteReport::default();
-        for chunk in groups.chunks(UPSERTS_PER_COMMAND) {
+        for chunk in visits.chunks(UPSERTS_PER_COMMAND) {
             let updates = chunk
                 .iter()
-                .map(|(session, events)| upsert_of(session, events).map(Bson::Document))
+                .map(|v| upsert_of(v).map(Bson::Document))
                 .collect::<Result<Vec<_>>>()?;
             let reply = self
                 .command(doc! {
@@ -157,7 +146,7 @@ impl SessionStore for MongoSessionStore {
             if count(&reply, "ok") != 1 {
                 return Err(protocol(format!("update failed: {reply}")).into());
             }
-            report.written += chunk.iter().map(|(_, e)| e.len()).sum::<usize>();
+            report.written += chunk.len();
         }
         Ok(report)
     }
@@ -166,19 +155,16 @@ impl SessionStore for MongoSessionStore {
         let mut cursor = self
             .collection
             .find(doc! {})
-            .projection(doc! { "events": 1 })
+            .projection(doc! { "visit": 1 })
             .await
             .map_err(ConnectorError::from)?;
-        let mut sessions = Vec::new();
+        let mut visits = Vec::new();
         while let Some(document) = cursor.try_next().await.map_err(ConnectorError::from)? {
-            let events = document.get_document("events").map_err(protocol)?;
-            let mut records = Vec::with_capacity(events.len());
-            for (_, event) in events {
-                records.push(bson::from_bson::<EventRecord>(event.clone()).map_err(protocol)?);
-            }
-            sessions.push(records);
+            let json = document.get_str("visit").map_err(protocol)?;
+            visits.push(serde_json::from_str::<Visit>(json).map_err(protocol)?);
         }
-        StoredSessions::assemble(sessions)
+        visits.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(StoredSessions::collect(visits))
     }
 }
 

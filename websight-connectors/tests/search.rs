@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use websight_connectors::search::{INDEXES, SearchSink};
-use websight_core::analytics::{Documents, documents_of};
+use websight_core::analytics::Documents;
 use websight_core::io::{DocumentSink, MemoryIndex};
 use websight_core::synth::{Generator, SynthConfig};
 
@@ -19,7 +19,7 @@ fn documents() -> Documents {
         ..SynthConfig::default()
     })
     .unwrap();
-    documents_of(&generator).unwrap()
+    websight_testkit::documents_of(&generator)
 }
 
 fn expected(memory: &MemoryIndex) -> [u64; 4] {

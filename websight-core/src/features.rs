@@ -104,7 +104,11 @@ impl PurchaseFeatures {
         names.extend(DeviceType::ALL.iter().map(|d| format!("device={d}")));
         names.extend(PartOfDay::ALL.iter().map(|p| format!("part_of_day={p}")));
         names.extend(self.products.iter().map(|(_, n)| format!("viewed={n}")));
-        names.extend(self.products.iter().map(|(_, n)| format!("last_viewed={n}")));
+        names.extend(
+            self.products
+                .iter()
+                .map(|(_, n)| format!("last_viewed={n}")),
+        );
         names.push("last_viewed=other".to_owned());
         names.push("last_viewed=none".to_owned());
         names
@@ -126,7 +130,10 @@ impl PurchaseFeatures {
             count(names::PRODUCT_ADDED).ln_1p(),
             (dwell / 60.0).ln_1p(),
             (views.len() as f64).ln_1p(),
-            (before.iter().filter(|e| e.is_track(names::PRODUCTS_SEARCHED)).count() as f64)
+            (before
+                .iter()
+                .filter(|e| e.is_track(names::PRODUCTS_SEARCHED))
+                .count() as f64)
                 .ln_1p(),
             (before.iter().filter(|e| e.kind.is_view()).count() as f64).ln_1p(),
             (truncated.duration_seconds().max(0.0) / 60.0).ln_1p(),
@@ -139,9 +146,17 @@ impl PurchaseFeatures {
         row.extend(DeviceType::ALL.iter().map(|d| flag(device == *d)));
         let part = PartOfDay::from_hour(start.hour());
         row.extend(PartOfDay::ALL.iter().map(|p| flag(part == *p)));
-        row.extend(self.products.iter().map(|(k, _)| flag(views.contains(&k.as_str()))));
+        row.extend(
+            self.products
+                .iter()
+                .map(|(k, _)| flag(views.contains(&k.as_str()))),
+        );
         let last = views.last().copied();
-        row.extend(self.products.iter().map(|(k, _)| flag(last == Some(k.as_str()))));
+        row.extend(
+            self.products
+                .iter()
+                .map(|(k, _)| flag(last == Some(k.as_str()))),
+        );
         row.push(flag(
             last.is_some_and(|l| !self.products.iter().any(|(k, _)| k == l)),
         ));
@@ -170,7 +185,10 @@ pub fn is_test_user(person: &str, test_fraction: f64, seed: u64) -> bool {
 /// visits, a consumer re-reading its topic) are dropped.
 pub fn dedup_visits<'a>(visits: impl IntoIterator<Item = &'a Visit>) -> Vec<&'a Visit> {
     let mut seen = HashSet::new();
-    let mut out: Vec<&Visit> = visits.into_iter().filter(|v| seen.insert(v.id.clone())).collect();
+    let mut out: Vec<&Visit> = visits
+        .into_iter()
+        .filter(|v| seen.insert(v.id.clone()))
+        .collect();
     out.sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
     out
 }
@@ -179,7 +197,10 @@ pub fn dedup_visits<'a>(visits: impl IntoIterator<Item = &'a Visit>) -> Vec<&'a 
 /// the observable "returning visitor" flag.
 pub fn returning_flags(visits: &[&Visit]) -> Vec<bool> {
     let mut seen = HashSet::new();
-    visits.iter().map(|v| !seen.insert(v.person.clone())).collect()
+    visits
+        .iter()
+        .map(|v| !seen.insert(v.person.clone()))
+        .collect()
 }
 
 /// Splits rows by person, stratified: persons with at least one positive row and persons

@@ -53,10 +53,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::analytics::{Documents, StreamAnalytics};
-use crate::decode::{DeadLetterReason, DecodeContext, Decoded, Format, decode_line, encode_segment};
+use crate::decode::{
+    DeadLetterReason, DecodeContext, Decoded, Format, decode_line, encode_segment,
+};
 use crate::event::Event;
+use crate::gate::MemoryGateState;
 use crate::gate::{Gate, GateState, Outcome};
-use crate::io::{DocumentSink, EventSink, EventSource, Message, SessionStore};
+use crate::io::{
+    DocumentSink, EventSink, EventSource, MemoryIndex, MemorySessionStore, MemorySource,
+    MemoryTopic, Message, SessionStore, block_on,
+};
 use crate::privacy::Privacy;
 
 /// The header that carries a dead letter's reason.
@@ -86,6 +92,18 @@ pub trait Observer: Send {
 }
 
 impl Observer for () {}
+
+/// Both observers see everything, the first first.
+impl<A: Observer, B: Observer> Observer for (A, B) {
+    fn outcome(&mut self, outcome: &Outcome) {
+        self.0.outcome(outcome);
+        self.1.outcome(outcome);
+    }
+    fn documents(&mut self, documents: &Documents) {
+        self.0.documents(documents);
+        self.1.documents(documents);
+    }
+}
 
 /// What went where; `inputs = checked + rejected + dead_letters + duplicates`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,10 +196,7 @@ pub struct Flow {
 }
 
 fn key(event: &Event) -> Option<String> {
-    event
-        .anonymous_id
-        .clone()
-        .or_else(|| event.user_id.clone())
+    event.anonymous_id.clone().or_else(|| event.user_id.clone())
 }
 
 fn payload(event: &Event) -> Vec<u8> {
@@ -303,7 +318,10 @@ impl Flow {
             dead.push(Message {
                 key: key(event),
                 payload: payload(event),
-                headers: reason("late", "older than the watermark minus the allowed lateness"),
+                headers: reason(
+                    "late",
+                    "older than the watermark minus the allowed lateness",
+                ),
             });
         }
         self.counts.late += docs.late.len() as u64;
@@ -340,6 +358,49 @@ impl Flow {
     pub fn into_parts(self) -> (Gate, StreamAnalytics) {
         (self.gate, self.analytics)
     }
+
+    /// Runs `lines` through the embedded stores (no runtime needed) and returns them: the
+    /// quickest way from a file of tracker messages to visits and documents.
+    pub fn run_embedded(
+        &mut self,
+        lines: Vec<Vec<u8>>,
+        observer: &mut dyn Observer,
+    ) -> Result<EmbeddedRun> {
+        let mut run = EmbeddedRun {
+            counts: FlowCounts::default(),
+            state: MemoryGateState::new(&crate::gate::GateConfig::default())?,
+            checked: MemoryTopic::default(),
+            dead_letters: MemoryTopic::default(),
+            sessions: MemorySessionStore::default(),
+            documents: MemoryIndex::default(),
+        };
+        let mut out = Outputs {
+            state: &mut run.state,
+            checked: &mut run.checked,
+            dead_letters: &mut run.dead_letters,
+            sessions: &mut run.sessions,
+            documents: &mut run.documents,
+        };
+        run.counts = block_on(self.run(&mut MemorySource::new(lines), &mut out, observer))?;
+        Ok(run)
+    }
+}
+
+/// The embedded stores after [`Flow::run_embedded`].
+#[derive(Debug)]
+pub struct EmbeddedRun {
+    /// What went where.
+    pub counts: FlowCounts,
+    /// The gate's state.
+    pub state: MemoryGateState,
+    /// Checked events (protected Segment messages).
+    pub checked: MemoryTopic,
+    /// Dead letters with their reasons.
+    pub dead_letters: MemoryTopic,
+    /// Closed visits.
+    pub sessions: MemorySessionStore,
+    /// Documents.
+    pub documents: MemoryIndex,
 }
 
 fn reason_json(reason: &DeadLetterReason) -> String {

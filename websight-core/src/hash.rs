@@ -11,4 +11,3 @@ pub fn hash64(bytes: &[u8]) -> u64 {
     h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     h ^ (h >> 31)
 }
-

@@ -81,6 +81,7 @@ pub mod model;
 pub mod privacy;
 pub mod record;
 pub mod sentiment;
+pub mod summary;
 pub mod synth;
 
 pub use error::{CoreError, Result};

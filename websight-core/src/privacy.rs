@@ -114,6 +114,11 @@ impl Privacy {
                 "the pseudonym key must have at least 16 bytes",
             ));
         }
+        if origin == KeyOrigin::Random {
+            tracing::warn!(
+                "no pseudonym key configured ({KEY_VARIABLE}); using a random key for this run: pseudonyms will differ between runs"
+            );
+        }
         let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key)
             .map_err(|e| CoreError::parameter("privacy.key", e.to_string()))?;
         Ok(Privacy {

@@ -24,9 +24,7 @@ fn generator(sessions: u64, seed: u64) -> Generator {
 /// The generator's messages as the analytics receive them: decoded and protected.
 fn events(g: &Generator) -> Vec<Event> {
     let p = privacy();
-    g.events()
-        .map(|e| p.protect(e.event))
-        .collect()
+    g.events().map(|e| p.protect(e.event)).collect()
 }
 
 fn with_lateness(seconds: i64) -> AnalyticsConfig {
@@ -40,7 +38,11 @@ fn with_lateness(seconds: i64) -> AnalyticsConfig {
 }
 
 fn analytics(config: AnalyticsConfig) -> StreamAnalytics {
-    StreamAnalytics::new(config, ProductCatalogue::from_catalogue(&Catalogue::furniture())).unwrap()
+    StreamAnalytics::new(
+        config,
+        ProductCatalogue::from_catalogue(&Catalogue::furniture()),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -119,7 +121,15 @@ fn kpis_agree_with_the_generated_sessions() {
         .iter()
         .map(|s| s.session.count(websight_core::model::Action::ViewItem) as u64)
         .sum();
-    assert_eq!(d.products.views.top(100).iter().map(|(_, n)| n).sum::<u64>(), views);
+    assert_eq!(
+        d.products
+            .views
+            .top(100)
+            .iter()
+            .map(|(_, n)| n)
+            .sum::<u64>(),
+        views
+    );
     assert!(d.products.views.is_exact());
 
     // Funnel and payment mix.
@@ -137,15 +147,33 @@ fn kpis_agree_with_the_generated_sessions() {
     // Channels: every visit has one; the generator covers GA4's channels.
     assert_eq!(d.channels.values().sum::<u64>(), f.sessions);
     assert!(d.channels.len() >= 12, "{:?}", d.channels);
-    for channel in ["Direct", "Organic Search", "Paid Search", "Organic Social", "Email", "Referral"] {
-        assert!(d.channels.get(channel).is_some_and(|n| *n > 0), "{channel}: {:?}", d.channels);
+    for channel in [
+        "Direct",
+        "Organic Search",
+        "Paid Search",
+        "Organic Social",
+        "Email",
+        "Referral",
+    ] {
+        assert!(
+            d.channels.get(channel).is_some_and(|n| *n > 0),
+            "{channel}: {:?}",
+            d.channels
+        );
     }
 
     // Windows add up to the totals.
-    assert_eq!(docs.windows.iter().map(|w| w.sessions).sum::<u64>(), f.sessions);
+    assert_eq!(
+        docs.windows.iter().map(|w| w.sessions).sum::<u64>(),
+        f.sessions
+    );
     let window_revenue: f64 = docs.windows.iter().map(|w| w.revenue).sum();
     assert!((window_revenue - d.revenue_in_currency().to_f64()).abs() < 1e-3);
-    assert!(docs.windows.windows(2).all(|w| w[0].window_end <= w[1].window_start));
+    assert!(
+        docs.windows
+            .windows(2)
+            .all(|w| w[0].window_end <= w[1].window_start)
+    );
     for w in &docs.windows {
         assert!((0.0..=1.0).contains(&w.bounce_rate) && w.engaged_sessions <= w.sessions);
     }
@@ -154,7 +182,11 @@ fn kpis_agree_with_the_generated_sessions() {
     // Sentiment: one product_sentiment document per review, counted per category.
     let reviews: usize = truth.iter().map(|s| s.session.reviews.len()).sum();
     assert_eq!(docs.sentiments.len(), reviews);
-    let counted: u64 = d.sentiment.values().map(|c| c.positive + c.neutral + c.negative).sum();
+    let counted: u64 = d
+        .sentiment
+        .values()
+        .map(|c| c.positive + c.neutral + c.negative)
+        .sum();
     assert_eq!(counted as usize, reviews);
 
     // Potential customers: long unconverted attention, longest first.

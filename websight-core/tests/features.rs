@@ -3,7 +3,9 @@
 
 use websight_core::analytics::{ProductCatalogue, Visit};
 use websight_core::event::names;
-use websight_core::features::{PurchaseData, PurchaseFeatures, dedup_visits, returning_flags, split_by_user};
+use websight_core::features::{
+    PurchaseData, PurchaseFeatures, dedup_visits, returning_flags, split_by_user,
+};
 use websight_core::model::Catalogue;
 use websight_testkit::{documents_of, generator};
 
@@ -40,7 +42,11 @@ fn every_value_has_a_column_and_the_encoder_round_trips() {
     let features = PurchaseFeatures::fit(&all[..200], &catalogue(), 5);
     let names = features.names();
     assert_eq!(names.iter().filter(|n| n.starts_with("viewed=")).count(), 5);
-    assert!(names.iter().all(|n| !n.contains("gender") && !n.contains("state")));
+    assert!(
+        names
+            .iter()
+            .all(|n| !n.contains("gender") && !n.contains("state"))
+    );
     for v in &all {
         let row = features.row(v, false);
         assert_eq!(row.len(), names.len());
@@ -57,7 +63,10 @@ fn every_value_has_a_column_and_the_encoder_round_trips() {
         }
     }
     let json = serde_json::to_string(&features).unwrap();
-    assert_eq!(serde_json::from_str::<PurchaseFeatures>(&json).unwrap(), features);
+    assert_eq!(
+        serde_json::from_str::<PurchaseFeatures>(&json).unwrap(),
+        features
+    );
 }
 
 #[test]
@@ -66,7 +75,10 @@ fn duplicates_are_dropped_and_persons_stay_on_one_side() {
     let doubled: Vec<&Visit> = all.iter().chain(all.iter()).collect();
     let kept = dedup_visits(doubled.iter().copied());
     assert_eq!(kept.len(), all.len());
-    assert!(kept.windows(2).all(|w| w[0].started_at() <= w[1].started_at()));
+    assert!(
+        kept.windows(2)
+            .all(|w| w[0].started_at() <= w[1].started_at())
+    );
     let returning = returning_flags(&kept);
     assert!(returning.iter().any(|r| *r) && returning.iter().any(|r| !*r));
     let persons: Vec<&str> = kept.iter().map(|v| v.person.as_str()).collect();

@@ -55,7 +55,11 @@ fn every_input_lands_in_exactly_one_output_and_replays_change_nothing() {
     let mut seen = Seen::default();
     let (_, counts) = stores.run(flow(&g), &raws, 333, &mut seen);
     assert!(counts.is_conserved(), "{counts:?}");
-    assert_eq!(counts.inputs, raws.len() as u64, "one message per line here");
+    assert_eq!(
+        counts.inputs,
+        raws.len() as u64,
+        "one message per line here"
+    );
     assert_eq!(seen.outcomes, counts.inputs);
     assert_eq!(
         counts.dead_letters,

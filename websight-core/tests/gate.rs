@@ -16,7 +16,11 @@ use websight_testkit::{generator, hostile_lines, privacy};
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
 fn judge_all(gate: &mut Gate, ingest: &Ingest, raw: &[u8]) -> Vec<Outcome> {
-    ingest.decode(raw).into_iter().map(|i| gate.process(i)).collect()
+    ingest
+        .decode(raw)
+        .into_iter()
+        .map(|i| gate.process(i))
+        .collect()
 }
 
 #[test]
@@ -50,8 +54,14 @@ fn every_input_has_exactly_one_outcome_and_bad_input_is_kept_with_a_reason() {
         Outcome::DeadLetter(d) => d.reason,
         other => panic!("expected a dead letter, got {other:?}"),
     };
-    assert!(matches!(reason(b"{\"type\": \"page\", "), DeadLetterReason::Truncated(_)));
-    assert!(matches!(reason(b"{\"type\": 5}"), DeadLetterReason::Shape(_)));
+    assert!(matches!(
+        reason(b"{\"type\": \"page\", "),
+        DeadLetterReason::Truncated(_)
+    ));
+    assert!(matches!(
+        reason(b"{\"type\": 5}"),
+        DeadLetterReason::Shape(_)
+    ));
     assert!(matches!(reason(b"}{"), DeadLetterReason::Syntax(_)));
 }
 
@@ -118,7 +128,13 @@ fn crawlers_are_stopped_by_their_own_rule_and_clean_humans_never() {
         );
         let outcome = judge_all(&mut gate, &ingest, &raw).remove(0);
         assert!(
-            matches!(outcome, Outcome::Rejected { rule: "bot_user_agent", .. }),
+            matches!(
+                outcome,
+                Outcome::Rejected {
+                    rule: "bot_user_agent",
+                    ..
+                }
+            ),
             "{agent}: {outcome:?}"
         );
     }
@@ -127,32 +143,110 @@ fn crawlers_are_stopped_by_their_own_rule_and_clean_humans_never() {
     let human = format!(r#""userAgent":"{CHROME}","ip":"203.0.113.7""#);
     let email_page = r#","properties":{"url":"https://shop.example/?utm_source=newsletter&utm_medium=email","path":"/"}"#;
     let inputs = [
-        message("page", "h1", "visitor-1", "2026-01-01T10:00:00Z", &human, ""),
-        message("page", "h2", "visitor-1", "2026-01-01T10:00:30Z", &human, email_page),
-        message("track", "h3", "visitor-1", "2026-01-01T10:01:00Z", &human, r#","event":"Product Viewed","properties":{"product_id":"p1","price":12.5}"#),
+        message(
+            "page",
+            "h1",
+            "visitor-1",
+            "2026-01-01T10:00:00Z",
+            &human,
+            "",
+        ),
+        message(
+            "page",
+            "h2",
+            "visitor-1",
+            "2026-01-01T10:00:30Z",
+            &human,
+            email_page,
+        ),
+        message(
+            "track",
+            "h3",
+            "visitor-1",
+            "2026-01-01T10:01:00Z",
+            &human,
+            r#","event":"Product Viewed","properties":{"product_id":"p1","price":12.5}"#,
+        ),
         // Returning the next day, direct.
-        message("page", "h4", "visitor-1", "2026-01-02T18:00:00Z", &human, ""),
+        message(
+            "page",
+            "h4",
+            "visitor-1",
+            "2026-01-02T18:00:00Z",
+            &human,
+            "",
+        ),
         // The shop's server reports the order (no user agent; the visitor is known).
-        message("track", "h5", "visitor-1", "2026-01-02T18:05:00Z", "", r#","event":"Order Completed","properties":{"order_id":"o1","revenue":12.5}"#),
-        message("page", "h6", "visitor-2", "2026-01-02T18:05:00Z", &human, email_page),
+        message(
+            "track",
+            "h5",
+            "visitor-1",
+            "2026-01-02T18:05:00Z",
+            "",
+            r#","event":"Order Completed","properties":{"order_id":"o1","revenue":12.5}"#,
+        ),
+        message(
+            "page",
+            "h6",
+            "visitor-2",
+            "2026-01-02T18:05:00Z",
+            &human,
+            email_page,
+        ),
     ];
     for raw in &inputs {
         let outcome = judge_all(&mut gate, &ingest, raw).remove(0);
-        assert!(matches!(outcome, Outcome::Valid(_)), "{}: {outcome:?}", String::from_utf8_lossy(raw));
+        assert!(
+            matches!(outcome, Outcome::Valid(_)),
+            "{}: {outcome:?}",
+            String::from_utf8_lossy(raw)
+        );
     }
     // A new visitor with no user agent at all is the original rule's case.
     let bare = message("page", "n1", "visitor-3", "2026-01-02T18:06:00Z", "", "");
     assert!(matches!(
         judge_all(&mut gate, &ingest, &bare).remove(0),
-        Outcome::Rejected { rule: "no_user_agent", .. }
+        Outcome::Rejected {
+            rule: "no_user_agent",
+            ..
+        }
     ));
     // Impossible figures, and the rest of that visit with them.
-    let hoard = message("track", "x1", "visitor-4", "2026-01-02T18:06:00Z", &human, r#","event":"Product Added","properties":{"product_id":"p1","quantity":900}"#);
-    let next = message("page", "x2", "visitor-4", "2026-01-02T18:07:00Z", &human, "");
-    assert!(matches!(judge_all(&mut gate, &ingest, &hoard).remove(0), Outcome::Rejected { rule: "impossible_figures", .. }));
-    assert!(matches!(judge_all(&mut gate, &ingest, &next).remove(0), Outcome::Rejected { rule: "impossible_figures", .. }));
+    let hoard = message(
+        "track",
+        "x1",
+        "visitor-4",
+        "2026-01-02T18:06:00Z",
+        &human,
+        r#","event":"Product Added","properties":{"product_id":"p1","quantity":900}"#,
+    );
+    let next = message(
+        "page",
+        "x2",
+        "visitor-4",
+        "2026-01-02T18:07:00Z",
+        &human,
+        "",
+    );
+    assert!(matches!(
+        judge_all(&mut gate, &ingest, &hoard).remove(0),
+        Outcome::Rejected {
+            rule: "impossible_figures",
+            ..
+        }
+    ));
+    assert!(matches!(
+        judge_all(&mut gate, &ingest, &next).remove(0),
+        Outcome::Rejected {
+            rule: "impossible_figures",
+            ..
+        }
+    ));
     // A retry of a message already judged is a duplicate.
-    assert!(matches!(judge_all(&mut gate, &ingest, &inputs[0]).remove(0), Outcome::Duplicate { .. }));
+    assert!(matches!(
+        judge_all(&mut gate, &ingest, &inputs[0]).remove(0),
+        Outcome::Duplicate { .. }
+    ));
 }
 
 #[test]
@@ -181,9 +275,15 @@ fn unique_visitors_and_visits_per_person_count_every_valid_visit() {
     }
     let estimate = gate.unique_users();
     let exact = ids.len() as f64;
-    assert!((estimate / exact - 1.0).abs() < 3.0 * 0.0081, "HLL {estimate} vs exact {exact}");
+    assert!(
+        (estimate / exact - 1.0).abs() < 3.0 * 0.0081,
+        "HLL {estimate} vs exact {exact}"
+    );
     assert_eq!(gate.users_with_sessions(), persons.len());
-    let visits: u64 = persons.iter().map(|p| gate.sessions_of(&UserId(p.clone()))).sum();
+    let visits: u64 = persons
+        .iter()
+        .map(|p| gate.sessions_of(&UserId(p.clone())))
+        .sum();
     assert!(visits >= persons.len() as u64);
 }
 
@@ -209,7 +309,10 @@ fn known_visitors_are_still_checked_and_the_filter_snapshots() {
     );
     assert!(matches!(
         judge_all(&mut gate, &ingest, &scripted).remove(0),
-        Outcome::Rejected { rule: "bot_user_agent", .. }
+        Outcome::Rejected {
+            rule: "bot_user_agent",
+            ..
+        }
     ));
     let bytes = gate.known_users().snapshot();
     let restored = KnownUsers::restore(bytes.clone()).unwrap();
@@ -257,8 +360,31 @@ fn blocklists_stop_listed_networks() {
         ..GateConfig::default()
     };
     let mut gate = Gate::new(config).unwrap();
-    let listed = message("page", "b1", "v", "2026-01-01T10:00:00Z", &format!(r#""userAgent":"{CHROME}","ip":"192.0.2.5""#), "");
-    let other = message("page", "b2", "w", "2026-01-01T10:00:00Z", &format!(r#""userAgent":"{CHROME}","ip":"192.0.3.5""#), "");
-    assert!(matches!(judge_all(&mut gate, &ingest, &listed).remove(0), Outcome::Rejected { rule: "blocklist", .. }));
-    assert!(matches!(judge_all(&mut gate, &ingest, &other).remove(0), Outcome::Valid(_)));
+    let listed = message(
+        "page",
+        "b1",
+        "v",
+        "2026-01-01T10:00:00Z",
+        &format!(r#""userAgent":"{CHROME}","ip":"192.0.2.5""#),
+        "",
+    );
+    let other = message(
+        "page",
+        "b2",
+        "w",
+        "2026-01-01T10:00:00Z",
+        &format!(r#""userAgent":"{CHROME}","ip":"192.0.3.5""#),
+        "",
+    );
+    assert!(matches!(
+        judge_all(&mut gate, &ingest, &listed).remove(0),
+        Outcome::Rejected {
+            rule: "blocklist",
+            ..
+        }
+    ));
+    assert!(matches!(
+        judge_all(&mut gate, &ingest, &other).remove(0),
+        Outcome::Valid(_)
+    ));
 }

@@ -4,9 +4,9 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use websight_core::CoreError;
-use websight_core::model::{Action, Catalogue, DeviceType, PaymentMethod, ProductId, Referrer};
 use websight_core::decode::{DecodeContext, decode_original, decode_segment};
 use websight_core::event::names;
+use websight_core::model::{Action, Catalogue, DeviceType, PaymentMethod, ProductId, Referrer};
 use websight_core::record::{JsonNumber, NaiveUtc, SessionRecord};
 use websight_core::synth::{Generator, SynthConfig};
 
@@ -116,8 +116,13 @@ fn tracker_messages_are_rfc3339_utc_and_decode_back() {
                 chrono::DateTime::parse_from_rfc3339(ts).unwrap();
             }
         }
-        let back = decode_segment(&e.to_json(), &DecodeContext::default()).remove(0).unwrap();
-        assert_eq!(back.time, e.event.time, "the spec's clock correction recovers the event time");
+        let back = decode_segment(&e.to_json(), &DecodeContext::default())
+            .remove(0)
+            .unwrap();
+        assert_eq!(
+            back.time, e.event.time,
+            "the spec's clock correction recovers the event time"
+        );
         assert_eq!(back, e.event);
     }
 }

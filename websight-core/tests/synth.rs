@@ -227,7 +227,9 @@ fn event_stream_delivers_every_event_once_with_bounded_disorder_and_memory() {
         .map(|s| {
             let mut n = 2 * s.session.page_views() + s.session.reviews.len();
             n += 3 * usize::from(s.session.order.is_some());
-            n += usize::from(s.truth.abuse == Some(websight_core::synth::AbuseKind::ImpossibleSession));
+            n += usize::from(
+                s.truth.abuse == Some(websight_core::synth::AbuseKind::ImpossibleSession),
+            );
             n
         })
         .sum();

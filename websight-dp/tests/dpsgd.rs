@@ -2,7 +2,8 @@
 //! and an ε that is the accountant's for the parameters used.
 
 use ndarray::{Array1, Axis};
-use websight_core::features::{PurchaseFeatures, is_test_user};
+use websight_core::analytics::{ProductCatalogue, Visit};
+use websight_core::features::{PurchaseFeatures, is_test_user, returning_flags};
 use websight_core::learn::{Fit, MlpParams, PredictProba};
 use websight_core::metrics::roc_auc;
 use websight_core::model::Catalogue;
@@ -23,17 +24,20 @@ fn private_auc_is_within_a_tenth_of_the_non_private_one_at_epsilon_3() {
         ..SynthConfig::default()
     })
     .unwrap();
-    let sessions: Vec<_> = generator
-        .sessions()
-        .filter(|s| s.truth.abuse.is_none())
-        .collect();
-    let features = PurchaseFeatures::new(&Catalogue::furniture());
-    let (test, train): (Vec<_>, Vec<_>) = sessions
+    // The visits the stream built from the generator's tracker messages (checked traffic).
+    let mut visits = websight_testkit::documents_of(&generator).visits;
+    visits.sort_by_key(|v| v.started_at());
+    let refs: Vec<&Visit> = visits.iter().collect();
+    let returning = returning_flags(&refs);
+    let catalogue = ProductCatalogue::from_catalogue(&Catalogue::furniture());
+    let features = PurchaseFeatures::fit(&visits, &catalogue, 10);
+    let (test, train): (Vec<_>, Vec<_>) = refs
         .iter()
-        .partition(|s| is_test_user(&s.session.user.id, 0.2, 1));
-    let matrix = |side: &[&websight_core::synth::SyntheticSession]| {
-        let x = features.matrix(side.iter().map(|s| (&s.session, s.truth.returning)));
-        let y: Array1<bool> = side.iter().map(|s| s.session.purchased()).collect();
+        .zip(returning)
+        .partition(|(v, _)| is_test_user(&v.person, 0.2, 1));
+    let matrix = |side: &[(&&Visit, bool)]| {
+        let x = features.matrix(side.iter().map(|(v, r)| (**v, *r)));
+        let y: Array1<bool> = side.iter().map(|(v, _)| v.purchased()).collect();
         (x, y)
     };
     let (x_train, y_train) = matrix(&train);

@@ -8,7 +8,7 @@
 //! - [`LshParams::optimal`] picks bands × rows like datasketch's `MinHashLSH`.
 //! - [`LshIndex`] holds signatures by key: insert, remove, query, top-k by estimated
 //!   Jaccard, parallel build, serde persistence.
-//! - [`session_tokens`] and [`SimilarUsers`] turn sessions into `feature=value` token sets
+//! - [`session_tokens`] and [`SimilarUsers`] turn visits into `feature=value` token sets
 //!   and answer "users similar to user X" directly.
 //! - [`exact`] computes the exact Jaccard neighbours LSH is scored against; [`evaluate`]
 //!   runs and scores the whole flow on a file of sets (the `lsh` example).

@@ -1,4 +1,4 @@
-//! From sessions to sets of `feature=value` tokens, and "users similar to user X".
+//! From visits to sets of `feature=value` tokens, and "visitors similar to visitor X".
 //!
 //! The original system tokenised bare values, so every 0/1 flag collapsed into the two
 //! tokens `0` and `1`. Here every token names its feature.
@@ -6,96 +6,101 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::Timelike;
-use websight_core::model::{Catalogue, PartOfDay, Session, UserId};
+use websight_core::analytics::{ProductCatalogue, Visit};
+use websight_core::model::PartOfDay;
 
 use crate::{LshIndex, LshParams, MinHasher, Result};
 
-/// The `feature=value` tokens of one session: viewed, carted and bought products, their
-/// categories, referrer, device, part of day and state. Unknown product ids are named by id.
+/// The `feature=value` tokens of one visit: viewed, carted and bought products, their
+/// categories, channel, device, part of day and payment method. Products are named from
+/// the catalogue, else by key.
 ///
 /// ```
-/// use websight_core::model::Catalogue;
-/// use websight_core::synth::{Generator, SynthConfig};
+/// use websight_core::analytics::{ProductCatalogue, Visit};
+/// use websight_core::decode::{decode_segment, DecodeContext};
+/// use websight_core::enrich::{Acquisition, AgentParser};
 /// use websight_lsh::session_tokens;
 ///
-/// let generator = Generator::new(SynthConfig { sessions: 5, ..SynthConfig::default() })?;
-/// let session = generator.sessions().next().unwrap().session;
-/// let tokens = session_tokens(&session, &Catalogue::furniture());
-/// assert!(tokens.iter().any(|t| t.starts_with("referrer=")));
+/// let line = br#"{"type":"track","event":"Product Viewed","anonymousId":"a","timestamp":"2026-01-01T10:00:00Z",
+///   "properties":{"product_id":"p1","name":"Sofa","category":"living room"}}"#;
+/// let event = decode_segment(line, &DecodeContext::default()).remove(0)?;
+/// let visit = Visit {
+///     id: "v1".into(), person: "a".into(), acquisition: Acquisition::direct(),
+///     agent: AgentParser::new().parse(None), events: vec![event],
+/// };
+/// let tokens = session_tokens(&visit, &ProductCatalogue::default());
+/// assert!(tokens.contains("viewed=Sofa") && tokens.contains("channel=Direct"));
 /// assert!(tokens.iter().all(|t| t.contains('=')));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn session_tokens(session: &Session, catalogue: &Catalogue) -> BTreeSet<String> {
-    let name = |id| {
-        catalogue
-            .get(id)
-            .map_or_else(|| format!("#{id}"), |p| p.name.clone())
-    };
+pub fn session_tokens(visit: &Visit, catalogue: &ProductCatalogue) -> BTreeSet<String> {
     let mut tokens = BTreeSet::new();
-    for id in session.viewed_products() {
-        tokens.insert(format!("viewed={}", name(id)));
-        if let Some(p) = catalogue.get(id) {
-            tokens.insert(format!("category={}", p.category));
+    let mut product = |prefix: &str, item: &websight_core::event::ProductItem| {
+        let Some(key) = item.key() else { return };
+        let info = catalogue.get(key);
+        let name = item
+            .name
+            .as_deref()
+            .or(info.and_then(|i| i.name.as_deref()))
+            .unwrap_or(key);
+        tokens.insert(format!("{prefix}={name}"));
+        let category = item
+            .category
+            .as_deref()
+            .or(info.and_then(|i| i.category.as_deref()));
+        if let (Some(category), "viewed") = (category, prefix) {
+            tokens.insert(format!("category={category}"));
+        }
+    };
+    for item in visit.product_views() {
+        product("viewed", item);
+    }
+    for item in visit.cart_adds() {
+        product("cart", item);
+    }
+    let orders = visit.orders();
+    for order in &orders {
+        for item in &order.products {
+            product("bought", item);
         }
     }
-    for id in session.cart_products() {
-        tokens.insert(format!("cart={}", name(id)));
+    if let Some(method) = visit.payment_method() {
+        tokens.insert(format!("payment={method}"));
     }
-    if let Some(order) = &session.order {
-        for &id in &order.products {
-            tokens.insert(format!("bought={}", name(id)));
-        }
-        tokens.insert(format!("payment={}", order.payment));
-    }
-    tokens.insert(format!("referrer={}", session.referrer));
-    tokens.insert(format!("device={}", session.device.device_type));
+    tokens.insert(format!("channel={}", visit.acquisition.channel));
+    tokens.insert(format!("device={}", visit.agent.device_type));
     tokens.insert(format!(
         "part_of_day={}",
-        PartOfDay::from_hour(session.started_at.hour())
+        PartOfDay::from_hour(visit.started_at().hour())
     ));
-    tokens.insert(format!("state={}", session.location.state));
     tokens
 }
 
-/// Similar-user search over sessions: each user is the union of their sessions' tokens
-/// (computed as the merge of per-session signatures), indexed by [`LshIndex`].
-///
-/// ```
-/// use websight_core::model::Catalogue;
-/// use websight_core::synth::{Generator, SynthConfig};
-/// use websight_lsh::SimilarUsers;
-///
-/// let generator = Generator::new(SynthConfig { sessions: 2_000, users: 300, ..SynthConfig::default() })?;
-/// let sessions: Vec<_> = generator.sessions().map(|s| s.session).collect();
-/// let similar = SimilarUsers::build(&sessions, &Catalogue::furniture(), 128, 0.5)?;
-/// let user = &sessions[0].user.id;
-/// for (other, jaccard) in similar.similar_to(user, 3)? {
-///     assert!(other != user && jaccard >= 0.0);
-/// }
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
+/// Similar-visitor search over visits: each person is the union of their visits' tokens
+/// (computed as the merge of per-visit signatures), indexed by [`LshIndex`]. Persons are
+/// the visits' (pseudonymised, stitched) persons.
 pub struct SimilarUsers {
     hasher: MinHasher,
-    index: LshIndex<UserId>,
+    index: LshIndex<String>,
 }
 
 impl SimilarUsers {
-    /// Tokenises, signs and indexes the users of `sessions` (seed 1, datasketch's default).
+    /// Tokenises, signs and indexes the persons of `visits` (seed 1, datasketch's default).
     pub fn build<'a>(
-        sessions: impl IntoIterator<Item = &'a Session>,
-        catalogue: &Catalogue,
+        visits: impl IntoIterator<Item = &'a Visit>,
+        catalogue: &ProductCatalogue,
         num_perm: usize,
         threshold: f64,
     ) -> Result<Self> {
         let hasher = MinHasher::new(num_perm, 1)?;
         let params = LshParams::optimal(threshold, num_perm, 0.5, 0.5)?;
-        let mut users: BTreeMap<UserId, crate::Signature> = BTreeMap::new();
-        for session in sessions {
-            let signature = hasher.sign(session_tokens(session, catalogue));
-            match users.get_mut(&session.user.id) {
+        let mut users: BTreeMap<String, crate::Signature> = BTreeMap::new();
+        for visit in visits {
+            let signature = hasher.sign(session_tokens(visit, catalogue));
+            match users.get_mut(&visit.person) {
                 Some(existing) => existing.merge(&signature)?,
                 None => {
-                    users.insert(session.user.id.clone(), signature);
+                    users.insert(visit.person.clone(), signature);
                 }
             }
         }
@@ -103,13 +108,13 @@ impl SimilarUsers {
         Ok(SimilarUsers { hasher, index })
     }
 
-    /// The `k` users most similar to `user` (estimated Jaccard, best first).
-    pub fn similar_to(&self, user: &UserId, k: usize) -> Result<Vec<(&UserId, f64)>> {
-        self.index.similar_to(user, k)
+    /// The `k` persons most similar to `person` (estimated Jaccard, best first).
+    pub fn similar_to(&self, person: &str, k: usize) -> Result<Vec<(&String, f64)>> {
+        self.index.similar_to(&person.to_owned(), k)
     }
 
     /// The underlying index.
-    pub fn index(&self) -> &LshIndex<UserId> {
+    pub fn index(&self) -> &LshIndex<String> {
         &self.index
     }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
 use probminhash::probminhasher::ProbMinHash3a;
-use websight_core::model::Session;
+use websight_core::analytics::Visit;
 
 use crate::{LshError, Result};
 
@@ -89,13 +89,14 @@ impl WeightedMinHasher {
     }
 }
 
-/// Seconds of dwell per product in a session, as `(product id, seconds)` for
-/// [`WeightedMinHasher::sign`].
-pub fn dwell_weights(session: &Session) -> Vec<(u64, f64)> {
-    session
+/// Seconds of attention per product in a visit, as `(hash of the product key, seconds)` for
+/// [`WeightedMinHasher::sign`] (products with no measurable time are left out).
+pub fn dwell_weights(visit: &Visit) -> Vec<(u64, f64)> {
+    visit
         .dwell_by_product()
         .into_iter()
-        .map(|(id, secs)| (u64::from(id.0), secs))
+        .filter(|(_, secs)| *secs > 0.0)
+        .map(|(key, secs)| (websight_core::hash::hash64(key.as_bytes()), secs))
         .collect()
 }
 

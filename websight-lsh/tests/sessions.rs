@@ -2,51 +2,53 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use websight_core::model::{Catalogue, UserId};
-use websight_core::synth::{Generator, SynthConfig};
+use websight_core::analytics::{ProductCatalogue, Visit};
+use websight_core::model::Catalogue;
 use websight_lsh::{MinHasher, SimilarUsers, session_tokens};
 
-fn sessions() -> Vec<websight_core::model::Session> {
-    let config = SynthConfig {
+fn sessions() -> Vec<Visit> {
+    let config = websight_core::synth::SynthConfig {
         sessions: 3_000,
         users: 400,
         seed: 4,
-        ..SynthConfig::default()
+        ..Default::default()
     };
-    Generator::new(config)
-        .unwrap()
-        .sessions()
-        .map(|s| s.session)
-        .collect()
+    let generator = websight_core::synth::Generator::new(config).unwrap();
+    websight_testkit::documents_of(&generator).visits
+}
+
+fn catalogue() -> ProductCatalogue {
+    ProductCatalogue::from_catalogue(&Catalogue::furniture())
 }
 
 #[test]
 fn tokens_name_their_feature() {
-    let catalogue = Catalogue::furniture();
-    for s in sessions().iter().take(200) {
-        let tokens = session_tokens(s, &catalogue);
+    let catalogue = catalogue();
+    for v in sessions().iter().take(200) {
+        let tokens = session_tokens(v, &catalogue);
         assert!(tokens.iter().all(|t| {
             t.split_once('=')
                 .is_some_and(|(k, v)| !k.is_empty() && !v.is_empty())
         }));
-        for p in s.viewed_products() {
-            let name = &catalogue.get(p).unwrap().name;
+        for item in v.product_views() {
+            let name = catalogue.name(item.key().unwrap());
             assert!(tokens.contains(&format!("viewed={name}")));
         }
-        assert!(tokens.contains(&format!("device={}", s.device.device_type)));
+        assert!(tokens.contains(&format!("device={}", v.agent.device_type)));
+        assert!(tokens.contains(&format!("channel={}", v.acquisition.channel)));
     }
 }
 
 #[test]
 fn similar_users_are_users_with_overlapping_token_sets() {
-    let catalogue = Catalogue::furniture();
+    let catalogue = catalogue();
     let sessions = sessions();
     let similar = SimilarUsers::build(&sessions, &catalogue, 128, 0.5).unwrap();
 
-    let mut user_tokens: BTreeMap<UserId, BTreeSet<String>> = BTreeMap::new();
+    let mut user_tokens: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for s in &sessions {
         user_tokens
-            .entry(s.user.id.clone())
+            .entry(s.person.clone())
             .or_default()
             .extend(session_tokens(s, &catalogue));
     }
@@ -78,7 +80,7 @@ fn similar_users_are_users_with_overlapping_token_sets() {
         "neighbours are not similar: {}",
         exact_sum / checked as f64
     );
-    assert!(similar.similar_to(&UserId::from("nobody"), 3).is_err());
+    assert!(similar.similar_to("nobody", 3).is_err());
 }
 
 #[cfg(feature = "probminhash")]

@@ -1,12 +1,11 @@
 //! Test helpers shared by websight's test suites (not published): generated traffic as
 //! wire lines, a fixed privacy key, the embedded flow and its stores.
 
-use websight_core::analytics::{
-    AnalyticsConfig, Documents, ProductCatalogue, StreamAnalytics,
-};
+use websight_core::analytics::{AnalyticsConfig, Documents, ProductCatalogue, StreamAnalytics};
 use websight_core::flow::{Flow, FlowCounts, Ingest, Observer, Outputs};
 use websight_core::gate::{Gate, GateConfig, MemoryGateState};
 use websight_core::io::{MemoryIndex, MemorySessionStore, MemorySource, MemoryTopic, block_on};
+use websight_core::model::Catalogue;
 use websight_core::privacy::{Privacy, PrivacyConfig};
 use websight_core::synth::{Generator, SynthConfig};
 
@@ -58,12 +57,17 @@ pub fn hostile_lines(generator: &Generator) -> Vec<Vec<u8>> {
 
 /// The embedded flow with default settings, the test key and the generator's catalogue.
 pub fn flow(generator: &Generator) -> Flow {
+    flow_for(&generator.config().catalogue)
+}
+
+/// The flow with default settings and the test key, for `catalogue`'s products.
+pub fn flow_for(catalogue: &Catalogue) -> Flow {
     Flow::new(
         Ingest::new(privacy()),
         Gate::new(GateConfig::default()).expect("default gate"),
         StreamAnalytics::new(
             AnalyticsConfig::default(),
-            ProductCatalogue::from_catalogue(&generator.config().catalogue),
+            ProductCatalogue::from_catalogue(catalogue),
         )
         .expect("default analytics"),
     )

@@ -238,12 +238,17 @@ impl Dashboard {
         }
         for item in visit.cart_adds() {
             if let Some(key) = item.key() {
-                self.products.cart_adds.add(key.to_owned(), u64::from(item.units()));
+                self.products
+                    .cart_adds
+                    .add(key.to_owned(), u64::from(item.units()));
             }
         }
         for order in visit.orders() {
             self.orders += 1;
-            let method = order.payment_method.clone().unwrap_or_else(|| "unknown".into());
+            let method = order
+                .payment_method
+                .clone()
+                .unwrap_or_else(|| "unknown".into());
             *self.payments.entry(method).or_default() += 1;
             let slot = self.revenue.entry(order.currency.clone()).or_default();
             *slot = slot.checked_add(order.value).unwrap_or(*slot);
@@ -252,7 +257,9 @@ impl Dashboard {
             }
             for item in &order.products {
                 let Some(key) = item.key() else { continue };
-                self.products.purchases.add(key.to_owned(), u64::from(item.units()));
+                self.products
+                    .purchases
+                    .add(key.to_owned(), u64::from(item.units()));
                 let value = item
                     .price
                     .and_then(|p| p.checked_mul(i64::from(item.units())))
@@ -264,7 +271,10 @@ impl Dashboard {
 
     /// Completed orders' revenue in the dashboard's currency.
     pub fn revenue_in_currency(&self) -> Money {
-        self.revenue.get(&self.currency).copied().unwrap_or_default()
+        self.revenue
+            .get(&self.currency)
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Average visit duration over closed visits, seconds.

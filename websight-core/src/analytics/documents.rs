@@ -249,7 +249,11 @@ impl ProductDetail {
 
     /// Deterministic document id: visit and product (one document per pair).
     pub fn document_id(&self) -> String {
-        format!("{}:{:016x}", self.session_id, crate::hash::hash64(self.product_id.as_bytes()))
+        format!(
+            "{}:{:016x}",
+            self.session_id,
+            crate::hash::hash64(self.product_id.as_bytes())
+        )
     }
 }
 

@@ -34,7 +34,10 @@ impl Identity {
 
     /// Distinct persons.
     pub fn persons(&self) -> usize {
-        self.parent.iter().filter(|(id, parent)| id == parent).count()
+        self.parent
+            .iter()
+            .filter(|(id, parent)| id == parent)
+            .count()
     }
 
     /// The person an id belongs to (the id itself when unknown).

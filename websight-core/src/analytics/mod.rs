@@ -59,8 +59,6 @@ mod sessionize;
 mod topk;
 mod visit;
 
-
-
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 

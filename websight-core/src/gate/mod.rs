@@ -233,7 +233,11 @@ impl Gate {
     /// On an error from `state` the batch's outcomes are lost and its messages are marked
     /// seen: the caller should treat the gate as failed (a redelivered batch would count as
     /// duplicates).
-    pub async fn process_batch<S>(&mut self, items: Vec<Decoded>, state: &mut S) -> Result<Vec<Outcome>>
+    pub async fn process_batch<S>(
+        &mut self,
+        items: Vec<Decoded>,
+        state: &mut S,
+    ) -> Result<Vec<Outcome>>
     where
         S: GateState + ?Sized,
     {
@@ -317,8 +321,8 @@ impl Gate {
                 visit: String::new(),
                 counted: false,
             });
-        let visit_start = state.visit.is_empty()
-            || event.time.signed_duration_since(state.last) > gap;
+        let visit_start =
+            state.visit.is_empty() || event.time.signed_duration_since(state.last) > gap;
         if visit_start {
             state.rejected_by = None;
             state.counted = false;
@@ -389,7 +393,11 @@ impl Gate {
 
     /// Visits of `person` with at least one valid event, exactly (the first one included).
     pub fn sessions_of(&self, person: &UserId) -> u64 {
-        self.state.sessions_per_user.get(person).copied().unwrap_or(0)
+        self.state
+            .sessions_per_user
+            .get(person)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Persons with at least one valid visit, exactly.

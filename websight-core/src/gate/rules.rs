@@ -97,8 +97,7 @@ impl SecurityRule for ImpossibleFigures {
         let p = &e.properties;
         let absurd_item = p.products.iter().any(|i| {
             i.quantity.is_some_and(|q| q > self.max_quantity)
-                || i
-                    .price
+                || i.price
                     .is_some_and(|x| x.is_negative() || x > self.max_price)
         });
         let absurd_order = [p.revenue, p.total]
@@ -115,8 +114,12 @@ impl SecurityRule for ImpossibleFigures {
             times.partition_point(|t| *t < to) - times.partition_point(|t| *t < from)
         };
         // Any minute-long stretch around this event holding too many events.
-        let too_fast = in_window(lo, e.time.checked_add_signed(TimeDelta::nanoseconds(1)).unwrap_or(e.time))
-            > self.max_events_per_minute
+        let too_fast = in_window(
+            lo,
+            e.time
+                .checked_add_signed(TimeDelta::nanoseconds(1))
+                .unwrap_or(e.time),
+        ) > self.max_events_per_minute
             || in_window(e.time, hi) > self.max_events_per_minute;
         absurd_item || absurd_order || too_fast
     }
@@ -169,7 +172,9 @@ impl SecurityRule for SubSecondDwell {
         // The mean gap, not every gap: pages that have not arrived yet (out of order) only
         // widen a gap, never the span.
         let n = pages.len();
-        let span = pages[n - 1].signed_duration_since(pages[0]).num_milliseconds() as f64;
+        let span = pages[n - 1]
+            .signed_duration_since(pages[0])
+            .num_milliseconds() as f64;
         n >= self.min_pages && span < self.max_gap_seconds * 1000.0 * (n - 1) as f64
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {

@@ -48,6 +48,29 @@ impl MemoryIndex {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Writes each index as JSON lines, `<dir>/<index>.jsonl`, documents in id order.
+    pub fn write_files(&self, dir: &std::path::Path) -> Result<()> {
+        fn dump<T: serde::Serialize>(
+            dir: &std::path::Path,
+            name: &str,
+            docs: &BTreeMap<String, T>,
+        ) -> Result<()> {
+            let file = std::fs::File::create(dir.join(format!("{name}.jsonl")))?;
+            let mut out = std::io::BufWriter::new(file);
+            for doc in docs.values() {
+                serde_json::to_writer(&mut out, doc)?;
+                std::io::Write::write_all(&mut out, b"\n")?;
+            }
+            std::io::Write::flush(&mut out)?;
+            Ok(())
+        }
+        std::fs::create_dir_all(dir)?;
+        dump(dir, "session_summary", &self.sessions)?;
+        dump(dir, "product_details", &self.products)?;
+        dump(dir, "product_sentiment", &self.sentiments)?;
+        dump(dir, "kpi_windows", &self.windows)
+    }
 }
 
 fn upsert<T: Clone>(

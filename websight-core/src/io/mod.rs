@@ -4,7 +4,7 @@
 //! | trait | embedded | on a server |
 //! |---|---|---|
 //! | [`EventSource`]: raw event bytes in, committed after the batch is acknowledged | [`MemorySource`] | Kafka consumer group |
-//! | [`EventSink`]: keyed messages out (checked events, dead letters) | [`MemoryTopic`] | Kafka producer |
+//! | [`EventSink`]: keyed messages out (checked events, dead letters) | [`MemoryTopic`], [`JsonLinesSink`] (files) | Kafka producer |
 //! | [`SessionStore`]: closed visits upserted by id, read back for offline work | [`MemorySessionStore`] | MongoDB |
 //! | [`DocumentSink`]: the analytics' documents under deterministic ids | [`MemoryIndex`] | Elasticsearch / OpenSearch |
 //! | [`GateState`](crate::gate::GateState): the gate's shared state | [`MemoryGateState`](crate::gate::MemoryGateState) | Redis |
@@ -27,7 +27,7 @@ mod events;
 mod sessions;
 
 pub use documents::{DocumentSink, MemoryIndex, WriteReport};
-pub use events::{EventSink, EventSource, MemorySource, MemoryTopic, Message};
+pub use events::{EventSink, EventSource, JsonLinesSink, MemorySource, MemoryTopic, Message};
 pub use sessions::{MemorySessionStore, SessionStore, StoredSessions};
 
 use std::future::Future;

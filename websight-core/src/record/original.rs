@@ -163,7 +163,8 @@ impl SessionRecord {
             device_information: DeviceInformation {
                 device_type: session.device.device_type,
                 operating_system: session.device.operating_system.clone(),
-                browser_type: session.device.browser.clone(),
+                // Where the original system wrote the user agent (and where it is read back).
+                browser_type: session.user_agent.clone(),
             },
             location_data: LocationData {
                 country: session.location.country.clone(),

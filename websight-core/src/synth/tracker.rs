@@ -33,13 +33,24 @@ fn acquisition(rng: &mut ChaCha8Rng, referrer: Referrer) -> (Option<String>, Opt
     match referrer {
         Referrer::Google => {
             if roll < 0.6 {
-                let host = pick(rng, &["www.google.com", "www.google.de", "www.google.co.uk", "www.google.fr"]);
+                let host = pick(
+                    rng,
+                    &[
+                        "www.google.com",
+                        "www.google.de",
+                        "www.google.co.uk",
+                        "www.google.fr",
+                    ],
+                );
                 (Some(format!("https://{host}/")), None)
             } else if roll < 0.8 {
                 let click = format!("gclid=Cj0K{:08x}", rng.r#gen::<u32>());
                 (Some("https://www.google.com/".into()), Some(click))
             } else if roll < 0.9 {
-                (Some("https://www.google.com/".into()), utm("google", "cpc", "shopping furniture"))
+                (
+                    Some("https://www.google.com/".into()),
+                    utm("google", "cpc", "shopping furniture"),
+                )
             } else if roll < 0.95 {
                 (Some("https://www.bing.com/".into()), None)
             } else {
@@ -48,9 +59,18 @@ fn acquisition(rng: &mut ChaCha8Rng, referrer: Referrer) -> (Option<String>, Opt
         }
         Referrer::Facebook => {
             if roll < 0.6 {
-                (Some(pick(rng, &["https://l.facebook.com/", "https://m.facebook.com/"])), None)
+                (
+                    Some(pick(
+                        rng,
+                        &["https://l.facebook.com/", "https://m.facebook.com/"],
+                    )),
+                    None,
+                )
             } else if roll < 0.95 {
-                (Some("https://l.facebook.com/".into()), utm("facebook", "paid_social", "spring sale"))
+                (
+                    Some("https://l.facebook.com/".into()),
+                    utm("facebook", "paid_social", "spring sale"),
+                )
             } else {
                 (None, utm("facebook", "cpc", "pmax cross-network"))
             }
@@ -59,14 +79,20 @@ fn acquisition(rng: &mut ChaCha8Rng, referrer: Referrer) -> (Option<String>, Opt
             if roll < 0.7 {
                 (Some("https://l.instagram.com/".into()), None)
             } else {
-                (Some("https://l.instagram.com/".into()), utm("instagram", "cpc", "reels"))
+                (
+                    Some("https://l.instagram.com/".into()),
+                    utm("instagram", "cpc", "reels"),
+                )
             }
         }
         Referrer::WorldMarket => {
             if roll < 0.5 {
                 (Some("https://www.worldmarket.com/furniture".into()), None)
             } else if roll < 0.8 {
-                (Some("https://www.worldmarket.com/".into()), utm("worldmarket", "affiliate", "partners"))
+                (
+                    Some("https://www.worldmarket.com/".into()),
+                    utm("worldmarket", "affiliate", "partners"),
+                )
             } else if roll < 0.9 {
                 (None, utm("criteo", "display", "retargeting banner"))
             } else {
@@ -129,19 +155,25 @@ pub(crate) fn tracker_events(s: &SyntheticSession, catalogue: &Catalogue, seed: 
     traits.insert("email".into(), json!(session.user.email));
     traits.insert("name".into(), json!(session.user.name));
     traits.insert("gender".into(), json!(session.user.gender.as_str()));
-    traits.insert("address".into(), json!({
-        "city": session.location.city,
-        "state": session.location.state,
-        "postal_code": session.location.zip_code,
-        "country": session.location.country,
-    }));
+    traits.insert(
+        "address".into(),
+        json!({
+            "city": session.location.city,
+            "state": session.location.state,
+            "postal_code": session.location.zip_code,
+            "country": session.location.country,
+        }),
+    );
     let mut events = session_events(session, &lookup, traits);
     let (referrer, query) = acquisition(&mut rng, session.referrer);
     let landing_url = events.first().and_then(|e| e.page.url.clone());
     for e in &mut events {
         e.locale = Some("en-US".into());
         if e.page.url == landing_url
-            && e.page.referrer.as_deref().is_none_or(|r| !r.starts_with(SHOP_ORIGIN))
+            && e.page
+                .referrer
+                .as_deref()
+                .is_none_or(|r| !r.starts_with(SHOP_ORIGIN))
         {
             e.page.referrer.clone_from(&referrer);
             if let (Some(url), Some(q)) = (&mut e.page.url, &query) {
@@ -205,9 +237,8 @@ pub(crate) fn stamp(event: &mut Event, arrival: DateTime<Utc>, skew: Duration) {
         }
     } else {
         // Millisecond precision on the wire, as SDKs send.
-        let ms = |t: DateTime<Utc>| {
-            DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
-        };
+        let ms =
+            |t: DateTime<Utc>| DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t);
         let at = ms(event.time);
         let arrival = ms(arrival.max(at));
         event.time = at;

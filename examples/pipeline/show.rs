@@ -1,0 +1,249 @@
+//! What the pipeline prints, and the live dashboard's sections of the report.
+
+use websight::core::analytics::{KpiWindow, StreamAnalytics, TopCounter};
+use websight::core::summary::Summary;
+use websight::report::{PotentialCustomerRow, Report, SentimentRow};
+
+use crate::DocumentTally;
+use crate::stream::StreamOutcome;
+
+type Error = Box<dyn std::error::Error>;
+
+pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
+    let stats = &outcome.gate;
+    println!("\nSecurity gate");
+    println!("  received            {:>10}", stats.received);
+    println!("  valid               {:>10}", stats.valid);
+    for (rule, n) in &stats.rejected {
+        println!("  rejected {rule:<26}{n:>8}");
+    }
+    println!("  dead letters        {:>10}", stats.dead_letters);
+    println!("  duplicates          {:>10}", stats.duplicates);
+    println!("  conserved           {:>10}", stats.is_conserved());
+    println!(
+        "  unique visitor ids (HLL) {:>5.0}; persons after identity stitching {}",
+        outcome.unique_users, summary.visitors
+    );
+    let f = outcome.counts;
+    println!(
+        "  outputs: {} checked events, {} dead letters with their reason ({} rejected + {} unreadable + {} late); conserved: {}",
+        outcome.checked_messages,
+        outcome.dead_messages,
+        f.rejected,
+        f.dead_letters,
+        f.late,
+        f.is_conserved()
+            && outcome.checked_messages == f.checked
+            && outcome.dead_messages == f.rejected + f.dead_letters + f.late
+    );
+    let events: Vec<String> = summary
+        .events
+        .iter()
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    println!("  checked events by type: {}", events.join(", "));
+}
+
+pub fn documents(outcome: &StreamOutcome, tally: &DocumentTally) -> Result<(), Error> {
+    println!(
+        "\nDocuments: {} session_summary, {} product_details, {} product_sentiment, {} KPI windows; {} events too late (side output)",
+        tally.sessions,
+        tally.products,
+        tally.sentiments,
+        tally.windows.len(),
+        tally.late
+    );
+    let held = outcome.held;
+    let name = outcome.document_store;
+    let emitted = [
+        tally.sessions as u64,
+        tally.products as u64,
+        tally.sentiments as u64,
+        tally.windows.len() as u64,
+    ];
+    println!(
+        "  {} written to the {name}; it holds {held:?} (emitted {emitted:?}){}",
+        outcome.counts.documents,
+        if held == emitted {
+            ": exact"
+        } else {
+            ": MISMATCH"
+        }
+    );
+    if held != emitted {
+        return Err(
+            format!("the {name} holds {held:?} documents, {emitted:?} were emitted").into(),
+        );
+    }
+    let stored = &outcome.sessions;
+    let f = outcome.counts;
+    println!(
+        "  {} visits ({} events) in the {} for the offline stage",
+        stored.visits.len(),
+        stored.events,
+        outcome.session_store,
+    );
+    if stored.events != f.checked - f.late || stored.visits.len() as u64 != f.sessions {
+        return Err(format!(
+            "the {} holds {} visits with {} events; {} visits with {} events were built",
+            outcome.session_store,
+            stored.visits.len(),
+            stored.events,
+            f.sessions,
+            f.checked - f.late
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Orders so far, and the visitors of the last window that saw any.
+fn headline(analytics: &StreamAnalytics, windows: &[KpiWindow]) -> (u64, u64) {
+    let current = windows
+        .iter()
+        .rev()
+        .find(|w| w.sessions > 0)
+        .map_or(0, |w| w.current_visitors);
+    (analytics.dashboard().orders, current)
+}
+
+fn revenue_text(analytics: &StreamAnalytics) -> String {
+    let d = analytics.dashboard();
+    if d.revenue.is_empty() {
+        return "0".into();
+    }
+    d.revenue
+        .iter()
+        .map(|(currency, m)| format!("{:.0} {currency}", m.to_f64()))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+pub fn dashboard(analytics: &StreamAnalytics, windows: &[KpiWindow]) {
+    let d = analytics.dashboard();
+    let catalogue = analytics.catalogue();
+    println!("\nLive dashboard (valid traffic)");
+    let (orders, current) = headline(analytics, windows);
+    println!(
+        "  orders {orders}, revenue {}, average visit {:.0} s, bounce rate {:.1}%, current visitors (last window) {current}",
+        revenue_text(analytics),
+        d.average_session_seconds(),
+        100.0 * d.bounce_rate()
+    );
+    let top = |label: &str, counter: &TopCounter<String>, scale: f64| {
+        let items: Vec<String> = counter
+            .top(10)
+            .iter()
+            .map(|(key, n)| format!("{} {:.0}", catalogue.name(key), *n as f64 * scale))
+            .collect();
+        println!("  top by {label:<10} {}", items.join(", "));
+    };
+    top("views", &d.products.views, 1.0);
+    top("cart adds", &d.products.cart_adds, 1.0);
+    top("purchases", &d.products.purchases, 1.0);
+    top("revenue", &d.products.revenue_cents, 0.01);
+    let f = &d.funnel;
+    let (v2c, c2o, o2p) = f.rates();
+    println!(
+        "  funnel: {} visits → {} viewed → {} carted ({:.1}%) → {} checkout ({:.1}%) → {} bought ({:.1}%)",
+        f.sessions,
+        f.viewed,
+        f.carted,
+        100.0 * v2c,
+        f.checkout,
+        100.0 * c2o,
+        f.purchased,
+        100.0 * o2p
+    );
+    let mut channels: Vec<(&String, &u64)> = d.channels.iter().collect();
+    channels.sort_by(|a, b| b.1.cmp(a.1));
+    let channels: Vec<String> = channels.iter().map(|(c, n)| format!("{c} {n}")).collect();
+    println!("  channels: {}", channels.join(", "));
+    let campaigns: Vec<String> = d
+        .campaigns
+        .top(5)
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    println!("  campaigns: {}", campaigns.join(", "));
+    let mix: Vec<String> = d.payments.iter().map(|(m, n)| format!("{m} {n}")).collect();
+    println!(
+        "  payment mix: {}, abandoned carts {}",
+        mix.join(", "),
+        d.abandoned_carts
+    );
+    for (category, s) in &d.sentiment {
+        println!(
+            "  sentiment {category:<12} +{} ={} -{}",
+            s.positive, s.neutral, s.negative
+        );
+    }
+    for p in d.potential_customers.iter().take(5) {
+        println!(
+            "  potential customer {} on {} for {:.0} s, no purchase",
+            p.visitor,
+            p.product,
+            p.seconds_ms as f64 / 1000.0
+        );
+    }
+}
+
+/// The live dashboard's sections of the report.
+pub fn live_sections(report: &mut Report, analytics: &StreamAnalytics, windows: &[KpiWindow]) {
+    let d = analytics.dashboard();
+    let catalogue = analytics.catalogue();
+    let (orders, current) = headline(analytics, windows);
+    report.kpis = vec![
+        ("Orders".into(), orders.to_string()),
+        ("Revenue".into(), revenue_text(analytics)),
+        (
+            "Average visit".into(),
+            format!("{:.0} s", d.average_session_seconds()),
+        ),
+        ("Current visitors".into(), current.to_string()),
+        (
+            "Bounce rate".into(),
+            format!("{:.1}%", 100.0 * d.bounce_rate()),
+        ),
+        ("Visits".into(), d.funnel.sessions.to_string()),
+    ];
+    report.sentiment = d
+        .sentiment
+        .iter()
+        .map(|(category, s)| SentimentRow {
+            category: category.clone(),
+            positive: s.positive,
+            neutral: s.neutral,
+            negative: s.negative,
+        })
+        .collect();
+    report.payments = d.payments.iter().map(|(m, n)| (m.clone(), *n)).collect();
+    report
+        .payments
+        .push(("abandoned carts".into(), d.abandoned_carts));
+    report.top_products = d
+        .products
+        .revenue_cents
+        .top(10)
+        .iter()
+        .map(|(key, cents)| (catalogue.name(key).to_owned(), *cents as f64 / 100.0))
+        .collect();
+    let f = &d.funnel;
+    report.funnel = vec![
+        ("visits".into(), f.sessions),
+        ("viewed a product".into(), f.viewed),
+        ("added to cart".into(), f.carted),
+        ("reached checkout".into(), f.checkout),
+        ("bought".into(), f.purchased),
+    ];
+    report.potential_customers = d
+        .potential_customers
+        .iter()
+        .take(10)
+        .map(|p| PotentialCustomerRow {
+            user: p.visitor.clone(),
+            product: p.product.clone(),
+            seconds: p.seconds_ms as f64 / 1000.0,
+        })
+        .collect();
+}
