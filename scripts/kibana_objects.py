@@ -132,7 +132,7 @@ def main():
                       query="purchase_made : true", params={"type": "pie", "isDonut": False}),
         visualization("websight-abandoned-carts", "Abandoned carts", "session_summary", "metric",
                       [metric("1", "count")],
-                      query="(step : \"cart\" or step : \"checkout\") and purchase_made : false",
+                      query="step : (\"cart\" or \"checkout\") and purchase_made : false",
                       params={"type": "metric"}),
         visualization("websight-potential-customers", "Potential customers", "product_details",
                       "table",

@@ -5,7 +5,7 @@
 //!
 //! | module | crate | what it holds |
 //! |---|---|---|
-//! | [`core`] | `websight-core` | domain model, JSON shapes, synthetic traffic with ground truth |
+//! | [`core`] | `websight-core` | open event model, decoders, privacy, gate, stream analytics, features, models, synthetic traffic with ground truth |
 //! | [`lsh`] | `websight-lsh` | MinHash signatures and LSH for similar users |
 //! | [`dp`] | `websight-dp` | differential privacy: mechanisms, budgets, accountant, DP-SGD |
 //! | [`explain`] | `websight-explain` | Tree SHAP and Kernel SHAP |
@@ -41,8 +41,9 @@
 //! - `elasticsearch`: `connectors::search::SearchSink`, the stream's documents into
 //!   Elasticsearch or OpenSearch (bulk, strict index templates, idempotent ids, retries).
 //! - `redis`: `connectors::redis::RedisGateState`, the gate's state in Redis.
-//! - `kafka`, `mongodb`: the connector of that name in [`connectors`]. **Not implemented
-//!   yet**: the flags exist so dependants can name them.
+//! - `kafka`: `connectors::kafka`, Kafka sources and sinks (consumer group, commit after
+//!   ack, idempotent keyed producer).
+//! - `mongodb`: `connectors::mongo::MongoSessionStore`, closed visits in MongoDB.
 //! - `connectors`: all four connectors.
 //! - `xgboost`: gradient-boosted trees through `xgboost-rs` (`core::learn::GradientBoosting`;
 //!   building it needs cmake, a C++ compiler and libclang).

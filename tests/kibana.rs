@@ -87,7 +87,11 @@ fn templates_map_exactly_the_fields_websight_writes() {
 
 /// Field names in a KQL query: the identifier before `:`, `>`, `<`.
 fn kql_fields(query: &str) -> Vec<String> {
-    let tokens: Vec<&str> = query.split_whitespace().collect();
+    // Field names stand before an operator; a group's opening parenthesis is not part of one.
+    let tokens: Vec<&str> = query
+        .split_whitespace()
+        .map(|t| t.trim_start_matches('('))
+        .collect();
     tokens
         .windows(2)
         .filter(|w| [":", ">", "<", ">=", "<="].contains(&w[1]))
