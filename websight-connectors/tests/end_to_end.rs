@@ -252,22 +252,17 @@ async fn run_on_servers(
     eprintln!("{tag}: flow done {counts:?} {:?} later", started.elapsed());
     assert_eq!(counts.inputs, total, "every input taken once");
 
-    // Read the outputs back.
-    let mut reader = KafkaSource::from_beginning(&s.kafka, &topics.checked)
-        .unwrap()
-        .idle_timeout(Duration::from_secs(2));
-    let mut checked_topic = 0;
-    while let Some(batch) = reader.next_messages(5_000).await.unwrap() {
-        checked_topic += batch.len() as u64;
-    }
-    drop(reader);
-    let mut reader = KafkaSource::from_beginning(&s.kafka, &topics.dead_letters)
-        .unwrap()
-        .idle_timeout(Duration::from_secs(2));
-    let mut dead_topic = Vec::new();
-    while let Some(batch) = reader.next_messages(5_000).await.unwrap() {
-        dead_topic.extend(batch);
-    }
+    // Read the outputs back. Right after a broker restart a fresh reader may see a topic's
+    // log end late, so a short read is tried again (a lost message stays lost).
+    let checked_topic = read_topic(&s.kafka, &topics.checked, counts.checked)
+        .await
+        .len() as u64;
+    let dead_topic = read_topic(
+        &s.kafka,
+        &topics.dead_letters,
+        counts.rejected + counts.dead_letters + counts.late,
+    )
+    .await;
     eprintln!("{tag}: outputs read {:?} later", started.elapsed());
     Outcomes {
         counts,
@@ -279,6 +274,32 @@ async fn run_on_servers(
         dead_topic,
         unique_users,
     }
+}
+
+/// Every message of `topic`, read from the beginning; re-read (up to three times, the
+/// longest read wins) while fewer than `expected` came back.
+async fn read_topic(brokers: &str, topic: &str, expected: u64) -> Vec<Message> {
+    let mut best: Vec<Message> = Vec::new();
+    for attempt in 0..4 {
+        if attempt > 0 {
+            eprintln!("{topic}: read {} of {expected}; reading again", best.len());
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+        let mut reader = KafkaSource::from_beginning(brokers, topic)
+            .unwrap()
+            .idle_timeout(Duration::from_secs(2 + attempt));
+        let mut got = Vec::new();
+        while let Some(batch) = reader.next_messages(5_000).await.unwrap() {
+            got.extend(batch);
+        }
+        if got.len() > best.len() {
+            best = got;
+        }
+        if best.len() as u64 >= expected {
+            break;
+        }
+    }
+    best
 }
 
 async fn wait_until(processed: &AtomicU64, n: u64) {
