@@ -25,10 +25,10 @@
 //! # #[cfg(all(feature = "kafka", feature = "redis", feature = "mongodb", feature = "elasticsearch"))]
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use websight_connectors::{kafka, mongo, redis, search};
-//! use websight_core::analytics::{AnalyticsConfig, StreamAnalytics};
-//! use websight_core::flow::{Flow, Outputs};
+//! use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+//! use websight_core::flow::{Flow, Ingest, Outputs};
 //! use websight_core::gate::{Gate, GateConfig};
-//! use websight_core::model::Catalogue;
+//! use websight_core::privacy::{Privacy, PrivacyConfig};
 //!
 //! let topics = kafka::Topics::default();
 //! kafka::create_topics("127.0.0.1:9092", &topics.all(), 3).await?;
@@ -36,12 +36,14 @@
 //! let mut state = redis::RedisGateState::connect("redis://127.0.0.1/", "websight:").await?;
 //! let mut checked = kafka::KafkaSink::new("127.0.0.1:9092", &topics.checked)?;
 //! let mut dead = kafka::KafkaSink::new("127.0.0.1:9092", &topics.dead_letters)?;
-//! let mut sessions = mongo::MongoSessionStore::connect("mongodb://127.0.0.1/", "shop", "sessions").await?;
+//! let mut sessions = mongo::MongoSessionStore::connect("mongodb://127.0.0.1/", "shop", "visits").await?;
 //! let mut index = search::SearchSink::new("http://127.0.0.1:9200");
 //! index.install_templates().await?;
+//! // The pseudonym key comes from WEBSIGHT_PSEUDONYM_KEY.
 //! let mut flow = Flow::new(
+//!     Ingest::new(Privacy::new(PrivacyConfig::default())?),
 //!     Gate::new(GateConfig::default())?,
-//!     StreamAnalytics::new(AnalyticsConfig::default(), Catalogue::furniture())?,
+//!     StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())?,
 //! );
 //! let mut out = Outputs {
 //!     state: &mut state, checked: &mut checked, dead_letters: &mut dead,

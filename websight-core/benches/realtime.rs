@@ -1,7 +1,7 @@
 //! The real-time path from Segment JSON bytes: bare `serde_json` parsing of each message into a
-//! `serde_json::Value` (`serde_json_value`, the baseline)
-//! (baseline), decode (typed events), decode → privacy → gate, and decode → privacy → gate →
-//! stream analytics, on the same bytes in the same run.
+//! `serde_json::Value` (`serde_json_value`, the baseline), decode (typed events), decode →
+//! privacy → gate, and decode → privacy → gate → stream analytics (`decode_gate_analytics`),
+//! on the same bytes in the same run.
 //!
 //! `cargo bench -p websight-core --bench realtime`
 
