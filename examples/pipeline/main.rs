@@ -8,6 +8,7 @@
 //!                                            [--out-dir DIR] [--json FILE] [--report FILE.html]
 //!                                            [--sessions N] [--users N] [--days N] [--seed N]
 //!                                            [--events-out FILE.jsonl] [--keep-raw-dead-letters]
+//!                                            [--stream-only]
 //!                                            [--search URL [--search-prefix P]]
 //! cargo run --release --features connectors --example pipeline -- --servers
 //!                                            [--kafka HOST:PORT] [--redis URL] [--mongodb URL]
@@ -24,6 +25,8 @@
 //! random one per run, with a warning, when unset), IPs are truncated, traits dropped —
 //! before anything is stored, written or logged. Dead letters keep a redacted copy unless
 //! `--keep-raw-dead-letters`.
+//!
+//! `--stream-only` stops after the stream stage (no models, SHAP or LSH).
 //!
 //! Output: `--out-dir DIR` writes `checked.jsonl`, `dead_letters.jsonl` (with reasons),
 //! `documents/<index>.jsonl`, `sessions.jsonl`, `report.html` and `summary.json`; `--json
@@ -65,15 +68,16 @@ pub struct Args {
     events_out: Option<String>,
     report: Option<PathBuf>,
     keep_raw: bool,
+    stream_only: bool,
     mode: stream::Mode,
 }
 
-const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]";
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
     let (mut input, mut format, mut out_dir, mut json) = (None, Format::Auto, None, None);
-    let (mut events_out, mut report, mut keep_raw) = (None, None, false);
+    let (mut events_out, mut report, mut keep_raw, mut stream_only) = (None, None, false, false);
     let mut search = None;
     let mut search_prefix = String::new();
     let mut servers = false;
@@ -93,6 +97,7 @@ fn parse_args() -> Result<Args, String> {
             "--out-dir" => out_dir = Some(PathBuf::from(value("--out-dir")?)),
             "--json" => json = Some(PathBuf::from(value("--json")?)),
             "--keep-raw-dead-letters" => keep_raw = true,
+            "--stream-only" => stream_only = true,
             "--sessions" => config.sessions = number("--sessions", value("--sessions")?)?,
             "--users" => config.users = number("--users", value("--users")?)? as u32,
             "--days" => config.days = number("--days", value("--days")?)? as u32,
@@ -151,6 +156,7 @@ fn parse_args() -> Result<Args, String> {
         events_out,
         report,
         keep_raw,
+        stream_only,
         mode,
     })
 }
@@ -272,12 +278,16 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .as_ref()
             .map_or(f64::NAN, |_| watch.detection.recall()),
     };
-    offline::run(
-        &mut report,
-        &outcome.sessions.visits,
-        outcome.analytics.catalogue(),
-        args.config.seed,
-    )?;
+    if args.stream_only {
+        println!("\nOffline stage skipped (--stream-only)");
+    } else {
+        offline::run(
+            &mut report,
+            &outcome.sessions.visits,
+            outcome.analytics.catalogue(),
+            args.config.seed,
+        )?;
+    }
 
     let report_path = args.report.clone().or_else(|| {
         Some(match &args.out_dir {

@@ -83,5 +83,6 @@ pub mod record;
 pub mod sentiment;
 pub mod summary;
 pub mod synth;
+pub mod watermark;
 
 pub use error::{CoreError, Result};

@@ -160,12 +160,13 @@ impl StreamAnalytics {
     pub fn new(config: AnalyticsConfig, catalogue: ProductCatalogue) -> Result<Self> {
         let c = &config;
         if c.window_seconds <= 0
+            || c.window_seconds > 366 * 86_400
             || c.current_visitor_seconds <= 0
             || c.current_visitor_seconds > c.window_seconds
         {
             return Err(CoreError::parameter(
                 "analytics",
-                "the window must be positive and the visitor span within a window",
+                "the window must be positive and at most a year, and the visitor span within a window",
             ));
         }
         let dashboard = Dashboard::new(&c.currency, c.product_capacity, c.potential_customers_kept);
@@ -209,9 +210,13 @@ impl StreamAnalytics {
         }
         // Current visitors: activity in the last stretch of the event's window.
         let start = self.window_start(at);
-        let end = start + Duration::seconds(self.config.window_seconds);
-        if let Some(person) = person
-            && at >= end - Duration::seconds(self.config.current_visitor_seconds)
+        let stretch = start
+            .checked_add_signed(Duration::seconds(self.config.window_seconds))
+            .and_then(|end| {
+                end.checked_sub_signed(Duration::seconds(self.config.current_visitor_seconds))
+            });
+        if let (Some(person), Some(stretch)) = (person, stretch)
+            && at >= stretch
         {
             let w = self.dashboard.windows.entry(start).or_default();
             w.recent_users.insert(person);
@@ -284,9 +289,13 @@ impl StreamAnalytics {
         let w = Duration::seconds(self.config.window_seconds);
         let s = &self.config.sessions;
         let settle = Duration::seconds(s.gap_seconds.saturating_add(s.allowed_lateness_seconds));
-        let after = self
-            .emitted_windows
-            .map_or(DateTime::<Utc>::MIN_UTC, |t| t + Duration::nanoseconds(1));
+        let after = match self.emitted_windows {
+            None => DateTime::<Utc>::MIN_UTC,
+            Some(t) => match t.checked_add_signed(Duration::nanoseconds(1)) {
+                Some(after) => after,
+                None => return,
+            },
+        };
         let candidates: Vec<DateTime<Utc>> = self
             .dashboard
             .windows
@@ -306,10 +315,13 @@ impl StreamAnalytics {
         // Computed only when a window is due: the earliest start of a visit still open.
         let oldest_open = self.sessions.oldest_open();
         for start in candidates {
-            if oldest_open.is_some_and(|open| open < start + w) {
+            let end = start
+                .checked_add_signed(w)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            if oldest_open.is_some_and(|open| open < end) {
                 break;
             }
-            let doc = self.dashboard.windows[&start].document(start, start + w);
+            let doc = self.dashboard.windows[&start].document(start, end);
             self.out.windows.push(doc);
             self.emitted_windows = Some(start);
         }

@@ -10,6 +10,7 @@ use super::identity::Identity;
 use super::visit::Visit;
 use crate::enrich::{Acquisition, AgentParser};
 use crate::event::{Campaign, Event};
+use crate::watermark::Frontier;
 use crate::{CoreError, Result};
 
 /// Sessionisation settings (seconds).
@@ -26,6 +27,9 @@ pub struct SessionConfig {
     pub allowed_lateness_seconds: i64,
     /// The site's own hosts: referrals from them are not a source.
     pub internal_hosts: Vec<String>,
+    /// Outlying clocks the watermark ignores: it trails the (n+1)-th newest event time
+    /// ([`Frontier`](crate::watermark::Frontier)).
+    pub watermark_outliers: usize,
 }
 
 impl Default for SessionConfig {
@@ -36,6 +40,7 @@ impl Default for SessionConfig {
             out_of_orderness_seconds: 120,
             allowed_lateness_seconds: 1800,
             internal_hosts: Vec::new(),
+            watermark_outliers: 16,
         }
     }
 }
@@ -43,14 +48,16 @@ impl Default for SessionConfig {
 impl SessionConfig {
     /// Checks the durations.
     pub fn validate(&self) -> Result<()> {
+        const YEAR: i64 = 366 * 86_400;
         if self.gap_seconds <= 0
             || self.max_seconds < self.gap_seconds
-            || self.out_of_orderness_seconds < 0
-            || self.allowed_lateness_seconds < 0
+            || self.max_seconds > YEAR
+            || !(0..=YEAR).contains(&self.out_of_orderness_seconds)
+            || !(0..=YEAR).contains(&self.allowed_lateness_seconds)
         {
             return Err(CoreError::parameter(
                 "sessions",
-                "the gap must be positive, the longest visit at least one gap, and lateness and out-of-orderness non-negative",
+                "the gap must be positive, the longest visit at least one gap and at most a year, and lateness and out-of-orderness between 0 and a year",
             ));
         }
         Ok(())
@@ -62,8 +69,9 @@ impl SessionConfig {
 /// Per person (after [`Identity`] stitching) events are kept in time order; a visit ends
 /// where two consecutive events are more than `gap_seconds` apart, where both carry a client
 /// session id and the ids differ, or where it would pass `max_seconds`. A visit closes once
-/// the watermark (newest event time − out-of-orderness) passes its last event + gap +
-/// allowed lateness: no event that could still be accepted can extend it. An event older
+/// the watermark (the newest event time, ignoring `watermark_outliers` outliers, −
+/// out-of-orderness) passes its last event + gap + allowed lateness: no event that could
+/// still be accepted can extend it. An event older
 /// than watermark − allowed lateness is *late* and handed back.
 ///
 /// ```
@@ -92,7 +100,7 @@ pub struct Sessionizer {
     config: SessionConfig,
     identity: Identity,
     agents: AgentParser,
-    newest: Option<DateTime<Utc>>,
+    frontier: Frontier,
     buffers: HashMap<String, Vec<Event>>,
     deadlines: BinaryHeap<Reverse<(DateTime<Utc>, String)>>,
     closed: Vec<Visit>,
@@ -108,10 +116,10 @@ impl Sessionizer {
     pub fn new(config: SessionConfig) -> Result<Sessionizer> {
         config.validate()?;
         Ok(Sessionizer {
+            frontier: Frontier::new(config.watermark_outliers + 1),
             config,
             identity: Identity::new(),
             agents: AgentParser::new(),
-            newest: None,
             buffers: HashMap::new(),
             deadlines: BinaryHeap::new(),
             closed: Vec::new(),
@@ -139,9 +147,10 @@ impl Sessionizer {
         self.buffered
     }
 
-    /// Newest event time − out-of-orderness.
+    /// The event-time frontier (the newest time but for outliers) − out-of-orderness.
     pub fn watermark(&self) -> Option<DateTime<Utc>> {
-        self.newest
+        self.frontier
+            .value()
             .and_then(|t| t.checked_sub_signed(secs(self.config.out_of_orderness_seconds)))
     }
 
@@ -156,7 +165,7 @@ impl Sessionizer {
         if self.horizon().is_some_and(|h| event.time < h) {
             return Err(Box::new(event));
         }
-        self.newest = self.newest.max(Some(event.time));
+        self.frontier.observe(event.time);
         let (person, merged) = self.identity.observe(&event);
         let mut events = self.buffers.remove(&person).unwrap_or_default();
         for gone in merged {
@@ -314,9 +323,46 @@ mod tests {
         ))
     }
 
+    /// The watermark trails the newest event here (no outlier tolerance), as the tests assume.
+    fn strict() -> SessionConfig {
+        SessionConfig {
+            watermark_outliers: 0,
+            ..SessionConfig::default()
+        }
+    }
+
+    #[test]
+    fn a_few_outlying_clocks_do_not_drag_the_watermark() {
+        let mut s = Sessionizer::new(SessionConfig {
+            watermark_outliers: 2,
+            ..SessionConfig::default()
+        })
+        .unwrap();
+        for (i, at) in [
+            "2026-01-01T10:00:00Z",
+            "2026-01-01T10:01:00Z",
+            "2026-01-01T10:02:00Z",
+        ]
+        .iter()
+        .enumerate()
+        {
+            s.ingest(page(&i.to_string(), "a", None, at, "")).unwrap();
+        }
+        s.ingest(page("far1", "b", None, "9999-12-31T00:00:00Z", ""))
+            .unwrap();
+        s.ingest(page("far2", "c", None, "9999-12-31T00:00:00Z", ""))
+            .unwrap();
+        // Still on time after two broken clocks.
+        s.ingest(page("3", "a", None, "2026-01-01T10:03:00Z", ""))
+            .unwrap();
+        assert_eq!(s.closed().len(), 0);
+        s.flush();
+        assert_eq!(s.drain().len(), 3);
+    }
+
     #[test]
     fn gap_client_session_and_cap_split_visits() {
-        let mut s = Sessionizer::new(SessionConfig::default()).unwrap();
+        let mut s = Sessionizer::new(strict()).unwrap();
         let events = [
             page("1", "a", None, "2026-01-01T10:00:00Z", ""),
             page("2", "a", None, "2026-01-01T10:29:00Z", ""),
@@ -347,7 +393,7 @@ mod tests {
 
     #[test]
     fn late_events_come_back_and_visits_close_on_the_watermark() {
-        let mut s = Sessionizer::new(SessionConfig::default()).unwrap();
+        let mut s = Sessionizer::new(strict()).unwrap();
         s.ingest(page("1", "a", None, "2026-01-01T10:00:00Z", ""))
             .unwrap();
         s.ingest(page("2", "b", None, "2026-01-01T11:00:00Z", ""))
@@ -371,7 +417,7 @@ mod tests {
 
     #[test]
     fn identify_and_alias_stitch_across_visits() {
-        let mut s = Sessionizer::new(SessionConfig::default()).unwrap();
+        let mut s = Sessionizer::new(strict()).unwrap();
         s.ingest(page("1", "anon1", None, "2026-01-01T10:00:00Z", ""))
             .unwrap();
         s.ingest(page("2", "anon1", Some("u1"), "2026-01-01T10:10:00Z", ""))

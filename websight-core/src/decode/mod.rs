@@ -111,6 +111,10 @@ pub struct Limits {
     pub max_id_bytes: usize,
     /// Most products in one event.
     pub max_products: usize,
+    /// How far an event time may lie after its receipt (`receivedAt`), in seconds; events
+    /// further in the future are dead letters (a broken clock must not move the watermark).
+    /// Historical imports (event times long before receipt) are always legal.
+    pub max_future_skew_seconds: i64,
 }
 
 impl Default for Limits {
@@ -120,6 +124,7 @@ impl Default for Limits {
             max_batch_bytes: 500 * 1024,
             max_id_bytes: 256,
             max_products: 500,
+            max_future_skew_seconds: 86_400,
         }
     }
 }

@@ -148,6 +148,18 @@ fn parse(m: &mut Object, raw: &[u8], context: &DecodeContext) -> Result<Event, D
     let time = timestamps
         .event_time()
         .ok_or_else(|| invalid("no usable timestamp, originalTimestamp or receivedAt"))?;
+    if let Some(received) = timestamps.received_at {
+        let ahead = time.signed_duration_since(received);
+        if ahead.num_seconds() > limits.max_future_skew_seconds {
+            return Err(invalid(format!(
+                "event time {} is {} s after its receipt {}, over the {} s limit",
+                time.to_rfc3339(),
+                ahead.num_seconds(),
+                received.to_rfc3339(),
+                limits.max_future_skew_seconds
+            )));
+        }
+    }
 
     let mut ctx = match m.remove("context") {
         Some(Value::Object(c)) => c,
@@ -742,6 +754,19 @@ mod tests {
             one(&huge).unwrap_err().reason,
             DeadLetterReason::TooLarge(_)
         ));
+    }
+
+    #[test]
+    fn event_times_far_ahead_of_receipt_are_refused_and_old_imports_kept() {
+        let ahead = r#"{"type":"page","anonymousId":"a","timestamp":"2026-03-02T10:00:00Z","receivedAt":"2026-03-01T09:00:00Z"}"#;
+        assert!(matches!(
+            one(ahead).unwrap_err().reason,
+            DeadLetterReason::Invalid(_)
+        ));
+        let import = r#"{"type":"page","anonymousId":"a","timestamp":"2019-03-02T10:00:00Z","receivedAt":"2026-03-01T09:00:00Z"}"#;
+        assert!(one(import).is_ok());
+        let skewed = r#"{"type":"page","anonymousId":"a","timestamp":"2026-03-01T20:00:00Z","receivedAt":"2026-03-01T09:00:00Z"}"#;
+        assert!(one(skewed).is_ok(), "within a day of receipt");
     }
 
     #[test]

@@ -61,6 +61,7 @@ use crate::decode::Decoded;
 use crate::enrich::AgentParser;
 use crate::event::Event;
 use crate::model::UserId;
+use crate::watermark::Frontier;
 
 /// Gate settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -162,7 +163,7 @@ pub struct Gate {
     state: MemoryGateState,
     persons: HashMap<String, PersonState>,
     seen: HashSet<u64>,
-    newest: Option<DateTime<Utc>>,
+    frontier: Frontier,
     since_eviction: u64,
     stats: GateStats,
 }
@@ -199,7 +200,7 @@ impl Gate {
             agents: AgentParser::new(),
             persons: HashMap::new(),
             seen: HashSet::new(),
-            newest: None,
+            frontier: Frontier::new(17),
             since_eviction: 0,
             stats: GateStats::default(),
         })
@@ -305,7 +306,7 @@ impl Gate {
                 new_visit: None,
             };
         }
-        self.newest = self.newest.max(Some(event.time));
+        self.frontier.observe(event.time);
         self.since_eviction += 1;
         if self.since_eviction >= EVICTION_INTERVAL {
             self.evict();
@@ -364,7 +365,8 @@ impl Gate {
     fn evict(&mut self) {
         self.since_eviction = 0;
         let Some(horizon) = self
-            .newest
+            .frontier
+            .value()
             .and_then(|t| t.checked_sub_signed(TimeDelta::hours(1)))
         else {
             return;
