@@ -99,7 +99,12 @@ fn synthetic(sessions: u64, seed: u64) -> Result<Split, Box<dyn std::error::Erro
         .map(|s| (s.session.id.0.clone(), s.truth.purchase_probability))
         .collect();
     let catalogue = ProductCatalogue::from_catalogue(&g.config().catalogue);
-    let privacy = Privacy::new(PrivacyConfig::default())?;
+    // train prints only aggregate scores, never an id: a fixed key keeps runs of one seed
+    // reproducible (the split by person follows the pseudonyms).
+    let privacy = Privacy::new(PrivacyConfig {
+        key: Some(format!("websight train example, seed {seed}")),
+        ..PrivacyConfig::default()
+    })?;
     let mut flow = Flow::new(
         Ingest::new(privacy),
         Gate::new(GateConfig::default())?,
@@ -108,14 +113,27 @@ fn synthetic(sessions: u64, seed: u64) -> Result<Split, Box<dyn std::error::Erro
     let mut run = flow.run_embedded(g.events().map(|e| e.to_json()).collect(), &mut ())?;
     let visits = websight::core::io::block_on(run.sessions.read_sessions())?.visits;
     let p = PurchaseData::build(&visits, &catalogue, 0.2, seed);
-    // A visit's first message id is `{generated session id}-{n}`: its ground truth.
+    // Message ids are `{generated session id}-{n}`: a visit's ground truth is the chance that
+    // any generated session in it ordered, 1 − Π(1 − pᵢ) (a user's sessions closer than 30
+    // minutes form one visit).
     let truth: Vec<f64> = p
         .visits
         .iter()
         .map(|v| {
-            let id = &v.events[0].message_id;
-            let session = id.rsplit_once('-').map_or(id.as_str(), |(s, _)| s);
-            probability.get(session).copied().unwrap_or(0.0)
+            let mut sessions: Vec<&str> = v
+                .events
+                .iter()
+                .map(|e| {
+                    let id = e.message_id.trim_end_matches("-x");
+                    id.rsplit_once('-').map_or(id, |(s, _)| s)
+                })
+                .collect();
+            sessions.sort_unstable();
+            sessions.dedup();
+            1.0 - sessions
+                .iter()
+                .map(|s| 1.0 - probability.get(*s).copied().unwrap_or(0.0))
+                .product::<f64>()
         })
         .collect();
     let (d, train, test) = (p.data, p.train, p.test);

@@ -20,17 +20,19 @@ use crate::enrich::Channel;
 use crate::event::{Event, ProductItem, names};
 use crate::model::{DeviceType, PartOfDay};
 
-/// The events of a visit before its checkout.
+/// The events of a visit before its checkout: everything from the moment of the first
+/// checkout event on is cut, including what shares that moment (the checkout page view, a
+/// login at checkout).
 fn before_checkout(visit: &Visit) -> &[Event] {
-    let end = visit
-        .events
-        .iter()
-        .position(|e| {
-            e.is_track(names::CHECKOUT_STARTED)
-                || e.is_track(names::PAYMENT_INFO_ENTERED)
-                || e.is_track(names::ORDER_COMPLETED)
-        })
-        .unwrap_or(visit.events.len());
+    let checkout = visit.events.iter().find(|e| {
+        e.is_track(names::CHECKOUT_STARTED)
+            || e.is_track(names::PAYMENT_INFO_ENTERED)
+            || e.is_track(names::ORDER_COMPLETED)
+    });
+    let end = match checkout {
+        Some(c) => visit.events.partition_point(|e| e.time < c.time),
+        None => visit.events.len(),
+    };
     &visit.events[..end]
 }
 
