@@ -93,8 +93,10 @@ fn acquisition(rng: &mut ChaCha8Rng, referrer: Referrer) -> (Option<String>, Opt
                     Some("https://www.worldmarket.com/".into()),
                     utm("worldmarket", "affiliate", "partners"),
                 )
-            } else if roll < 0.9 {
+            } else if roll < 0.87 {
                 (None, utm("criteo", "display", "retargeting banner"))
+            } else if roll < 0.93 {
+                (None, utm("pricecompare", "ppc", "price comparison"))
             } else {
                 (Some("https://www.ebay.com/".into()), None)
             }
