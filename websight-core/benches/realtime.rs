@@ -9,7 +9,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 use websight_core::decode::{DecodeContext, Format, decode_line};
 use websight_core::flow::Ingest;
-use websight_core::gate::{Gate, GateConfig, Outcome};
+use websight_core::gate::{Gate, GateConfig, MemoryGateState, Outcome};
 use websight_core::privacy::{Privacy, PrivacyConfig};
 use websight_core::synth::{Generator, SynthConfig};
 
@@ -26,12 +26,15 @@ fn bench(c: &mut Criterion) {
     })
     .unwrap();
     let ingest = Ingest::new(privacy);
+    let config = GateConfig {
+        known_users_capacity: 100_000,
+        ..GateConfig::default()
+    };
     let gate = || {
-        Gate::new(GateConfig {
-            known_users_capacity: 100_000,
-            ..GateConfig::default()
-        })
-        .unwrap()
+        (
+            Gate::new(config.clone()).unwrap(),
+            MemoryGateState::new(&config).unwrap(),
+        )
     };
     let mut group = c.benchmark_group("realtime");
     group.sample_size(10);
@@ -55,23 +58,23 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("decode_gate", |b| {
         b.iter(|| {
-            let mut gate = gate();
+            let (mut gate, mut state) = gate();
             lines
                 .iter()
                 .flat_map(|l| ingest.decode(l))
-                .map(|i| gate.process(i))
+                .map(|i| gate.process(i, &mut state).unwrap())
                 .filter(|o| matches!(o, Outcome::Valid(_)))
                 .count()
         })
     });
     group.bench_function("decode_gate_analytics", |b| {
         b.iter(|| {
-            let mut gate = gate();
+            let (mut gate, mut state) = gate();
             let mut analytics =
                 StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())
                     .unwrap();
             for item in lines.iter().flat_map(|l| ingest.decode(l)) {
-                if let Outcome::Valid(e) = gate.process(item) {
+                if let Outcome::Valid(e) = gate.process(item, &mut state).unwrap() {
                     analytics.ingest(e);
                 }
             }

@@ -7,19 +7,34 @@ use proptest::prelude::*;
 use websight_core::decode::{DecodeContext, decode_segment};
 use websight_core::flow::Ingest;
 use websight_core::gate::{
-    DeadLetterReason, DetectionScore, Gate, GateConfig, HyperLogLog, KnownUsers, Outcome,
+    DeadLetterReason, DetectionScore, Gate, GateConfig, HyperLogLog, KnownUsers, MemoryGateState,
+    Outcome,
 };
-use websight_core::model::UserId;
 use websight_core::synth::{Generator, SynthConfig, bot_user_agents};
 use websight_testkit::{generator, hostile_lines, privacy};
 
 const CHROME: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 
-fn judge_all(gate: &mut Gate, ingest: &Ingest, raw: &[u8]) -> Vec<Outcome> {
+/// A gate with its embedded state.
+struct Judge {
+    gate: Gate,
+    state: MemoryGateState,
+}
+
+impl Judge {
+    fn new(config: GateConfig) -> Judge {
+        Judge {
+            state: MemoryGateState::new(&config).unwrap(),
+            gate: Gate::new(config).unwrap(),
+        }
+    }
+}
+
+fn judge_all(judge: &mut Judge, ingest: &Ingest, raw: &[u8]) -> Vec<Outcome> {
     ingest
         .decode(raw)
         .into_iter()
-        .map(|i| gate.process(i))
+        .map(|i| judge.gate.process(i, &mut judge.state).unwrap())
         .collect()
 }
 
@@ -28,7 +43,7 @@ fn every_input_has_exactly_one_outcome_and_bad_input_is_kept_with_a_reason() {
     let g = generator(3_000, 21);
     let raws = hostile_lines(&g);
     let ingest = Ingest::new(privacy());
-    let mut gate = Gate::new(GateConfig::default()).unwrap();
+    let mut gate = Judge::new(GateConfig::default());
     let mut dead = 0;
     for raw in &raws {
         for outcome in judge_all(&mut gate, &ingest, raw) {
@@ -38,7 +53,7 @@ fn every_input_has_exactly_one_outcome_and_bad_input_is_kept_with_a_reason() {
             }
         }
     }
-    let stats = gate.stats();
+    let stats = gate.gate.stats();
     assert_eq!(stats.received, raws.len() as u64);
     assert!(stats.is_conserved(), "{stats:?}");
     assert_eq!(stats.dead_letters, dead);
@@ -47,9 +62,13 @@ fn every_input_has_exactly_one_outcome_and_bad_input_is_kept_with_a_reason() {
     assert!(stats.valid > 0 && stats.rejected_total() > 0);
 
     // Reasons are typed by what went wrong.
-    let reason = |bytes: &[u8]| match Gate::new(GateConfig::default())
+    let reason = |bytes: &[u8]| match Judge::new(GateConfig::default())
+        .gate
+        .process(
+            decode_segment(bytes, &DecodeContext::default()).remove(0),
+            &mut MemoryGateState::new(&GateConfig::default()).unwrap(),
+        )
         .unwrap()
-        .process(decode_segment(bytes, &DecodeContext::default()).remove(0))
     {
         Outcome::DeadLetter(d) => d.reason,
         other => panic!("expected a dead letter, got {other:?}"),
@@ -74,7 +93,7 @@ fn detection_precision_and_recall_on_planted_abuse() {
     })
     .unwrap();
     let ingest = Ingest::new(privacy());
-    let mut gate = Gate::new(GateConfig::default()).unwrap();
+    let mut gate = Judge::new(GateConfig::default());
     let mut score = DetectionScore::default();
     let mut kind_of = HashMap::new();
     for e in g.events() {
@@ -100,7 +119,7 @@ fn detection_precision_and_recall_on_planted_abuse() {
         "detection: precision {:.3}, recall {:.3} (tp {tp}, fp {fp}, fn {fn_}, tn {tn}); per kind (sessions, detected): {by_kind:?}; rules: {:?}",
         score.precision(),
         score.recall(),
-        gate.stats().rejected
+        gate.gate.stats().rejected
     );
     assert!(score.precision() >= 0.95, "precision {}", score.precision());
     assert!(score.recall() >= 0.95, "recall {}", score.recall());
@@ -116,7 +135,7 @@ fn message(kind: &str, id: &str, anon: &str, at: &str, context: &str, extra: &st
 #[test]
 fn crawlers_are_stopped_by_their_own_rule_and_clean_humans_never() {
     let ingest = Ingest::new(privacy());
-    let mut gate = Gate::new(GateConfig::default()).unwrap();
+    let mut gate = Judge::new(GateConfig::default());
     for (i, agent) in bot_user_agents().iter().enumerate() {
         let raw = message(
             "page",
@@ -261,7 +280,7 @@ fn unique_visitors_and_visits_per_person_count_every_valid_visit() {
     })
     .unwrap();
     let ingest = Ingest::new(privacy());
-    let mut gate = Gate::new(GateConfig::default()).unwrap();
+    let mut gate = Judge::new(GateConfig::default());
     let mut ids = std::collections::HashSet::new();
     let mut persons = std::collections::HashSet::new();
     for e in g.events() {
@@ -273,31 +292,28 @@ fn unique_visitors_and_visits_per_person_count_every_valid_visit() {
             }
         }
     }
-    let estimate = gate.unique_users();
+    let estimate = gate.state.unique_estimate();
     let exact = ids.len() as f64;
     assert!(
         (estimate / exact - 1.0).abs() < 3.0 * 0.0081,
         "HLL {estimate} vs exact {exact}"
     );
-    assert_eq!(gate.users_with_sessions(), persons.len());
-    let visits: u64 = persons
-        .iter()
-        .map(|p| gate.sessions_of(&UserId(p.clone())))
-        .sum();
+    assert_eq!(gate.state.users_with_sessions(), persons.len());
+    let visits: u64 = persons.iter().map(|p| gate.state.visits_of(p)).sum();
     assert!(visits >= persons.len() as u64);
 }
 
 #[test]
 fn known_visitors_are_still_checked_and_the_filter_snapshots() {
     let ingest = Ingest::new(privacy());
-    let mut gate = Gate::new(GateConfig::default()).unwrap();
+    let mut gate = Judge::new(GateConfig::default());
     let human = format!(r#""userAgent":"{CHROME}""#);
     let first = message("page", "k1", "known", "2026-01-01T10:00:00Z", &human, "");
     let Outcome::Valid(valid) = judge_all(&mut gate, &ingest, &first).remove(0) else {
         panic!("a clean first visit passes");
     };
     let pseudonym = valid.anonymous_id.unwrap();
-    assert!(gate.known_users().contains(&pseudonym));
+    assert!(gate.state.known_users().contains(&pseudonym));
     // A known visitor turning up with a crawler's user agent is still stopped.
     let scripted = message(
         "page",
@@ -314,7 +330,7 @@ fn known_visitors_are_still_checked_and_the_filter_snapshots() {
             ..
         }
     ));
-    let bytes = gate.known_users().snapshot();
+    let bytes = gate.state.known_users().snapshot();
     let restored = KnownUsers::restore(bytes.clone()).unwrap();
     assert!(restored.contains(&pseudonym));
     assert_eq!(restored.snapshot(), bytes);
@@ -341,14 +357,14 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic_and_are_conserved(inputs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 1..40)) {
         let ingest = Ingest::new(privacy());
-        let mut gate = Gate::new(GateConfig { known_users_capacity: 100, ..GateConfig::default() }).unwrap();
+        let mut gate = Judge::new(GateConfig { known_users_capacity: 100, ..GateConfig::default() });
         let mut n = 0;
         for input in &inputs {
             n += judge_all(&mut gate, &ingest, input).len() as u64;
         }
-        prop_assert_eq!(gate.stats().received, n);
+        prop_assert_eq!(gate.gate.stats().received, n);
         prop_assert!(n >= inputs.len() as u64);
-        prop_assert!(gate.stats().is_conserved());
+        prop_assert!(gate.gate.stats().is_conserved());
     }
 }
 
@@ -359,7 +375,7 @@ fn blocklists_stop_listed_networks() {
         blocked_ips: vec!["192.0.2.77".parse().unwrap()],
         ..GateConfig::default()
     };
-    let mut gate = Gate::new(config).unwrap();
+    let mut gate = Judge::new(config);
     let listed = message(
         "page",
         "b1",

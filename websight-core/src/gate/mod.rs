@@ -13,9 +13,10 @@
 //!
 //! ```
 //! use websight_core::decode::{decode_segment, DecodeContext};
-//! use websight_core::gate::{Gate, GateConfig, Outcome};
+//! use websight_core::gate::{Gate, GateConfig, MemoryGateState, Outcome};
 //!
 //! let mut gate = Gate::new(GateConfig::default())?;
+//! let mut state = MemoryGateState::new(&GateConfig::default())?;
 //! let human = br#"{"type":"page","messageId":"m1","anonymousId":"a","timestamp":"2026-01-01T10:00:00Z",
 //!   "context":{"userAgent":"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"}}"#;
 //! let crawler = br#"{"type":"page","messageId":"m2","anonymousId":"b","timestamp":"2026-01-01T10:00:00Z",
@@ -23,7 +24,7 @@
 //! let ctx = DecodeContext::default();
 //! for raw in [&human[..], &crawler[..], &human[..], b"{not json"] {
 //!     for item in decode_segment(raw, &ctx) {
-//!         gate.process(item);
+//!         gate.process(item, &mut state)?;
 //!     }
 //! }
 //! let stats = gate.stats();
@@ -60,7 +61,6 @@ use crate::Result;
 use crate::decode::Decoded;
 use crate::enrich::AgentParser;
 use crate::event::Event;
-use crate::model::UserId;
 use crate::watermark::Frontier;
 
 /// Gate settings.
@@ -153,14 +153,15 @@ struct PersonState {
 
 /// The gate. See the [module docs](self).
 ///
-/// [`Gate::process`] keeps the shared state (known visitors, unique visitors, visits per
-/// person) in the gate itself; [`Gate::process_batch`] reads and updates any [`GateState`]
-/// instead — e.g. Redis, shared by several gate instances — one batch at a time.
+/// What outlives a batch and may be shared by several gate instances (known visitors,
+/// unique visitors, visits per person) lives in a [`GateState`] — [`MemoryGateState`]
+/// embedded, Redis on a server — and there is one way to use it:
+/// [`Gate::process_batch`] (two state round trips per batch); [`Gate::process`] is a batch
+/// of one. The gate itself keeps only its per-person rule state.
 pub struct Gate {
     config: GateConfig,
     rules: Vec<Box<dyn SecurityRule>>,
     agents: AgentParser,
-    state: MemoryGateState,
     persons: HashMap<String, PersonState>,
     seen: HashSet<u64>,
     frontier: Frontier,
@@ -194,7 +195,6 @@ impl Gate {
     /// A gate with the given rules, applied in order.
     pub fn with_rules(config: GateConfig, rules: Vec<Box<dyn SecurityRule>>) -> Result<Self> {
         Ok(Gate {
-            state: MemoryGateState::new(&config)?,
             config,
             rules,
             agents: AgentParser::new(),
@@ -206,24 +206,14 @@ impl Gate {
         })
     }
 
-    /// Judges one decoded input against the gate's own state.
-    pub fn process(&mut self, item: Decoded) -> Outcome {
-        let event = match item {
-            Ok(event) => event,
-            Err(dead) => return self.dead_letter(dead),
-        };
-        let known = ids(&event).any(|id| self.state.known.contains(id));
-        let verdict = self.judge(event, known);
-        if let Outcome::Valid(event) = &verdict.outcome {
-            if let Some((person, _)) = &verdict.new_visit {
-                self.state.add_session(person);
-            }
-            let owned: Vec<String> = ids(event).map(str::to_owned).collect();
-            for id in owned {
-                self.state.add_user(&id);
-            }
-        }
-        verdict.outcome
+    /// Judges one decoded input against `state`: [`Gate::process_batch`] of one (with the
+    /// embedded [`MemoryGateState`] no runtime is needed).
+    pub fn process<S>(&mut self, item: Decoded, state: &mut S) -> Result<Outcome>
+    where
+        S: GateState + ?Sized,
+    {
+        let mut outcomes = crate::io::block_on(self.process_batch(vec![item], state))?;
+        Ok(outcomes.remove(0))
     }
 
     /// Judges a batch against `state`: one [`GateState::known`] lookup for the batch's ids
@@ -380,41 +370,6 @@ impl Gate {
     /// Outcome counts so far.
     pub fn stats(&self) -> &GateStats {
         &self.stats
-    }
-
-    /// Estimated distinct visitor ids with a valid event (embedded state: [`Gate::process`]
-    /// only).
-    pub fn unique_users(&self) -> f64 {
-        self.state.unique.estimate()
-    }
-
-    /// The unique-visitor sketch (mergeable across gate instances).
-    pub fn unique_sketch(&self) -> &HyperLogLog {
-        &self.state.unique
-    }
-
-    /// Visits of `person` with at least one valid event, exactly (the first one included).
-    pub fn sessions_of(&self, person: &UserId) -> u64 {
-        self.state
-            .sessions_per_user
-            .get(person)
-            .copied()
-            .unwrap_or(0)
-    }
-
-    /// Persons with at least one valid visit, exactly.
-    pub fn users_with_sessions(&self) -> usize {
-        self.state.users_with_sessions()
-    }
-
-    /// The known-visitor filter, e.g. to snapshot it.
-    pub fn known_users(&self) -> &KnownUsers {
-        &self.state.known
-    }
-
-    /// Replaces the known-visitor filter (e.g. restored from a snapshot).
-    pub fn set_known_users(&mut self, known: KnownUsers) {
-        self.state.known = known;
     }
 }
 

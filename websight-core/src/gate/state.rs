@@ -1,5 +1,5 @@
-//! Where the gate keeps what outlives a batch: known users, unique users and sessions per
-//! user. [`MemoryGateState`] is the embedded default; `websight-connectors` keeps the same
+//! Where the gate keeps what outlives a batch: known visitors, unique visitors and visits
+//! per person. [`MemoryGateState`] is the embedded default; `websight-connectors` keeps the same
 //! state in Redis so several gate instances share it.
 
 use std::collections::HashMap;
@@ -77,9 +77,37 @@ impl MemoryGateState {
             .or_default() += 1;
     }
 
-    /// Users with at least one valid session, exactly.
+    /// Persons with at least one valid visit, exactly.
     pub fn users_with_sessions(&self) -> usize {
         self.sessions_per_user.len()
+    }
+
+    /// Visits of `person` with at least one valid event, exactly (the first one included).
+    pub fn visits_of(&self, person: &str) -> u64 {
+        self.sessions_per_user
+            .get(&UserId(person.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Estimated distinct visitor ids with a valid event.
+    pub fn unique_estimate(&self) -> f64 {
+        self.unique.estimate()
+    }
+
+    /// The unique-visitor sketch (mergeable across gate instances).
+    pub fn unique_sketch(&self) -> &HyperLogLog {
+        &self.unique
+    }
+
+    /// The known-visitor filter, e.g. to snapshot it.
+    pub fn known_users(&self) -> &KnownUsers {
+        &self.known
+    }
+
+    /// Replaces the known-visitor filter (e.g. restored from a snapshot).
+    pub fn set_known_users(&mut self, known: KnownUsers) {
+        self.known = known;
     }
 }
 
