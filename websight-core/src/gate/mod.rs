@@ -5,6 +5,12 @@
 //! rule, a dead letter (reason typed) or a duplicate (same `messageId`, as SDKs retry). The
 //! counts obey `received = valid + rejected + dead letters + duplicates` exactly.
 //!
+//! State stays bounded by the traffic of the last hours, not the stream's length: persons
+//! and rule tallies are forgotten an hour (of event time, behind the watermark's frontier)
+//! after they fall silent, message ids two hours after their event; a redelivery older than
+//! that is judged again (the analytics, for which it is late, send it to the dead letters
+//! as `late`).
+//!
 //! Rules see every event, known visitors included (only [`NoUserAgent`] is for new
 //! visitors); once a rule fires for a person, the rest of that person's visit (until 30
 //! minutes of silence) is rejected with it. Unique visitors are counted in a [`HyperLogLog`]
@@ -38,6 +44,7 @@ mod hll;
 mod known_users;
 mod rules;
 mod score;
+mod seen;
 mod state;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -62,6 +69,7 @@ use crate::decode::Decoded;
 use crate::enrich::AgentParser;
 use crate::event::Event;
 use crate::watermark::Frontier;
+use seen::SeenIds;
 
 /// Gate settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -163,7 +171,7 @@ pub struct Gate {
     rules: Vec<Box<dyn SecurityRule>>,
     agents: AgentParser,
     persons: HashMap<String, PersonState>,
-    seen: HashSet<u64>,
+    seen: SeenIds,
     frontier: Frontier,
     since_eviction: u64,
     stats: GateStats,
@@ -199,7 +207,7 @@ impl Gate {
             rules,
             agents: AgentParser::new(),
             persons: HashMap::new(),
-            seen: HashSet::new(),
+            seen: SeenIds::default(),
             frontier: Frontier::new(17),
             since_eviction: 0,
             stats: GateStats::default(),
@@ -287,7 +295,10 @@ impl Gate {
     /// The rules and per-person bookkeeping; the caller applies the shared-state effects.
     fn judge(&mut self, event: Event, known: bool) -> Verdict {
         self.stats.received += 1;
-        if !self.seen.insert(hash64(event.message_id.as_bytes())) {
+        if !self
+            .seen
+            .insert(hash64(event.message_id.as_bytes()), event.time)
+        {
             self.stats.duplicates += 1;
             return Verdict {
                 outcome: Outcome::Duplicate {
@@ -351,7 +362,8 @@ impl Gate {
         }
     }
 
-    /// Forgets persons silent for an hour of event time and the rules' state before then.
+    /// Forgets persons silent for an hour of event time and the rules' state before then,
+    /// and message ids of events more than two hours behind.
     fn evict(&mut self) {
         self.since_eviction = 0;
         let Some(horizon) = self
@@ -365,12 +377,32 @@ impl Gate {
         for rule in &mut self.rules {
             rule.evict(horizon);
         }
+        if let Some(ids) = horizon.checked_sub_signed(TimeDelta::hours(1)) {
+            self.seen.evict_before(ids);
+        }
     }
 
     /// Outcome counts so far.
     pub fn stats(&self) -> &GateStats {
         &self.stats
     }
+
+    /// What the gate holds in memory now (bounded by recent traffic, see the module docs).
+    pub fn held(&self) -> GateHeld {
+        GateHeld {
+            persons: self.persons.len(),
+            message_ids: self.seen.len(),
+        }
+    }
+}
+
+/// Sizes of the gate's own state ([`Gate::held`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateHeld {
+    /// Persons with rule state.
+    pub persons: usize,
+    /// Message ids remembered for duplicate detection.
+    pub message_ids: usize,
 }
 
 /// The ids an event is known by (user id, anonymous id).
