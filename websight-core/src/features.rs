@@ -15,6 +15,7 @@ use chrono::{Datelike, Timelike};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::analytics::visit::dwell_by_product;
 use crate::analytics::{ProductCatalogue, Visit};
 use crate::enrich::Channel;
 use crate::event::{Event, ProductItem, names};
@@ -121,11 +122,13 @@ impl PurchaseFeatures {
         let before = before_checkout(visit);
         let count = |name: &str| keys(before, name).count() as f64;
         let views: Vec<&str> = keys(before, names::PRODUCT_VIEWED).collect();
-        let truncated = Visit {
-            events: before.to_vec(),
-            ..visit.clone()
+        let dwell: f64 = dwell_by_product(before).iter().map(|(_, s)| s).sum();
+        let duration = match (before.first(), before.last()) {
+            (Some(a), Some(b)) => {
+                b.time.signed_duration_since(a.time).num_milliseconds() as f64 / 1000.0
+            }
+            _ => 0.0,
         };
-        let dwell: f64 = truncated.dwell_by_product().iter().map(|(_, s)| s).sum();
         let flag = |b: bool| f64::from(u8::from(b));
         let start = visit.started_at();
         let mut row = vec![
@@ -138,7 +141,7 @@ impl PurchaseFeatures {
                 .count() as f64)
                 .ln_1p(),
             (before.iter().filter(|e| e.kind.is_view()).count() as f64).ln_1p(),
-            (truncated.duration_seconds().max(0.0) / 60.0).ln_1p(),
+            (duration.max(0.0) / 60.0).ln_1p(),
             flag(returning),
             flag(start.weekday().number_from_monday() >= 6),
         ];

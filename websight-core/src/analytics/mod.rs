@@ -57,7 +57,7 @@ mod documents;
 mod identity;
 mod sessionize;
 mod topk;
-mod visit;
+pub(crate) mod visit;
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};

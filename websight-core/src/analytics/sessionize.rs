@@ -168,13 +168,20 @@ impl Sessionizer {
         self.frontier.observe(event.time);
         let (person, merged) = self.identity.observe(&event);
         let mut events = self.buffers.remove(&person).unwrap_or_default();
+        let order = |a: &Event, b: &Event| (a.time, &a.message_id).cmp(&(b.time, &b.message_id));
+        let mut joined = false;
         for gone in merged {
             if let Some(other) = self.buffers.remove(&gone) {
                 events.extend(other);
+                joined = true;
             }
         }
-        events.push(event);
-        events.sort_by(|a, b| (a.time, &a.message_id).cmp(&(b.time, &b.message_id)));
+        if joined {
+            // Two persons' buffers became one (rare): restore the order once.
+            events.sort_by(order);
+        }
+        let at = events.partition_point(|e| order(e, &event).is_lt());
+        events.insert(at, event);
         self.buffered += 1;
         let deadline = self.first_visit_end(&events).1;
         self.buffers.insert(person.clone(), events);

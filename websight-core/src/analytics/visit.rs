@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::enrich::{Acquisition, Agent};
-use crate::event::{Event, MessageType, Money, ProductItem, names};
+use crate::event::{Event, Money, ProductItem, names};
 
 /// How far into the funnel a visit went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -222,27 +222,7 @@ impl Visit {
     /// the visit's next event at a later time (at most 30 minutes), in first-seen order.
     /// The last event's time on page is unknown and counts 0.
     pub fn dwell_by_product(&self) -> Vec<(String, f64)> {
-        let mut out: Vec<(String, f64)> = Vec::new();
-        for (i, e) in self.events.iter().enumerate() {
-            if !(e.is_track(names::PRODUCT_VIEWED) || e.is_track(names::PRODUCT_ADDED)) {
-                continue;
-            }
-            let Some(key) = e.properties.products.first().and_then(ProductItem::key) else {
-                continue;
-            };
-            let next = self.events[i + 1..]
-                .iter()
-                .find(|n| n.time > e.time && !(n.kind == MessageType::Page && n.time == e.time));
-            let secs = next.map_or(0.0, |n| {
-                (n.time.signed_duration_since(e.time).num_milliseconds() as f64 / 1000.0)
-                    .min(1800.0)
-            });
-            match out.iter_mut().find(|(k, _)| k == key) {
-                Some((_, s)) => *s += secs,
-                None => out.push((key.to_owned(), secs)),
-            }
-        }
-        out
+        dwell_by_product(&self.events)
     }
 
     /// The landing page's path.
@@ -257,4 +237,27 @@ impl Visit {
             .rev()
             .find_map(|e| e.page.path.as_deref())
     }
+}
+
+/// [`Visit::dwell_by_product`] of any time-ordered run of events (e.g. a visit's events
+/// before its checkout).
+pub(crate) fn dwell_by_product(events: &[Event]) -> Vec<(String, f64)> {
+    let mut out: Vec<(String, f64)> = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        if !(e.is_track(names::PRODUCT_VIEWED) || e.is_track(names::PRODUCT_ADDED)) {
+            continue;
+        }
+        let Some(key) = e.properties.products.first().and_then(ProductItem::key) else {
+            continue;
+        };
+        let next = events[i + 1..].iter().find(|n| n.time > e.time);
+        let secs = next.map_or(0.0, |n| {
+            (n.time.signed_duration_since(e.time).num_milliseconds() as f64 / 1000.0).min(1800.0)
+        });
+        match out.iter_mut().find(|(k, _)| k == key) {
+            Some((_, s)) => *s += secs,
+            None => out.push((key.to_owned(), secs)),
+        }
+    }
+    out
 }

@@ -244,13 +244,8 @@ fn fill(slot: &mut Option<String>, value: Option<String>) {
 }
 
 fn cap(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
+    let end = crate::event::prefix(&s, max).len();
+    s.truncate(end);
     s
 }
 

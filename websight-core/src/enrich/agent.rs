@@ -90,12 +90,7 @@ impl AgentParser {
 
     /// What `header` says; an absent or empty header is [`Agent::is_unknown`].
     pub fn parse(&self, header: Option<&str>) -> Agent {
-        let header = header.map(str::trim).unwrap_or("");
-        let mut end = header.len().min(MAX_AGENT_BYTES);
-        while !header.is_char_boundary(end) {
-            end -= 1;
-        }
-        let header = &header[..end];
+        let header = crate::event::prefix(header.map(str::trim).unwrap_or(""), MAX_AGENT_BYTES);
         if let Ok(cache) = self.cache.lock()
             && let Some(hit) = cache.get(header)
         {

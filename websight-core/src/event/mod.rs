@@ -361,9 +361,14 @@ pub(crate) fn clip(text: &str) -> String {
     if text.len() <= MAX {
         return text.to_owned();
     }
-    let mut end = MAX;
+    format!("{}… ({} bytes)", prefix(text, MAX), text.len())
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a char boundary.
+pub(crate) fn prefix(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}… ({} bytes)", &text[..end], text.len())
+    &text[..end]
 }
