@@ -122,7 +122,12 @@ fn lsh_writes_the_documented_json() {
 fn pipeline_runs_embedded() {
     let dir = std::env::temp_dir().join(format!("websight-pipeline-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let out = run_ok(example("pipeline").args([
+    // One key for both runs below, so their pseudonyms agree.
+    let key = (
+        "WEBSIGHT_PSEUDONYM_KEY",
+        "a key for the embedded pipeline test",
+    );
+    let out = run_ok(example("pipeline").env(key.0, key.1).args([
         "--sessions",
         "3000",
         "--users",
@@ -197,6 +202,53 @@ fn pipeline_runs_embedded() {
         rejected + summary["dead_letters"].as_u64().unwrap() + summary["late"].as_u64().unwrap()
     );
     assert!(summary["channels"].as_object().unwrap().len() >= 10);
+
+    // --stream-only streams every store to its file as it goes: the same figures, topics,
+    // documents and visits (in closing order, not sorted).
+    let streamed = dir.join("streamed");
+    let out = run_ok(example("pipeline").env(key.0, key.1).args([
+        "--sessions",
+        "3000",
+        "--users",
+        "500",
+        "--seed",
+        "3",
+        "--stream-only",
+        "--out-dir",
+        streamed.to_str().unwrap(),
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Offline stage skipped (--stream-only)"),
+        "{text}"
+    );
+    assert!(text.contains("written to the document files") && text.contains(": exact"));
+    let mut streamed_summary = self::summary(&streamed.join("summary.json"));
+    assert_eq!(streamed_summary, summary);
+    streamed_summary["inputs"] = 0.into();
+    assert_ne!(streamed_summary, summary, "the comparison can fail");
+    let sorted = |path: PathBuf| {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        assert!(!lines.is_empty(), "{} is empty", path.display());
+        lines
+    };
+    for file in [
+        "checked.jsonl",
+        "dead_letters.jsonl",
+        "sessions.jsonl",
+        "documents/session_summary.jsonl",
+        "documents/product_details.jsonl",
+        "documents/product_sentiment.jsonl",
+        "documents/kpi_windows.jsonl",
+    ] {
+        assert_eq!(
+            sorted(streamed.join(file)),
+            sorted(dir.join(file)),
+            "{file}"
+        );
+    }
     assert!(
         !example("pipeline")
             .arg("--bogus")

@@ -1,13 +1,18 @@
 //! Where the pipeline's traffic comes from: a file of JSON lines (or standard input), or the
-//! generator with its ground truth.
+//! generator with its ground truth. Both are read as the flow asks for them, so memory does
+//! not grow with the input.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::collections::{BTreeMap, VecDeque};
+use std::io::{BufReader, Read, Write};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use async_trait::async_trait;
 use websight::core::analytics::ProductCatalogue;
+use websight::core::io::{EventSource, LineSource};
 use websight::core::metrics::roc_auc;
-use websight::core::synth::{Generator, SynthConfig};
+use websight::core::model::SessionId;
+use websight::core::synth::{EventStream, Generator};
 
 use crate::Traffic;
 
@@ -15,9 +20,9 @@ type Error = Box<dyn std::error::Error>;
 
 /// JSON lines from `path` (`-` = standard input, `.gz` decompressed). Blank lines are not
 /// inputs; every other line is, whatever it holds.
-pub fn read(path: &str) -> Result<Traffic, Error> {
-    let raw: Box<dyn Read> = if path == "-" {
-        Box::new(std::io::stdin().lock())
+pub fn read(path: &str) -> Result<Traffic<'static>, Error> {
+    let raw: Box<dyn Read + Send> = if path == "-" {
+        Box::new(std::io::stdin())
     } else {
         let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
         if path.ends_with(".gz") {
@@ -26,34 +31,47 @@ pub fn read(path: &str) -> Result<Traffic, Error> {
             Box::new(file)
         }
     };
-    let mut lines = Vec::new();
-    let mut reader = BufReader::with_capacity(1 << 20, raw);
-    loop {
-        let mut line = Vec::new();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            break;
-        }
-        while line.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
-            line.pop();
-        }
-        if !line.iter().all(u8::is_ascii_whitespace) {
-            lines.push(line);
-        }
-    }
-    tracing::info!(lines = lines.len(), path, "input read");
-    let title = format!("{} lines from {path}", lines.len());
     Ok(Traffic {
-        lines,
+        source: Box::new(LineSource::new(BufReader::with_capacity(1 << 20, raw))),
         catalogue: ProductCatalogue::default(),
         truth: None,
-        title,
+        title: format!("JSON lines from {path}"),
     })
 }
 
-/// The generator's traffic: what happened (against its ground truth), then its tracker
-/// messages in arrival order, optionally written to `events_out`.
-pub fn generate(config: &SynthConfig, events_out: Option<&str>) -> Result<Traffic, Error> {
-    let generator = Generator::new(config.clone())?;
+/// What the generated stream has produced so far: the ground truth of lines the flow has
+/// not scored yet (one message per line, in order), and figures for the printout.
+#[derive(Default)]
+pub struct Truth {
+    pending: VecDeque<Line>,
+    pub messages: u64,
+    pub behind: u64,
+    pub very_late: u64,
+    pub peak_in_flight: usize,
+}
+
+impl Truth {
+    /// The ground truth of the next line the flow decided on.
+    pub fn next(&mut self) -> Option<Line> {
+        self.pending.pop_front()
+    }
+}
+
+/// The ground truth of one generated line.
+pub struct Line {
+    pub session: SessionId,
+    pub abuse: bool,
+    /// The last line of its session: the session can be scored.
+    pub last: bool,
+}
+
+/// The generator's traffic: what happened (against its ground truth) is printed first,
+/// then its tracker messages are produced in arrival order as the flow reads them
+/// (optionally copied to `events_out`).
+pub fn generate<'g>(
+    generator: &'g Generator,
+    events_out: Option<&str>,
+) -> Result<Traffic<'g>, Error> {
     let c = generator.config();
     let title = format!(
         "seed {}, {} users, {} sessions over {} days from {}, generated",
@@ -103,42 +121,66 @@ pub fn generate(config: &SynthConfig, events_out: Option<&str>) -> Result<Traffi
     if let Some(auc) = roc_auc(&scores, &labels) {
         println!("\nBayes-optimal purchase AUC (true probabilities): {auc:.3}");
     }
-
-    // The tracker messages, as a collector receives them.
-    let mut writer = match events_out {
+    let writer = match events_out {
         Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
         None => None,
     };
-    let (mut lines, mut truth) = (Vec::new(), Vec::new());
-    let (mut behind, mut very_late, mut latest) = (0u64, 0u64, None);
-    let mut stream = generator.events();
-    for e in stream.by_ref() {
-        behind += u64::from(latest.is_some_and(|t| e.event.time < t));
-        latest = latest.max(Some(e.event.time));
-        very_late += u64::from(e.very_late);
-        let bytes = e.to_json();
-        if let Some(w) = writer.as_mut() {
-            w.write_all(&bytes)?;
-            w.write_all(b"\n")?;
-        }
-        truth.push((e.session.clone(), e.abuse.is_some()));
-        lines.push(bytes);
-    }
-    if let Some(mut w) = writer {
-        w.flush()?;
-    }
-    println!(
-        "  tracker messages    {:>10}  ({behind} behind the newest, {very_late} very late, peak {} in flight)",
-        lines.len(),
-        stream.peak_in_flight()
-    );
-    if let Some(path) = events_out {
-        println!("  written to {path}");
-    }
+    let truth = Arc::new(Mutex::new(Truth::default()));
     Ok(Traffic {
-        lines,
+        source: Box::new(Generated {
+            stream: generator.events(),
+            writer,
+            truth: Arc::clone(&truth),
+            latest: None,
+        }),
         catalogue: ProductCatalogue::from_catalogue(&c.catalogue),
         truth: Some(truth),
         title,
     })
+}
+
+/// The generator's tracker messages as an [`EventSource`], as a collector receives them.
+struct Generated<'g> {
+    stream: EventStream<'g>,
+    writer: Option<std::io::BufWriter<std::fs::File>>,
+    truth: Arc<Mutex<Truth>>,
+    latest: Option<i64>,
+}
+
+#[async_trait]
+impl EventSource for Generated<'_> {
+    async fn next_batch(&mut self, max: usize) -> websight::core::Result<Option<Vec<Vec<u8>>>> {
+        let mut batch = Vec::with_capacity(max);
+        let mut truth = self.truth.lock().expect("the truth lock is never poisoned");
+        for e in self.stream.by_ref().take(max.max(1)) {
+            let at = e.event.time.timestamp_micros();
+            truth.behind += u64::from(self.latest.is_some_and(|t| at < t));
+            self.latest = self.latest.max(Some(at));
+            truth.very_late += u64::from(e.very_late);
+            let bytes = e.to_json();
+            if let Some(w) = self.writer.as_mut() {
+                w.write_all(&bytes)?;
+                w.write_all(b"\n")?;
+            }
+            truth.pending.push_back(Line {
+                session: e.session,
+                abuse: e.abuse.is_some(),
+                last: e.last_of_session,
+            });
+            batch.push(bytes);
+        }
+        truth.messages += batch.len() as u64;
+        truth.peak_in_flight = self.stream.peak_in_flight();
+        if batch.is_empty() {
+            if let Some(w) = self.writer.as_mut() {
+                w.flush()?;
+            }
+            return Ok(None);
+        }
+        Ok(Some(batch))
+    }
+
+    async fn commit(&mut self) -> websight::core::Result<()> {
+        Ok(())
+    }
 }

@@ -26,7 +26,9 @@
 //! before anything is stored, written or logged. Dead letters keep a redacted copy unless
 //! `--keep-raw-dead-letters`.
 //!
-//! `--stream-only` stops after the stream stage (no models, SHAP or LSH).
+//! Inputs are read as the flow asks for them, never held whole. `--stream-only` stops after
+//! the stream stage (no models, SHAP or LSH) and streams every store to its file (with
+//! `--out-dir`) or only counts, so memory stays flat however long the input.
 //!
 //! Output: `--out-dir DIR` writes `checked.jsonl`, `dead_letters.jsonl` (with reasons),
 //! `documents/<index>.jsonl`, `sessions.jsonl`, `report.html` and `summary.json`; `--json
@@ -38,16 +40,17 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use websight::core::analytics::ProductCatalogue;
 use websight::core::decode::Format;
 use websight::core::flow::{Ingest, Observer};
 use websight::core::gate::{DetectionScore, Outcome};
-use websight::core::model::SessionId;
+use websight::core::io::EventSource;
 use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::core::summary::{Summary, SummaryTally};
-use websight::core::synth::SynthConfig;
+use websight::core::synth::{Generator, SynthConfig};
 use websight::report::{GateSummary, Report};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -173,12 +176,12 @@ fn main() -> ExitCode {
     cli::main_with(parse_args, run)
 }
 
-/// The traffic to stream: its lines, the catalogue known up front, and (generated traffic
-/// only) the ground truth of each line.
-pub struct Traffic {
-    pub lines: Vec<Vec<u8>>,
+/// The traffic to stream: its lines as a source, the catalogue known up front, and
+/// (generated traffic only) the ground truth of each line.
+pub struct Traffic<'g> {
+    pub source: Box<dyn EventSource + 'g>,
     pub catalogue: ProductCatalogue,
-    pub truth: Option<Vec<(SessionId, bool)>>,
+    pub truth: Option<Arc<Mutex<input::Truth>>>,
     pub title: String,
 }
 
@@ -191,9 +194,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             s.kafka, s.redis, s.mongodb, s.search
         ),
     };
+    let generator;
     let traffic = match &args.input {
         Some(path) => input::read(path)?,
-        None => input::generate(&args.config, args.events_out.as_deref())?,
+        None => {
+            generator = Generator::new(args.config.clone())?;
+            input::generate(&generator, args.events_out.as_deref())?
+        }
     };
     println!("websight pipeline ({mode}) — {}", traffic.title);
 
@@ -205,34 +212,40 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let started = Instant::now();
     let mut watch = Watch {
-        truth: traffic.truth.as_deref(),
-        index: 0,
+        truth: traffic.truth.clone(),
         detection: DetectionScore::default(),
         tally: DocumentTally::default(),
-        bar: progress(traffic.lines.len() as u64, "streaming events"),
+        bar: progress("streaming events"),
     };
     let mut observer = (&mut watch, SummaryTally::default());
-    let lines = traffic.lines.len();
     let outcome = stream::run(
-        traffic.lines,
+        traffic.source,
         traffic.catalogue,
         ingest,
-        &args.mode,
-        args.out_dir.as_deref(),
+        &stream::Options {
+            mode: &args.mode,
+            out_dir: args.out_dir.as_deref(),
+            keep_sessions: !args.stream_only,
+        },
         &mut observer,
     )?;
     let (watch, tally) = observer;
     watch.bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let f = outcome.counts;
-    tracing::info!(
-        lines,
-        messages = f.inputs,
-        seconds = secs,
-        "stream stage done"
-    );
+    tracing::info!(messages = f.inputs, seconds = secs, "stream stage done");
+    if let Some(truth) = &traffic.truth {
+        let t = truth.lock().expect("the truth lock is never poisoned");
+        println!(
+            "  tracker messages    {:>10}  ({} behind the newest, {} very late, peak {} in flight)",
+            t.messages, t.behind, t.very_late, t.peak_in_flight
+        );
+        if let Some(path) = &args.events_out {
+            println!("  written to {path}");
+        }
+    }
     println!(
-        "\nStream ({:.2} s, {:.0} messages/s): {lines} lines, {} messages",
+        "\nStream ({:.2} s, {:.0} messages/s): {} messages",
         secs,
         f.inputs as f64 / secs,
         f.inputs
@@ -278,15 +291,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .as_ref()
             .map_or(f64::NAN, |_| watch.detection.recall()),
     };
-    if args.stream_only {
-        println!("\nOffline stage skipped (--stream-only)");
-    } else {
-        offline::run(
+    match &outcome.sessions {
+        Some(stored) => offline::run(
             &mut report,
-            &outcome.sessions.visits,
+            &stored.visits,
             outcome.analytics.catalogue(),
             args.config.seed,
-        )?;
+        )?,
+        None => println!("\nOffline stage skipped (--stream-only)"),
     }
 
     let report_path = args.report.clone().or_else(|| {
@@ -320,42 +332,48 @@ fn write_summary(summary: &Summary, args: &Args) -> Result<(), Box<dyn std::erro
     Ok(())
 }
 
-/// A progress bar on standard error (hidden when it is not a terminal).
-fn progress(len: u64, what: &'static str) -> ProgressBar {
-    let bar = ProgressBar::new(len);
+/// A progress counter on standard error (hidden when it is not a terminal): the input's
+/// length is not known before it has been read.
+fn progress(what: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{msg:>20} [{bar:40}] {pos}/{len} ({eta})")
-            .expect("a valid template")
-            .progress_chars("=> "),
+        ProgressStyle::with_template("{spinner} {msg:>20} {human_pos} ({per_sec})")
+            .expect("a valid template"),
     );
     bar.set_message(what);
     bar
 }
 
 /// Follows the flow: detection against the planted labels (generated traffic: one message
-/// per line, so the n-th outcome is the n-th line's), the documents, progress.
-pub struct Watch<'t> {
-    truth: Option<&'t [(SessionId, bool)]>,
-    index: usize,
+/// per line, so the next outcome is the next line's), the documents, progress.
+pub struct Watch {
+    truth: Option<Arc<Mutex<input::Truth>>>,
     detection: DetectionScore,
     pub tally: DocumentTally,
     bar: ProgressBar,
 }
 
-impl Observer for &mut Watch<'_> {
+impl Observer for &mut Watch {
     fn outcome(&mut self, outcome: &Outcome) {
         self.bar.inc(1);
-        let i = self.index;
-        self.index += 1;
-        let Some((session, abuse)) = self.truth.and_then(|t| t.get(i)) else {
+        let Some(line) = self
+            .truth
+            .as_ref()
+            .and_then(|t| t.lock().expect("the truth lock is never poisoned").next())
+        else {
             return;
         };
         let rejected = match outcome {
-            Outcome::Valid(_) => false,
-            Outcome::Rejected { .. } => true,
-            _ => return,
+            Outcome::Valid(_) => Some(false),
+            Outcome::Rejected { .. } => Some(true),
+            _ => None,
         };
-        self.detection.record(session, *abuse, rejected);
+        if let Some(rejected) = rejected {
+            self.detection.record(&line.session, line.abuse, rejected);
+        }
+        if line.last {
+            self.detection.end(&line.session);
+        }
     }
 
     fn documents(&mut self, docs: &websight::core::analytics::Documents) {
@@ -370,6 +388,8 @@ pub struct DocumentTally {
     pub products: usize,
     pub sentiments: usize,
     pub late: usize,
+    /// Events in the closed visits.
+    pub visit_events: u64,
     pub windows: Vec<websight::core::analytics::KpiWindow>,
 }
 
@@ -379,6 +399,11 @@ impl DocumentTally {
         self.products += docs.products.len();
         self.sentiments += docs.sentiments.len();
         self.late += docs.late.len();
+        self.visit_events += docs
+            .visits
+            .iter()
+            .map(|v| v.events.len() as u64)
+            .sum::<u64>();
         self.windows.extend(docs.windows.iter().cloned());
     }
 }

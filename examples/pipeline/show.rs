@@ -75,8 +75,14 @@ pub fn documents(outcome: &StreamOutcome, tally: &DocumentTally) -> Result<(), E
             format!("the {name} holds {held:?} documents, {emitted:?} were emitted").into(),
         );
     }
-    let stored = &outcome.sessions;
     let f = outcome.counts;
+    let Some(stored) = &outcome.sessions else {
+        println!(
+            "  {} visits ({} events) to the {}",
+            f.sessions, tally.visit_events, outcome.session_store
+        );
+        return Ok(());
+    };
     println!(
         "  {} visits ({} events) in the {} for the offline stage",
         stored.visits.len(),

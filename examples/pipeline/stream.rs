@@ -10,11 +10,12 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+use websight::core::analytics::{Documents, Visit};
 use websight::core::flow::{Flow, FlowCounts, Ingest, Observer, Outputs};
 use websight::core::gate::{Gate, GateConfig, GateState, GateStats, MemoryGateState};
 use websight::core::io::{
-    DocumentSink, EventSink, EventSource, JsonLinesSink, MemoryIndex, MemorySessionStore,
-    MemorySource, SessionStore, StoredSessions,
+    DocumentSink, EventSink, EventSource, JsonLinesIndex, JsonLinesSessionStore, JsonLinesSink,
+    MemoryIndex, MemorySessionStore, SessionStore, StoredSessions, WriteReport,
 };
 
 type Error = Box<dyn std::error::Error>;
@@ -41,6 +42,16 @@ pub struct Servers {
     pub prefix: String,
 }
 
+/// How the stage runs and what it keeps.
+pub struct Options<'a> {
+    pub mode: &'a Mode,
+    /// Where the topics, documents and visits are written as JSON lines.
+    pub out_dir: Option<&'a Path>,
+    /// Whether the visits are read back for the offline stage. Without, every store
+    /// streams to files (or only counts), so memory does not grow with the input.
+    pub keep_sessions: bool,
+}
+
 /// What the stage did and what its stores hold afterwards.
 pub struct StreamOutcome {
     pub counts: FlowCounts,
@@ -50,8 +61,9 @@ pub struct StreamOutcome {
     /// Documents per index held by the document store afterwards.
     pub held: [u64; 4],
     pub document_store: &'static str,
-    /// Visits read back from the session store (the offline stage's input).
-    pub sessions: StoredSessions,
+    /// Visits read back from the session store (the offline stage's input), unless the
+    /// run keeps none.
+    pub sessions: Option<StoredSessions>,
     pub session_store: &'static str,
     /// Messages on the checked and dead-letter outputs.
     pub checked_messages: u64,
@@ -104,9 +116,52 @@ impl EventSink for Counted {
     }
 }
 
+/// Counts what it is given and keeps nothing.
+#[derive(Default)]
+struct Discard {
+    documents: [u64; 4],
+}
+
+#[async_trait]
+impl DocumentSink for Discard {
+    async fn write(&mut self, docs: &Documents) -> websight::core::Result<WriteReport> {
+        let n = [
+            docs.sessions.len(),
+            docs.products.len(),
+            docs.sentiments.len(),
+            docs.windows.len(),
+        ];
+        for (held, n) in self.documents.iter_mut().zip(n) {
+            *held += n as u64;
+        }
+        Ok(WriteReport {
+            written: n.iter().sum(),
+            replaced: 0,
+        })
+    }
+}
+
+#[async_trait]
+impl SessionStore for Discard {
+    async fn upsert_visits(&mut self, visits: &[Visit]) -> websight::core::Result<WriteReport> {
+        Ok(WriteReport {
+            written: visits.len(),
+            replaced: 0,
+        })
+    }
+
+    async fn read_sessions(&mut self) -> websight::core::Result<StoredSessions> {
+        Ok(StoredSessions::default())
+    }
+}
+
 /// The document store: its counts are checked against what the analytics emitted.
 enum DocumentStore {
     Memory(MemoryIndex),
+    /// `documents/<index>.jsonl`, appended as documents arrive.
+    Files(JsonLinesIndex),
+    /// Nowhere (`--stream-only` without `--out-dir`): only counted.
+    Counted(Discard),
     #[cfg(feature = "elasticsearch")]
     Search(websight::connectors::search::SearchSink),
 }
@@ -122,6 +177,8 @@ impl DocumentStore {
     fn sink(&mut self) -> &mut dyn DocumentSink {
         match self {
             DocumentStore::Memory(m) => m,
+            DocumentStore::Files(f) => f,
+            DocumentStore::Counted(d) => d,
             #[cfg(feature = "elasticsearch")]
             DocumentStore::Search(s) => s,
         }
@@ -139,6 +196,8 @@ impl DocumentStore {
                 ],
                 "embedded store",
             )),
+            DocumentStore::Files(f) => Ok((f.written(), "document files")),
+            DocumentStore::Counted(d) => Ok((d.documents, "document counter")),
             #[cfg(feature = "elasticsearch")]
             DocumentStore::Search(s) => {
                 s.refresh().await?;
@@ -153,8 +212,8 @@ impl DocumentStore {
 }
 
 /// The stores of one run, whichever they are.
-struct Stores {
-    source: Box<dyn EventSource>,
+struct Stores<'s> {
+    source: Box<dyn EventSource + 's>,
     state: Box<dyn GateState>,
     checked: Counted,
     dead: Counted,
@@ -163,18 +222,33 @@ struct Stores {
     documents: DocumentStore,
 }
 
-impl Stores {
+impl<'s> Stores<'s> {
     async fn embedded(
-        raws: Vec<Vec<u8>>,
-        mode: &Mode,
-        out_dir: Option<&Path>,
-    ) -> Result<Stores, Error> {
-        let documents = match mode {
+        source: Box<dyn EventSource + 's>,
+        options: &Options<'_>,
+    ) -> Result<Stores<'s>, Error> {
+        let out_dir = options.out_dir;
+        let documents = match (options.mode, out_dir) {
             #[cfg(feature = "elasticsearch")]
-            Mode::Search { url, prefix } => DocumentStore::search(url, prefix).await?,
+            (Mode::Search { url, prefix }, _) => DocumentStore::search(url, prefix).await?,
             #[cfg(not(feature = "elasticsearch"))]
-            Mode::Search { .. } => return Err("--search needs the `elasticsearch` feature".into()),
-            _ => DocumentStore::Memory(MemoryIndex::default()),
+            (Mode::Search { .. }, _) => {
+                return Err("--search needs the `elasticsearch` feature".into());
+            }
+            _ if options.keep_sessions => DocumentStore::Memory(MemoryIndex::default()),
+            (_, Some(dir)) => DocumentStore::Files(JsonLinesIndex::create(&dir.join("documents"))?),
+            (_, None) => DocumentStore::Counted(Discard::default()),
+        };
+        let (sessions, session_store): (Box<dyn SessionStore>, _) = match out_dir {
+            _ if options.keep_sessions => (
+                Box::new(MemorySessionStore::default()),
+                "embedded session store",
+            ),
+            Some(dir) => (
+                Box::new(JsonLinesSessionStore::create(dir.join("sessions.jsonl"))?),
+                "session file",
+            ),
+            None => (Box::new(Discard::default()), "session counter"),
         };
         // With --out-dir the topics are files a user can open.
         let file = |name: &str| -> Result<std::io::BufWriter<std::fs::File>, Error> {
@@ -202,19 +276,22 @@ impl Stores {
             ),
         };
         Ok(Stores {
-            source: Box::new(MemorySource::new(raws)),
+            source,
             state: Box::new(MemoryGateState::new(&GateConfig::default())?),
             checked,
             dead,
-            sessions: Box::new(MemorySessionStore::default()),
-            session_store: "embedded session store",
+            sessions,
+            session_store,
             documents,
         })
     }
 
     /// Sends the inputs to the Kafka raw topic, then reads them back through the group.
     #[cfg(feature = "connectors")]
-    async fn servers(s: &Servers, raws: Vec<Vec<u8>>) -> Result<Stores, Error> {
+    async fn servers(
+        s: &Servers,
+        mut input: Box<dyn EventSource + '_>,
+    ) -> Result<Stores<'static>, Error> {
         use std::time::Duration;
         use websight::connectors::kafka::{KafkaSink, KafkaSource, Topics, create_topics};
         use websight::connectors::mongo::MongoSessionStore;
@@ -224,17 +301,19 @@ impl Stores {
         let topics = Topics::prefixed(&s.prefix);
         // One partition keeps the arrival order of the embedded run, so both runs agree.
         create_topics(&s.kafka, &topics.all(), 1).await?;
-        let inputs = raws.len();
+        let mut inputs = 0;
         let mut raw = KafkaSink::new(&s.kafka, &topics.raw)?;
-        for chunk in raws.chunks(5_000) {
+        while let Some(chunk) = input.next_batch(5_000).await? {
+            inputs += chunk.len();
             let messages: Vec<Message> = chunk
-                .iter()
+                .into_iter()
                 .map(|payload| Message {
-                    payload: payload.clone(),
+                    payload,
                     ..Message::default()
                 })
                 .collect();
             raw.send(&messages).await?;
+            input.commit().await?;
         }
         tracing::info!(inputs, topic = %topics.raw, "raw events sent to Kafka");
         let source = KafkaSource::new(&s.kafka, &format!("{}gate", s.prefix), &topics.raw)?
@@ -269,13 +348,13 @@ fn counted(inner: Box<dyn EventSink>) -> Counted {
 /// Runs the stage on a runtime of its own; with `out_dir`, the topics, documents and visits
 /// are written there as JSON lines.
 pub fn run(
-    raws: Vec<Vec<u8>>,
+    source: Box<dyn EventSource + '_>,
     catalogue: ProductCatalogue,
     ingest: Ingest,
-    mode: &Mode,
-    out_dir: Option<&Path>,
+    options: &Options<'_>,
     observer: &mut dyn Observer,
 ) -> Result<StreamOutcome, Error> {
+    let (mode, out_dir) = (options.mode, options.out_dir);
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(dir)?;
     }
@@ -286,10 +365,10 @@ pub fn run(
     runtime.block_on(async {
         let mut stores = match mode {
             #[cfg(feature = "connectors")]
-            Mode::Servers(s) => Stores::servers(s, raws).await?,
+            Mode::Servers(s) => Stores::servers(s, source).await?,
             #[cfg(not(feature = "connectors"))]
             Mode::Servers(_) => return Err("--servers needs the `connectors` feature".into()),
-            _ => Stores::embedded(raws, mode, out_dir).await?,
+            _ => Stores::embedded(source, options).await?,
         };
         let mut flow = Flow::new(
             ingest,
@@ -305,15 +384,20 @@ pub fn run(
         };
         let counts = flow.run(stores.source.as_mut(), &mut out, observer).await?;
         let (gate, analytics) = flow.into_parts();
-        let mut sessions = stores.sessions.read_sessions().await?;
-        // Stores return visits in their own order; the offline stage wants a fixed one.
-        sessions
-            .visits
-            .sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
+        let sessions = if options.keep_sessions {
+            let mut sessions = stores.sessions.read_sessions().await?;
+            // Stores return visits in their own order; the offline stage wants a fixed one.
+            sessions
+                .visits
+                .sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
+            if let Some(dir) = out_dir {
+                write_files(dir, &stores.documents, &sessions)?;
+            }
+            Some(sessions)
+        } else {
+            None
+        };
         let (held, document_store) = stores.documents.counts().await?;
-        if let Some(dir) = out_dir {
-            write_files(dir, &stores.documents, &sessions)?;
-        }
         Ok(StreamOutcome {
             counts,
             gate: gate.stats().clone(),
@@ -337,6 +421,7 @@ fn write_files(
 ) -> Result<(), Error> {
     match documents {
         DocumentStore::Memory(index) => index.write_files(&dir.join("documents"))?,
+        DocumentStore::Files(_) | DocumentStore::Counted(_) => {}
         #[cfg(feature = "elasticsearch")]
         DocumentStore::Search(_) => tracing::info!(
             "documents are in the search server, not in {}",

@@ -17,13 +17,8 @@ use crate::{ConnectorError, Result};
 /// the same file as `docs/kibana/index_templates.json`.
 pub const INDEX_TEMPLATES: &str = include_str!("../data/index_templates.json");
 
-/// The four document indexes.
-pub const INDEXES: [&str; 4] = [
-    "session_summary",
-    "product_details",
-    "product_sentiment",
-    "kpi_windows",
-];
+/// The four document indexes (the embedded stores' names).
+pub use websight_core::io::INDEX_NAMES as INDEXES;
 
 /// A [`DocumentSink`] writing to Elasticsearch or OpenSearch through the bulk API.
 ///

@@ -22,7 +22,7 @@
 //! | `late` | checked events too late for the analytics (in the dead letters too) |
 //! | `conserved` | `inputs = checked + rejected + dead_letters + duplicates` held |
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +68,10 @@ pub struct Summary {
 #[derive(Debug, Clone, Default)]
 pub struct SummaryTally {
     events: BTreeMap<String, u64>,
-    orders: HashMap<String, (String, Money)>,
+    /// Distinct orders, as 64-bit hashes of their keys: a few bytes per order on long
+    /// streams; each order's revenue is added when it is first seen.
+    orders: HashSet<u64>,
+    revenue: BTreeMap<String, Money>,
 }
 
 impl Observer for SummaryTally {
@@ -87,13 +90,13 @@ impl Observer for SummaryTally {
                 || format!("message:{}", event.message_id),
                 |id| format!("order:{id}"),
             );
-            self.orders.entry(key).or_insert_with(|| {
-                let currency = p
-                    .currency
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
-                (currency, p.order_value().unwrap_or_default())
-            });
+            if self.orders.insert(crate::hash::hash64(key.as_bytes())) {
+                let currency = p.currency.as_deref().unwrap_or(DEFAULT_CURRENCY);
+                let slot = self.revenue.entry(currency.to_owned()).or_default();
+                *slot = slot
+                    .checked_add(p.order_value().unwrap_or_default())
+                    .unwrap_or(*slot);
+            }
         }
     }
 }
@@ -106,11 +109,6 @@ impl SummaryTally {
         gate: &GateStats,
         analytics: &StreamAnalytics,
     ) -> Summary {
-        let mut revenue: BTreeMap<String, Money> = BTreeMap::new();
-        for (currency, value) in self.orders.values() {
-            let slot = revenue.entry(currency.clone()).or_default();
-            *slot = slot.checked_add(*value).unwrap_or(*slot);
-        }
         Summary {
             inputs: counts.inputs,
             checked: counts.checked,
@@ -121,9 +119,10 @@ impl SummaryTally {
             rejected_sessions: analytics.counts().rejected_sessions,
             visitors: analytics.visitors() as u64,
             orders: self.orders.len() as u64,
-            revenue: revenue
-                .into_iter()
-                .map(|(c, m)| (c, m.cents() as f64 / 100.0))
+            revenue: self
+                .revenue
+                .iter()
+                .map(|(c, m)| (c.clone(), m.cents() as f64 / 100.0))
                 .collect(),
             channels: analytics.dashboard().channels.clone(),
             events: self.events.clone(),

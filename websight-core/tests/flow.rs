@@ -150,3 +150,57 @@ fn an_unacknowledged_batch_is_not_committed() {
     assert!(block_on(f.run(&mut source, &mut out, &mut ())).is_err());
     assert_eq!(source.committed(), 0);
 }
+
+#[test]
+fn file_stores_hold_what_the_memory_stores_hold_and_replays_replace() {
+    use websight_core::io::{JsonLinesIndex, JsonLinesSessionStore, LineSource, MemoryTopic};
+    let g = generator(800, 5);
+    let raws = hostile_lines(&g);
+    let mut memory = Embedded::default();
+    let (_, expected) = memory.run(flow(&g), &raws, 250, &mut ());
+    let expected_visits = block_on(memory.sessions.read_sessions()).unwrap();
+
+    let dir = std::env::temp_dir().join(format!("websight-file-stores-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut text = raws.join(&b"\n"[..]);
+    text.extend_from_slice(b"\n\n");
+    let mut sessions = JsonLinesSessionStore::create(dir.join("sessions.jsonl")).unwrap();
+    let mut index = JsonLinesIndex::create(&dir.join("documents")).unwrap();
+    for round in 0..2 {
+        // The second round is a replay after a crash that lost the gate state: the session
+        // file then holds every visit twice, and reading it back keeps one of each.
+        let (mut state, mut checked, mut dead) = (
+            MemoryGateState::new(&GateConfig::default()).unwrap(),
+            MemoryTopic::default(),
+            MemoryTopic::default(),
+        );
+        let mut out = Outputs {
+            state: &mut state,
+            checked: &mut checked,
+            dead_letters: &mut dead,
+            sessions: &mut sessions,
+            documents: &mut index,
+        };
+        let mut source = LineSource::new(&text[..]);
+        let counts =
+            block_on(flow(&g).batch_size(250).run(&mut source, &mut out, &mut ())).unwrap();
+        assert_eq!(counts, expected, "round {round}");
+        assert_eq!(source.committed(), raws.len() as u64);
+        assert_eq!(checked, memory.checked);
+        assert_eq!(dead, memory.dead);
+    }
+    assert_eq!(block_on(sessions.read_sessions()).unwrap(), expected_visits);
+    let lines = |name: &str| {
+        std::fs::read_to_string(dir.join("documents").join(format!("{name}.jsonl")))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    assert_eq!(lines("session_summary"), 2 * memory.index.sessions.len());
+    assert_eq!(lines("kpi_windows"), 2 * memory.index.windows.len());
+    assert_eq!(
+        index.written().iter().sum::<u64>(),
+        2 * memory.index.len() as u64
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

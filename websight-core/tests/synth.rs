@@ -237,12 +237,20 @@ fn event_stream_delivers_every_event_once_with_bounded_disorder_and_memory() {
     let mut previous_arrival = None;
     let (mut behind, mut very_late) = (0usize, 0usize);
     let mut newest = None;
+    let mut ended = HashSet::new();
     let mut stream = g.events();
     for e in stream.by_ref() {
         assert!(
             seen.insert(e.event.message_id.clone()),
             "event delivered twice"
         );
+        assert!(
+            !ended.contains(&e.session),
+            "an event after its session's last"
+        );
+        if e.last_of_session {
+            ended.insert(e.session.clone());
+        }
         assert!(
             previous_arrival.is_none_or(|p| e.arrival >= p),
             "not in arrival order"
@@ -259,6 +267,11 @@ fn event_stream_delivers_every_event_once_with_bounded_disorder_and_memory() {
         }
     }
     assert_eq!(seen.len(), expected);
+    assert_eq!(
+        ended.len() as u64,
+        g.config().sessions,
+        "one last event per session"
+    );
     let share = very_late as f64 / expected as f64;
     assert!((0.002..0.01).contains(&share), "very late share {share}");
     assert!(behind > expected / 100, "some out-of-orderness: {behind}");

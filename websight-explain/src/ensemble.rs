@@ -87,8 +87,10 @@ pub struct Tree {
 /// [`TreeEnsemble::from_xgboost_json`], [`TreeEnsemble::from_forest`], and
 /// [`TreeEnsemble::from_booster`] with feature `xgboost`); checked on construction: every
 /// child index in range, no node reached twice from the root, finite thresholds and values,
-/// positive covers (on the nodes reachable from the root).
+/// positive covers (on the nodes reachable from the root), at most [`MAX_NODES`] nodes and
+/// [`MAX_DEPTH`] levels per tree. A deserialised ensemble is checked the same way.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "EnsembleParts")]
 pub struct TreeEnsemble {
     trees: Vec<Tree>,
     rule: SplitRule,
@@ -96,6 +98,30 @@ pub struct TreeEnsemble {
     base: f64,
     weight: f64,
     output: Output,
+}
+
+/// Most nodes in one tree (XGBoost and scikit-learn trees hold far fewer).
+pub const MAX_NODES: usize = 1 << 24;
+/// Deepest tree accepted: Tree SHAP's path buffer grows with depth², its recursion with depth.
+pub const MAX_DEPTH: usize = 1024;
+
+/// The serialised form, checked on the way in.
+#[derive(Deserialize)]
+struct EnsembleParts {
+    trees: Vec<Tree>,
+    rule: SplitRule,
+    n_features: usize,
+    base: f64,
+    weight: f64,
+    output: Output,
+}
+
+impl TryFrom<EnsembleParts> for TreeEnsemble {
+    type Error = ExplainError;
+
+    fn try_from(p: EnsembleParts) -> Result<TreeEnsemble> {
+        TreeEnsemble::new(p.trees, p.rule, p.n_features, p.base, p.weight, p.output)
+    }
 }
 
 impl Tree {
@@ -145,14 +171,20 @@ impl Tree {
         let bad = |reason: String| ExplainError::InvalidModel {
             reason: format!("tree {index}: {reason}"),
         };
-        if self.nodes.is_empty() {
-            return Err(bad("no nodes".into()));
+        if self.nodes.is_empty() || self.nodes.len() > MAX_NODES {
+            return Err(bad(format!(
+                "{} nodes (1 to {MAX_NODES})",
+                self.nodes.len()
+            )));
         }
         // A tree: from the root every node is reached at most once (no cycles, no sharing).
         let mut reached = vec![false; self.nodes.len()];
         reached[0] = true;
-        let mut stack = vec![0usize];
-        while let Some(i) = stack.pop() {
+        let mut stack = vec![(0usize, 0usize)];
+        while let Some((i, depth)) = stack.pop() {
+            if depth > MAX_DEPTH {
+                return Err(bad(format!("deeper than {MAX_DEPTH} levels")));
+            }
             let node = &self.nodes[i];
             if !(node.cover > 0.0 && node.cover.is_finite() && node.value.is_finite()) {
                 return Err(bad(format!("node {i}: cover must be > 0, value finite")));
@@ -168,7 +200,7 @@ impl Tree {
                     return Err(bad(format!("node {i}: bad child {c}")));
                 }
                 reached[c] = true;
-                stack.push(c);
+                stack.push((c, depth + 1));
             }
         }
         Ok(())
@@ -362,5 +394,30 @@ mod tests {
         assert!(single(t, 0.0).is_err());
         let e = single(stump(false), 0.0).unwrap();
         assert!(e.predict(ndarray::array![[1.0]].view()).is_err());
+        // A chain deeper than MAX_DEPTH.
+        let chain = |levels: usize| {
+            let mut nodes = vec![stump(false).nodes[0].clone(); levels];
+            nodes.resize(2 * levels + 1, stump(false).nodes[1].clone());
+            // Every split's right child is the next split, so covers stay positive.
+            for (i, n) in nodes.iter_mut().enumerate().take(levels) {
+                n.children = Some([levels + 1 + i, i + 1]);
+            }
+            Tree { nodes }
+        };
+        assert!(single(chain(MAX_DEPTH), 0.0).is_ok());
+        assert!(single(chain(MAX_DEPTH + 1), 0.0).is_err());
+    }
+
+    #[test]
+    fn deserialised_ensembles_are_checked() {
+        let e = single(stump(false), 0.5).unwrap();
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<TreeEnsemble>(&json).unwrap(), e);
+        let mut cyclic: serde_json::Value = serde_json::from_str(&json).unwrap();
+        cyclic["trees"][0]["nodes"][1]["children"] = serde_json::json!([0, 2]);
+        assert!(serde_json::from_value::<TreeEnsemble>(cyclic).is_err());
+        let mut out_of_range: serde_json::Value = serde_json::from_str(&json).unwrap();
+        out_of_range["trees"][0]["nodes"][0]["children"] = serde_json::json!([1, 9]);
+        assert!(serde_json::from_value::<TreeEnsemble>(out_of_range).is_err());
     }
 }

@@ -55,7 +55,7 @@ mod kernel;
 mod models;
 mod treeshap;
 
-pub use ensemble::{Node, Output, SplitRule, Tree, TreeEnsemble};
+pub use ensemble::{MAX_DEPTH, MAX_NODES, Node, Output, SplitRule, Tree, TreeEnsemble};
 pub use explanation::{
     Contribution, Explainer, Explanation, Importance, RowExplanation, format_value,
 };

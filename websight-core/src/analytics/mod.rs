@@ -321,8 +321,10 @@ impl StreamAnalytics {
             if oldest_open.is_some_and(|open| open < end) {
                 break;
             }
-            let doc = self.dashboard.windows[&start].document(start, end);
-            self.out.windows.push(doc);
+            // Emitted windows leave the state: nothing accepted from now on can fall in them.
+            if let Some(state) = self.dashboard.windows.remove(&start) {
+                self.out.windows.push(state.document(start, end));
+            }
             self.emitted_windows = Some(start);
         }
     }

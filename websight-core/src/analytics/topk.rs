@@ -8,13 +8,53 @@ use serde::{Deserialize, Serialize};
 
 /// Weighted counts per key that stay exact up to `capacity` distinct keys, then keep only
 /// the `capacity` heaviest (Space-Saving: a newcomer replaces the lightest key and inherits
-/// its count as an over-estimate bound). Mergeable.
+/// its count as an over-estimate bound). Mergeable. Counts saturate instead of
+/// overflowing. A deserialised counter is checked: capacity at least 1, at most `capacity`
+/// keys, no over-estimate above its count.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    try_from = "TopParts<K>",
+    bound(deserialize = "K: Eq + Hash + Deserialize<'de>")
+)]
 pub struct TopCounter<K: Eq + Hash> {
     capacity: usize,
     /// key → (count, over-estimate).
     counts: HashMap<K, (u64, u64)>,
     exact: bool,
+}
+
+/// The serialised form, checked on the way in.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "K: Eq + Hash + Deserialize<'de>"))]
+struct TopParts<K: Eq + Hash> {
+    capacity: usize,
+    counts: HashMap<K, (u64, u64)>,
+    exact: bool,
+}
+
+impl<K: Eq + Hash> TryFrom<TopParts<K>> for TopCounter<K> {
+    type Error = crate::CoreError;
+
+    fn try_from(p: TopParts<K>) -> crate::Result<Self> {
+        if p.capacity == 0
+            || p.counts.len() > p.capacity
+            || p.counts.values().any(|&(count, over)| over > count)
+        {
+            return Err(crate::CoreError::parameter(
+                "TopCounter",
+                format!(
+                    "{} keys for capacity {}, over-estimates within counts",
+                    p.counts.len(),
+                    p.capacity
+                ),
+            ));
+        }
+        Ok(TopCounter {
+            capacity: p.capacity,
+            counts: p.counts,
+            exact: p.exact,
+        })
+    }
 }
 
 impl<K: Eq + Hash + Clone + Ord> TopCounter<K> {
@@ -30,7 +70,7 @@ impl<K: Eq + Hash + Clone + Ord> TopCounter<K> {
     /// Adds `weight` to `key`.
     pub fn add(&mut self, key: K, weight: u64) {
         if let Some(c) = self.counts.get_mut(&key) {
-            c.0 += weight;
+            c.0 = c.0.saturating_add(weight);
             return;
         }
         if self.counts.len() < self.capacity {
@@ -45,7 +85,8 @@ impl<K: Eq + Hash + Clone + Ord> TopCounter<K> {
             .expect("capacity >= 1");
         let lightest = lightest.clone();
         self.counts.remove(&lightest);
-        self.counts.insert(key, (count + weight, count));
+        self.counts
+            .insert(key, (count.saturating_add(weight), count));
     }
 
     /// Whether every count is exact (no key was ever evicted).
@@ -101,6 +142,24 @@ mod tests {
             }
         }
         assert!(!s.is_exact());
+        // Deserialised counters are checked; counts saturate.
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<TopCounter<u32>>(&json).unwrap(), s);
+        for bad in [
+            r#"{"capacity":0,"counts":{},"exact":true}"#,
+            r#"{"capacity":1,"counts":{"1":[1,0],"2":[1,0]},"exact":true}"#,
+            r#"{"capacity":1,"counts":{"1":[1,5]},"exact":true}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<TopCounter<u32>>(bad).is_err(),
+                "{bad}"
+            );
+        }
+        let mut big = TopCounter::new(1);
+        big.add(1u32, u64::MAX);
+        big.add(1, 5);
+        big.add(2, u64::MAX);
+        assert_eq!(big.top(1), vec![(2, u64::MAX)]);
         let top: Vec<u32> = s.top(5).into_iter().map(|(k, _)| k).collect();
         for k in 0..5 {
             assert!(top.contains(&k), "{top:?}");

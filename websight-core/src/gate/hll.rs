@@ -21,10 +21,44 @@ use crate::hash::hash64;
 /// assert!((a.estimate() / 100_000.0 - 1.0).abs() < 0.03);
 /// # Ok::<(), websight_core::CoreError>(())
 /// ```
+///
+/// A deserialised sketch is checked like a built one: 4 ≤ p ≤ 18, exactly 2ᵖ registers,
+/// each at most 65 − p (a rank).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "HllParts")]
 pub struct HyperLogLog {
     p: u8,
     registers: Vec<u8>,
+}
+
+/// The serialised form, checked on the way in.
+#[derive(Deserialize)]
+struct HllParts {
+    p: u8,
+    registers: Vec<u8>,
+}
+
+impl TryFrom<HllParts> for HyperLogLog {
+    type Error = CoreError;
+
+    fn try_from(parts: HllParts) -> Result<Self> {
+        let mut sketch = HyperLogLog::new(parts.p)?;
+        let max_rank = 65 - parts.p;
+        if parts.registers.len() != sketch.registers.len()
+            || parts.registers.iter().any(|&r| r > max_rank)
+        {
+            return Err(CoreError::parameter(
+                "registers",
+                format!(
+                    "{} registers for p = {}, ranks at most {max_rank}",
+                    parts.registers.len(),
+                    parts.p
+                ),
+            ));
+        }
+        sketch.registers = parts.registers;
+        Ok(sketch)
+    }
 }
 
 impl HyperLogLog {
@@ -143,6 +177,18 @@ mod tests {
         }
         assert_eq!(HyperLogLog::new(14).unwrap().estimate(), 0.0);
         assert!(HyperLogLog::new(3).is_err());
+        // Deserialised sketches are checked like built ones.
+        let mut h = HyperLogLog::new(4).unwrap();
+        h.insert(b"x");
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(serde_json::from_str::<HyperLogLog>(&json).unwrap(), h);
+        for bad in [
+            r#"{"p":4,"registers":[0,0]}"#,
+            r#"{"p":40,"registers":[]}"#,
+            r#"{"p":4,"registers":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,99]}"#,
+        ] {
+            assert!(serde_json::from_str::<HyperLogLog>(bad).is_err(), "{bad}");
+        }
         assert!(
             HyperLogLog::new(14)
                 .unwrap()

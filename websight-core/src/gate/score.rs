@@ -5,10 +5,22 @@ use std::collections::HashMap;
 use crate::model::SessionId;
 
 /// Per-session confusion counts: a session counts as detected when any of its events was
-/// rejected.
+/// rejected. Open sessions are held as 64-bit hashes of their ids; [`DetectionScore::end`]
+/// folds an ended session into the counts, so scoring a stream of millions of sessions
+/// holds only those in flight.
 #[derive(Debug, Clone, Default)]
 pub struct DetectionScore {
-    sessions: HashMap<SessionId, (bool, bool)>,
+    sessions: HashMap<u64, (bool, bool)>,
+    ended: (u64, u64, u64, u64),
+}
+
+fn tally(c: &mut (u64, u64, u64, u64), abuse: bool, detected: bool) {
+    match (abuse, detected) {
+        (true, true) => c.0 += 1,
+        (false, true) => c.1 += 1,
+        (true, false) => c.2 += 1,
+        (false, false) => c.3 += 1,
+    }
 }
 
 impl DetectionScore {
@@ -16,21 +28,24 @@ impl DetectionScore {
     pub fn record(&mut self, session: &SessionId, is_abuse: bool, rejected: bool) {
         let entry = self
             .sessions
-            .entry(session.clone())
+            .entry(crate::hash::hash64(session.as_str().as_bytes()))
             .or_insert((is_abuse, false));
         entry.1 |= rejected;
     }
 
+    /// The session had its last event: counts it and forgets it.
+    pub fn end(&mut self, session: &SessionId) {
+        let key = crate::hash::hash64(session.as_str().as_bytes());
+        if let Some((abuse, detected)) = self.sessions.remove(&key) {
+            tally(&mut self.ended, abuse, detected);
+        }
+    }
+
     /// (true positives, false positives, false negatives, true negatives).
     pub fn confusion(&self) -> (u64, u64, u64, u64) {
-        let mut c = (0, 0, 0, 0);
+        let mut c = self.ended;
         for &(abuse, detected) in self.sessions.values() {
-            match (abuse, detected) {
-                (true, true) => c.0 += 1,
-                (false, true) => c.1 += 1,
-                (true, false) => c.2 += 1,
-                (false, false) => c.3 += 1,
-            }
+            tally(&mut c, abuse, detected);
         }
         c
     }

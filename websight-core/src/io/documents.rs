@@ -66,10 +66,10 @@ impl MemoryIndex {
             Ok(())
         }
         std::fs::create_dir_all(dir)?;
-        dump(dir, "session_summary", &self.sessions)?;
-        dump(dir, "product_details", &self.products)?;
-        dump(dir, "product_sentiment", &self.sentiments)?;
-        dump(dir, "kpi_windows", &self.windows)
+        dump(dir, INDEX_NAMES[0], &self.sessions)?;
+        dump(dir, INDEX_NAMES[1], &self.products)?;
+        dump(dir, INDEX_NAMES[2], &self.sentiments)?;
+        dump(dir, INDEX_NAMES[3], &self.windows)
     }
 }
 
@@ -116,5 +116,71 @@ impl DocumentSink for MemoryIndex {
             &mut report,
         );
         Ok(report)
+    }
+}
+
+/// The embedded store on disk: each index appended to `<dir>/<index>.jsonl` as documents
+/// arrive (the file names of [`MemoryIndex::write_files`]), flushed after every write, so
+/// memory stays flat however long the stream. Append-only: a replayed document is written
+/// again, and a reader keeps the last line per id.
+pub struct JsonLinesIndex {
+    files: [std::io::BufWriter<std::fs::File>; 4],
+    written: [u64; 4],
+}
+
+/// The index names, in the order of [`JsonLinesIndex::written`].
+pub const INDEX_NAMES: [&str; 4] = [
+    "session_summary",
+    "product_details",
+    "product_sentiment",
+    "kpi_windows",
+];
+
+impl JsonLinesIndex {
+    /// Creates (truncates) the four files in `dir`, creating `dir` if needed.
+    pub fn create(dir: &std::path::Path) -> Result<JsonLinesIndex> {
+        std::fs::create_dir_all(dir)?;
+        let open = |name: &str| -> Result<_> {
+            let file = std::fs::File::create(dir.join(format!("{name}.jsonl")))?;
+            Ok(std::io::BufWriter::new(file))
+        };
+        Ok(JsonLinesIndex {
+            files: [
+                open(INDEX_NAMES[0])?,
+                open(INDEX_NAMES[1])?,
+                open(INDEX_NAMES[2])?,
+                open(INDEX_NAMES[3])?,
+            ],
+            written: [0; 4],
+        })
+    }
+
+    /// Lines written per index, in the order of [`INDEX_NAMES`].
+    pub fn written(&self) -> [u64; 4] {
+        self.written
+    }
+
+    fn append<T: serde::Serialize>(&mut self, index: usize, docs: &[T]) -> Result<usize> {
+        for doc in docs {
+            serde_json::to_writer(&mut self.files[index], doc)?;
+            std::io::Write::write_all(&mut self.files[index], b"\n")?;
+        }
+        std::io::Write::flush(&mut self.files[index])?;
+        self.written[index] += docs.len() as u64;
+        Ok(docs.len())
+    }
+}
+
+#[async_trait]
+impl DocumentSink for JsonLinesIndex {
+    async fn write(&mut self, docs: &Documents) -> Result<WriteReport> {
+        let written = self.append(0, &docs.sessions)?
+            + self.append(1, &docs.products)?
+            + self.append(2, &docs.sentiments)?
+            + self.append(3, &docs.windows)?;
+        Ok(WriteReport {
+            written,
+            replaced: 0,
+        })
     }
 }

@@ -3,10 +3,10 @@
 //!
 //! | trait | embedded | on a server |
 //! |---|---|---|
-//! | [`EventSource`]: raw event bytes in, committed after the batch is acknowledged | [`MemorySource`] | Kafka consumer group |
+//! | [`EventSource`]: raw event bytes in, committed after the batch is acknowledged | [`MemorySource`], [`LineSource`] (files, pipes) | Kafka consumer group |
 //! | [`EventSink`]: keyed messages out (checked events, dead letters) | [`MemoryTopic`], [`JsonLinesSink`] (files) | Kafka producer |
-//! | [`SessionStore`]: closed visits upserted by id, read back for offline work | [`MemorySessionStore`] | MongoDB |
-//! | [`DocumentSink`]: the analytics' documents under deterministic ids | [`MemoryIndex`] | Elasticsearch / OpenSearch |
+//! | [`SessionStore`]: closed visits upserted by id, read back for offline work | [`MemorySessionStore`], [`JsonLinesSessionStore`] (a file) | MongoDB |
+//! | [`DocumentSink`]: the analytics' documents under deterministic ids | [`MemoryIndex`], [`JsonLinesIndex`] (files) | Elasticsearch / OpenSearch |
 //! | [`GateState`](crate::gate::GateState): the gate's shared state | [`MemoryGateState`](crate::gate::MemoryGateState) | Redis |
 //!
 //! Every write is idempotent (documents and sessions have deterministic ids), so a replay
@@ -24,11 +24,13 @@
 
 mod documents;
 mod events;
+mod lines;
 mod sessions;
 
-pub use documents::{DocumentSink, MemoryIndex, WriteReport};
+pub use documents::{DocumentSink, INDEX_NAMES, JsonLinesIndex, MemoryIndex, WriteReport};
 pub use events::{EventSink, EventSource, JsonLinesSink, MemorySource, MemoryTopic, Message};
-pub use sessions::{MemorySessionStore, SessionStore, StoredSessions};
+pub use lines::LineSource;
+pub use sessions::{JsonLinesSessionStore, MemorySessionStore, SessionStore, StoredSessions};
 
 use std::future::Future;
 use std::sync::Arc;

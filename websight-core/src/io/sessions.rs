@@ -71,3 +71,67 @@ impl SessionStore for MemorySessionStore {
         Ok(StoredSessions::collect(self.visits.values().cloned()))
     }
 }
+
+/// The embedded session store on disk: visits appended to a JSON-lines file as they close
+/// (memory stays flat), read back with the last line per id winning — so a replayed visit
+/// replaces the earlier copy, as in any [`SessionStore`].
+pub struct JsonLinesSessionStore {
+    path: std::path::PathBuf,
+    out: std::io::BufWriter<std::fs::File>,
+}
+
+impl JsonLinesSessionStore {
+    /// Creates (truncates) the file at `path`, and its directory if needed.
+    pub fn create(path: impl Into<std::path::PathBuf>) -> Result<JsonLinesSessionStore> {
+        let path = path.into();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        Ok(JsonLinesSessionStore { path, out })
+    }
+
+    /// Opens the file at `path` to append to what it holds (e.g. after a restart).
+    pub fn append(path: impl Into<std::path::PathBuf>) -> Result<JsonLinesSessionStore> {
+        let path = path.into();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(JsonLinesSessionStore {
+            path,
+            out: std::io::BufWriter::new(file),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+#[async_trait]
+impl SessionStore for JsonLinesSessionStore {
+    async fn upsert_visits(&mut self, visits: &[Visit]) -> Result<WriteReport> {
+        for v in visits {
+            serde_json::to_writer(&mut self.out, v)?;
+            std::io::Write::write_all(&mut self.out, b"\n")?;
+        }
+        std::io::Write::flush(&mut self.out)?;
+        Ok(WriteReport {
+            written: visits.len(),
+            replaced: 0,
+        })
+    }
+
+    async fn read_sessions(&mut self) -> Result<StoredSessions> {
+        std::io::Write::flush(&mut self.out)?;
+        let file = std::io::BufReader::new(std::fs::File::open(&self.path)?);
+        let mut visits = BTreeMap::new();
+        for line in std::io::BufRead::lines(file) {
+            let visit: Visit = serde_json::from_str(&line?)?;
+            visits.insert(visit.id.clone(), visit);
+        }
+        Ok(StoredSessions::collect(visits.into_values()))
+    }
+}

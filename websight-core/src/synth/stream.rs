@@ -1,7 +1,7 @@
 //! The event stream: tracker messages in arrival order, with realistic out-of-orderness.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
@@ -30,6 +30,8 @@ pub struct SyntheticEvent {
     pub abuse: Option<AbuseKind>,
     /// Whether it was one of the very late events (see [`Disorder`]).
     pub very_late: bool,
+    /// Whether it is the last of its session to arrive: a scorer can close the session.
+    pub last_of_session: bool,
 }
 
 impl SyntheticEvent {
@@ -53,6 +55,8 @@ pub struct EventStream<'g> {
     sessions: Sessions<'g>,
     lookahead: Option<SyntheticSession>,
     in_flight: BinaryHeap<Reverse<ByTime<SyntheticEvent>>>,
+    /// Events still in flight per session.
+    pending: HashMap<SessionId, usize>,
     rng: ChaCha8Rng,
     usual_delay: Option<Exp<f64>>,
     disorder: Disorder,
@@ -69,6 +73,7 @@ impl<'g> EventStream<'g> {
             lookahead: sessions.next(),
             sessions,
             in_flight: BinaryHeap::new(),
+            pending: HashMap::new(),
             rng: derived_rng(config.seed, 0x4445_4c41, 0),
             usual_delay: (disorder.mean_delay_seconds > 0.0)
                 .then(|| Exp::new(1.0 / disorder.mean_delay_seconds).expect("positive rate")),
@@ -88,7 +93,11 @@ impl<'g> EventStream<'g> {
     fn admit(&mut self, s: SyntheticSession) {
         let abuse = s.truth.abuse;
         let skew = session_skew(self.seed, s.session.user.id.as_str());
-        for mut event in tracker_events(&s, &self.catalogue, self.seed) {
+        let events = tracker_events(&s, &self.catalogue, self.seed);
+        if !events.is_empty() {
+            self.pending.insert(s.session.id.clone(), events.len());
+        }
+        for mut event in events {
             let very_late = self.rng.gen_bool(self.disorder.late_share);
             let delay = if very_late {
                 self.rng
@@ -108,6 +117,7 @@ impl<'g> EventStream<'g> {
                     arrival,
                     abuse,
                     very_late,
+                    last_of_session: false,
                 },
             }));
         }
@@ -127,7 +137,15 @@ impl Iterator for EventStream<'_> {
                 (None, Some(_)) => false,
             };
             if release {
-                return self.in_flight.pop().map(|Reverse(e)| e.item);
+                let mut e = self.in_flight.pop().map(|Reverse(e)| e.item)?;
+                if let Some(n) = self.pending.get_mut(&e.session) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.pending.remove(&e.session);
+                        e.last_of_session = true;
+                    }
+                }
+                return Some(e);
             }
             let next = self.sessions.next();
             if let Some(s) = std::mem::replace(&mut self.lookahead, next) {
