@@ -199,7 +199,10 @@ fn pipeline_runs_embedded() {
         .sum();
     assert_eq!(
         lines("dead_letters.jsonl"),
-        rejected + summary["dead_letters"].as_u64().unwrap() + summary["late"].as_u64().unwrap()
+        rejected
+            + summary["dead_letters"].as_u64().unwrap()
+            + summary["late"].as_u64().unwrap()
+            + summary["refused"].as_u64().unwrap()
     );
     assert!(summary["channels"].as_object().unwrap().len() >= 10);
 
@@ -276,6 +279,9 @@ fn summary(path: &std::path::Path) -> Value {
         "revenue",
         "channels",
         "events",
+        "late",
+        "refused",
+        "conserved",
     ] {
         assert!(v.get(key).is_some(), "summary.json lacks {key:?}: {v}");
     }

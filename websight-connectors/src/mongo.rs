@@ -9,9 +9,11 @@
 //!   "channel": "Organic Search", "purchased": true, "events": 12, "visit": "{…Visit…}" }
 //! ```
 //!
-//! Each batch is one `update` command of `$set` upserts (unordered), so a replayed visit
-//! overwrites itself; a command that fails because the server went away is retried with
-//! capped exponential backoff.
+//! Each batch is one `update` command of `$set` upserts (unordered; up to 1,000 visits or
+//! 8 MiB), so a replayed visit overwrites itself; a command that fails because the server
+//! went away is retried with capped exponential backoff. A visit the server will never take
+//! (over the 16 MiB document limit, or any per-document write error) is reported in
+//! [`WriteReport::refused`], and the flow makes it a dead letter.
 
 use std::time::Duration;
 
@@ -21,7 +23,7 @@ use mongodb::bson::{Bson, Document, doc};
 use mongodb::options::ClientOptions;
 use mongodb::{Client, Collection, Database, IndexModel};
 use websight_core::analytics::Visit;
-use websight_core::io::{SessionStore, StoredSessions, WriteReport};
+use websight_core::io::{Refusal, SessionStore, StoredSessions, WriteReport};
 
 use crate::backoff::Backoff;
 use crate::{ConnectorError, Result};
@@ -34,8 +36,12 @@ pub struct MongoSessionStore {
     retries: u32,
 }
 
-/// Upserts per `update` command (well under MongoDB's 100,000 and 16 MiB limits).
+/// Upserts per `update` command (well under MongoDB's 100,000 limit).
 const UPSERTS_PER_COMMAND: usize = 1_000;
+/// Bytes of upserts per `update` command (the command itself must stay under 16 MiB).
+const BYTES_PER_COMMAND: usize = 8 << 20;
+/// Largest visit document MongoDB stores (16 MiB), less room for the update's envelope.
+const MAX_VISIT_BYTES: usize = (16 << 20) - (16 << 10);
 
 impl MongoSessionStore {
     /// Connects to `url` (e.g. `mongodb://127.0.0.1:27017`) and uses `database.collection`,
@@ -119,35 +125,84 @@ fn protocol(e: impl std::fmt::Display) -> ConnectorError {
     }
 }
 
+impl MongoSessionStore {
+    /// One `update` command of `upserts` (visit, its upsert); what the server refused per
+    /// upsert (`writeErrors`: a document it will never take) goes to `report.refused`.
+    async fn update(
+        &self,
+        upserts: Vec<(&Visit, Document)>,
+        report: &mut WriteReport,
+    ) -> websight_core::Result<()> {
+        if upserts.is_empty() {
+            return Ok(());
+        }
+        let n = upserts.len();
+        let (visits, updates): (Vec<&Visit>, Vec<Bson>) = upserts
+            .into_iter()
+            .map(|(v, u)| (v, Bson::Document(u)))
+            .unzip();
+        let reply = self
+            .command(doc! {
+                "update": self.collection.name(),
+                "updates": updates,
+                "ordered": false,
+            })
+            .await?;
+        if count(&reply, "ok") != 1 {
+            return Err(protocol(format!("update failed: {reply}")).into());
+        }
+        let mut refused = 0;
+        for error in reply.get_array("writeErrors").into_iter().flatten() {
+            let error = error
+                .as_document()
+                .ok_or_else(|| protocol("bad writeErrors"))?;
+            let index = count(error, "index") as usize;
+            let visit = visits
+                .get(index)
+                .ok_or_else(|| protocol(format!("writeError for upsert {index} of {n}")))?;
+            let reason = error.get_str("errmsg").unwrap_or("refused");
+            report.refused.push(Refusal::of(
+                self.collection.name(),
+                &visit.id,
+                reason,
+                visit,
+            ));
+            refused += 1;
+        }
+        report.written += n - refused;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl SessionStore for MongoSessionStore {
     /// `replaced` stays 0: an `update` reply does not say which visits were stored before.
+    /// A visit over MongoDB's 16 MiB document limit is refused without being sent.
     async fn upsert_visits(&mut self, visits: &[Visit]) -> websight_core::Result<WriteReport> {
         let mut report = WriteReport::default();
-        for chunk in visits.chunks(UPSERTS_PER_COMMAND) {
-            let updates = chunk
-                .iter()
-                .map(|v| upsert_of(v).map(Bson::Document))
-                .collect::<Result<Vec<_>>>()?;
-            let reply = self
-                .command(doc! {
-                    "update": self.collection.name(),
-                    "updates": updates,
-                    "ordered": false,
-                })
-                .await?;
-            if let Ok(errors) = reply.get_array("writeErrors")
-                && let Some(first) = errors.first()
-            {
-                return Err(
-                    protocol(format!("{} upserts failed, e.g. {first}", errors.len())).into(),
-                );
+        let (mut command, mut bytes) = (Vec::new(), 0);
+        for visit in visits {
+            let upsert = upsert_of(visit)?;
+            let size = mongodb::bson::to_vec(&upsert).map_err(protocol)?.len();
+            if size > MAX_VISIT_BYTES {
+                let reason = format!("{size} bytes, over MongoDB's 16 MiB document limit");
+                report.refused.push(Refusal::of(
+                    self.collection.name(),
+                    &visit.id,
+                    &reason,
+                    visit,
+                ));
+                continue;
             }
-            if count(&reply, "ok") != 1 {
-                return Err(protocol(format!("update failed: {reply}")).into());
+            if command.len() == UPSERTS_PER_COMMAND || bytes + size > BYTES_PER_COMMAND {
+                self.update(std::mem::take(&mut command), &mut report)
+                    .await?;
+                bytes = 0;
             }
-            report.written += chunk.len();
+            command.push((visit, upsert));
+            bytes += size;
         }
+        self.update(command, &mut report).await?;
         Ok(report)
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use websight_core::analytics::Documents;
-use websight_core::io::{DocumentSink, WriteReport};
+use websight_core::io::{DocumentSink, Refusal, WriteReport};
 
 use crate::backoff::Backoff;
 use crate::{ConnectorError, Result};
@@ -25,7 +25,9 @@ pub use websight_core::io::INDEX_NAMES as INDEXES;
 /// Every document is indexed under its deterministic id (`document_id()`), so a retried or
 /// replayed batch replaces documents instead of duplicating them. Items the server rejects
 /// with a retryable status (429, 5xx) and whole requests that fail to connect are retried
-/// with exponential backoff; anything else is an error naming the document.
+/// with exponential backoff; a document the server refuses with a client status (400–499: a
+/// mapping conflict, a number out of range) is refused for good and reported in
+/// [`WriteReport::refused`] (the flow makes it a dead letter); anything else is an error.
 #[derive(Debug, Clone)]
 pub struct SearchSink {
     client: reqwest::Client,
@@ -229,6 +231,14 @@ impl SearchSink {
                             }
                         }
                         429 | 500..=599 => retry.push(line.clone()),
+                        // The server answered for this document: it will answer the same on
+                        // every retry (a mapping conflict, a value out of range).
+                        400..=499 => report.refused.push(Refusal::new(
+                            result["_index"].as_str().unwrap_or("?"),
+                            result["_id"].as_str().unwrap_or("?"),
+                            &error_text(&result["error"]),
+                            line.1.clone().into_bytes(),
+                        )),
                         _ => {
                             return Err(ConnectorError::Rejected {
                                 id: result["_id"].as_str().unwrap_or("?").to_owned(),
@@ -253,5 +263,16 @@ impl SearchSink {
             pending = retry;
         }
         Ok(report)
+    }
+}
+
+/// `type: reason` of a bulk item's error (its cause's too), else the error as JSON.
+fn error_text(error: &Value) -> String {
+    match (error["type"].as_str(), error["reason"].as_str()) {
+        (Some(kind), Some(reason)) => match error["caused_by"]["reason"].as_str() {
+            Some(cause) => format!("{kind}: {reason} ({cause})"),
+            None => format!("{kind}: {reason}"),
+        },
+        _ => error.to_string(),
     }
 }

@@ -57,4 +57,27 @@ async fn visits_are_upserted_once_read_back_equal_and_survive_a_restart() {
         stored.visits, visits,
         "visits read back equal the written ones"
     );
+
+    // A visit over MongoDB's 16 MiB document limit is refused for good, with the reason
+    // (the flow makes it a dead letter); the visits beside it are stored.
+    let mut huge = visits[0].clone();
+    huge.id = "huge-visit".into();
+    let template = huge.events[0].clone();
+    huge.events = (0..17)
+        .map(|i| {
+            let mut e = template.clone();
+            e.message_id = format!("{i}{}", "x".repeat(1 << 20));
+            e
+        })
+        .collect();
+    let mut beside = visits[1].clone();
+    beside.id = "beside-the-huge-visit".into();
+    let report = store.upsert_visits(&[huge, beside]).await.unwrap();
+    assert_eq!(report.written, 1);
+    assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
+    let refusal = &report.refused[0];
+    assert_eq!(refusal.id, "huge-visit");
+    assert!(refusal.reason.contains("16 MiB"), "{}", refusal.reason);
+    assert_eq!(refusal.payload.len(), websight_core::io::DEAD_LETTER_BYTES);
+    assert_eq!(store.sessions().await.unwrap(), total as u64 + 1);
 }

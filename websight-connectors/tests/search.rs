@@ -86,7 +86,7 @@ async fn documents_land_exactly_once_and_survive_an_outage() {
 }
 
 #[tokio::test]
-async fn unreachable_servers_and_refused_documents_are_errors() {
+async fn unreachable_servers_are_errors_and_refused_documents_are_reported() {
     let Some(url) = common::server("WEBSIGHT_SEARCH_URL") else {
         return;
     };
@@ -109,4 +109,24 @@ async fn unreachable_servers_and_refused_documents_are_errors() {
         .await
         .unwrap();
     assert!(response.to_string().contains("strict"), "{response}");
+
+    // A number beyond the template's `long` is refused for good: reported with the server's
+    // reason (the flow makes it a dead letter), the other documents are written.
+    let mut docs = Documents::default();
+    docs.windows = documents().windows.into_iter().take(3).collect();
+    docs.windows[1].sessions = u64::MAX;
+    let mut sink = sink.retries(2, Duration::from_millis(10));
+    let report = sink.write(&docs).await.unwrap();
+    assert_eq!(report.written, 2);
+    assert_eq!(report.refused.len(), 1, "{report:?}");
+    let refusal = &report.refused[0];
+    assert_eq!(refusal.id, docs.windows[1].document_id());
+    assert_eq!(refusal.store, format!("{prefix}kpi_windows"));
+    assert!(
+        refusal.reason.contains("mapper_parsing_exception"),
+        "{refusal:?}"
+    );
+    assert!(String::from_utf8_lossy(&refusal.payload).contains("18446744073709551615"));
+    // Written again (a replay), the same answer: refused for good, not retried.
+    assert_eq!(sink.write(&docs).await.unwrap().refused.len(), 1);
 }

@@ -11,7 +11,9 @@
 //! batch line counts once per message, an unreadable line once). Rejected events, dead
 //! letters and late events go to the dead-letter sink with their reason in the
 //! `websight.reason` header (JSON `{"kind": …, "detail": …}`: a [`DeadLetterReason`] kind,
-//! `rejected` with the rule, or `late`). Only protected data leaves the flow: checked and
+//! `rejected` with the rule, `late`, or `refused`: a visit or document a store refused for
+//! good — a mapping conflict, over a size limit — with the store's reason, so one bad item
+//! cannot stall the stream). Dead letters keep at most [`DEAD_LETTER_BYTES`] of their input. Only protected data leaves the flow: checked and
 //! rejected events are re-encoded as Segment messages after [`Privacy::protect`], dead
 //! letters keep a redacted copy ([`Privacy::redact`]).
 //!
@@ -60,8 +62,8 @@ use crate::event::Event;
 use crate::gate::MemoryGateState;
 use crate::gate::{Gate, GateState, Outcome};
 use crate::io::{
-    DocumentSink, EventSink, EventSource, MemoryIndex, MemorySessionStore, MemorySource,
-    MemoryTopic, Message, SessionStore, block_on,
+    DEAD_LETTER_BYTES, DocumentSink, EventSink, EventSource, MemoryIndex, MemorySessionStore,
+    MemorySource, MemoryTopic, Message, SessionStore, block_on,
 };
 use crate::privacy::Privacy;
 
@@ -120,6 +122,8 @@ pub struct FlowCounts {
     pub duplicates: u64,
     /// Checked events too late for the analytics (also sent to the dead-letter sink).
     pub late: u64,
+    /// Visits and documents a store refused for good (sent to the dead-letter sink instead).
+    pub refused: u64,
     /// Closed visits acknowledged by the session store.
     pub sessions: u64,
     /// Documents acknowledged by the document sink.
@@ -179,6 +183,7 @@ impl Ingest {
                 Ok(event) => Ok(self.privacy.protect(event)),
                 Err(mut dead) => {
                     dead.raw = self.privacy.redact(&dead.raw);
+                    dead.raw.truncate(DEAD_LETTER_BYTES);
                     Err(dead)
                 }
             })
@@ -306,7 +311,8 @@ impl Flow {
         self.write(out, observer, Vec::new()).await
     }
 
-    /// Writes the dead letters (with this batch's late events), closed visits and documents.
+    /// Writes the closed visits and documents, then the dead letters: this batch's, its late
+    /// events, and whatever a store refused for good.
     async fn write(
         &mut self,
         out: &mut Outputs<'_>,
@@ -324,11 +330,25 @@ impl Flow {
                 ),
             });
         }
-        self.counts.late += docs.late.len() as u64;
-        out.dead_letters.send(&dead).await?;
         let stored = out.sessions.upsert_visits(&docs.visits).await?;
-        self.counts.sessions += stored.written as u64;
         let report = out.documents.write(&docs).await?;
+        for refusal in stored.refused.iter().chain(&report.refused) {
+            dead.push(Message {
+                key: Some(refusal.id.clone()),
+                payload: refusal.payload.clone(),
+                headers: reason(
+                    "refused",
+                    &format!(
+                        "{} refused {}: {}",
+                        refusal.store, refusal.id, refusal.reason
+                    ),
+                ),
+            });
+        }
+        out.dead_letters.send(&dead).await?;
+        self.counts.late += docs.late.len() as u64;
+        self.counts.refused += (stored.refused.len() + report.refused.len()) as u64;
+        self.counts.sessions += stored.written as u64;
         self.counts.documents += report.written as u64;
         observer.documents(&docs);
         Ok(())

@@ -20,6 +20,7 @@
 //! | `channels` | object GA4 channel → visits |
 //! | `events` | object message type → checked events |
 //! | `late` | checked events too late for the analytics (in the dead letters too) |
+//! | `refused` | visits and documents a store refused for good (in the dead letters instead) |
 //! | `conserved` | `inputs = checked + rejected + dead_letters + duplicates` held |
 
 use std::collections::{BTreeMap, HashSet};
@@ -60,6 +61,9 @@ pub struct Summary {
     pub events: BTreeMap<String, u64>,
     /// Checked events too late for the analytics.
     pub late: u64,
+    /// Visits and documents a store refused for good.
+    #[serde(default)]
+    pub refused: u64,
     /// Whether `inputs = checked + rejected + dead_letters + duplicates`.
     pub conserved: bool,
 }
@@ -127,6 +131,7 @@ impl SummaryTally {
             channels: analytics.dashboard().channels.clone(),
             events: self.events.clone(),
             late: counts.late,
+            refused: counts.refused,
             conserved: counts.is_conserved(),
         }
     }

@@ -204,3 +204,97 @@ fn file_stores_hold_what_the_memory_stores_hold_and_replays_replace() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn items_a_store_refuses_for_good_become_dead_letters_and_the_stream_goes_on() {
+    use websight_core::analytics::{Documents, Visit};
+    use websight_core::io::{MemoryIndex, MemorySessionStore, Refusal, WriteReport};
+
+    /// Refuses every sentiment document (as a strict mapping might).
+    struct NoSentiments(MemoryIndex);
+    #[async_trait::async_trait]
+    impl DocumentSink for NoSentiments {
+        async fn write(&mut self, docs: &Documents) -> websight_core::Result<WriteReport> {
+            let mut kept = docs.clone();
+            let sentiments = std::mem::take(&mut kept.sentiments);
+            let mut report = self.0.write(&kept).await?;
+            report.refused = sentiments
+                .iter()
+                .map(|d| Refusal::of("product_sentiment", &d.document_id(), "mapping", d))
+                .collect();
+            Ok(report)
+        }
+    }
+    /// Refuses visits of more than 12 events (as a document size limit would).
+    struct SmallVisits(MemorySessionStore);
+    #[async_trait::async_trait]
+    impl SessionStore for SmallVisits {
+        async fn upsert_visits(&mut self, visits: &[Visit]) -> websight_core::Result<WriteReport> {
+            let (small, big): (Vec<Visit>, Vec<Visit>) =
+                visits.iter().cloned().partition(|v| v.events.len() <= 12);
+            let mut report = self.0.upsert_visits(&small).await?;
+            report.refused = big
+                .iter()
+                .map(|v| Refusal::of("sessions", &v.id, "too large", v))
+                .collect();
+            Ok(report)
+        }
+        async fn read_sessions(
+            &mut self,
+        ) -> websight_core::Result<websight_core::io::StoredSessions> {
+            self.0.read_sessions().await
+        }
+    }
+
+    let g = generator(600, 12);
+    let raws = hostile_lines(&g);
+    let mut clean = Embedded::default();
+    let (_, expected) = clean.run(flow(&g), &raws, 100, &mut ());
+    let big_visits = block_on(clean.sessions.read_sessions())
+        .unwrap()
+        .visits
+        .iter()
+        .filter(|v| v.events.len() > 12)
+        .count();
+    assert!(big_visits > 0 && !clean.index.sentiments.is_empty());
+
+    let mut stores = Embedded::default();
+    let (mut index, mut sessions) = (
+        NoSentiments(MemoryIndex::default()),
+        SmallVisits(MemorySessionStore::default()),
+    );
+    let mut out = Outputs {
+        state: &mut stores.state,
+        checked: &mut stores.checked,
+        dead_letters: &mut stores.dead,
+        sessions: &mut sessions,
+        documents: &mut index,
+    };
+    let mut source = MemorySource::new(raws.clone());
+    let counts = block_on(flow(&g).batch_size(100).run(&mut source, &mut out, &mut ())).unwrap();
+    assert_eq!(source.committed(), raws.len(), "every batch committed");
+    let refused = (clean.index.sentiments.len() + big_visits) as u64;
+    assert_eq!(counts.refused, refused);
+    assert_eq!(counts.sessions, expected.sessions - big_visits as u64);
+    assert_eq!(
+        counts.documents,
+        expected.documents - clean.index.sentiments.len() as u64
+    );
+    assert!(counts.is_conserved());
+    assert_eq!(
+        stores.dead.messages.len() as u64,
+        counts.rejected + counts.dead_letters + counts.late + counts.refused
+    );
+    let refusals: Vec<serde_json::Value> = stores
+        .dead
+        .messages
+        .iter()
+        .map(|m| serde_json::from_str(&m.headers[0].1).unwrap())
+        .filter(|r: &serde_json::Value| r["kind"] == "refused")
+        .collect();
+    assert_eq!(refusals.len() as u64, refused);
+    assert!(refusals[0]["detail"].as_str().unwrap().contains("refused"));
+    // Everything else is exactly what the clean run stored.
+    assert_eq!(index.0.sessions, clean.index.sessions);
+    assert_eq!(index.0.products, clean.index.products);
+}

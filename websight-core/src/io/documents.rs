@@ -8,20 +8,65 @@ use crate::Result;
 use crate::analytics::{Documents, KpiWindow, ProductDetail, ProductSentiment, SessionSummary};
 
 /// What a write acknowledged.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WriteReport {
-    /// Documents the store acknowledged (created or replaced).
+    /// Items the store acknowledged (created or replaced).
     pub written: usize,
-    /// Of those, documents that replaced one with the same id.
+    /// Of those, items that replaced one with the same id.
     pub replaced: usize,
+    /// Items the store refused for good (it would refuse them on every retry): not written,
+    /// and not counted in `written`. The flow turns each into a dead letter.
+    pub refused: Vec<Refusal>,
+}
+
+/// One item a store refused for good — a mapping conflict, a document over the server's
+/// size limit — with the store's reason, so one bad item cannot stall a stream forever.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Refusal {
+    /// Where it was going: an index or collection name.
+    pub store: String,
+    /// The item's id.
+    pub id: String,
+    /// The store's reason, clipped to 200 characters.
+    pub reason: String,
+    /// The item as JSON, cut to [`DEAD_LETTER_BYTES`].
+    pub payload: Vec<u8>,
+}
+
+/// Most bytes of an input or a refused item kept in its dead letter: the whole may be what
+/// was too large, and a dead-letter topic has a message size limit of its own (Kafka: 1 MB).
+pub const DEAD_LETTER_BYTES: usize = 64 * 1024;
+
+impl Refusal {
+    /// A refusal of `item`, serialised to JSON.
+    pub fn of<T: serde::Serialize>(store: &str, id: &str, reason: &str, item: &T) -> Refusal {
+        Refusal::new(
+            store,
+            id,
+            reason,
+            serde_json::to_vec(item).unwrap_or_default(),
+        )
+    }
+
+    /// A refusal of the item's bytes (cut to [`DEAD_LETTER_BYTES`]).
+    pub fn new(store: &str, id: &str, reason: &str, mut payload: Vec<u8>) -> Refusal {
+        payload.truncate(DEAD_LETTER_BYTES);
+        Refusal {
+            store: store.to_owned(),
+            id: crate::event::clip(id),
+            reason: crate::event::clip(reason),
+            payload,
+        }
+    }
 }
 
 /// A store for the stream analytics' documents (`session_summary`, `product_details`,
 /// `product_sentiment`, KPI windows). Late events are not documents and are not written.
 #[async_trait]
 pub trait DocumentSink: Send {
-    /// Writes every document of `docs` idempotently; returns only when all are acknowledged
-    /// (an error otherwise: nothing is silently dropped).
+    /// Writes every document of `docs` idempotently; returns only when each is acknowledged
+    /// or refused for good ([`WriteReport::refused`]); an error otherwise (the batch is then
+    /// retried): nothing is silently dropped.
     async fn write(&mut self, docs: &Documents) -> Result<WriteReport>;
 }
 
@@ -180,7 +225,7 @@ impl DocumentSink for JsonLinesIndex {
             + self.append(3, &docs.windows)?;
         Ok(WriteReport {
             written,
-            replaced: 0,
+            ..WriteReport::default()
         })
     }
 }

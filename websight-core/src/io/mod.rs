@@ -27,7 +27,9 @@ mod events;
 mod lines;
 mod sessions;
 
-pub use documents::{DocumentSink, INDEX_NAMES, JsonLinesIndex, MemoryIndex, WriteReport};
+pub use documents::{
+    DEAD_LETTER_BYTES, DocumentSink, INDEX_NAMES, JsonLinesIndex, MemoryIndex, Refusal, WriteReport,
+};
 pub use events::{EventSink, EventSource, JsonLinesSink, MemorySource, MemoryTopic, Message};
 pub use lines::LineSource;
 pub use sessions::{JsonLinesSessionStore, MemorySessionStore, SessionStore, StoredSessions};

@@ -29,8 +29,9 @@ impl StoredSessions {
 /// Closed visits by id: writing a visit again (a replay) replaces it.
 #[async_trait]
 pub trait SessionStore: Send {
-    /// Upserts visits; returns when all are acknowledged. `written` counts visits,
-    /// `replaced` those the store reports as already stored (0 when it cannot tell).
+    /// Upserts visits; returns when each is acknowledged or refused for good. `written`
+    /// counts stored visits, `replaced` those the store reports as already stored (0 when it
+    /// cannot tell), `refused` those it will never take (e.g. over its document size limit).
     async fn upsert_visits(&mut self, visits: &[Visit]) -> Result<WriteReport>;
     /// Every stored visit — the offline reader that feeds feature engineering.
     async fn read_sessions(&mut self) -> Result<StoredSessions>;
@@ -120,7 +121,7 @@ impl SessionStore for JsonLinesSessionStore {
         std::io::Write::flush(&mut self.out)?;
         Ok(WriteReport {
             written: visits.len(),
-            replaced: 0,
+            ..WriteReport::default()
         })
     }
 

@@ -1,0 +1,36 @@
+//! Any bytes, split into lines, through ingest (decode, privacy) → gate → analytics →
+//! embedded stores: no panic, and every input lands in exactly one output.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+use websight_core::flow::{Flow, Ingest};
+use websight_core::gate::{Gate, GateConfig};
+use websight_core::privacy::{Privacy, PrivacyConfig};
+
+fuzz_target!(|data: &[u8]| {
+    let privacy = Privacy::new(PrivacyConfig {
+        key: Some("the fuzzing key, sixteen bytes+".into()),
+        ..PrivacyConfig::default()
+    })
+    .expect("valid key");
+    let mut flow = Flow::new(
+        Ingest::new(privacy),
+        Gate::new(GateConfig::default()).expect("default gate"),
+        StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())
+            .expect("default analytics"),
+    )
+    .batch_size(3);
+    let lines: Vec<Vec<u8>> = data.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+    let run = flow.run_embedded(lines, &mut ()).expect("embedded stores never fail");
+    let c = run.counts;
+    assert!(c.is_conserved(), "{c:?}");
+    assert_eq!(run.checked.messages.len() as u64, c.checked);
+    assert_eq!(
+        run.dead_letters.messages.len() as u64,
+        c.rejected + c.dead_letters + c.late
+    );
+    let a = flow.analytics().counts();
+    assert_eq!(a.ingested, a.sessionised + a.late + a.buffered);
+    assert_eq!(a.buffered, 0, "everything closed at the end");
+});
