@@ -11,3 +11,41 @@ pub fn hash64(bytes: &[u8]) -> u64 {
     h = (h ^ (h >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     h ^ (h >> 31)
 }
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Appends `bytes` as lower-case hex digits to `out`.
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    out.reserve(2 * bytes.len());
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+}
+
+/// The bytes of a hex string (`None` if it is not one).
+pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let text = text.as_bytes();
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    text.chunks(2)
+        .map(|pair| Some(digit(pair[0])? << 4 | digit(pair[1])?))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips() {
+        let mut s = String::new();
+        push_hex(&mut s, &[0, 1, 0xab, 0xff]);
+        assert_eq!(s, "0001abff");
+        assert_eq!(from_hex(&s), Some(vec![0, 1, 0xab, 0xff]));
+        assert_eq!(from_hex("0g"), None);
+        assert_eq!(from_hex("abc"), None);
+    }
+}

@@ -145,11 +145,7 @@ impl Privacy {
         let digest = mac.finalize().into_bytes();
         let mut out = String::with_capacity(34);
         out.push_str("p_");
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        for b in &digest[..16] {
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        }
+        crate::hash::push_hex(&mut out, &digest[..16]);
         out
     }
 

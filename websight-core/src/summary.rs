@@ -69,7 +69,7 @@ pub struct Summary {
 }
 
 /// Watches a flow's outcomes for the summary's event, order and revenue figures.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SummaryTally {
     events: BTreeMap<String, u64>,
     /// Distinct orders, as 64-bit hashes of their keys: a few bytes per order on long
@@ -102,6 +102,15 @@ impl Observer for SummaryTally {
                     .unwrap_or(*slot);
             }
         }
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    fn restore(&mut self, snapshot: serde_json::Value) -> crate::Result<()> {
+        *self = serde_json::from_value(snapshot)?;
+        Ok(())
     }
 }
 

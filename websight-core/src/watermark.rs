@@ -25,7 +25,7 @@ use chrono::{DateTime, Utc};
 /// f.observe(Utc.with_ymd_and_hms(9999, 12, 31, 0, 0, 0).unwrap()); // a broken clock
 /// assert_eq!(f.value(), Some(Utc.with_ymd_and_hms(2026, 1, 1, 11, 0, 0).unwrap()));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Frontier {
     k: usize,
     newest: BinaryHeap<Reverse<DateTime<Utc>>>,

@@ -298,3 +298,107 @@ fn items_a_store_refuses_for_good_become_dead_letters_and_the_stream_goes_on() {
     assert_eq!(index.0.sessions, clean.index.sessions);
     assert_eq!(index.0.products, clean.index.products);
 }
+
+/// A source that dies (like a killed process) after `batches` batches.
+struct Dying {
+    inner: websight_core::io::LineSource<&'static [u8]>,
+    batches: usize,
+}
+
+#[async_trait::async_trait]
+impl websight_core::io::EventSource for Dying {
+    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+        if self.batches == 0 {
+            return Err(websight_core::CoreError::Store("killed".into()));
+        }
+        self.batches -= 1;
+        self.inner.next_batch(max).await
+    }
+    async fn commit(&mut self) -> websight_core::Result<()> {
+        self.inner.commit().await
+    }
+}
+
+#[test]
+fn a_run_restored_from_its_last_checkpoint_ends_exactly_like_one_that_never_stopped() {
+    use websight_core::flow::{Checkpoints, FileCheckpoints};
+    use websight_core::io::{EventSource, LineSource};
+    use websight_core::summary::SummaryTally;
+
+    let g = generator(1_200, 17);
+    let raws = hostile_lines(&g);
+    let text: &'static [u8] = Box::leak(raws.join(&b"\n"[..]).into_boxed_slice());
+    let mut clean = Embedded::default();
+    let mut clean_tally = SummaryTally::default();
+    let (clean_flow, clean_counts) = clean.run(flow(&g), &raws, 150, &mut clean_tally);
+    let clean_summary = clean_tally.summary(
+        &clean_counts,
+        clean_flow.gate().stats(),
+        clean_flow.analytics(),
+    );
+    let clean_visits = block_on(clean.sessions.read_sessions()).unwrap();
+    let batches = raws.len().div_ceil(150);
+
+    let dir = std::env::temp_dir().join(format!("websight-checkpoints-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (case, crash_after) in [1, 4, 5, batches / 2, batches - 1].into_iter().enumerate() {
+        let path = dir.join(format!("case-{case}.json"));
+        let mut checkpoints = FileCheckpoints::new(&path, 2);
+        checkpoints.clear().unwrap();
+        // The durable stores outlive the crash; the process's own state does not.
+        let mut stores = Embedded::default();
+        let mut restarts = 0;
+        for attempt in 0.. {
+            let mut f = flow(&g).batch_size(150);
+            stores.state = MemoryGateState::new(&GateConfig::default()).unwrap();
+            let mut tally = SummaryTally::default();
+            let mut source = Dying {
+                inner: LineSource::new(text),
+                batches: if attempt == 0 {
+                    crash_after
+                } else {
+                    usize::MAX
+                },
+            };
+            if let Some(checkpoint) = checkpoints.load().unwrap() {
+                let position =
+                    block_on(f.restore(checkpoint, &mut stores.state, &mut tally)).unwrap();
+                block_on(source.skip(position)).unwrap();
+                restarts += 1;
+            }
+            let mut out = Outputs {
+                state: &mut stores.state,
+                checked: &mut stores.checked,
+                dead_letters: &mut stores.dead,
+                sessions: &mut stores.sessions,
+                documents: &mut stores.index,
+            };
+            match block_on(f.run_checkpointed(&mut source, &mut out, &mut tally, &mut checkpoints))
+            {
+                Err(_) => continue,
+                Ok(counts) => {
+                    assert_eq!(counts, clean_counts, "case {case}");
+                    let summary = tally.summary(&counts, f.gate().stats(), f.analytics());
+                    assert_eq!(summary, clean_summary, "case {case}");
+                    break;
+                }
+            }
+        }
+        assert_eq!(restarts, usize::from(crash_after >= 2), "case {case}");
+        assert_eq!(stores.index, clean.index, "case {case}: documents");
+        assert_eq!(
+            block_on(stores.sessions.read_sessions()).unwrap(),
+            clean_visits,
+            "case {case}: visits"
+        );
+        // Outputs after the checkpoint were written again (at-least-once), never lost.
+        assert!(stores.checked.messages.len() >= clean.checked.messages.len());
+        block_on(checkpoints.save(websight_core::flow::Checkpoint {
+            version: 0,
+            ..block_on(flow(&g).checkpoint(&mut stores.state, &())).unwrap()
+        }))
+        .unwrap();
+        assert!(checkpoints.load().is_err(), "another version is refused");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

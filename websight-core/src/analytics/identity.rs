@@ -11,7 +11,7 @@ use crate::event::{Event, MessageType};
 ///
 /// Merging is mergeable: the union of two graphs' edges gives the same persons whatever the
 /// order ([`Identity::absorb`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Identity {
     parent: HashMap<String, String>,
 }

@@ -143,14 +143,22 @@ pub struct StreamCounts {
 }
 
 /// The stream analytics engine. See the [module docs](self).
+///
+/// Its whole state — open visits, identity graph, dashboard, open windows — serialises
+/// ([`StreamAnalytics::snapshot`], [`StreamAnalytics::restore`]) for checkpoints.
+#[derive(Serialize, Deserialize)]
 pub struct StreamAnalytics {
     config: AnalyticsConfig,
     sessions: Sessionizer,
     rejected: Sessionizer,
     catalogue: ProductCatalogue,
+    /// Rebuilt, not stored: the lexicon is the same for every instance.
+    #[serde(skip, default = "Vader::new")]
     vader: Vader,
     dashboard: Dashboard,
     emitted_windows: Option<DateTime<Utc>>,
+    /// Drained after every batch, so empty at a checkpoint.
+    #[serde(skip)]
     out: Documents,
     counts: StreamCounts,
 }
@@ -181,6 +189,31 @@ impl StreamAnalytics {
             out: Documents::default(),
             counts: StreamCounts::default(),
         })
+    }
+
+    /// The state as JSON, for a checkpoint. Documents not yet [drained](Self::drain) are not
+    /// part of it: take it between batches.
+    pub fn snapshot(&self) -> Result<serde_json::Value> {
+        Ok(serde_json::to_value(self)?)
+    }
+
+    /// The engine a [`StreamAnalytics::snapshot`] was taken of, checked: its settings must be
+    /// `config` (a checkpoint of other settings would not continue the same stream).
+    pub fn restore(config: &AnalyticsConfig, snapshot: serde_json::Value) -> Result<Self> {
+        let restored: StreamAnalytics = serde_json::from_value(snapshot)?;
+        if &restored.config != config {
+            return Err(CoreError::parameter(
+                "checkpoint",
+                "the analytics settings differ from the checkpoint's",
+            ));
+        }
+        StreamAnalytics::new(restored.config.clone(), ProductCatalogue::default())?;
+        Ok(restored)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &AnalyticsConfig {
+        &self.config
     }
 
     /// The current watermark (newest event time − out-of-orderness).

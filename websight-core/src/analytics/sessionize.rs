@@ -96,9 +96,12 @@ impl SessionConfig {
 /// assert_eq!(visits[0].person, visits[1].person, "and one person");
 /// # Ok::<(), websight_core::CoreError>(())
 /// ```
+#[derive(Serialize, Deserialize)]
 pub struct Sessionizer {
     config: SessionConfig,
     identity: Identity,
+    /// Rebuilt, not stored: the parsed rules are shared by every instance.
+    #[serde(skip)]
     agents: AgentParser,
     frontier: Frontier,
     buffers: HashMap<String, Vec<Event>>,

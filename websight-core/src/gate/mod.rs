@@ -159,6 +159,29 @@ struct PersonState {
     counted: bool,
 }
 
+/// A person's state in a [`GateSnapshot`] (the rule by name).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct PersonSnapshot {
+    last: DateTime<Utc>,
+    rejected_by: Option<String>,
+    visit: String,
+    counted: bool,
+}
+
+/// The gate's own state at a checkpoint: per-person rule state, recent message ids, the
+/// event-time frontier, counts, and each stateful rule's tallies (by rule name). Taken with
+/// [`Gate::snapshot`], put back with [`Gate::restore`]; what a [`GateState`] holds is saved
+/// by the state itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct GateSnapshot {
+    persons: HashMap<String, PersonSnapshot>,
+    seen: SeenIds,
+    frontier: Frontier,
+    since_eviction: u64,
+    stats: GateStats,
+    rules: Vec<(String, serde_json::Value)>,
+}
+
 /// The gate. See the [module docs](self).
 ///
 /// What outlives a batch and may be shared by several gate instances (known visitors,
@@ -380,6 +403,74 @@ impl Gate {
         if let Some(ids) = horizon.checked_sub_signed(TimeDelta::hours(1)) {
             self.seen.evict_before(ids);
         }
+    }
+
+    /// The gate's own state, for a checkpoint.
+    pub fn snapshot(&self) -> GateSnapshot {
+        GateSnapshot {
+            persons: self
+                .persons
+                .iter()
+                .map(|(person, p)| {
+                    let snapshot = PersonSnapshot {
+                        last: p.last,
+                        rejected_by: p.rejected_by.map(str::to_owned),
+                        visit: p.visit.clone(),
+                        counted: p.counted,
+                    };
+                    (person.clone(), snapshot)
+                })
+                .collect(),
+            seen: self.seen.clone(),
+            frontier: self.frontier.clone(),
+            since_eviction: self.since_eviction,
+            stats: self.stats.clone(),
+            rules: self
+                .rules
+                .iter()
+                .map(|r| (r.name().to_owned(), r.state()))
+                .collect(),
+        }
+    }
+
+    /// Continues from `snapshot`; its rules must be this gate's, in order.
+    pub fn restore(&mut self, snapshot: GateSnapshot) -> Result<()> {
+        let names: Vec<&'static str> = self.rules.iter().map(|r| r.name()).collect();
+        if snapshot.rules.len() != names.len()
+            || snapshot.rules.iter().zip(&names).any(|((a, _), b)| a != b)
+        {
+            return Err(crate::CoreError::parameter(
+                "checkpoint",
+                "the gate's rules differ from the checkpoint's",
+            ));
+        }
+        let rule = |name: Option<String>| -> Result<Option<&'static str>> {
+            name.map(|n| {
+                names.iter().copied().find(|r| *r == n).ok_or_else(|| {
+                    crate::CoreError::parameter("checkpoint", format!("unknown rule {n:?}"))
+                })
+            })
+            .transpose()
+        };
+        let mut persons = HashMap::with_capacity(snapshot.persons.len());
+        for (person, p) in snapshot.persons {
+            let state = PersonState {
+                last: p.last,
+                rejected_by: rule(p.rejected_by)?,
+                visit: p.visit,
+                counted: p.counted,
+            };
+            persons.insert(person, state);
+        }
+        for (r, (_, state)) in self.rules.iter_mut().zip(snapshot.rules) {
+            r.restore(state)?;
+        }
+        self.persons = persons;
+        self.seen = snapshot.seen;
+        self.frontier = snapshot.frontier;
+        self.since_eviction = snapshot.since_eviction;
+        self.stats = snapshot.stats;
+        Ok(())
     }
 
     /// Outcome counts so far.

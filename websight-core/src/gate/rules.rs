@@ -32,6 +32,27 @@ pub trait SecurityRule: Send {
     /// Forgets state about events before `horizon` (called now and then, so memory stays
     /// bounded by the traffic of the last hour, not of the whole stream).
     fn evict(&mut self, _horizon: DateTime<Utc>) {}
+    /// The rule's state for a checkpoint (`null` for a stateless rule).
+    fn state(&self) -> serde_json::Value {
+        serde_json::Value::Null
+    }
+    /// Continues from a [`SecurityRule::state`].
+    fn restore(&mut self, _state: serde_json::Value) -> crate::Result<()> {
+        Ok(())
+    }
+}
+
+/// `state`/`restore` of a rule whose state is one serialisable field.
+macro_rules! stateful {
+    ($field:ident) => {
+        fn state(&self) -> serde_json::Value {
+            serde_json::to_value(&self.$field).unwrap_or_default()
+        }
+        fn restore(&mut self, state: serde_json::Value) -> crate::Result<()> {
+            self.$field = serde_json::from_value(state)?;
+            Ok(())
+        }
+    };
 }
 
 /// The original system's rule, recast for real traffic: a new visitor whose user agent is
@@ -93,6 +114,7 @@ impl SecurityRule for ImpossibleFigures {
     fn name(&self) -> &'static str {
         "impossible_figures"
     }
+    stateful!(recent);
     fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
         let p = &e.properties;
         let absurd_item = p.products.iter().any(|i| {
@@ -159,6 +181,7 @@ impl SecurityRule for SubSecondDwell {
     fn name(&self) -> &'static str {
         "sub_second_dwell"
     }
+    stateful!(pages);
     fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
         if c.visit_start {
             self.pages.remove(c.person);
@@ -208,6 +231,7 @@ impl SecurityRule for IpRate {
     fn name(&self) -> &'static str {
         "ip_rate"
     }
+    stateful!(starts);
     fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
         let Some(ip) = e.ip else { return false };
         let starts = self.starts.entry(ip).or_default();

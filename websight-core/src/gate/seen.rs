@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 /// 64-bit hashes of message ids by the hour of their event time: duplicates are found in
 /// O(1), and an hour's ids are dropped in one step once the frontier has left it behind.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SeenIds {
     by_id: HashMap<u64, i64>,
     by_hour: BTreeMap<i64, Vec<u64>>,

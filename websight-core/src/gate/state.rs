@@ -39,6 +39,26 @@ pub trait GateState: Send {
     async fn unique_users(&mut self) -> Result<f64>;
     /// Sessions of `user` with a valid event.
     async fn sessions_of(&mut self, user: &str) -> Result<u64>;
+    /// The state for a checkpoint when it lives in this process; `None` (the default) when
+    /// it is kept durably where it is (a server).
+    async fn snapshot(&mut self) -> Result<Option<serde_json::Value>> {
+        Ok(None)
+    }
+    /// Continues from a [`GateState::snapshot`].
+    async fn restore(&mut self, _snapshot: serde_json::Value) -> Result<()> {
+        Err(crate::CoreError::parameter(
+            "checkpoint",
+            "this gate state keeps no snapshots",
+        ))
+    }
+}
+
+/// [`MemoryGateState`] in a checkpoint: the Bloom filter's bytes as hex.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MemorySnapshot {
+    known: String,
+    unique: HyperLogLog,
+    sessions_per_user: HashMap<UserId, u64>,
 }
 
 /// The embedded gate state: a Bloom filter, a HyperLogLog and a map, in memory.
@@ -137,5 +157,26 @@ impl GateState for MemoryGateState {
             .get(&UserId(user.to_owned()))
             .copied()
             .unwrap_or(0))
+    }
+
+    async fn snapshot(&mut self) -> Result<Option<serde_json::Value>> {
+        let mut known = String::new();
+        crate::hash::push_hex(&mut known, &self.known.snapshot());
+        let snapshot = MemorySnapshot {
+            known,
+            unique: self.unique.clone(),
+            sessions_per_user: self.sessions_per_user.clone(),
+        };
+        Ok(Some(serde_json::to_value(snapshot)?))
+    }
+
+    async fn restore(&mut self, snapshot: serde_json::Value) -> Result<()> {
+        let s: MemorySnapshot = serde_json::from_value(snapshot)?;
+        let bytes = crate::hash::from_hex(&s.known)
+            .ok_or_else(|| crate::CoreError::invalid("known_users", "not hex"))?;
+        self.known = KnownUsers::restore(bytes)?;
+        self.unique = s.unique;
+        self.sessions_per_user = s.sessions_per_user;
+        Ok(())
     }
 }

@@ -30,6 +30,25 @@ pub trait EventSource: Send {
     async fn next_batch(&mut self, max: usize) -> Result<Option<Vec<Vec<u8>>>>;
     /// Marks everything returned so far as processed and acknowledged downstream.
     async fn commit(&mut self) -> Result<()>;
+    /// Passes over the next `n` inputs (to resume at a checkpoint's position on a source
+    /// that starts from its beginning: a file, the generator). A source that resumes on its
+    /// own (a consumer group) overrides this with what fits it.
+    async fn skip(&mut self, n: u64) -> Result<()> {
+        let mut left = n;
+        while left > 0 {
+            let max = usize::try_from(left.min(10_000)).unwrap_or(10_000);
+            match self.next_batch(max).await? {
+                Some(batch) => left = left.saturating_sub(batch.len() as u64),
+                None => {
+                    return Err(crate::CoreError::parameter(
+                        "checkpoint",
+                        format!("the source ended {left} inputs before the checkpoint's position"),
+                    ));
+                }
+            }
+        }
+        self.commit().await
+    }
 }
 
 /// Where messages go. Returns only when every message is acknowledged.
