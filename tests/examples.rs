@@ -991,3 +991,87 @@ fn pipeline_runs_on_the_real_servers() {
     let misuse = example("pipeline").args(["--kafka", "x"]).output().unwrap();
     assert_eq!(misuse.status.code(), Some(2));
 }
+
+/// `pipeline --checkpoint`: killed with SIGKILL at random moments and started again with the
+/// same command until it completes, it leaves byte for byte the files and summary of a run
+/// that was never interrupted.
+#[test]
+fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
+    let base = std::env::temp_dir().join(format!("websight-kill-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    let key = ("WEBSIGHT_PSEUDONYM_KEY", "a key for the kill -9 test");
+    let run = |dir: &std::path::Path| {
+        let mut cmd = example("pipeline");
+        cmd.env(key.0, key.1).args([
+            "--stream-only",
+            "--sessions",
+            "3000",
+            "--users",
+            "500",
+            "--seed",
+            "3",
+            "--checkpoint-every",
+            "1",
+            "--out-dir",
+            dir.to_str().unwrap(),
+            "--checkpoint",
+            dir.with_extension("checkpoint").to_str().unwrap(),
+        ]);
+        cmd
+    };
+    let clean = base.join("clean");
+    run_ok(&mut run(&clean));
+    assert!(
+        !clean.with_extension("checkpoint").exists(),
+        "removed when done"
+    );
+    let files = [
+        "summary.json",
+        "checked.jsonl",
+        "dead_letters.jsonl",
+        "sessions.jsonl",
+        "documents/session_summary.jsonl",
+        "documents/product_details.jsonl",
+        "documents/product_sentiment.jsonl",
+        "documents/kpi_windows.jsonl",
+    ];
+    for seed in [1u64, 2, 3] {
+        let dir = base.join(format!("killed-{seed}"));
+        let mut rng = seed;
+        let (mut kills, mut resumed) = (0, 0);
+        loop {
+            let mut child = run(&dir)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let delay = std::time::Duration::from_millis(100 + (rng >> 33) % 900);
+            let started = std::time::Instant::now();
+            while started.elapsed() < delay && child.try_wait().unwrap().is_none() {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            if kills < 6 && child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+                continue;
+            }
+            let out = child.wait_with_output().unwrap();
+            let log = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{log}");
+            resumed += usize::from(log.contains("resumed from the checkpoint"));
+            break;
+        }
+        assert!(kills > 0, "seed {seed}: the run was never killed");
+        for file in files {
+            let want = std::fs::read(clean.join(file)).unwrap();
+            let got = std::fs::read(dir.join(file)).unwrap();
+            assert!(want == got, "seed {seed}, {kills} kills: {file} differs");
+        }
+        eprintln!("seed {seed}: {kills} kills, final run resumed: {resumed}");
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}

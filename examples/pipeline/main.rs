@@ -9,6 +9,7 @@
 //!                                            [--sessions N] [--users N] [--days N] [--seed N]
 //!                                            [--events-out FILE.jsonl] [--keep-raw-dead-letters]
 //!                                            [--stream-only]
+//!                                            [--checkpoint FILE [--checkpoint-every N]]
 //!                                            [--search URL [--search-prefix P]]
 //! cargo run --release --features connectors --example pipeline -- --servers
 //!                                            [--kafka HOST:PORT] [--redis URL] [--mongodb URL]
@@ -29,6 +30,13 @@
 //! Inputs are read as the flow asks for them, never held whole. `--stream-only` stops after
 //! the stream stage (no models, SHAP or LSH) and streams every store to its file (with
 //! `--out-dir`) or only counts, so memory stays flat however long the input.
+//!
+//! `--checkpoint FILE` (with `--out-dir`; a file or generated input) saves the stream's whole
+//! state every `--checkpoint-every N` batches (default 10) with the lengths of the output
+//! files. Killed at any moment and started again with the same command, the run continues
+//! from the last checkpoint — output files cut back to it, the input skipped to it — and
+//! ends with exactly the files and summary of a run that was never interrupted. The
+//! checkpoint is removed when the run completes.
 //!
 //! Output: `--out-dir DIR` writes `checked.jsonl`, `dead_letters.jsonl` (with reasons),
 //! `documents/<index>.jsonl`, `sessions.jsonl`, `report.html` and `summary.json`; `--json
@@ -72,15 +80,18 @@ pub struct Args {
     report: Option<PathBuf>,
     keep_raw: bool,
     stream_only: bool,
+    checkpoint: Option<PathBuf>,
+    checkpoint_every: u64,
     mode: stream::Mode,
 }
 
-const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]";
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--checkpoint FILE [--checkpoint-every N]] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
     let (mut input, mut format, mut out_dir, mut json) = (None, Format::Auto, None, None);
     let (mut events_out, mut report, mut keep_raw, mut stream_only) = (None, None, false, false);
+    let (mut checkpoint, mut checkpoint_every) = (None, 10);
     let mut search = None;
     let mut search_prefix = String::new();
     let mut servers = false;
@@ -101,6 +112,10 @@ fn parse_args() -> Result<Args, String> {
             "--json" => json = Some(PathBuf::from(value("--json")?)),
             "--keep-raw-dead-letters" => keep_raw = true,
             "--stream-only" => stream_only = true,
+            "--checkpoint" => checkpoint = Some(PathBuf::from(value("--checkpoint")?)),
+            "--checkpoint-every" => {
+                checkpoint_every = number("--checkpoint-every", value("--checkpoint-every")?)?
+            }
             "--sessions" => config.sessions = number("--sessions", value("--sessions")?)?,
             "--users" => config.users = number("--users", value("--users")?)? as u32,
             "--days" => config.days = number("--days", value("--days")?)? as u32,
@@ -150,6 +165,14 @@ fn parse_args() -> Result<Args, String> {
     if input.is_some() && events_out.is_some() {
         return Err("--events-out writes generated traffic; it does not go with --input".into());
     }
+    if checkpoint.is_some() {
+        if out_dir.is_none() || !matches!(mode, stream::Mode::Embedded) {
+            return Err("--checkpoint needs --out-dir and the embedded stores (its outputs are files it can rewind)".into());
+        }
+        if events_out.is_some() || input.as_deref() == Some("-") {
+            return Err("--checkpoint needs an input it can read again: a file or the generator, without --events-out".into());
+        }
+    }
     Ok(Args {
         config,
         input,
@@ -160,6 +183,8 @@ fn parse_args() -> Result<Args, String> {
         report,
         keep_raw,
         stream_only,
+        checkpoint,
+        checkpoint_every,
         mode,
     })
 }
@@ -226,6 +251,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             mode: &args.mode,
             out_dir: args.out_dir.as_deref(),
             keep_sessions: !args.stream_only,
+            checkpoint: args
+                .checkpoint
+                .as_ref()
+                .map(|path| (path.clone(), args.checkpoint_every)),
         },
         &mut observer,
     )?;
@@ -312,6 +341,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("\nReport written to {}", path.display());
     }
     write_summary(&summary, &args)?;
+    if let Some(path) = &args.checkpoint {
+        // Done: a run started again starts from the beginning.
+        websight::core::flow::FileCheckpoints::new(path, 1).clear()?;
+    }
     if !summary.conserved {
         return Err("inputs = checked + rejected + dead letters + duplicates does not hold".into());
     }
@@ -379,10 +412,20 @@ impl Observer for &mut Watch {
     fn documents(&mut self, docs: &websight::core::analytics::Documents) {
         self.tally.add(docs);
     }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({ "detection": self.detection, "tally": self.tally })
+    }
+
+    fn restore(&mut self, mut snapshot: serde_json::Value) -> websight::core::Result<()> {
+        self.detection = serde_json::from_value(snapshot["detection"].take())?;
+        self.tally = serde_json::from_value(snapshot["tally"].take())?;
+        Ok(())
+    }
 }
 
 /// Counts of the documents the analytics emitted, and the KPI windows for the dashboard.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 pub struct DocumentTally {
     pub sessions: usize,
     pub products: usize,

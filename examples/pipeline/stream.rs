@@ -6,16 +6,18 @@
 //! topic → gate with its state in Redis → checked and dead-letter topics → MongoDB and
 //! analytics → Elasticsearch/OpenSearch. The flow does not know which.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 use websight::core::analytics::{Documents, Visit};
-use websight::core::flow::{Flow, FlowCounts, Ingest, Observer, Outputs};
+use websight::core::flow::{
+    Checkpoint, Checkpoints, FileCheckpoints, Flow, FlowCounts, Ingest, Observer, Outputs,
+};
 use websight::core::gate::{Gate, GateConfig, GateState, GateStats, MemoryGateState};
 use websight::core::io::{
-    DocumentSink, EventSink, EventSource, JsonLinesIndex, JsonLinesSessionStore, JsonLinesSink,
-    MemoryIndex, MemorySessionStore, SessionStore, StoredSessions, WriteReport,
+    DocumentSink, EventSink, EventSource, INDEX_NAMES, JsonLinesIndex, JsonLinesSessionStore,
+    JsonLinesSink, MemoryIndex, MemorySessionStore, SessionStore, StoredSessions, WriteReport,
 };
 
 type Error = Box<dyn std::error::Error>;
@@ -50,6 +52,70 @@ pub struct Options<'a> {
     /// Whether the visits are read back for the offline stage. Without, every store
     /// streams to files (or only counts), so memory does not grow with the input.
     pub keep_sessions: bool,
+    /// Checkpoint file and every how many batches (needs `out_dir`: the stores are then
+    /// its files, rewound to the checkpoint on a restart).
+    pub checkpoint: Option<(PathBuf, u64)>,
+}
+
+/// The output files, relative to the output directory.
+fn output_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = ["checked.jsonl", "dead_letters.jsonl", "sessions.jsonl"]
+        .into_iter()
+        .map(PathBuf::from)
+        .collect();
+    files.extend(
+        INDEX_NAMES
+            .iter()
+            .map(|name| Path::new("documents").join(format!("{name}.jsonl"))),
+    );
+    files
+}
+
+/// Cuts each output file back to its length at the checkpoint: what was written after it
+/// is written again by the resumed run, so the files end exactly as without the crash.
+fn rewind(dir: &Path, checkpoint: &Checkpoint) -> Result<(), Error> {
+    for file in output_files() {
+        let key = file.to_string_lossy().into_owned();
+        let len = checkpoint.extra["files"][&key]
+            .as_u64()
+            .ok_or(format!("the checkpoint does not know {key}"))?;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join(&file))?;
+        f.set_len(len)?;
+    }
+    Ok(())
+}
+
+/// Lines of a file (0 when it does not exist).
+fn lines_in(path: &Path) -> u64 {
+    std::fs::File::open(path).map_or(0, |f| {
+        std::io::BufRead::split(std::io::BufReader::new(f), b'\n').count() as u64
+    })
+}
+
+/// File checkpoints that also record the output files' lengths (every sink has flushed
+/// when a batch is committed).
+struct Rewindable {
+    inner: FileCheckpoints,
+    dir: PathBuf,
+}
+
+#[async_trait]
+impl Checkpoints for Rewindable {
+    fn due(&mut self, counts: &FlowCounts) -> bool {
+        self.inner.due(counts)
+    }
+
+    async fn save(&mut self, mut checkpoint: Checkpoint) -> websight::core::Result<()> {
+        let mut files = serde_json::Map::new();
+        for file in output_files() {
+            let len = std::fs::metadata(self.dir.join(&file))?.len();
+            files.insert(file.to_string_lossy().into_owned(), len.into());
+        }
+        checkpoint.extra = serde_json::json!({ "files": files });
+        self.inner.save(checkpoint).await
+    }
 }
 
 /// What the stage did and what its stores hold afterwards.
@@ -136,7 +202,7 @@ impl DocumentSink for Discard {
         }
         Ok(WriteReport {
             written: n.iter().sum(),
-            replaced: 0,
+            ..WriteReport::default()
         })
     }
 }
@@ -146,7 +212,7 @@ impl SessionStore for Discard {
     async fn upsert_visits(&mut self, visits: &[Visit]) -> websight::core::Result<WriteReport> {
         Ok(WriteReport {
             written: visits.len(),
-            replaced: 0,
+            ..WriteReport::default()
         })
     }
 
@@ -226,8 +292,14 @@ impl<'s> Stores<'s> {
     async fn embedded(
         source: Box<dyn EventSource + 's>,
         options: &Options<'_>,
+        resume: Option<&Checkpoint>,
     ) -> Result<Stores<'s>, Error> {
         let out_dir = options.out_dir;
+        // Every store a file, appended to: streaming, or rewindable to a checkpoint.
+        let files = !options.keep_sessions || options.checkpoint.is_some();
+        if let (Some(dir), Some(checkpoint)) = (out_dir, resume) {
+            rewind(dir, checkpoint)?;
+        }
         let documents = match (options.mode, out_dir) {
             #[cfg(feature = "elasticsearch")]
             (Mode::Search { url, prefix }, _) => DocumentStore::search(url, prefix).await?,
@@ -235,35 +307,56 @@ impl<'s> Stores<'s> {
             (Mode::Search { .. }, _) => {
                 return Err("--search needs the `elasticsearch` feature".into());
             }
-            _ if options.keep_sessions => DocumentStore::Memory(MemoryIndex::default()),
-            (_, Some(dir)) => DocumentStore::Files(JsonLinesIndex::create(&dir.join("documents"))?),
-            (_, None) => DocumentStore::Counted(Discard::default()),
+            (_, Some(dir)) if files && resume.is_some() => {
+                DocumentStore::Files(JsonLinesIndex::append(&dir.join("documents"))?)
+            }
+            (_, Some(dir)) if files => {
+                DocumentStore::Files(JsonLinesIndex::create(&dir.join("documents"))?)
+            }
+            (_, None) if files => DocumentStore::Counted(Discard::default()),
+            _ => DocumentStore::Memory(MemoryIndex::default()),
         };
         let (sessions, session_store): (Box<dyn SessionStore>, _) = match out_dir {
-            _ if options.keep_sessions => (
+            Some(dir) if files => {
+                let path = dir.join("sessions.jsonl");
+                let store = match resume {
+                    Some(_) => JsonLinesSessionStore::append(path)?,
+                    None => JsonLinesSessionStore::create(path)?,
+                };
+                (Box::new(store), "session file")
+            }
+            None if files => (Box::new(Discard::default()), "session counter"),
+            _ => (
                 Box::new(MemorySessionStore::default()),
                 "embedded session store",
             ),
-            Some(dir) => (
-                Box::new(JsonLinesSessionStore::create(dir.join("sessions.jsonl"))?),
-                "session file",
-            ),
-            None => (Box::new(Discard::default()), "session counter"),
         };
         // With --out-dir the topics are files a user can open.
-        let file = |name: &str| -> Result<std::io::BufWriter<std::fs::File>, Error> {
-            let dir = out_dir.expect("only called with an output directory");
-            Ok(std::io::BufWriter::new(std::fs::File::create(
-                dir.join(name),
-            )?))
+        let file = |name: &str| -> Result<(std::io::BufWriter<std::fs::File>, u64), Error> {
+            let path = out_dir
+                .expect("only called with an output directory")
+                .join(name);
+            let file = match resume {
+                Some(_) => std::fs::OpenOptions::new().append(true).open(&path)?,
+                None => std::fs::File::create(&path)?,
+            };
+            Ok((std::io::BufWriter::new(file), lines_in(&path)))
         };
         let (checked, dead): (Counted, Counted) = match out_dir {
-            Some(_) => (
-                counted(Box::new(JsonLinesSink::payloads(file("checked.jsonl")?))),
-                counted(Box::new(JsonLinesSink::envelopes(file(
-                    "dead_letters.jsonl",
-                )?))),
-            ),
+            Some(_) => {
+                let (checked, checked_lines) = file("checked.jsonl")?;
+                let (dead, dead_lines) = file("dead_letters.jsonl")?;
+                (
+                    Counted {
+                        inner: Some(Box::new(JsonLinesSink::payloads(checked))),
+                        sent: checked_lines,
+                    },
+                    Counted {
+                        inner: Some(Box::new(JsonLinesSink::envelopes(dead))),
+                        sent: dead_lines,
+                    },
+                )
+            }
             None => (
                 Counted {
                     inner: None,
@@ -355,6 +448,15 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<StreamOutcome, Error> {
     let (mode, out_dir) = (options.mode, options.out_dir);
+    let files_mode = !options.keep_sessions || options.checkpoint.is_some();
+    let checkpoints = options
+        .checkpoint
+        .as_ref()
+        .map(|(path, every)| FileCheckpoints::new(path, *every));
+    let resume = match &checkpoints {
+        Some(c) => c.load()?,
+        None => None,
+    };
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(dir)?;
     }
@@ -368,13 +470,20 @@ pub fn run(
             Mode::Servers(s) => Stores::servers(s, source).await?,
             #[cfg(not(feature = "connectors"))]
             Mode::Servers(_) => return Err("--servers needs the `connectors` feature".into()),
-            _ => Stores::embedded(source, options).await?,
+            _ => Stores::embedded(source, options, resume.as_ref()).await?,
         };
         let mut flow = Flow::new(
             ingest,
             Gate::new(GateConfig::default())?,
             StreamAnalytics::new(AnalyticsConfig::default(), catalogue)?,
         );
+        if let Some(checkpoint) = resume {
+            let position = flow
+                .restore(checkpoint, stores.state.as_mut(), observer)
+                .await?;
+            stores.source.skip(position).await?;
+            tracing::info!(position, "resumed from the checkpoint");
+        }
         let mut out = Outputs {
             state: stores.state.as_mut(),
             checked: &mut stores.checked,
@@ -382,7 +491,17 @@ pub fn run(
             sessions: stores.sessions.as_mut(),
             documents: stores.documents.sink(),
         };
-        let counts = flow.run(stores.source.as_mut(), &mut out, observer).await?;
+        let counts = match (&checkpoints, out_dir) {
+            (Some(inner), Some(dir)) => {
+                let mut rewindable = Rewindable {
+                    inner: inner.clone(),
+                    dir: dir.to_owned(),
+                };
+                flow.run_checkpointed(stores.source.as_mut(), &mut out, observer, &mut rewindable)
+                    .await?
+            }
+            _ => flow.run(stores.source.as_mut(), &mut out, observer).await?,
+        };
         let (gate, analytics) = flow.into_parts();
         let sessions = if options.keep_sessions {
             let mut sessions = stores.sessions.read_sessions().await?;
@@ -390,7 +509,7 @@ pub fn run(
             sessions
                 .visits
                 .sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
-            if let Some(dir) = out_dir {
+            if let Some(dir) = out_dir.filter(|_| !files_mode) {
                 write_files(dir, &stores.documents, &sessions)?;
             }
             Some(sessions)

@@ -112,8 +112,10 @@ async fn unreachable_servers_are_errors_and_refused_documents_are_reported() {
 
     // A number beyond the template's `long` is refused for good: reported with the server's
     // reason (the flow makes it a dead letter), the other documents are written.
-    let mut docs = Documents::default();
-    docs.windows = documents().windows.into_iter().take(3).collect();
+    let mut docs = Documents {
+        windows: documents().windows.into_iter().take(3).collect(),
+        ..Documents::default()
+    };
     docs.windows[1].sessions = u64::MAX;
     let mut sink = sink.retries(2, Duration::from_millis(10));
     let report = sink.write(&docs).await.unwrap();

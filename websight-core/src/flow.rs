@@ -311,7 +311,7 @@ impl FileCheckpoints {
 #[async_trait::async_trait]
 impl Checkpoints for FileCheckpoints {
     fn due(&mut self, counts: &FlowCounts) -> bool {
-        counts.batches % self.every == 0
+        counts.batches.is_multiple_of(self.every)
     }
 
     async fn save(&mut self, checkpoint: Checkpoint) -> Result<()> {
@@ -414,16 +414,23 @@ impl Flow {
 
     /// Everything needed to continue from here (call between batches).
     pub async fn checkpoint(
-        &self,
+        &mut self,
         state: &mut dyn GateState,
-        observer: &dyn Observer,
+        observer: &mut dyn Observer,
     ) -> Result<Checkpoint> {
+        // Taken before the await: a future holding `&Flow` would not be `Send`.
+        let mut checkpoint = self.checkpoint_in_process(observer)?;
+        checkpoint.state = state.snapshot().await?;
+        Ok(checkpoint)
+    }
+
+    fn checkpoint_in_process(&self, observer: &dyn Observer) -> Result<Checkpoint> {
         Ok(Checkpoint {
             version: CHECKPOINT_VERSION,
             position: self.taken,
             counts: self.counts,
             gate: serde_json::to_value(self.gate.snapshot())?,
-            state: state.snapshot().await?,
+            state: None,
             analytics: self.analytics.snapshot()?,
             observer: observer.snapshot(),
             extra: serde_json::Value::Null,

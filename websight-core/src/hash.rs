@@ -27,7 +27,7 @@ pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
 pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let text = text.as_bytes();
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.chunks(2)

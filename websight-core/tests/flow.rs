@@ -395,7 +395,7 @@ fn a_run_restored_from_its_last_checkpoint_ends_exactly_like_one_that_never_stop
         assert!(stores.checked.messages.len() >= clean.checked.messages.len());
         block_on(checkpoints.save(websight_core::flow::Checkpoint {
             version: 0,
-            ..block_on(flow(&g).checkpoint(&mut stores.state, &())).unwrap()
+            ..block_on(flow(&g).checkpoint(&mut stores.state, &mut ())).unwrap()
         }))
         .unwrap();
         assert!(checkpoints.load().is_err(), "another version is refused");

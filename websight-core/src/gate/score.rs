@@ -8,7 +8,7 @@ use crate::model::SessionId;
 /// rejected. Open sessions are held as 64-bit hashes of their ids; [`DetectionScore::end`]
 /// folds an ended session into the counts, so scoring a stream of millions of sessions
 /// holds only those in flight.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetectionScore {
     sessions: HashMap<u64, (bool, bool)>,
     ended: (u64, u64, u64, u64),

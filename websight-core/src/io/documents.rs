@@ -200,12 +200,32 @@ impl JsonLinesIndex {
         })
     }
 
+    /// Opens the four files in `dir` to append to what they hold (e.g. after a restart),
+    /// counting the lines already there.
+    pub fn append(dir: &std::path::Path) -> Result<JsonLinesIndex> {
+        let mut written = [0; 4];
+        let mut open = |i: usize| -> Result<_> {
+            let path = dir.join(format!("{}.jsonl", INDEX_NAMES[i]));
+            if let Ok(file) = std::fs::File::open(&path) {
+                let lines = std::io::BufRead::split(std::io::BufReader::new(file), b'\n');
+                written[i] = lines.count() as u64;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)?;
+            Ok(std::io::BufWriter::new(file))
+        };
+        let files = [open(0)?, open(1)?, open(2)?, open(3)?];
+        Ok(JsonLinesIndex { files, written })
+    }
+
     /// Lines written per index, in the order of [`INDEX_NAMES`].
     pub fn written(&self) -> [u64; 4] {
         self.written
     }
 
-    fn append<T: serde::Serialize>(&mut self, index: usize, docs: &[T]) -> Result<usize> {
+    fn append_docs<T: serde::Serialize>(&mut self, index: usize, docs: &[T]) -> Result<usize> {
         for doc in docs {
             serde_json::to_writer(&mut self.files[index], doc)?;
             std::io::Write::write_all(&mut self.files[index], b"\n")?;
@@ -219,10 +239,10 @@ impl JsonLinesIndex {
 #[async_trait]
 impl DocumentSink for JsonLinesIndex {
     async fn write(&mut self, docs: &Documents) -> Result<WriteReport> {
-        let written = self.append(0, &docs.sessions)?
-            + self.append(1, &docs.products)?
-            + self.append(2, &docs.sentiments)?
-            + self.append(3, &docs.windows)?;
+        let written = self.append_docs(0, &docs.sessions)?
+            + self.append_docs(1, &docs.products)?
+            + self.append_docs(2, &docs.sentiments)?
+            + self.append_docs(3, &docs.windows)?;
         Ok(WriteReport {
             written,
             ..WriteReport::default()
