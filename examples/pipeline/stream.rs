@@ -431,6 +431,7 @@ impl<'s> Stores<'s> {
     }
 }
 
+#[cfg(feature = "connectors")]
 fn counted(inner: Box<dyn EventSink>) -> Counted {
     Counted {
         inner: Some(inner),

@@ -149,3 +149,37 @@ proptest! {
         prop_assert!(run.counts.inputs >= input.len() as u64);
     }
 }
+
+/// Every input a fuzz target ever crashed on (`fuzz/regressions/<target>/`), through the
+/// decoders and the whole flow: no panic, every input conserved.
+#[test]
+fn inputs_fuzzing_found_pass_through_the_decoders_and_the_flow() {
+    use websight_core::decode::{DecodeContext, Format, decode_line};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
+    let mut seen = 0;
+    for target in ["segment", "original", "decode_gate_analytics"] {
+        let Ok(dir) = std::fs::read_dir(root.join(target)) else {
+            continue;
+        };
+        for file in dir {
+            let bytes = std::fs::read(file.unwrap().path()).unwrap();
+            for format in [Format::Segment, Format::Original, Format::Auto] {
+                let _ = decode_line(&bytes, format, &DecodeContext::default());
+            }
+            let lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+            let mut f = websight_core::flow::Flow::new(
+                websight_core::flow::Ingest::new(privacy()),
+                websight_core::gate::Gate::new(Default::default()).unwrap(),
+                websight_core::analytics::StreamAnalytics::new(
+                    Default::default(),
+                    Default::default(),
+                )
+                .unwrap(),
+            );
+            let run = f.run_embedded(lines, &mut ()).unwrap();
+            assert!(run.counts.is_conserved(), "{target}: {:?}", run.counts);
+            seen += 1;
+        }
+    }
+    assert!(seen >= 1, "the regression inputs are where this test looks");
+}

@@ -53,22 +53,19 @@ pub fn read_sets(reader: impl BufRead) -> Result<Vec<Vec<u32>>> {
 /// exactly, touching only sets that share an item with the query.
 pub struct ExactJaccard<'a> {
     sets: &'a [Vec<u32>],
-    postings: Vec<Vec<u32>>,
+    /// Item → sets holding it. A map, not a vector indexed by item id: ids are any `u32`,
+    /// and one large id must not allocate gigabytes.
+    postings: std::collections::HashMap<u32, Vec<u32>>,
 }
 
 impl<'a> ExactJaccard<'a> {
     /// Indexes `sets` (each sorted and duplicate-free, as [`read_sets`] returns them).
     pub fn new(sets: &'a [Vec<u32>]) -> Self {
-        let max_item = sets
-            .iter()
-            .flatten()
-            .copied()
-            .max()
-            .map_or(0, |m| m as usize + 1);
-        let mut postings = vec![Vec::new(); max_item];
+        let mut postings: std::collections::HashMap<u32, Vec<u32>> =
+            std::collections::HashMap::new();
         for (id, set) in sets.iter().enumerate() {
             for &item in set {
-                postings[item as usize].push(id as u32);
+                postings.entry(item).or_default().push(id as u32);
             }
         }
         ExactJaccard { sets, postings }
@@ -79,7 +76,7 @@ impl<'a> ExactJaccard<'a> {
         let q = &self.sets[query];
         let mut overlap: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
         for &item in q {
-            for &other in &self.postings[item as usize] {
+            for &other in self.postings.get(&item).into_iter().flatten() {
                 *overlap.entry(other).or_default() += 1;
             }
         }
@@ -124,6 +121,9 @@ mod tests {
         assert_eq!(exact.neighbours(0, 0.5), vec![1]);
         assert_eq!(exact.neighbours(0, 0.4), vec![1, 2]);
         assert!(exact.neighbours(4, 0.1).is_empty());
+        // Found by fuzzing: a large item id once sized a vector by it.
+        let sets = read_sets("4294967295 1\n4294967295 1 2".as_bytes()).unwrap();
+        assert_eq!(ExactJaccard::new(&sets).neighbours(0, 0.5), vec![1]);
         let (r, p) = recall_precision(&[vec![1, 2]], &[vec![1]]);
         assert_eq!((r, p), (1.0, 0.5));
         assert!(matches!(

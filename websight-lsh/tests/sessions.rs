@@ -115,3 +115,22 @@ fn weighted_signatures_estimate_the_probability_jaccard_index() {
     assert!(hasher.sign(&[(1, f64::NAN)]).is_err());
     assert!(hasher.sign(&[(1, -1.0)]).is_err());
 }
+
+/// Every users file a fuzz target ever crashed on (`fuzz/regressions/lsh_users/`): read,
+/// signed, indexed and queried without a panic or a runaway allocation.
+#[test]
+fn users_files_fuzzing_found_are_handled() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/lsh_users");
+    let mut seen = 0;
+    for file in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        if let Ok(sets) = websight_lsh::exact::read_sets(&bytes[..])
+            && !sets.is_empty()
+        {
+            websight_lsh::evaluate::evaluate(&sets, 16, 0.5, 4).unwrap();
+        }
+        seen += 1;
+    }
+    assert!(seen >= 1);
+}

@@ -232,6 +232,9 @@ impl SessionRecord {
         let start = self.session_timestamp.0;
         let mut events = Vec::with_capacity(n + 2);
         let mut at = start;
+        // Dwells are sent by clients: adding them up may run past the last representable
+        // time, which is an invalid record, not a crash.
+        let mut overflowed = false;
         let mut push = |action, product, dwell: f64, clicks, events: &mut Vec<PageEvent>| {
             events.push(PageEvent {
                 at,
@@ -241,7 +244,10 @@ impl SessionRecord {
                 clicks,
                 search_query: None,
             });
-            at += Duration::microseconds((dwell * 1e6).round() as i64);
+            match at.checked_add_signed(Duration::microseconds((dwell * 1e6).round() as i64)) {
+                Some(next) => at = next,
+                None => overflowed = true,
+            }
         };
         if self.actions == Action::Search {
             push(Action::Search, None, 0.0, 0, &mut events);
@@ -268,6 +274,12 @@ impl SessionRecord {
             Action::AddToCart => push(Action::AddToCart, last_product, 0.0, 0, &mut events),
             Action::Checkout => push(Action::Checkout, None, 0.0, 0, &mut events),
             Action::ViewItem | Action::Search => {}
+        }
+        if overflowed {
+            return Err(CoreError::invalid(
+                "timeSpentonEachPage",
+                "the pages run past the last representable time",
+            ));
         }
         if events.is_empty() {
             return Err(CoreError::invalid(
