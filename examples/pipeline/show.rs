@@ -24,6 +24,16 @@ pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
         "  unique visitor ids (HLL) {:>5.0}; persons after identity stitching {}",
         outcome.unique_users, summary.visitors
     );
+    if let Some(k) = &outcome.known_filter {
+        println!(
+            "  known-visitor filter: {} ids in {} layer(s) of {} bits, last {:.1}% full, false-positive rate {:.3}%",
+            k.items,
+            k.layers,
+            k.bits,
+            100.0 * k.fill,
+            100.0 * k.false_positive_rate
+        );
+    }
     let f = outcome.counts;
     println!(
         "  outputs: {} checked events, {} dead letters with their reason ({} rejected + {} unreadable + {} late + {} refused by a store); conserved: {}",

@@ -124,6 +124,8 @@ pub struct StreamOutcome {
     pub gate: GateStats,
     pub analytics: StreamAnalytics,
     pub unique_users: f64,
+    /// The known-visitor filter's fill and false-positive rate.
+    pub known_filter: Option<websight::core::gate::FilterStats>,
     /// Documents per index held by the document store afterwards.
     pub held: [u64; 4],
     pub document_store: &'static str,
@@ -523,6 +525,7 @@ pub fn run(
             gate: gate.stats().clone(),
             analytics,
             unique_users: stores.state.unique_users().await?,
+            known_filter: stores.state.known_filter().await?,
             held,
             document_store,
             sessions,

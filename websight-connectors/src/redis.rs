@@ -1,5 +1,7 @@
-//! The security gate's state in Redis: known users in a Bloom filter (RedisBloom's `BF.*`
-//! when the module is loaded, else a Bloom filter on a Redis bitmap), unique users in a
+//! The security gate's state in Redis: known users in a Bloom filter (RedisBloom's `BF.*`,
+//! scaling by itself, when the module is loaded; else a Bloom filter on a Redis bitmap),
+//! both sized by the gate's [`GateConfig`] with core's [`bloom_size`] (the embedded
+//! filter's rule), with fill and false-positive rate reported; unique users in a
 //! HyperLogLog (`PFADD`/`PFCOUNT`/`PFMERGE`), and sessions per user in a hash (each session
 //! counted once, atomically, by a small Lua script) — every call takes a batch and costs one pipelined round trip, never one per
 //! event, and every write is idempotent, so a retry never counts twice.
@@ -10,15 +12,10 @@
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use websight_core::gate::hash64;
+use websight_core::gate::{FilterStats, GateConfig, bloom_size, hash64};
 
 use crate::backoff::Backoff;
 use crate::{ConnectorError, Result};
-
-/// Bits of the bitmap Bloom filter (2^24 bits = 2 MiB) and hashes per key: about 0.1% false
-/// positives at a million users.
-const BITMAP_BITS: u64 = 1 << 24;
-const BITMAP_HASHES: u64 = 10;
 
 /// The longest a connection attempt or a call may take before it is retried.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
@@ -41,6 +38,10 @@ pub struct RedisGateState {
     prefix: String,
     redisbloom: bool,
     retries: u32,
+    /// Bits and hash functions of the bitmap filter.
+    bitmap: (u64, u32),
+    /// The filter's configured false-positive rate.
+    fp_rate: f64,
 }
 
 impl std::fmt::Debug for RedisGateState {
@@ -54,20 +55,34 @@ impl std::fmt::Debug for RedisGateState {
 
 impl RedisGateState {
     /// Connects to `url` (e.g. `redis://127.0.0.1:6379/`); keys start with `prefix`. Uses
-    /// RedisBloom when the server has it loaded.
+    /// RedisBloom when the server has it loaded. Filters sized by [`GateConfig::default`].
     pub async fn connect(url: &str, prefix: &str) -> Result<RedisGateState> {
-        let mut state = Self::connect_with_bitmap(url, prefix).await?;
+        Self::connect_sized(url, prefix, &GateConfig::default()).await
+    }
+
+    /// [`RedisGateState::connect`] with the known-visitor filter sized for `config`'s
+    /// capacity and false-positive rate (RedisBloom adds sub-filters beyond the capacity;
+    /// the bitmap does not, and its [`RedisGateState::known_filter`] shows it filling).
+    pub async fn connect_sized(
+        url: &str,
+        prefix: &str,
+        config: &GateConfig,
+    ) -> Result<RedisGateState> {
+        let mut state = Self::connect_with_bitmap_sized(url, prefix, config).await?;
         let modules: redis::Value = redis::cmd("MODULE")
             .arg("LIST")
             .query_async(&mut state.conn)
             .await?;
         state.redisbloom = format!("{modules:?}").to_lowercase().contains("bf");
         if state.redisbloom {
-            // 0.1% false positives up to a million users; grows beyond. Exists already: fine.
+            // Sub-filters twice as large with a tighter rate beyond the capacity. Exists
+            // already: fine.
             let reserved: redis::RedisResult<()> = redis::cmd("BF.RESERVE")
                 .arg(state.key("known_users"))
-                .arg(0.001)
-                .arg(1_000_000)
+                .arg(config.known_users_fp_rate)
+                .arg(config.known_users_capacity)
+                .arg("EXPANSION")
+                .arg(2)
                 .query_async(&mut state.conn)
                 .await;
             if let Err(e) = reserved
@@ -81,6 +96,22 @@ impl RedisGateState {
 
     /// Connects without RedisBloom: the Bloom filter lives on a plain bitmap.
     pub async fn connect_with_bitmap(url: &str, prefix: &str) -> Result<RedisGateState> {
+        Self::connect_with_bitmap_sized(url, prefix, &GateConfig::default()).await
+    }
+
+    /// [`RedisGateState::connect_with_bitmap`] sized for `config`.
+    pub async fn connect_with_bitmap_sized(
+        url: &str,
+        prefix: &str,
+        config: &GateConfig,
+    ) -> Result<RedisGateState> {
+        let (bits, hashes) = bloom_size(config.known_users_capacity, config.known_users_fp_rate)?;
+        // Redis strings stop at 2^32 bits.
+        if bits > 1 << 32 {
+            return Err(ConnectorError::Protocol {
+                reason: format!("a known-users bitmap of {bits} bits exceeds Redis's 2^32"),
+            });
+        }
         let client = redis::Client::open(url)?;
         let conn = Self::manager(&client).await?;
         Ok(RedisGateState {
@@ -89,6 +120,8 @@ impl RedisGateState {
             prefix: prefix.to_owned(),
             redisbloom: false,
             retries: 8,
+            bitmap: (bits, hashes),
+            fp_rate: config.known_users_fp_rate,
         })
     }
 
@@ -152,11 +185,58 @@ impl RedisGateState {
         }
     }
 
-    fn bit_positions(user: &str) -> impl Iterator<Item = u64> {
+    fn bit_positions(&self, user: &str) -> impl Iterator<Item = u64> + use<> {
         // Double hashing (Kirsch–Mitzenmacher) from one 64-bit hash.
         let h = hash64(user.as_bytes());
         let (h1, h2) = (h & 0xFFFF_FFFF, (h >> 32) | 1);
-        (0..BITMAP_HASHES).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2))) % BITMAP_BITS)
+        let (bits, hashes) = self.bitmap;
+        (0..u64::from(hashes)).map(move |i| (h1.wrapping_add(i.wrapping_mul(h2))) % bits)
+    }
+
+    /// The known-visitor filter's fill and false-positive rate: RedisBloom's `BF.INFO`
+    /// (items against capacity per sub-filter, each at its rate), or the bitmap's set bits
+    /// (`BITCOUNT`: exact fill, rate = fillᵏ).
+    pub async fn known_filter(&mut self) -> Result<FilterStats> {
+        let key = self.key("known_users");
+        let mut pipe = redis::pipe();
+        if self.redisbloom {
+            pipe.cmd("BF.INFO").arg(&key);
+            let (info,): (Vec<redis::Value>,) = self.run(&pipe).await?;
+            let field = |name: &str| -> u64 {
+                info.chunks(2)
+                    .find(|kv| redis::from_redis_value::<String>(&kv[0]).is_ok_and(|k| k == name))
+                    .and_then(|kv| redis::from_redis_value::<u64>(&kv[1]).ok())
+                    .unwrap_or(0)
+            };
+            let (capacity, items) = (field("Capacity"), field("Number of items inserted"));
+            let layers = field("Number of filters").max(1) as usize;
+            let fill = items as f64 / capacity.max(1) as f64;
+            return Ok(FilterStats {
+                layers,
+                capacity,
+                items,
+                bits: field("Size") * 8,
+                fill: fill.min(1.0),
+                // Each sub-filter holds its rate at capacity; the sum is the reserve's bound.
+                false_positive_rate: fill.min(1.0) * self.fp_bound(),
+            });
+        }
+        pipe.cmd("BITCOUNT").arg(&key);
+        let (set,): (u64,) = self.run(&pipe).await?;
+        let (bits, hashes) = self.bitmap;
+        let fill = set as f64 / bits as f64;
+        Ok(FilterStats {
+            layers: 1,
+            capacity: 0,
+            items: 0,
+            bits,
+            fill,
+            false_positive_rate: fill.powi(hashes as i32),
+        })
+    }
+
+    fn fp_bound(&self) -> f64 {
+        self.fp_rate
     }
 
     /// Adds users to the known-users filter.
@@ -178,7 +258,7 @@ impl RedisGateState {
             pipe.cmd("BF.MADD").arg(&key).arg(users).ignore();
         } else {
             for user in users {
-                for bit in Self::bit_positions(user) {
+                for bit in self.bit_positions(user) {
                     pipe.cmd("SETBIT").arg(&key).arg(bit).arg(1).ignore();
                 }
             }
@@ -207,13 +287,13 @@ impl RedisGateState {
             return Ok(flags);
         }
         for user in users {
-            for bit in Self::bit_positions(user) {
+            for bit in self.bit_positions(user) {
                 pipe.cmd("GETBIT").arg(&key).arg(bit);
             }
         }
         let bits: Vec<u8> = self.run(&pipe).await?;
         Ok(bits
-            .chunks(BITMAP_HASHES as usize)
+            .chunks(self.bitmap.1 as usize)
             .map(|c| c.iter().all(|&b| b == 1))
             .collect())
     }
@@ -324,5 +404,9 @@ impl websight_core::gate::GateState for RedisGateState {
 
     async fn sessions_of(&mut self, user: &str) -> websight_core::Result<u64> {
         Ok(RedisGateState::sessions_of(self, user).await?)
+    }
+
+    async fn known_filter(&mut self) -> websight_core::Result<Option<FilterStats>> {
+        Ok(Some(RedisGateState::known_filter(self).await?))
     }
 }

@@ -56,7 +56,7 @@ use serde::{Deserialize, Serialize};
 pub use crate::decode::{DeadLetter, DeadLetterReason};
 pub use crate::hash::hash64;
 pub use hll::HyperLogLog;
-pub use known_users::KnownUsers;
+pub use known_users::{FilterStats, KnownUsers, bloom_size};
 pub use rules::{
     Blocklist, BotUserAgent, ImpossibleFigures, IpRate, NoUserAgent, RuleContext, SecurityRule,
     SubSecondDwell, standard_rules,

@@ -39,6 +39,11 @@ pub trait GateState: Send {
     async fn unique_users(&mut self) -> Result<f64>;
     /// Sessions of `user` with a valid event.
     async fn sessions_of(&mut self, user: &str) -> Result<u64>;
+    /// The known-visitor filter's fill and false-positive rate (`None` when the store
+    /// cannot tell).
+    async fn known_filter(&mut self) -> Result<Option<super::FilterStats>> {
+        Ok(None)
+    }
     /// The state for a checkpoint when it lives in this process; `None` (the default) when
     /// it is kept durably where it is (a server).
     async fn snapshot(&mut self) -> Result<Option<serde_json::Value>> {
@@ -157,6 +162,10 @@ impl GateState for MemoryGateState {
             .get(&UserId(user.to_owned()))
             .copied()
             .unwrap_or(0))
+    }
+
+    async fn known_filter(&mut self) -> Result<Option<super::FilterStats>> {
+        Ok(Some(self.known.stats()))
     }
 
     async fn snapshot(&mut self) -> Result<Option<serde_json::Value>> {
