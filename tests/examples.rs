@@ -143,7 +143,7 @@ fn pipeline_runs_embedded() {
     assert!(text.contains("Purchase models") && text.contains("random forest"));
     assert!(text.contains("What drives purchases") && text.contains("Report written to"));
     assert!(
-        text.contains("written to the embedded store") && text.contains(": exact"),
+        text.contains("written to the document files") && text.contains(": exact"),
         "{text}"
     );
     for section in [

@@ -17,7 +17,7 @@ use websight::core::flow::{
 use websight::core::gate::{Gate, GateConfig, GateState, GateStats, MemoryGateState};
 use websight::core::io::{
     DocumentSink, EventSink, EventSource, INDEX_NAMES, JsonLinesIndex, JsonLinesSessionStore,
-    JsonLinesSink, MemoryIndex, MemorySessionStore, SessionStore, StoredSessions, WriteReport,
+    JsonLinesSink, SessionStore, StoredSessions, WriteReport,
 };
 
 type Error = Box<dyn std::error::Error>;
@@ -225,10 +225,9 @@ impl SessionStore for Discard {
 
 /// The document store: its counts are checked against what the analytics emitted.
 enum DocumentStore {
-    Memory(MemoryIndex),
     /// `documents/<index>.jsonl`, appended as documents arrive.
     Files(JsonLinesIndex),
-    /// Nowhere (`--stream-only` without `--out-dir`): only counted.
+    /// Nowhere (without `--out-dir`): only counted.
     Counted(Discard),
     #[cfg(feature = "elasticsearch")]
     Search(websight::connectors::search::SearchSink),
@@ -244,7 +243,6 @@ impl DocumentStore {
 
     fn sink(&mut self) -> &mut dyn DocumentSink {
         match self {
-            DocumentStore::Memory(m) => m,
             DocumentStore::Files(f) => f,
             DocumentStore::Counted(d) => d,
             #[cfg(feature = "elasticsearch")]
@@ -255,15 +253,6 @@ impl DocumentStore {
     /// Documents per index: session_summary, product_details, product_sentiment, KPI windows.
     async fn counts(&self) -> Result<([u64; 4], &'static str), Error> {
         match self {
-            DocumentStore::Memory(m) => Ok((
-                [
-                    m.sessions.len() as u64,
-                    m.products.len() as u64,
-                    m.sentiments.len() as u64,
-                    m.windows.len() as u64,
-                ],
-                "embedded store",
-            )),
             DocumentStore::Files(f) => Ok((f.written(), "document files")),
             DocumentStore::Counted(d) => Ok((d.documents, "document counter")),
             #[cfg(feature = "elasticsearch")]
@@ -287,6 +276,8 @@ struct Stores<'s> {
     dead: Counted,
     sessions: Box<dyn SessionStore>,
     session_store: &'static str,
+    /// A session file to remove once read back.
+    temporary: Option<PathBuf>,
     documents: DocumentStore,
 }
 
@@ -297,8 +288,8 @@ impl<'s> Stores<'s> {
         resume: Option<&Checkpoint>,
     ) -> Result<Stores<'s>, Error> {
         let out_dir = options.out_dir;
-        // Every store a file, appended to: streaming, or rewindable to a checkpoint.
-        let files = !options.keep_sessions || options.checkpoint.is_some();
+        // Every store is a file appended to as the stream goes (so memory stays flat and a
+        // checkpoint can rewind it), or only counts when nobody reads it afterwards.
         if let (Some(dir), Some(checkpoint)) = (out_dir, resume) {
             rewind(dir, checkpoint)?;
         }
@@ -309,17 +300,15 @@ impl<'s> Stores<'s> {
             (Mode::Search { .. }, _) => {
                 return Err("--search needs the `elasticsearch` feature".into());
             }
-            (_, Some(dir)) if files && resume.is_some() => {
+            (_, Some(dir)) if resume.is_some() => {
                 DocumentStore::Files(JsonLinesIndex::append(&dir.join("documents"))?)
             }
-            (_, Some(dir)) if files => {
-                DocumentStore::Files(JsonLinesIndex::create(&dir.join("documents"))?)
-            }
-            (_, None) if files => DocumentStore::Counted(Discard::default()),
-            _ => DocumentStore::Memory(MemoryIndex::default()),
+            (_, Some(dir)) => DocumentStore::Files(JsonLinesIndex::create(&dir.join("documents"))?),
+            (_, None) => DocumentStore::Counted(Discard::default()),
         };
+        let mut temporary = None;
         let (sessions, session_store): (Box<dyn SessionStore>, _) = match out_dir {
-            Some(dir) if files => {
+            Some(dir) => {
                 let path = dir.join("sessions.jsonl");
                 let store = match resume {
                     Some(_) => JsonLinesSessionStore::append(path)?,
@@ -327,11 +316,15 @@ impl<'s> Stores<'s> {
                 };
                 (Box::new(store), "session file")
             }
-            None if files => (Box::new(Discard::default()), "session counter"),
-            _ => (
-                Box::new(MemorySessionStore::default()),
-                "embedded session store",
-            ),
+            // The offline stage reads the visits back: from a file of this run's own.
+            None if options.keep_sessions => {
+                let path = std::env::temp_dir()
+                    .join(format!("websight-sessions-{}.jsonl", std::process::id()));
+                temporary = Some(path.clone());
+                let store = JsonLinesSessionStore::create(path)?;
+                (Box::new(store), "temporary session file")
+            }
+            None => (Box::new(Discard::default()), "session counter"),
         };
         // With --out-dir the topics are files a user can open.
         let file = |name: &str| -> Result<(std::io::BufWriter<std::fs::File>, u64), Error> {
@@ -377,6 +370,7 @@ impl<'s> Stores<'s> {
             dead,
             sessions,
             session_store,
+            temporary,
             documents,
         })
     }
@@ -428,6 +422,7 @@ impl<'s> Stores<'s> {
             dead: counted(Box::new(KafkaSink::new(&s.kafka, &topics.dead_letters)?)),
             sessions: Box::new(sessions),
             session_store: "MongoDB",
+            temporary: None,
             documents: DocumentStore::search(&s.search, &s.prefix).await?,
         })
     }
@@ -451,7 +446,6 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<StreamOutcome, Error> {
     let (mode, out_dir) = (options.mode, options.out_dir);
-    let files_mode = !options.keep_sessions || options.checkpoint.is_some();
     let checkpoints = options
         .checkpoint
         .as_ref()
@@ -512,8 +506,8 @@ pub fn run(
             sessions
                 .visits
                 .sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
-            if let Some(dir) = out_dir.filter(|_| !files_mode) {
-                write_files(dir, &stores.documents, &sessions)?;
+            if let Some(path) = &stores.temporary {
+                std::fs::remove_file(path)?;
             }
             Some(sessions)
         } else {
@@ -534,28 +528,4 @@ pub fn run(
             dead_messages: stores.dead.sent,
         })
     })
-}
-
-/// `documents/<index>.jsonl` (embedded document store) and `sessions.jsonl`.
-fn write_files(
-    dir: &Path,
-    documents: &DocumentStore,
-    sessions: &StoredSessions,
-) -> Result<(), Error> {
-    match documents {
-        DocumentStore::Memory(index) => index.write_files(&dir.join("documents"))?,
-        DocumentStore::Files(_) | DocumentStore::Counted(_) => {}
-        #[cfg(feature = "elasticsearch")]
-        DocumentStore::Search(_) => tracing::info!(
-            "documents are in the search server, not in {}",
-            dir.display()
-        ),
-    }
-    let mut out = std::io::BufWriter::new(std::fs::File::create(dir.join("sessions.jsonl"))?);
-    for visit in &sessions.visits {
-        serde_json::to_writer(&mut out, visit)?;
-        std::io::Write::write_all(&mut out, b"\n")?;
-    }
-    std::io::Write::flush(&mut out)?;
-    Ok(())
 }
