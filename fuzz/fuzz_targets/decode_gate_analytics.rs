@@ -16,7 +16,12 @@ fuzz_target!(|data: &[u8]| {
     .expect("valid key");
     let mut flow = Flow::new(
         Ingest::new(privacy),
-        Gate::new(GateConfig::default()).expect("default gate"),
+        // A small known-visitor filter: a fresh one per input must be cheap.
+        Gate::new(GateConfig {
+            known_users_capacity: 1_000,
+            ..GateConfig::default()
+        })
+        .expect("gate"),
         StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())
             .expect("default analytics"),
     )

@@ -598,7 +598,7 @@ impl Flow {
     ) -> Result<EmbeddedRun> {
         let mut run = EmbeddedRun {
             counts: FlowCounts::default(),
-            state: MemoryGateState::new(&crate::gate::GateConfig::default())?,
+            state: MemoryGateState::new(self.gate.config())?,
             checked: MemoryTopic::default(),
             dead_letters: MemoryTopic::default(),
             sessions: MemorySessionStore::default(),

@@ -473,6 +473,11 @@ impl Gate {
         Ok(())
     }
 
+    /// The settings.
+    pub fn config(&self) -> &GateConfig {
+        &self.config
+    }
+
     /// Outcome counts so far.
     pub fn stats(&self) -> &GateStats {
         &self.stats

@@ -32,14 +32,17 @@ impl PolarityScores {
     }
 }
 
-/// The analyser: VADER's lexicons and rules.
+/// The analyser: VADER's lexicons and rules. The lexicons are parsed once per process and
+/// shared, so making an analyser costs nothing.
 #[derive(Debug, Clone)]
 pub struct Vader {
-    lexicon: HashMap<String, f64>,
+    lexicon: &'static HashMap<String, f64>,
     /// Only single-code-point emoji can match, as in vaderSentiment (it looks emoji up one
     /// character at a time).
-    emojis: HashMap<char, String>,
+    emojis: &'static HashMap<char, String>,
 }
+
+type Lexicons = (HashMap<String, f64>, HashMap<char, String>);
 
 impl Default for Vader {
     fn default() -> Self {
@@ -65,33 +68,41 @@ fn py_round(x: f64, digits: usize) -> f64 {
 }
 
 impl Vader {
-    /// Parses the bundled vaderSentiment 3.3.2 lexicons.
+    /// An analyser with the bundled vaderSentiment 3.3.2 lexicons.
     pub fn new() -> Self {
-        let lexicon = LEXICON
-            .lines()
-            .filter_map(|line| {
-                let mut fields = line.trim().split('\t');
-                let word = fields.next()?;
-                let measure = fields.next()?.parse().ok()?;
-                Some((word.to_owned(), measure))
-            })
-            .collect();
-        let emojis = EMOJI_LEXICON
-            .lines()
-            .filter_map(|line| {
-                let mut fields = line.trim().split('\t');
-                let emoji = fields.next()?;
-                let description = fields.next()?;
-                let mut chars = emoji.chars();
-                match (chars.next(), chars.next()) {
-                    (Some(c), None) => Some((c, description.to_owned())),
-                    _ => None,
-                }
-            })
-            .collect();
+        static LEXICONS: std::sync::OnceLock<Lexicons> = std::sync::OnceLock::new();
+        let (lexicon, emojis) = LEXICONS.get_or_init(parse_lexicons);
         Vader { lexicon, emojis }
     }
+}
 
+fn parse_lexicons() -> Lexicons {
+    let lexicon = LEXICON
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().split('\t');
+            let word = fields.next()?;
+            let measure = fields.next()?.parse().ok()?;
+            Some((word.to_owned(), measure))
+        })
+        .collect();
+    let emojis = EMOJI_LEXICON
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.trim().split('\t');
+            let emoji = fields.next()?;
+            let description = fields.next()?;
+            let mut chars = emoji.chars();
+            match (chars.next(), chars.next()) {
+                (Some(c), None) => Some((c, description.to_owned())),
+                _ => None,
+            }
+        })
+        .collect();
+    (lexicon, emojis)
+}
+
+impl Vader {
     fn known(&self, word_lower: &str) -> bool {
         self.lexicon.contains_key(word_lower)
     }
