@@ -118,25 +118,34 @@ fn lsh_writes_the_documented_json() {
     assert_eq!(missing.status.code(), Some(2), "usage error without --out");
 }
 
+/// What the stream stage of `pipeline --out-dir` writes.
+const STREAM_FILES: [&str; 7] = [
+    "checked.jsonl",
+    "dead_letters.jsonl",
+    "sessions.jsonl",
+    "documents/session_summary.jsonl",
+    "documents/product_details.jsonl",
+    "documents/product_sentiment.jsonl",
+    "documents/kpi_windows.jsonl",
+];
+
 #[test]
 fn pipeline_runs_embedded() {
     let dir = std::env::temp_dir().join(format!("websight-pipeline-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    // One key for both runs below, so their pseudonyms agree.
-    let key = (
-        "WEBSIGHT_PSEUDONYM_KEY",
-        "a key for the embedded pipeline test",
-    );
-    let out = run_ok(example("pipeline").env(key.0, key.1).args([
-        "--sessions",
-        "3000",
-        "--users",
-        "500",
-        "--seed",
-        "3",
-        "--out-dir",
-        dir.to_str().unwrap(),
-    ]));
+    // The same traffic and one key for both runs below, so their pseudonyms agree.
+    let pipeline = |out: &std::path::Path, extra: &[&str]| {
+        let mut cmd = example("pipeline");
+        cmd.env(
+            "WEBSIGHT_PSEUDONYM_KEY",
+            "a key for the embedded pipeline test",
+        )
+        .args(["--sessions", "3000", "--users", "500", "--seed", "3"])
+        .args(extra)
+        .args(["--out-dir", out.to_str().unwrap()]);
+        run_ok(&mut cmd)
+    };
+    let out = pipeline(&dir, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("sessions                  3000"), "{text}");
     assert!(text.contains("Bayes-optimal purchase AUC"));
@@ -209,17 +218,7 @@ fn pipeline_runs_embedded() {
     // --stream-only streams every store to its file as it goes: the same figures, topics,
     // documents and visits (in closing order, not sorted).
     let streamed = dir.join("streamed");
-    let out = run_ok(example("pipeline").env(key.0, key.1).args([
-        "--sessions",
-        "3000",
-        "--users",
-        "500",
-        "--seed",
-        "3",
-        "--stream-only",
-        "--out-dir",
-        streamed.to_str().unwrap(),
-    ]));
+    let out = pipeline(&streamed, &["--stream-only"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("Offline stage skipped (--stream-only)"),
@@ -237,15 +236,7 @@ fn pipeline_runs_embedded() {
         assert!(!lines.is_empty(), "{} is empty", path.display());
         lines
     };
-    for file in [
-        "checked.jsonl",
-        "dead_letters.jsonl",
-        "sessions.jsonl",
-        "documents/session_summary.jsonl",
-        "documents/product_details.jsonl",
-        "documents/product_sentiment.jsonl",
-        "documents/kpi_windows.jsonl",
-    ] {
+    for file in STREAM_FILES {
         assert_eq!(
             sorted(streamed.join(file)),
             sorted(dir.join(file)),
@@ -1025,16 +1016,7 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
         !clean.with_extension("checkpoint").exists(),
         "removed when done"
     );
-    let files = [
-        "summary.json",
-        "checked.jsonl",
-        "dead_letters.jsonl",
-        "sessions.jsonl",
-        "documents/session_summary.jsonl",
-        "documents/product_details.jsonl",
-        "documents/product_sentiment.jsonl",
-        "documents/kpi_windows.jsonl",
-    ];
+    let files = std::iter::once("summary.json").chain(STREAM_FILES);
     for seed in [1u64, 2, 3] {
         let dir = base.join(format!("killed-{seed}"));
         let mut rng = seed;
@@ -1066,7 +1048,7 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
             break;
         }
         assert!(kills > 0, "seed {seed}: the run was never killed");
-        for file in files {
+        for file in files.clone() {
             let want = std::fs::read(clean.join(file)).unwrap();
             let got = std::fs::read(dir.join(file)).unwrap();
             assert!(want == got, "seed {seed}, {kills} kills: {file} differs");
