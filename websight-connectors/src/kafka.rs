@@ -354,6 +354,13 @@ impl EventSource for KafkaSource {
             .map(|batch| batch.into_iter().map(|m| m.payload).collect()))
     }
 
+    /// Nothing to pass over: a consumer group resumes at its committed offsets, which a
+    /// checkpointed flow ([`websight_core::flow::Flow::run_checkpointed`]) commits only
+    /// together with each checkpoint — exactly the checkpoint's position.
+    async fn skip(&mut self, _n: u64) -> websight_core::Result<()> {
+        Ok(())
+    }
+
     async fn commit(&mut self) -> websight_core::Result<()> {
         if !self.grouped || self.positions.count() == 0 {
             return Ok(());

@@ -409,4 +409,120 @@ impl websight_core::gate::GateState for RedisGateState {
     async fn known_filter(&mut self) -> websight_core::Result<Option<FilterStats>> {
         Ok(Some(RedisGateState::known_filter(self).await?))
     }
+
+    /// The state's keys as Redis `DUMP`s (hex), so a checkpoint can put the server back.
+    async fn snapshot(&mut self) -> websight_core::Result<Option<serde_json::Value>> {
+        let mut pipe = redis::pipe();
+        for key in STATE_KEYS {
+            pipe.cmd("DUMP").arg(self.key(key));
+        }
+        let dumps: Vec<Option<Vec<u8>>> = self.run(&pipe).await?;
+        let keys: serde_json::Map<String, serde_json::Value> = STATE_KEYS
+            .iter()
+            .zip(dumps)
+            .map(|(key, dump)| {
+                let hex = dump.map(|d| {
+                    let mut hex = String::new();
+                    websight_core::hash::push_hex(&mut hex, &d);
+                    hex
+                });
+                ((*key).to_owned(), hex.into())
+            })
+            .collect();
+        Ok(Some(serde_json::Value::Object(keys)))
+    }
+
+    /// Puts every key back as it was at the checkpoint (`RESTORE … REPLACE`, or deleted when
+    /// it did not exist yet): what batches after it added is undone, so their replay judges
+    /// exactly as the first time.
+    async fn restore(&mut self, snapshot: serde_json::Value) -> websight_core::Result<()> {
+        let mut pipe = redis::pipe();
+        for key in STATE_KEYS {
+            let name = self.key(key);
+            match snapshot[key].as_str() {
+                Some(dump) => {
+                    let bytes = websight_core::hash::from_hex(dump).ok_or_else(|| {
+                        ConnectorError::Protocol {
+                            reason: format!("the checkpoint's {key} is not hex"),
+                        }
+                    })?;
+                    pipe.cmd("RESTORE")
+                        .arg(&name)
+                        .arg(0)
+                        .arg(bytes)
+                        .arg("REPLACE")
+                        .ignore();
+                }
+                None => {
+                    pipe.cmd("DEL").arg(&name).ignore();
+                }
+            }
+        }
+        Ok(self.run::<()>(&pipe).await?)
+    }
+}
+
+/// The keys of the gate state, under the prefix.
+const STATE_KEYS: [&str; 4] = [
+    "known_users",
+    "unique_users",
+    "seen_sessions",
+    "sessions_per_user",
+];
+
+/// [`Checkpoints`](websight_core::flow::Checkpoints) in Redis: the last one under
+/// `{prefix}checkpoint` (one `SET`, atomic), every `every` batches — the servers' counterpart
+/// of [`websight_core::flow::FileCheckpoints`].
+pub struct RedisCheckpoints {
+    state: RedisGateState,
+    every: u64,
+}
+
+impl RedisCheckpoints {
+    /// Checkpoints in the Redis of `state`, under its prefix.
+    pub fn new(state: &RedisGateState, every: u64) -> RedisCheckpoints {
+        RedisCheckpoints {
+            state: state.clone(),
+            every: every.max(1),
+        }
+    }
+
+    /// The last checkpoint saved, if any.
+    pub async fn load(&mut self) -> Result<Option<websight_core::flow::Checkpoint>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET").arg(self.state.key("checkpoint"));
+        let (text,): (Option<String>,) = self.state.run(&pipe).await?;
+        text.map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|e| ConnectorError::Protocol {
+                reason: format!("checkpoint: {e}"),
+            })
+    }
+
+    /// Removes the checkpoint (after a run completed).
+    pub async fn clear(&mut self) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(self.state.key("checkpoint")).ignore();
+        self.state.run::<()>(&pipe).await
+    }
+}
+
+#[async_trait::async_trait]
+impl websight_core::flow::Checkpoints for RedisCheckpoints {
+    fn due(&mut self, counts: &websight_core::flow::FlowCounts) -> bool {
+        counts.batches.is_multiple_of(self.every)
+    }
+
+    async fn save(
+        &mut self,
+        checkpoint: websight_core::flow::Checkpoint,
+    ) -> websight_core::Result<()> {
+        let text = serde_json::to_string(&checkpoint)?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET")
+            .arg(self.state.key("checkpoint"))
+            .arg(text)
+            .ignore();
+        Ok(self.state.run::<()>(&pipe).await?)
+    }
 }

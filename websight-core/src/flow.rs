@@ -329,19 +329,6 @@ impl Checkpoints for FileCheckpoints {
     }
 }
 
-/// No checkpoints.
-struct Never;
-
-#[async_trait::async_trait]
-impl Checkpoints for Never {
-    fn due(&mut self, _: &FlowCounts) -> bool {
-        false
-    }
-    async fn save(&mut self, _: Checkpoint) -> Result<()> {
-        Ok(())
-    }
-}
-
 fn key(event: &Event) -> Option<String> {
     event.anonymous_id.clone().or_else(|| event.user_id.clone())
 }
@@ -382,15 +369,17 @@ impl Flow {
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
     ) -> Result<FlowCounts> {
-        self.run_checkpointed(source, out, observer, &mut Never)
-            .await
+        self.drive(source, out, observer, None).await
     }
 
-    /// [`Flow::run`], saving a [`Checkpoint`] after each committed batch `checkpoints`
-    /// says is due. After a crash, [`Flow::restore`] the last one and run again on the same
-    /// source skipped to its position ([`EventSource::skip`]): outputs written after the
-    /// checkpoint are written again (at-least-once; idempotent by id), and everything else
-    /// continues exactly.
+    /// [`Flow::run`], saving a [`Checkpoint`] after each batch `checkpoints` says is due,
+    /// and a last one at the end. The source is committed only together with a checkpoint,
+    /// so its committed position is always the last checkpoint's: a source that resumes by
+    /// itself (a Kafka consumer group) resumes exactly there. After a crash,
+    /// [`Flow::restore`] the last checkpoint and run again on the same source
+    /// ([`EventSource::skip`] to its position): outputs written after the checkpoint are
+    /// written again (at-least-once; idempotent by id), and everything else continues
+    /// exactly.
     pub async fn run_checkpointed(
         &mut self,
         source: &mut dyn EventSource,
@@ -398,17 +387,38 @@ impl Flow {
         observer: &mut dyn Observer,
         checkpoints: &mut dyn Checkpoints,
     ) -> Result<FlowCounts> {
+        self.drive(source, out, observer, Some(checkpoints)).await
+    }
+
+    async fn drive(
+        &mut self,
+        source: &mut dyn EventSource,
+        out: &mut Outputs<'_>,
+        observer: &mut dyn Observer,
+        mut checkpoints: Option<&mut dyn Checkpoints>,
+    ) -> Result<FlowCounts> {
         while let Some(batch) = source.next_batch(self.batch_size).await? {
             self.process(&batch, out, observer).await?;
-            source.commit().await?;
             self.counts.batches += 1;
             self.taken += batch.len() as u64;
-            if checkpoints.due(&self.counts) {
-                let checkpoint = self.checkpoint(&mut *out.state, observer).await?;
-                checkpoints.save(checkpoint).await?;
+            match checkpoints.as_deref_mut() {
+                None => source.commit().await?,
+                Some(c) => {
+                    if c.due(&self.counts) {
+                        let checkpoint = self.checkpoint(&mut *out.state, observer).await?;
+                        c.save(checkpoint).await?;
+                        source.commit().await?;
+                    }
+                }
             }
         }
         self.finish(out, observer).await?;
+        if let Some(c) = checkpoints {
+            // A restart after the end resumes here: nothing left to read, nothing to emit.
+            let checkpoint = self.checkpoint(&mut *out.state, observer).await?;
+            c.save(checkpoint).await?;
+            source.commit().await?;
+        }
         Ok(self.counts)
     }
 

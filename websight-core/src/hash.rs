@@ -1,5 +1,6 @@
 //! The one 64-bit hash websight uses for sketches, ids and partitioning: fast, stable across
-//! platforms and versions (never `std`'s randomised hasher where values leave the process).
+//! platforms and versions (never `std`'s randomised hasher where values leave the process);
+//! and the one hex encoding (pseudonyms, filter bytes in checkpoints).
 
 /// A 64-bit hash of bytes (FNV-1a, then the SplitMix64 finaliser for avalanche).
 pub fn hash64(bytes: &[u8]) -> u64 {
@@ -15,7 +16,7 @@ pub fn hash64(bytes: &[u8]) -> u64 {
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `bytes` as lower-case hex digits to `out`.
-pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
     out.reserve(2 * bytes.len());
     for b in bytes {
         out.push(char::from(HEX[usize::from(b >> 4)]));
@@ -24,7 +25,7 @@ pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
 }
 
 /// The bytes of a hex string (`None` if it is not one).
-pub(crate) fn from_hex(text: &str) -> Option<Vec<u8>> {
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
     let digit = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
     let text = text.as_bytes();
     if !text.len().is_multiple_of(2) {
