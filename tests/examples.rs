@@ -1055,5 +1055,23 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
         }
         eprintln!("seed {seed}: {kills} kills, final run resumed: {resumed}");
     }
+    // A checkpoint of other traffic is refused, not continued from.
+    let dir = base.join("other");
+    let mut child = run(&dir)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    while !dir.with_extension("checkpoint").exists() && child.try_wait().unwrap().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let other = run(&dir).args(["--seed", "4"]).output().unwrap();
+    assert!(!other.status.success());
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("the checkpoint was taken on seed 3"),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
+    );
     let _ = std::fs::remove_dir_all(&base);
 }

@@ -35,7 +35,10 @@ pub fn read(path: &str) -> Result<Traffic<'static>, Error> {
         source: Box::new(LineSource::new(BufReader::with_capacity(1 << 20, raw))),
         catalogue: ProductCatalogue::default(),
         truth: None,
-        title: format!("JSON lines from {path}"),
+        title: match std::fs::metadata(path) {
+            Ok(m) if path != "-" => format!("JSON lines from {path} ({} bytes)", m.len()),
+            _ => format!("JSON lines from {path}"),
+        },
     })
 }
 

@@ -255,6 +255,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 .checkpoint
                 .as_ref()
                 .map(|path| (path.clone(), args.checkpoint_every)),
+            input: &traffic.title,
         },
         &mut observer,
     )?;

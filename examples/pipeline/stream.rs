@@ -55,6 +55,9 @@ pub struct Options<'a> {
     /// Checkpoint file and every how many batches (needs `out_dir`: the stores are then
     /// its files, rewound to the checkpoint on a restart).
     pub checkpoint: Option<(PathBuf, u64)>,
+    /// What the input is (path and size, or the generator's settings): a checkpoint of
+    /// another input is refused.
+    pub input: &'a str,
 }
 
 /// The output files, relative to the output directory.
@@ -95,10 +98,11 @@ fn lines_in(path: &Path) -> u64 {
 }
 
 /// File checkpoints that also record the output files' lengths (every sink has flushed
-/// when a batch is committed).
+/// when a batch is committed) and the input they were taken on.
 struct Rewindable {
     inner: FileCheckpoints,
     dir: PathBuf,
+    input: String,
 }
 
 #[async_trait]
@@ -113,7 +117,7 @@ impl Checkpoints for Rewindable {
             let len = std::fs::metadata(self.dir.join(&file))?.len();
             files.insert(file.to_string_lossy().into_owned(), len.into());
         }
-        checkpoint.extra = serde_json::json!({ "files": files });
+        checkpoint.extra = serde_json::json!({ "files": files, "input": self.input });
         self.inner.save(checkpoint).await
     }
 }
@@ -454,6 +458,16 @@ pub fn run(
         Some(c) => c.load()?,
         None => None,
     };
+    if let Some(c) = &resume
+        && c.extra["input"].as_str() != Some(options.input)
+    {
+        return Err(format!(
+            "the checkpoint was taken on {}, not on {}: remove it to start afresh",
+            c.extra["input"].as_str().unwrap_or("another input"),
+            options.input
+        )
+        .into());
+    }
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(dir)?;
     }
@@ -493,6 +507,7 @@ pub fn run(
                 let mut rewindable = Rewindable {
                     inner: inner.clone(),
                     dir: dir.to_owned(),
+                    input: options.input.to_owned(),
                 };
                 flow.run_checkpointed(stores.source.as_mut(), &mut out, observer, &mut rewindable)
                     .await?
