@@ -1075,3 +1075,96 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
     );
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// `pipeline --servers --checkpoint redis`: killed with SIGKILL at random moments after a
+/// checkpoint (sometimes between saving it and committing Kafka's offsets) and started again
+/// with the same command, it ends with byte for byte the summary of a run never interrupted,
+/// and the exact document counts in the search server.
+#[cfg(feature = "connectors")]
+#[test]
+fn pipeline_killed_on_the_servers_resumes_to_the_same_summary() {
+    use std::io::BufRead;
+    if servers([
+        "WEBSIGHT_KAFKA_BROKERS",
+        "WEBSIGHT_REDIS_URL",
+        "WEBSIGHT_MONGODB_URL",
+        "WEBSIGHT_SEARCH_URL",
+    ])
+    .is_none()
+    {
+        return;
+    }
+    let base = std::env::temp_dir().join(format!("websight-kill-servers-{}", std::process::id()));
+    std::fs::create_dir_all(&base).unwrap();
+    let run = |name: &str| {
+        let mut cmd = example("pipeline");
+        cmd.env("WEBSIGHT_PSEUDONYM_KEY", "a key for the servers kill test")
+            .args(["--servers", "--stream-only", "--checkpoint", "redis"])
+            .args(["--checkpoint-every", "1", "--sessions", "1500"])
+            .args(["--users", "300", "--seed", "5", "--prefix"])
+            .arg(format!("killservers{}{name}-", std::process::id()))
+            .arg("--json")
+            .arg(base.join(format!("{name}.json")))
+            .arg("--report")
+            .arg(base.join(format!("{name}.html")));
+        cmd
+    };
+    run_ok(&mut run("clean"));
+    let clean = std::fs::read(base.join("clean.json")).unwrap();
+    for seed in [7u64, 8] {
+        let name = format!("killed{seed}");
+        let (mut rng, mut kills, mut resumed) = (seed, 0, 0);
+        loop {
+            let mut child = run(&name)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Watch the log for checkpoints; kill a little after the k-th.
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let (k, delay) = (1 + (rng >> 33) % 3, (rng >> 20) % 300);
+            let stderr = child.stderr.take().unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                for line in std::io::BufReader::new(stderr)
+                    .lines()
+                    .map_while(Result::ok)
+                {
+                    let _ = tx.send(line);
+                }
+            });
+            let (mut saved, mut log) = (0, String::new());
+            let mut killed = false;
+            while let Ok(line) = rx.recv() {
+                saved += u64::from(line.contains("checkpoint saved"));
+                resumed += usize::from(line.contains("resumed from the checkpoint"));
+                log.push_str(&line);
+                log.push('\n');
+                if kills < 2 && saved == k {
+                    std::thread::sleep(std::time::Duration::from_millis(delay));
+                    killed = child.kill().is_ok(); // SIGKILL
+                    break;
+                }
+            }
+            let status = child.wait().unwrap();
+            if killed && !status.success() {
+                kills += 1;
+                continue;
+            }
+            assert!(status.success(), "{log}");
+            break;
+        }
+        assert!(
+            kills > 0 && resumed > 0,
+            "seed {seed}: {kills} kills, {resumed} resumes"
+        );
+        let got = std::fs::read(base.join(format!("{name}.json"))).unwrap();
+        assert!(
+            got == clean,
+            "seed {seed}: the summary differs after {kills} kills"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&base);
+}

@@ -188,7 +188,11 @@ impl EventSource for Generated<'_> {
     }
 
     /// Resuming at a checkpoint: the lines before it were scored by the run that wrote it.
-    async fn skip(&mut self, n: u64) -> websight::core::Result<()> {
+    async fn resume(
+        &mut self,
+        n: u64,
+        _position: Option<&serde_json::Value>,
+    ) -> websight::core::Result<()> {
         let mut truth = self.truth.lock().expect("the truth lock is never poisoned");
         for e in self
             .stream

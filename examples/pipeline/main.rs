@@ -138,6 +138,7 @@ fn parse_args() -> Result<Args, String> {
             "--servers needs {name} (or {var}; see scripts/services.sh env)"
         ))
     };
+    let prefix_given = prefix.is_some();
     let mode = if servers {
         stream::Mode::Servers(stream::Servers {
             kafka: from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
@@ -165,9 +166,11 @@ fn parse_args() -> Result<Args, String> {
     if input.is_some() && events_out.is_some() {
         return Err("--events-out writes generated traffic; it does not go with --input".into());
     }
-    if checkpoint.is_some() {
-        if out_dir.is_none() || !matches!(mode, stream::Mode::Embedded) {
-            return Err("--checkpoint needs --out-dir and the embedded stores (its outputs are files it can rewind)".into());
+    if let Some(path) = &checkpoint {
+        match &mode {
+            stream::Mode::Embedded if out_dir.is_some() => {}
+            stream::Mode::Servers(_) if path.as_os_str() == "redis" && prefix_given => {}
+            _ => return Err("--checkpoint FILE needs --out-dir and the embedded stores (files it can rewind); --checkpoint redis goes with --servers and a --prefix naming the run".into()),
         }
         if events_out.is_some() || input.as_deref() == Some("-") {
             return Err("--checkpoint needs an input it can read again: a file or the generator, without --events-out".into());
@@ -342,10 +345,6 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         println!("\nReport written to {}", path.display());
     }
     write_summary(&summary, &args)?;
-    if let Some(path) = &args.checkpoint {
-        // Done: a run started again starts from the beginning.
-        websight::core::flow::FileCheckpoints::new(path, 1).clear()?;
-    }
     if !summary.conserved {
         return Err("inputs = checked + rejected + dead letters + duplicates does not hold".into());
     }

@@ -97,29 +97,55 @@ fn lines_in(path: &Path) -> u64 {
     })
 }
 
-/// File checkpoints that also record the output files' lengths (every sink has flushed
-/// when a batch is committed) and the input they were taken on.
-struct Rewindable {
-    inner: FileCheckpoints,
-    dir: PathBuf,
+/// Checkpoints (in a file or in Redis) that also record the input they were taken on, the
+/// consumer group reading it (servers), and the output files' lengths (embedded: every sink
+/// has flushed when a batch is committed).
+struct Tagged {
+    inner: Box<dyn Checkpoints>,
     input: String,
+    group: Option<String>,
+    files: Option<PathBuf>,
 }
 
 #[async_trait]
-impl Checkpoints for Rewindable {
+impl Checkpoints for Tagged {
     fn due(&mut self, counts: &FlowCounts) -> bool {
         self.inner.due(counts)
     }
 
     async fn save(&mut self, mut checkpoint: Checkpoint) -> websight::core::Result<()> {
-        let mut files = serde_json::Map::new();
-        for file in output_files() {
-            let len = std::fs::metadata(self.dir.join(&file))?.len();
-            files.insert(file.to_string_lossy().into_owned(), len.into());
+        let mut extra = serde_json::json!({ "input": self.input, "group": self.group });
+        if let Some(dir) = &self.files {
+            let mut files = serde_json::Map::new();
+            for file in output_files() {
+                let len = std::fs::metadata(dir.join(&file))?.len();
+                files.insert(file.to_string_lossy().into_owned(), len.into());
+            }
+            extra["files"] = files.into();
         }
-        checkpoint.extra = serde_json::json!({ "files": files, "input": self.input });
-        self.inner.save(checkpoint).await
+        checkpoint.extra = extra;
+        let position = checkpoint.position;
+        self.inner.save(checkpoint).await?;
+        tracing::info!(position, "checkpoint saved");
+        Ok(())
     }
+
+    async fn clear(&mut self) -> websight::core::Result<()> {
+        self.inner.clear().await
+    }
+}
+
+/// Refuses a checkpoint taken on other input.
+fn check_input(checkpoint: &Checkpoint, input: &str) -> Result<(), Error> {
+    let taken_on = checkpoint.extra["input"].as_str();
+    if taken_on != Some(input) {
+        return Err(format!(
+            "the checkpoint was taken on {}, not on {input}: remove it to start afresh",
+            taken_on.unwrap_or("another input"),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// What the stage did and what its stores hold afterwards.
@@ -164,6 +190,19 @@ impl<S: EventSource> EventSource for Bounded<S> {
 
     async fn commit(&mut self) -> websight::core::Result<()> {
         self.inner.commit().await
+    }
+
+    fn position(&self) -> Option<serde_json::Value> {
+        self.inner.position()
+    }
+
+    /// The inner source resumes; `remaining` already counts from the checkpoint.
+    async fn resume(
+        &mut self,
+        taken: u64,
+        position: Option<&serde_json::Value>,
+    ) -> websight::core::Result<()> {
+        self.inner.resume(taken, position).await
     }
 }
 
@@ -283,18 +322,39 @@ struct Stores<'s> {
     /// A session file to remove once read back.
     temporary: Option<PathBuf>,
     documents: DocumentStore,
+    /// Where checkpoints go, and the one to resume from.
+    checkpoints: Option<Tagged>,
+    resume: Option<Checkpoint>,
 }
 
 impl<'s> Stores<'s> {
     async fn embedded(
         source: Box<dyn EventSource + 's>,
         options: &Options<'_>,
-        resume: Option<&Checkpoint>,
     ) -> Result<Stores<'s>, Error> {
         let out_dir = options.out_dir;
+        let (checkpoints, resume) = match (&options.checkpoint, out_dir) {
+            (Some((path, every)), Some(dir)) => {
+                let file = FileCheckpoints::new(path, *every);
+                let resume = file.load()?;
+                let tagged = Tagged {
+                    inner: Box::new(file),
+                    input: options.input.to_owned(),
+                    group: None,
+                    files: Some(dir.to_owned()),
+                };
+                (Some(tagged), resume)
+            }
+            _ => (None, None),
+        };
+        if let Some(c) = &resume {
+            check_input(c, options.input)?;
+        }
+        let resume_ref = resume.as_ref();
+        let resume_flag = resume.is_some();
         // Every store is a file appended to as the stream goes (so memory stays flat and a
         // checkpoint can rewind it), or only counts when nobody reads it afterwards.
-        if let (Some(dir), Some(checkpoint)) = (out_dir, resume) {
+        if let (Some(dir), Some(checkpoint)) = (out_dir, resume_ref) {
             rewind(dir, checkpoint)?;
         }
         let documents = match (options.mode, out_dir) {
@@ -304,7 +364,7 @@ impl<'s> Stores<'s> {
             (Mode::Search { .. }, _) => {
                 return Err("--search needs the `elasticsearch` feature".into());
             }
-            (_, Some(dir)) if resume.is_some() => {
+            (_, Some(dir)) if resume_flag => {
                 DocumentStore::Files(JsonLinesIndex::append(&dir.join("documents"))?)
             }
             (_, Some(dir)) => DocumentStore::Files(JsonLinesIndex::create(&dir.join("documents"))?),
@@ -314,9 +374,10 @@ impl<'s> Stores<'s> {
         let (sessions, session_store): (Box<dyn SessionStore>, _) = match out_dir {
             Some(dir) => {
                 let path = dir.join("sessions.jsonl");
-                let store = match resume {
-                    Some(_) => JsonLinesSessionStore::append(path)?,
-                    None => JsonLinesSessionStore::create(path)?,
+                let store = if resume_flag {
+                    JsonLinesSessionStore::append(path)?
+                } else {
+                    JsonLinesSessionStore::create(path)?
                 };
                 (Box::new(store), "session file")
             }
@@ -335,9 +396,10 @@ impl<'s> Stores<'s> {
             let path = out_dir
                 .expect("only called with an output directory")
                 .join(name);
-            let file = match resume {
-                Some(_) => std::fs::OpenOptions::new().append(true).open(&path)?,
-                None => std::fs::File::create(&path)?,
+            let file = if resume_flag {
+                std::fs::OpenOptions::new().append(true).open(&path)?
+            } else {
+                std::fs::File::create(&path)?
             };
             Ok((std::io::BufWriter::new(file), lines_in(&path)))
         };
@@ -376,58 +438,118 @@ impl<'s> Stores<'s> {
             session_store,
             temporary,
             documents,
+            checkpoints,
+            resume,
         })
     }
 
     /// Sends the inputs to the Kafka raw topic, then reads them back through the group.
     #[cfg(feature = "connectors")]
+    ///
+    /// With checkpoints (in Redis, under the prefix) a run can be killed and started again
+    /// with the same command: the inputs are sent once (their count kept in Redis), each
+    /// fresh start reads them with a consumer group of its own and a reset gate state, and
+    /// a resumed run continues its checkpoint's group, Redis state and counts.
     async fn servers(
         s: &Servers,
         mut input: Box<dyn EventSource + '_>,
+        options: &Options<'_>,
     ) -> Result<Stores<'static>, Error> {
         use std::time::Duration;
         use websight::connectors::kafka::{KafkaSink, KafkaSource, Topics, create_topics};
         use websight::connectors::mongo::MongoSessionStore;
-        use websight::connectors::redis::RedisGateState;
+        use websight::connectors::redis::{RedisCheckpoints, RedisGateState};
         use websight::core::io::Message;
 
         let topics = Topics::prefixed(&s.prefix);
-        // One partition keeps the arrival order of the embedded run, so both runs agree.
-        create_topics(&s.kafka, &topics.all(), 1).await?;
-        let mut inputs = 0;
-        let mut raw = KafkaSink::new(&s.kafka, &topics.raw)?;
-        while let Some(chunk) = input.next_batch(5_000).await? {
-            inputs += chunk.len();
-            let messages: Vec<Message> = chunk
-                .into_iter()
-                .map(|payload| Message {
-                    payload,
-                    ..Message::default()
-                })
-                .collect();
-            raw.send(&messages).await?;
-            input.commit().await?;
+        let mut state = RedisGateState::connect(&s.redis, &s.prefix).await?;
+        let checkpointing = options.checkpoint.as_ref().map(|(_, every)| *every);
+        let (mut checkpoints, resume) = match checkpointing {
+            Some(every) => {
+                let mut c = RedisCheckpoints::new(&state, every);
+                let resume = c.load().await?;
+                (Some(c), resume)
+            }
+            None => (None, None),
+        };
+        if let Some(c) = &resume {
+            check_input(c, options.input)?;
         }
+        let sent = match checkpointing {
+            Some(_) => state.counter("raw_sent").await?,
+            None => None,
+        };
+        let inputs = match sent {
+            Some(n) => n,
+            None => {
+                // One partition keeps the arrival order of the embedded run, so both agree.
+                create_topics(&s.kafka, &topics.all(), 1).await?;
+                let mut n = 0;
+                let mut raw = KafkaSink::new(&s.kafka, &topics.raw)?;
+                while let Some(chunk) = input.next_batch(5_000).await? {
+                    n += chunk.len() as u64;
+                    let messages: Vec<Message> = chunk
+                        .into_iter()
+                        .map(|payload| Message {
+                            payload,
+                            ..Message::default()
+                        })
+                        .collect();
+                    raw.send(&messages).await?;
+                    input.commit().await?;
+                }
+                if checkpointing.is_some() {
+                    state.set_counter("raw_sent", n).await?;
+                }
+                n
+            }
+        };
         tracing::info!(inputs, topic = %topics.raw, "raw events sent to Kafka");
-        let source = KafkaSource::new(&s.kafka, &format!("{}gate", s.prefix), &topics.raw)?
-            .idle_timeout(Duration::from_secs(60));
+        let (group, position) = match (&resume, checkpointing) {
+            (Some(c), _) => (
+                c.extra["group"]
+                    .as_str()
+                    .ok_or("the checkpoint names no consumer group")?
+                    .to_owned(),
+                c.position,
+            ),
+            (None, Some(_)) => {
+                // A fresh start: a group of its own reads from the beginning.
+                state.reset().await?;
+                let start = state.increment("starts").await?;
+                (format!("{}gate-{start}", s.prefix), 0)
+            }
+            (None, None) => (format!("{}gate", s.prefix), 0),
+        };
+        let source =
+            KafkaSource::new(&s.kafka, &group, &topics.raw)?.idle_timeout(Duration::from_secs(60));
         // Letters, digits and underscores: the strictest MongoDB-compatible servers ask for it.
         let collection =
             format!("{}sessions", s.prefix).replace(|c: char| !c.is_ascii_alphanumeric(), "_");
         let sessions = MongoSessionStore::connect(&s.mongodb, "websight", &collection).await?;
-        sessions.clear().await?;
+        if resume.is_none() {
+            sessions.clear().await?;
+        }
+        let checkpoints = checkpoints.take().map(|c| Tagged {
+            inner: Box::new(c),
+            input: options.input.to_owned(),
+            group: Some(group.clone()),
+            files: None,
+        });
         Ok(Stores {
             source: Box::new(Bounded {
                 inner: source,
-                remaining: inputs,
+                remaining: usize::try_from(inputs.saturating_sub(position)).unwrap_or(usize::MAX),
             }),
-            state: Box::new(RedisGateState::connect(&s.redis, &s.prefix).await?),
+            state: Box::new(state),
             checked: counted(Box::new(KafkaSink::new(&s.kafka, &topics.checked)?)),
             dead: counted(Box::new(KafkaSink::new(&s.kafka, &topics.dead_letters)?)),
             sessions: Box::new(sessions),
             session_store: "MongoDB",
             temporary: None,
             documents: DocumentStore::search(&s.search, &s.prefix).await?,
+            checkpoints,
+            resume,
         })
     }
 }
@@ -450,24 +572,6 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<StreamOutcome, Error> {
     let (mode, out_dir) = (options.mode, options.out_dir);
-    let checkpoints = options
-        .checkpoint
-        .as_ref()
-        .map(|(path, every)| FileCheckpoints::new(path, *every));
-    let resume = match &checkpoints {
-        Some(c) => c.load()?,
-        None => None,
-    };
-    if let Some(c) = &resume
-        && c.extra["input"].as_str() != Some(options.input)
-    {
-        return Err(format!(
-            "the checkpoint was taken on {}, not on {}: remove it to start afresh",
-            c.extra["input"].as_str().unwrap_or("another input"),
-            options.input
-        )
-        .into());
-    }
     if let Some(dir) = out_dir {
         std::fs::create_dir_all(dir)?;
     }
@@ -478,21 +582,25 @@ pub fn run(
     runtime.block_on(async {
         let mut stores = match mode {
             #[cfg(feature = "connectors")]
-            Mode::Servers(s) => Stores::servers(s, source).await?,
+            Mode::Servers(s) => Stores::servers(s, source, options).await?,
             #[cfg(not(feature = "connectors"))]
             Mode::Servers(_) => return Err("--servers needs the `connectors` feature".into()),
-            _ => Stores::embedded(source, options, resume.as_ref()).await?,
+            _ => Stores::embedded(source, options).await?,
         };
         let mut flow = Flow::new(
             ingest,
             Gate::new(GateConfig::default())?,
             StreamAnalytics::new(AnalyticsConfig::default(), catalogue)?,
         );
-        if let Some(checkpoint) = resume {
-            let position = flow
-                .restore(checkpoint, stores.state.as_mut(), observer)
-                .await?;
-            stores.source.skip(position).await?;
+        if let Some(checkpoint) = stores.resume.take() {
+            let position = checkpoint.position;
+            flow.restore(
+                checkpoint,
+                stores.source.as_mut(),
+                stores.state.as_mut(),
+                observer,
+            )
+            .await?;
             tracing::info!(position, "resumed from the checkpoint");
         }
         let mut out = Outputs {
@@ -502,17 +610,16 @@ pub fn run(
             sessions: stores.sessions.as_mut(),
             documents: stores.documents.sink(),
         };
-        let counts = match (&checkpoints, out_dir) {
-            (Some(inner), Some(dir)) => {
-                let mut rewindable = Rewindable {
-                    inner: inner.clone(),
-                    dir: dir.to_owned(),
-                    input: options.input.to_owned(),
-                };
-                flow.run_checkpointed(stores.source.as_mut(), &mut out, observer, &mut rewindable)
-                    .await?
+        let counts = match &mut stores.checkpoints {
+            Some(c) => {
+                let counts = flow
+                    .run_checkpointed(stores.source.as_mut(), &mut out, observer, c)
+                    .await?;
+                // Done: the same command again starts afresh.
+                c.clear().await?;
+                counts
             }
-            _ => flow.run(stores.source.as_mut(), &mut out, observer).await?,
+            None => flow.run(stores.source.as_mut(), &mut out, observer).await?,
         };
         let (gate, analytics) = flow.into_parts();
         let sessions = if options.keep_sessions {

@@ -211,6 +211,10 @@ pub struct KafkaSource {
     topic: String,
     /// A group member (commits) or a plain reader of every partition (no commits).
     grouped: bool,
+    /// Next offset per partition delivered so far.
+    delivered: std::collections::BTreeMap<i32, i64>,
+    /// Offsets below which messages are passed over (resuming at a checkpoint).
+    floor: std::collections::BTreeMap<i32, i64>,
 }
 
 impl std::fmt::Debug for KafkaSource {
@@ -237,6 +241,8 @@ impl KafkaSource {
             positions: TopicPartitionList::new(),
             topic: topic.to_owned(),
             grouped: true,
+            delivered: Default::default(),
+            floor: Default::default(),
         })
     }
 
@@ -269,6 +275,8 @@ impl KafkaSource {
             positions: TopicPartitionList::new(),
             topic: topic.to_owned(),
             grouped: false,
+            delivered: Default::default(),
+            floor: Default::default(),
         })
     }
 
@@ -324,6 +332,14 @@ impl KafkaSource {
             self.positions
                 .add_partition_offset(m.topic(), m.partition(), Offset::Offset(m.offset() + 1))
                 .map_err(kafka_err)?;
+            if self
+                .floor
+                .get(&m.partition())
+                .is_some_and(|floor| m.offset() < *floor)
+            {
+                continue; // delivered before the checkpoint resumed from
+            }
+            self.delivered.insert(m.partition(), m.offset() + 1);
             let headers = m
                 .headers()
                 .map(|h| {
@@ -354,10 +370,34 @@ impl EventSource for KafkaSource {
             .map(|batch| batch.into_iter().map(|m| m.payload).collect()))
     }
 
-    /// Nothing to pass over: a consumer group resumes at its committed offsets, which a
-    /// checkpointed flow ([`websight_core::flow::Flow::run_checkpointed`]) commits only
-    /// together with each checkpoint — exactly the checkpoint's position.
-    async fn skip(&mut self, _n: u64) -> websight_core::Result<()> {
+    /// The next offset per partition of what was delivered.
+    fn position(&self) -> Option<serde_json::Value> {
+        let next: serde_json::Map<String, serde_json::Value> = self
+            .delivered
+            .iter()
+            .map(|(p, o)| (p.to_string(), (*o).into()))
+            .collect();
+        Some(serde_json::json!({ "topic": self.topic, "next": next }))
+    }
+
+    /// A consumer group restarts at its committed offsets, which a checkpointed flow commits
+    /// right after each checkpoint: at the checkpoint's offsets, or — killed between the
+    /// two — before them. Messages below the checkpoint's offsets are passed over as they
+    /// arrive, so the flow continues exactly at the checkpoint.
+    async fn resume(
+        &mut self,
+        _taken: u64,
+        position: Option<&serde_json::Value>,
+    ) -> websight_core::Result<()> {
+        let Some(next) = position.and_then(|p| p["next"].as_object()) else {
+            return Ok(());
+        };
+        for (partition, offset) in next {
+            if let (Ok(p), Some(o)) = (partition.parse::<i32>(), offset.as_i64()) {
+                self.floor.insert(p, o);
+                self.delivered.insert(p, o);
+            }
+        }
         Ok(())
     }
 

@@ -40,8 +40,9 @@ pub struct RedisGateState {
     retries: u32,
     /// Bits and hash functions of the bitmap filter.
     bitmap: (u64, u32),
-    /// The filter's configured false-positive rate.
+    /// The filter's configured false-positive rate and capacity.
     fp_rate: f64,
+    capacity: usize,
 }
 
 impl std::fmt::Debug for RedisGateState {
@@ -74,24 +75,28 @@ impl RedisGateState {
             .query_async(&mut state.conn)
             .await?;
         state.redisbloom = format!("{modules:?}").to_lowercase().contains("bf");
-        if state.redisbloom {
-            // Sub-filters twice as large with a tighter rate beyond the capacity. Exists
-            // already: fine.
-            let reserved: redis::RedisResult<()> = redis::cmd("BF.RESERVE")
-                .arg(state.key("known_users"))
-                .arg(config.known_users_fp_rate)
-                .arg(config.known_users_capacity)
-                .arg("EXPANSION")
-                .arg(2)
-                .query_async(&mut state.conn)
-                .await;
-            if let Err(e) = reserved
-                && !e.to_string().to_lowercase().contains("exists")
-            {
-                return Err(e.into());
-            }
-        }
+        state.reserve().await?;
         Ok(state)
+    }
+
+    /// Creates the RedisBloom filter at the configured size (sub-filters twice as large
+    /// with a tighter rate beyond the capacity). Exists already: fine.
+    async fn reserve(&mut self) -> Result<()> {
+        if !self.redisbloom {
+            return Ok(());
+        }
+        let reserved: redis::RedisResult<()> = redis::cmd("BF.RESERVE")
+            .arg(self.key("known_users"))
+            .arg(self.fp_rate)
+            .arg(self.capacity)
+            .arg("EXPANSION")
+            .arg(2)
+            .query_async(&mut self.conn)
+            .await;
+        match reserved {
+            Err(e) if !e.to_string().to_lowercase().contains("exists") => Err(e.into()),
+            _ => Ok(()),
+        }
     }
 
     /// Connects without RedisBloom: the Bloom filter lives on a plain bitmap.
@@ -122,6 +127,7 @@ impl RedisGateState {
             retries: 8,
             bitmap: (bits, hashes),
             fp_rate: config.known_users_fp_rate,
+            capacity: config.known_users_capacity,
         })
     }
 
@@ -367,6 +373,39 @@ impl RedisGateState {
         self.run::<()>(&pipe).await
     }
 
+    /// A run's own number under the prefix (e.g. how many inputs it sent), if set.
+    pub async fn counter(&mut self, name: &str) -> Result<Option<u64>> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("GET").arg(self.key(name));
+        let (n,): (Option<u64>,) = self.run(&pipe).await?;
+        Ok(n)
+    }
+
+    /// Sets a run's own number under the prefix.
+    pub async fn set_counter(&mut self, name: &str, value: u64) -> Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("SET").arg(self.key(name)).arg(value).ignore();
+        self.run::<()>(&pipe).await
+    }
+
+    /// Adds one to a run's own number under the prefix; returns the new value.
+    pub async fn increment(&mut self, name: &str) -> Result<u64> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("INCR").arg(self.key(name));
+        let (n,): (u64,) = self.run(&pipe).await?;
+        Ok(n)
+    }
+
+    /// Forgets the gate state (known, unique and per-user visits) under the prefix.
+    pub async fn reset(&mut self) -> Result<()> {
+        let mut pipe = redis::pipe();
+        for key in STATE_KEYS {
+            pipe.cmd("DEL").arg(self.key(key)).ignore();
+        }
+        self.run::<()>(&pipe).await?;
+        self.reserve().await
+    }
+
     /// Sessions recorded for `user`.
     pub async fn sessions_of(&mut self, user: &str) -> Result<u64> {
         let mut pipe = redis::pipe();
@@ -498,13 +537,6 @@ impl RedisCheckpoints {
                 reason: format!("checkpoint: {e}"),
             })
     }
-
-    /// Removes the checkpoint (after a run completed).
-    pub async fn clear(&mut self) -> Result<()> {
-        let mut pipe = redis::pipe();
-        pipe.cmd("DEL").arg(self.state.key("checkpoint")).ignore();
-        self.state.run::<()>(&pipe).await
-    }
 }
 
 #[async_trait::async_trait]
@@ -523,6 +555,12 @@ impl websight_core::flow::Checkpoints for RedisCheckpoints {
             .arg(self.state.key("checkpoint"))
             .arg(text)
             .ignore();
+        Ok(self.state.run::<()>(&pipe).await?)
+    }
+
+    async fn clear(&mut self) -> websight_core::Result<()> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("DEL").arg(self.state.key("checkpoint")).ignore();
         Ok(self.state.run::<()>(&pipe).await?)
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use websight_connectors::kafka::{KafkaSink, KafkaSource, Topics, create_topics};
 use websight_connectors::redis::{RedisCheckpoints, RedisGateState};
-use websight_core::flow::{FlowCounts, Outputs};
+use websight_core::flow::{Checkpoints, FlowCounts, Outputs};
 use websight_core::io::{
     EventSink, EventSource, MemoryIndex, MemorySessionStore, MemoryTopic, Message, SessionStore,
     StoredSessions,
@@ -35,8 +35,15 @@ impl EventSource for Dying {
     async fn commit(&mut self) -> websight_core::Result<()> {
         self.inner.commit().await
     }
-    async fn skip(&mut self, n: u64) -> websight_core::Result<()> {
-        self.inner.skip(n).await
+    fn position(&self) -> Option<serde_json::Value> {
+        self.inner.position()
+    }
+    async fn resume(
+        &mut self,
+        taken: u64,
+        position: Option<&serde_json::Value>,
+    ) -> websight_core::Result<()> {
+        self.inner.resume(taken, position).await
     }
 }
 
@@ -75,11 +82,9 @@ async fn run(
             batches: if attempt == 0 { die_after } else { usize::MAX },
         };
         if let Some(checkpoint) = checkpoints.load().await.unwrap() {
-            let position = flow
-                .restore(checkpoint, &mut state, &mut tally)
+            flow.restore(checkpoint, &mut source, &mut state, &mut tally)
                 .await
                 .unwrap();
-            source.skip(position).await.unwrap();
             restarts += 1;
         }
         let (mut checked, mut dead) = (MemoryTopic::default(), MemoryTopic::default());

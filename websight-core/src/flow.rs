@@ -245,6 +245,9 @@ pub struct Checkpoint {
     pub analytics: serde_json::Value,
     /// The observer's tallies.
     pub observer: serde_json::Value,
+    /// The source's own position ([`EventSource::position`]).
+    #[serde(default)]
+    pub source: Option<serde_json::Value>,
     /// Whatever the caller keeps beside (e.g. the lengths of its output files).
     pub extra: serde_json::Value,
 }
@@ -260,6 +263,8 @@ pub trait Checkpoints: Send {
     fn due(&mut self, counts: &FlowCounts) -> bool;
     /// Stores `checkpoint` durably; returns when it is.
     async fn save(&mut self, checkpoint: Checkpoint) -> Result<()>;
+    /// Removes the last checkpoint (the run completed: a new one starts afresh).
+    async fn clear(&mut self) -> Result<()>;
 }
 
 /// Checkpoints in a JSON file, every `every` batches, replaced atomically (written beside,
@@ -298,14 +303,6 @@ impl FileCheckpoints {
         }
         Ok(Some(checkpoint))
     }
-
-    /// Removes the checkpoint (after a run completed).
-    pub fn clear(&self) -> Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
-        }
-    }
 }
 
 #[async_trait::async_trait]
@@ -326,6 +323,13 @@ impl Checkpoints for FileCheckpoints {
         }
         std::fs::rename(&tmp, &self.path)?;
         Ok(())
+    }
+
+    async fn clear(&mut self) -> Result<()> {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -373,13 +377,11 @@ impl Flow {
     }
 
     /// [`Flow::run`], saving a [`Checkpoint`] after each batch `checkpoints` says is due,
-    /// and a last one at the end. The source is committed only together with a checkpoint,
-    /// so its committed position is always the last checkpoint's: a source that resumes by
-    /// itself (a Kafka consumer group) resumes exactly there. After a crash,
-    /// [`Flow::restore`] the last checkpoint and run again on the same source
-    /// ([`EventSource::skip`] to its position): outputs written after the checkpoint are
-    /// written again (at-least-once; idempotent by id), and everything else continues
-    /// exactly.
+    /// and a last one at the end, with the source's own position; the source is committed
+    /// right after each, so a consumer group restarts at most one interval before it. After
+    /// a crash, [`Flow::restore`] the last checkpoint (the source resumes at its position)
+    /// and run again: outputs written after the checkpoint are written again
+    /// (at-least-once; idempotent by id), and everything else continues exactly.
     pub async fn run_checkpointed(
         &mut self,
         source: &mut dyn EventSource,
@@ -405,7 +407,8 @@ impl Flow {
                 None => source.commit().await?,
                 Some(c) => {
                     if c.due(&self.counts) {
-                        let checkpoint = self.checkpoint(&mut *out.state, observer).await?;
+                        let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
+                        checkpoint.source = source.position();
                         c.save(checkpoint).await?;
                         source.commit().await?;
                     }
@@ -415,7 +418,8 @@ impl Flow {
         self.finish(out, observer).await?;
         if let Some(c) = checkpoints {
             // A restart after the end resumes here: nothing left to read, nothing to emit.
-            let checkpoint = self.checkpoint(&mut *out.state, observer).await?;
+            let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
+            checkpoint.source = source.position();
             c.save(checkpoint).await?;
             source.commit().await?;
         }
@@ -443,19 +447,24 @@ impl Flow {
             state: None,
             analytics: self.analytics.snapshot()?,
             observer: observer.snapshot(),
+            source: None,
             extra: serde_json::Value::Null,
         })
     }
 
     /// Continues from `checkpoint`: the gate, analytics and counts, the in-process gate
-    /// `state` and the `observer` as they were. Returns the source position to skip to.
-    /// This flow must have the checkpointed flow's settings (checked where they are kept).
+    /// `state`, the `observer` and the `source` as they were. This flow must have the
+    /// checkpointed flow's settings (checked where they are kept).
     pub async fn restore(
         &mut self,
         checkpoint: Checkpoint,
+        source: &mut dyn EventSource,
         state: &mut dyn GateState,
         observer: &mut dyn Observer,
-    ) -> Result<u64> {
+    ) -> Result<()> {
+        source
+            .resume(checkpoint.position, checkpoint.source.as_ref())
+            .await?;
         self.gate
             .restore(serde_json::from_value(checkpoint.gate)?)?;
         self.analytics = StreamAnalytics::restore(self.analytics.config(), checkpoint.analytics)?;
@@ -465,7 +474,7 @@ impl Flow {
         observer.restore(checkpoint.observer)?;
         self.counts = checkpoint.counts;
         self.taken = checkpoint.position;
-        Ok(checkpoint.position)
+        Ok(())
     }
 
     /// One batch through the gate and every output; returns when all acknowledged (the

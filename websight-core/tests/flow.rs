@@ -322,7 +322,7 @@ impl websight_core::io::EventSource for Dying {
 #[test]
 fn a_run_restored_from_its_last_checkpoint_ends_exactly_like_one_that_never_stopped() {
     use websight_core::flow::{Checkpoints, FileCheckpoints};
-    use websight_core::io::{EventSource, LineSource};
+    use websight_core::io::LineSource;
     use websight_core::summary::SummaryTally;
 
     let g = generator(1_200, 17);
@@ -344,7 +344,7 @@ fn a_run_restored_from_its_last_checkpoint_ends_exactly_like_one_that_never_stop
     for (case, crash_after) in [1, 4, 5, batches / 2, batches - 1].into_iter().enumerate() {
         let path = dir.join(format!("case-{case}.json"));
         let mut checkpoints = FileCheckpoints::new(&path, 2);
-        checkpoints.clear().unwrap();
+        block_on(checkpoints.clear()).unwrap();
         // The durable stores outlive the crash; the process's own state does not.
         let mut stores = Embedded::default();
         let mut restarts = 0;
@@ -361,9 +361,8 @@ fn a_run_restored_from_its_last_checkpoint_ends_exactly_like_one_that_never_stop
                 },
             };
             if let Some(checkpoint) = checkpoints.load().unwrap() {
-                let position =
-                    block_on(f.restore(checkpoint, &mut stores.state, &mut tally)).unwrap();
-                block_on(source.skip(position)).unwrap();
+                block_on(f.restore(checkpoint, &mut source, &mut stores.state, &mut tally))
+                    .unwrap();
                 restarts += 1;
             }
             let mut out = Outputs {

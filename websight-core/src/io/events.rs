@@ -30,11 +30,18 @@ pub trait EventSource: Send {
     async fn next_batch(&mut self, max: usize) -> Result<Option<Vec<Vec<u8>>>>;
     /// Marks everything returned so far as processed and acknowledged downstream.
     async fn commit(&mut self) -> Result<()>;
-    /// Passes over the next `n` inputs (to resume at a checkpoint's position on a source
-    /// that starts from its beginning: a file, the generator). A source that resumes on its
-    /// own (a consumer group) overrides this with what fits it.
-    async fn skip(&mut self, n: u64) -> Result<()> {
-        let mut left = n;
+    /// Where the source is, in its own terms (e.g. Kafka offsets), for a checkpoint; `None`
+    /// (the default) when the count of inputs taken says it all.
+    fn position(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// Continues at a checkpoint: after `taken` inputs, at `position` (what
+    /// [`EventSource::position`] said then). The default passes over the first `taken`
+    /// inputs — a source that starts from its beginning (a file, the generator); a consumer
+    /// group overrides it.
+    async fn resume(&mut self, taken: u64, _position: Option<&serde_json::Value>) -> Result<()> {
+        let mut left = taken;
         while left > 0 {
             let max = usize::try_from(left.min(10_000)).unwrap_or(10_000);
             match self.next_batch(max).await? {
