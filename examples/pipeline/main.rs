@@ -9,7 +9,7 @@
 //!                                            [--sessions N] [--users N] [--days N] [--seed N]
 //!                                            [--events-out FILE.jsonl] [--keep-raw-dead-letters]
 //!                                            [--stream-only]
-//!                                            [--checkpoint FILE [--checkpoint-every N]]
+//!                                            [--checkpoint FILE|redis [--checkpoint-every N]]
 //!                                            [--search URL [--search-prefix P]]
 //! cargo run --release --features connectors --example pipeline -- --servers
 //!                                            [--kafka HOST:PORT] [--redis URL] [--mongodb URL]
@@ -36,7 +36,10 @@
 //! files. Killed at any moment and started again with the same command, the run continues
 //! from the last checkpoint — output files cut back to it, the input skipped to it — and
 //! ends with exactly the files and summary of a run that was never interrupted. The
-//! checkpoint is removed when the run completes.
+//! checkpoint is removed when the run completes. With `--servers`, `--checkpoint redis`
+//! keeps checkpoints in Redis under the run's `--prefix` (which names the run, so give it):
+//! the inputs are sent to Kafka once, a resumed run continues its checkpoint's consumer
+//! group at its offsets with the gate state in Redis put back as it was.
 //!
 //! Output: `--out-dir DIR` writes `checked.jsonl`, `dead_letters.jsonl` (with reasons),
 //! `documents/<index>.jsonl`, `sessions.jsonl`, `report.html` and `summary.json`; `--json
@@ -85,7 +88,7 @@ pub struct Args {
     mode: stream::Mode,
 }
 
-const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--checkpoint FILE [--checkpoint-every N]] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]";
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--checkpoint FILE|redis [--checkpoint-every N]] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
