@@ -13,9 +13,17 @@
 //! `websight.reason` header (JSON `{"kind": …, "detail": …}`: a [`DeadLetterReason`] kind,
 //! `rejected` with the rule, `late`, or `refused`: a visit or document a store refused for
 //! good — a mapping conflict, over a size limit — with the store's reason, so one bad item
-//! cannot stall the stream). Dead letters keep at most [`DEAD_LETTER_BYTES`] of their input. Only protected data leaves the flow: checked and
-//! rejected events are re-encoded as Segment messages after [`Privacy::protect`], dead
-//! letters keep a redacted copy ([`Privacy::redact`]).
+//! cannot stall the stream). Dead letters keep at most [`DEAD_LETTER_BYTES`] of their input.
+//! Only protected data leaves the flow: checked and rejected events are re-encoded as
+//! Segment messages after [`Privacy::protect`], dead letters keep a redacted copy
+//! ([`Privacy::redact`]).
+//!
+//! **Exact recovery.** [`Flow::run_checkpointed`] saves a [`Checkpoint`] — the gate's and
+//! the analytics' whole state, an in-process gate state, the counts, the observer's tallies
+//! and the source's position — every few batches ([`FileCheckpoints`] embedded; Redis with
+//! `websight-connectors`). A process killed at any point and [restored](Flow::restore) from
+//! its last checkpoint produces the same verdicts, visits, documents and counts as a run that
+//! never stopped; only the outputs written after the checkpoint are written again.
 //!
 //! ```
 //! use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};

@@ -17,7 +17,8 @@
 //! **Windows.** Session metrics (sessions, duration, bounce, engagement, page views) count
 //! in the window of the session's start; purchases and revenue in the window of the order's
 //! event; current visitors are the distinct users active in the window's last 5 minutes. A
-//! window is emitted once every session that can start in it has closed.
+//! window is emitted once every session that can start in it has closed, and then leaves
+//! the state: memory follows the traffic in flight, not the length of the stream.
 //!
 //! Every aggregate is keyed by user or additive, so instances that each own a set of users
 //! (Kafka partitions keyed by user) produce [`Dashboard`]s whose [`Dashboard::merge`] equals
