@@ -12,40 +12,10 @@ use websight_connectors::kafka::{KafkaSink, KafkaSource, Topics, create_topics};
 use websight_connectors::redis::{RedisCheckpoints, RedisGateState};
 use websight_core::flow::{Checkpoints, FlowCounts, Outputs};
 use websight_core::io::{
-    EventSink, EventSource, MemoryIndex, MemorySessionStore, MemoryTopic, Message, SessionStore,
-    StoredSessions,
+    EventSink, MemoryIndex, MemorySessionStore, MemoryTopic, Message, SessionStore, StoredSessions,
 };
 use websight_core::summary::{Summary, SummaryTally};
-
-/// A source that dies (like a killed process) after `batches` batches.
-struct Dying {
-    inner: KafkaSource,
-    batches: usize,
-}
-
-#[async_trait::async_trait]
-impl EventSource for Dying {
-    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
-        if self.batches == 0 {
-            return Err(websight_core::CoreError::Store("killed".into()));
-        }
-        self.batches -= 1;
-        self.inner.next_batch(max).await
-    }
-    async fn commit(&mut self) -> websight_core::Result<()> {
-        self.inner.commit().await
-    }
-    fn position(&self) -> Option<serde_json::Value> {
-        self.inner.position()
-    }
-    async fn resume(
-        &mut self,
-        taken: u64,
-        position: Option<&serde_json::Value>,
-    ) -> websight_core::Result<()> {
-        self.inner.resume(taken, position).await
-    }
-}
+use websight_testkit::Dying;
 
 /// What a run leaves: in the durable stores (kept across its crashes) and its figures.
 struct Ended {

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use websight_core::flow::{Observer, Outputs, REASON_HEADER};
 use websight_core::gate::{Gate, GateConfig, GateState, MemoryGateState, Outcome};
 use websight_core::io::{DocumentSink, MemorySource, SessionStore, block_on};
-use websight_testkit::{Embedded, flow, generator, hostile_lines, privacy};
+use websight_testkit::{Dying, Embedded, flow, generator, hostile_lines, privacy};
 
 #[test]
 fn batches_judge_exactly_like_single_events() {
@@ -297,26 +297,6 @@ fn items_a_store_refuses_for_good_become_dead_letters_and_the_stream_goes_on() {
     // Everything else is exactly what the clean run stored.
     assert_eq!(index.0.sessions, clean.index.sessions);
     assert_eq!(index.0.products, clean.index.products);
-}
-
-/// A source that dies (like a killed process) after `batches` batches.
-struct Dying {
-    inner: websight_core::io::LineSource<&'static [u8]>,
-    batches: usize,
-}
-
-#[async_trait::async_trait]
-impl websight_core::io::EventSource for Dying {
-    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
-        if self.batches == 0 {
-            return Err(websight_core::CoreError::Store("killed".into()));
-        }
-        self.batches -= 1;
-        self.inner.next_batch(max).await
-    }
-    async fn commit(&mut self) -> websight_core::Result<()> {
-        self.inner.commit().await
-    }
 }
 
 #[test]

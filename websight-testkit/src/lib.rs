@@ -142,3 +142,36 @@ pub fn documents_of(generator: &Generator) -> Documents {
     Embedded::default().run(flow(generator), &lines(generator), 2_000, &mut keep);
     keep.0
 }
+
+/// A source that dies like a killed process after `batches` batches: the next read is an
+/// error. Everything else (commits, positions, resuming) is the inner source's.
+pub struct Dying<S> {
+    /// The source that is read.
+    pub inner: S,
+    /// Batches left before it dies.
+    pub batches: usize,
+}
+
+#[async_trait::async_trait]
+impl<S: websight_core::io::EventSource> websight_core::io::EventSource for Dying<S> {
+    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+        if self.batches == 0 {
+            return Err(websight_core::CoreError::Store("killed".into()));
+        }
+        self.batches -= 1;
+        self.inner.next_batch(max).await
+    }
+    async fn commit(&mut self) -> websight_core::Result<()> {
+        self.inner.commit().await
+    }
+    fn position(&self) -> Option<serde_json::Value> {
+        self.inner.position()
+    }
+    async fn resume(
+        &mut self,
+        taken: u64,
+        position: Option<&serde_json::Value>,
+    ) -> websight_core::Result<()> {
+        self.inner.resume(taken, position).await
+    }
+}
