@@ -253,15 +253,15 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         traffic.source,
         traffic.catalogue,
         ingest,
-        &stream::Options {
-            mode: &args.mode,
-            out_dir: args.out_dir.as_deref(),
+        &stream::TopologyOptions {
+            mode: args.mode.clone(),
+            out_dir: args.out_dir.clone(),
             keep_sessions: !args.stream_only,
             checkpoint: args
                 .checkpoint
                 .as_ref()
                 .map(|path| (path.clone(), args.checkpoint_every)),
-            input: &traffic.title,
+            input: traffic.title.clone(),
         },
         &mut observer,
     )?;

@@ -67,7 +67,8 @@
 //!
 //! # Feature flags
 //!
-//! All off by default; the crate without features holds only [`ConnectorError`].
+//! All off by default; the crate without features holds [`ConnectorError`] and the
+//! embedded [`topology`].
 //!
 //! - `kafka`: `kafka` (rdkafka with a bundled librdkafka built by cmake: needs cmake, a C
 //!   compiler and the zlib, OpenSSL and libcurl headers; `scripts/test.sh` installs them on
@@ -75,6 +76,7 @@
 //! - `redis`: `redis` (redis-rs, tokio).
 //! - `mongodb`: `mongo` (the official `mongodb` driver).
 //! - `elasticsearch`: [`search`] (reqwest, tokio).
+//! - `servers`: all four, for [`topology::Mode::Servers`].
 //!
 //! Every async API needs a tokio runtime.
 #![warn(missing_docs)]
@@ -99,6 +101,7 @@ pub mod redis;
 #[cfg(feature = "elasticsearch")]
 #[cfg_attr(docsrs, doc(cfg(feature = "elasticsearch")))]
 pub mod search;
+pub mod topology;
 
 use thiserror::Error;
 
@@ -136,6 +139,15 @@ pub enum ConnectorError {
     #[error("protocol: {reason}")]
     Protocol {
         /// What went wrong.
+        reason: String,
+    },
+    /// A file could not be read or written.
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+    /// Settings that do not go together, or a checkpoint that does not fit them.
+    #[error("{reason}")]
+    Config {
+        /// What is wrong.
         reason: String,
     },
     /// The server refused a document for good (e.g. a mapping conflict).

@@ -107,6 +107,9 @@ pub trait Observer: Send {
     fn restore(&mut self, _snapshot: serde_json::Value) -> Result<()> {
         Ok(())
     }
+    /// After every batch and every quiet tick, with the flow as it now is (its dashboard,
+    /// counts and gate): where a live view takes its figures.
+    fn progress(&mut self, _flow: &Flow) {}
 }
 
 impl Observer for () {}
@@ -123,6 +126,10 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     }
     fn snapshot(&self) -> serde_json::Value {
         serde_json::json!([self.0.snapshot(), self.1.snapshot()])
+    }
+    fn progress(&mut self, flow: &Flow) {
+        self.0.progress(flow);
+        self.1.progress(flow);
     }
     fn restore(&mut self, snapshot: serde_json::Value) -> Result<()> {
         let serde_json::Value::Array(mut both) = snapshot else {
@@ -230,6 +237,8 @@ pub struct Flow {
     counts: FlowCounts,
     /// Source items taken (lines; a batch line is one item).
     taken: u64,
+    /// Set for a live source: how long it must be quiet before event time moves on its own.
+    idle_after: Option<std::time::Duration>,
 }
 
 /// Where the flow can continue from after a crash: everything the flow, an in-process gate
@@ -364,7 +373,20 @@ impl Flow {
             batch_size: 2_000,
             counts: FlowCounts::default(),
             taken: 0,
+            idle_after: None,
         }
+    }
+
+    /// Runs on a live source — one whose [`EventSource::next_batch`] answers an empty batch
+    /// when nothing new came for a moment, and ends only when told to stop (a collector's
+    /// raw log). Once it has been quiet for `idle_after`, event time moves on with the wall
+    /// clock ([`StreamAnalytics::advance`]) so visits and windows close on a quiet site.
+    /// At the end the checkpoint is taken *before* the open visits are flushed: a restart
+    /// continues them, and what the flush wrote is a view of that moment (the same ids
+    /// written again, complete, later).
+    pub fn live(mut self, idle_after: std::time::Duration) -> Self {
+        self.idle_after = Some(idle_after);
+        self
     }
 
     /// Input lines per batch (at least 1): larger batches mean fewer round trips per event.
@@ -407,7 +429,26 @@ impl Flow {
         observer: &mut dyn Observer,
         mut checkpoints: Option<&mut dyn Checkpoints>,
     ) -> Result<FlowCounts> {
+        let mut quiet_since = std::time::Instant::now();
+        let mut advanced = std::time::Duration::ZERO;
         while let Some(batch) = source.next_batch(self.batch_size).await? {
+            if batch.is_empty() {
+                let quiet = quiet_since.elapsed();
+                if let Some(after) = self.idle_after
+                    && quiet >= after
+                {
+                    let by = quiet - advanced;
+                    advanced = quiet;
+                    self.idle(
+                        chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX),
+                        out,
+                        observer,
+                    )
+                    .await?;
+                }
+                continue;
+            }
+            (quiet_since, advanced) = (std::time::Instant::now(), std::time::Duration::ZERO);
             self.process(&batch, out, observer).await?;
             self.counts.batches += 1;
             self.taken += batch.len() as u64;
@@ -422,16 +463,49 @@ impl Flow {
                     }
                 }
             }
+            observer.progress(self);
+        }
+        let live = self.idle_after.is_some();
+        if let Some(c) = checkpoints.as_deref_mut()
+            && live
+        {
+            // Live: a restart continues the open visits.
+            let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
+            checkpoint.source = source.position();
+            c.save(checkpoint).await?;
+            source.commit().await?;
         }
         self.finish(out, observer).await?;
-        if let Some(c) = checkpoints {
+        if let Some(c) = checkpoints
+            && !live
+        {
             // A restart after the end resumes here: nothing left to read, nothing to emit.
             let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
             checkpoint.source = source.position();
             c.save(checkpoint).await?;
             source.commit().await?;
         }
+        observer.progress(self);
         Ok(self.counts)
+    }
+
+    /// Whether the flow runs on a live source ([`Flow::live`]).
+    pub fn is_live(&self) -> bool {
+        self.idle_after.is_some()
+    }
+
+    /// A quiet stretch of `by`: event time moves on ([`StreamAnalytics::advance`]) and what
+    /// that closes is written.
+    pub async fn idle(
+        &mut self,
+        by: chrono::Duration,
+        out: &mut Outputs<'_>,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        self.analytics.advance(by);
+        self.write(out, observer, Vec::new()).await?;
+        observer.progress(self);
+        Ok(())
     }
 
     /// Everything needed to continue from here (call between batches).

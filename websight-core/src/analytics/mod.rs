@@ -265,6 +265,17 @@ impl StreamAnalytics {
         self.counts.rejected_sessions += self.rejected.drain().len() as u64;
     }
 
+    /// A quiet stretch: the watermark moves forward by `by` (wall-clock time that passed with
+    /// no event), so visits and windows close on a site without traffic. Relative, not to
+    /// the wall clock: a historical import that pauses moves its own time by the pause only,
+    /// and its next events are not late.
+    pub fn advance(&mut self, by: Duration) {
+        self.sessions.advance(by);
+        self.rejected.advance(by);
+        self.counts.rejected_sessions += self.rejected.drain().len() as u64;
+        self.collect();
+    }
+
     /// End of input: closes every visit and window.
     pub fn flush(&mut self) {
         self.sessions.flush();

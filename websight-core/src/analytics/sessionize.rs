@@ -285,6 +285,14 @@ impl Sessionizer {
         }
     }
 
+    /// Moves the watermark forward by `by` without an event (a quiet site: wall-clock time
+    /// passed), closing the visits that can no longer grow. Nothing is flushed: an event
+    /// arriving later is judged against the advanced watermark.
+    pub fn advance(&mut self, by: TimeDelta) {
+        self.frontier.advance(by);
+        self.close_due();
+    }
+
     /// End of input: closes every visit.
     pub fn flush(&mut self) {
         let mut persons: Vec<String> = self.buffers.keys().cloned().collect();
@@ -423,6 +431,28 @@ mod tests {
         s.flush();
         assert_eq!(s.drain().len(), 2);
         assert_eq!(s.buffered(), 0);
+    }
+
+    #[test]
+    fn a_quiet_site_closes_visits_and_a_paused_backfill_is_not_late() {
+        let mut s = Sessionizer::new(strict()).unwrap();
+        // A historical import, years before the wall clock.
+        s.ingest(page("1", "a", None, "2020-05-01T10:00:00Z", ""))
+            .unwrap();
+        // It pauses for ten minutes: its own time moves by ten minutes, not to today.
+        s.advance(TimeDelta::minutes(10));
+        s.ingest(page("2", "a", None, "2020-05-01T10:05:00Z", ""))
+            .expect("an import resuming after a pause is on time");
+        assert_eq!(s.closed().len(), 0);
+        // The site goes quiet for two hours: the visit closes without a flush.
+        s.advance(TimeDelta::hours(2));
+        let visits = s.drain();
+        assert_eq!(visits.len(), 1);
+        assert_eq!(visits[0].events.len(), 2);
+        assert_eq!(s.buffered(), 0);
+        // Nothing moves backwards or before any event.
+        s.advance(TimeDelta::minutes(-5));
+        assert!(Sessionizer::new(strict()).unwrap().watermark().is_none());
     }
 
     #[test]
