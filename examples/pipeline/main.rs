@@ -54,7 +54,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use websight::core::analytics::ProductCatalogue;
+use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, TimeSeries};
 use websight::core::decode::Format;
 use websight::core::flow::{Ingest, Observer};
 use websight::core::gate::{DetectionScore, Outcome};
@@ -62,7 +62,7 @@ use websight::core::io::EventSource;
 use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::core::summary::{Summary, SummaryTally};
 use websight::core::synth::{Generator, SynthConfig};
-use websight::report::{GateSummary, Report};
+use websight::report::{DashboardView, Report};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -248,7 +248,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         tally: DocumentTally::default(),
         bar: progress("streaming events"),
     };
-    let mut observer = (&mut watch, SummaryTally::default());
+    let series = TimeSeries::new(&AnalyticsConfig::default().currency);
+    let mut observer = (&mut watch, (SummaryTally::default(), series));
     let outcome = stream::run(
         traffic.source,
         traffic.catalogue,
@@ -265,7 +266,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
         &mut observer,
     )?;
-    let (watch, tally) = observer;
+    let (watch, (tally, series)) = observer;
     watch.bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let f = outcome.counts;
@@ -306,27 +307,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         traffic.title,
         env!("CARGO_PKG_VERSION")
     );
-    show::live_sections(&mut report, &outcome.analytics, &watch.tally.windows);
-    report.gate = GateSummary {
-        received: outcome.gate.received,
-        valid: outcome.gate.valid,
-        rejected: outcome
-            .gate
-            .rejected
-            .iter()
-            .map(|(r, n)| (r.clone(), *n))
-            .collect(),
-        dead_letters: outcome.gate.dead_letters,
-        duplicates: outcome.gate.duplicates,
-        precision: traffic
-            .truth
-            .as_ref()
-            .map_or(f64::NAN, |_| watch.detection.precision()),
-        recall: traffic
-            .truth
-            .as_ref()
-            .map_or(f64::NAN, |_| watch.detection.recall()),
-    };
+    report.dashboard = DashboardView::of(&outcome.analytics, &series, &outcome.gate);
+    if traffic.truth.is_some() {
+        report.dashboard.gate.precision = watch.detection.precision();
+        report.dashboard.gate.recall = watch.detection.recall();
+    }
     match &outcome.sessions {
         Some(stored) => offline::run(
             &mut report,

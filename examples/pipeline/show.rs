@@ -2,7 +2,6 @@
 
 use websight::core::analytics::{KpiWindow, StreamAnalytics, TopCounter};
 use websight::core::summary::Summary;
-use websight::report::{PotentialCustomerRow, Report, SentimentRow};
 
 use crate::DocumentTally;
 use crate::stream::StreamOutcome;
@@ -207,64 +206,4 @@ pub fn dashboard(analytics: &StreamAnalytics, windows: &[KpiWindow]) {
             p.seconds_ms as f64 / 1000.0
         );
     }
-}
-
-/// The live dashboard's sections of the report.
-pub fn live_sections(report: &mut Report, analytics: &StreamAnalytics, windows: &[KpiWindow]) {
-    let d = analytics.dashboard();
-    let catalogue = analytics.catalogue();
-    let (orders, current) = headline(analytics, windows);
-    report.kpis = vec![
-        ("Orders".into(), orders.to_string()),
-        ("Revenue".into(), revenue_text(analytics)),
-        (
-            "Average visit".into(),
-            format!("{:.0} s", d.average_session_seconds()),
-        ),
-        ("Current visitors".into(), current.to_string()),
-        (
-            "Bounce rate".into(),
-            format!("{:.1}%", 100.0 * d.bounce_rate()),
-        ),
-        ("Visits".into(), d.funnel.sessions.to_string()),
-    ];
-    report.sentiment = d
-        .sentiment
-        .iter()
-        .map(|(category, s)| SentimentRow {
-            category: category.clone(),
-            positive: s.positive,
-            neutral: s.neutral,
-            negative: s.negative,
-        })
-        .collect();
-    report.payments = d.payments.iter().map(|(m, n)| (m.clone(), *n)).collect();
-    report
-        .payments
-        .push(("abandoned carts".into(), d.abandoned_carts));
-    report.top_products = d
-        .products
-        .revenue_cents
-        .top(10)
-        .iter()
-        .map(|(key, cents)| (catalogue.name(key).to_owned(), *cents as f64 / 100.0))
-        .collect();
-    let f = &d.funnel;
-    report.funnel = vec![
-        ("visits".into(), f.sessions),
-        ("viewed a product".into(), f.viewed),
-        ("added to cart".into(), f.carted),
-        ("reached checkout".into(), f.checkout),
-        ("bought".into(), f.purchased),
-    ];
-    report.potential_customers = d
-        .potential_customers
-        .iter()
-        .take(10)
-        .map(|p| PotentialCustomerRow {
-            user: p.visitor.clone(),
-            product: p.product.clone(),
-            seconds: p.seconds_ms as f64 / 1000.0,
-        })
-        .collect();
 }

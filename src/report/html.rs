@@ -2,12 +2,16 @@
 
 use std::fmt::Write;
 
-use super::Report;
-use super::svg::{PALETTE, bars, escape, pie, stacked};
+use super::svg::{PALETTE, bars, columns, escape, pie, stacked};
+use super::{DashboardView, Report};
+use websight_core::analytics::{Point, Resolution};
 use websight_explain::format_value;
 
 /// The `data-chart` names, in page order.
 pub(crate) const CHARTS: &[&str] = &[
+    "traffic",
+    "channels",
+    "pages",
     "sentiment",
     "payments",
     "top_products",
@@ -30,9 +34,38 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}.up{color:#0a7a3c}.down{
 /// Marks `<body data-charts="ok/total">`: a chart counts when its SVG has drawn shapes with
 /// a non-empty box.
 const CHECK: &str = "window.addEventListener('load',function(){var f=document.querySelectorAll('figure.chart'),ok=0;
-f.forEach(function(c){var s=c.querySelector('svg');if(!s)return;var b=s.getBoundingClientRect();
-if(b.width>0&&b.height>0&&s.querySelectorAll('rect,path,circle').length>0)ok++;});
-document.body.setAttribute('data-charts',ok+'/'+f.length);});";
+f.forEach(function(c){var v=[].slice.call(c.querySelectorAll('svg')).filter(function(s){var b=s.getBoundingClientRect();
+return b.width>0&&b.height>0&&s.querySelectorAll('rect,path,circle').length>0;});if(v.length>0)ok++;});
+document.body.setAttribute('data-charts',ok+'/'+f.length);});
+document.addEventListener('click',function(e){var t=e.target,r=t.getAttribute('data-set-res'),m=t.getAttribute('data-set-metric');
+if(r)document.body.setAttribute('data-res',r);if(m)document.body.setAttribute('data-metric',m);});";
+
+/// Shows the traffic chart the buttons chose (`<body data-res data-metric>`).
+fn series_style() -> String {
+    let mut css = String::from(".series>div{display:none}.switch button{margin-right:.3rem}");
+    for r in Resolution::ALL {
+        for (m, _) in METRICS {
+            let _ = write!(
+                css,
+                "body[data-res={r}][data-metric={m}] .s-{r}-{m}{{display:block}}",
+                r = name(r)
+            );
+        }
+    }
+    css
+}
+
+/// `<!DOCTYPE html>` to the opening `<body>`, with the traffic chart at `resolution`.
+pub(crate) fn head(h: &mut String, title: &str, subtitle: &str, resolution: Resolution) {
+    let _ = write!(
+        h,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{t}</title><style>{STYLE}{css}</style></head><body data-res=\"{res}\" data-metric=\"visitors\"><h1>{t}</h1><p class=\"sub\">{s}</p>",
+        t = escape(title),
+        s = escape(subtitle),
+        css = series_style(),
+        res = name(resolution),
+    );
+}
 
 fn figure(out: &mut String, name: &str, caption: &str, note: &str, svg: String) {
     let _ = write!(
@@ -52,17 +85,38 @@ fn count(v: f64) -> String {
     format!("{v:.0}")
 }
 
-pub(crate) fn render(r: &Report) -> String {
-    let mut h = String::with_capacity(64 * 1024);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{t}</title><style>{STYLE}</style></head><body><h1>{t}</h1><p class=\"sub\">{s}</p>",
-        t = escape(&r.title),
-        s = escape(&r.subtitle)
-    );
+/// Names a resolution in the page (button labels, CSS classes).
+fn name(r: Resolution) -> &'static str {
+    match r {
+        Resolution::Minute => "minute",
+        Resolution::Hour => "hour",
+        Resolution::Day => "day",
+    }
+}
 
+/// A bucket's label.
+fn stamp(t: chrono::DateTime<chrono::Utc>, r: Resolution) -> String {
+    match r {
+        Resolution::Minute => t.format("%H:%M").to_string(),
+        Resolution::Hour => t.format("%d %Hh").to_string(),
+        Resolution::Day => t.format("%m-%d").to_string(),
+    }
+}
+
+/// The traffic charts' metrics.
+const METRICS: [(&str, fn(&Point) -> f64); 5] = [
+    ("visitors", |p| p.visitors as f64),
+    ("sessions", |p| p.sessions as f64),
+    ("page_views", |p| p.page_views as f64),
+    ("orders", |p| p.orders as f64),
+    ("revenue", |p| p.revenue),
+];
+
+/// The dashboard's sections: tiles, traffic, channels, products, funnel, gate.
+pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
+    let mut h = std::mem::take(out);
     h.push_str("<h2>Today at a glance</h2><div class=\"tiles\">");
-    for (label, value) in &r.kpis {
+    for (label, value) in &d.kpis {
         let _ = write!(
             h,
             "<div class=\"tile\"><div class=\"v\">{}</div><div class=\"l\">{}</div></div>",
@@ -72,8 +126,62 @@ pub(crate) fn render(r: &Report) -> String {
     }
     h.push_str("</div>");
 
+    h.push_str("<h2>Traffic</h2><p class=\"switch\">");
+    for r in Resolution::ALL {
+        let _ = write!(
+            h,
+            "<button type=\"button\" data-set-res=\"{}\">per {}</button>",
+            name(r),
+            name(r)
+        );
+    }
+    for (m, _) in METRICS {
+        let _ = write!(
+            h,
+            "<button type=\"button\" data-set-metric=\"{m}\">{}</button>",
+            m.replace('_', " ")
+        );
+    }
+    h.push_str("</p><figure class=\"chart series\" data-chart=\"traffic\"><figcaption>Traffic over time</figcaption>");
+    for t in &d.traffic {
+        for (m, pick) in METRICS {
+            let items: Vec<(String, f64)> = t
+                .points
+                .iter()
+                .map(|p| (stamp(p.start, t.resolution), pick(p)))
+                .collect();
+            let title = format!("{} per {}", m.replace('_', " "), name(t.resolution));
+            let svg = columns(&title, &items, |v| format!("{v:.0}"), PALETTE[0]);
+            let _ = write!(h, "<div class=\"s-{}-{m}\">{svg}</div>", name(t.resolution));
+        }
+    }
+    h.push_str("<p class=\"muted\">Visitors, page views, orders and revenue as events arrive; visits when they close. Empty buckets are left out.</p></figure>");
+    let channels = counts(&d.channels);
+    figure(
+        &mut h,
+        "channels",
+        "Visits per channel",
+        "GA4 default channel groups, from referrers and UTM tags.",
+        pie("Visits per channel", &channels),
+    );
+    let pages = counts(&d.top_pages);
+    figure(
+        &mut h,
+        "pages",
+        "Top pages",
+        "Page views per path.",
+        bars("Top pages", &pages, count, PALETTE[5]),
+    );
+    if !d.campaigns.is_empty() {
+        h.push_str("<table><tr><th>campaign</th><th>visits</th></tr>");
+        for (c, n) in &d.campaigns {
+            let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{n}</td></tr>", escape(c));
+        }
+        h.push_str("</table>");
+    }
+
     h.push_str("<h2>Customers and products</h2>");
-    let sentiment: Vec<(String, [f64; 3])> = r
+    let sentiment: Vec<(String, [f64; 3])> = d
         .sentiment
         .iter()
         .map(|s| {
@@ -95,7 +203,7 @@ pub(crate) fn render(r: &Report) -> String {
             ["#009E73", "#999999", "#D55E00"],
         ),
     );
-    let payments = counts(&r.payments);
+    let payments = counts(&d.payments);
     figure(
         &mut h,
         "payments",
@@ -110,12 +218,12 @@ pub(crate) fn render(r: &Report) -> String {
         "",
         bars(
             "Top 10 products by revenue",
-            &r.top_products,
+            &d.top_products,
             |v| format!("{v:.0}"),
             PALETTE[0],
         ),
     );
-    let funnel = counts(&r.funnel);
+    let funnel = counts(&d.funnel);
     figure(
         &mut h,
         "funnel",
@@ -125,11 +233,11 @@ pub(crate) fn render(r: &Report) -> String {
     );
 
     h.push_str("<h3>Potential customers</h3><p class=\"muted\">Visitors who spent a long time on a product page and did not buy: candidates for a follow-up offer.</p>");
-    if r.potential_customers.is_empty() {
+    if d.potential_customers.is_empty() {
         h.push_str("<p class=\"muted\">none</p>");
     } else {
         h.push_str("<table><tr><th>user</th><th>product</th><th>seconds on page</th></tr>");
-        for p in &r.potential_customers {
+        for p in &d.potential_customers {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td class=\"n\">{:.0}</td></tr>",
@@ -142,7 +250,7 @@ pub(crate) fn render(r: &Report) -> String {
     }
 
     h.push_str("<h2>Security gate</h2>");
-    let g = &r.gate;
+    let g = &d.gate;
     let _ = write!(
         h,
         "<p>{} messages received, {} valid events passed on, {} malformed (kept as dead letters with their reason), {} duplicates dropped.",
@@ -165,6 +273,31 @@ pub(crate) fn render(r: &Report) -> String {
         "",
         bars("Events rejected per rule", &rejected, count, PALETTE[3]),
     );
+
+    *out = h;
+}
+
+/// Swaps in each update's fragment; counts updates in `<body data-updates>` (tests read it).
+const LIVE: &str = "var n=0,es=new EventSource('/api/events');
+es.addEventListener('dashboard',function(e){var m=JSON.parse(e.data);document.getElementById('live').innerHTML=m.html;
+n++;document.body.setAttribute('data-updates',n);document.getElementById('updated').textContent=m.updated||'';});
+es.onerror=function(){document.getElementById('updated').textContent='reconnecting…';};";
+
+pub(crate) fn live(title: &str, view: &DashboardView) -> String {
+    let mut h = String::with_capacity(64 * 1024);
+    head(&mut h, title, "", Resolution::Minute);
+    h.push_str("<p class=\"muted\">Live: <span id=\"updated\"></span></p><div id=\"live\">");
+    dashboard(&mut h, view);
+    let _ = write!(h, "</div><script>{CHECK}{LIVE}</script></body></html>");
+    h
+}
+
+pub(crate) fn render(r: &Report) -> String {
+    let mut h = String::with_capacity(64 * 1024);
+    // A report covers days or weeks: per day first.
+    head(&mut h, &r.title, &r.subtitle, Resolution::Day);
+
+    dashboard(&mut h, &r.dashboard);
 
     h.push_str("<h2>Who will buy</h2>");
     let models: Vec<(String, f64)> = r

@@ -12,15 +12,18 @@
 //! use websight::report::Report;
 //!
 //! let mut report = Report::new("Demo shop");
-//! report.kpis.push(("Purchases".into(), "12".into()));
-//! report.payments = vec![("card".into(), 9), ("abandoned carts".into(), 4)];
+//! report.dashboard.kpis.push(("Purchases".into(), "12".into()));
+//! report.dashboard.payments = vec![("card".into(), 9), ("abandoned carts".into(), 4)];
 //! let html = report.to_html();
 //! // Self-contained: no stylesheet, script or image is fetched.
 //! assert!(html.contains("<svg") && !html.contains("https://") && !html.contains("src="));
 //! ```
 
+mod dashboard;
 mod html;
 mod svg;
+
+pub use dashboard::{DashboardView, TrafficSeries};
 
 use serde::{Deserialize, Serialize};
 
@@ -31,20 +34,8 @@ pub struct Report {
     pub title: String,
     /// One line on what was run (size, seed, time).
     pub subtitle: String,
-    /// KPI tiles: (label, formatted value).
-    pub kpis: Vec<(String, String)>,
-    /// Reviews per product category.
-    pub sentiment: Vec<SentimentRow>,
-    /// Orders per payment method, plus abandoned carts.
-    pub payments: Vec<(String, u64)>,
-    /// Top products: (name, revenue).
-    pub top_products: Vec<(String, f64)>,
-    /// Funnel steps: (step, sessions).
-    pub funnel: Vec<(String, u64)>,
-    /// Visitors who lingered on a product and did not buy.
-    pub potential_customers: Vec<PotentialCustomerRow>,
-    /// The security gate's verdicts.
-    pub gate: GateSummary,
+    /// The live dashboard's figures at the end of the stream.
+    pub dashboard: DashboardView,
     /// Purchase models on held-out users.
     pub models: Vec<ModelRow>,
     /// What drives the purchase model: (feature, mean |SHAP|), largest first.
@@ -133,6 +124,20 @@ pub struct SimilarUsersRow {
     pub user: String,
     /// (similar user, Jaccard similarity of browsed items).
     pub similar: Vec<(String, f64)>,
+}
+
+/// The live page of `serve`: the dashboard's sections of the report, swapped for the
+/// fragment each server-sent event `dashboard` carries (`{"html": …}` from `/api/events`).
+/// Self-contained like the report: no script, style or font is fetched.
+///
+/// ```
+/// use websight::report::{DashboardView, live_page};
+///
+/// let page = live_page("My shop", &DashboardView::default());
+/// assert!(page.contains("new EventSource('/api/events')") && page.contains("data-chart=\"traffic\""));
+/// ```
+pub fn live_page(title: &str, view: &DashboardView) -> String {
+    html::live(title, view)
 }
 
 impl Report {

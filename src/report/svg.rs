@@ -139,6 +139,54 @@ pub(crate) fn stacked(
     s
 }
 
+/// One column per bucket, oldest left, a label under every few; the largest value on top.
+pub(crate) fn columns(
+    title: &str,
+    items: &[(String, f64)],
+    label: impl Fn(f64) -> String,
+    color: &str,
+) -> String {
+    if items.is_empty() {
+        return no_data(title);
+    }
+    let max = items
+        .iter()
+        .map(|(_, v)| v.abs())
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let (height, top, plot) = (200.0, 18.0, 150.0);
+    let mut s = open(height, title);
+    let step = (WIDTH - 20.0) / items.len() as f64;
+    let every = (items.len() / 8).max(1);
+    let _ = write!(
+        s,
+        r#"<text x="10" y="12">max {}</text>"#,
+        escape(&label(max))
+    );
+    for (i, (name, value)) in items.iter().enumerate() {
+        let h = (value.abs() / max * plot).max(0.5);
+        let x = 10.0 + step * i as f64;
+        let _ = write!(
+            s,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="{color}"><title>{n}: {v}</title></rect>"#,
+            y = top + plot - h,
+            w = (step * 0.8).max(0.5),
+            n = escape(name),
+            v = escape(&label(*value)),
+        );
+        if i % every == 0 {
+            let _ = write!(
+                s,
+                r#"<text x="{x:.1}" y="{}">{}</text>"#,
+                top + plot + 16.0,
+                escape(name)
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// A pie with a legend giving counts and shares.
 pub(crate) fn pie(title: &str, items: &[(String, f64)]) -> String {
     let total: f64 = items.iter().map(|(_, v)| v.max(0.0)).sum();

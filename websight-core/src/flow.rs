@@ -144,6 +144,27 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     }
 }
 
+/// The live series of every valid event (and of visits as they close).
+impl Observer for crate::analytics::TimeSeries {
+    fn outcome(&mut self, outcome: &Outcome) {
+        if let Outcome::Valid(event) = outcome {
+            self.observe(event);
+        }
+    }
+    fn documents(&mut self, documents: &Documents) {
+        for s in &documents.sessions {
+            self.observe_session(s.timestamp);
+        }
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+    fn restore(&mut self, snapshot: serde_json::Value) -> Result<()> {
+        *self = serde_json::from_value(snapshot)?;
+        Ok(())
+    }
+}
+
 /// What went where; `inputs = checked + rejected + dead_letters + duplicates`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FlowCounts {

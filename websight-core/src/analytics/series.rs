@@ -157,7 +157,11 @@ impl TimeSeries {
         let revenue = match event.properties.order_value() {
             Some(value)
                 if order
-                    && event.properties.currency.as_deref().unwrap_or(crate::analytics::DEFAULT_CURRENCY)
+                    && event
+                        .properties
+                        .currency
+                        .as_deref()
+                        .unwrap_or(crate::analytics::DEFAULT_CURRENCY)
                         == self.currency =>
             {
                 value.cents()
@@ -218,7 +222,10 @@ impl TimeSeries {
     pub fn merge(&mut self, other: &TimeSeries) {
         for r in Resolution::ALL {
             for (key, bucket) in &other.buckets[r.index()] {
-                self.buckets[r.index()].entry(*key).or_default().merge(bucket);
+                self.buckets[r.index()]
+                    .entry(*key)
+                    .or_default()
+                    .merge(bucket);
             }
             let map = &mut self.buckets[r.index()];
             while map.len() > r.kept() {
@@ -262,8 +269,15 @@ mod tests {
         a.observe_session(start);
         let days = one.points(Resolution::Day);
         assert_eq!(days.len(), 2);
-        assert_eq!((days[0].orders, days[0].revenue, days[0].sessions), (1, 12.5, 1));
-        assert_eq!((days[1].orders, days[1].revenue), (1, 0.0), "USD is not EUR");
+        assert_eq!(
+            (days[0].orders, days[0].revenue, days[0].sessions),
+            (1, 12.5, 1)
+        );
+        assert_eq!(
+            (days[1].orders, days[1].revenue),
+            (1, 0.0),
+            "USD is not EUR"
+        );
         assert_eq!(one.points(Resolution::Minute).len(), 3);
         a.merge(&b);
         assert_eq!(a, one);
@@ -277,7 +291,9 @@ mod tests {
             s.update(t, |b| b.page_views += 1);
         }
         // An event older than everything kept changes nothing where the series is full.
-        s.update(DateTime::from_timestamp(0, 0).unwrap(), |b| b.page_views += 1);
+        s.update(DateTime::from_timestamp(0, 0).unwrap(), |b| {
+            b.page_views += 1
+        });
         let minutes = s.points(Resolution::Minute);
         assert_eq!(minutes.len(), Resolution::Minute.kept());
         assert_eq!(minutes.iter().map(|p| p.page_views).sum::<u64>(), 180);
