@@ -10,7 +10,8 @@
 //! | [`dp`] | `websight-dp` | differential privacy: mechanisms, budgets, accountant, DP-SGD |
 //! | [`explain`] | `websight-explain` | Tree SHAP and Kernel SHAP |
 //! | [`connectors`] | `websight-connectors` | Kafka, Redis, MongoDB, Elasticsearch (features) |
-//! | [`report`] | (this crate) | the shop manager's self-contained HTML report |
+//! | [`report`] | (this crate) | the shop manager's self-contained HTML report, and the dashboard view it shares with the live page |
+//! | [`live`] | (this crate) | the live page's figures, kept current as the flow runs |
 //!
 //! Data flows from traffic (generated or ingested) through the security gate and stream
 //! analytics of `core` to storage and dashboards, and offline to features, similar users,
@@ -45,6 +46,8 @@
 //!   ack, idempotent keyed producer).
 //! - `mongodb`: `connectors::mongo::MongoSessionStore`, closed visits in MongoDB.
 //! - `connectors`: all four connectors.
+//! - `collector`: `connectors::collector`, Segment's HTTP Tracking API into a durable raw
+//!   log and the live board (the `serve` example).
 //! - `xgboost`: gradient-boosted trees through `xgboost-rs` (`core::learn::GradientBoosting`;
 //!   building it needs cmake, a C++ compiler and libclang).
 //! - `full`: everything above.
@@ -63,5 +66,6 @@ pub use websight_core as core;
 pub use websight_dp as dp;
 pub use websight_explain as explain;
 
+pub mod live;
 pub mod report;
 pub use websight_lsh as lsh;

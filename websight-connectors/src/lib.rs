@@ -77,6 +77,8 @@
 //! - `mongodb`: `mongo` (the official `mongodb` driver).
 //! - `elasticsearch`: [`search`] (reqwest, tokio).
 //! - `servers`: all four, for [`topology::Mode::Servers`].
+//! - `collector`: `collector`, Segment's HTTP Tracking API into a durable raw log and a
+//!   live board (axum, tokio, flate2).
 //!
 //! Every async API needs a tokio runtime.
 #![warn(missing_docs)]
@@ -89,6 +91,9 @@
     feature = "elasticsearch"
 ))]
 mod backoff;
+#[cfg(feature = "collector")]
+#[cfg_attr(docsrs, doc(cfg(feature = "collector")))]
+pub mod collector;
 #[cfg(feature = "kafka")]
 #[cfg_attr(docsrs, doc(cfg(feature = "kafka")))]
 pub mod kafka;

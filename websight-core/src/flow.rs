@@ -467,6 +467,8 @@ impl Flow {
                     )
                     .await?;
                 }
+                // A throttled live view catches up while nothing comes.
+                observer.progress(self);
                 continue;
             }
             (quiet_since, advanced) = (std::time::Instant::now(), std::time::Duration::ZERO);

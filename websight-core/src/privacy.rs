@@ -55,6 +55,42 @@ pub struct PrivacyConfig {
     pub keep_raw_dead_letters: bool,
 }
 
+impl PrivacyConfig {
+    /// A long-running service's key: [`KEY_VARIABLE`] when set, else the key kept in the
+    /// file at `path` — drawn from the operating system and written there (readable by the
+    /// owner only) on the first start — so pseudonyms stay the same across restarts.
+    pub fn with_key_file(mut self, path: &std::path::Path) -> Result<PrivacyConfig> {
+        if std::env::var(KEY_VARIABLE).is_ok_and(|k| !k.is_empty()) {
+            return Ok(self);
+        }
+        let io = |e: std::io::Error| {
+            CoreError::parameter("privacy.key", format!("{}: {e}", path.display()))
+        };
+        let key = match std::fs::read_to_string(path) {
+            Ok(text) => text.trim().to_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).map_err(|e| {
+                    CoreError::parameter("privacy", format!("no randomness for a key: {e}"))
+                })?;
+                let mut key = String::new();
+                crate::hash::push_hex(&mut key, &bytes);
+                let mut options = std::fs::OpenOptions::new();
+                options.write(true).create_new(true);
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let mut file = options.open(path).map_err(io)?;
+                std::io::Write::write_all(&mut file, key.as_bytes()).map_err(io)?;
+                file.sync_all().map_err(io)?;
+                key
+            }
+            Err(e) => return Err(io(e)),
+        };
+        self.key = Some(key);
+        Ok(self)
+    }
+}
+
 impl std::fmt::Debug for PrivacyConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrivacyConfig")

@@ -7,7 +7,6 @@
 //! own different persons [merge](TimeSeries::merge) into the series of one instance.
 
 use std::collections::{BTreeMap, HashSet};
-use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -116,10 +115,7 @@ pub struct TimeSeries {
 }
 
 fn person_hash(person: &str) -> u64 {
-    // SipHash with fixed keys: the same person hashes the same in every process.
-    let mut h = std::hash::DefaultHasher::new();
-    person.hash(&mut h);
-    h.finish()
+    crate::hash::hash64(person.as_bytes())
 }
 
 impl TimeSeries {

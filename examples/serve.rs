@@ -1,0 +1,222 @@
+//! The collector and live dashboard: tracking SDKs send to it, a shop owner keeps its page
+//! open.
+//!
+//! ```text
+//! cargo run --release --features collector --example serve -- --listen 127.0.0.1:8080
+//!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
+//!     [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N]
+//! ```
+//!
+//! Point an SDK's host at it (`new Analytics({ writeKey, host: "http://127.0.0.1:8080" })`
+//! for `@segment/analytics-node`; `apiHost: "127.0.0.1:8080/v1", protocol: "http"` in the
+//! Segment.io settings of `@segment/analytics-next`) and open `http://127.0.0.1:8080/`.
+//!
+//! Every accepted request is first fsynced to `DIR/raw.jsonl` (default `websight-serve`),
+//! then answered; websight's `Flow` reads that log as it grows — privacy, gate, stream
+//! analytics — into the same files `pipeline --out-dir` writes, and keeps the live page
+//! current. On SIGINT or SIGTERM it stops accepting, drains, checkpoints, and writes
+//! `summary.json` and `report.html`; started again on the same directory it continues from
+//! the checkpoint (open visits included) without counting anything twice. Pseudonyms use
+//! `WEBSIGHT_PSEUDONYM_KEY`, else a key kept in `DIR/pseudonym.key`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use websight::connectors::collector::{
+    Board, BoardUpdate, Closing, Collector, CollectorParams, FileRawLog, RawLog, RawLogSource,
+};
+use websight::connectors::topology::{Topology, TopologyOptions};
+use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+use websight::core::flow::{Flow, Ingest};
+use websight::core::gate::{Gate, GateConfig};
+use websight::core::privacy::{Privacy, PrivacyConfig};
+use websight::live::LiveObserver;
+use websight::report::{DashboardView, Report, live_page};
+
+#[path = "common/cli.rs"]
+mod cli;
+
+struct Args {
+    listen: SocketAddr,
+    out_dir: PathBuf,
+    collector: CollectorParams,
+    idle: Duration,
+    checkpoint_every: u64,
+    publish: Duration,
+}
+
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N]";
+
+fn parse_args() -> Result<Args, String> {
+    let mut listen = None;
+    let mut out_dir = PathBuf::from("websight-serve");
+    let mut collector = CollectorParams::default();
+    let (mut idle, mut checkpoint_every, mut publish) = (5, 20, 250);
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
+        let number =
+            |name: &str, v: String| v.parse::<u64>().map_err(|e| format!("{name} {v:?}: {e}"));
+        match flag.as_str() {
+            "--listen" => {
+                let v = value("--listen")?;
+                listen = Some(v.parse().map_err(|e| format!("--listen {v:?}: {e}"))?);
+            }
+            "--write-key" => collector = collector.write_key(value("--write-key")?),
+            "--out-dir" => out_dir = PathBuf::from(value("--out-dir")?),
+            "--idle-seconds" => idle = number("--idle-seconds", value("--idle-seconds")?)?,
+            "--checkpoint-every" => {
+                checkpoint_every = number("--checkpoint-every", value("--checkpoint-every")?)?
+            }
+            "--publish-ms" => publish = number("--publish-ms", value("--publish-ms")?)?,
+            "--rate" => {
+                let rate = number("--rate", value("--rate")?)? as f64;
+                collector = collector.rate(rate, 2.0 * rate);
+            }
+            "--max-request-bytes" => {
+                let n = number("--max-request-bytes", value("--max-request-bytes")?)?;
+                collector = collector.max_request_bytes(n as usize);
+            }
+            "--queue" => {
+                collector = collector.queue(number("--queue", value("--queue")?)? as usize)
+            }
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown flag {other:?} (try --help)")),
+        }
+    }
+    Ok(Args {
+        listen: listen.ok_or(format!("--listen is required\n{USAGE}"))?,
+        out_dir,
+        collector,
+        idle: Duration::from_secs(idle.max(1)),
+        checkpoint_every: checkpoint_every.max(1),
+        publish: Duration::from_millis(publish),
+    })
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    cli::main_with(parse_args, |args| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+            .block_on(run(args))
+    })
+}
+
+const TITLE: &str = "websight — live";
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("a SIGTERM handler can be installed");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("shutting down: no new requests, draining");
+}
+
+fn update(summary: &websight::core::summary::Summary, view: &DashboardView) -> BoardUpdate {
+    BoardUpdate {
+        page: live_page(TITLE, view),
+        stats: serde_json::to_string(summary).unwrap_or_default(),
+        dashboard: serde_json::to_string(view).unwrap_or_default(),
+        fragment: view.to_html(),
+        updated: format!("{} messages, {} visits", summary.inputs, summary.sessions),
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    std::fs::create_dir_all(&args.out_dir)?;
+    let privacy = PrivacyConfig::default().with_key_file(&args.out_dir.join("pseudonym.key"))?;
+    let ingest = Ingest::new(Privacy::new(privacy)?);
+    let raw = args.out_dir.join("raw.jsonl");
+    let (log, writer) = RawLog::spawn(
+        Box::new(FileRawLog::open(&raw)?),
+        args.collector.clone().check()?.queue(),
+    );
+    let collector = Collector::new(args.collector.check()?, log);
+    let board = Board::new(update(&Default::default(), &DashboardView::default()));
+
+    // The flow follows the raw log from the last checkpoint.
+    let closing = Closing::default();
+    let source = RawLogSource::new(&raw, closing.clone());
+    let topology = Topology::open(
+        Box::new(source),
+        &TopologyOptions {
+            out_dir: Some(args.out_dir.clone()),
+            checkpoint: Some((args.out_dir.join("checkpoint.json"), args.checkpoint_every)),
+            input: format!("the raw log {}", raw.display()),
+            ..TopologyOptions::default()
+        },
+    )
+    .await?;
+    let config = AnalyticsConfig::default();
+    let flow = Flow::new(
+        ingest,
+        Gate::new(GateConfig::default())?,
+        StreamAnalytics::new(config.clone(), ProductCatalogue::default())?,
+    )
+    .live(args.idle);
+    let publisher = board.clone();
+    let every = args.publish;
+    let streaming = tokio::spawn(async move {
+        let mut live = LiveObserver::new(&config.currency, every, move |summary, view| {
+            publisher.publish(update(summary, view));
+        });
+        let outcome = topology.run(flow, &mut live).await;
+        (outcome, live)
+    });
+
+    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    println!(
+        "websight serve: listening on http://{} — raw log {}",
+        listener.local_addr()?,
+        raw.display()
+    );
+    let app = collector
+        .clone()
+        .router(board.clone())
+        .into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+
+    // Stopped accepting: the raw log takes what is queued, the flow reads it to the end.
+    println!("collector: {}", collector.stats().to_json());
+    drop(collector);
+    writer.await?;
+    closing.close();
+    let (outcome, live) = streaming.await?;
+    let outcome = outcome?;
+    let (summary, view) = live.view(&outcome.counts, &outcome.gate, &outcome.analytics);
+    board.publish(update(&summary, &view));
+    let path = args.out_dir.join("summary.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")?;
+    let mut report = Report::new("websight — shop report");
+    report.subtitle = format!("collected by websight serve {}", env!("CARGO_PKG_VERSION"));
+    report.dashboard = view;
+    std::fs::write(args.out_dir.join("report.html"), report.to_html())?;
+    let f = outcome.counts;
+    println!(
+        "stream: {} messages ({} checked, {} rejected, {} dead letters, {} duplicates, {} late); conserved: {}",
+        f.inputs,
+        f.checked,
+        f.rejected,
+        f.dead_letters,
+        f.duplicates,
+        f.late,
+        f.is_conserved()
+    );
+    println!("Summary written to {}", path.display());
+    Ok(())
+}
