@@ -5,6 +5,7 @@
 //! cargo run --release --features collector --example serve -- --listen 127.0.0.1:8080
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
 //!     [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N]
+//!     [--lateness SECONDS]
 //! ```
 //!
 //! Point an SDK's host at it (`new Analytics({ writeKey, host: "http://127.0.0.1:8080" })`
@@ -18,6 +19,12 @@
 //! `summary.json` and `report.html`; started again on the same directory it continues from
 //! the checkpoint (open visits included) without counting anything twice. Pseudonyms use
 //! `WEBSIGHT_PSEUDONYM_KEY`, else a key kept in `DIR/pseudonym.key`.
+//!
+//! Event time moves with the wall clock once the site has been quiet for `--idle-seconds`
+//! (default 5), so visits close on a quiet site. `--lateness` (default 1800 s) is how far
+//! behind the newest events one may still arrive: raise it for a backfill sent out of
+//! order (SDK retries reorder batches); a restart must keep it, since the checkpoint
+//! refuses other settings.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,15 +51,17 @@ struct Args {
     idle: Duration,
     checkpoint_every: u64,
     publish: Duration,
+    lateness: i64,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
     let mut out_dir = PathBuf::from("websight-serve");
     let mut collector = CollectorParams::default();
     let (mut idle, mut checkpoint_every, mut publish) = (5, 20, 250);
+    let mut lateness = AnalyticsConfig::default().sessions.allowed_lateness_seconds as u64;
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -70,6 +79,7 @@ fn parse_args() -> Result<Args, String> {
                 checkpoint_every = number("--checkpoint-every", value("--checkpoint-every")?)?
             }
             "--publish-ms" => publish = number("--publish-ms", value("--publish-ms")?)?,
+            "--lateness" => lateness = number("--lateness", value("--lateness")?)?,
             "--rate" => {
                 let rate = number("--rate", value("--rate")?)? as f64;
                 collector = collector.rate(rate, 2.0 * rate);
@@ -92,6 +102,7 @@ fn parse_args() -> Result<Args, String> {
         idle: Duration::from_secs(idle.max(1)),
         checkpoint_every: checkpoint_every.max(1),
         publish: Duration::from_millis(publish),
+        lateness: i64::try_from(lateness).map_err(|_| "--lateness is too large")?,
     })
 }
 
@@ -160,7 +171,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
     )
     .await?;
-    let config = AnalyticsConfig::default();
+    let mut config = AnalyticsConfig::default();
+    config.sessions.allowed_lateness_seconds = args.lateness;
     let flow = Flow::new(
         ingest,
         Gate::new(GateConfig::default())?,

@@ -87,7 +87,8 @@ impl<F: FnMut(&Summary, &DashboardView) + Send> Observer for LiveObserver<F> {
     fn documents(&mut self, documents: &Documents) {
         self.tally.documents(documents);
         self.series.documents(documents);
-        self.dirty = true;
+        // A quiet tick writes empty batches: nothing to show.
+        self.dirty |= !(documents.sessions.is_empty() && documents.windows.is_empty());
     }
 
     fn snapshot(&self) -> serde_json::Value {

@@ -6,14 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
-
-fn example(name: &str) -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().unwrap().parent().unwrap();
-    let path: PathBuf = profile_dir.join("examples").join(name);
-    assert!(path.exists(), "{} was not built", path.display());
-    Command::new(path)
-}
+use websight_testkit::process::{chromium, example, headless, node_sdk, run_ok};
 
 /// The values of the server variables of `scripts/services.sh env`; `None` (skip) when one is
 /// unset, unless the suite requires the servers (`WEBSIGHT_REQUIRE_SERVICES`).
@@ -29,17 +22,6 @@ fn servers<const N: usize>(vars: [&str; N]) -> Option<[String; N]> {
         return None;
     }
     Some(values.map(Option::unwrap_or_default))
-}
-
-/// Runs `cmd`, failing the test with its standard error unless it succeeds.
-fn run_ok(cmd: &mut Command) -> std::process::Output {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
 }
 
 fn run_json(cmd: &mut Command) -> Value {
@@ -324,26 +306,6 @@ fn assert_no_personal_data(dir: &std::path::Path, logs: &[u8], personal: &[Strin
             );
         }
     }
-}
-
-fn node_sdk() -> Option<PathBuf> {
-    let sdk = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/sdk");
-    let ready = sdk.join("node_modules/@segment/analytics-node").exists()
-        && Command::new("node")
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success());
-    if !ready {
-        assert!(
-            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-            "node and scripts/sdk/node_modules are needed (npm ci --prefix scripts/sdk)"
-        );
-        eprintln!(
-            "skipping: node or scripts/sdk/node_modules missing (npm ci --prefix scripts/sdk)"
-        );
-        return None;
-    }
-    Some(sdk)
 }
 
 /// The real `@segment/analytics-node` SDK sends a scripted shop's traffic (logins mid-session,
@@ -751,46 +713,6 @@ fn explain_rows_limit_and_errors() {
         .output()
         .unwrap();
     assert_eq!(usage.status.code(), Some(2));
-}
-
-/// Headless Chromium: `WEBSIGHT_CHROMIUM`, else Debian's `/usr/bin/chromium`. The test suite
-/// script installs it and sets `WEBSIGHT_REQUIRE_BROWSER=1`, so a missing browser fails there
-/// and only skips (with a note) in a bare `cargo test`.
-fn chromium() -> Option<PathBuf> {
-    let path = std::env::var_os("WEBSIGHT_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var_os("WEBSIGHT_REQUIRE_BROWSER").is_none(),
-        "no Chromium at {} (scripts/test.sh installs Debian's chromium)",
-        path.display()
-    );
-    eprintln!(
-        "skipping the browser test: no Chromium at {}",
-        path.display()
-    );
-    None
-}
-
-fn headless(browser: &PathBuf, profile: &std::path::Path) -> Command {
-    let mut cmd = Command::new(browser);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--virtual-time-budget=3000",
-    ])
-    .arg(format!("--user-data-dir={}", profile.display()));
-    cmd
 }
 
 #[test]

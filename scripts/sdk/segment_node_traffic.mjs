@@ -10,6 +10,10 @@
 // OUT_DIR/truth.json: sessions, visitors, orders, revenue per currency, channels, events per
 // type, and every piece of personal data sent (for the leak scan).
 //
+// With WEBSIGHT_COLLECTOR=URL the SDK sends to that collector instead (websight's `serve`),
+// nothing is captured here, and WEBSIGHT_SDK_MAX_RETRIES (default 5) and WEBSIGHT_SDK_PACE_MS
+// (a pause after each visitor, default 0) shape the sending.
+//
 // The traffic is unambiguous by construction: a visitor's sessions are >= 2 hours apart,
 // events inside a session <= 10 minutes apart; visitors log in mid-session (identify), later
 // sessions come from a second device (anonymous id + user id) or from the shop's server
@@ -33,7 +37,10 @@ fs.mkdirSync(outDir, { recursive: true });
 let state = 12345;
 const rand = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
 
-// ---- the capture endpoint ----
+const collector = process.env.WEBSIGHT_COLLECTOR;
+const PACE_MS = Number(process.env.WEBSIGHT_SDK_PACE_MS ?? 0);
+
+// ---- the capture endpoint (unless a collector is given) ----
 const captured = [];
 let requests = 0;
 const server = http.createServer((req, res) => {
@@ -52,15 +59,18 @@ const server = http.createServer((req, res) => {
     res.end(JSON.stringify(fail ? { error: "try again" } : { success: true }));
   });
 });
-await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-const { port } = server.address();
+let host = collector;
+if (!collector) {
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  host = `http://127.0.0.1:${server.address().port}`;
+}
 
 const analytics = new Analytics({
   writeKey: "websight-test-write-key",
-  host: `http://127.0.0.1:${port}`,
+  host,
   flushAt: 25,
   flushInterval: 200,
-  maxRetries: 5,
+  maxRetries: Number(process.env.WEBSIGHT_SDK_MAX_RETRIES ?? 5),
 });
 analytics.on("error", (e) => console.error("sdk error:", e?.reason ?? e));
 
@@ -93,7 +103,8 @@ const truth = {
   personal: [],
 };
 const count = (type) => { truth.events[type] = (truth.events[type] ?? 0) + 1; };
-const base = Date.UTC(2026, 2, 2, 8, 0, 0); // 2026-03-02 08:00 UTC
+// 2026-03-02 08:00 UTC; earlier for many visitors, so none lies in the collector's future.
+const base = Date.UTC(2026, 2, 2, 8, 0, 0) - Math.max(0, VISITORS - 200) * 24 * 3600e3;
 
 for (let v = 0; v < VISITORS; v++) {
   const anonymousId = `anon-${v}-${Math.floor(rand() * 1e9)}`;
@@ -172,11 +183,14 @@ for (let v = 0; v < VISITORS; v++) {
       truth.revenue[currency] = Math.round(((truth.revenue[currency] ?? 0) + Number(revenue)) * 100) / 100;
     }
   }
+  if (PACE_MS > 0) await new Promise((ok) => setTimeout(ok, PACE_MS));
 }
 
-await analytics.closeAndFlush({ timeout: 20000 });
-server.close();
-fs.writeFileSync(path.join(outDir, "captured.jsonl"), captured.join("\n") + "\n");
+await analytics.closeAndFlush({ timeout: 60000 });
+if (!collector) {
+  server.close();
+  fs.writeFileSync(path.join(outDir, "captured.jsonl"), captured.join("\n") + "\n");
+}
 fs.writeFileSync(path.join(outDir, "truth.json"), JSON.stringify(truth, null, 2) + "\n");
 const messages = captured.reduce((n, line) => n + (JSON.parse(line).batch ?? [1]).length, 0);
 console.log(JSON.stringify({ requests, messages, sessions: truth.sessions, orders: truth.orders }));

@@ -156,7 +156,8 @@ pub(crate) fn columns(
         .max(f64::MIN_POSITIVE);
     let (height, top, plot) = (200.0, 18.0, 150.0);
     let mut s = open(height, title);
-    let step = (WIDTH - 20.0) / items.len() as f64;
+    // Columns at most 40 wide: a few buckets do not fill the chart with one block.
+    let step = ((WIDTH - 20.0) / items.len() as f64).min(40.0);
     let every = (items.len() / 8).max(1);
     let _ = write!(
         s,

@@ -30,8 +30,13 @@ impl Drop for Server {
     }
 }
 
-async fn start_with(params: CollectorParams, sink: Option<Box<dyn EventSink>>, name: &str) -> Server {
-    let dir = std::env::temp_dir().join(format!("websight-collector-{name}-{}", std::process::id()));
+async fn start_with(
+    params: CollectorParams,
+    sink: Option<Box<dyn EventSink>>,
+    name: &str,
+) -> Server {
+    let dir =
+        std::env::temp_dir().join(format!("websight-collector-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let raw = dir.join("raw.jsonl");
     let sink = match sink {
@@ -86,13 +91,20 @@ async fn write_keys_are_checked_from_basic_auth_or_the_body() {
     let r = post(batch.clone()).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(r.json::<Value>().await.unwrap()["success"], false);
-    let r = post(batch.clone()).basic_auth("wrong", Some("")).send().await.unwrap();
+    let r = post(batch.clone())
+        .basic_auth("wrong", Some(""))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let r = post(batch).basic_auth(KEY, Some("")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap(), json!({"success": true}));
     // analytics.js puts it in the body; it is not written to the log.
-    let r = post(json!({"batch": [page("m2")], "writeKey": KEY})).send().await.unwrap();
+    let r = post(json!({"batch": [page("m2")], "writeKey": KEY}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let logged = lines(&s.raw);
     assert_eq!(logged.len(), 2, "only acknowledged requests are in the log");
@@ -213,8 +225,18 @@ async fn cors_preflights_are_answered() {
     assert_eq!(r.status(), 204);
     let h = r.headers();
     assert_eq!(h["access-control-allow-origin"], "https://shop.example");
-    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
-    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("Content-Type"));
+    assert!(
+        h["access-control-allow-methods"]
+            .to_str()
+            .unwrap()
+            .contains("POST")
+    );
+    assert!(
+        h["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("Content-Type")
+    );
 }
 
 #[tokio::test]
@@ -222,7 +244,8 @@ async fn a_bad_message_in_a_batch_is_a_dead_letter_and_the_rest_count() {
     let s = start("batch").await;
     let huge = json!({"type": "track", "event": "Big", "anonymousId": "a", "messageId": "big",
         "properties": {"blob": "x".repeat(40 * 1024)}});
-    let batch = json!({"batch": [page("ok1"), 42, {"type": "page"}, huge, page("ok2"), page("ok1")]});
+    let batch =
+        json!({"batch": [page("ok1"), 42, {"type": "page"}, huge, page("ok2"), page("ok1")]});
     let r = client()
         .post(format!("{}/v1/batch", s.url))
         .basic_auth(KEY, Some(""))
@@ -259,18 +282,33 @@ async fn a_bad_message_in_a_batch_is_a_dead_letter_and_the_rest_count() {
         .iter()
         .map(|m| m.headers[0].1.clone())
         .collect();
-    assert!(reasons.iter().any(|r| r.contains("too_large")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("too_large")),
+        "{reasons:?}"
+    );
 }
 
 #[tokio::test]
 async fn over_the_rate_is_429_with_retry_after() {
     let s = start_with(CollectorParams::default().rate(10.0, 10.0), None, "rate").await;
     let batch = json!({"batch": (0..8).map(|i| page(&format!("r{i}"))).collect::<Vec<_>>()});
-    let send = || client().post(format!("{}/v1/batch", s.url)).json(&batch).send();
+    let send = || {
+        client()
+            .post(format!("{}/v1/batch", s.url))
+            .json(&batch)
+            .send()
+    };
     assert_eq!(send().await.unwrap().status(), 200);
     let r = send().await.unwrap();
     assert_eq!(r.status(), 429);
-    assert!(r.headers()["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
     assert_eq!(lines(&s.raw).len(), 1);
 }
 
@@ -287,7 +325,12 @@ impl EventSink for Stuck {
 
 #[tokio::test]
 async fn a_raw_log_that_cannot_keep_up_is_503_not_memory() {
-    let s = start_with(CollectorParams::default().queue(2), Some(Box::new(Stuck)), "busy").await;
+    let s = start_with(
+        CollectorParams::default().queue(2),
+        Some(Box::new(Stuck)),
+        "busy",
+    )
+    .await;
     let url = format!("{}/v1/track", s.url);
     // Three requests hang (one being written, two queued)...
     for i in 0..3 {

@@ -1,0 +1,115 @@
+// Drives headless Chromium (playwright-core, Debian's /usr/bin/chromium) against websight's
+// `serve`: a shop page runs the real @segment/analytics-next, configured to post to the
+// local collector, while the live dashboard is open; the dashboard must change over
+// server-sent events.
+//
+//   node scripts/sdk/browser_live.mjs COLLECTOR_URL WRITE_KEY OUT_DIR
+//
+// Prints one JSON line: the dashboard's "Visitors now" tile and traffic chart before and
+// after, how many updates it received, and what the shop page sent. Writes OUT_DIR/live.png.
+// The shop page is served by the browser itself (request interception) from
+// http://localhost:9/, the SDK's bundle and chunks from node_modules: nothing leaves the machine.
+
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const [collector, writeKey, outDir] = process.argv.slice(2);
+if (!outDir) {
+  console.error("usage: browser_live.mjs COLLECTOR_URL WRITE_KEY OUT_DIR");
+  process.exit(2);
+}
+fs.mkdirSync(outDir, { recursive: true });
+const here = path.dirname(fileURLToPath(import.meta.url));
+const bundles = path.join(here, "node_modules/@segment/analytics-next/dist/umd");
+const apiHost = `${new URL(collector).host}/v1`;
+const settings = {
+  integrations: { "Segment.io": { apiKey: writeKey, apiHost, protocol: "http" } },
+  plan: { track: { __default: { enabled: true } } },
+};
+
+const SHOP = `<!DOCTYPE html><html><head><title>Shop</title>
+<script src="http://localhost:9/analytics.js"></script></head><body><h1>Sofa Oslo</h1><script>
+window.sent = [];
+const { AnalyticsBrowser } = window.AnalyticsNext;
+const analytics = AnalyticsBrowser.load(
+  { writeKey: ${JSON.stringify(writeKey)}, cdnSettings: ${JSON.stringify(settings)} },
+  { integrations: { "Segment.io": { apiHost: ${JSON.stringify(apiHost)}, protocol: "http" } } });
+(async () => {
+  await analytics.page("Product", { path: "/sofa-oslo" });
+  window.sent.push("page");
+  await analytics.track("Product Viewed", { product_id: "sofa-1", name: "Sofa Oslo", price: 499.9 });
+  window.sent.push("track");
+  document.body.setAttribute("data-sent", window.sent.length);
+})().catch((e) => document.body.setAttribute("data-error", String(e)));
+</script></body></html>`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.WEBSIGHT_CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const errors = [];
+// A visitor's browser, not "HeadlessChrome" (which the gate rightly rejects as a bot).
+const context = await browser.newContext({
+  viewport: { width: 1280, height: 2400 },
+  userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+});
+// The shop (served on localhost here) may reach the collector on the loopback address, as a
+// shop's visitors reach a collector on the shop's own domain.
+await context.grantPermissions(["local-network-access"]).catch((e) => errors.push(`permission: ${e.message}`));
+// Only the collector and the intercepted shop are reachable.
+await context.route("**/*", async (route) => {
+  const url = new URL(route.request().url());
+  if (url.origin === new URL(collector).origin) return route.continue();
+  if (url.host === "localhost:9" && url.pathname === "/") {
+    return route.fulfill({ contentType: "text/html", body: SHOP });
+  }
+  const file = url.pathname === "/analytics.js" ? "index.js" : path.basename(url.pathname);
+  if (file.endsWith(".js") && fs.existsSync(path.join(bundles, file))) {
+    return route.fulfill({ contentType: "application/javascript", path: path.join(bundles, file) });
+  }
+  if (url.pathname.endsWith("/settings")) {
+    return route.fulfill({ contentType: "application/json", body: JSON.stringify(settings) });
+  }
+  errors.push(`blocked ${url.href}`);
+  return route.abort();
+});
+
+const board = await context.newPage();
+board.on("pageerror", (e) => errors.push(`dashboard: ${e.message}`));
+await board.goto(`${collector}/`);
+await board.waitForFunction(() => Number(document.body.dataset.updates ?? 0) >= 1, null, { timeout: 20000 });
+const read = () => board.evaluate(() => {
+  const tile = [...document.querySelectorAll(".tile")].find((t) => t.textContent.includes("Visitors now"));
+  const chart = document.querySelector('[data-chart="traffic"]');
+  return {
+    visitors_now: tile ? tile.querySelector(".v").textContent : null,
+    traffic: chart ? chart.innerHTML.length : 0,
+    bars: chart ? chart.querySelectorAll(".s-minute-visitors rect").length : 0,
+    updates: Number(document.body.dataset.updates ?? 0),
+    charts: document.body.dataset.charts ?? null,
+  };
+});
+const before = await read();
+
+const shop = await context.newPage();
+shop.on("pageerror", (e) => errors.push(`shop: ${e.message}`));
+await shop.goto("http://localhost:9/");
+await shop.waitForFunction(() => document.body.dataset.sent === "2" || document.body.dataset.error, null, { timeout: 20000 });
+const shopError = await shop.evaluate(() => document.body.dataset.error ?? null);
+
+// The dashboard changes without a reload.
+await board.waitForFunction(
+  (was) => {
+    const tile = [...document.querySelectorAll(".tile")].find((t) => t.textContent.includes("Visitors now"));
+    return tile && tile.querySelector(".v").textContent !== was;
+  },
+  before.visitors_now,
+  { timeout: 20000 },
+).catch(() => {});
+const after = await read();
+await board.screenshot({ path: path.join(outDir, "live.png"), fullPage: true });
+await browser.close();
+console.log(JSON.stringify({ before, after, shop_error: shopError, errors }));

@@ -1,0 +1,95 @@
+//! Running the built examples and outside programs (Node.js SDK scripts, headless Chromium)
+//! from integration tests.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The built example `name` (`cargo test` builds them in target/<profile>/examples).
+pub fn example(name: &str) -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap();
+    let path: PathBuf = profile_dir.join("examples").join(name);
+    assert!(path.exists(), "{} was not built", path.display());
+    Command::new(path)
+}
+
+/// Runs `cmd`, failing the test with its standard error unless it succeeds.
+pub fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The repository's root (this crate lives one level below it).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("websight-testkit lives in the workspace")
+        .to_owned()
+}
+
+/// Headless Chromium: `WEBSIGHT_CHROMIUM`, else Debian's `/usr/bin/chromium`. The test suite
+/// script installs it and sets `WEBSIGHT_REQUIRE_BROWSER=1`, so a missing browser fails there
+/// and only skips (with a note) in a bare `cargo test`.
+pub fn chromium() -> Option<PathBuf> {
+    let path = std::env::var_os("WEBSIGHT_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("WEBSIGHT_REQUIRE_BROWSER").is_none(),
+        "no Chromium at {} (scripts/test.sh installs Debian's chromium)",
+        path.display()
+    );
+    eprintln!(
+        "skipping the browser test: no Chromium at {}",
+        path.display()
+    );
+    None
+}
+
+pub fn headless(browser: &PathBuf, profile: &std::path::Path) -> Command {
+    let mut cmd = Command::new(browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=3000",
+    ])
+    .arg(format!("--user-data-dir={}", profile.display()));
+    cmd
+}
+
+/// `scripts/sdk` with its npm packages installed and Node.js on the path; `None` (skip)
+/// without, unless the suite requires them (`WEBSIGHT_REQUIRE_SERVICES`).
+pub fn node_sdk() -> Option<PathBuf> {
+    let sdk = root().join("scripts/sdk");
+    let ready = sdk.join("node_modules/@segment/analytics-node").exists()
+        && Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(
+            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
+            "node and scripts/sdk/node_modules are needed (npm ci --prefix scripts/sdk)"
+        );
+        eprintln!(
+            "skipping: node or scripts/sdk/node_modules missing (npm ci --prefix scripts/sdk)"
+        );
+        return None;
+    }
+    Some(sdk)
+}
