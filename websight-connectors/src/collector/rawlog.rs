@@ -202,6 +202,8 @@ pub struct RawLogSource {
     pending: Vec<u8>,
     /// Offset of `pending`'s first byte.
     offset: u64,
+    /// Line ends in `pending`.
+    newlines: usize,
     closing: Closing,
     poll: Duration,
 }
@@ -214,6 +216,7 @@ impl RawLogSource {
             file: None,
             pending: Vec::new(),
             offset: 0,
+            newlines: 0,
             closing,
             poll: Duration::from_millis(50),
         }
@@ -238,6 +241,7 @@ impl RawLogSource {
         let file = self.file.as_mut().expect("opened above");
         let mut chunk = vec![0u8; 1 << 20];
         let n = file.read(&mut chunk)?;
+        self.newlines += chunk[..n].iter().filter(|&&b| b == b'\n').count();
         self.pending.extend_from_slice(&chunk[..n]);
         Ok(n)
     }
@@ -251,6 +255,7 @@ impl RawLogSource {
                 break;
             };
             let line = &self.pending[start..start + i];
+            self.newlines -= 1;
             if !line.is_empty() {
                 lines.push(line.to_vec());
             }
@@ -267,14 +272,16 @@ impl EventSource for RawLogSource {
     async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
         // Whether the log was closed before this read: then an empty read is the end.
         let closed = self.closing.is_closed();
-        loop {
-            let lines = self.take_lines(max.max(1));
-            if !lines.is_empty() {
-                return Ok(Some(lines));
-            }
+        // Whole batches when the log is ahead (catching up after a burst or a restart), up
+        // to `max` lines or 32 MiB read ahead.
+        while self.newlines < max && self.pending.len() < 32 << 20 {
             if self.read_more()? == 0 {
                 break;
             }
+        }
+        let lines = self.take_lines(max.max(1));
+        if !lines.is_empty() {
+            return Ok(Some(lines));
         }
         if closed {
             return Ok(None);
@@ -301,6 +308,7 @@ impl EventSource for RawLogSource {
             .ok_or_else(|| store_error("the checkpoint has no raw log offset"))?;
         self.offset = offset;
         self.pending.clear();
+        self.newlines = 0;
         self.file = None;
         Ok(())
     }
