@@ -6,6 +6,8 @@
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
 //!     [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N]
 //!     [--lateness SECONDS]
+//! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
+//!     --servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL] [...]
 //! ```
 //!
 //! Point an SDK's host at it (`new Analytics({ writeKey, host: "http://127.0.0.1:8080" })`
@@ -20,6 +22,14 @@
 //! the checkpoint (open visits included) without counting anything twice. Pseudonyms use
 //! `WEBSIGHT_PSEUDONYM_KEY`, else a key kept in `DIR/pseudonym.key`.
 //!
+//! With `--servers` (features `collector` and `connectors`) the raw log is the Kafka raw
+//! topic (`acks=all`, idempotent producer: a request is answered once every broker in sync
+//! has it), the gate state and checkpoints are in Redis, visits in MongoDB and documents in
+//! Elasticsearch/OpenSearch, all named by `--prefix` (which names the deployment: give the
+//! same one on a restart). `--out-dir` then holds only `summary.json`, `report.html` and the
+//! pseudonym key. Server URLs come from the flags or the `WEBSIGHT_*` variables of
+//! `scripts/services.sh env`.
+//!
 //! Event time moves with the wall clock once the site has been quiet for `--idle-seconds`
 //! (default 5), so visits close on a quiet site. `--lateness` (default 1800 s) is how far
 //! behind the newest events one may still arrive: raise it for a backfill sent out of
@@ -33,10 +43,13 @@ use std::time::Duration;
 use websight::connectors::collector::{
     Board, BoardUpdate, Closing, Collector, CollectorParams, FileRawLog, RawLog, RawLogSource,
 };
-use websight::connectors::topology::{Topology, TopologyOptions};
+#[cfg(feature = "connectors")]
+use websight::connectors::topology::Mode;
+use websight::connectors::topology::{Input, Servers, Topology, TopologyOptions};
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 use websight::core::flow::{Flow, Ingest};
 use websight::core::gate::{Gate, GateConfig};
+use websight::core::io::EventSink;
 use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::live::LiveObserver;
 use websight::report::{DashboardView, Report, live_page};
@@ -52,9 +65,10 @@ struct Args {
     checkpoint_every: u64,
     publish: Duration,
     lateness: i64,
+    servers: Option<Servers>,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -62,6 +76,9 @@ fn parse_args() -> Result<Args, String> {
     let mut collector = CollectorParams::default();
     let (mut idle, mut checkpoint_every, mut publish) = (5, 20, 250);
     let mut lateness = AnalyticsConfig::default().sessions.allowed_lateness_seconds as u64;
+    let mut servers = false;
+    let (mut kafka, mut redis, mut mongodb, mut search, mut prefix) =
+        (None, None, None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
@@ -80,6 +97,12 @@ fn parse_args() -> Result<Args, String> {
             }
             "--publish-ms" => publish = number("--publish-ms", value("--publish-ms")?)?,
             "--lateness" => lateness = number("--lateness", value("--lateness")?)?,
+            "--servers" => servers = true,
+            "--kafka" => kafka = Some(value("--kafka")?),
+            "--redis" => redis = Some(value("--redis")?),
+            "--mongodb" => mongodb = Some(value("--mongodb")?),
+            "--search" => search = Some(value("--search")?),
+            "--prefix" => prefix = Some(value("--prefix")?),
             "--rate" => {
                 let rate = number("--rate", value("--rate")?)? as f64;
                 collector = collector.rate(rate, 2.0 * rate);
@@ -95,8 +118,32 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
+    let from_env = |flag: Option<String>, var: &str, name: &str| {
+        flag.or_else(|| std::env::var(var).ok()).ok_or(format!(
+            "--servers needs {name} (or {var}; see scripts/services.sh env)"
+        ))
+    };
+    let servers = if servers {
+        Some(Servers {
+            kafka: from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
+            redis: from_env(redis, "WEBSIGHT_REDIS_URL", "--redis")?,
+            mongodb: from_env(mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
+            search: from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
+            prefix: prefix.ok_or("--servers needs --prefix naming the deployment")?,
+        })
+    } else if kafka.is_some()
+        || redis.is_some()
+        || mongodb.is_some()
+        || search.is_some()
+        || prefix.is_some()
+    {
+        return Err("--kafka, --redis, --mongodb, --search and --prefix go with --servers".into());
+    } else {
+        None
+    };
     Ok(Args {
         listen: listen.ok_or(format!("--listen is required\n{USAGE}"))?,
+        servers,
         out_dir,
         collector,
         idle: Duration::from_secs(idle.max(1)),
@@ -150,27 +197,36 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out_dir)?;
     let privacy = PrivacyConfig::default().with_key_file(&args.out_dir.join("pseudonym.key"))?;
     let ingest = Ingest::new(Privacy::new(privacy)?);
-    let raw = args.out_dir.join("raw.jsonl");
-    let (log, writer) = RawLog::spawn(
-        Box::new(FileRawLog::open(&raw)?),
-        args.collector.clone().check()?.queue(),
-    );
+    let queue = args.collector.clone().check()?.queue();
+    let closing = Closing::default();
+    // The raw log (a file, or the Kafka raw topic) and the flow's input: the same log.
+    let (sink, input, options, where_): (Box<dyn EventSink>, Input, TopologyOptions, String) =
+        match &args.servers {
+            None => {
+                let raw = args.out_dir.join("raw.jsonl");
+                let options = TopologyOptions {
+                    out_dir: Some(args.out_dir.clone()),
+                    checkpoint: Some((args.out_dir.join("checkpoint.json"), args.checkpoint_every)),
+                    input: format!("the raw log {}", raw.display()),
+                    ..TopologyOptions::default()
+                };
+                let source = RawLogSource::new(&raw, closing.clone());
+                let sink = Box::new(FileRawLog::open(&raw)?);
+                (
+                    sink,
+                    Input::Source(Box::new(source)),
+                    options,
+                    raw.display().to_string(),
+                )
+            }
+            Some(s) => servers_raw_log(s, args.checkpoint_every, &closing).await?,
+        };
+    let (log, writer) = RawLog::spawn(sink, queue);
     let collector = Collector::new(args.collector.check()?, log);
     let board = Board::new(update(&Default::default(), &DashboardView::default()));
 
     // The flow follows the raw log from the last checkpoint.
-    let closing = Closing::default();
-    let source = RawLogSource::new(&raw, closing.clone());
-    let topology = Topology::open(
-        Box::new(source),
-        &TopologyOptions {
-            out_dir: Some(args.out_dir.clone()),
-            checkpoint: Some((args.out_dir.join("checkpoint.json"), args.checkpoint_every)),
-            input: format!("the raw log {}", raw.display()),
-            ..TopologyOptions::default()
-        },
-    )
-    .await?;
+    let topology = Topology::open(input, &options).await?;
     let mut config = AnalyticsConfig::default();
     config.sessions.allowed_lateness_seconds = args.lateness;
     let flow = Flow::new(
@@ -191,9 +247,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!(
-        "websight serve: listening on http://{} — raw log {}",
+        "websight serve: listening on http://{} — raw log {where_}",
         listener.local_addr()?,
-        raw.display()
     );
     let app = collector
         .clone()
@@ -231,4 +286,40 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("Summary written to {}", path.display());
     Ok(())
+}
+
+/// The Kafka raw topic as the raw log, and the stores on the servers.
+#[cfg(feature = "connectors")]
+async fn servers_raw_log(
+    s: &Servers,
+    every: u64,
+    closing: &Closing,
+) -> Result<(Box<dyn EventSink>, Input<'static>, TopologyOptions, String), Box<dyn std::error::Error>>
+{
+    use websight::connectors::kafka::{KafkaSink, Topics, create_topics};
+    let topics = Topics::prefixed(&s.prefix);
+    create_topics(&s.kafka, &topics.all(), 1).await?;
+    let options = TopologyOptions {
+        mode: Mode::Servers(s.clone()),
+        checkpoint: Some(("redis".into(), every)),
+        input: format!("the Kafka topic {}", topics.raw),
+        ..TopologyOptions::default()
+    };
+    let sink = Box::new(KafkaSink::new(&s.kafka, &topics.raw)?);
+    Ok((
+        sink,
+        Input::RawTopic(closing.clone()),
+        options,
+        format!("Kafka topic {}", topics.raw),
+    ))
+}
+
+#[cfg(not(feature = "connectors"))]
+async fn servers_raw_log(
+    _: &Servers,
+    _: u64,
+    _: &Closing,
+) -> Result<(Box<dyn EventSink>, Input<'static>, TopologyOptions, String), Box<dyn std::error::Error>>
+{
+    Err("--servers needs the `connectors` feature".into())
 }

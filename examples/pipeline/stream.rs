@@ -3,7 +3,7 @@
 //! document store — on the stores of `websight::connectors::topology` (embedded, with a
 //! search server, or every one on a server). The flow does not know which.
 
-use websight::connectors::topology::Topology;
+use websight::connectors::topology::{Input, Topology};
 pub use websight::connectors::topology::{Mode, Servers, StreamOutcome, TopologyOptions};
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 use websight::core::flow::{Flow, Ingest, Observer};
@@ -25,7 +25,7 @@ pub fn run(
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let topology = Topology::open(source, options).await?;
+        let topology = Topology::open(Input::Source(source), options).await?;
         let flow = Flow::new(
             ingest,
             Gate::new(GateConfig::default())?,

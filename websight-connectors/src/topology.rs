@@ -15,7 +15,7 @@
 //! with exactly the files of a run that never stopped.
 //!
 //! ```
-//! use websight_connectors::topology::{Topology, TopologyOptions};
+//! use websight_connectors::topology::{Input, Topology, TopologyOptions};
 //! use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 //! use websight_core::flow::{Flow, Ingest};
 //! use websight_core::gate::{Gate, GateConfig};
@@ -30,7 +30,7 @@
 //!     StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())?,
 //! );
 //! let outcome = websight_core::io::block_on(async {
-//!     let topology = Topology::open(source, &TopologyOptions::default()).await?;
+//!     let topology = Topology::open(Input::Source(source), &TopologyOptions::default()).await?;
 //!     topology.run(flow, &mut ()).await
 //! })?;
 //! assert_eq!(outcome.counts.checked, 1);
@@ -52,6 +52,70 @@ use websight_core::io::{
 };
 
 use crate::{ConnectorError, Result};
+
+/// What a run reads.
+pub enum Input<'s> {
+    /// Lines from a source (a file, the generator, a collector's raw log). On servers they
+    /// are first sent to the Kafka raw topic, then read back from it.
+    Source(Box<dyn EventSource + 's>),
+    /// Servers only: the Kafka raw topic a collector writes, read as it grows — quiet
+    /// stretches are empty batches (a live flow's idle ticks) — until `Closing` says no more
+    /// will come and everything is read.
+    RawTopic(Closing),
+}
+
+/// Tells a live input to end once it has read everything written.
+#[derive(Clone, Default, Debug)]
+pub struct Closing(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Closing {
+    /// No more writes will come: the input ends at its end.
+    pub fn close(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether [`Closing::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A source that ends when idle (a Kafka consumer with an idle timeout) made live: idle is
+/// an empty batch until `closing` is closed.
+#[cfg(feature = "servers")]
+struct UntilClosed<S> {
+    inner: S,
+    closing: Closing,
+}
+
+#[cfg(feature = "servers")]
+#[async_trait]
+impl<S: EventSource> EventSource for UntilClosed<S> {
+    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+        let closed = self.closing.is_closed();
+        match self.inner.next_batch(max).await? {
+            Some(batch) => Ok(Some(batch)),
+            None if closed => Ok(None),
+            None => Ok(Some(Vec::new())),
+        }
+    }
+
+    async fn commit(&mut self) -> websight_core::Result<()> {
+        self.inner.commit().await
+    }
+
+    fn position(&self) -> Option<serde_json::Value> {
+        self.inner.position()
+    }
+
+    async fn resume(
+        &mut self,
+        taken: u64,
+        position: Option<&serde_json::Value>,
+    ) -> websight_core::Result<()> {
+        self.inner.resume(taken, position).await
+    }
+}
 
 /// Where the stores are.
 #[derive(Debug, Clone, Default)]
@@ -502,7 +566,7 @@ impl<'s> Topology<'s> {
     /// a resumed run continues its checkpoint's group, Redis state and counts.
     async fn servers(
         s: &Servers,
-        mut input: Box<dyn EventSource + '_>,
+        input: Input<'_>,
         options: &TopologyOptions,
     ) -> Result<Topology<'static>> {
         use crate::kafka::{KafkaSink, KafkaSource, Topics, create_topics};
@@ -525,13 +589,22 @@ impl<'s> Topology<'s> {
         if let Some(c) = &resume {
             check_input(c, &options.input)?;
         }
-        let sent = match checkpointing {
-            Some(_) => state.counter("raw_sent").await?,
-            None => None,
+        let (mut input, live) = match input {
+            Input::Source(source) => (Some(source), None),
+            Input::RawTopic(closing) => (None, Some(closing)),
         };
-        let inputs = match sent {
-            Some(n) => n,
-            None => {
+        let sent = match (checkpointing, &live) {
+            (_, Some(_)) => Some(0),
+            (Some(_), None) => state.counter("raw_sent").await?,
+            (None, None) => None,
+        };
+        if live.is_some() {
+            create_topics(&s.kafka, &topics.all(), 1).await?;
+        }
+        let inputs = match (sent, input.as_mut()) {
+            (Some(n), _) => n,
+            (None, None) => 0,
+            (None, Some(input)) => {
                 // One partition keeps the arrival order of the embedded run, so both agree.
                 create_topics(&s.kafka, &topics.all(), 1).await?;
                 let mut n = 0;
@@ -554,7 +627,9 @@ impl<'s> Topology<'s> {
                 n
             }
         };
-        tracing::info!(inputs, topic = %topics.raw, "raw events sent to Kafka");
+        if live.is_none() {
+            tracing::info!(inputs, topic = %topics.raw, "raw events sent to Kafka");
+        }
         let (group, position) = match (&resume, checkpointing) {
             (Some(c), _) => (
                 c.extra["group"]
@@ -571,8 +646,18 @@ impl<'s> Topology<'s> {
             }
             (None, None) => (format!("{}gate", s.prefix), 0),
         };
-        let source =
-            KafkaSource::new(&s.kafka, &group, &topics.raw)?.idle_timeout(Duration::from_secs(60));
+        let source: Box<dyn EventSource> = match live {
+            Some(closing) => Box::new(UntilClosed {
+                inner: KafkaSource::new(&s.kafka, &group, &topics.raw)?
+                    .idle_timeout(Duration::from_millis(200)),
+                closing,
+            }),
+            None => Box::new(Bounded {
+                inner: KafkaSource::new(&s.kafka, &group, &topics.raw)?
+                    .idle_timeout(Duration::from_secs(60)),
+                remaining: usize::try_from(inputs.saturating_sub(position)).unwrap_or(usize::MAX),
+            }),
+        };
         // Letters, digits and underscores: the strictest MongoDB-compatible servers ask for it.
         let collection =
             format!("{}sessions", s.prefix).replace(|c: char| !c.is_ascii_alphanumeric(), "_");
@@ -587,10 +672,7 @@ impl<'s> Topology<'s> {
             files: None,
         });
         Ok(Topology {
-            source: Box::new(Bounded {
-                inner: source,
-                remaining: usize::try_from(inputs.saturating_sub(position)).unwrap_or(usize::MAX),
-            }),
+            source,
             state: Box::new(state),
             checked: counted(Box::new(KafkaSink::new(&s.kafka, &topics.checked)?)),
             dead: counted(Box::new(KafkaSink::new(&s.kafka, &topics.dead_letters)?)),
@@ -614,24 +696,24 @@ fn counted(inner: Box<dyn EventSink>) -> Counted {
 }
 
 impl<'s> Topology<'s> {
-    /// The stores `options` ask for, reading `source`; with a checkpoint to resume from,
-    /// the output files are cut back to it. With [`Mode::Servers`] the source's inputs are
+    /// The stores `options` ask for, reading `input`; with a checkpoint to resume from,
+    /// the output files are cut back to it. With [`Mode::Servers`] a source's inputs are
     /// first sent to the Kafka raw topic (once, with checkpoints) and read back from it.
-    pub async fn open(
-        source: Box<dyn EventSource + 's>,
-        options: &TopologyOptions,
-    ) -> Result<Topology<'s>> {
+    pub async fn open(input: Input<'s>, options: &TopologyOptions) -> Result<Topology<'s>> {
         if let Some(dir) = &options.out_dir {
             std::fs::create_dir_all(dir)?;
         }
-        match &options.mode {
+        match (&options.mode, input) {
             #[cfg(feature = "servers")]
-            Mode::Servers(s) => Topology::servers(s, source, options).await,
+            (Mode::Servers(s), input) => Topology::servers(s, input, options).await,
             #[cfg(not(feature = "servers"))]
-            Mode::Servers(_) => Err(config(
+            (Mode::Servers(_), _) => Err(config(
                 "servers need the `kafka`, `redis`, `mongodb` and `elasticsearch` features",
             )),
-            _ => Topology::embedded(source, options).await,
+            (_, Input::Source(source)) => Topology::embedded(source, options).await,
+            (_, Input::RawTopic(_)) => Err(config(
+                "the Kafka raw topic is an input on servers only; embedded, read the raw log file",
+            )),
         }
     }
 

@@ -9,13 +9,13 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio::sync::{mpsc, oneshot};
 use websight_core::io::{EventSink, EventSource, Message};
+
+pub use crate::topology::Closing;
 
 /// Requests written per call at most (bounds one group commit).
 const GROUP: usize = 512;
@@ -174,21 +174,6 @@ fn store_error(reason: &str) -> websight_core::CoreError {
     websight_core::CoreError::Store(Box::new(crate::ConnectorError::Protocol {
         reason: format!("raw log: {reason}"),
     }))
-}
-
-/// Tells a [`RawLogSource`] to end once it has read everything written.
-#[derive(Clone, Default)]
-pub struct Closing(Arc<AtomicBool>);
-
-impl Closing {
-    /// No more writes will come: the source ends at the end of the file.
-    pub fn close(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-
-    fn is_closed(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
-    }
 }
 
 /// Reads a raw log as it grows: whole lines only, an empty batch after a short wait when
