@@ -1,6 +1,6 @@
 //! What a live page shows, kept current as the flow runs.
 //!
-//! [`LiveObserver`] watches a [`Flow`](websight_core::flow::Flow): it tallies the summary and
+//! [`LiveObserver`] watches a [`Flow`]: it tallies the summary and
 //! the traffic series and, at most every `every` (after a batch or a quiet tick), hands the
 //! summary and the [`DashboardView`] to a function of yours — `serve` publishes them to its
 //! board; your app can do anything else with them.

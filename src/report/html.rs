@@ -103,8 +103,11 @@ fn stamp(t: chrono::DateTime<chrono::Utc>, r: Resolution) -> String {
     }
 }
 
+/// A metric of a traffic bucket.
+type Metric = fn(&Point) -> f64;
+
 /// The traffic charts' metrics.
-const METRICS: [(&str, fn(&Point) -> f64); 5] = [
+const METRICS: [(&str, Metric); 5] = [
     ("visitors", |p| p.visitors as f64),
     ("sessions", |p| p.sessions as f64),
     ("page_views", |p| p.page_views as f64),

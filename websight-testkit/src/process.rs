@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-/// The built example `name` (`cargo test` builds them in target/<profile>/examples).
+/// The built example `name` (`cargo test` builds them in `target/<profile>/examples`).
 pub fn example(name: &str) -> Command {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().unwrap().parent().unwrap();

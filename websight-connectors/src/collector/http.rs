@@ -48,6 +48,15 @@ fn retry_later(status: StatusCode, seconds: u64, reason: &str) -> Response {
     r
 }
 
+/// A request refused before it reaches the log: the status and the reason sent back.
+struct Refused(StatusCode, String);
+
+impl Refused {
+    fn answer(self) -> Response {
+        failure(self.0, self.1)
+    }
+}
+
 /// The write key of HTTP Basic authentication (user name; the password is empty).
 fn basic_user(headers: &HeaderMap) -> Option<String> {
     use base64_lite::decode;
@@ -63,9 +72,9 @@ fn basic_user(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The body, decompressed when gzip, within `limit` bytes.
-fn body_bytes(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, Response> {
+fn body_bytes(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, Refused> {
     let too_large = || {
-        failure(
+        Refused(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("a request may carry at most {limit} bytes"),
         )
@@ -81,7 +90,7 @@ fn body_bytes(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>,
     let mut decoder = flate2::read::GzDecoder::new(&body[..]).take(limit as u64 + 1);
     decoder
         .read_to_end(&mut out)
-        .map_err(|e| failure(StatusCode::BAD_REQUEST, format!("gzip body: {e}")))?;
+        .map_err(|e| Refused(StatusCode::BAD_REQUEST, format!("gzip body: {e}")))?;
     if out.len() > limit {
         return Err(too_large());
     }
@@ -90,11 +99,11 @@ fn body_bytes(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>,
 
 /// The JSON object in the body, whatever the `Content-Type` claims: JSON, `text/plain`
 /// (`sendBeacon`), or a form some server SDKs label JSON with (a field holding it).
-fn parse(bytes: &[u8]) -> Result<Map<String, Value>, Response> {
+fn parse(bytes: &[u8]) -> Result<Map<String, Value>, Refused> {
     let value = match serde_json::from_slice::<Value>(bytes) {
         Ok(v) => v,
         Err(e) => form_json(bytes).ok_or_else(|| {
-            failure(
+            Refused(
                 StatusCode::BAD_REQUEST,
                 format!("the body is not JSON: {e}"),
             )
@@ -102,9 +111,9 @@ fn parse(bytes: &[u8]) -> Result<Map<String, Value>, Response> {
     };
     match value {
         Value::Object(m) => Ok(m),
-        _ => Err(failure(
+        _ => Err(Refused(
             StatusCode::BAD_REQUEST,
-            "the body must be a JSON object",
+            "the body must be a JSON object".into(),
         )),
     }
 }
@@ -190,18 +199,17 @@ pub(crate) async fn receive(
             );
         }
     };
-    let bytes = match body_bytes(&parts.headers, body, limit) {
-        Ok(b) => b,
-        Err(r) => {
-            stats.refused.fetch_add(1, Ordering::Relaxed);
-            return r;
-        }
-    };
-    let mut top = match parse(&bytes) {
+    let parsed = body_bytes(&parts.headers, body, limit).and_then(|bytes| parse(&bytes));
+    let mut top = match parsed {
         Ok(m) => m,
-        Err(r) => {
-            stats.refused.fetch_add(1, Ordering::Relaxed);
-            return r;
+        Err(refused) => {
+            let counter = if refused.0 == StatusCode::PAYLOAD_TOO_LARGE {
+                &stats.too_large
+            } else {
+                &stats.refused
+            };
+            counter.fetch_add(1, Ordering::Relaxed);
+            return refused.answer();
         }
     };
     if let Some(key) = collector.config.write_key() {

@@ -88,8 +88,11 @@ pub struct Point {
     pub revenue: f64,
 }
 
-/// Visitors, sessions, page views, orders and revenue per minute, hour and day. See the
-/// [module docs](self).
+/// Visitors, sessions, page views, orders and revenue per minute, hour and day, from the
+/// valid events as they arrive (visits: when they close). Each resolution keeps a bounded
+/// number of the newest buckets ([`Resolution::kept`]); visitors are 64-bit hashes of the
+/// person id, so instances that own different persons [merge](TimeSeries::merge) into the
+/// series of one instance.
 ///
 /// ```
 /// use websight_core::analytics::{Resolution, TimeSeries};
