@@ -43,8 +43,6 @@ use std::time::Duration;
 use websight::connectors::collector::{
     Board, BoardUpdate, Closing, Collector, CollectorParams, FileRawLog, RawLog, RawLogSource,
 };
-#[cfg(feature = "connectors")]
-use websight::connectors::topology::Mode;
 use websight::connectors::topology::{Input, Servers, Topology, TopologyOptions};
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 use websight::core::flow::{Flow, Ingest};
@@ -124,13 +122,13 @@ fn parse_args() -> Result<Args, String> {
         ))
     };
     let servers = if servers {
-        Some(Servers {
-            kafka: from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
-            redis: from_env(redis, "WEBSIGHT_REDIS_URL", "--redis")?,
-            mongodb: from_env(mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
-            search: from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
-            prefix: prefix.ok_or("--servers needs --prefix naming the deployment")?,
-        })
+        Some(Servers::all(
+            &from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
+            &from_env(redis, "WEBSIGHT_REDIS_URL", "--redis")?,
+            &from_env(mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
+            &from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
+            &prefix.ok_or("--servers needs --prefix naming the deployment")?,
+        ))
     } else if kafka.is_some()
         || redis.is_some()
         || mongodb.is_some()
@@ -298,14 +296,15 @@ async fn servers_raw_log(
 {
     use websight::connectors::kafka::{KafkaSink, Topics, create_topics};
     let topics = Topics::prefixed(&s.prefix);
-    create_topics(&s.kafka, &topics.all(), 1).await?;
+    let kafka = s.kafka.as_deref().unwrap_or_default();
+    create_topics(kafka, &topics.all(), 1).await?;
     let options = TopologyOptions {
-        mode: Mode::Servers(s.clone()),
+        servers: s.clone(),
         checkpoint: Some(("redis".into(), every)),
         input: format!("the Kafka topic {}", topics.raw),
         ..TopologyOptions::default()
     };
-    let sink = Box::new(KafkaSink::new(&s.kafka, &topics.raw)?);
+    let sink = Box::new(KafkaSink::new(kafka, &topics.raw)?);
     Ok((
         sink,
         Input::RawTopic(closing.clone()),

@@ -8,23 +8,18 @@
 //! cargo run --release --features connectors --example throughput -- [--sessions N] [--batch N]
 //! ```
 //!
-//! Kafka configurations read a raw topic filled beforehand; their rate is taken from the
-//! first batch on (joining the consumer group is reported apart). Not part of the test suite.
+//! The stores come from `websight::connectors::topology` (each store on its server or
+//! embedded, as the setup says). Kafka configurations first fill a raw topic, then read it;
+//! their rate is taken from the first outcome on (sending and joining the consumer group are
+//! reported apart). Not part of the test suite.
 
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
-use websight::connectors::kafka::{KafkaSink, KafkaSource, Topics, create_topics};
-use websight::connectors::mongo::MongoSessionStore;
-use websight::connectors::redis::RedisGateState;
-use websight::connectors::search::SearchSink;
+use websight::connectors::topology::{Input, Servers, Topology, TopologyOptions};
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
-use websight::core::flow::{Flow, FlowCounts, Ingest, Outputs};
-use websight::core::gate::{Gate, GateConfig, GateState, MemoryGateState};
-use websight::core::io::{
-    DocumentSink, EventSink, EventSource, MemoryIndex, MemorySessionStore, MemorySource,
-    MemoryTopic, Message, SessionStore,
-};
+use websight::core::flow::{Flow, FlowCounts, Ingest, Observer};
+use websight::core::gate::{Gate, GateConfig, Outcome};
+use websight::core::io::MemorySource;
 use websight::core::model::Catalogue;
 use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::core::synth::{Generator, SynthConfig};
@@ -140,27 +135,6 @@ fn env(var: &str) -> Result<String, Error> {
     std::env::var(var).map_err(|_| format!("{var} unset: bash scripts/services.sh start && eval \"$(bash scripts/services.sh env)\"").into())
 }
 
-/// Notes when the first batch arrives, so group joining is not counted as processing.
-struct Timed {
-    inner: Box<dyn EventSource>,
-    first: Option<Instant>,
-}
-
-#[async_trait]
-impl EventSource for Timed {
-    async fn next_batch(&mut self, max: usize) -> websight::core::Result<Option<Vec<Vec<u8>>>> {
-        let batch = self.inner.next_batch(max).await?;
-        if batch.is_some() && self.first.is_none() {
-            self.first = Some(Instant::now());
-        }
-        Ok(batch)
-    }
-
-    async fn commit(&mut self) -> websight::core::Result<()> {
-        self.inner.commit().await
-    }
-}
-
 fn run(args: Args) -> Result<(), Error> {
     let servers = Env {
         kafka: env("WEBSIGHT_KAFKA_BROKERS")?,
@@ -211,6 +185,17 @@ fn run(args: Args) -> Result<(), Error> {
     Ok(())
 }
 
+/// Notes the first outcome, so sending the inputs and joining the consumer group are not
+/// counted as processing.
+#[derive(Default)]
+struct FirstOutcome(Option<Instant>);
+
+impl Observer for FirstOutcome {
+    fn outcome(&mut self, _: &Outcome) {
+        self.0.get_or_insert_with(Instant::now);
+    }
+}
+
 async fn measure(
     setup: Setup,
     s: &Env,
@@ -219,69 +204,26 @@ async fn measure(
     catalogue: &Catalogue,
     batch: usize,
 ) -> Result<(FlowCounts, f64, Option<Duration>), Error> {
-    let topics = Topics::prefixed(prefix);
-    let source: Box<dyn EventSource> = if setup.kafka {
-        create_topics(&s.kafka, &topics.all(), 1).await?;
-        let mut raw = KafkaSink::new(&s.kafka, &topics.raw)?;
-        for chunk in raws.chunks(5_000) {
-            let messages: Vec<Message> = chunk
-                .iter()
-                .map(|p| Message {
-                    payload: p.clone(),
-                    ..Message::default()
-                })
-                .collect();
-            raw.send(&messages).await?;
-        }
-        Box::new(
-            KafkaSource::new(&s.kafka, &format!("{prefix}gate"), &topics.raw)?
-                .idle_timeout(Duration::from_secs(2)),
-        )
-    } else {
-        Box::new(MemorySource::new(raws.iter().cloned()))
+    let pick = |on: bool, url: &str| on.then(|| url.to_owned());
+    let options = TopologyOptions {
+        servers: Servers {
+            kafka: pick(setup.kafka, &s.kafka),
+            redis: pick(setup.redis, &s.redis),
+            mongodb: pick(setup.mongodb, &s.mongodb),
+            search: pick(setup.search, &s.search),
+            prefix: prefix.to_owned(),
+        },
+        input: format!("{} generated events", raws.len()),
+        ..TopologyOptions::default()
     };
-    let mut state: Box<dyn GateState> = if setup.redis {
-        Box::new(RedisGateState::connect(&s.redis, prefix).await?)
-    } else {
-        Box::new(MemoryGateState::new(&GateConfig::default())?)
-    };
-    let (mut checked, mut dead): (Box<dyn EventSink>, Box<dyn EventSink>) = if setup.kafka {
-        (
-            Box::new(KafkaSink::new(&s.kafka, &topics.checked)?),
-            Box::new(KafkaSink::new(&s.kafka, &topics.dead_letters)?),
-        )
-    } else {
-        (
-            Box::new(MemoryTopic::default()),
-            Box::new(MemoryTopic::default()),
-        )
-    };
-    let mut sessions: Box<dyn SessionStore> = if setup.mongodb {
-        let collection =
-            format!("{prefix}sessions").replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-        Box::new(MongoSessionStore::connect(&s.mongodb, "websight_bench", &collection).await?)
-    } else {
-        Box::new(MemorySessionStore::default())
-    };
-    let mut documents: Box<dyn DocumentSink> = if setup.search {
-        let sink = SearchSink::new(&s.search).prefix(prefix);
-        sink.install_templates().await?;
-        Box::new(sink)
-    } else {
-        Box::new(MemoryIndex::default())
-    };
-    let mut out = Outputs {
-        state: state.as_mut(),
-        checked: checked.as_mut(),
-        dead_letters: dead.as_mut(),
-        sessions: sessions.as_mut(),
-        documents: documents.as_mut(),
-    };
+    let started = Instant::now();
+    let source = Box::new(MemorySource::new(raws.iter().cloned()));
+    let topology = Topology::open(Input::Source(source), &options).await?;
     let privacy = Privacy::new(PrivacyConfig {
         key: Some("throughput benchmark key".into()),
         ..PrivacyConfig::default()
     })?;
-    let mut flow = Flow::new(
+    let flow = Flow::new(
         Ingest::new(privacy),
         Gate::new(GateConfig::default())?,
         StreamAnalytics::new(
@@ -290,22 +232,12 @@ async fn measure(
         )?,
     )
     .batch_size(batch);
-    let mut timed = Timed {
-        inner: source,
-        first: None,
-    };
-    let started = Instant::now();
-    let counts = flow.run(&mut timed, &mut out, &mut ()).await?;
-    let first = timed.first.unwrap_or(started);
-    // A Kafka source ends after its idle timeout: not processing time either.
-    let idle = if setup.kafka {
-        Duration::from_secs(2)
-    } else {
-        Duration::ZERO
-    };
-    let busy = (first.elapsed().saturating_sub(idle))
-        .as_secs_f64()
-        .max(1e-9);
+    let mut first = FirstOutcome::default();
+    let outcome = topology.run(flow, &mut first).await?;
+    let first = first.0.unwrap_or(started);
+    let busy = first.elapsed().as_secs_f64().max(1e-9);
+    // With Kafka: sending the inputs to the raw topic and joining the group, apart.
     let join = setup.kafka.then(|| first - started);
+    let counts = outcome.counts;
     Ok((counts, counts.inputs as f64 / busy, join))
 }

@@ -85,7 +85,7 @@ pub struct Args {
     stream_only: bool,
     checkpoint: Option<PathBuf>,
     checkpoint_every: u64,
-    mode: stream::Mode,
+    servers: stream::Servers,
 }
 
 const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--checkpoint FILE|redis [--checkpoint-every N]] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]";
@@ -142,37 +142,38 @@ fn parse_args() -> Result<Args, String> {
         ))
     };
     let prefix_given = prefix.is_some();
-    let mode = if servers {
-        stream::Mode::Servers(stream::Servers {
-            kafka: from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
-            redis: from_env(redis, "WEBSIGHT_REDIS_URL", "--redis")?,
-            mongodb: from_env(mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
-            search: from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
+    let servers = if servers {
+        stream::Servers::all(
+            &from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
+            &from_env(redis, "WEBSIGHT_REDIS_URL", "--redis")?,
+            &from_env(mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
+            &from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
             // A fresh name space per run unless told otherwise: topics and offsets persist.
-            prefix: prefix.unwrap_or_else(|| {
+            &prefix.unwrap_or_else(|| {
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
                 format!("websight-{now}-")
             }),
-        })
+        )
     } else if kafka.is_some() || redis.is_some() || mongodb.is_some() || prefix.is_some() {
         return Err("--kafka, --redis, --mongodb and --prefix go with --servers".into());
-    } else if let Some(url) = search {
-        stream::Mode::Search {
-            url,
-            prefix: search_prefix,
-        }
     } else {
-        stream::Mode::Embedded
+        // Embedded, or embedded with the documents on a search server.
+        stream::Servers {
+            search,
+            prefix: search_prefix,
+            ..stream::Servers::default()
+        }
     };
     if input.is_some() && events_out.is_some() {
         return Err("--events-out writes generated traffic; it does not go with --input".into());
     }
     if let Some(path) = &checkpoint {
-        match &mode {
-            stream::Mode::Embedded if out_dir.is_some() => {}
-            stream::Mode::Servers(_) if path.as_os_str() == "redis" && prefix_given => {}
+        let redis = path.as_os_str() == "redis";
+        match () {
+            _ if servers.is_embedded() && out_dir.is_some() && !redis => {}
+            _ if servers.kafka.is_some() && redis && prefix_given => {}
             _ => return Err("--checkpoint FILE needs --out-dir and the embedded stores (files it can rewind); --checkpoint redis goes with --servers and a --prefix naming the run".into()),
         }
         if events_out.is_some() || input.as_deref() == Some("-") {
@@ -191,7 +192,7 @@ fn parse_args() -> Result<Args, String> {
         stream_only,
         checkpoint,
         checkpoint_every,
-        mode,
+        servers,
     })
 }
 
@@ -217,13 +218,14 @@ pub struct Traffic<'g> {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let mode = match &args.mode {
-        stream::Mode::Embedded => "embedded".to_owned(),
-        stream::Mode::Search { url, .. } => format!("embedded, documents to {url}"),
-        stream::Mode::Servers(s) => format!(
-            "servers: Kafka {}, Redis {}, MongoDB {}, search {}",
-            s.kafka, s.redis, s.mongodb, s.search
-        ),
+    let s = &args.servers;
+    let mode = match (&s.kafka, &s.redis, &s.mongodb, &s.search) {
+        (None, None, None, None) => "embedded".to_owned(),
+        (None, None, None, Some(url)) => format!("embedded, documents to {url}"),
+        (Some(k), Some(r), Some(m), Some(url)) => {
+            format!("servers: Kafka {k}, Redis {r}, MongoDB {m}, search {url}")
+        }
+        _ => unreachable!("the flags name no store or all of them"),
     };
     let generator;
     let traffic = match &args.input {
@@ -255,7 +257,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         traffic.catalogue,
         ingest,
         &stream::TopologyOptions {
-            mode: args.mode.clone(),
+            servers: args.servers.clone(),
             out_dir: args.out_dir.clone(),
             keep_sessions: !args.stream_only,
             checkpoint: args

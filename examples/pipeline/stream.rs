@@ -4,7 +4,7 @@
 //! search server, or every one on a server). The flow does not know which.
 
 use websight::connectors::topology::{Input, Topology};
-pub use websight::connectors::topology::{Mode, Servers, StreamOutcome, TopologyOptions};
+pub use websight::connectors::topology::{Servers, StreamOutcome, TopologyOptions};
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 use websight::core::flow::{Flow, Ingest, Observer};
 use websight::core::gate::{Gate, GateConfig};

@@ -145,7 +145,7 @@ pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
             m.replace('_', " ")
         );
     }
-    h.push_str("</p><figure class=\"chart series\" data-chart=\"traffic\"><figcaption>Traffic over time</figcaption>");
+    h.push_str("</p><figure class=\"chart\" data-chart=\"traffic\"><figcaption>Traffic over time</figcaption><div class=\"series\">");
     for t in &d.traffic {
         for (m, pick) in METRICS {
             let items: Vec<(String, f64)> = t
@@ -158,7 +158,7 @@ pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
             let _ = write!(h, "<div class=\"s-{}-{m}\">{svg}</div>", name(t.resolution));
         }
     }
-    h.push_str("<p class=\"muted\">Visitors, page views, orders and revenue as events arrive; visits when they close. Empty buckets are left out.</p></figure>");
+    h.push_str("</div><p class=\"muted\">Visitors, page views, orders and revenue as events arrive; visits when they close. Empty buckets are left out.</p></figure>");
     let channels = counts(&d.channels);
     figure(
         &mut h,

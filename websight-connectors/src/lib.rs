@@ -76,7 +76,7 @@
 //! - `redis`: `redis` (redis-rs, tokio).
 //! - `mongodb`: `mongo` (the official `mongodb` driver).
 //! - `elasticsearch`: [`search`] (reqwest, tokio).
-//! - `servers`: all four, for [`topology::Mode::Servers`].
+//! - `servers`: all four.
 //! - `collector`: `collector`, Segment's HTTP Tracking API into a durable raw log and a
 //!   live board (axum, tokio, flate2).
 //!

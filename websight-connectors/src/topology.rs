@@ -1,9 +1,11 @@
-//! The stores of a run — embedded, embedded with a search server, or every one on a real
-//! server — opened from one set of options, so the `pipeline`, `serve` and `throughput`
-//! examples and users' own programs wire a [`Flow`] the same way.
+//! The stores of a run, each embedded or on its server, opened from one set of options
+//! ([`TopologyOptions`], [`Servers`]) — so the `pipeline`, `serve` and `throughput` examples
+//! and users' own programs wire a [`Flow`] the same way, from everything in process to the
+//! original system's four servers, or any mix.
 //!
-//! | store | embedded | with `out_dir` | servers |
+//! | store | embedded | with `out_dir` | on its server |
 //! |---|---|---|---|
+//! | input | the source | the source | the Kafka raw topic (the source sent to it once, or a collector's) |
 //! | gate state | in process | in process | Redis |
 //! | checked / dead-letter outputs | counted | `checked.jsonl`, `dead_letters.jsonl` | Kafka topics |
 //! | visits | counted (or a temporary file, read back) | `sessions.jsonl` | MongoDB |
@@ -82,13 +84,13 @@ impl Closing {
 
 /// A source that ends when idle (a Kafka consumer with an idle timeout) made live: idle is
 /// an empty batch until `closing` is closed.
-#[cfg(feature = "servers")]
+#[cfg(feature = "kafka")]
 struct UntilClosed<S> {
     inner: S,
     closing: Closing,
 }
 
-#[cfg(feature = "servers")]
+#[cfg(feature = "kafka")]
 #[async_trait]
 impl<S: EventSource> EventSource for UntilClosed<S> {
     async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
@@ -117,50 +119,119 @@ impl<S: EventSource> EventSource for UntilClosed<S> {
     }
 }
 
-/// Where the stores are.
+/// Which stores are on a server: each named here runs there, the others embedded. None:
+/// everything embedded; all four: the original system's deployment.
 #[derive(Debug, Clone, Default)]
-pub enum Mode {
-    /// Everything in process.
-    #[default]
-    Embedded,
-    /// Embedded, but the documents go to a search server.
-    Search {
-        /// The server's URL.
-        url: String,
-        /// Prefix of the index names.
-        prefix: String,
-    },
-    /// Every store on a real server.
-    Servers(Servers),
-}
-
-/// The servers of a run on servers.
-#[derive(Debug, Clone)]
 pub struct Servers {
-    /// Kafka bootstrap servers (`host:port`).
-    pub kafka: String,
-    /// Redis URL.
-    pub redis: String,
-    /// MongoDB URL.
-    pub mongodb: String,
-    /// Elasticsearch / OpenSearch URL.
-    pub search: String,
+    /// Kafka bootstrap servers (`host:port`): the raw topic as input, checked and
+    /// dead-letter topics as outputs.
+    pub kafka: Option<String>,
+    /// Redis URL: the gate's state (and checkpoints, when asked for as `redis`).
+    pub redis: Option<String>,
+    /// MongoDB URL: the visits.
+    pub mongodb: Option<String>,
+    /// Elasticsearch / OpenSearch URL: the documents.
+    pub search: Option<String>,
     /// Prefix of topic, key, collection and index names.
     pub prefix: String,
+}
+
+impl Servers {
+    /// Every store on its server.
+    pub fn all(kafka: &str, redis: &str, mongodb: &str, search: &str, prefix: &str) -> Servers {
+        Servers {
+            kafka: Some(kafka.to_owned()),
+            redis: Some(redis.to_owned()),
+            mongodb: Some(mongodb.to_owned()),
+            search: Some(search.to_owned()),
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    /// Whether no store is on a server.
+    pub fn is_embedded(&self) -> bool {
+        self.kafka.is_none()
+            && self.redis.is_none()
+            && self.mongodb.is_none()
+            && self.search.is_none()
+    }
+
+    /// A server named without the feature that speaks to it is an error, not a silent
+    /// fallback to the embedded store.
+    fn check_features(&self) -> Result<()> {
+        let missing = [
+            (self.kafka.is_some() && !cfg!(feature = "kafka"), "kafka"),
+            (self.redis.is_some() && !cfg!(feature = "redis"), "redis"),
+            (
+                self.mongodb.is_some() && !cfg!(feature = "mongodb"),
+                "mongodb",
+            ),
+            (
+                self.search.is_some() && !cfg!(feature = "elasticsearch"),
+                "elasticsearch",
+            ),
+        ];
+        match missing.iter().find(|(m, _)| *m) {
+            Some((_, feature)) => Err(config(format!("that server needs the `{feature}` feature"))),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(feature = "redis")]
+type RedisStateOf = crate::redis::RedisGateState;
+/// Never built without the `redis` feature.
+#[cfg(not(feature = "redis"))]
+type RedisStateOf = Box<dyn GateState>;
+
+#[cfg(feature = "redis")]
+fn boxed(state: RedisStateOf) -> Box<dyn GateState> {
+    Box::new(state)
+}
+#[cfg(not(feature = "redis"))]
+fn boxed(state: RedisStateOf) -> Box<dyn GateState> {
+    state
+}
+
+#[cfg(all(feature = "kafka", feature = "redis"))]
+async fn counter(state: &mut RedisStateOf, name: &str) -> Result<Option<u64>> {
+    state.counter(name).await
+}
+#[cfg(all(feature = "kafka", feature = "redis"))]
+async fn set_counter(state: &mut RedisStateOf, name: &str, n: u64) -> Result<()> {
+    state.set_counter(name, n).await
+}
+#[cfg(all(feature = "kafka", feature = "redis"))]
+async fn increment(state: &mut RedisStateOf, name: &str) -> Result<u64> {
+    state.increment(name).await
+}
+#[cfg(all(feature = "kafka", not(feature = "redis")))]
+async fn counter(_: &mut RedisStateOf, _: &str) -> Result<Option<u64>> {
+    Ok(None)
+}
+#[cfg(all(feature = "kafka", not(feature = "redis")))]
+async fn set_counter(_: &mut RedisStateOf, _: &str, _: u64) -> Result<()> {
+    Ok(())
+}
+#[cfg(all(feature = "kafka", not(feature = "redis")))]
+async fn increment(_: &mut RedisStateOf, _: &str) -> Result<u64> {
+    Ok(0)
 }
 
 /// How the stage runs and what it keeps.
 #[derive(Default)]
 pub struct TopologyOptions {
-    /// Embedded, embedded with a search server, or every store on a server.
-    pub mode: Mode,
+    /// The stores on a server (default: none, everything embedded).
+    pub servers: Servers,
     /// Where the topics, documents and visits are written as JSON lines.
     pub out_dir: Option<PathBuf>,
     /// Whether the visits are read back for the offline stage. Without, every store
     /// streams to files (or only counts), so memory does not grow with the input.
     pub keep_sessions: bool,
-    /// Checkpoint file and every how many batches (needs `out_dir`: the stores are then
-    /// its files, rewound to the checkpoint on a restart).
+    /// Checkpoints and every how many batches: a file, or `redis` (with a Redis server).
+    /// Embedded stores are then files in `out_dir`, cut back to the checkpoint on a restart;
+    /// server stores are written idempotently (Kafka output topics may repeat what was
+    /// written after the checkpoint).
     pub checkpoint: Option<(PathBuf, u64)>,
     /// What the input is (path and size, or the generator's settings): a checkpoint of
     /// another input is refused.
@@ -184,14 +255,25 @@ fn output_files() -> Vec<PathBuf> {
 /// Cuts each output file back to its length at the checkpoint: what was written after it
 /// is written again by the resumed run, so the files end exactly as without the crash.
 fn rewind(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
-    for file in output_files() {
-        let key = file.to_string_lossy().into_owned();
-        let len = checkpoint.extra["files"][&key]
+    let Some(files) = checkpoint.extra["files"].as_object() else {
+        return Ok(());
+    };
+    let known: Vec<String> = output_files()
+        .iter()
+        .map(|f| f.to_string_lossy().into_owned())
+        .collect();
+    for (file, len) in files {
+        if !known.contains(file) {
+            return Err(config(format!(
+                "the checkpoint names {file:?}, not an output file"
+            )));
+        }
+        let len = len
             .as_u64()
-            .ok_or_else(|| config(format!("the checkpoint does not know {key}")))?;
+            .ok_or_else(|| config(format!("the checkpoint's length of {file} is not a number")))?;
         let f = std::fs::OpenOptions::new()
             .write(true)
-            .open(dir.join(&file))?;
+            .open(dir.join(file))?;
         f.set_len(len)?;
     }
     Ok(())
@@ -224,9 +306,11 @@ impl Checkpoints for Tagged {
         let mut extra = serde_json::json!({ "input": self.input, "group": self.group });
         if let Some(dir) = &self.files {
             let mut files = serde_json::Map::new();
+            // The stores that are files here (the others are on servers).
             for file in output_files() {
-                let len = std::fs::metadata(dir.join(&file))?.len();
-                files.insert(file.to_string_lossy().into_owned(), len.into());
+                if let Ok(meta) = std::fs::metadata(dir.join(&file)) {
+                    files.insert(file.to_string_lossy().into_owned(), meta.len().into());
+                }
             }
             extra["files"] = files.into();
         }
@@ -282,13 +366,13 @@ pub struct StreamOutcome {
 }
 
 /// A source that ends after `remaining` inputs: the run knows how many it sent.
-#[cfg(feature = "servers")]
+#[cfg(feature = "kafka")]
 struct Bounded<S> {
     inner: S,
     remaining: usize,
 }
 
-#[cfg(feature = "servers")]
+#[cfg(feature = "kafka")]
 #[async_trait]
 impl<S: EventSource> EventSource for Bounded<S> {
     async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
@@ -322,6 +406,7 @@ impl<S: EventSource> EventSource for Bounded<S> {
 
 /// Counts what passes through a sink; without one (embedded without `--out-dir`: nobody
 /// reads the topics afterwards) it only counts, so memory stays flat.
+#[derive(Default)]
 struct Counted {
     inner: Option<Box<dyn EventSink>>,
     sent: u64,
@@ -441,110 +526,63 @@ pub struct Topology<'s> {
 }
 
 impl<'s> Topology<'s> {
-    async fn embedded(
-        source: Box<dyn EventSource + 's>,
-        options: &TopologyOptions,
-    ) -> Result<Topology<'s>> {
+    /// The stores `options` ask for, reading `input`: each store on its server when
+    /// [`Servers`] names one, else embedded (a file in `out_dir`, or a counter). With a
+    /// checkpoint to resume from, the flow continues from it and file stores are cut back
+    /// to it. With Kafka, a source's inputs are first sent to the raw topic (once, with
+    /// checkpoints) and read back from it; [`Input::RawTopic`] reads what a collector writes.
+    pub async fn open(input: Input<'s>, options: &TopologyOptions) -> Result<Topology<'s>> {
+        let s = &options.servers;
         let out_dir = options.out_dir.as_deref();
-        let (checkpoints, resume) = match (&options.checkpoint, out_dir) {
-            (Some((path, every)), Some(dir)) => {
-                let file = FileCheckpoints::new(path, *every);
-                let resume = file.load()?;
-                let tagged = Tagged {
-                    inner: Box::new(file),
-                    input: options.input.to_owned(),
-                    group: None,
-                    files: Some(dir.to_owned()),
-                };
-                (Some(tagged), resume)
-            }
-            _ => (None, None),
-        };
+        if let Some(dir) = out_dir {
+            std::fs::create_dir_all(dir)?;
+        }
+        s.check_features()?;
+        let mut redis_state = Self::redis_state(s).await?;
+        // Checkpoints: in Redis (`redis`), else in a file.
+        let (checkpoints, resume): (Option<Box<dyn Checkpoints>>, Option<Checkpoint>) =
+            match &options.checkpoint {
+                None => (None, None),
+                Some((path, every)) if path.as_os_str() == "redis" => {
+                    Self::redis_checkpoints(redis_state.as_ref(), *every).await?
+                }
+                Some((path, every)) => {
+                    let file = FileCheckpoints::new(path, *every);
+                    let resume = file.load()?;
+                    (Some(Box::new(file)), resume)
+                }
+            };
         if let Some(c) = &resume {
             check_input(c, &options.input)?;
         }
-        let resume_ref = resume.as_ref();
-        let resume_flag = resume.is_some();
-        // Every store is a file appended to as the stream goes (so memory stays flat and a
-        // checkpoint can rewind it), or only counts when nobody reads it afterwards.
-        if let (Some(dir), Some(checkpoint)) = (out_dir, resume_ref) {
+        let resuming = resume.is_some();
+        // File stores written after the checkpoint are written again: cut them back.
+        if let (Some(dir), Some(checkpoint)) = (out_dir, &resume) {
             rewind(dir, checkpoint)?;
         }
-        let documents = match (&options.mode, out_dir) {
-            #[cfg(feature = "elasticsearch")]
-            (Mode::Search { url, prefix }, _) => DocumentStore::search(url, prefix).await?,
-            #[cfg(not(feature = "elasticsearch"))]
-            (Mode::Search { .. }, _) => {
-                return Err(config("searching needs the `elasticsearch` feature"));
-            }
-            (_, Some(dir)) if resume_flag => {
-                DocumentStore::Files(JsonLinesIndex::append(&dir.join("documents"))?)
-            }
-            (_, Some(dir)) => DocumentStore::Files(JsonLinesIndex::create(&dir.join("documents"))?),
-            (_, None) => DocumentStore::Counted(Discard::default()),
+        let (source, group) = Self::source(input, options, redis_state.as_mut(), &resume).await?;
+        if let (Some(state), false, Some(_)) = (redis_state.as_mut(), resuming, &options.checkpoint)
+        {
+            // A fresh start forgets what an earlier run left in Redis.
+            Self::reset(state).await?;
+        }
+        let state: Box<dyn GateState> = match redis_state {
+            Some(state) => boxed(state),
+            None => Box::new(MemoryGateState::new(&GateConfig::default())?),
         };
-        let mut temporary = None;
-        let (sessions, session_store): (Box<dyn SessionStore>, _) = match out_dir {
-            Some(dir) => {
-                let path = dir.join("sessions.jsonl");
-                let store = if resume_flag {
-                    JsonLinesSessionStore::append(path)?
-                } else {
-                    JsonLinesSessionStore::create(path)?
-                };
-                (Box::new(store), "session file")
-            }
-            // The offline stage reads the visits back: from a file of this run's own.
-            None if options.keep_sessions => {
-                let path = std::env::temp_dir()
-                    .join(format!("websight-sessions-{}.jsonl", std::process::id()));
-                temporary = Some(path.clone());
-                let store = JsonLinesSessionStore::create(path)?;
-                (Box::new(store), "temporary session file")
-            }
-            None => (Box::new(Discard::default()), "session counter"),
-        };
-        // With --out-dir the topics are files a user can open.
-        let file = |name: &str| -> Result<(std::io::BufWriter<std::fs::File>, u64)> {
-            let path = out_dir
-                .expect("only called with an output directory")
-                .join(name);
-            let file = if resume_flag {
-                std::fs::OpenOptions::new().append(true).open(&path)?
-            } else {
-                std::fs::File::create(&path)?
-            };
-            Ok((std::io::BufWriter::new(file), lines_in(&path)))
-        };
-        let (checked, dead): (Counted, Counted) = match out_dir {
-            Some(_) => {
-                let (checked, checked_lines) = file("checked.jsonl")?;
-                let (dead, dead_lines) = file("dead_letters.jsonl")?;
-                (
-                    Counted {
-                        inner: Some(Box::new(JsonLinesSink::payloads(checked))),
-                        sent: checked_lines,
-                    },
-                    Counted {
-                        inner: Some(Box::new(JsonLinesSink::envelopes(dead))),
-                        sent: dead_lines,
-                    },
-                )
-            }
-            None => (
-                Counted {
-                    inner: None,
-                    sent: 0,
-                },
-                Counted {
-                    inner: None,
-                    sent: 0,
-                },
-            ),
-        };
+        let (checked, dead) = Self::outputs(s, out_dir, resuming)?;
+        let (sessions, session_store, temporary) =
+            Self::sessions(s, out_dir, options.keep_sessions, resuming).await?;
+        let documents = Self::documents(s, out_dir, resuming).await?;
+        let checkpoints = checkpoints.map(|inner| Tagged {
+            inner,
+            input: options.input.clone(),
+            group,
+            files: out_dir.map(Path::to_owned),
+        });
         Ok(Topology {
             source,
-            state: Box::new(MemoryGateState::new(&GateConfig::default())?),
+            state,
             checked,
             dead,
             sessions,
@@ -557,164 +595,268 @@ impl<'s> Topology<'s> {
         })
     }
 
-    /// Sends the inputs to the Kafka raw topic, then reads them back through the group.
-    #[cfg(feature = "servers")]
-    ///
-    /// With checkpoints (in Redis, under the prefix) a run can be killed and started again
-    /// with the same command: the inputs are sent once (their count kept in Redis), each
-    /// fresh start reads them with a consumer group of its own and a reset gate state, and
-    /// a resumed run continues its checkpoint's group, Redis state and counts.
-    async fn servers(
-        s: &Servers,
-        input: Input<'_>,
-        options: &TopologyOptions,
-    ) -> Result<Topology<'static>> {
-        use crate::kafka::{KafkaSink, KafkaSource, Topics, create_topics};
-        use crate::mongo::MongoSessionStore;
-        use crate::redis::{RedisCheckpoints, RedisGateState};
-        use std::time::Duration;
-        use websight_core::io::Message;
+    #[cfg(feature = "redis")]
+    async fn redis_state(s: &Servers) -> Result<Option<crate::redis::RedisGateState>> {
+        match &s.redis {
+            Some(url) => Ok(Some(
+                crate::redis::RedisGateState::connect(url, &s.prefix).await?,
+            )),
+            None => Ok(None),
+        }
+    }
 
-        let topics = Topics::prefixed(&s.prefix);
-        let mut state = RedisGateState::connect(&s.redis, &s.prefix).await?;
-        let checkpointing = options.checkpoint.as_ref().map(|(_, every)| *every);
-        let (mut checkpoints, resume) = match checkpointing {
-            Some(every) => {
-                let mut c = RedisCheckpoints::new(&state, every);
-                let resume = c.load().await?;
-                (Some(c), resume)
-            }
-            None => (None, None),
+    #[cfg(not(feature = "redis"))]
+    async fn redis_state(_: &Servers) -> Result<Option<RedisStateOf>> {
+        Ok(None)
+    }
+
+    #[cfg(feature = "redis")]
+    async fn redis_checkpoints(
+        state: Option<&crate::redis::RedisGateState>,
+        every: u64,
+    ) -> Result<(Option<Box<dyn Checkpoints>>, Option<Checkpoint>)> {
+        let state = state.ok_or_else(|| config("checkpoints in Redis need the Redis server"))?;
+        let mut c = crate::redis::RedisCheckpoints::new(state, every);
+        let resume = c.load().await?;
+        Ok((Some(Box::new(c)), resume))
+    }
+
+    #[cfg(not(feature = "redis"))]
+    async fn redis_checkpoints(
+        _: Option<&RedisStateOf>,
+        _: u64,
+    ) -> Result<(Option<Box<dyn Checkpoints>>, Option<Checkpoint>)> {
+        Err(config("checkpoints in Redis need the `redis` feature"))
+    }
+
+    #[cfg(feature = "redis")]
+    async fn reset(state: &mut crate::redis::RedisGateState) -> Result<()> {
+        state.reset().await
+    }
+
+    #[cfg(not(feature = "redis"))]
+    async fn reset(_: &mut RedisStateOf) -> Result<()> {
+        Ok(())
+    }
+
+    /// The flow's source, and the consumer group it reads in (Kafka).
+    #[allow(unused_variables, unused_mut)]
+    async fn source(
+        input: Input<'s>,
+        options: &TopologyOptions,
+        mut redis: Option<&mut RedisStateOf>,
+        resume: &Option<Checkpoint>,
+    ) -> Result<(Box<dyn EventSource + 's>, Option<String>)> {
+        let s = &options.servers;
+        let Some(kafka) = &s.kafka else {
+            return match input {
+                Input::Source(source) => Ok((source, None)),
+                Input::RawTopic(_) => Err(config(
+                    "the raw topic is an input with a Kafka server only; embedded, read the raw log file",
+                )),
+            };
         };
-        if let Some(c) = &resume {
-            check_input(c, &options.input)?;
-        }
-        let (mut input, live) = match input {
-            Input::Source(source) => (Some(source), None),
-            Input::RawTopic(closing) => (None, Some(closing)),
-        };
-        let sent = match (checkpointing, &live) {
-            (_, Some(_)) => Some(0),
-            (Some(_), None) => state.counter("raw_sent").await?,
-            (None, None) => None,
-        };
-        if live.is_some() {
-            create_topics(&s.kafka, &topics.all(), 1).await?;
-        }
-        let inputs = match (sent, input.as_mut()) {
-            (Some(n), _) => n,
-            (None, None) => 0,
-            (None, Some(input)) => {
-                // One partition keeps the arrival order of the embedded run, so both agree.
-                create_topics(&s.kafka, &topics.all(), 1).await?;
-                let mut n = 0;
-                let mut raw = KafkaSink::new(&s.kafka, &topics.raw)?;
-                while let Some(chunk) = input.next_batch(5_000).await? {
-                    n += chunk.len() as u64;
-                    let messages: Vec<Message> = chunk
-                        .into_iter()
-                        .map(|payload| Message {
-                            payload,
-                            ..Message::default()
-                        })
-                        .collect();
-                    raw.send(&messages).await?;
-                    input.commit().await?;
+        #[cfg(not(feature = "kafka"))]
+        return Err(config(format!(
+            "Kafka at {kafka} needs the `kafka` feature"
+        )));
+        #[cfg(feature = "kafka")]
+        {
+            use crate::kafka::{KafkaSink, KafkaSource, Topics, create_topics};
+            use std::time::Duration;
+            use websight_core::io::Message;
+
+            let topics = Topics::prefixed(&s.prefix);
+            // One partition keeps the arrival order of the embedded run, so both agree.
+            create_topics(kafka, &topics.all(), 1).await?;
+            let checkpointing = options.checkpoint.is_some();
+            let (mut input, live) = match input {
+                Input::Source(source) => (Some(source), None),
+                Input::RawTopic(closing) => (None, Some(closing)),
+            };
+            // Inputs are sent once; with checkpoints their count is kept in Redis.
+            let sent = match (&live, checkpointing, redis.as_deref_mut()) {
+                (Some(_), _, _) => Some(0),
+                (None, true, Some(state)) => counter(state, "raw_sent").await?,
+                _ => None,
+            };
+            let inputs = match (sent, input.as_mut()) {
+                (Some(n), _) => n,
+                (None, None) => 0,
+                (None, Some(input)) => {
+                    let mut n = 0;
+                    let mut raw = KafkaSink::new(kafka, &topics.raw)?;
+                    while let Some(chunk) = input.next_batch(5_000).await? {
+                        n += chunk.len() as u64;
+                        let messages: Vec<Message> = chunk
+                            .into_iter()
+                            .map(|payload| Message {
+                                payload,
+                                ..Message::default()
+                            })
+                            .collect();
+                        raw.send(&messages).await?;
+                        input.commit().await?;
+                    }
+                    if let (true, Some(state)) = (checkpointing, redis.as_deref_mut()) {
+                        set_counter(state, "raw_sent", n).await?;
+                    }
+                    tracing::info!(inputs = n, topic = %topics.raw, "raw events sent to Kafka");
+                    n
                 }
-                if checkpointing.is_some() {
-                    state.set_counter("raw_sent", n).await?;
+            };
+            let (group, position) = match (resume, checkpointing) {
+                (Some(c), _) => (
+                    c.extra["group"]
+                        .as_str()
+                        .ok_or_else(|| config("the checkpoint names no consumer group"))?
+                        .to_owned(),
+                    c.position,
+                ),
+                // A fresh start with checkpoints: a group of its own reads from the beginning.
+                (None, true) => {
+                    let start = match redis {
+                        Some(state) => increment(state, "starts").await?,
+                        None => std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| d.as_secs()),
+                    };
+                    (format!("{}gate-{start}", s.prefix), 0)
                 }
-                n
-            }
-        };
-        if live.is_none() {
-            tracing::info!(inputs, topic = %topics.raw, "raw events sent to Kafka");
+                (None, false) => (format!("{}gate", s.prefix), 0),
+            };
+            let source: Box<dyn EventSource> = match live {
+                Some(closing) => Box::new(UntilClosed {
+                    inner: KafkaSource::new(kafka, &group, &topics.raw)?
+                        .idle_timeout(Duration::from_millis(200)),
+                    closing,
+                }),
+                None => Box::new(Bounded {
+                    inner: KafkaSource::new(kafka, &group, &topics.raw)?
+                        .idle_timeout(Duration::from_secs(60)),
+                    remaining: usize::try_from(inputs.saturating_sub(position))
+                        .unwrap_or(usize::MAX),
+                }),
+            };
+            Ok((source, Some(group)))
         }
-        let (group, position) = match (&resume, checkpointing) {
-            (Some(c), _) => (
-                c.extra["group"]
-                    .as_str()
-                    .ok_or_else(|| config("the checkpoint names no consumer group"))?
-                    .to_owned(),
-                c.position,
-            ),
-            (None, Some(_)) => {
-                // A fresh start: a group of its own reads from the beginning.
-                state.reset().await?;
-                let start = state.increment("starts").await?;
-                (format!("{}gate-{start}", s.prefix), 0)
+    }
+
+    /// The checked and dead-letter outputs: Kafka topics, files, or counters.
+    fn outputs(s: &Servers, out_dir: Option<&Path>, resuming: bool) -> Result<(Counted, Counted)> {
+        if let Some(kafka) = &s.kafka {
+            #[cfg(feature = "kafka")]
+            {
+                let topics = crate::kafka::Topics::prefixed(&s.prefix);
+                let sink = |topic: &str| -> Result<Counted> {
+                    Ok(Counted {
+                        inner: Some(Box::new(crate::kafka::KafkaSink::new(kafka, topic)?)),
+                        sent: 0,
+                    })
+                };
+                return Ok((sink(&topics.checked)?, sink(&topics.dead_letters)?));
             }
-            (None, None) => (format!("{}gate", s.prefix), 0),
-        };
-        let source: Box<dyn EventSource> = match live {
-            Some(closing) => Box::new(UntilClosed {
-                inner: KafkaSource::new(&s.kafka, &group, &topics.raw)?
-                    .idle_timeout(Duration::from_millis(200)),
-                closing,
-            }),
-            None => Box::new(Bounded {
-                inner: KafkaSource::new(&s.kafka, &group, &topics.raw)?
-                    .idle_timeout(Duration::from_secs(60)),
-                remaining: usize::try_from(inputs.saturating_sub(position)).unwrap_or(usize::MAX),
-            }),
-        };
-        // Letters, digits and underscores: the strictest MongoDB-compatible servers ask for it.
-        let collection =
-            format!("{}sessions", s.prefix).replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-        let sessions = MongoSessionStore::connect(&s.mongodb, "websight", &collection).await?;
-        if resume.is_none() {
-            sessions.clear().await?;
+            #[cfg(not(feature = "kafka"))]
+            return Err(config(format!(
+                "Kafka at {kafka} needs the `kafka` feature"
+            )));
         }
-        let checkpoints = checkpoints.take().map(|c| Tagged {
-            inner: Box::new(c),
-            input: options.input.to_owned(),
-            group: Some(group.clone()),
-            files: None,
-        });
-        Ok(Topology {
-            source,
-            state: Box::new(state),
-            checked: counted(Box::new(KafkaSink::new(&s.kafka, &topics.checked)?)),
-            dead: counted(Box::new(KafkaSink::new(&s.kafka, &topics.dead_letters)?)),
-            sessions: Box::new(sessions),
-            session_store: "MongoDB",
-            temporary: None,
-            documents: DocumentStore::search(&s.search, &s.prefix).await?,
-            checkpoints,
-            resume,
-            keep_sessions: options.keep_sessions,
+        let Some(dir) = out_dir else {
+            return Ok((Counted::default(), Counted::default()));
+        };
+        // With an output directory the topics are files a user can open.
+        let file = |name: &str, payloads: bool| -> Result<Counted> {
+            let path = dir.join(name);
+            let file = if resuming {
+                std::fs::OpenOptions::new().append(true).open(&path)?
+            } else {
+                std::fs::File::create(&path)?
+            };
+            let out = std::io::BufWriter::new(file);
+            let sink: Box<dyn EventSink> = if payloads {
+                Box::new(JsonLinesSink::payloads(out))
+            } else {
+                Box::new(JsonLinesSink::envelopes(out))
+            };
+            Ok(Counted {
+                inner: Some(sink),
+                sent: lines_in(&path),
+            })
+        };
+        Ok((
+            file("checked.jsonl", true)?,
+            file("dead_letters.jsonl", false)?,
+        ))
+    }
+
+    /// The session store: MongoDB, a file, a temporary file (read back), or a counter.
+    async fn sessions(
+        s: &Servers,
+        out_dir: Option<&Path>,
+        keep: bool,
+        resuming: bool,
+    ) -> Result<(Box<dyn SessionStore>, &'static str, Option<PathBuf>)> {
+        if let Some(url) = &s.mongodb {
+            #[cfg(feature = "mongodb")]
+            {
+                // Letters, digits and underscores: the strictest MongoDB-compatible servers
+                // ask for it.
+                let collection = format!("{}sessions", s.prefix)
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+                let store =
+                    crate::mongo::MongoSessionStore::connect(url, "websight", &collection).await?;
+                if !resuming {
+                    store.clear().await?;
+                }
+                return Ok((Box::new(store), "MongoDB", None));
+            }
+            #[cfg(not(feature = "mongodb"))]
+            return Err(config(format!(
+                "MongoDB at {url} needs the `mongodb` feature"
+            )));
+        }
+        Ok(match out_dir {
+            Some(dir) => {
+                let path = dir.join("sessions.jsonl");
+                let store = if resuming {
+                    JsonLinesSessionStore::append(path)?
+                } else {
+                    JsonLinesSessionStore::create(path)?
+                };
+                (Box::new(store), "session file", None)
+            }
+            // The offline stage reads the visits back: from a file of this run's own.
+            None if keep => {
+                let path = std::env::temp_dir()
+                    .join(format!("websight-sessions-{}.jsonl", std::process::id()));
+                let store = JsonLinesSessionStore::create(&path)?;
+                (Box::new(store), "temporary session file", Some(path))
+            }
+            None => (Box::new(Discard::default()), "session counter", None),
         })
     }
-}
 
-#[cfg(feature = "servers")]
-fn counted(inner: Box<dyn EventSink>) -> Counted {
-    Counted {
-        inner: Some(inner),
-        sent: 0,
-    }
-}
-
-impl<'s> Topology<'s> {
-    /// The stores `options` ask for, reading `input`; with a checkpoint to resume from,
-    /// the output files are cut back to it. With [`Mode::Servers`] a source's inputs are
-    /// first sent to the Kafka raw topic (once, with checkpoints) and read back from it.
-    pub async fn open(input: Input<'s>, options: &TopologyOptions) -> Result<Topology<'s>> {
-        if let Some(dir) = &options.out_dir {
-            std::fs::create_dir_all(dir)?;
+    /// The document store: the search server, files, or a counter.
+    async fn documents(
+        s: &Servers,
+        out_dir: Option<&Path>,
+        resuming: bool,
+    ) -> Result<DocumentStore> {
+        if let Some(url) = &s.search {
+            #[cfg(feature = "elasticsearch")]
+            return DocumentStore::search(url, &s.prefix).await;
+            #[cfg(not(feature = "elasticsearch"))]
+            return Err(config(format!(
+                "the search server at {url} needs the `elasticsearch` feature"
+            )));
         }
-        match (&options.mode, input) {
-            #[cfg(feature = "servers")]
-            (Mode::Servers(s), input) => Topology::servers(s, input, options).await,
-            #[cfg(not(feature = "servers"))]
-            (Mode::Servers(_), _) => Err(config(
-                "servers need the `kafka`, `redis`, `mongodb` and `elasticsearch` features",
-            )),
-            (_, Input::Source(source)) => Topology::embedded(source, options).await,
-            (_, Input::RawTopic(_)) => Err(config(
-                "the Kafka raw topic is an input on servers only; embedded, read the raw log file",
-            )),
-        }
+        Ok(match out_dir {
+            Some(dir) if resuming => {
+                DocumentStore::Files(JsonLinesIndex::append(&dir.join("documents"))?)
+            }
+            Some(dir) => DocumentStore::Files(JsonLinesIndex::create(&dir.join("documents"))?),
+            None => DocumentStore::Counted(Discard::default()),
+        })
     }
 
     /// Runs `flow` over the stores until the source ends (resuming from the checkpoint
