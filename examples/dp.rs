@@ -7,7 +7,13 @@
 //!     FILE.json: [{"q","sigma","steps","delta"}, …] → [{"q","sigma","steps","delta","epsilon","order"}, …]
 //! cargo run --release --example dp -- sigma --epsilon E --q Q --steps T --delta D
 //!     → {"sigma": …, "epsilon": …}   (the smallest noise multiplier within ε)
+//! cargo run --release --example dp -- sample --mechanism discrete-laplace|discrete-gaussian|laplace --scale S --n N
+//!     → N samples, one per line (S: the Laplace scale b, or the Gaussian σ, read exactly)
 //! ```
+//!
+//! `sample` draws from the exact samplers of `websight::dp::exact` with the operating
+//! system's generator (`--seed-for-tests N` makes it reproducible, for tests only);
+//! `laplace` is the snapped (grid) Laplace, whose outputs are multiples of a power of two.
 //!
 //! ε is opacus 1.6's RDP accounting of the Poisson-subsampled Gaussian mechanism over its
 //! default orders, for add/remove-one neighbouring.
@@ -21,7 +27,8 @@ use websight::dp::accountant::{epsilon, epsilon_grid, noise_multiplier};
 const USAGE: &str = "usage:
   dp epsilon --q Q --sigma S --steps T --delta D
   dp epsilon --grid FILE.json
-  dp sigma --epsilon E --q Q --steps T --delta D";
+  dp sigma --epsilon E --q Q --steps T --delta D
+  dp sample --mechanism discrete-laplace|discrete-gaussian|laplace --scale S --n N [--seed-for-tests N]";
 
 #[derive(Deserialize)]
 struct Config {
@@ -105,8 +112,53 @@ fn run(args: &[String]) -> Result<String, String> {
             let (eps, _) = epsilon(q, sigma, steps, delta).map_err(|e| e.to_string())?;
             Ok(json!({"sigma": sigma, "epsilon": eps}).to_string())
         }
+        "sample" => sample(&f),
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
     }
+}
+
+/// N samples of one exact sampler, one per line.
+fn sample(f: &std::collections::HashMap<String, String>) -> Result<String, String> {
+    use std::fmt::Write;
+    use websight::dp::exact::{
+        DiscreteGaussian, DiscreteLaplace, Rational, SnappedLaplace, os_rng, seeded_for_tests,
+    };
+    let n: usize = number(f, "n")?;
+    let scale_text = f
+        .get("scale")
+        .ok_or(format!("--scale is required\n{USAGE}"))?;
+    let scale = Rational::parse_decimal(scale_text).map_err(|e| e.to_string())?;
+    let mut rng: Box<dyn rand::RngCore> = match f.get("seed-for-tests") {
+        Some(_) => Box::new(seeded_for_tests(number(f, "seed-for-tests")?)),
+        None => Box::new(os_rng()),
+    };
+    let mechanism = f
+        .get("mechanism")
+        .ok_or(format!("--mechanism is required\n{USAGE}"))?;
+    let mut out = String::with_capacity(n * 4);
+    match mechanism.as_str() {
+        "discrete-laplace" => {
+            let m = DiscreteLaplace::new(scale, 1).map_err(|e| e.to_string())?;
+            for _ in 0..n {
+                let _ = writeln!(out, "{}", m.sample(rng.as_mut()));
+            }
+        }
+        "discrete-gaussian" => {
+            let m = DiscreteGaussian::from_sigma(scale, 1).map_err(|e| e.to_string())?;
+            for _ in 0..n {
+                let _ = writeln!(out, "{}", m.sample(rng.as_mut()));
+            }
+        }
+        "laplace" => {
+            let m = SnappedLaplace::new(scale.to_f64(), 1.0).map_err(|e| e.to_string())?;
+            for _ in 0..n {
+                let _ = writeln!(out, "{}", m.sample(rng.as_mut()));
+            }
+        }
+        other => return Err(format!("unknown mechanism {other:?}\n{USAGE}")),
+    }
+    out.pop();
+    Ok(out)
 }
 
 fn main() -> ExitCode {

@@ -71,6 +71,69 @@ fn dp_grid_and_sigma() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`q`"));
 }
 
+/// `dp sample` prints N exact samples one per line: integers for the discrete mechanisms,
+/// multiples of a power of two for the snapped Laplace, with the variances of their laws.
+#[test]
+fn dp_sample_prints_one_sample_per_line() {
+    let draw = |mechanism: &str, scale: &str| -> Vec<f64> {
+        let out = run_ok(example("dp").args([
+            "sample",
+            "--mechanism",
+            mechanism,
+            "--scale",
+            scale,
+            "--n",
+            "20000",
+            "--seed-for-tests",
+            "7",
+        ]));
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.parse().unwrap())
+            .collect()
+    };
+    let variance = |x: &[f64]| {
+        let m = x.iter().sum::<f64>() / x.len() as f64;
+        x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / x.len() as f64
+    };
+    let dl = draw("discrete-laplace", "2");
+    assert_eq!(dl.len(), 20_000);
+    assert!(dl.iter().all(|x| x.fract() == 0.0));
+    let q = (-0.5f64).exp();
+    let want = 2.0 * q / (1.0 - q).powi(2);
+    assert!(
+        (variance(&dl) / want - 1.0).abs() < 0.06,
+        "{}",
+        variance(&dl)
+    );
+    let dg = draw("discrete-gaussian", "3");
+    assert!(dg.iter().all(|x| x.fract() == 0.0));
+    assert!(
+        (variance(&dg) / 9.0 - 1.0).abs() < 0.06,
+        "{}",
+        variance(&dg)
+    );
+    let l = draw("laplace", "1.5");
+    let g = 2f64.powi(-10);
+    assert!(l.iter().all(|x| (x / g).fract() == 0.0), "on the grid");
+    assert!((variance(&l) / 4.5 - 1.0).abs() < 0.06, "{}", variance(&l));
+    // Without the test seed the noise comes from the OS and differs run to run.
+    let os = |_| {
+        run_ok(example("dp").args([
+            "sample",
+            "--mechanism",
+            "laplace",
+            "--scale",
+            "1",
+            "--n",
+            "5",
+        ]))
+        .stdout
+    };
+    assert_ne!(os(0), os(1));
+}
+
 #[test]
 fn lsh_writes_the_documented_json() {
     let users = concat!(

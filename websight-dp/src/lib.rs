@@ -13,6 +13,10 @@
 //!   (ε, δ) conversion opacus 1.6 uses — equal to opacus to 10⁻⁶ — and the inverse,
 //!   [`noise_multiplier`](accountant::noise_multiplier).
 //! - [`InputPerturbation`]: per-record Laplace noise on features before training.
+//! - [`exact`]: samplers without floating-point leaks — Bernoulli(exp(−γ)), the discrete
+//!   Laplace and discrete Gaussian of Canonne, Kamath & Steinke (2020) over exact rationals,
+//!   and a grid-snapped Laplace for real values — behind one [`exact::Mechanism`] trait with
+//!   a stated [`exact::Guarantee`] (ε, (ε, δ) or ρ-zCDP), noise from the OS generator.
 //! - [`train_dp_sgd`]: DP-SGD for `websight-core`'s MLP (per-example clipping, Poisson
 //!   sampling, Gaussian noise), reporting the ε of the σ, q and steps it used.
 //!
@@ -46,7 +50,8 @@
 //! # Floating-point caveat
 //!
 //! Continuous noise sampled in floating point can leak through its low-order bits (Mironov
-//! 2012). Counts and histograms therefore use the integer-valued [`DiscreteLaplace`].
+//! 2012). Counts and histograms therefore use the integer-valued [`DiscreteLaplace`]; the
+//! samplers of [`exact`] avoid floating point altogether and are the ones to deploy.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -54,6 +59,7 @@ pub mod accountant;
 mod budget;
 pub mod dpsgd;
 mod error;
+pub mod exact;
 mod mechanisms;
 mod normal;
 mod perturb;
