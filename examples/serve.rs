@@ -116,19 +116,9 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
-    let from_env = |flag: Option<String>, var: &str, name: &str| {
-        flag.or_else(|| std::env::var(var).ok()).ok_or(format!(
-            "--servers needs {name} (or {var}; see scripts/services.sh env)"
-        ))
-    };
     let servers = if servers {
-        Some(Servers::all(
-            &from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
-            &from_env(redis, "WEBSIGHT_REDIS_URL", "--redis")?,
-            &from_env(mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
-            &from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
-            &prefix.ok_or("--servers needs --prefix naming the deployment")?,
-        ))
+        let prefix = prefix.ok_or("--servers needs --prefix naming the deployment")?;
+        Some(cli::servers(kafka, redis, mongodb, search, &prefix)?)
     } else if kafka.is_some()
         || redis.is_some()
         || mongodb.is_some()

@@ -21,7 +21,8 @@
 //! let mut live = LiveObserver::new("USD", std::time::Duration::ZERO, |summary, view| {
 //!     seen.push((summary.inputs, view.kpis[0].clone()));
 //! });
-//! let line = br#"{"type":"page","anonymousId":"a","timestamp":"2026-03-01T10:00:00Z"}"#;
+//! let line = br#"{"type":"page","anonymousId":"a","timestamp":"2026-03-01T10:00:00Z",
+//!     "context":{"userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"}}"#;
 //! flow.run_embedded(vec![line.to_vec()], &mut live)?;
 //! drop(live);
 //! assert_eq!(seen.last().unwrap().0, 1);

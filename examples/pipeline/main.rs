@@ -136,26 +136,16 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
-    let from_env = |flag: Option<String>, var: &str, name: &str| {
-        flag.or_else(|| std::env::var(var).ok()).ok_or(format!(
-            "--servers needs {name} (or {var}; see scripts/services.sh env)"
-        ))
-    };
     let prefix_given = prefix.is_some();
     let servers = if servers {
-        stream::Servers::all(
-            &from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
-            &from_env(redis, "WEBSIGHT_REDIS_URL", "--redis")?,
-            &from_env(mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
-            &from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
-            // A fresh name space per run unless told otherwise: topics and offsets persist.
-            &prefix.unwrap_or_else(|| {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                format!("websight-{now}-")
-            }),
-        )
+        // A fresh name space per run unless told otherwise: topics and offsets persist.
+        let prefix = prefix.unwrap_or_else(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            format!("websight-{now}-")
+        });
+        cli::servers(kafka, redis, mongodb, search, &prefix)?
     } else if kafka.is_some() || redis.is_some() || mongodb.is_some() || prefix.is_some() {
         return Err("--kafka, --redis, --mongodb and --prefix go with --servers".into());
     } else {

@@ -24,7 +24,8 @@
 //! use websight_core::io::MemorySource;
 //! use websight_core::privacy::{Privacy, PrivacyConfig};
 //!
-//! let line = br#"{"type":"page","anonymousId":"a","timestamp":"2026-03-01T10:00:00Z"}"#;
+//! let line = br#"{"type":"page","anonymousId":"a","timestamp":"2026-03-01T10:00:00Z",
+//!     "context":{"userAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0"}}"#;
 //! let source = Box::new(MemorySource::new(vec![line.to_vec()]));
 //! let flow = Flow::new(
 //!     Ingest::new(Privacy::new(PrivacyConfig::default())?),
@@ -82,21 +83,34 @@ impl Closing {
     }
 }
 
-/// A source that ends when idle (a Kafka consumer with an idle timeout) made live: idle is
-/// an empty batch until `closing` is closed.
+/// The Kafka raw topic as the flow reads it: to the end of what the run sent to it
+/// (`remaining` inputs), or — live, what a collector writes — with quiet stretches as empty
+/// batches until `closing` is closed.
 #[cfg(feature = "kafka")]
-struct UntilClosed<S> {
+struct RawTopicSource<S> {
+    /// A consumer that ends when idle (its idle timeout).
     inner: S,
-    closing: Closing,
+    remaining: Option<usize>,
+    closing: Option<Closing>,
 }
 
 #[cfg(feature = "kafka")]
 #[async_trait]
-impl<S: EventSource> EventSource for UntilClosed<S> {
+impl<S: EventSource> EventSource for RawTopicSource<S> {
     async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
-        let closed = self.closing.is_closed();
+        if self.remaining == Some(0) {
+            return Ok(None);
+        }
+        // Closed before this read: an idle read is then the end.
+        let closed = self.closing.as_ref().is_none_or(Closing::is_closed);
+        let max = self.remaining.map_or(max, |r| max.min(r));
         match self.inner.next_batch(max).await? {
-            Some(batch) => Ok(Some(batch)),
+            Some(batch) => {
+                if let Some(r) = &mut self.remaining {
+                    *r = r.saturating_sub(batch.len());
+                }
+                Ok(Some(batch))
+            }
             None if closed => Ok(None),
             None => Ok(Some(Vec::new())),
         }
@@ -110,6 +124,7 @@ impl<S: EventSource> EventSource for UntilClosed<S> {
         self.inner.position()
     }
 
+    /// The inner source resumes; `remaining` already counts from the checkpoint.
     async fn resume(
         &mut self,
         taken: u64,
@@ -363,45 +378,6 @@ pub struct StreamOutcome {
     pub checked_messages: u64,
     /// Messages on the dead-letter output.
     pub dead_messages: u64,
-}
-
-/// A source that ends after `remaining` inputs: the run knows how many it sent.
-#[cfg(feature = "kafka")]
-struct Bounded<S> {
-    inner: S,
-    remaining: usize,
-}
-
-#[cfg(feature = "kafka")]
-#[async_trait]
-impl<S: EventSource> EventSource for Bounded<S> {
-    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
-        if self.remaining == 0 {
-            return Ok(None);
-        }
-        let batch = self.inner.next_batch(max.min(self.remaining)).await?;
-        if let Some(b) = &batch {
-            self.remaining = self.remaining.saturating_sub(b.len());
-        }
-        Ok(batch)
-    }
-
-    async fn commit(&mut self) -> websight_core::Result<()> {
-        self.inner.commit().await
-    }
-
-    fn position(&self) -> Option<serde_json::Value> {
-        self.inner.position()
-    }
-
-    /// The inner source resumes; `remaining` already counts from the checkpoint.
-    async fn resume(
-        &mut self,
-        taken: u64,
-        position: Option<&serde_json::Value>,
-    ) -> websight_core::Result<()> {
-        self.inner.resume(taken, position).await
-    }
 }
 
 /// Counts what passes through a sink; without one (embedded without `--out-dir`: nobody
@@ -725,20 +701,15 @@ impl<'s> Topology<'s> {
                 }
                 (None, false) => (format!("{}gate", s.prefix), 0),
             };
-            let source: Box<dyn EventSource> = match live {
-                Some(closing) => Box::new(UntilClosed {
-                    inner: KafkaSource::new(kafka, &group, &topics.raw)?
-                        .idle_timeout(Duration::from_millis(200)),
-                    closing,
+            let idle = Duration::from_millis(if live.is_some() { 200 } else { 60_000 });
+            let source = RawTopicSource {
+                inner: KafkaSource::new(kafka, &group, &topics.raw)?.idle_timeout(idle),
+                remaining: live.is_none().then(|| {
+                    usize::try_from(inputs.saturating_sub(position)).unwrap_or(usize::MAX)
                 }),
-                None => Box::new(Bounded {
-                    inner: KafkaSource::new(kafka, &group, &topics.raw)?
-                        .idle_timeout(Duration::from_secs(60)),
-                    remaining: usize::try_from(inputs.saturating_sub(position))
-                        .unwrap_or(usize::MAX),
-                }),
+                closing: live,
             };
-            Ok((source, Some(group)))
+            Ok((Box::new(source), Some(group)))
         }
     }
 
