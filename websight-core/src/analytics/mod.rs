@@ -77,6 +77,14 @@ use crate::event::Event;
 use crate::sentiment::Vader;
 use crate::{CoreError, Result};
 
+/// One decoded Segment message, for the analytics modules' tests.
+#[cfg(test)]
+pub(crate) fn event(json: &str) -> Event {
+    crate::decode::decode_segment(json.as_bytes(), &crate::decode::DecodeContext::default())
+        .remove(0)
+        .expect("a valid test message")
+}
+
 /// Stream analytics settings (durations in seconds).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]

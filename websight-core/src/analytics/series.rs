@@ -238,13 +238,7 @@ impl TimeSeries {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{DecodeContext, decode_segment};
-
-    fn event(json: &str) -> Event {
-        decode_segment(json.as_bytes(), &DecodeContext::default())
-            .remove(0)
-            .unwrap()
-    }
+    use crate::analytics::event;
 
     #[test]
     fn orders_revenue_sessions_and_merge() {

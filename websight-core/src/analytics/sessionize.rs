@@ -326,13 +326,7 @@ impl Sessionizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::{DecodeContext, decode_segment};
-
-    fn event(json: &str) -> Event {
-        decode_segment(json.as_bytes(), &DecodeContext::default())
-            .remove(0)
-            .unwrap()
-    }
+    use crate::analytics::event;
 
     fn page(id: &str, anon: &str, user: Option<&str>, at: &str, extra: &str) -> Event {
         let user = user.map_or(String::new(), |u| format!(r#","userId":"{u}""#));
