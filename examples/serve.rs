@@ -225,11 +225,16 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     .live(args.idle);
     let publisher = board.clone();
     let every = args.publish;
-    let streaming = tokio::spawn(async move {
+    // The flow gets a thread of its own: a batch is long CPU work, and on the request
+    // handlers' workers it would hold their answers back; the OS shares the cores fairly.
+    let flow_runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let streaming = std::thread::spawn(move || {
         let mut live = LiveObserver::new(&config.currency, every, move |summary, view| {
             publisher.publish(update(summary, view));
         });
-        let outcome = topology.run(flow, &mut live).await;
+        let outcome = flow_runtime.block_on(topology.run(flow, &mut live));
         (outcome, live)
     });
 
@@ -251,7 +256,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     drop(collector);
     writer.await?;
     closing.close();
-    let (outcome, live) = streaming.await?;
+    let (outcome, live) = tokio::task::spawn_blocking(move || streaming.join())
+        .await?
+        .map_err(|_| "the flow's thread panicked")?;
     let outcome = outcome?;
     let (summary, view) = live.view(&outcome.counts, &outcome.gate, &outcome.analytics);
     board.publish(update(&summary, &view));
