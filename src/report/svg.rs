@@ -41,6 +41,17 @@ fn no_data(title: &str) -> String {
     )
 }
 
+/// The largest magnitude among `items` (what a chart scales to), `None` without items.
+fn largest(items: &[(String, f64)]) -> Option<f64> {
+    (!items.is_empty()).then(|| {
+        items
+            .iter()
+            .map(|(_, v)| v.abs())
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE)
+    })
+}
+
 /// One bar per item, scaled to the largest; the value printed by `label`.
 pub(crate) fn bars(
     title: &str,
@@ -48,14 +59,9 @@ pub(crate) fn bars(
     label: impl Fn(f64) -> String,
     color: &str,
 ) -> String {
-    if items.is_empty() {
+    let Some(max) = largest(items) else {
         return no_data(title);
-    }
-    let max = items
-        .iter()
-        .map(|(_, v)| v.abs())
-        .fold(0.0, f64::max)
-        .max(f64::MIN_POSITIVE);
+    };
     let height = ROW * items.len() as f64 + 8.0;
     let mut s = open(height, title);
     let span = WIDTH - LABEL - 90.0;
@@ -146,14 +152,9 @@ pub(crate) fn columns(
     label: impl Fn(f64) -> String,
     color: &str,
 ) -> String {
-    if items.is_empty() {
+    let Some(max) = largest(items) else {
         return no_data(title);
-    }
-    let max = items
-        .iter()
-        .map(|(_, v)| v.abs())
-        .fold(0.0, f64::max)
-        .max(f64::MIN_POSITIVE);
+    };
     let (height, top, plot) = (200.0, 18.0, 150.0);
     let mut s = open(height, title);
     // Columns at most 40 wide: a few buckets do not fill the chart with one block.

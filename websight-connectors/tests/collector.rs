@@ -8,13 +8,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
 use websight_connectors::collector::{
     Board, Closing, Collector, CollectorParams, FileRawLog, RawLog, RawLogSource,
 };
 use websight_core::flow::{Flow, Ingest};
-use websight_core::io::{EventSink, EventSource, Message};
+use websight_core::io::{EventSink, EventSource};
 
 const KEY: &str = "test-write-key";
 
@@ -312,22 +311,11 @@ async fn over_the_rate_is_429_with_retry_after() {
     assert_eq!(lines(&s.raw).len(), 1);
 }
 
-/// A raw log that never finishes a write.
-struct Stuck;
-
-#[async_trait]
-impl EventSink for Stuck {
-    async fn send(&mut self, _: &[Message]) -> websight_core::Result<()> {
-        std::future::pending::<()>().await;
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_raw_log_that_cannot_keep_up_is_503_not_memory() {
     let s = start_with(
         CollectorParams::default().queue(2),
-        Some(Box::new(Stuck)),
+        Some(Box::new(websight_testkit::Stuck)),
         "busy",
     )
     .await;

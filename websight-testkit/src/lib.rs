@@ -177,3 +177,14 @@ impl<S: websight_core::io::EventSource> websight_core::io::EventSource for Dying
         self.inner.resume(taken, position).await
     }
 }
+
+/// A sink whose writes never finish: a store that cannot keep up, for back-pressure tests.
+pub struct Stuck;
+
+#[async_trait::async_trait]
+impl websight_core::io::EventSink for Stuck {
+    async fn send(&mut self, _: &[websight_core::io::Message]) -> websight_core::Result<()> {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}

@@ -341,15 +341,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_is_busy_not_unbounded() {
-        struct Stuck;
-        #[async_trait]
-        impl EventSink for Stuck {
-            async fn send(&mut self, _: &[Message]) -> websight_core::Result<()> {
-                std::future::pending::<()>().await;
-                Ok(())
-            }
-        }
-        let (log, _task) = RawLog::spawn(Box::new(Stuck), 2);
+        let (log, _task) = RawLog::spawn(Box::new(websight_testkit::Stuck), 2);
         let mut waiting = Vec::new();
         for _ in 0..3 {
             let log = log.clone();
