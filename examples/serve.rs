@@ -185,7 +185,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out_dir)?;
     let privacy = PrivacyConfig::default().with_key_file(&args.out_dir.join("pseudonym.key"))?;
     let ingest = Ingest::new(Privacy::new(privacy)?);
-    let queue = args.collector.clone().check()?.queue();
+    let collector_config = args.collector.check()?;
     let closing = Closing::default();
     // The raw log (a file, or the Kafka raw topic) and the flow's input: the same log.
     let (sink, input, options, where_): (Box<dyn EventSink>, Input, TopologyOptions, String) =
@@ -209,8 +209,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             }
             Some(s) => servers_raw_log(s, args.checkpoint_every, &closing).await?,
         };
-    let (log, writer) = RawLog::spawn(sink, queue);
-    let collector = Collector::new(args.collector.check()?, log);
+    let (log, writer) = RawLog::spawn(sink, collector_config.queue());
+    let collector = Collector::new(collector_config, log);
     let board = Board::new(update(&Default::default(), &DashboardView::default()));
 
     // The flow follows the raw log from the last checkpoint.

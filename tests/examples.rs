@@ -6,23 +6,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
+#[cfg(feature = "connectors")]
+use websight_testkit::process::ALL_SERVERS;
+#[cfg(feature = "elasticsearch")]
+use websight_testkit::process::servers;
 use websight_testkit::process::{chromium, example, headless, node_sdk, run_ok};
-
-/// The values of the server variables of `scripts/services.sh env`; `None` (skip) when one is
-/// unset, unless the suite requires the servers (`WEBSIGHT_REQUIRE_SERVICES`).
-#[allow(dead_code)] // used by the connector features' tests only
-fn servers<const N: usize>(vars: [&str; N]) -> Option<[String; N]> {
-    let values = vars.map(|v| std::env::var(v).ok());
-    if values.iter().any(Option::is_none) {
-        assert!(
-            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-            "{vars:?} must all be set (scripts/services.sh env)"
-        );
-        eprintln!("skipping: {vars:?} not all set (scripts/services.sh start)");
-        return None;
-    }
-    Some(values.map(Option::unwrap_or_default))
-}
 
 fn run_json(cmd: &mut Command) -> Value {
     serde_json::from_slice(&run_ok(cmd).stdout).unwrap()
@@ -922,14 +910,7 @@ fn explain_kernel_reads_a_csv_background() {
 #[cfg(feature = "connectors")]
 #[test]
 fn pipeline_runs_on_the_real_servers() {
-    if servers([
-        "WEBSIGHT_KAFKA_BROKERS",
-        "WEBSIGHT_REDIS_URL",
-        "WEBSIGHT_MONGODB_URL",
-        "WEBSIGHT_SEARCH_URL",
-    ])
-    .is_none()
-    {
+    if servers(ALL_SERVERS).is_none() {
         return;
     }
     let report = std::env::temp_dir().join(format!("websight-servers-{}.html", std::process::id()));
@@ -1069,14 +1050,7 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
 #[test]
 fn pipeline_killed_on_the_servers_resumes_to_the_same_summary() {
     use std::io::BufRead;
-    if servers([
-        "WEBSIGHT_KAFKA_BROKERS",
-        "WEBSIGHT_REDIS_URL",
-        "WEBSIGHT_MONGODB_URL",
-        "WEBSIGHT_SEARCH_URL",
-    ])
-    .is_none()
-    {
+    if servers(ALL_SERVERS).is_none() {
         return;
     }
     let base = std::env::temp_dir().join(format!("websight-kill-servers-{}", std::process::id()));

@@ -281,31 +281,11 @@ fn serve_killed_while_the_sdk_sends_loses_nothing_and_counts_nothing_twice() {
 #[cfg(feature = "connectors")]
 #[test]
 fn serve_on_the_servers_killed_while_the_sdk_sends_loses_nothing() {
-    let Some(_) = servers([
-        "WEBSIGHT_KAFKA_BROKERS",
-        "WEBSIGHT_REDIS_URL",
-        "WEBSIGHT_MONGODB_URL",
-        "WEBSIGHT_SEARCH_URL",
-    ]) else {
+    if websight_testkit::process::servers(websight_testkit::process::ALL_SERVERS).is_none() {
         return;
-    };
+    }
     let prefix = format!("serve-{}-", std::process::id());
     kill_while_sending("kill-servers", &["--servers", "--prefix", &prefix]);
-}
-
-/// The servers' variables of `scripts/services.sh env`; `None` (skip) when one is unset,
-/// unless the suite requires them (`WEBSIGHT_REQUIRE_SERVICES`).
-#[cfg(feature = "connectors")]
-fn servers<const N: usize>(vars: [&str; N]) -> Option<()> {
-    if vars.iter().all(|v| std::env::var_os(v).is_some()) {
-        return Some(());
-    }
-    assert!(
-        std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-        "{vars:?} must all be set (scripts/services.sh env)"
-    );
-    eprintln!("skipping: {vars:?} not all set (scripts/services.sh start)");
-    None
 }
 
 fn kill_while_sending(name: &str, extra: &[&str]) {

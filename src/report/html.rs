@@ -116,8 +116,7 @@ const METRICS: [(&str, Metric); 5] = [
 ];
 
 /// The dashboard's sections: tiles, traffic, channels, products, funnel, gate.
-pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
-    let mut h = std::mem::take(out);
+pub(crate) fn dashboard(h: &mut String, d: &DashboardView) {
     h.push_str("<h2>Today at a glance</h2><div class=\"tiles\">");
     for (label, value) in &d.kpis {
         let _ = write!(
@@ -161,7 +160,7 @@ pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
     h.push_str("</div><p class=\"muted\">Visitors, page views, orders and revenue as events arrive; visits when they close. Empty buckets are left out.</p></figure>");
     let channels = counts(&d.channels);
     figure(
-        &mut h,
+        h,
         "channels",
         "Visits per channel",
         "GA4 default channel groups, from referrers and UTM tags.",
@@ -169,7 +168,7 @@ pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
     );
     let pages = counts(&d.top_pages);
     figure(
-        &mut h,
+        h,
         "pages",
         "Top pages",
         "Page views per path.",
@@ -195,7 +194,7 @@ pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
         })
         .collect();
     figure(
-        &mut h,
+        h,
         "sentiment",
         "Review sentiment per category",
         "Reviews classified by VADER sentiment.",
@@ -208,14 +207,14 @@ pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
     );
     let payments = counts(&d.payments);
     figure(
-        &mut h,
+        h,
         "payments",
         "Payment methods and abandoned carts",
         "Completed orders per payment method, and carts left without an order.",
         pie("Payment methods and abandoned carts", &payments),
     );
     figure(
-        &mut h,
+        h,
         "top_products",
         "Top 10 products by revenue",
         "",
@@ -228,7 +227,7 @@ pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
     );
     let funnel = counts(&d.funnel);
     figure(
-        &mut h,
+        h,
         "funnel",
         "Purchase funnel",
         "Sessions reaching each step.",
@@ -270,14 +269,12 @@ pub(crate) fn dashboard(out: &mut String, d: &DashboardView) {
     h.push_str("</p>");
     let rejected = counts(&g.rejected);
     figure(
-        &mut h,
+        h,
         "gate",
         "Events rejected per rule",
         "",
         bars("Events rejected per rule", &rejected, count, PALETTE[3]),
     );
-
-    *out = h;
 }
 
 /// Swaps in each update's fragment; counts updates in `<body data-updates>` (tests read it).

@@ -82,6 +82,17 @@ fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// `body` as JSON to `path`, with the write key.
+async fn post_json(s: &Server, path: &str, body: &Value) -> reqwest::Response {
+    client()
+        .post(format!("{}{path}", s.url))
+        .basic_auth(KEY, Some(""))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn write_keys_are_checked_from_basic_auth_or_the_body() {
     let s = start("keys").await;
@@ -114,13 +125,7 @@ async fn write_keys_are_checked_from_basic_auth_or_the_body() {
 async fn oversize_garbage_and_non_objects_are_refused_with_a_reason() {
     let s = start("limits").await;
     let big = json!({"batch": [page("m1")], "padding": "x".repeat(600 * 1024)});
-    let r = client()
-        .post(format!("{}/v1/batch", s.url))
-        .basic_auth(KEY, Some(""))
-        .json(&big)
-        .send()
-        .await
-        .unwrap();
+    let r = post_json(&s, "/v1/batch", &big).await;
     assert_eq!(r.status(), 413);
     for body in ["garbage", "[1,2]", ""] {
         let r = client()
@@ -245,13 +250,7 @@ async fn a_bad_message_in_a_batch_is_a_dead_letter_and_the_rest_count() {
         "properties": {"blob": "x".repeat(40 * 1024)}});
     let batch =
         json!({"batch": [page("ok1"), 42, {"type": "page"}, huge, page("ok2"), page("ok1")]});
-    let r = client()
-        .post(format!("{}/v1/batch", s.url))
-        .basic_auth(KEY, Some(""))
-        .json(&batch)
-        .send()
-        .await
-        .unwrap();
+    let r = post_json(&s, "/v1/batch", &batch).await;
     assert_eq!(r.status(), 200);
     // The flow reads the log: 6 messages, 2 valid, 3 dead letters, 1 duplicate.
     let closing = Closing::default();

@@ -93,3 +93,26 @@ pub fn node_sdk() -> Option<PathBuf> {
     }
     Some(sdk)
 }
+
+/// The variables of `scripts/services.sh env` naming all four servers.
+pub const ALL_SERVERS: [&str; 4] = [
+    "WEBSIGHT_KAFKA_BROKERS",
+    "WEBSIGHT_REDIS_URL",
+    "WEBSIGHT_MONGODB_URL",
+    "WEBSIGHT_SEARCH_URL",
+];
+
+/// The values of server variables of `scripts/services.sh env`; `None` (skip) when one is
+/// unset, unless the suite requires the servers (`WEBSIGHT_REQUIRE_SERVICES`).
+pub fn servers<const N: usize>(vars: [&str; N]) -> Option<[String; N]> {
+    let values = vars.map(|v| std::env::var(v).ok());
+    if values.iter().any(Option::is_none) {
+        assert!(
+            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
+            "{vars:?} must all be set (scripts/services.sh env)"
+        );
+        eprintln!("skipping: {vars:?} not all set (scripts/services.sh start)");
+        return None;
+    }
+    Some(values.map(Option::unwrap_or_default))
+}

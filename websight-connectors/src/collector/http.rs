@@ -206,7 +206,7 @@ pub(crate) async fn receive(
             let counter = if refused.0 == StatusCode::PAYLOAD_TOO_LARGE {
                 &stats.too_large
             } else {
-                &stats.refused
+                &stats.bad_requests
             };
             counter.fetch_add(1, Ordering::Relaxed);
             return refused.answer();

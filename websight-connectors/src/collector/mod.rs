@@ -168,7 +168,7 @@ pub struct CollectorStats {
     accepted: AtomicU64,
     unauthorised: AtomicU64,
     too_large: AtomicU64,
-    refused: AtomicU64,
+    bad_requests: AtomicU64,
     rate_limited: AtomicU64,
     busy: AtomicU64,
 }
@@ -183,7 +183,7 @@ impl CollectorStats {
             "accepted_messages": n(&self.accepted),
             "unauthorised": n(&self.unauthorised),
             "too_large": n(&self.too_large),
-            "bad_requests": n(&self.refused),
+            "bad_requests": n(&self.bad_requests),
             "rate_limited": n(&self.rate_limited),
             "busy": n(&self.busy),
         })
