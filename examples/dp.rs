@@ -9,6 +9,11 @@
 //!     → {"sigma": …, "epsilon": …}   (the smallest noise multiplier within ε)
 //! cargo run --release --example dp -- sample --mechanism discrete-laplace|discrete-gaussian|laplace --scale S --n N
 //!     → N samples, one per line (S: the Laplace scale b, or the Gaussian σ, read exactly)
+//! cargo run --release --example dp -- ledger --ledger FILE --budget E [--budget-delta D]
+//!                                     [--spend E [--delta D] --what TEXT]
+//!     → {"budget_epsilon","budget_delta","spent_epsilon","spent_delta","remaining_epsilon","entries"}
+//!     (the persisted budget: `--spend` charges it first and fails, changing nothing, when
+//!     the spend does not fit)
 //! ```
 //!
 //! `sample` draws from the exact samplers of `websight::dp::exact` with the operating
@@ -28,7 +33,8 @@ const USAGE: &str = "usage:
   dp epsilon --q Q --sigma S --steps T --delta D
   dp epsilon --grid FILE.json
   dp sigma --epsilon E --q Q --steps T --delta D
-  dp sample --mechanism discrete-laplace|discrete-gaussian|laplace --scale S --n N [--seed-for-tests N]";
+  dp sample --mechanism discrete-laplace|discrete-gaussian|laplace --scale S --n N [--seed-for-tests N]
+  dp ledger --ledger FILE --budget E [--budget-delta D] [--spend E [--delta D] --what TEXT]";
 
 #[derive(Deserialize)]
 struct Config {
@@ -108,13 +114,53 @@ fn run(args: &[String]) -> Result<String, String> {
                 number(&f, "steps")?,
                 number(&f, "delta")?,
             );
-            let sigma = noise_multiplier(target, delta, q, steps).map_err(|e| e.to_string())?;
+            let sigma = noise_multiplier(target, q, steps, delta).map_err(|e| e.to_string())?;
             let (eps, _) = epsilon(q, sigma, steps, delta).map_err(|e| e.to_string())?;
             Ok(json!({"sigma": sigma, "epsilon": eps}).to_string())
         }
         "sample" => sample(&f),
+        "ledger" => ledger(&f),
         other => Err(format!("unknown command {other:?}\n{USAGE}")),
     }
+}
+
+/// Opens (or creates) a ledger, optionally spends from it, and prints its state.
+fn ledger(f: &std::collections::HashMap<String, String>) -> Result<String, String> {
+    use websight::dp::{Guarantee, Ledger};
+    let path = f
+        .get("ledger")
+        .ok_or(format!("--ledger is required\n{USAGE}"))?;
+    let budget_delta = match f.get("budget-delta") {
+        Some(_) => number(f, "budget-delta")?,
+        None => 1e-5,
+    };
+    let ledger =
+        Ledger::open(path, number(f, "budget")?, budget_delta).map_err(|e| e.to_string())?;
+    if f.contains_key("spend") {
+        let epsilon = number(f, "spend")?;
+        let guarantee = match f.get("delta") {
+            Some(_) => Guarantee::Approximate {
+                epsilon,
+                delta: number(f, "delta")?,
+            },
+            None => Guarantee::Pure { epsilon },
+        };
+        let what = f.get("what").ok_or(format!("--what is required\n{USAGE}"))?;
+        ledger
+            .spend(what, &[guarantee])
+            .map_err(|e| e.to_string())?;
+    }
+    let (spent_epsilon, spent_delta) = ledger.spent().map_err(|e| e.to_string())?;
+    let budget = ledger.budget();
+    Ok(json!({
+        "budget_epsilon": budget.epsilon(),
+        "budget_delta": budget.delta(),
+        "spent_epsilon": spent_epsilon,
+        "spent_delta": spent_delta,
+        "remaining_epsilon": ledger.remaining().map_err(|e| e.to_string())?,
+        "entries": ledger.entries().map_err(|e| e.to_string())?,
+    })
+    .to_string())
 }
 
 /// N samples of one exact sampler, one per line.

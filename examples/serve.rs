@@ -5,7 +5,8 @@
 //! cargo run --release --features collector --example serve -- --listen 127.0.0.1:8080
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
 //!     [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N]
-//!     [--lateness SECONDS]
+//!     [--lateness SECONDS] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE
+//!     [--dp-visits-per-person K] [--dp-revenue-cap R]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
 //!     --servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL] [...]
 //! ```
@@ -30,6 +31,11 @@
 //! pseudonym key. Server URLs come from the flags or the `WEBSIGHT_*` variables of
 //! `scripts/services.sh env`.
 //!
+//! With `--dp-epsilon`, the report written at shutdown also holds the dashboard's visitors,
+//! visits, orders and revenue per day and per channel released with differential privacy
+//! (ε per person, charged first to the persisted budget of `--dp-ledger`), with their 95 %
+//! error bars and the budget left; `DIR/dp_dashboard.json` holds the same figures.
+//!
 //! Event time moves with the wall clock once the site has been quiet for `--idle-seconds`
 //! (default 5), so visits close on a quiet site. `--lateness` (default 1800 s) is how far
 //! behind the newest events one may still arrive: raise it for a backfill sent out of
@@ -49,6 +55,7 @@ use websight::core::flow::{Flow, Ingest};
 use websight::core::gate::{Gate, GateConfig};
 use websight::core::io::EventSink;
 use websight::core::privacy::{Privacy, PrivacyConfig};
+use websight::dp::dashboard::DashboardTally;
 use websight::live::LiveObserver;
 use websight::report::{DashboardView, Report, live_page};
 
@@ -64,9 +71,10 @@ struct Args {
     publish: Duration,
     lateness: i64,
     servers: Option<Servers>,
+    dp: Option<cli::DpRelease>,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -77,8 +85,12 @@ fn parse_args() -> Result<Args, String> {
     let mut servers = false;
     let (mut kafka, mut redis, mut mongodb, mut search, mut prefix) =
         (None, None, None, None, None);
+    let mut dp = cli::DpFlags::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if dp.take(&flag, |name| args.next().ok_or(format!("{name} needs a value")))? {
+            continue;
+        }
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         let number =
             |name: &str, v: String| v.parse::<u64>().map_err(|e| format!("{name} {v:?}: {e}"));
@@ -138,6 +150,7 @@ fn parse_args() -> Result<Args, String> {
         checkpoint_every: checkpoint_every.max(1),
         publish: Duration::from_millis(publish),
         lateness: i64::try_from(lateness).map_err(|_| "--lateness is too large")?,
+        dp: dp.check(&AnalyticsConfig::default().currency)?,
     })
 }
 
@@ -225,17 +238,22 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     .live(args.idle);
     let publisher = board.clone();
     let every = args.publish;
+    let dp_tally = match &args.dp {
+        Some(dp) => Some(DashboardTally::new(dp.bounds.clone())?),
+        None => None,
+    };
     // The flow gets a thread of its own: a batch is long CPU work, and on the request
     // handlers' workers it would hold their answers back; the OS shares the cores fairly.
     let flow_runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let streaming = std::thread::spawn(move || {
-        let mut live = LiveObserver::new(&config.currency, every, move |summary, view| {
+        let live = LiveObserver::new(&config.currency, every, move |summary, view| {
             publisher.publish(update(summary, view));
         });
-        let outcome = flow_runtime.block_on(topology.run(flow, &mut live));
-        (outcome, live)
+        let mut observer = (live, dp_tally);
+        let outcome = flow_runtime.block_on(topology.run(flow, &mut observer));
+        (outcome, observer)
     });
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
@@ -256,7 +274,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     drop(collector);
     writer.await?;
     closing.close();
-    let (outcome, live) = tokio::task::spawn_blocking(move || streaming.join())
+    let (outcome, (live, dp_tally)) = tokio::task::spawn_blocking(move || streaming.join())
         .await?
         .map_err(|_| "the flow's thread panicked")?;
     let outcome = outcome?;
@@ -267,6 +285,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut report = Report::new("websight — shop report");
     report.subtitle = format!("collected by websight serve {}", env!("CARGO_PKG_VERSION"));
     report.dashboard = view;
+    if let (Some(dp), Some(tally)) = (&args.dp, &dp_tally) {
+        report.private_dashboard = Some(dp.publish(tally, Some(&args.out_dir))?);
+    }
     std::fs::write(args.out_dir.join("report.html"), report.to_html())?;
     let f = outcome.counts;
     println!(

@@ -14,10 +14,13 @@
 //!   `../shared/data/online_shoppers_intention.csv`), stratified 80/20 split, seed 42.
 //!
 //! Models: random forest (100 trees, depth 8), XGBoost (100 rounds, depth 6; with feature
-//! `xgboost`), MLP 128-64, the forest on Laplace-perturbed
-//! training features (per record, ε = 8), the MLP under DP-SGD (ε = 3, δ = 10⁻⁵), and a
-//! shuffled-label baseline. `--json OUT` writes
-//! `[{"model","dp_epsilon","accuracy","roc_auc","pr_auc","f1"},…]`.
+//! `xgboost`), MLP 128-64, and two private models, ε = 3 per **person** with their labels
+//! (δ = 10⁻⁵): `private_forest` (random splits on public ranges, noisy leaf counts) and
+//! `mlp_dp_sgd` (a linear unit by DP-SGD, `DpSgdParams::recipe`). Private models see only
+//! columns whose meaning does not come from the training rows, scaled by public ranges,
+//! and draw their noise from the operating system. Last, a shuffled-label baseline: a model
+//! at or below it (or at or below chance) is flagged. `--json OUT` writes
+//! `[{"model","dp_epsilon","accuracy","roc_auc","pr_auc","f1","below_baseline"},…]`.
 
 #[path = "common/cli.rs"]
 mod cli;
@@ -26,21 +29,23 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::process::ExitCode;
 
-use ndarray::{Array1, Array2};
-use rand::SeedableRng;
+use ndarray::Array1;
 use rand::seq::SliceRandom;
 use serde_json::json;
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
-use websight::core::datasets::{Dataset, Standardizer, online_shoppers, stratified_split};
+use websight::core::datasets::{
+    Dataset, FeatureRange, Standardizer, online_shoppers, online_shoppers_ranges, stratified_split,
+};
 use websight::core::features::PurchaseData;
 use websight::core::flow::{Flow, Ingest};
 use websight::core::gate::{Gate, GateConfig};
 use websight::core::io::SessionStore;
 use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
-use websight::core::metrics::{BinaryMetrics, roc_auc};
+use websight::core::metrics::{BinaryMetrics, at_or_below_baseline, roc_auc};
 use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::core::synth::{Generator, SynthConfig};
-use websight::dp::{DpSgdParams, InputPerturbation, Noise, train_dp_sgd};
+use websight::dp::exact::os_rng;
+use websight::dp::{PurchaseModels, PurchaseModelsParams};
 
 struct Args {
     data: String,
@@ -83,9 +88,17 @@ fn parse_args() -> Result<Args, String> {
 struct Split {
     train: Dataset,
     test: Dataset,
+    /// The person of each training row (the unit of privacy).
+    persons: Vec<String>,
     bayes: Option<Vec<f64>>,
     /// Whether features need standardising for the MLP.
     scale: bool,
+    /// The columns private models may use (whose meaning does not come from the training
+    /// rows), and their public ranges.
+    public: Vec<usize>,
+    ranges: Vec<FeatureRange>,
+    /// Rows per person the private forest keeps (1 when rows are persons).
+    forest_rows_per_person: usize,
 }
 
 fn synthetic(sessions: u64, seed: u64) -> Result<Split, Box<dyn std::error::Error>> {
@@ -136,12 +149,21 @@ fn synthetic(sessions: u64, seed: u64) -> Result<Split, Box<dyn std::error::Erro
                 .product::<f64>()
         })
         .collect();
+    let public = p.public_columns();
+    let ranges = p.features.ranges();
+    let persons = p.train_persons().into_iter().map(str::to_owned).collect();
     let (d, train, test) = (p.data, p.train, p.test);
     Ok(Split {
         bayes: Some(test.iter().map(|&i| truth[i]).collect()),
         train: d.rows(&train),
         test: d.rows(&test),
+        persons,
         scale: false,
+        public,
+        ranges,
+        // Visitors come back (1.3 visits each here): keeping 2 used more data than the
+        // doubled noise cost (ROC-AUC 0.70–0.82 against 0.70–0.75 with 1).
+        forest_rows_per_person: 2,
     })
 }
 
@@ -151,10 +173,15 @@ fn shoppers(path: &str) -> Result<Split, Box<dyn std::error::Error>> {
     ))?;
     let (train, test) = stratified_split(&d.y, 0.2, 42);
     Ok(Split {
+        // One row per visit and no visitor ids: each row is its own person.
+        persons: train.iter().map(|i| i.to_string()).collect(),
         train: d.rows(&train),
         test: d.rows(&test),
         bayes: None,
         scale: true,
+        public: (0..d.x.ncols()).collect(),
+        ranges: online_shoppers_ranges(),
+        forest_rows_per_person: 1,
     })
 }
 
@@ -210,30 +237,25 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mlp = mlp_params.fit(x_mlp_tr.view(), tr.y.view())?;
     score("mlp_128_64", None, mlp.predict_proba(x_mlp_te.view())?)?;
 
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
-    let perturb = InputPerturbation::from_public_ranges(&tr.x, 8.0)?;
-    let mut noisy: Array2<f64> = tr.x.clone();
-    perturb.transform(&mut noisy.view_mut(), &mut rng)?;
-    let private_forest = forest_params.fit(noisy.view(), tr.y.view())?;
-    score(
-        "random_forest_laplace_inputs",
-        Some(perturb.epsilon()),
-        private_forest.predict_proba(te.x.view())?,
+    // Private models: ε = 3 each, per person, noise from the operating system.
+    let mut rng = os_rng();
+    let private = PurchaseModels::fit(
+        &PurchaseModelsParams {
+            ranges: split.public.iter().map(|&j| split.ranges[j]).collect(),
+            columns: split.public.clone(),
+            epsilon: 3.0,
+            delta: 1e-5,
+            forest_rows_per_person: split.forest_rows_per_person,
+        },
+        tr.x.view(),
+        tr.y.view(),
+        &split.persons,
+        &mut rng,
     )?;
-
-    let dp = DpSgdParams {
-        noise: Noise::TargetEpsilon(3.0),
-        epochs: 4.0,
-        seed: a.seed,
-        ..DpSgdParams::default()
-    };
-    let private = train_dp_sgd(&mlp_params, x_mlp_tr.view(), tr.y.view(), &dp)?;
-    let report = private.report.clone();
-    score(
-        "mlp_dp_sgd",
-        Some(report.epsilon),
-        private.model.predict_proba(x_mlp_te.view())?,
-    )?;
+    for (name, guarantee, p) in private.scores(te.x.view())? {
+        score(name, guarantee.epsilon(), p)?;
+    }
+    let report = private.dp_sgd.report.clone();
 
     let mut shuffled = tr.y.to_vec();
     shuffled.shuffle(&mut rng);
@@ -245,14 +267,23 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
         baseline.predict_proba(x_mlp_te.view())?,
     )?;
 
+    let baseline_auc = rows.last().map_or(0.5, |(_, _, m)| m.roc_auc);
+    let below = |name: &str, m: &BinaryMetrics| {
+        name != "shuffled_label_baseline" && at_or_below_baseline(m.roc_auc, baseline_auc)
+    };
     println!(
         "\n{:<30} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>9} {:>7}",
         "model", "ε", "accuracy", "roc_auc", "pr_auc", "f1", "precision", "recall", "brier"
     );
     for (name, eps, m) in &rows {
         let eps = eps.map_or("-".to_owned(), |e| format!("{e:.2}"));
+        let flag = if below(name, m) {
+            "  ⚠ at or below the shuffled-label baseline: learned nothing"
+        } else {
+            ""
+        };
         println!(
-            "{name:<30} {eps:>8} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} {:>7.3}",
+            "{name:<30} {eps:>8} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>9.3} {:>7.3}{flag}",
             m.accuracy, m.roc_auc, m.pr_auc, m.f1, m.precision, m.recall, m.brier
         );
     }
@@ -264,20 +295,26 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     println!(
-        "\nDP-SGD: σ = {:.3}, q = {:.4}, {} steps → ε = {:.3} at δ = {}; Laplace inputs: ε = {} per record",
+        "\nDP-SGD, per person ({} persons, ≤ {} rows each, {} rows used): σ = {:.3}, q = {:.4}, \
+         {} steps → ε = {:.3} ({:.3} steps + {:.3} base rate) at δ = {}",
+        report.persons,
+        report.max_rows_per_person,
+        report.rows_used,
         report.noise_multiplier,
         report.sampling_rate,
         report.steps,
         report.epsilon,
+        report.sgd_epsilon,
+        report.base_rate_epsilon,
         report.delta,
-        perturb.epsilon()
     );
     if let Some(path) = &a.json {
         let out: Vec<_> = rows
             .iter()
             .map(|(name, eps, m)| {
                 json!({"model": name, "dp_epsilon": eps, "accuracy": m.accuracy,
-                                         "roc_auc": m.roc_auc, "pr_auc": m.pr_auc, "f1": m.f1})
+                       "roc_auc": m.roc_auc, "pr_auc": m.pr_auc, "f1": m.f1,
+                       "below_baseline": below(name, m)})
             })
             .collect();
         serde_json::to_writer_pretty(BufWriter::new(File::create(path)?), &out)?;

@@ -59,6 +59,53 @@ fn dp_grid_and_sigma() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`q`"));
 }
 
+/// `dp ledger`: six processes at once each try to spend ε = 0.3 of a budget of 1 — exactly
+/// three succeed, the others are refused and change nothing; a later process (a restart)
+/// sees the three spends.
+#[test]
+fn dp_ledger_refuses_overspending_across_processes() {
+    let dir = std::env::temp_dir().join(format!("websight-dp-ledger-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ledger.json");
+    let ledger = |extra: &[&str]| {
+        let mut cmd = example("dp");
+        cmd.args(["ledger", "--ledger", path.to_str().unwrap(), "--budget", "1"])
+            .args(extra);
+        cmd
+    };
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            ledger(&["--spend", "0.3", "--what", &format!("release {i}")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let ok = outputs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(ok, 3, "{outputs:?}");
+    for refused in outputs.iter().filter(|o| !o.status.success()) {
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("privacy budget exceeded"));
+    }
+    let state = run_json(&mut ledger(&[]));
+    assert_eq!(state["entries"].as_array().unwrap().len(), 3);
+    assert!((state["spent_epsilon"].as_f64().unwrap() - 0.9).abs() < 1e-12);
+    assert!((state["remaining_epsilon"].as_f64().unwrap() - 0.1).abs() < 1e-12);
+    // Reopening with a larger budget is refused: the budget is the file's.
+    let raised = example("dp")
+        .args(["ledger", "--ledger", path.to_str().unwrap(), "--budget", "5"])
+        .output()
+        .unwrap();
+    assert!(!raised.status.success());
+    assert!(String::from_utf8_lossy(&raised.stderr).contains("holds a budget"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `dp sample` prints N exact samples one per line: integers for the discrete mechanisms,
 /// multiples of a power of two for the snapped Laplace, with the variances of their laws.
 #[test]
@@ -247,6 +294,9 @@ fn pipeline_runs_embedded() {
             + summary["refused"].as_u64().unwrap()
     );
     assert!(summary["channels"].as_object().unwrap().len() >= 10);
+    // Without the DP flags nothing is released privately and no budget is touched.
+    assert!(!dir.join("dp_dashboard.json").exists());
+    assert!(!std::fs::read_to_string(dir.join("report.html")).unwrap().contains("data-dp-epsilon"));
 
     // --stream-only streams every store to its file as it goes: the same figures, topics,
     // documents and visits (in closing order, not sorted).
@@ -766,12 +816,18 @@ fn explain_rows_limit_and_errors() {
     assert_eq!(usage.status.code(), Some(2));
 }
 
+/// The report of a run with a DP release (`--dp-epsilon`): it renders in Chromium with
+/// every chart, and shows every released figure noised with its error bar and the budget
+/// left in the ledger, which holds both the release and the private models' training.
 #[test]
 fn report_renders_in_headless_chromium() {
     let Some(browser) = chromium() else { return };
     let artefacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artefacts");
-    std::fs::create_dir_all(&artefacts).unwrap();
+    let out = artefacts.join("dp-run");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
     let report = artefacts.join("websight-report.html");
+    let ledger = out.join("ledger.json");
     run_ok(example("pipeline").args([
         "--sessions",
         "4000",
@@ -779,9 +835,30 @@ fn report_renders_in_headless_chromium() {
         "600",
         "--seed",
         "5",
+        "--out-dir",
+        out.to_str().unwrap(),
         "--report",
         report.to_str().unwrap(),
+        "--dp-epsilon",
+        "1",
+        "--dp-budget",
+        "10",
+        "--dp-ledger",
+        ledger.to_str().unwrap(),
     ]));
+    let dp: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("dp_dashboard.json")).unwrap())
+            .unwrap();
+    let book: Value = serde_json::from_str(&std::fs::read_to_string(&ledger).unwrap()).unwrap();
+    let entries = book["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "the release and the private models: {book}");
+    assert!(entries[1]["what"].as_str().unwrap().contains("purchase models"));
+    // Left after the release alone (the file is written then); the page below shows what
+    // is left after the models too: 10 − 1 − (3 + 3).
+    assert!((dp["budget_left"].as_f64().unwrap() - 9.0).abs() < 1e-9, "{dp}");
+    let days = dp["by_day"].as_array().unwrap().len();
+    assert!(days >= 20, "{days} days");
+    assert_eq!(dp["by_channel"].as_array().unwrap().len(), 19);
     let html = std::fs::read_to_string(&report).unwrap();
     assert!(
         !html.contains("https://") && !html.contains("<link"),
@@ -802,6 +879,12 @@ fn report_renders_in_headless_chromium() {
             .unwrap_or("no <body>")
     );
     // The page logs nothing; anything on the console is an error.
+    // Every released figure is marked noised and carries its 95 % error bar.
+    let noised = dom_text.matches("data-noised").count();
+    assert_eq!(noised, 4 * (days + 19), "noised cells");
+    let bar = format!("±{}", dp["count_error95"].as_f64().unwrap());
+    assert!(dom_text.matches(bar.as_str()).count() >= 3 * (days + 19), "{bar}");
+    assert!(dom_text.contains("data-dp-epsilon=\"1\"") && dom_text.contains("3.00 of ε = 10 left"));
     let log = String::from_utf8_lossy(&dom.stderr);
     let console: Vec<&str> = log
         .lines()

@@ -46,3 +46,109 @@ pub fn servers(
         prefix,
     ))
 }
+
+/// The DP release flags of `pipeline` and `serve`: `--dp-epsilon E --dp-budget TOTAL
+/// --dp-ledger FILE [--dp-visits-per-person K] [--dp-revenue-cap R]`.
+#[allow(dead_code)] // not every example releases a dashboard
+#[derive(Debug, Default)]
+pub struct DpFlags {
+    epsilon: Option<f64>,
+    budget: Option<f64>,
+    ledger: Option<std::path::PathBuf>,
+    visits_per_person: Option<u32>,
+    revenue_cap: Option<f64>,
+}
+
+/// A DP release asked for on the command line.
+#[allow(dead_code)]
+pub struct DpRelease {
+    /// ε of the dashboard release.
+    pub epsilon: f64,
+    /// The persisted budget.
+    pub ledger: websight::dp::Ledger,
+    /// How contributions are bounded.
+    pub bounds: websight::dp::dashboard::ContributionBounds,
+}
+
+#[allow(dead_code)]
+impl DpFlags {
+    /// Takes `flag` (reading its value with `value`) if it is a DP flag.
+    pub fn take(
+        &mut self,
+        flag: &str,
+        mut value: impl FnMut(&str) -> Result<String, String>,
+    ) -> Result<bool, String> {
+        let mut number = |name: &str| -> Result<f64, String> {
+            let v = value(name)?;
+            v.parse::<f64>().map_err(|e| format!("{name} {v:?}: {e}"))
+        };
+        match flag {
+            "--dp-epsilon" => self.epsilon = Some(number(flag)?),
+            "--dp-budget" => self.budget = Some(number(flag)?),
+            "--dp-revenue-cap" => self.revenue_cap = Some(number(flag)?),
+            "--dp-visits-per-person" => self.visits_per_person = Some(number(flag)? as u32),
+            "--dp-ledger" => self.ledger = Some(value(flag)?.into()),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The release, if `--dp-epsilon` was given (then `--dp-budget` and `--dp-ledger` are
+    /// required); the ledger is opened now, so a bad one fails before any work.
+    pub fn check(self, currency: &str) -> Result<Option<DpRelease>, String> {
+        let Some(epsilon) = self.epsilon else {
+            if self.budget.is_some() || self.ledger.is_some() {
+                return Err("--dp-budget and --dp-ledger go with --dp-epsilon".into());
+            }
+            return Ok(None);
+        };
+        let (Some(budget), Some(path)) = (self.budget, self.ledger) else {
+            return Err("--dp-epsilon needs --dp-budget TOTAL and --dp-ledger FILE".into());
+        };
+        let mut bounds = websight::dp::dashboard::ContributionBounds {
+            currency: currency.to_owned(),
+            ..Default::default()
+        };
+        bounds.visits_per_person = self.visits_per_person.unwrap_or(bounds.visits_per_person);
+        bounds.revenue_cap = self.revenue_cap.unwrap_or(bounds.revenue_cap);
+        let ledger = websight::dp::Ledger::open(path, budget, 1e-5).map_err(|e| e.to_string())?;
+        Ok(Some(DpRelease {
+            epsilon,
+            ledger,
+            bounds,
+        }))
+    }
+}
+
+#[allow(dead_code)]
+impl DpRelease {
+    /// Releases the tally's dashboard (charging the ledger first), writes it to
+    /// `dir/dp_dashboard.json` when given, and says what was spent.
+    pub fn publish(
+        &self,
+        tally: &websight::dp::dashboard::DashboardTally,
+        dir: Option<&std::path::Path>,
+    ) -> Result<websight::dp::dashboard::PrivateDashboard, websight::dp::DpError> {
+        let dp = tally.release(self.epsilon, &self.ledger, &mut websight::dp::exact::os_rng())?;
+        println!(
+            "DP dashboard: ε = {} per person ({} visits beyond {} per person left out), counts ±{} and revenue ±{:.2} {} at 95 %; budget left {:.3} of {} ({})",
+            dp.epsilon,
+            tally.dropped(),
+            dp.bounds.visits_per_person,
+            dp.count_error95,
+            dp.revenue_error95,
+            dp.bounds.currency,
+            dp.budget_left,
+            dp.budget_epsilon,
+            self.ledger.path().display()
+        );
+        if let Some(dir) = dir {
+            let path = dir.join("dp_dashboard.json");
+            let text = serde_json::to_string_pretty(&dp).expect("serialisable") + "\n";
+            std::fs::write(&path, text).map_err(|e| {
+                websight::dp::DpError::Ledger(format!("cannot write {}: {e}", path.display()))
+            })?;
+        }
+        Ok(dp)
+    }
+}

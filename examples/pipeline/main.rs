@@ -62,6 +62,7 @@ use websight::core::io::EventSource;
 use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::core::summary::{Summary, SummaryTally};
 use websight::core::synth::{Generator, SynthConfig};
+use websight::dp::dashboard::DashboardTally;
 use websight::report::{DashboardView, Report};
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -86,9 +87,10 @@ pub struct Args {
     checkpoint: Option<PathBuf>,
     checkpoint_every: u64,
     servers: stream::Servers,
+    dp: Option<cli::DpRelease>,
 }
 
-const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--checkpoint FILE|redis [--checkpoint-every N]] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]]";
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--checkpoint FILE|redis [--checkpoint-every N]] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
@@ -99,8 +101,12 @@ fn parse_args() -> Result<Args, String> {
     let mut search_prefix = String::new();
     let mut servers = false;
     let (mut kafka, mut redis, mut mongodb, mut prefix) = (None, None, None, None);
+    let mut dp = cli::DpFlags::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
+        if dp.take(&flag, |name| args.next().ok_or(format!("{name} needs a value")))? {
+            continue;
+        }
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
         let number =
             |name: &str, v: String| v.parse::<u64>().map_err(|e| format!("{name} {v:?}: {e}"));
@@ -183,6 +189,7 @@ fn parse_args() -> Result<Args, String> {
         checkpoint,
         checkpoint_every,
         servers,
+        dp: dp.check(&AnalyticsConfig::default().currency)?,
     })
 }
 
@@ -241,7 +248,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         bar: progress("streaming events"),
     };
     let series = TimeSeries::new(&AnalyticsConfig::default().currency);
-    let mut observer = (&mut watch, (SummaryTally::default(), series));
+    let dp_tally = match &args.dp {
+        Some(dp) => Some(DashboardTally::new(dp.bounds.clone())?),
+        None => None,
+    };
+    let mut observer = (&mut watch, (SummaryTally::default(), (series, dp_tally)));
     let outcome = stream::run(
         traffic.source,
         traffic.catalogue,
@@ -258,7 +269,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         },
         &mut observer,
     )?;
-    let (watch, (tally, series)) = observer;
+    let (watch, (tally, (series, dp_tally))) = observer;
     watch.bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let f = outcome.counts;
@@ -304,14 +315,22 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         report.dashboard.gate.precision = watch.detection.precision();
         report.dashboard.gate.recall = watch.detection.recall();
     }
+    if let (Some(dp), Some(tally)) = (&args.dp, &dp_tally) {
+        report.private_dashboard = Some(dp.publish(tally, args.out_dir.as_deref())?);
+    }
     match &outcome.sessions {
         Some(stored) => offline::run(
             &mut report,
             &stored.visits,
             outcome.analytics.catalogue(),
             args.config.seed,
+            args.dp.as_ref().map(|dp| &dp.ledger),
         )?,
         None => println!("\nOffline stage skipped (--stream-only)"),
+    }
+    // The report shows the budget as it is now, after the private models' charge too.
+    if let (Some(dp), Some(shown)) = (&args.dp, &mut report.private_dashboard) {
+        shown.budget_left = dp.ledger.remaining()?;
     }
 
     let report_path = args.report.clone().or_else(|| {

@@ -10,8 +10,10 @@ use ndarray::{Array1, Axis};
 use websight::core::analytics::{ProductCatalogue, Visit};
 use websight::core::features::PurchaseData;
 use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
-use websight::core::metrics::BinaryMetrics;
-use websight::dp::{DpSgdParams, Noise, train_dp_sgd};
+use rand::seq::SliceRandom;
+use websight::core::metrics::{BinaryMetrics, at_or_below_baseline};
+use websight::dp::exact::os_rng;
+use websight::dp::{Guarantee, Ledger, PurchaseModels, PurchaseModelsParams};
 use websight::explain::{Explainer, TreeEnsemble, TreeShap};
 use websight::lsh::SimilarUsers;
 use websight::report::{ModelRow, Report, SessionExplanation, SimilarUsersRow};
@@ -27,6 +29,7 @@ pub fn run(
     visits: &[Visit],
     catalogue: &ProductCatalogue,
     seed: u64,
+    ledger: Option<&Ledger>,
 ) -> Result<(), Error> {
     let started = Instant::now();
     let p = PurchaseData::build(visits, catalogue, 0.2, seed);
@@ -71,6 +74,7 @@ pub fn run(
             roc_auc: m.roc_auc,
             pr_auc: m.pr_auc,
             accuracy: m.accuracy,
+            below_baseline: false,
         });
         Ok(())
     };
@@ -94,18 +98,76 @@ pub fn run(
     let mlp_params = MlpParams::new().seed(seed).max_epochs(40).patience(6);
     let mlp = mlp_params.fit(train.x.view(), train.y.view())?;
     score("neural network", None, mlp.predict_proba(test.x.view())?)?;
-    let dp = DpSgdParams {
-        noise: Noise::TargetEpsilon(3.0),
-        epochs: 4.0,
-        seed,
-        ..DpSgdParams::default()
+    // Private models (ε = 3 each, per person), charged to the ledger first when there is
+    // one; noise from the operating system.
+    let private = PurchaseModelsParams {
+        columns: p.public_columns(),
+        ranges: p
+            .public_columns()
+            .iter()
+            .map(|&j| p.features.ranges()[j])
+            .collect(),
+        epsilon: 3.0,
+        delta: 1e-5,
+        forest_rows_per_person: 2,
     };
-    let private = train_dp_sgd(&mlp_params, train.x.view(), train.y.view(), &dp)?;
+    let charged = match ledger {
+        Some(ledger) => ledger
+            .spend(
+                "purchase models: DP-SGD and private forest, ε = 3 each",
+                &[
+                    Guarantee::Approximate {
+                        epsilon: private.epsilon,
+                        delta: private.delta,
+                    },
+                    Guarantee::Pure {
+                        epsilon: private.epsilon,
+                    },
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        None => Ok(()),
+    };
+    match charged {
+        Ok(()) => {
+            let models = PurchaseModels::fit(
+                &private,
+                train.x.view(),
+                train.y.view(),
+                &p.train_persons(),
+                &mut os_rng(),
+            )?;
+            for (name, guarantee, prob) in models.scores(test.x.view())? {
+                score(name, guarantee.epsilon(), prob)?;
+            }
+        }
+        Err(why) => println!("  private models not trained: {why}"),
+    }
+    // What labels without signal give: the forest on shuffled labels.
+    let mut shuffled = train.y.to_vec();
+    shuffled.shuffle(&mut os_rng());
+    let baseline = RandomForestParams::new()
+        .trees(50)
+        .max_depth(Some(8))
+        .seed(seed)
+        .fit(train.x.view(), Array1::from(shuffled).view())?;
     score(
-        "neural network, private",
-        Some(private.report.epsilon),
-        private.model.predict_proba(test.x.view())?,
+        "shuffled-label baseline",
+        None,
+        baseline.predict_proba(test.x.view())?,
     )?;
+    let baseline_auc = report.models.last().map_or(0.5, |m| m.roc_auc);
+    let rows = report.models.len();
+    for m in &mut report.models[..rows - 1] {
+        m.below_baseline = at_or_below_baseline(m.roc_auc, baseline_auc);
+        if m.below_baseline {
+            println!(
+                "  ⚠ {} is at or below the shuffled-label baseline ({baseline_auc:.3}): it learned nothing",
+                m.model
+            );
+        }
+    }
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "models trained");
 
     // Why: exact Tree SHAP of the forest over the test rows.

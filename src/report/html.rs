@@ -76,6 +76,54 @@ fn figure(out: &mut String, name: &str, caption: &str, note: &str, svg: String) 
     );
 }
 
+/// The DP release: which figures are noised, their 95 % error bars, the budget left.
+fn private_dashboard(h: &mut String, dp: &super::PrivateDashboard) {
+    let b = &dp.bounds;
+    let _ = write!(
+        h,
+        "<h2>Private dashboard</h2><section class=\"dp\" data-dp-epsilon=\"{eps}\"><p class=\"muted\">Every figure in this section is released with differential privacy: ε = {eps} per person for the whole section (exact discrete Laplace noise), counting at most {k} visits per person and at most {cap} {cur} of revenue per visit. 95 % of the counts lie within ±{ce} of the bounded truth, revenue within ±{re:.2} {cur}. Privacy budget: {left:.2} of ε = {total} left. The dashboard above is exact, for the shop's own staff.</p>",
+        eps = dp.epsilon,
+        k = b.visits_per_person,
+        cap = b.revenue_cap,
+        cur = escape(&b.currency),
+        ce = dp.count_error95,
+        re = dp.revenue_error95,
+        left = dp.budget_left,
+        total = dp.budget_epsilon,
+    );
+    let table = |h: &mut String, head: &str, rows: Vec<(String, &websight_dp::dashboard::NoisyRow)>| {
+        let _ = write!(
+            h,
+            "<table><tr><th>{head}</th><th>visitors</th><th>visits</th><th>orders</th><th>revenue</th></tr>"
+        );
+        for (label, r) in rows {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td class=\"n\" data-noised>{} ±{ce}</td><td class=\"n\" data-noised>{} ±{ce}</td><td class=\"n\" data-noised>{} ±{ce}</td><td class=\"n\" data-noised>{:.2} ±{re:.2}</td></tr>",
+                escape(&label),
+                r.visitors,
+                r.sessions,
+                r.orders,
+                r.revenue,
+                ce = dp.count_error95,
+                re = dp.revenue_error95,
+            );
+        }
+        h.push_str("</table>");
+    };
+    table(
+        h,
+        "channel",
+        dp.by_channel.iter().map(|(c, r)| (c.clone(), r)).collect(),
+    );
+    table(
+        h,
+        "day (UTC)",
+        dp.by_day.iter().map(|(d, r)| (d.to_string(), r)).collect(),
+    );
+    h.push_str("</section>");
+}
+
 /// Counts as chart values.
 fn counts(items: &[(String, u64)]) -> Vec<(String, f64)> {
     items.iter().map(|(k, n)| (k.clone(), *n as f64)).collect()
@@ -298,6 +346,9 @@ pub(crate) fn render(r: &Report) -> String {
     head(&mut h, &r.title, &r.subtitle, Resolution::Day);
 
     dashboard(&mut h, &r.dashboard);
+    if let Some(dp) = &r.private_dashboard {
+        private_dashboard(&mut h, dp);
+    }
 
     h.push_str("<h2>Who will buy</h2>");
     let models: Vec<(String, f64)> = r
@@ -326,12 +377,17 @@ pub(crate) fn render(r: &Report) -> String {
         ),
     );
     if !r.models.is_empty() {
-        h.push_str("<table><tr><th>model</th><th>privacy ε</th><th>ROC-AUC</th><th>PR-AUC</th><th>accuracy</th></tr>");
+        h.push_str("<table><tr><th>model</th><th>privacy ε</th><th>ROC-AUC</th><th>PR-AUC</th><th>accuracy</th><th></th></tr>");
         for m in &r.models {
             let eps = m.dp_epsilon.map_or("—".to_owned(), |e| format!("{e:.2}"));
+            let flag = if m.below_baseline {
+                "<span class=\"down\" data-below-baseline>⚠ at or below the shuffled-label baseline: learned nothing</span>"
+            } else {
+                ""
+            };
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td class=\"n\">{eps}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td></tr>",
+                "<tr><td>{}</td><td class=\"n\">{eps}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td class=\"n\">{:.3}</td><td>{flag}</td></tr>",
                 escape(&m.model),
                 m.roc_auc,
                 m.pr_auc,
@@ -415,6 +471,7 @@ mod tests {
             roc_auc: 0.9,
             pr_auc: 0.6,
             accuracy: 0.8,
+            below_baseline: false,
         });
         let html = r.to_html();
         for name in Report::chart_names() {

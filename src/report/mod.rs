@@ -24,6 +24,7 @@ mod html;
 mod svg;
 
 pub use dashboard::{DashboardView, TrafficSeries};
+pub use websight_dp::dashboard::PrivateDashboard;
 
 use serde::{Deserialize, Serialize};
 
@@ -34,8 +35,11 @@ pub struct Report {
     pub title: String,
     /// One line on what was run (size, seed, time).
     pub subtitle: String,
-    /// The live dashboard's figures at the end of the stream.
+    /// The live dashboard's figures at the end of the stream (exact: for the shop's staff).
     pub dashboard: DashboardView,
+    /// The dashboard's counts and sums released with differential privacy, when asked for.
+    #[serde(default)]
+    pub private_dashboard: Option<PrivateDashboard>,
     /// Purchase models on held-out users.
     pub models: Vec<ModelRow>,
     /// What drives the purchase model: (feature, mean |SHAP|), largest first.
@@ -102,6 +106,9 @@ pub struct ModelRow {
     pub pr_auc: f64,
     /// Accuracy at 0.5.
     pub accuracy: f64,
+    /// At or below the shuffled-label baseline (or chance): it learned nothing usable.
+    #[serde(default)]
+    pub below_baseline: bool,
 }
 
 /// Why one visitor is likely to buy.

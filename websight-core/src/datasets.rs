@@ -240,3 +240,80 @@ impl Standardizer {
         Ok(out)
     }
 }
+
+/// A feature's range known without looking at the data (from what it measures), and
+/// whether it is compared on a log scale: what private models may scale and split by.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FeatureRange {
+    /// Smallest meaningful value (smaller ones are clamped).
+    pub lo: f64,
+    /// Largest meaningful value (larger ones are clamped).
+    pub hi: f64,
+    /// Whether ln(1 + x) is the natural scale (counts, durations, money).
+    pub log: bool,
+}
+
+impl FeatureRange {
+    /// A linear range.
+    pub const fn linear(lo: f64, hi: f64) -> Self {
+        FeatureRange { lo, hi, log: false }
+    }
+
+    /// A range compared on the ln(1 + x) scale (lo ≥ 0).
+    pub const fn log(lo: f64, hi: f64) -> Self {
+        FeatureRange { lo, hi, log: true }
+    }
+
+    /// `v` clamped and mapped to [0, 1] (NaN to 0).
+    pub fn unit(&self, v: f64) -> f64 {
+        let f = |x: f64| if self.log { x.max(0.0).ln_1p() } else { x };
+        let (lo, hi) = (f(self.lo), f(self.hi));
+        if v.is_nan() || hi <= lo {
+            return 0.0;
+        }
+        ((f(v.clamp(self.lo, self.hi)) - lo) / (hi - lo)).clamp(0.0, 1.0)
+    }
+}
+
+/// Every column of `x` mapped to [0, 1] by its public range (a scaler that learns nothing
+/// from the rows, so a private model may use it for free).
+pub fn scale_to_unit(x: &Array2<f64>, ranges: &[FeatureRange]) -> Result<Array2<f64>> {
+    if x.ncols() != ranges.len() {
+        return Err(CoreError::parameter(
+            "x",
+            format!("{} columns, {} ranges", x.ncols(), ranges.len()),
+        ));
+    }
+    Ok(Array2::from_shape_fn(x.raw_dim(), |(i, j)| {
+        ranges[j].unit(x[[i, j]])
+    }))
+}
+
+/// Public ranges of the Online Shoppers columns, from what they measure (Sakar et al.
+/// 2018): page counts up to 1,000, durations up to a day (seconds), bounce and exit rates
+/// in [0, 1], page values up to 1,000, the special-day closeness in [0, 1], and the codes'
+/// documented domains (months 1–12, 8 operating systems, 13 browsers, 9 regions, 20
+/// traffic types, 3 visitor types, weekend 0/1).
+pub fn online_shoppers_ranges() -> Vec<FeatureRange> {
+    let pages = FeatureRange::log(0.0, 1_000.0);
+    let seconds = FeatureRange::log(0.0, 86_400.0);
+    vec![
+        pages,
+        seconds,
+        pages,
+        seconds,
+        pages,
+        seconds,
+        FeatureRange::linear(0.0, 1.0),
+        FeatureRange::linear(0.0, 1.0),
+        FeatureRange::log(0.0, 1_000.0),
+        FeatureRange::linear(0.0, 1.0),
+        FeatureRange::linear(1.0, 12.0),
+        FeatureRange::linear(1.0, 8.0),
+        FeatureRange::linear(1.0, 13.0),
+        FeatureRange::linear(1.0, 9.0),
+        FeatureRange::linear(1.0, 20.0),
+        FeatureRange::linear(0.0, 2.0),
+        FeatureRange::linear(0.0, 1.0),
+    ]
+}

@@ -117,6 +117,23 @@ impl PurchaseFeatures {
         names
     }
 
+    /// Each column's public range (see [`crate::datasets::FeatureRange`]): the `ln1p_`
+    /// counts up to 1,000 (ln 1,001), dwell and duration up to a day in minutes, the rest
+    /// flags in [0, 1].
+    pub fn ranges(&self) -> Vec<crate::datasets::FeatureRange> {
+        use crate::datasets::FeatureRange;
+        self.names()
+            .iter()
+            .map(|n| match n.as_str() {
+                "ln1p_product_dwell_minutes" | "ln1p_duration_minutes" => {
+                    FeatureRange::linear(0.0, 1_440f64.ln_1p())
+                }
+                n if n.starts_with("ln1p_") => FeatureRange::linear(0.0, 1_000f64.ln_1p()),
+                _ => FeatureRange::linear(0.0, 1.0),
+            })
+            .collect()
+    }
+
     /// The feature row of `visit`; `returning` says whether its person came before.
     pub fn row(&self, visit: &Visit, returning: bool) -> Vec<f64> {
         let before = before_checkout(visit);
@@ -284,6 +301,23 @@ impl<'a> PurchaseData<'a> {
             train,
             test,
         }
+    }
+
+    /// The columns a private model may use: all but the product columns, whose products
+    /// were chosen as the training side's most viewed.
+    pub fn public_columns(&self) -> Vec<usize> {
+        (self.data.feature_names.iter().enumerate())
+            .filter(|(_, n)| !n.starts_with("viewed=") && !n.starts_with("last_viewed="))
+            .map(|(j, _)| j)
+            .collect()
+    }
+
+    /// The person of each training row, in [`PurchaseData::train`] order.
+    pub fn train_persons(&self) -> Vec<&'a str> {
+        self.train
+            .iter()
+            .map(|&i| self.visits[i].person.as_str())
+            .collect()
     }
 
     /// Persons per class, for reporting: (persons with an order, persons without).

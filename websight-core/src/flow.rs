@@ -114,6 +114,41 @@ pub trait Observer: Send {
 
 impl Observer for () {}
 
+/// An observer that may be absent (e.g. one a flag turns on). A checkpoint taken with it
+/// restores only with it, and one taken without it only without it.
+impl<O: Observer> Observer for Option<O> {
+    fn outcome(&mut self, outcome: &Outcome) {
+        if let Some(o) = self {
+            o.outcome(outcome);
+        }
+    }
+    fn documents(&mut self, documents: &Documents) {
+        if let Some(o) = self {
+            o.documents(documents);
+        }
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        self.as_ref()
+            .map_or(serde_json::Value::Null, |o| serde_json::json!({ "some": o.snapshot() }))
+    }
+    fn restore(&mut self, mut snapshot: serde_json::Value) -> Result<()> {
+        let null = snapshot.is_null();
+        match (self, snapshot.get_mut("some")) {
+            (Some(o), Some(inner)) => o.restore(inner.take()),
+            (None, None) if null => Ok(()),
+            _ => Err(crate::CoreError::parameter(
+                "checkpoint",
+                "taken with another set of observers (a DP release turned on or off?)",
+            )),
+        }
+    }
+    fn progress(&mut self, flow: &Flow) {
+        if let Some(o) = self {
+            o.progress(flow);
+        }
+    }
+}
+
 /// Both observers see everything, the first first.
 impl<A: Observer, B: Observer> Observer for (A, B) {
     fn outcome(&mut self, outcome: &Outcome) {

@@ -139,14 +139,14 @@ pub fn rdp_to_epsilon(orders: &[f64], rdp: &[f64], delta: f64) -> (f64, f64) {
 /// use websight_dp::RdpAccountant;
 ///
 /// let mut accountant = RdpAccountant::new();
-/// accountant.record(1.0, 0.02, 500)?; // σ = 1, q = 0.02, 500 steps
+/// accountant.record(0.02, 1.0, 500)?; // q = 0.02, σ = 1, 500 steps
 /// let (epsilon, order) = accountant.epsilon(1e-5)?;
 /// assert!((epsilon - 3.14426).abs() < 1e-4 && order == 5.9); // opacus: 3.1442565
 /// # Ok::<(), websight_dp::DpError>(())
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct RdpAccountant {
-    /// (σ, q, steps), merged when consecutive entries share σ and q.
+    /// (q, σ, steps), merged when consecutive entries share q and σ.
     history: Vec<(f64, f64, u64)>,
 }
 
@@ -156,8 +156,8 @@ impl RdpAccountant {
         Self::default()
     }
 
-    /// Records `steps` steps with noise multiplier `sigma` and sampling rate `q`.
-    pub fn record(&mut self, sigma: f64, q: f64, steps: u64) -> Result<()> {
+    /// Records `steps` steps at sampling rate `q` with noise multiplier `sigma`.
+    pub fn record(&mut self, q: f64, sigma: f64, steps: u64) -> Result<()> {
         check_range("sigma", sigma, 0.0, f64::INFINITY, true)?;
         check_range("q", q, 0.0, 1.0 + f64::EPSILON, true).map_err(|_| {
             DpError::InvalidParameter {
@@ -167,13 +167,13 @@ impl RdpAccountant {
             }
         })?;
         match self.history.last_mut() {
-            Some((s, r, n)) if *s == sigma && *r == q => *n += steps,
-            _ => self.history.push((sigma, q, steps)),
+            Some((r, s, n)) if *r == q && *s == sigma => *n += steps,
+            _ => self.history.push((q, sigma, steps)),
         }
         Ok(())
     }
 
-    /// The recorded (σ, q, steps) entries.
+    /// The recorded (q, σ, steps) entries.
     pub fn history(&self) -> &[(f64, f64, u64)] {
         &self.history
     }
@@ -181,7 +181,7 @@ impl RdpAccountant {
     /// The total RDP curve at `orders`.
     pub fn rdp(&self, orders: &[f64]) -> Vec<f64> {
         let mut total = vec![0.0; orders.len()];
-        for &(sigma, q, steps) in &self.history {
+        for &(q, sigma, steps) in &self.history {
             for (t, r) in total.iter_mut().zip(step_curve(q, sigma, orders)) {
                 *t += r * steps as f64;
             }
@@ -212,7 +212,7 @@ impl RdpAccountant {
 /// [`default_orders`]: (ε, optimal order).
 pub fn epsilon(q: f64, sigma: f64, steps: u64, delta: f64) -> Result<(f64, f64)> {
     let mut accountant = RdpAccountant::new();
-    accountant.record(sigma, q, steps)?;
+    accountant.record(q, sigma, steps)?;
     accountant.epsilon(delta)
 }
 
@@ -264,7 +264,7 @@ pub fn epsilon_grid(configs: &[(f64, f64, u64, f64)]) -> Result<Vec<(f64, f64)>>
 /// The smallest noise multiplier σ whose `steps` steps at sampling rate `q` spend at most
 /// `target_epsilon` at `delta` (ε falls as σ grows; found by bisection to relative
 /// precision 10⁻¹⁰, so ε(σ) ≤ target always holds).
-pub fn noise_multiplier(target_epsilon: f64, delta: f64, q: f64, steps: u64) -> Result<f64> {
+pub fn noise_multiplier(target_epsilon: f64, q: f64, steps: u64, delta: f64) -> Result<f64> {
     positive("target_epsilon", target_epsilon)?;
     check_range("q", q, 0.0, 1.0 + f64::EPSILON, false).map_err(|_| DpError::InvalidParameter {
         param: "q",

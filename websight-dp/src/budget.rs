@@ -4,6 +4,7 @@
 use crate::accountant::{default_orders, rdp_to_epsilon, subsampled_gaussian_rdp};
 use crate::error::{check_range, positive};
 use crate::mechanisms::{Gaussian, Laplace, laplace_rdp};
+use crate::exact::Guarantee;
 use crate::{DpError, Result};
 
 /// A mechanism's Rényi DP curve, where one is known.
@@ -31,6 +32,15 @@ impl Curve {
                 steps,
             } => subsampled_gaussian_rdp(q, multiplier, alpha) * steps as f64,
         }
+    }
+}
+
+/// Pure when δ = 0.
+fn guarantee(epsilon: f64, delta: f64) -> Guarantee {
+    if delta == 0.0 {
+        Guarantee::Pure { epsilon }
+    } else {
+        Guarantee::Approximate { epsilon, delta }
     }
 }
 
@@ -74,7 +84,8 @@ impl Cost {
 
     /// A Gaussian release: its calibrated (ε, δ), and the curve α/(2z²).
     pub fn gaussian(mechanism: &Gaussian) -> Self {
-        let (epsilon, delta) = mechanism.guarantee();
+        let g = mechanism.guarantee();
+        let (epsilon, delta) = (g.epsilon().unwrap_or(f64::INFINITY), g.delta());
         Cost {
             epsilon,
             delta,
@@ -99,9 +110,9 @@ impl Cost {
         })
     }
 
-    /// The (ε, δ) guarantee of this release alone.
-    pub fn guarantee(&self) -> (f64, f64) {
-        (self.epsilon, self.delta)
+    /// The guarantee of this release alone.
+    pub fn guarantee(&self) -> Guarantee {
+        guarantee(self.epsilon, self.delta)
     }
 }
 
@@ -121,14 +132,14 @@ pub enum Composition {
 ///
 /// ```
 /// use websight_dp::{Composition, PrivacyFilter};
-/// use rand::SeedableRng;
+/// use websight_dp::exact::os_rng;
 ///
-/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let mut rng = os_rng();
 /// let mut filter = PrivacyFilter::new(1.0, 1e-6, Composition::Basic)?;
 /// let visitors = filter.release_count(1_234, 0.5, &mut rng)?;
 /// let purchases = filter.release_count(87, 0.5, &mut rng)?;
 /// assert!(filter.release_count(5, 0.1, &mut rng).is_err()); // budget used up
-/// assert_eq!(filter.spent().0, 1.0);
+/// assert_eq!(filter.spent().epsilon(), Some(1.0));
 /// # let _ = (visitors, purchases);
 /// # Ok::<(), websight_dp::DpError>(())
 /// ```
@@ -167,15 +178,17 @@ impl PrivacyFilter {
         })
     }
 
-    /// (ε, δ) spent so far, as this filter's composition rule bounds it.
-    pub fn spent(&self) -> (f64, f64) {
-        self.total(&self.rdp, self.basic)
-            .unwrap_or((f64::INFINITY, self.budget.1))
+    /// What has been spent so far, as this filter's composition rule bounds it.
+    pub fn spent(&self) -> Guarantee {
+        let (epsilon, delta) = self
+            .total(&self.rdp, self.basic)
+            .unwrap_or((f64::INFINITY, self.budget.1));
+        guarantee(epsilon, delta)
     }
 
     /// The budget.
-    pub fn budget(&self) -> (f64, f64) {
-        self.budget
+    pub fn budget(&self) -> Guarantee {
+        guarantee(self.budget.0, self.budget.1)
     }
 
     /// Releases charged so far.
@@ -225,7 +238,7 @@ impl PrivacyFilter {
                 requested_delta: cost.delta,
                 budget_epsilon: self.budget.0,
                 budget_delta: self.budget.1,
-                spent_epsilon: self.spent().0,
+                spent_epsilon: self.spent().epsilon().unwrap_or(f64::INFINITY),
             });
         }
         self.rdp = rdp;

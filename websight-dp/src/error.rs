@@ -38,6 +38,9 @@ pub enum DpError {
         /// ε spent before this release.
         spent_epsilon: f64,
     },
+    /// The privacy ledger cannot be read, written or locked, or holds another budget.
+    #[error("privacy ledger: {0}")]
+    Ledger(String),
     /// Data with the wrong shape (e.g. bounds for 3 columns, 4 columns given).
     #[error("shape mismatch: {0}")]
     Shape(String),

@@ -228,7 +228,8 @@ fn to_i64(x: &BigInt) -> i64 {
 }
 
 /// What a mechanism promises for neighbouring inputs, as the code computes it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Guarantee {
     /// ε-differential privacy.
     Pure {
@@ -250,6 +251,22 @@ pub enum Guarantee {
 }
 
 impl Guarantee {
+    /// ε of a pure or approximate guarantee; `None` for zCDP (see [`Guarantee::epsilon_at`]).
+    pub fn epsilon(&self) -> Option<f64> {
+        match *self {
+            Guarantee::Pure { epsilon } | Guarantee::Approximate { epsilon, .. } => Some(epsilon),
+            Guarantee::Zcdp { .. } => None,
+        }
+    }
+
+    /// δ: 0 for pure DP and zCDP (whose δ is chosen at conversion).
+    pub fn delta(&self) -> f64 {
+        match *self {
+            Guarantee::Approximate { delta, .. } => delta,
+            _ => 0.0,
+        }
+    }
+
     /// The (ε, δ) it implies for a given δ: ε-DP is (ε, δ) for any δ; ρ-zCDP gives
     /// ε = ρ + 2√(ρ ln(1/δ)) (Bun & Steinke 2016, Proposition 1.3).
     pub fn epsilon_at(&self, delta: f64) -> Result<f64> {
@@ -421,7 +438,40 @@ pub struct SnappedLaplace {
     steps: DiscreteLaplace,
 }
 
+/// The largest power of two at most `x` (x > 0, finite), the smallest normal double for
+/// anything below it.
+pub(crate) fn grid_below(x: f64) -> f64 {
+    2f64.powi((x.log2().floor() as i32).max(f64::MIN_EXP - 1))
+}
+
+/// `value / g` rounded to an integer (g a power of two, so the division is exact); NaN is 0
+/// and values beyond ±2⁵² grid steps saturate there.
+pub(crate) fn grid_steps(value: f64, g: f64) -> i64 {
+    let steps = (value / g).round();
+    if steps.is_nan() {
+        0
+    } else {
+        steps.clamp(-(2f64.powi(52)), 2f64.powi(52)) as i64
+    }
+}
+
 impl SnappedLaplace {
+    /// The snapped Laplace that is exactly ε-DP for sensitivity Δ: grid g the largest power
+    /// of two at most min(Δ, Δ/ε)/1024, scale b = (Δ + g)/ε — at most 1/1024 wider than
+    /// Δ/ε.
+    pub fn for_epsilon(epsilon: f64, sensitivity: f64) -> Result<Self> {
+        if !(epsilon.is_finite() && epsilon > 0.0) {
+            return Err(invalid("epsilon", epsilon, "must be finite and > 0"));
+        }
+        if !(sensitivity.is_finite() && sensitivity > 0.0) {
+            return Err(invalid("sensitivity", sensitivity, "must be finite and > 0"));
+        }
+        let g = grid_below(sensitivity.min(sensitivity / epsilon) / 1024.0);
+        // One ulp up so that rounding cannot push (Δ + g)/b above ε.
+        let scale = ((sensitivity + g) / epsilon).next_up();
+        SnappedLaplace::with_grid(scale, sensitivity, g.log2() as i32)
+    }
+
     /// Scale b and sensitivity Δ (finite, > 0); the grid is the largest power of two at
     /// most b/1024 (noise resolution a thousandth of its scale).
     pub fn new(scale: f64, sensitivity: f64) -> Result<Self> {
@@ -435,7 +485,11 @@ impl SnappedLaplace {
                 "must be finite and > 0",
             ));
         }
-        let grid_exponent = (scale / 1024.0).log2().floor() as i32;
+        let grid_exponent = grid_below(scale / 1024.0).log2() as i32;
+        SnappedLaplace::with_grid(scale, sensitivity, grid_exponent)
+    }
+
+    fn with_grid(scale: f64, sensitivity: f64, grid_exponent: i32) -> Result<Self> {
         let g = 2f64.powi(grid_exponent);
         // b/g exactly: b is a dyadic rational and g a power of two.
         let steps = Rational::from_f64(scale / g)?;
@@ -445,6 +499,11 @@ impl SnappedLaplace {
             grid_exponent,
             steps: DiscreteLaplace::new(steps, 1)?,
         })
+    }
+
+    /// The scale b.
+    pub fn scale(&self) -> f64 {
+        self.scale
     }
 
     /// The grid width g.
@@ -467,16 +526,17 @@ impl Mechanism for SnappedLaplace {
     }
     fn randomise(&self, value: f64, rng: &mut dyn RngCore) -> f64 {
         let g = self.granularity();
-        // Scaling by a power of two is exact; the rounded step count is an integer.
-        let steps = (value / g).round().clamp(-(2f64.powi(52)), 2f64.powi(52)) as i64;
+        let steps = grid_steps(value, g);
         let noisy = steps.saturating_add(self.steps.sample(rng));
         noisy as f64 * g
     }
 }
 
-/// The operating system's cryptographically secure generator: the default source of noise.
-pub fn os_rng() -> rand::rngs::OsRng {
-    rand::rngs::OsRng
+/// The default source of noise: a ChaCha20 stream keyed afresh from the operating system's
+/// cryptographically secure generator (what `rand::thread_rng` does; the OS is asked once
+/// per call, not once per draw). Nobody, the caller included, can regenerate its draws.
+pub fn os_rng() -> rand_chacha::ChaCha20Rng {
+    rand::SeedableRng::from_rng(rand::rngs::OsRng).expect("the operating system's generator")
 }
 
 /// A generator from a seed, **for tests only**: anyone with the seed can regenerate the

@@ -22,23 +22,23 @@
 //!
 //! ```
 //! use websight_dp::{accountant, Composition, PrivacyFilter};
-//! use rand::SeedableRng;
+//! use websight_dp::exact::os_rng;
 //!
 //! // How private is DP-SGD with σ = 1.1, batches of 1% of the data, 2,000 steps?
 //! let (epsilon, _order) = accountant::epsilon(0.01, 1.1, 2_000, 1e-5)?;
 //! assert!(epsilon > 1.0 && epsilon < 3.0);
 //!
 //! // Which σ keeps 2,000 steps within ε = 1?
-//! let sigma = accountant::noise_multiplier(1.0, 1e-5, 0.01, 2_000)?;
+//! let sigma = accountant::noise_multiplier(1.0, 0.01, 2_000, 1e-5)?;
 //! assert!(accountant::epsilon(0.01, sigma, 2_000, 1e-5)?.0 <= 1.0);
 //!
 //! // A dashboard with a budget of ε = 1 (a few pure-DP releases: basic composition is
 //! // tightest; many Gaussian or DP-SGD releases gain from Composition::Renyi).
-//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+//! let mut rng = os_rng();
 //! let mut filter = PrivacyFilter::new(1.0, 1e-6, Composition::Basic)?;
 //! let revenue = filter.release_sum(&[5000.0, 899.0, 650.0], (0.0, 10_000.0), 0.5, &mut rng)?;
 //! let orders = filter.release_count(3, 0.4, &mut rng)?;
-//! assert!(filter.spent().0 <= 1.0);
+//! assert!(filter.spent().epsilon().unwrap() <= 1.0);
 //! # let _ = (revenue, orders);
 //! # Ok::<(), websight_dp::DpError>(())
 //! ```
@@ -57,18 +57,27 @@
 
 pub mod accountant;
 mod budget;
+pub mod contribution;
+pub mod dashboard;
 pub mod dpsgd;
 mod error;
 pub mod exact;
+mod forest;
+mod ledger;
 mod mechanisms;
 mod normal;
 mod perturb;
+mod purchase;
 mod releases;
 
 pub use accountant::RdpAccountant;
 pub use budget::{Composition, Cost, PrivacyFilter};
 pub use dpsgd::{DpSgdParams, Noise, PrivacyReport, PrivateModel, train_dp_sgd};
 pub use error::{DpError, Result};
+pub use exact::{Guarantee, Mechanism};
+pub use forest::{PrivateForest, PrivateForestParams};
+pub use ledger::{Entry, Ledger};
 pub use mechanisms::{DiscreteLaplace, Gaussian, Laplace};
 pub use normal::{ln_erfc, normal_cdf};
 pub use perturb::InputPerturbation;
+pub use purchase::{PurchaseModels, PurchaseModelsParams};

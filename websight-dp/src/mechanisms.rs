@@ -1,51 +1,45 @@
-//! Noise mechanisms: Laplace, Gaussian (classic and analytic), and the discrete Laplace
-//! (two-sided geometric) for counts.
+//! Noise mechanisms calibrated to a privacy level: Laplace, Gaussian (classic and analytic)
+//! and the discrete Laplace for counts.
 //!
 //! Every constructor validates its parameters (ε > 0, Δ > 0, δ ∈ (0, 1), all finite) and
-//! returns a typed error otherwise. Noise is drawn per call: randomising a column adds an
-//! independent draw to every record (the original system added one draw to a whole column,
-//! which protects nobody).
+//! returns a typed error otherwise. The noise itself comes from the exact samplers of
+//! [`crate::exact`] (no floating-point inverse CDF, whose low bits leak: Mironov 2012), drawn
+//! per call from the generator given — [`crate::exact::os_rng`] outside tests.
 
-use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
+use rand::RngCore;
 
 use crate::Result;
 use crate::error::{check_range, positive};
+use crate::exact::{self, Guarantee, Mechanism, Rational, SnappedLaplace};
 use crate::normal::normal_cdf;
 
-/// A uniform draw in the open interval (0, 1).
-fn open_unit(rng: &mut impl Rng) -> f64 {
-    loop {
-        let u: f64 = rng.r#gen();
-        if u > 0.0 {
-            return u;
-        }
-    }
-}
-
-/// The Laplace mechanism: adds Laplace(0, b) noise with scale b = Δ/ε; ε-DP for queries of
-/// L1 sensitivity Δ.
+/// The Laplace mechanism: Laplace noise of scale b = Δ/ε, ε-DP for queries of L1
+/// sensitivity Δ. Sampled as a [`SnappedLaplace`]: outputs on a power-of-two grid, with the
+/// scale widened by the grid so that the guarantee is still exactly ε.
 ///
 /// ```
 /// use websight_dp::Laplace;
+/// use websight_dp::exact::os_rng;
 /// let mechanism = Laplace::new(1.0, 2.0)?; // ε = 1, Δ = 2
-/// assert_eq!(mechanism.scale(), 2.0);
-/// let noisy = mechanism.randomise(100.0, &mut rand::thread_rng());
+/// assert!((mechanism.scale() - 2.0).abs() < 0.01);
+/// let noisy = mechanism.randomise(100.0, &mut os_rng());
 /// assert!(noisy.is_finite());
 /// # Ok::<(), websight_dp::DpError>(())
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Laplace {
     epsilon: f64,
-    sensitivity: f64,
+    snapped: SnappedLaplace,
 }
 
 impl Laplace {
     /// ε-DP Laplace noise for sensitivity Δ.
     pub fn new(epsilon: f64, sensitivity: f64) -> Result<Self> {
+        let epsilon = positive("epsilon", epsilon)?;
+        let sensitivity = positive("sensitivity", sensitivity)?;
         Ok(Laplace {
-            epsilon: positive("epsilon", epsilon)?,
-            sensitivity: positive("sensitivity", sensitivity)?,
+            epsilon,
+            snapped: SnappedLaplace::for_epsilon(epsilon, sensitivity)?,
         })
     }
 
@@ -54,31 +48,44 @@ impl Laplace {
         self.epsilon
     }
 
-    /// Noise scale b = Δ/ε.
+    /// Noise scale b (Δ/ε, plus the grid's share).
     pub fn scale(&self) -> f64 {
-        self.sensitivity / self.epsilon
+        self.snapped.scale()
     }
 
-    /// One noise draw, by the inverse CDF: −b·sgn(u)·ln(1 − 2|u|), u uniform on (−½, ½).
-    pub fn sample(&self, rng: &mut impl Rng) -> f64 {
-        let u = open_unit(rng) - 0.5;
-        -self.scale() * u.signum() * (-2.0 * u.abs()).ln_1p()
+    /// One noise draw (a multiple of the grid).
+    pub fn sample(&self, rng: &mut dyn RngCore) -> f64 {
+        self.snapped.sample(rng)
     }
 
-    /// `value` plus one fresh draw.
-    pub fn randomise(&self, value: f64, rng: &mut impl Rng) -> f64 {
-        value + self.sample(rng)
+    /// `value` snapped to the grid, plus one fresh draw.
+    pub fn randomise(&self, value: f64, rng: &mut dyn RngCore) -> f64 {
+        self.snapped.randomise(value, rng)
     }
 
     /// Adds an independent draw to every value (per record).
-    pub fn randomise_all(&self, values: &mut [f64], rng: &mut impl Rng) {
-        values.iter_mut().for_each(|v| *v += self.sample(rng));
+    pub fn randomise_all(&self, values: &mut [f64], rng: &mut dyn RngCore) {
+        values
+            .iter_mut()
+            .for_each(|v| *v = self.snapped.randomise(*v, rng));
     }
 
     /// Its Rényi DP at order α > 1 (Mironov 2017, Prop. 6), with λ = 1/ε = b/Δ:
     /// `1/(α−1) · ln( α/(2α−1)·e^{(α−1)/λ} + (α−1)/(2α−1)·e^{−α/λ} )`.
     pub fn rdp(&self, alpha: f64) -> f64 {
         laplace_rdp(self.epsilon, alpha)
+    }
+}
+
+impl Mechanism for Laplace {
+    type Value = f64;
+    fn guarantee(&self) -> Guarantee {
+        Guarantee::Pure {
+            epsilon: self.epsilon,
+        }
+    }
+    fn randomise(&self, value: f64, rng: &mut dyn RngCore) -> f64 {
+        Laplace::randomise(self, value, rng)
     }
 }
 
@@ -91,10 +98,17 @@ pub(crate) fn laplace_rdp(epsilon: f64, alpha: f64) -> f64 {
 }
 
 /// The Gaussian mechanism: adds N(0, σ²) noise; (ε, δ)-DP for queries of L2 sensitivity Δ.
+///
+/// Outputs lie on a power-of-two grid g ≤ Δ/2²⁰ (an exact discrete Gaussian in grid steps,
+/// [`Gaussian::randomise`]); σ is calibrated for Δ + g, the most rounding to the grid can
+/// move two neighbours apart — a relative change below 10⁻⁶.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Gaussian {
     sigma: f64,
+    /// Δ + g.
     sensitivity: f64,
+    /// g.
+    grid: f64,
     epsilon: f64,
     delta: f64,
 }
@@ -114,9 +128,10 @@ impl Gaussian {
     pub fn analytic(epsilon: f64, delta: f64, sensitivity: f64) -> Result<Self> {
         let epsilon = positive("epsilon", epsilon)?;
         let delta = check_range("delta", delta, 0.0, 1.0, false)?;
-        let sensitivity = positive("sensitivity", sensitivity)?;
+        let (sensitivity, grid) = snapped(positive("sensitivity", sensitivity)?);
         let alpha = analytic_alpha(epsilon, delta);
         Ok(Gaussian {
+            grid,
             sigma: alpha * sensitivity / (2.0 * epsilon).sqrt(),
             sensitivity,
             epsilon,
@@ -129,8 +144,9 @@ impl Gaussian {
     pub fn classic(epsilon: f64, delta: f64, sensitivity: f64) -> Result<Self> {
         let epsilon = check_range("epsilon", epsilon, 0.0, 1.0 + f64::EPSILON, false)?;
         let delta = check_range("delta", delta, 0.0, 1.0, false)?;
-        let sensitivity = positive("sensitivity", sensitivity)?;
+        let (sensitivity, grid) = snapped(positive("sensitivity", sensitivity)?);
         Ok(Gaussian {
+            grid,
             sigma: sensitivity * (2.0 * (1.25 / delta).ln()).sqrt() / epsilon,
             sensitivity,
             epsilon,
@@ -144,30 +160,49 @@ impl Gaussian {
     }
 
     /// The (ε, δ) it was calibrated for.
-    pub fn guarantee(&self) -> (f64, f64) {
-        (self.epsilon, self.delta)
+    pub fn guarantee(&self) -> Guarantee {
+        Guarantee::Approximate {
+            epsilon: self.epsilon,
+            delta: self.delta,
+        }
     }
 
-    /// σ/Δ, the noise multiplier.
+    /// σ/(Δ + g), the noise multiplier.
     pub fn noise_multiplier(&self) -> f64 {
         self.sigma / self.sensitivity
     }
 
-    /// One noise draw.
-    pub fn sample(&self, rng: &mut impl Rng) -> f64 {
-        let z: f64 = StandardNormal.sample(rng);
-        self.sigma * z
+    /// `value` rounded to the grid plus one fresh draw: an exact discrete Gaussian of σ/g
+    /// grid steps.
+    pub fn randomise(&self, value: f64, rng: &mut dyn RngCore) -> f64 {
+        let g = self.grid();
+        let steps = exact::grid_steps(value, g);
+        // (σ/g)² exactly: σ/g is σ with its exponent shifted.
+        let noise = exact::DiscreteGaussian::new(
+            Rational::from_f64((self.sigma / g).powi(2)).expect("finite σ"),
+            1,
+        )
+        .expect("σ > 0")
+        .sample(rng);
+        steps.saturating_add(noise) as f64 * g
     }
 
-    /// `value` plus one fresh draw.
-    pub fn randomise(&self, value: f64, rng: &mut impl Rng) -> f64 {
-        value + self.sample(rng)
+    /// The grid width g.
+    pub fn grid(&self) -> f64 {
+        self.grid
     }
 
     /// Its Rényi DP at order α: α·Δ²/(2σ²).
     pub fn rdp(&self, alpha: f64) -> f64 {
         alpha / (2.0 * self.noise_multiplier().powi(2))
     }
+}
+
+/// (Δ + g, g) with g the largest power of two ≤ Δ/2²⁰: values rounded to the grid are
+/// at most Δ + g apart.
+fn snapped(delta: f64) -> (f64, f64) {
+    let g = exact::grid_below(delta / 1_048_576.0);
+    (delta + g, g)
 }
 
 /// α of Balle & Wang's Algorithm 1, so that σ = α·Δ/√(2ε).
@@ -214,29 +249,29 @@ fn bisect_threshold(holds: impl Fn(f64) -> bool) -> f64 {
     lo
 }
 
-/// The discrete Laplace (two-sided geometric) mechanism for integer queries: adds
-/// G₁ − G₂ with Gᵢ ~ Geometric(1 − e^{−ε/Δ}); P(noise = k) ∝ e^{−ε|k|/Δ}. ε-DP for integer
-/// queries of sensitivity Δ, with no floating-point leakage in the released value.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The discrete Laplace mechanism for integer queries: P(noise = k) ∝ e^{−ε|k|/Δ}, drawn
+/// exactly ([`exact::DiscreteLaplace`]). ε-DP for integer queries of sensitivity Δ.
+#[derive(Debug, Clone, PartialEq)]
 pub struct DiscreteLaplace {
     epsilon: f64,
-    sensitivity: u64,
+    exact: exact::DiscreteLaplace,
 }
 
 impl DiscreteLaplace {
-    /// ε-DP integer noise for integer sensitivity Δ ≥ 1.
+    /// ε-DP integer noise for integer sensitivity Δ ≥ 1. The scale Δ/ε is rounded up to
+    /// the next double, so the guarantee is at most ε.
     pub fn new(epsilon: f64, sensitivity: u64) -> Result<Self> {
-        if sensitivity == 0 {
-            return Err(crate::DpError::InvalidParameter {
-                param: "sensitivity",
-                value: 0.0,
-                reason: "must be finite and > 0".into(),
-            });
-        }
-        Ok(DiscreteLaplace {
-            epsilon: positive("epsilon", epsilon)?,
+        let epsilon = positive("epsilon", epsilon)?;
+        let scale = sensitivity as f64 / epsilon;
+        let exact = exact::DiscreteLaplace::new(
+            Rational::from_f64(scale.next_up()).map_err(|_| crate::DpError::InvalidParameter {
+                param: "epsilon",
+                value: epsilon,
+                reason: "Δ/ε must be finite".into(),
+            })?,
             sensitivity,
-        })
+        )?;
+        Ok(DiscreteLaplace { epsilon, exact })
     }
 
     /// ε.
@@ -246,26 +281,28 @@ impl DiscreteLaplace {
 
     /// The decay t = ε/Δ: P(k) ∝ e^{−t|k|}.
     pub fn decay(&self) -> f64 {
-        self.epsilon / self.sensitivity as f64
-    }
-
-    fn geometric(&self, rng: &mut impl Rng) -> i64 {
-        // Failures before the first success with success probability 1 − e^{−t}.
-        let draw = (-open_unit(rng).ln() / self.decay()).floor();
-        if draw >= i64::MAX as f64 {
-            i64::MAX
-        } else {
-            draw as i64
-        }
+        1.0 / self.exact.scale().to_f64()
     }
 
     /// One noise draw.
-    pub fn sample(&self, rng: &mut impl Rng) -> i64 {
-        self.geometric(rng).saturating_sub(self.geometric(rng))
+    pub fn sample(&self, rng: &mut dyn RngCore) -> i64 {
+        self.exact.sample(rng)
     }
 
     /// `value` plus one fresh draw.
-    pub fn randomise(&self, value: i64, rng: &mut impl Rng) -> i64 {
+    pub fn randomise(&self, value: i64, rng: &mut dyn RngCore) -> i64 {
         value.saturating_add(self.sample(rng))
+    }
+}
+
+impl Mechanism for DiscreteLaplace {
+    type Value = i64;
+    fn guarantee(&self) -> Guarantee {
+        Guarantee::Pure {
+            epsilon: self.epsilon,
+        }
+    }
+    fn randomise(&self, value: i64, rng: &mut dyn RngCore) -> i64 {
+        DiscreteLaplace::randomise(self, value, rng)
     }
 }

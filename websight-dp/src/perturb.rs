@@ -2,7 +2,7 @@
 //! training (the original system's approach for the tree models, done per record).
 
 use ndarray::{Array2, ArrayViewMut2, Axis};
-use rand::Rng;
+use rand::RngCore;
 
 use crate::mechanisms::Laplace;
 use crate::{DpError, Result};
@@ -16,11 +16,11 @@ use crate::{DpError, Result};
 /// ```
 /// use ndarray::array;
 /// use websight_dp::InputPerturbation;
-/// use rand::SeedableRng;
+/// use websight_dp::exact::os_rng;
 ///
 /// let perturb = InputPerturbation::new(vec![(0.0, 1.0), (0.0, 600.0)], 4.0)?;
 /// let mut x = array![[1.0, 30.0], [0.0, 900.0]];
-/// perturb.transform(&mut x.view_mut(), &mut rand_chacha::ChaCha8Rng::seed_from_u64(3))?;
+/// perturb.transform(&mut x.view_mut(), &mut os_rng())?;
 /// assert_eq!(perturb.scales(), vec![0.5, 300.0]);
 /// # Ok::<(), websight_dp::DpError>(())
 /// ```
@@ -79,7 +79,7 @@ impl InputPerturbation {
     }
 
     /// Clamps and perturbs `x` (records × features) in place, one draw per cell.
-    pub fn transform(&self, x: &mut ArrayViewMut2<f64>, rng: &mut impl Rng) -> Result<()> {
+    pub fn transform(&self, x: &mut ArrayViewMut2<f64>, rng: &mut dyn RngCore) -> Result<()> {
         if x.ncols() != self.bounds.len() {
             return Err(DpError::Shape(format!(
                 "{} columns given, bounds for {}",

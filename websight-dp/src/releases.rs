@@ -5,7 +5,7 @@
 //! [`PrivacyFilter::release_mean`], which follows diffprivlib: the record count n is
 //! public and one record may change (sensitivity (U − L)/n).
 
-use rand::Rng;
+use rand::RngCore;
 
 use crate::error::positive;
 use crate::mechanisms::{DiscreteLaplace, Laplace};
@@ -25,7 +25,7 @@ fn check_bounds(lo: f64, hi: f64) -> Result<()> {
 
 impl PrivacyFilter {
     /// A count with discrete Laplace noise (sensitivity 1): ε-DP, integer output.
-    pub fn release_count(&mut self, count: u64, epsilon: f64, rng: &mut impl Rng) -> Result<i64> {
+    pub fn release_count(&mut self, count: u64, epsilon: f64, rng: &mut dyn RngCore) -> Result<i64> {
         let mechanism = DiscreteLaplace::new(epsilon, 1)?;
         self.charge(&Cost::pure(epsilon)?)?;
         Ok(mechanism.randomise(i64::try_from(count).unwrap_or(i64::MAX), rng))
@@ -37,7 +37,7 @@ impl PrivacyFilter {
         &mut self,
         counts: &[u64],
         epsilon: f64,
-        rng: &mut impl Rng,
+        rng: &mut dyn RngCore,
     ) -> Result<Vec<i64>> {
         let mechanism = DiscreteLaplace::new(epsilon, 1)?;
         self.charge(&Cost::pure(epsilon)?)?;
@@ -53,7 +53,7 @@ impl PrivacyFilter {
         values: &[f64],
         (lo, hi): (f64, f64),
         epsilon: f64,
-        rng: &mut impl Rng,
+        rng: &mut dyn RngCore,
     ) -> Result<f64> {
         check_bounds(lo, hi)?;
         positive("epsilon", epsilon)?;
@@ -71,7 +71,7 @@ impl PrivacyFilter {
         values: &[f64],
         (lo, hi): (f64, f64),
         epsilon: f64,
-        rng: &mut impl Rng,
+        rng: &mut dyn RngCore,
     ) -> Result<f64> {
         check_bounds(lo, hi)?;
         if values.is_empty() {

@@ -1,91 +1,100 @@
-//! DP-SGD on synthetic shop traffic: the private model's AUC against the non-private one,
-//! and an ε that is the accountant's for the parameters used.
+//! DP-SGD per person on synthetic shop traffic: the recipe's AUC at a small shop's size on
+//! every seed, and an ε that is the accountant's for the person-level sampling rate.
 
-use ndarray::{Array1, Axis};
+use ndarray::{Array1, Array2, Axis};
 use websight_core::analytics::{ProductCatalogue, Visit};
-use websight_core::features::{PurchaseFeatures, is_test_user, returning_flags};
-use websight_core::learn::{Fit, MlpParams, PredictProba};
+use websight_core::datasets::scale_to_unit;
+use websight_core::features::PurchaseData;
+use websight_core::learn::{MlpParams, PredictProba};
 use websight_core::metrics::roc_auc;
 use websight_core::model::Catalogue;
 use websight_core::synth::{Generator, SynthConfig};
 use websight_dp::accountant::epsilon;
+use websight_dp::exact::seeded_for_tests;
 use websight_dp::{DpSgdParams, Noise, train_dp_sgd};
 
-fn auc(model: &impl PredictProba, x: &ndarray::Array2<f64>, labels: &[bool]) -> f64 {
-    let scores = model.predict_proba(x.view()).unwrap();
-    roc_auc(scores.as_slice().unwrap(), labels).unwrap()
-}
-
-#[test]
-fn private_auc_is_within_a_tenth_of_the_non_private_one_at_epsilon_3() {
+/// Visits of `sessions` generated sessions as the stream builds them.
+fn visits(sessions: u64, seed: u64) -> Vec<Visit> {
     let generator = Generator::new(SynthConfig {
-        sessions: 30_000,
-        seed: 12,
+        sessions,
+        seed,
         ..SynthConfig::default()
     })
     .unwrap();
-    // The visits the stream built from the generator's tracker messages (checked traffic).
-    let mut visits = websight_testkit::documents_of(&generator).visits;
-    visits.sort_by_key(|v| v.started_at());
-    let refs: Vec<&Visit> = visits.iter().collect();
-    let returning = returning_flags(&refs);
+    websight_testkit::documents_of(&generator).visits
+}
+
+/// ROC-AUC of the recipe at ε = 3 (train/test split by person), and the run's report.
+fn private_auc(visits: &[Visit], seed: u64) -> (f64, websight_dp::PrivacyReport) {
     let catalogue = ProductCatalogue::from_catalogue(&Catalogue::furniture());
-    let features = PurchaseFeatures::fit(&visits, &catalogue, 10);
-    let (test, train): (Vec<_>, Vec<_>) = refs
-        .iter()
-        .zip(returning)
-        .partition(|(v, _)| is_test_user(&v.person, 0.2, 1));
-    let matrix = |side: &[(&&Visit, bool)]| {
-        let x = features.matrix(side.iter().map(|(v, r)| (**v, *r)));
-        let y: Array1<bool> = side.iter().map(|(v, _)| v.purchased()).collect();
-        (x, y)
+    let p = PurchaseData::build(visits, &catalogue, 0.2, seed);
+    let public = p.public_columns();
+    let ranges: Vec<_> = public.iter().map(|&j| p.features.ranges()[j]).collect();
+    let side = |rows: &[usize]| -> (Array2<f64>, Array1<bool>) {
+        let d = p.data.rows(rows);
+        (scale_to_unit(&d.x.select(Axis(1), &public), &ranges).unwrap(), d.y)
     };
-    let (x_train, y_train) = matrix(&train);
-    let (x_test, y_test) = matrix(&test);
-    let labels: Vec<bool> = y_test.to_vec();
-
-    let mlp = MlpParams::new().max_epochs(15).patience(3).seed(3);
-    let plain = mlp.fit(x_train.view(), y_train.view()).unwrap();
-    let auc_plain = auc(&plain, &x_test, &labels);
-
-    let params = DpSgdParams {
-        noise: Noise::TargetEpsilon(3.0),
-        epochs: 4.0,
-        seed: 5,
-        ..DpSgdParams::default()
-    };
-    let private = train_dp_sgd(&mlp, x_train.view(), y_train.view(), &params).unwrap();
-    let auc_private = auc(&private.model, &x_test, &labels);
-    let r = &private.report;
-    println!(
-        "AUC non-private {auc_plain:.3}, DP-SGD {auc_private:.3} at ε = {:.3}, δ = {} (σ = {:.3}, q = {:.4}, {} steps)",
-        r.epsilon, r.delta, r.noise_multiplier, r.sampling_rate, r.steps
-    );
-    assert!(auc_plain > 0.85, "non-private AUC {auc_plain}");
-    assert!(
-        auc_private > auc_plain - 0.1,
-        "private {auc_private} vs non-private {auc_plain}"
-    );
-    assert!(r.epsilon <= 3.0);
-    // The reported ε is the accountant's for the parameters used, recomputed independently.
-    let (eps, _) = epsilon(r.sampling_rate, r.noise_multiplier, r.steps, r.delta).unwrap();
-    assert_eq!(eps, r.epsilon);
-    assert!((r.sampling_rate - 256.0 / x_train.len_of(Axis(0)) as f64).abs() < 1e-15);
+    let (x_train, y_train) = side(&p.train);
+    let (x_test, y_test) = side(&p.test);
+    let persons = p.train_persons();
+    let mut distinct = persons.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let params = DpSgdParams::recipe(distinct.len(), 3.0, 1e-5);
+    let run = train_dp_sgd(
+        &MlpParams::new().hidden(vec![]),
+        x_train.view(),
+        y_train.view(),
+        &persons,
+        &params,
+        &mut seeded_for_tests(seed),
+    )
+    .unwrap();
+    let scores = run.model.predict_proba(x_test.view()).unwrap();
+    let auc = roc_auc(scores.as_slice().unwrap(), y_test.as_slice().unwrap()).unwrap();
+    (auc, run.report)
 }
 
 #[test]
-fn a_fixed_noise_multiplier_reports_its_own_epsilon_and_bad_parameters_fail() {
-    let x =
-        ndarray::Array2::from_shape_fn((500, 3), |(i, j)| ((i * 31 + j * 7) % 13) as f64 / 13.0);
+fn the_recipe_learns_at_5000_sessions_and_epsilon_3_on_every_seed() {
+    for seed in [1, 2, 3] {
+        let (auc, r) = private_auc(&visits(5_000, seed), seed);
+        println!(
+            "seed {seed}: ROC-AUC {auc:.3} at ε = {:.3} ({} persons, q = {:.3}, σ = {:.3}, {} steps)",
+            r.epsilon, r.persons, r.sampling_rate, r.noise_multiplier, r.steps
+        );
+        assert!(auc >= 0.80, "seed {seed}: ROC-AUC {auc}");
+        assert!(r.epsilon <= 3.0 + 1e-9);
+        // Person-level accounting: q is persons sampled per step over all persons, and ε is
+        // the accountant's for it, plus the base rate's share.
+        let q = (r.persons / 5).clamp(64, 4_096) as f64 / r.persons as f64;
+        assert_eq!(r.sampling_rate, q);
+        let (eps, _) = epsilon(q, r.noise_multiplier, r.steps, r.delta).unwrap();
+        assert_eq!(eps, r.sgd_epsilon);
+        assert_eq!(r.epsilon, r.sgd_epsilon + r.base_rate_epsilon);
+        assert!(r.rows_used <= 4 * r.persons);
+    }
+}
+
+#[test]
+fn persons_keep_at_most_k_rows_and_bad_parameters_fail() {
+    let x = Array2::from_shape_fn((500, 3), |(i, j)| ((i * 31 + j * 7) % 13) as f64 / 13.0);
     let y: Array1<bool> = x.map_axis(Axis(1), |r| r.sum() > 1.5);
+    // 100 persons with 5 rows each; at most 2 rows each are used.
+    let persons: Vec<usize> = (0..500).map(|i| i % 100).collect();
     let mlp = MlpParams::new().hidden(vec![8]);
     let params = DpSgdParams {
         noise: Noise::Multiplier(1.2),
-        expected_batch: 50,
+        expected_batch: 10,
         epochs: 2.0,
+        max_rows_per_person: 2,
         ..DpSgdParams::default()
     };
-    let run = train_dp_sgd(&mlp, x.view(), y.view(), &params).unwrap();
+    let rng = &mut seeded_for_tests(1);
+    let run = train_dp_sgd(&mlp, x.view(), y.view(), &persons, &params, rng).unwrap();
+    assert_eq!(run.report.persons, 100);
+    assert_eq!(run.report.rows_used, 200);
+    assert_eq!(run.report.sampling_rate, 0.1);
     assert_eq!(run.report.steps, 20);
     assert_eq!(run.report.noise_multiplier, 1.2);
     assert_eq!(run.report.epsilon, epsilon(0.1, 1.2, 20, 1e-5).unwrap().0);
@@ -99,7 +108,7 @@ fn a_fixed_noise_multiplier_reports_its_own_epsilon_and_bad_parameters_fail() {
             ..params.clone()
         },
         DpSgdParams {
-            expected_batch: 501,
+            expected_batch: 101,
             ..params.clone()
         },
         DpSgdParams {
@@ -110,11 +119,20 @@ fn a_fixed_noise_multiplier_reports_its_own_epsilon_and_bad_parameters_fail() {
             delta: 0.0,
             ..params.clone()
         },
+        DpSgdParams {
+            max_rows_per_person: 0,
+            ..params.clone()
+        },
+        DpSgdParams {
+            noise: Noise::TargetEpsilon(0.1),
+            base_rate_epsilon: 0.1,
+            ..params.clone()
+        },
     ] {
         assert!(
-            train_dp_sgd(&mlp, x.view(), y.view(), &bad).is_err(),
+            train_dp_sgd(&mlp, x.view(), y.view(), &persons, &bad, rng).is_err(),
             "{bad:?}"
         );
     }
-    assert!(train_dp_sgd(&mlp, x.view(), y.slice(ndarray::s![..10]), &params).is_err());
+    assert!(train_dp_sgd(&mlp, x.view(), y.view(), &persons[..10], &params, rng).is_err());
 }

@@ -56,7 +56,8 @@ fn laplace_samples_follow_the_laplace_distribution() {
     for (eps, sens) in [(1.0, 1.0), (0.1, 1.0), (2.0, 5.0)] {
         let m = Laplace::new(eps, sens).unwrap();
         let b = m.scale();
-        assert_eq!(b, sens / eps);
+        // Δ/ε widened by the grid (at most b/1024) so that the snapped output is ε-DP.
+        assert!(b > sens / eps && b <= sens / eps * (1.0 + 1.0 / 1024.0) * (1.0 + 1e-15));
         let samples: Vec<f64> = (0..20_000).map(|_| m.sample(&mut rng)).collect();
         let cdf = |x: f64| {
             if x < 0.0 {
@@ -98,7 +99,8 @@ fn laplace_matches_diffprivlib_samples() {
         } else {
             (2.0, 5.0)
         };
-        assert_eq!(Laplace::new(eps, sens).unwrap().scale(), scale);
+        let ours = Laplace::new(eps, sens).unwrap().scale();
+        assert!(ours / scale - 1.0 < 1.0 / 1024.0 + 1e-15 && ours > scale, "{ours} vs {scale}");
     }
 }
 
@@ -112,6 +114,10 @@ fn gaussian_samples_and_analytic_calibration() {
         let g = Gaussian::analytic(eps, delta, sens).unwrap();
         // The defining condition (Balle & Wang 2018, Thm 8) holds tightly at our σ…
         let s = g.sigma();
+        // σ is calibrated for Δ plus the output grid (at most Δ·2⁻²⁰).
+        let snapped = s / g.noise_multiplier();
+        assert!(snapped > sens && snapped <= sens * (1.0 + 2f64.powi(-20)) * (1.0 + 1e-12));
+        let sens = snapped;
         let profile = normal_cdf(sens / (2.0 * s) - eps * s / sens)
             - eps.exp() * normal_cdf(-sens / (2.0 * s) - eps * s / sens);
         assert!(profile <= delta * (1.0 + 1e-9), "{case}: δ(σ) = {profile}");
@@ -126,7 +132,8 @@ fn gaussian_samples_and_analytic_calibration() {
     }
     let g = Gaussian::analytic(1.0, 1e-5, 1.0).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(2);
-    let samples: Vec<f64> = (0..20_000).map(|_| g.sample(&mut rng)).collect();
+    let samples: Vec<f64> = (0..20_000).map(|_| g.randomise(0.0, &mut rng)).collect();
+    assert!(samples.iter().all(|x| (x / g.grid()).fract() == 0.0), "on the grid");
     let d = ks(samples, |x| normal_cdf(x / g.sigma()));
     assert!(d < critical(20_000), "KS {d}");
     assert!(
@@ -205,10 +212,10 @@ fn basic_filter_refuses_beyond_budget_and_releases_nothing() {
     assert!(matches!(refused, Err(DpError::BudgetExceeded { .. })));
     // Nothing was drawn for the refused release, and nothing was charged.
     assert_eq!(rng, before);
-    assert_eq!(filter.spent(), (0.6, 0.0));
+    assert_eq!(filter.spent(), websight_dp::Guarantee::Pure { epsilon: 0.6 });
     assert_eq!(filter.releases(), 1);
     filter.release_count(100, 0.4, &mut rng).unwrap();
-    assert!((filter.spent().0 - 1.0).abs() < 1e-12);
+    assert!((filter.spent().epsilon().unwrap() - 1.0).abs() < 1e-12);
     assert!(
         filter
             .charge(&Cost::approximate(0.01, 0.0).unwrap())
@@ -231,13 +238,13 @@ fn renyi_filter_affords_more_gaussian_releases_than_basic_composition() {
     let (renyi, spent_renyi) = count(Composition::Renyi);
     assert_eq!(basic, 8);
     assert!(renyi > 2 * basic, "Rényi {renyi} vs basic {basic}");
-    assert!(spent_basic.0 <= 4.0 && spent_renyi.0 <= 4.0);
+    assert!(spent_basic.epsilon().unwrap() <= 4.0 && spent_renyi.epsilon().unwrap() <= 4.0);
     // DP-SGD charged to a Rényi filter costs what the accountant says.
     let mut filter = PrivacyFilter::new(5.0, 1e-5, Composition::Renyi).unwrap();
     filter
         .charge(&Cost::dp_sgd(0.02, 1.0, 500, 1e-5).unwrap())
         .unwrap();
-    assert!((filter.spent().0 - 3.1442565).abs() < 1e-6);
+    assert!((filter.spent().epsilon().unwrap() - 3.1442565).abs() < 1e-6);
     assert!(PrivacyFilter::new(1.0, 0.0, Composition::Renyi).is_err());
 }
 
@@ -303,7 +310,9 @@ fn input_perturbation_is_per_record_with_the_right_scale() {
             .map(|v| v.to_bits())
             .collect::<std::collections::HashSet<_>>()
             .len();
-        assert!(distinct > n - 5, "one draw per record, not per column");
+        // Outputs lie on a grid of b/1024 or finer, so some coincide; one draw per column
+        // would give a single value.
+        assert!(distinct > n / 4, "one draw per record, not per column");
         let d = ks(col, |v: f64| {
             if v < 0.0 {
                 0.5 * (v / b).exp()

@@ -104,7 +104,7 @@ fn inverse_gives_the_smallest_sigma_within_target() {
             get("steps") as u64,
             get("delta"),
         );
-        let sigma = noise_multiplier(target, delta, q, steps).unwrap();
+        let sigma = noise_multiplier(target, q, steps, delta).unwrap();
         let (eps, _) = epsilon(q, sigma, steps, delta).unwrap();
         assert!(eps <= target, "ε({sigma}) = {eps} > {target}");
         assert!(target - eps < 1e-6, "not tight: ε({sigma}) = {eps}");
@@ -116,7 +116,7 @@ fn inverse_gives_the_smallest_sigma_within_target() {
         );
     }
     assert!(
-        noise_multiplier(1e-9, 1e-5, 0.5, 1_000_000).is_err(),
+        noise_multiplier(1e-9, 0.5, 1_000_000, 1e-5).is_err(),
         "unreachable target"
     );
 }
@@ -124,15 +124,15 @@ fn inverse_gives_the_smallest_sigma_within_target() {
 #[test]
 fn accountant_composes_history_and_validates() {
     let mut a = RdpAccountant::new();
-    a.record(1.0, 0.02, 200).unwrap();
-    a.record(1.0, 0.02, 300).unwrap();
-    assert_eq!(a.history(), &[(1.0, 0.02, 500)]);
+    a.record(0.02, 1.0, 200).unwrap();
+    a.record(0.02, 1.0, 300).unwrap();
+    assert_eq!(a.history(), &[(0.02, 1.0, 500)]);
     let (eps, _) = a.epsilon(1e-5).unwrap();
     assert!((eps - epsilon(0.02, 1.0, 500, 1e-5).unwrap().0).abs() < 1e-12);
-    a.record(2.0, 0.05, 100).unwrap();
+    a.record(0.05, 2.0, 100).unwrap();
     assert!(a.epsilon(1e-5).unwrap().0 > eps);
-    assert!(a.record(f64::NAN, 0.1, 1).is_err());
-    assert!(a.record(1.0, 1.5, 1).is_err());
+    assert!(a.record(0.1, f64::NAN, 1).is_err());
+    assert!(a.record(1.5, 1.0, 1).is_err());
     assert!(a.epsilon(0.0).is_err());
     assert!(a.epsilon_at(1e-5, &[1.0, 2.0]).is_err());
     assert_eq!(

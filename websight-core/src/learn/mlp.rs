@@ -154,6 +154,11 @@ impl Gradients {
         }
     }
 
+    /// Adds `other` (same shapes) entry by entry.
+    pub fn add(&mut self, other: &Gradients) {
+        self.zip_mut(other, |a, b| *a += b);
+    }
+
     /// Applies `f` to every entry (e.g. to add noise).
     pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut f64)) {
         for (w, b) in &mut self.layers {
@@ -213,6 +218,25 @@ impl Mlp {
     /// Number of input features.
     pub fn n_features(&self) -> usize {
         self.layers[0].w.ncols()
+    }
+
+    /// Zero gradients shaped like this network.
+    pub fn zero_gradients(&self) -> Gradients {
+        Gradients {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| (Array2::zeros(l.w.raw_dim()), Array1::zeros(l.b.raw_dim())))
+                .collect(),
+        }
+    }
+
+    /// Sets the output unit's bias: the logit every prediction starts from (e.g. of the
+    /// base rate, so that training need not first learn it).
+    pub fn set_output_bias(&mut self, bias: f64) {
+        if let Some(last) = self.layers.last_mut() {
+            last.b.fill(bias);
+        }
     }
 
     /// Pre-activations and activations of every layer (activations[0] is the input).

@@ -1,0 +1,287 @@
+//! DP releases of the dashboard: visitors, sessions, orders and revenue per day and per
+//! channel, private per **person**.
+//!
+//! [`DashboardTally`] follows the flow (it is an [`Observer`] of the closed visits) and
+//! bounds each person's contribution as it goes: a person's first k visits count, the rest
+//! do not; a visit adds at most one order (it bought or not) and its revenue clamped to a
+//! public cap. Adding or removing a person then changes each histogram (per day, per
+//! channel) by at most k in L1 — k·cap for revenue — whatever they did.
+//! [`DashboardTally::release`] charges the [`Ledger`] first, then adds exact discrete
+//! Laplace noise to every cell: the eight histograms (four measures × two breakdowns) get
+//! ε/8 each and compose to ε.
+//!
+//! Which cells exist must not depend on anyone's data: every channel of GA4's list is
+//! released, and every day from the first to the last day with a visit — the days a shop
+//! was open are treated as public.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::NaiveDate;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use websight_core::analytics::{Documents, Visit};
+use websight_core::enrich::Channel;
+use websight_core::event::Money;
+use websight_core::flow::Observer;
+
+use crate::error::positive;
+use crate::exact::Guarantee;
+use crate::mechanisms::DiscreteLaplace;
+use crate::{DpError, Ledger, Result};
+
+/// At most this many days are released (the last ones).
+pub const MAX_DAYS: usize = 366;
+
+/// How contributions are bounded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContributionBounds {
+    /// Visits counted per person (their first ones).
+    pub visits_per_person: u32,
+    /// Revenue counted per visit, in the currency's units (public: a shop knows its
+    /// largest plausible order).
+    pub revenue_cap: f64,
+    /// The currency whose revenue is released.
+    pub currency: String,
+}
+
+impl Default for ContributionBounds {
+    /// 4 visits per person, revenue capped at 1,000 per visit, in USD.
+    fn default() -> Self {
+        ContributionBounds {
+            visits_per_person: 4,
+            revenue_cap: 1_000.0,
+            currency: websight_core::analytics::DEFAULT_CURRENCY.to_owned(),
+        }
+    }
+}
+
+/// Sums of one cell, exact.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+struct Sums {
+    visitors: u64,
+    sessions: u64,
+    orders: u64,
+    /// In units of 1/10,000 ([`Money`]).
+    revenue: i64,
+}
+
+/// The bounded aggregates a DP dashboard is released from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DashboardTally {
+    bounds: ContributionBounds,
+    cap_units: i64,
+    /// Visits counted so far per person.
+    counted: HashMap<String, u32>,
+    /// (person, day) and (person, channel) pairs already counted as a visitor.
+    visitor_days: HashSet<(String, NaiveDate)>,
+    visitor_channels: HashSet<(String, Channel)>,
+    by_day: BTreeMap<NaiveDate, Sums>,
+    by_channel: BTreeMap<Channel, Sums>,
+    /// Visits not counted because their person had k already.
+    dropped: u64,
+}
+
+impl DashboardTally {
+    /// An empty tally (k ≥ 1, a finite cap ≥ 0).
+    pub fn new(bounds: ContributionBounds) -> Result<DashboardTally> {
+        if bounds.visits_per_person == 0 {
+            return Err(DpError::InvalidParameter {
+                param: "visits_per_person",
+                value: 0.0,
+                reason: "must be >= 1".into(),
+            });
+        }
+        let cap = positive("revenue_cap", bounds.revenue_cap)?;
+        let cap_units = Money::from_units((cap * 10_000.0).round().min(1e15) as i64).units();
+        Ok(DashboardTally {
+            bounds,
+            cap_units,
+            counted: HashMap::new(),
+            visitor_days: HashSet::new(),
+            visitor_channels: HashSet::new(),
+            by_day: BTreeMap::new(),
+            by_channel: BTreeMap::new(),
+            dropped: 0,
+        })
+    }
+
+    /// Counts one closed visit within its person's bound.
+    pub fn add(&mut self, visit: &Visit) {
+        let n = self.counted.entry(visit.person.clone()).or_insert(0);
+        if *n >= self.bounds.visits_per_person {
+            self.dropped += 1;
+            return;
+        }
+        *n += 1;
+        let day = visit.started_at().date_naive();
+        let channel = visit.acquisition.channel;
+        let revenue = visit
+            .revenue()
+            .get(&self.bounds.currency)
+            .map_or(0, |m| m.units().clamp(0, self.cap_units));
+        let orders = u64::from(visit.purchased());
+        let new_day = self.visitor_days.insert((visit.person.clone(), day));
+        let new_channel = self.visitor_channels.insert((visit.person.clone(), channel));
+        for (sums, new_visitor) in [
+            (self.by_day.entry(day).or_default(), new_day),
+            (self.by_channel.entry(channel).or_default(), new_channel),
+        ] {
+            sums.visitors += u64::from(new_visitor);
+            sums.sessions += 1;
+            sums.orders += orders;
+            sums.revenue = sums.revenue.saturating_add(revenue);
+        }
+    }
+
+    /// Visits left out because their person had already contributed k.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// What one release of ε costs: eight pure (ε/8)-DP histograms.
+    pub fn guarantees(epsilon: f64) -> Vec<Guarantee> {
+        vec![
+            Guarantee::Pure {
+                epsilon: epsilon / 8.0
+            };
+            8
+        ]
+    }
+
+    /// Charges `ledger` for a release of ε, then releases every cell with noise from
+    /// `rng`. A refused charge releases nothing.
+    pub fn release(
+        &self,
+        epsilon: f64,
+        ledger: &Ledger,
+        rng: &mut dyn RngCore,
+    ) -> Result<PrivateDashboard> {
+        let epsilon = positive("epsilon", epsilon)?;
+        let k = u64::from(self.bounds.visits_per_person);
+        let counts = DiscreteLaplace::new(epsilon / 8.0, k)?;
+        let money = DiscreteLaplace::new(epsilon / 8.0, k * self.cap_units.max(1) as u64)?;
+        ledger.spend(
+            "dashboard: visitors, sessions, orders, revenue per day and per channel",
+            &Self::guarantees(epsilon),
+        )?;
+        let days: Vec<NaiveDate> = match (self.by_day.keys().next(), self.by_day.keys().last()) {
+            (Some(&first), Some(&last)) => first
+                .iter_days()
+                .take_while(|d| *d <= last)
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        let days = &days[days.len().saturating_sub(MAX_DAYS)..];
+        let mut noisy = |s: Sums| NoisyRow {
+            visitors: counts.randomise(s.visitors.min(i64::MAX as u64) as i64, rng),
+            sessions: counts.randomise(s.sessions.min(i64::MAX as u64) as i64, rng),
+            orders: counts.randomise(s.orders.min(i64::MAX as u64) as i64, rng),
+            revenue: money.randomise(s.revenue, rng) as f64 / 10_000.0,
+        };
+        let by_day = days
+            .iter()
+            .map(|d| (*d, noisy(self.by_day.get(d).copied().unwrap_or_default())))
+            .collect();
+        let by_channel = Channel::ALL
+            .iter()
+            .map(|c| {
+                (
+                    c.as_str().to_owned(),
+                    noisy(self.by_channel.get(c).copied().unwrap_or_default()),
+                )
+            })
+            .collect();
+        let (spent, _) = ledger.spent()?;
+        Ok(PrivateDashboard {
+            epsilon,
+            bounds: self.bounds.clone(),
+            count_error95: error95(k as f64 * 8.0 / epsilon),
+            revenue_error95: error95(k as f64 * self.cap_units as f64 * 8.0 / epsilon)
+                / 10_000.0,
+            by_day,
+            by_channel,
+            budget_epsilon: ledger.budget().epsilon().unwrap_or(f64::INFINITY),
+            budget_left: (ledger.budget().epsilon().unwrap_or(f64::INFINITY) - spent).max(0.0),
+        })
+    }
+
+    /// Merges another tally of disjoint persons (e.g. another partition of the stream).
+    /// Persons seen by both are bounded again: their visits beyond k are not removed from
+    /// the sums, so merge only tallies partitioned by person.
+    pub fn merge(&mut self, other: DashboardTally) {
+        for (p, n) in other.counted {
+            *self.counted.entry(p).or_insert(0) += n;
+        }
+        self.visitor_days.extend(other.visitor_days);
+        self.visitor_channels.extend(other.visitor_channels);
+        for (d, s) in other.by_day {
+            add_sums(self.by_day.entry(d).or_default(), s);
+        }
+        for (c, s) in other.by_channel {
+            add_sums(self.by_channel.entry(c).or_default(), s);
+        }
+        self.dropped += other.dropped;
+    }
+}
+
+fn add_sums(a: &mut Sums, b: Sums) {
+    a.visitors += b.visitors;
+    a.sessions += b.sessions;
+    a.orders += b.orders;
+    a.revenue = a.revenue.saturating_add(b.revenue);
+}
+
+/// Half-width of the 95 % interval of discrete Laplace noise of scale b: the smallest t
+/// with P(|X| > t) = 2·q^{t+1}/(1 + q) ≤ 0.05, q = e^{−1/b}.
+pub fn error95(scale: f64) -> f64 {
+    let q = (-1.0 / scale).exp();
+    // q^{t+1} ≤ 0.025·(1 + q)  ⇔  t ≥ ln(0.025·(1 + q))/ln q − 1.
+    ((0.025 * (1.0 + q)).ln() / q.ln() - 1.0).ceil().max(0.0)
+}
+
+impl Observer for DashboardTally {
+    fn documents(&mut self, documents: &Documents) {
+        documents.visits.iter().for_each(|v| self.add(v));
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+    fn restore(&mut self, snapshot: serde_json::Value) -> websight_core::Result<()> {
+        *self = serde_json::from_value(snapshot)?;
+        Ok(())
+    }
+}
+
+/// One released row: noisy counts and revenue.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct NoisyRow {
+    /// Distinct visitors (a person once per day, or once per channel).
+    pub visitors: i64,
+    /// Visits.
+    pub sessions: i64,
+    /// Visits with an order.
+    pub orders: i64,
+    /// Revenue in the released currency.
+    pub revenue: f64,
+}
+
+/// A DP release of the dashboard: every figure noised, with its 95 % error bar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrivateDashboard {
+    /// ε of the whole release (per person).
+    pub epsilon: f64,
+    /// The contribution bounds it assumed.
+    pub bounds: ContributionBounds,
+    /// 95 % of the noise on each count lies within ± this.
+    pub count_error95: f64,
+    /// 95 % of the noise on each revenue figure lies within ± this.
+    pub revenue_error95: f64,
+    /// Per UTC day.
+    pub by_day: Vec<(NaiveDate, NoisyRow)>,
+    /// Per GA4 channel.
+    pub by_channel: Vec<(String, NoisyRow)>,
+    /// The ledger's total ε.
+    pub budget_epsilon: f64,
+    /// ε left in the ledger after this release.
+    pub budget_left: f64,
+}

@@ -1,0 +1,102 @@
+//! The DP dashboard: contributions bounded per person, every cell noised with the stated
+//! error bars, the ledger charged first.
+
+use websight_core::flow::Observer;
+use websight_core::synth::{Generator, SynthConfig};
+use websight_dp::dashboard::{ContributionBounds, DashboardTally, error95};
+use websight_dp::exact::seeded_for_tests;
+use websight_dp::{DpError, Ledger};
+
+fn ledger(name: &str, epsilon: f64) -> Ledger {
+    let dir = std::env::temp_dir().join(format!("websight-dpdash-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Ledger::open(dir.join("ledger.json"), epsilon, 1e-6).unwrap()
+}
+
+fn tally(k: u32) -> (DashboardTally, usize) {
+    let g = Generator::new(SynthConfig {
+        sessions: 3_000,
+        seed: 4,
+        ..SynthConfig::default()
+    })
+    .unwrap();
+    let docs = websight_testkit::documents_of(&g);
+    let mut t = DashboardTally::new(ContributionBounds {
+        visits_per_person: k,
+        ..ContributionBounds::default()
+    })
+    .unwrap();
+    t.documents(&docs);
+    (t, docs.visits.len())
+}
+
+#[test]
+fn counts_are_bounded_per_person_and_noised_within_the_error_bars() {
+    let (exact_tally, visits) = tally(1_000);
+    let (bounded, _) = tally(1);
+    assert_eq!(exact_tally.dropped(), 0);
+    assert!(bounded.dropped() > 0 && (bounded.dropped() as usize) < visits);
+    // A huge ε: the release equals the bounded sums (noise far below one).
+    let l = ledger("exact", 1e9);
+    let sharp = exact_tally.release(1e8, &l, &mut seeded_for_tests(1)).unwrap();
+    let sessions: i64 = sharp.by_day.iter().map(|(_, r)| r.sessions).sum();
+    assert_eq!(sessions as usize, visits);
+    let by_channel: i64 = sharp.by_channel.iter().map(|(_, r)| r.sessions).sum();
+    assert_eq!(by_channel as usize, visits);
+    assert_eq!(sharp.by_channel.len(), 19, "every GA4 channel, seen or not");
+    // Consecutive days, none missing.
+    assert!(sharp.by_day.windows(2).all(|w| w[1].0 == w[0].0.succ_opt().unwrap()));
+
+    // At ε = 1 the noise on each count lies within the stated 95 % bar about 95 % of the
+    // time (over 20 releases of every cell).
+    let l = ledger("noisy", 1_000.0);
+    let (mut inside, mut total) = (0, 0);
+    for seed in 0..20 {
+        let r = bounded.release(1.0, &l, &mut seeded_for_tests(seed)).unwrap();
+        let truth = bounded.release(1e8, &ledger(&format!("t{seed}"), 1e9), &mut seeded_for_tests(seed)).unwrap();
+        assert_eq!(r.count_error95, error95(8.0));
+        for ((_, a), (_, b)) in r.by_day.iter().zip(&truth.by_day) {
+            for (x, y) in [(a.visitors, b.visitors), (a.sessions, b.sessions), (a.orders, b.orders)] {
+                total += 1;
+                inside += usize::from(((x - y).abs() as f64) <= r.count_error95);
+            }
+        }
+    }
+    let coverage = inside as f64 / total as f64;
+    assert!((0.93..=0.975).contains(&coverage), "coverage {coverage} over {total}");
+}
+
+#[test]
+fn the_ledger_is_charged_first_and_a_refusal_releases_nothing() {
+    let (t, _) = tally(4);
+    let l = ledger("refuse", 1.5);
+    let r = t.release(1.0, &l, &mut seeded_for_tests(3)).unwrap();
+    assert_eq!(r.budget_epsilon, 1.5);
+    assert!((r.budget_left - 0.5).abs() < 1e-12);
+    assert!(matches!(
+        t.release(1.0, &l, &mut seeded_for_tests(3)),
+        Err(DpError::BudgetExceeded { .. })
+    ));
+    assert_eq!(l.entries().unwrap().len(), 1);
+    assert_eq!(l.entries().unwrap()[0].guarantees, DashboardTally::guarantees(1.0));
+}
+
+#[test]
+fn a_snapshot_restores_the_same_tally() {
+    let (t, _) = tally(2);
+    let mut back = DashboardTally::new(ContributionBounds::default()).unwrap();
+    back.restore(t.snapshot()).unwrap();
+    assert_eq!(back, t);
+}
+
+#[test]
+fn error_bars_are_the_discrete_laplace_quantiles() {
+    // b = 1: P(|X| > t) = 2e^{−(t+1)}/(1 + e^{−1}); the smallest t with at most 0.05.
+    let q = (-1.0f64).exp();
+    let tail = |t: f64| 2.0 * q.powf(t + 1.0) / (1.0 + q);
+    let t = error95(1.0);
+    assert!(tail(t) <= 0.05 && tail(t - 1.0) > 0.05, "t = {t}");
+    // Large scales: close to the continuous b·ln 20.
+    assert!((error95(1_000.0) / (1_000.0 * 20f64.ln()) - 1.0).abs() < 0.01);
+}
