@@ -145,7 +145,9 @@ fn ledger(f: &std::collections::HashMap<String, String>) -> Result<String, Strin
             },
             None => Guarantee::Pure { epsilon },
         };
-        let what = f.get("what").ok_or(format!("--what is required\n{USAGE}"))?;
+        let what = f
+            .get("what")
+            .ok_or(format!("--what is required\n{USAGE}"))?;
         ledger
             .spend(what, &[guarantee])
             .map_err(|e| e.to_string())?;

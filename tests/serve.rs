@@ -192,10 +192,23 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     let Some(sdk) = node_sdk() else { return };
     let dir = temp("sdk");
     // Visitors a day apart, sent as fast as the SDK can: a backfill, retried out of order.
+    // At shutdown the dashboard is also released with DP, charged to a ledger.
+    let ledger = dir.join("ledger.json");
     let served = Served::start(
         &dir,
         free_port(),
-        &["--rate", "1000", "--lateness", "31536000"],
+        &[
+            "--rate",
+            "1000",
+            "--lateness",
+            "31536000",
+            "--dp-epsilon",
+            "2",
+            "--dp-budget",
+            "5",
+            "--dp-ledger",
+            ledger.to_str().unwrap(),
+        ],
     );
     let mut node = send_with_the_sdk(&sdk, &served.url(), &dir, 400, 0);
     assert!(node.wait().unwrap().success());
@@ -231,9 +244,21 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
         "dead_letters.jsonl",
         "sessions.jsonl",
         "report.html",
+        "dp_dashboard.json",
     ] {
         assert!(out.join(file).exists(), "{file}");
     }
+    let dp: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("dp_dashboard.json")).unwrap())
+            .unwrap();
+    assert_eq!(dp["epsilon"], 2.0);
+    assert_eq!(dp["by_channel"].as_array().unwrap().len(), 19);
+    assert!(
+        (dp["budget_left"].as_f64().unwrap() - 3.0).abs() < 1e-9,
+        "{dp}"
+    );
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("data-dp-epsilon=\"2\"") && report.contains("data-noised"));
     let personal: Vec<&str> = truth["personal"]
         .as_array()
         .unwrap()

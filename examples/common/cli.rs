@@ -129,7 +129,11 @@ impl DpRelease {
         tally: &websight::dp::dashboard::DashboardTally,
         dir: Option<&std::path::Path>,
     ) -> Result<websight::dp::dashboard::PrivateDashboard, websight::dp::DpError> {
-        let dp = tally.release(self.epsilon, &self.ledger, &mut websight::dp::exact::os_rng())?;
+        let dp = tally.release(
+            self.epsilon,
+            &self.ledger,
+            &mut websight::dp::exact::os_rng(),
+        )?;
         println!(
             "DP dashboard: ε = {} per person ({} visits beyond {} per person left out), counts ±{} and revenue ±{:.2} {} at 95 %; budget left {:.3} of {} ({})",
             dp.epsilon,

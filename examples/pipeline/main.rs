@@ -104,7 +104,9 @@ fn parse_args() -> Result<Args, String> {
     let mut dp = cli::DpFlags::default();
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
-        if dp.take(&flag, |name| args.next().ok_or(format!("{name} needs a value")))? {
+        if dp.take(&flag, |name| {
+            args.next().ok_or(format!("{name} needs a value"))
+        })? {
             continue;
         }
         let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));

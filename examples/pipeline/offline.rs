@@ -7,10 +7,10 @@
 use std::time::Instant;
 
 use ndarray::{Array1, Axis};
+use rand::seq::SliceRandom;
 use websight::core::analytics::{ProductCatalogue, Visit};
 use websight::core::features::PurchaseData;
 use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
-use rand::seq::SliceRandom;
 use websight::core::metrics::{BinaryMetrics, at_or_below_baseline};
 use websight::dp::exact::os_rng;
 use websight::dp::{Guarantee, Ledger, PurchaseModels, PurchaseModelsParams};

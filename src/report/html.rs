@@ -91,7 +91,9 @@ fn private_dashboard(h: &mut String, dp: &super::PrivateDashboard) {
         left = dp.budget_left,
         total = dp.budget_epsilon,
     );
-    let table = |h: &mut String, head: &str, rows: Vec<(String, &websight_dp::dashboard::NoisyRow)>| {
+    let table = |h: &mut String,
+                 head: &str,
+                 rows: Vec<(String, &websight_dp::dashboard::NoisyRow)>| {
         let _ = write!(
             h,
             "<table><tr><th>{head}</th><th>visitors</th><th>visits</th><th>orders</th><th>revenue</th></tr>"

@@ -128,8 +128,10 @@ impl<O: Observer> Observer for Option<O> {
         }
     }
     fn snapshot(&self) -> serde_json::Value {
-        self.as_ref()
-            .map_or(serde_json::Value::Null, |o| serde_json::json!({ "some": o.snapshot() }))
+        self.as_ref().map_or(
+            serde_json::Value::Null,
+            |o| serde_json::json!({ "some": o.snapshot() }),
+        )
     }
     fn restore(&mut self, mut snapshot: serde_json::Value) -> Result<()> {
         let null = snapshot.is_null();

@@ -153,5 +153,6 @@ mod tests {
 /// assert!(!websight_core::metrics::at_or_below_baseline(0.81, 0.55));
 /// ```
 pub fn at_or_below_baseline(roc_auc: f64, baseline_roc_auc: f64) -> bool {
-    !(roc_auc > baseline_roc_auc.max(0.5))
+    // NaN (an undefined AUC) counts as learning nothing.
+    roc_auc.partial_cmp(&baseline_roc_auc.max(0.5)) != Some(std::cmp::Ordering::Greater)
 }

@@ -3,8 +3,8 @@
 
 use crate::accountant::{default_orders, rdp_to_epsilon, subsampled_gaussian_rdp};
 use crate::error::{check_range, positive};
-use crate::mechanisms::{Gaussian, Laplace, laplace_rdp};
 use crate::exact::Guarantee;
+use crate::mechanisms::{Gaussian, Laplace, laplace_rdp};
 use crate::{DpError, Result};
 
 /// A mechanism's Rényi DP curve, where one is known.

@@ -121,7 +121,9 @@ impl DashboardTally {
             .map_or(0, |m| m.units().clamp(0, self.cap_units));
         let orders = u64::from(visit.purchased());
         let new_day = self.visitor_days.insert((visit.person.clone(), day));
-        let new_channel = self.visitor_channels.insert((visit.person.clone(), channel));
+        let new_channel = self
+            .visitor_channels
+            .insert((visit.person.clone(), channel));
         for (sums, new_visitor) in [
             (self.by_day.entry(day).or_default(), new_day),
             (self.by_channel.entry(channel).or_default(), new_channel),
@@ -196,8 +198,7 @@ impl DashboardTally {
             epsilon,
             bounds: self.bounds.clone(),
             count_error95: error95(k as f64 * 8.0 / epsilon),
-            revenue_error95: error95(k as f64 * self.cap_units as f64 * 8.0 / epsilon)
-                / 10_000.0,
+            revenue_error95: error95(k as f64 * self.cap_units as f64 * 8.0 / epsilon) / 10_000.0,
             by_day,
             by_channel,
             budget_epsilon: ledger.budget().epsilon().unwrap_or(f64::INFINITY),

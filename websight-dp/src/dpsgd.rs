@@ -202,7 +202,13 @@ pub fn train_dp_sgd<P: Hash + Eq>(
     let epochs = positive("epochs", params.epochs)?;
     let learning_rate = positive("learning_rate", params.learning_rate)?;
     check_range("delta", params.delta, 0.0, 1.0, false)?;
-    check_range("base_rate_epsilon", params.base_rate_epsilon, 0.0, f64::INFINITY, true)?;
+    check_range(
+        "base_rate_epsilon",
+        params.base_rate_epsilon,
+        0.0,
+        f64::INFINITY,
+        true,
+    )?;
     let k = params.max_rows_per_person;
     if k == 0 {
         return Err(DpError::InvalidParameter {

@@ -464,7 +464,11 @@ impl SnappedLaplace {
             return Err(invalid("epsilon", epsilon, "must be finite and > 0"));
         }
         if !(sensitivity.is_finite() && sensitivity > 0.0) {
-            return Err(invalid("sensitivity", sensitivity, "must be finite and > 0"));
+            return Err(invalid(
+                "sensitivity",
+                sensitivity,
+                "must be finite and > 0",
+            ));
         }
         let g = grid_below(sensitivity.min(sensitivity / epsilon) / 1024.0);
         // One ulp up so that rounding cannot push (Δ + g)/b above ε.

@@ -220,7 +220,11 @@ impl PredictProba for PrivateForest {
         if x.ncols() != self.ranges.len() {
             return Err(CoreError::InvalidParameter {
                 param: "x",
-                reason: format!("{} features, the model has {}", x.ncols(), self.ranges.len()),
+                reason: format!(
+                    "{} features, the model has {}",
+                    x.ncols(),
+                    self.ranges.len()
+                ),
             });
         }
         Ok(x.rows()

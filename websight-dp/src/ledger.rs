@@ -55,12 +55,18 @@ struct Book {
 
 /// (ε, δ) of a list of guarantees composed as the module docs say; `None` when zCDP
 /// spends have no δ left to convert at.
-fn compose<'a>(guarantees: impl IntoIterator<Item = &'a Guarantee>, budget_delta: f64) -> Option<(f64, f64)> {
+fn compose<'a>(
+    guarantees: impl IntoIterator<Item = &'a Guarantee>,
+    budget_delta: f64,
+) -> Option<(f64, f64)> {
     let (mut epsilon, mut delta, mut rho) = (0.0, 0.0, 0.0);
     for g in guarantees {
         match *g {
             Guarantee::Pure { epsilon: e } => epsilon += e,
-            Guarantee::Approximate { epsilon: e, delta: d } => {
+            Guarantee::Approximate {
+                epsilon: e,
+                delta: d,
+            } => {
                 epsilon += e;
                 delta += d;
             }
@@ -135,13 +141,19 @@ impl Ledger {
     /// [`DpError::BudgetExceeded`]. Call it **before** releasing anything.
     pub fn spend(&self, what: &str, guarantees: &[Guarantee]) -> Result<(f64, f64)> {
         let _lock = self.lock()?;
-        let mut book = self.read()?.ok_or_else(|| {
-            DpError::Ledger(format!("{} has disappeared", self.path.display()))
-        })?;
-        let before = compose(book.entries.iter().flat_map(|e| &e.guarantees), self.budget.1)
-            .unwrap_or((f64::INFINITY, self.budget.1));
+        let mut book = self
+            .read()?
+            .ok_or_else(|| DpError::Ledger(format!("{} has disappeared", self.path.display())))?;
+        let before = compose(
+            book.entries.iter().flat_map(|e| &e.guarantees),
+            self.budget.1,
+        )
+        .unwrap_or((f64::INFINITY, self.budget.1));
         let after = compose(
-            book.entries.iter().flat_map(|e| &e.guarantees).chain(guarantees),
+            book.entries
+                .iter()
+                .flat_map(|e| &e.guarantees)
+                .chain(guarantees),
             self.budget.1,
         );
         let fits = after.is_some_and(|(e, d)| {
@@ -176,8 +188,11 @@ impl Ledger {
             budget_delta: self.budget.1,
             entries: Vec::new(),
         });
-        Ok(compose(book.entries.iter().flat_map(|e| &e.guarantees), self.budget.1)
-            .unwrap_or((f64::INFINITY, self.budget.1)))
+        Ok(compose(
+            book.entries.iter().flat_map(|e| &e.guarantees),
+            self.budget.1,
+        )
+        .unwrap_or((f64::INFINITY, self.budget.1)))
     }
 
     /// ε left (never below 0).
@@ -212,9 +227,9 @@ impl Ledger {
 
     fn read(&self) -> Result<Option<Book>> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| DpError::Ledger(format!("{} is not a ledger: {e}", self.path.display()))),
+            Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+                DpError::Ledger(format!("{} is not a ledger: {e}", self.path.display()))
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(self.io("cannot read", e)),
         }

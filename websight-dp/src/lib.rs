@@ -1,24 +1,31 @@
 //! # websight-dp
 //!
-//! Differential privacy done right: noise per record with scale Δ/ε, budgets that refuse
-//! what they cannot afford, and every ε computed from the parameters actually used.
+//! Differential privacy a shop can deploy: private per **person**, noise drawn exactly and
+//! from the operating system, and one persisted budget for dashboards and models.
 //!
-//! - Mechanisms: [`Laplace`] (scale Δ/ε), [`Gaussian`] (analytic calibration of Balle &
-//!   Wang 2018, and the classic one), [`DiscreteLaplace`] for counts. Parameters are
-//!   validated (ε > 0, Δ > 0, δ ∈ (0, 1), finite) with typed [`DpError`]s.
-//! - [`PrivacyFilter`]: a budget with basic or Rényi composition; DP releases of dashboard
-//!   aggregates (counts, sums, means, histograms) are charged before any noise is drawn, so
-//!   nothing is released after a refusal.
-//! - [`RdpAccountant`] and [`accountant`]: RDP of the Poisson-subsampled Gaussian with the
-//!   (ε, δ) conversion opacus 1.6 uses — equal to opacus to 10⁻⁶ — and the inverse,
-//!   [`noise_multiplier`](accountant::noise_multiplier).
-//! - [`InputPerturbation`]: per-record Laplace noise on features before training.
 //! - [`exact`]: samplers without floating-point leaks — Bernoulli(exp(−γ)), the discrete
 //!   Laplace and discrete Gaussian of Canonne, Kamath & Steinke (2020) over exact rationals,
-//!   and a grid-snapped Laplace for real values — behind one [`exact::Mechanism`] trait with
-//!   a stated [`exact::Guarantee`] (ε, (ε, δ) or ρ-zCDP), noise from the OS generator.
-//! - [`train_dp_sgd`]: DP-SGD for `websight-core`'s MLP (per-example clipping, Poisson
-//!   sampling, Gaussian noise), reporting the ε of the σ, q and steps it used.
+//!   and a grid-snapped Laplace for real values — behind one [`Mechanism`] trait with a
+//!   stated [`Guarantee`] (ε, (ε, δ) or ρ-zCDP); noise from [`exact::os_rng`], a seed only
+//!   through [`exact::seeded_for_tests`].
+//! - Calibrated mechanisms drawing from them: [`Laplace`] (scale Δ/ε), [`Gaussian`]
+//!   (analytic calibration of Balle & Wang 2018, and the classic one), [`DiscreteLaplace`]
+//!   for counts. Parameters are validated with typed [`DpError`]s.
+//! - [`contribution`]: at most k rows per person, the basis of every person-level release.
+//! - [`train_dp_sgd`]: DP-SGD sampling persons, clipping each person's rows together, with a
+//!   DP base rate for the output bias and [`DpSgdParams::recipe`] for a data size; ε from
+//!   the σ, the person-level q and the steps actually used.
+//! - [`PrivateForest`]: random trees on public feature ranges with noisy leaf counts; with
+//!   DP-SGD in [`PurchaseModels`].
+//! - [`Ledger`]: every release and training run in one JSON file with its guarantee,
+//!   refusing what would exceed the budget, safe across restarts and processes.
+//! - [`dashboard`]: visitors, visits, orders and revenue per day and per channel, bounded
+//!   per person while the stream runs, released with 95 % error bars.
+//! - [`PrivacyFilter`]: an in-memory budget with basic or Rényi composition for one
+//!   process's releases; [`RdpAccountant`] and [`accountant`]: opacus 1.6's RDP accounting
+//!   of the Poisson-subsampled Gaussian and its inverse
+//!   ([`noise_multiplier`](accountant::noise_multiplier)), arguments always in the order
+//!   `(q, sigma, steps, delta)`.
 //!
 //! ```
 //! use websight_dp::{accountant, Composition, PrivacyFilter};
@@ -29,7 +36,7 @@
 //! assert!(epsilon > 1.0 && epsilon < 3.0);
 //!
 //! // Which σ keeps 2,000 steps within ε = 1?
-//! let sigma = accountant::noise_multiplier(1.0, 0.01, 2_000, 1e-5)?;
+//! let sigma = accountant::noise_multiplier(1.0, 0.01, 2_000, 1e-5)?; // ε, q, steps, δ
 //! assert!(accountant::epsilon(0.01, sigma, 2_000, 1e-5)?.0 <= 1.0);
 //!
 //! // A dashboard with a budget of ε = 1 (a few pure-DP releases: basic composition is
@@ -47,11 +54,12 @@
 //!
 //! None.
 //!
-//! # Floating-point caveat
+//! # Floating point
 //!
-//! Continuous noise sampled in floating point can leak through its low-order bits (Mironov
-//! 2012). Counts and histograms therefore use the integer-valued [`DiscreteLaplace`]; the
-//! samplers of [`exact`] avoid floating point altogether and are the ones to deploy.
+//! Continuous noise sampled in floating point leaks through its low-order bits (Mironov
+//! 2012): every release here draws from [`exact`] instead. DP-SGD's Gaussian noise is the
+//! exception — drawn in floating point from the OS-keyed generator, its output is a model
+//! after many noisy steps, not a noisy value.
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 

@@ -1,7 +1,7 @@
 //! Laplace input perturbation: local DP noise added to every record's features before
 //! training (the original system's approach for the tree models, done per record).
 
-use ndarray::{Array2, ArrayViewMut2, Axis};
+use ndarray::{ArrayViewMut2, Axis};
 use rand::RngCore;
 
 use crate::mechanisms::Laplace;
@@ -48,20 +48,6 @@ impl InputPerturbation {
             });
         }
         Ok(InputPerturbation { bounds, epsilon })
-    }
-
-    /// Bounds taken from the data's column minima and maxima. The bounds then depend on the
-    /// data: use this only with data whose ranges are public (e.g. known sensor limits).
-    pub fn from_public_ranges(x: &Array2<f64>, epsilon: f64) -> Result<Self> {
-        let bounds = x
-            .axis_iter(Axis(1))
-            .map(|col| {
-                let lo = col.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                (lo, if hi > lo { hi } else { lo + 1.0 })
-            })
-            .collect();
-        InputPerturbation::new(bounds, epsilon)
     }
 
     /// The per-record ε.

@@ -63,7 +63,10 @@ impl PurchaseModels {
         let selected = x.select(Axis(1), &params.columns);
         // The number of persons sets the batch size (a shop knows it roughly; the recipe
         // needs no more precision than that).
-        let persons_count = persons.iter().collect::<std::collections::HashSet<_>>().len();
+        let persons_count = persons
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len();
         let dp_sgd = train_dp_sgd(
             &MlpParams::new().hidden(vec![]),
             scale_to_unit(&selected, &params.ranges)?.view(),
@@ -84,7 +87,10 @@ impl PurchaseModels {
     }
 
     /// Each model's name, guarantee and P(purchase) for rows `x` (all columns).
-    pub fn scores(&self, x: ArrayView2<'_, f64>) -> Result<Vec<(&'static str, Guarantee, Array1<f64>)>> {
+    pub fn scores(
+        &self,
+        x: ArrayView2<'_, f64>,
+    ) -> Result<Vec<(&'static str, Guarantee, Array1<f64>)>> {
         let selected: Array2<f64> = x.select(Axis(1), &self.columns);
         Ok(vec![
             (

@@ -25,7 +25,12 @@ fn check_bounds(lo: f64, hi: f64) -> Result<()> {
 
 impl PrivacyFilter {
     /// A count with discrete Laplace noise (sensitivity 1): ε-DP, integer output.
-    pub fn release_count(&mut self, count: u64, epsilon: f64, rng: &mut dyn RngCore) -> Result<i64> {
+    pub fn release_count(
+        &mut self,
+        count: u64,
+        epsilon: f64,
+        rng: &mut dyn RngCore,
+    ) -> Result<i64> {
         let mechanism = DiscreteLaplace::new(epsilon, 1)?;
         self.charge(&Cost::pure(epsilon)?)?;
         Ok(mechanism.randomise(i64::try_from(count).unwrap_or(i64::MAX), rng))

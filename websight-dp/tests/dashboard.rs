@@ -39,32 +39,54 @@ fn counts_are_bounded_per_person_and_noised_within_the_error_bars() {
     assert!(bounded.dropped() > 0 && (bounded.dropped() as usize) < visits);
     // A huge ε: the release equals the bounded sums (noise far below one).
     let l = ledger("exact", 1e9);
-    let sharp = exact_tally.release(1e8, &l, &mut seeded_for_tests(1)).unwrap();
+    let sharp = exact_tally
+        .release(1e8, &l, &mut seeded_for_tests(1))
+        .unwrap();
     let sessions: i64 = sharp.by_day.iter().map(|(_, r)| r.sessions).sum();
     assert_eq!(sessions as usize, visits);
     let by_channel: i64 = sharp.by_channel.iter().map(|(_, r)| r.sessions).sum();
     assert_eq!(by_channel as usize, visits);
     assert_eq!(sharp.by_channel.len(), 19, "every GA4 channel, seen or not");
     // Consecutive days, none missing.
-    assert!(sharp.by_day.windows(2).all(|w| w[1].0 == w[0].0.succ_opt().unwrap()));
+    assert!(
+        sharp
+            .by_day
+            .windows(2)
+            .all(|w| w[1].0 == w[0].0.succ_opt().unwrap())
+    );
 
     // At ε = 1 the noise on each count lies within the stated 95 % bar about 95 % of the
     // time (over 20 releases of every cell).
     let l = ledger("noisy", 1_000.0);
     let (mut inside, mut total) = (0, 0);
     for seed in 0..20 {
-        let r = bounded.release(1.0, &l, &mut seeded_for_tests(seed)).unwrap();
-        let truth = bounded.release(1e8, &ledger(&format!("t{seed}"), 1e9), &mut seeded_for_tests(seed)).unwrap();
+        let r = bounded
+            .release(1.0, &l, &mut seeded_for_tests(seed))
+            .unwrap();
+        let truth = bounded
+            .release(
+                1e8,
+                &ledger(&format!("t{seed}"), 1e9),
+                &mut seeded_for_tests(seed),
+            )
+            .unwrap();
         assert_eq!(r.count_error95, error95(8.0));
         for ((_, a), (_, b)) in r.by_day.iter().zip(&truth.by_day) {
-            for (x, y) in [(a.visitors, b.visitors), (a.sessions, b.sessions), (a.orders, b.orders)] {
+            for (x, y) in [
+                (a.visitors, b.visitors),
+                (a.sessions, b.sessions),
+                (a.orders, b.orders),
+            ] {
                 total += 1;
                 inside += usize::from(((x - y).abs() as f64) <= r.count_error95);
             }
         }
     }
     let coverage = inside as f64 / total as f64;
-    assert!((0.93..=0.975).contains(&coverage), "coverage {coverage} over {total}");
+    assert!(
+        (0.93..=0.975).contains(&coverage),
+        "coverage {coverage} over {total}"
+    );
 }
 
 #[test]
@@ -79,7 +101,10 @@ fn the_ledger_is_charged_first_and_a_refusal_releases_nothing() {
         Err(DpError::BudgetExceeded { .. })
     ));
     assert_eq!(l.entries().unwrap().len(), 1);
-    assert_eq!(l.entries().unwrap()[0].guarantees, DashboardTally::guarantees(1.0));
+    assert_eq!(
+        l.entries().unwrap()[0].guarantees,
+        DashboardTally::guarantees(1.0)
+    );
 }
 
 #[test]

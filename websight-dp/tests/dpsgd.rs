@@ -32,7 +32,10 @@ fn private_auc(visits: &[Visit], seed: u64) -> (f64, websight_dp::PrivacyReport)
     let ranges: Vec<_> = public.iter().map(|&j| p.features.ranges()[j]).collect();
     let side = |rows: &[usize]| -> (Array2<f64>, Array1<bool>) {
         let d = p.data.rows(rows);
-        (scale_to_unit(&d.x.select(Axis(1), &public), &ranges).unwrap(), d.y)
+        (
+            scale_to_unit(&d.x.select(Axis(1), &public), &ranges).unwrap(),
+            d.y,
+        )
     };
     let (x_train, y_train) = side(&p.train);
     let (x_test, y_test) = side(&p.test);

@@ -19,7 +19,8 @@ fn beats_diffprivlib_at_equal_epsilon_on_online_shoppers() {
     let (train, test) = stratified_split(&d.y, 0.2, 42);
     let (tr, te) = (d.rows(&train), d.rows(&test));
     let persons: Vec<usize> = (0..tr.y.len()).collect();
-    let reference: Value = serde_json::from_str(include_str!("fixtures/diffprivlib_forest.json")).unwrap();
+    let reference: Value =
+        serde_json::from_str(include_str!("fixtures/diffprivlib_forest.json")).unwrap();
     for epsilon in [1.0, 3.0] {
         let best_diffprivlib = reference["rows"]
             .as_array()
@@ -33,16 +34,26 @@ fn beats_diffprivlib_at_equal_epsilon_on_online_shoppers() {
         let aucs: Vec<f64> = (0..5)
             .map(|seed| {
                 let forest = params
-                    .fit(tr.x.view(), tr.y.view(), &persons, &mut seeded_for_tests(seed))
+                    .fit(
+                        tr.x.view(),
+                        tr.y.view(),
+                        &persons,
+                        &mut seeded_for_tests(seed),
+                    )
                     .unwrap();
                 let p = forest.predict_proba(te.x.view()).unwrap();
                 roc_auc(p.as_slice().unwrap(), te.y.as_slice().unwrap()).unwrap()
             })
             .collect();
         let mean = aucs.iter().sum::<f64>() / aucs.len() as f64;
-        println!("ε = {epsilon}: ROC-AUC {aucs:.3?} (mean {mean:.3}); diffprivlib's best mean {best_diffprivlib:.3}");
+        println!(
+            "ε = {epsilon}: ROC-AUC {aucs:.3?} (mean {mean:.3}); diffprivlib's best mean {best_diffprivlib:.3}"
+        );
         assert!(aucs.iter().all(|&a| a > 0.72), "{aucs:?}");
-        assert!(mean > best_diffprivlib + 0.05, "{mean} vs {best_diffprivlib}");
+        assert!(
+            mean > best_diffprivlib + 0.05,
+            "{mean} vs {best_diffprivlib}"
+        );
     }
 }
 

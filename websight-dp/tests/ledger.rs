@@ -40,7 +40,11 @@ fn refuses_what_would_exceed_and_survives_a_restart() {
         )
         .unwrap();
     assert_eq!(again.spent().unwrap(), (2.0, 1e-6));
-    assert!(again.spend("one more", &[Guarantee::Pure { epsilon: 1e-9 }]).is_err());
+    assert!(
+        again
+            .spend("one more", &[Guarantee::Pure { epsilon: 1e-9 }])
+            .is_err()
+    );
     // Another budget for the same file is refused.
     assert!(matches!(
         Ledger::open(&path, 3.0, 1e-6),
@@ -53,7 +57,9 @@ fn zcdp_spends_add_their_rho_and_convert_once() {
     let path = fresh("zcdp");
     let ledger = Ledger::open(&path, 10.0, 1e-6).unwrap();
     for _ in 0..4 {
-        ledger.spend("gauss", &[Guarantee::Zcdp { rho: 0.05 }]).unwrap();
+        ledger
+            .spend("gauss", &[Guarantee::Zcdp { rho: 0.05 }])
+            .unwrap();
     }
     let want = Guarantee::Zcdp { rho: 0.2 }.epsilon_at(1e-6).unwrap();
     let (eps, delta) = ledger.spent().unwrap();
@@ -106,5 +112,8 @@ fn concurrent_writers_cannot_both_spend_the_last_of_it() {
 fn a_corrupt_ledger_is_an_error_not_a_fresh_budget() {
     let path = fresh("corrupt");
     std::fs::write(&path, b"{not json").unwrap();
-    assert!(matches!(Ledger::open(&path, 1.0, 0.0), Err(DpError::Ledger(_))));
+    assert!(matches!(
+        Ledger::open(&path, 1.0, 0.0),
+        Err(DpError::Ledger(_))
+    ));
 }

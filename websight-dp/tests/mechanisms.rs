@@ -100,7 +100,10 @@ fn laplace_matches_diffprivlib_samples() {
             (2.0, 5.0)
         };
         let ours = Laplace::new(eps, sens).unwrap().scale();
-        assert!(ours / scale - 1.0 < 1.0 / 1024.0 + 1e-15 && ours > scale, "{ours} vs {scale}");
+        assert!(
+            ours / scale - 1.0 < 1.0 / 1024.0 + 1e-15 && ours > scale,
+            "{ours} vs {scale}"
+        );
     }
 }
 
@@ -133,7 +136,10 @@ fn gaussian_samples_and_analytic_calibration() {
     let g = Gaussian::analytic(1.0, 1e-5, 1.0).unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let samples: Vec<f64> = (0..20_000).map(|_| g.randomise(0.0, &mut rng)).collect();
-    assert!(samples.iter().all(|x| (x / g.grid()).fract() == 0.0), "on the grid");
+    assert!(
+        samples.iter().all(|x| (x / g.grid()).fract() == 0.0),
+        "on the grid"
+    );
     let d = ks(samples, |x| normal_cdf(x / g.sigma()));
     assert!(d < critical(20_000), "KS {d}");
     assert!(
@@ -212,7 +218,10 @@ fn basic_filter_refuses_beyond_budget_and_releases_nothing() {
     assert!(matches!(refused, Err(DpError::BudgetExceeded { .. })));
     // Nothing was drawn for the refused release, and nothing was charged.
     assert_eq!(rng, before);
-    assert_eq!(filter.spent(), websight_dp::Guarantee::Pure { epsilon: 0.6 });
+    assert_eq!(
+        filter.spent(),
+        websight_dp::Guarantee::Pure { epsilon: 0.6 }
+    );
     assert_eq!(filter.releases(), 1);
     filter.release_count(100, 0.4, &mut rng).unwrap();
     assert!((filter.spent().epsilon().unwrap() - 1.0).abs() < 1e-12);
