@@ -152,7 +152,8 @@ fn ledger(f: &std::collections::HashMap<String, String>) -> Result<String, Strin
             .spend(what, &[guarantee])
             .map_err(|e| e.to_string())?;
     }
-    let (spent_epsilon, spent_delta) = ledger.spent().map_err(|e| e.to_string())?;
+    let spent = ledger.spent().map_err(|e| e.to_string())?;
+    let (spent_epsilon, spent_delta) = (spent.epsilon(), spent.delta());
     let budget = ledger.budget();
     Ok(json!({
         "budget_epsilon": budget.epsilon(),

@@ -193,7 +193,7 @@ impl DashboardTally {
                 )
             })
             .collect();
-        let (spent, _) = ledger.spent()?;
+        let spent = ledger.spent()?.epsilon().unwrap_or(f64::INFINITY);
         Ok(PrivateDashboard {
             epsilon,
             bounds: self.bounds.clone(),

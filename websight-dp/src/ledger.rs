@@ -137,9 +137,9 @@ impl Ledger {
     }
 
     /// Charges a release made of `guarantees` if the total stays within the budget, and
-    /// returns the (ε, δ) spent after it; otherwise changes nothing and returns
+    /// returns what is spent after it; otherwise changes nothing and returns
     /// [`DpError::BudgetExceeded`]. Call it **before** releasing anything.
-    pub fn spend(&self, what: &str, guarantees: &[Guarantee]) -> Result<(f64, f64)> {
+    pub fn spend(&self, what: &str, guarantees: &[Guarantee]) -> Result<Guarantee> {
         let _lock = self.lock()?;
         let mut book = self
             .read()?
@@ -177,27 +177,30 @@ impl Ledger {
             guarantees: guarantees.to_vec(),
         });
         self.write(&book)?;
-        Ok(after.expect("fits"))
+        let (epsilon, delta) = after.expect("fits");
+        Ok(Guarantee::Approximate { epsilon, delta })
     }
 
-    /// (ε, δ) spent so far.
-    pub fn spent(&self) -> Result<(f64, f64)> {
+    /// What has been spent so far, as (ε, δ) (δ 0 when only pure spends were made).
+    pub fn spent(&self) -> Result<Guarantee> {
         let _lock = self.lock()?;
         let book = self.read()?.unwrap_or(Book {
             budget_epsilon: self.budget.0,
             budget_delta: self.budget.1,
             entries: Vec::new(),
         });
-        Ok(compose(
+        let (epsilon, delta) = compose(
             book.entries.iter().flat_map(|e| &e.guarantees),
             self.budget.1,
         )
-        .unwrap_or((f64::INFINITY, self.budget.1)))
+        .unwrap_or((f64::INFINITY, self.budget.1));
+        Ok(Guarantee::Approximate { epsilon, delta })
     }
 
     /// ε left (never below 0).
     pub fn remaining(&self) -> Result<f64> {
-        Ok((self.budget.0 - self.spent()?.0).max(0.0))
+        let spent = self.spent()?.epsilon().unwrap_or(f64::INFINITY);
+        Ok((self.budget.0 - spent).max(0.0))
     }
 
     /// Every spend so far, oldest first.

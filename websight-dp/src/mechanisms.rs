@@ -205,6 +205,16 @@ fn snapped(delta: f64) -> (f64, f64) {
     (delta + g, g)
 }
 
+impl Mechanism for Gaussian {
+    type Value = f64;
+    fn guarantee(&self) -> Guarantee {
+        Gaussian::guarantee(self)
+    }
+    fn randomise(&self, value: f64, rng: &mut dyn RngCore) -> f64 {
+        Gaussian::randomise(self, value, rng)
+    }
+}
+
 /// α of Balle & Wang's Algorithm 1, so that σ = α·Δ/√(2ε).
 fn analytic_alpha(epsilon: f64, delta: f64) -> f64 {
     let e = epsilon;

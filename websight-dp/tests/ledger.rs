@@ -39,7 +39,13 @@ fn refuses_what_would_exceed_and_survives_a_restart() {
             }],
         )
         .unwrap();
-    assert_eq!(again.spent().unwrap(), (2.0, 1e-6));
+    assert_eq!(
+        again.spent().unwrap(),
+        Guarantee::Approximate {
+            epsilon: 2.0,
+            delta: 1e-6
+        }
+    );
     assert!(
         again
             .spend("one more", &[Guarantee::Pure { epsilon: 1e-9 }])
@@ -62,7 +68,8 @@ fn zcdp_spends_add_their_rho_and_convert_once() {
             .unwrap();
     }
     let want = Guarantee::Zcdp { rho: 0.2 }.epsilon_at(1e-6).unwrap();
-    let (eps, delta) = ledger.spent().unwrap();
+    let spent = ledger.spent().unwrap();
+    let (eps, delta) = (spent.epsilon().unwrap(), spent.delta());
     assert!((eps - want).abs() < 1e-12, "{eps} vs {want}");
     assert_eq!(delta, 1e-6);
     // Converting each separately would cost far more.
