@@ -113,6 +113,19 @@ impl BinaryMetrics {
     }
 }
 
+/// Whether a model's ROC-AUC is at or below what labels carry no signal give: the larger of
+/// chance (½) and a shuffled-label baseline's. Such a model has learned nothing usable.
+///
+/// ```
+/// assert!(websight_core::metrics::at_or_below_baseline(0.52, 0.55));
+/// assert!(websight_core::metrics::at_or_below_baseline(0.48, 0.41));
+/// assert!(!websight_core::metrics::at_or_below_baseline(0.81, 0.55));
+/// ```
+pub fn at_or_below_baseline(roc_auc: f64, baseline_roc_auc: f64) -> bool {
+    // NaN (an undefined AUC) counts as learning nothing.
+    roc_auc.partial_cmp(&baseline_roc_auc.max(0.5)) != Some(std::cmp::Ordering::Greater)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,17 +155,4 @@ mod tests {
         );
         assert!((m.brier - (0.01 + 0.04 + 0.36 + 0.36) / 4.0).abs() < 1e-12);
     }
-}
-
-/// Whether a model's ROC-AUC is at or below what labels carry no signal give: the larger of
-/// chance (½) and a shuffled-label baseline's. Such a model has learned nothing usable.
-///
-/// ```
-/// assert!(websight_core::metrics::at_or_below_baseline(0.52, 0.55));
-/// assert!(websight_core::metrics::at_or_below_baseline(0.48, 0.41));
-/// assert!(!websight_core::metrics::at_or_below_baseline(0.81, 0.55));
-/// ```
-pub fn at_or_below_baseline(roc_auc: f64, baseline_roc_auc: f64) -> bool {
-    // NaN (an undefined AUC) counts as learning nothing.
-    roc_auc.partial_cmp(&baseline_roc_auc.max(0.5)) != Some(std::cmp::Ordering::Greater)
 }
