@@ -129,11 +129,13 @@ fn synthetic(sessions: u64, seed: u64) -> Result<Split, Box<dyn std::error::Erro
     // Message ids are `{generated session id}-{n}`: a visit's ground truth is the chance that
     // any generated session in it ordered, 1 − Π(1 − pᵢ) (a user's sessions closer than 30
     // minutes form one visit).
+    let by_id: std::collections::HashMap<&str, _> =
+        visits.iter().map(|v| (v.id.as_str(), v)).collect();
     let truth: Vec<f64> = p
         .visits
         .iter()
-        .map(|v| {
-            let mut sessions: Vec<&str> = v
+        .map(|d| {
+            let mut sessions: Vec<&str> = by_id[d.id.as_str()]
                 .events
                 .iter()
                 .map(|e| {

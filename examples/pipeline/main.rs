@@ -255,7 +255,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         None => None,
     };
     let mut observer = (&mut watch, (SummaryTally::default(), (series, dp_tally)));
-    let outcome = stream::run(
+    // The offline stage's input, collected as the stored visits are read back.
+    let catalogue = traffic.catalogue.clone();
+    let mut collected = offline::Collected::new(&catalogue);
+    let (outcome, read_back) = stream::run(
         traffic.source,
         traffic.catalogue,
         ingest,
@@ -270,6 +273,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             input: traffic.title.clone(),
         },
         &mut observer,
+        |visit| collected.add(visit),
     )?;
     let (watch, (tally, (series, dp_tally))) = observer;
     watch.bar.finish_and_clear();
@@ -304,7 +308,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     show::dashboard(&outcome.analytics, &watch.tally.windows);
-    show::documents(&outcome, &watch.tally)?;
+    show::documents(&outcome, &watch.tally, read_back)?;
 
     let mut report = Report::new("websight — shop report");
     report.subtitle = format!(
@@ -320,10 +324,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let (Some(dp), Some(tally)) = (&args.dp, &dp_tally) {
         report.private_dashboard = Some(dp.publish(tally, args.out_dir.as_deref())?);
     }
-    match &outcome.sessions {
-        Some(stored) => offline::run(
+    match read_back {
+        Some(_) => offline::run(
             &mut report,
-            &stored.visits,
+            collected,
             outcome.analytics.catalogue(),
             args.config.seed,
             args.dp.as_ref().map(|dp| &dp.ledger),

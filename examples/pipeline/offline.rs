@@ -9,13 +9,13 @@ use std::time::Instant;
 use ndarray::{Array1, Axis};
 use rand::seq::SliceRandom;
 use websight::core::analytics::{ProductCatalogue, Visit};
-use websight::core::features::PurchaseData;
+use websight::core::features::{PurchaseData, VisitDigest};
 use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
 use websight::core::metrics::{BinaryMetrics, at_or_below_baseline};
 use websight::dp::exact::os_rng;
 use websight::dp::{Guarantee, Ledger, PurchaseModels, PurchaseModelsParams};
 use websight::explain::{Explainer, TreeEnsemble, TreeShap};
-use websight::lsh::SimilarUsers;
+use websight::lsh::SimilarUsersBuilder;
 use websight::report::{ModelRow, Report, SessionExplanation, SimilarUsersRow};
 
 type Error = Box<dyn std::error::Error>;
@@ -24,15 +24,42 @@ type Error = Box<dyn std::error::Error>;
 const MIN_VISITS: usize = 200;
 const MIN_ORDERS: usize = 10;
 
+/// What the offline stage keeps of the stored visits as they stream past: a digest per
+/// visit and one similarity signature per person — never the visits themselves.
+pub struct Collected<'c> {
+    digests: Vec<VisitDigest>,
+    similar: Result<SimilarUsersBuilder<'c>, websight::lsh::LshError>,
+}
+
+impl<'c> Collected<'c> {
+    pub fn new(catalogue: &'c ProductCatalogue) -> Self {
+        Collected {
+            digests: Vec::new(),
+            similar: SimilarUsersBuilder::new(catalogue, 128, 0.5),
+        }
+    }
+
+    /// Takes one stored visit.
+    pub fn add(&mut self, visit: Visit) {
+        self.digests.push(VisitDigest::of(&visit));
+        if let Ok(builder) = &mut self.similar
+            && let Err(e) = builder.add(&visit)
+        {
+            self.similar = Err(e);
+        }
+    }
+}
+
 pub fn run(
     report: &mut Report,
-    visits: &[Visit],
+    collected: Collected<'_>,
     catalogue: &ProductCatalogue,
     seed: u64,
     ledger: Option<&Ledger>,
 ) -> Result<(), Error> {
     let started = Instant::now();
-    let p = PurchaseData::build(visits, catalogue, 0.2, seed);
+    let similar_users = collected.similar?;
+    let p = PurchaseData::from_digests(collected.digests, catalogue, 0.2, seed);
     let (train, test) = (p.data.rows(&p.train), p.data.rows(&p.test));
     let labels: Vec<bool> = test.y.to_vec();
     let orders = |y: &ndarray::Array1<bool>| y.iter().filter(|b| **b).count();
@@ -219,7 +246,7 @@ pub fn run(
 
     // Similar visitors by what they browsed.
     let started = Instant::now();
-    let similar = SimilarUsers::build(p.visits.iter().copied(), catalogue, 128, 0.5)?;
+    let similar = similar_users.finish()?;
     let mut seen = std::collections::HashSet::new();
     println!("\nSimilar visitors (MinHash LSH, estimated Jaccard)");
     for visit in &p.visits {

@@ -54,7 +54,12 @@ pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
     println!("  checked events by type: {}", events.join(", "));
 }
 
-pub fn documents(outcome: &StreamOutcome, tally: &DocumentTally) -> Result<(), Error> {
+/// `read_back`: (visits, events) the offline stage read from the session store.
+pub fn documents(
+    outcome: &StreamOutcome,
+    tally: &DocumentTally,
+    read_back: Option<(u64, u64)>,
+) -> Result<(), Error> {
     println!(
         "\nDocuments: {} session_summary, {} product_details, {} product_sentiment, {} KPI windows; {} events too late (side output)",
         tally.sessions,
@@ -90,7 +95,7 @@ pub fn documents(outcome: &StreamOutcome, tally: &DocumentTally) -> Result<(), E
             format!("the {name} holds {held:?} documents, {emitted:?} were emitted").into(),
         );
     }
-    let Some(stored) = &outcome.sessions else {
+    let Some((visits, events)) = read_back else {
         println!(
             "  {} visits ({} events) to the {}",
             f.sessions, tally.visit_events, outcome.session_store
@@ -98,17 +103,13 @@ pub fn documents(outcome: &StreamOutcome, tally: &DocumentTally) -> Result<(), E
         return Ok(());
     };
     println!(
-        "  {} visits ({} events) in the {} for the offline stage",
-        stored.visits.len(),
-        stored.events,
+        "  {visits} visits ({events} events) in the {} for the offline stage",
         outcome.session_store,
     );
-    if stored.events != f.checked - f.late || stored.visits.len() as u64 != f.sessions {
+    if events != f.checked - f.late || visits != f.sessions {
         return Err(format!(
-            "the {} holds {} visits with {} events; {} visits with {} events were built",
+            "the {} holds {visits} visits with {events} events; {} visits with {} events were built",
             outcome.session_store,
-            stored.visits.len(),
-            stored.events,
             f.sessions,
             f.checked - f.late
         )

@@ -369,9 +369,9 @@ pub struct StreamOutcome {
     pub held: [u64; 4],
     /// What held them.
     pub document_store: &'static str,
-    /// Visits read back from the session store (the offline stage's input), unless the
-    /// run keeps none.
-    pub sessions: Option<StoredSessions>,
+    /// The stored visits to read back (the offline stage's input), unless the run keeps
+    /// none.
+    pub sessions: Option<StoredVisits>,
     /// What held the visits.
     pub session_store: &'static str,
     /// Messages on the checked output.
@@ -479,6 +479,49 @@ impl DocumentStore {
                 }
                 Ok((out, "search server"))
             }
+        }
+    }
+}
+
+/// The visits a run stored, to read back once it has ended: one at a time
+/// ([`StoredVisits::scan`], what a long run's offline stage does) or all at once. A
+/// temporary session file is removed when this is dropped.
+pub struct StoredVisits {
+    store: Box<dyn SessionStore>,
+    temporary: Option<PathBuf>,
+}
+
+impl StoredVisits {
+    /// Hands every stored visit to `each`, once per id (the first copy; a store holds one
+    /// unless a replay wrote it twice), and returns (visits, events) handed over.
+    pub async fn scan(&mut self, mut each: impl FnMut(Visit) + Send) -> Result<(u64, u64)> {
+        let mut seen = std::collections::HashSet::new();
+        let (mut visits, mut events) = (0, 0);
+        self.store
+            .scan_sessions(&mut |visit: Visit| {
+                if seen.insert(visit.id.clone()) {
+                    visits += 1;
+                    events += visit.events.len() as u64;
+                    each(visit);
+                }
+            })
+            .await?;
+        Ok((visits, events))
+    }
+
+    /// Every stored visit at once, sorted by (start, id).
+    pub async fn read_all(&mut self) -> Result<StoredSessions> {
+        let mut visits = Vec::new();
+        self.scan(|v| visits.push(v)).await?;
+        visits.sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
+        Ok(StoredSessions::collect(visits))
+    }
+}
+
+impl Drop for StoredVisits {
+    fn drop(&mut self) {
+        if let Some(path) = &self.temporary {
+            let _ = std::fs::remove_file(path);
         }
     }
 }
@@ -872,19 +915,10 @@ impl<'s> Topology<'s> {
             None => flow.run(self.source.as_mut(), &mut out, observer).await?,
         };
         let (gate, analytics) = flow.into_parts();
-        let sessions = if self.keep_sessions {
-            let mut sessions = self.sessions.read_sessions().await?;
-            // Stores return visits in their own order; the offline stage wants a fixed one.
-            sessions
-                .visits
-                .sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
-            if let Some(path) = &self.temporary {
-                std::fs::remove_file(path)?;
-            }
-            Some(sessions)
-        } else {
-            None
-        };
+        let sessions = self.keep_sessions.then(|| StoredVisits {
+            store: self.sessions,
+            temporary: self.temporary,
+        });
         let (held, document_store) = self.documents.counts().await?;
         Ok(StreamOutcome {
             counts,

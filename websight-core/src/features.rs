@@ -44,13 +44,76 @@ fn keys<'a>(events: &'a [Event], name: &'a str) -> impl Iterator<Item = &'a str>
         .flat_map(|e| e.properties.products.iter().filter_map(ProductItem::key))
 }
 
+/// What the purchase features need of a visit — a few hundred bytes instead of its events,
+/// so the offline stage can hold every visit of a long run ([`VisitDigest::of`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitDigest {
+    /// The visit's id.
+    pub id: String,
+    /// Its person.
+    pub person: String,
+    /// The first event's time.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Whether it has an `Order Completed` (the label).
+    pub purchased: bool,
+    /// Cart adds before checkout.
+    pub cart_adds: u32,
+    /// Minutes on product pages before checkout.
+    pub dwell_minutes: f64,
+    /// Product keys viewed before checkout, in order.
+    pub product_views: Vec<String>,
+    /// Searches before checkout.
+    pub searches: u32,
+    /// Page and screen views before checkout.
+    pub page_views: u32,
+    /// Minutes from the first event to the last before checkout.
+    pub duration_minutes: f64,
+    /// The acquisition channel.
+    pub channel: Channel,
+    /// The device type.
+    pub device: DeviceType,
+}
+
+impl VisitDigest {
+    /// The digest of `visit`.
+    pub fn of(visit: &Visit) -> VisitDigest {
+        let before = before_checkout(visit);
+        let count = |name: &str| keys(before, name).count() as u32;
+        let duration = match (before.first(), before.last()) {
+            (Some(a), Some(b)) => {
+                b.time.signed_duration_since(a.time).num_milliseconds() as f64 / 1000.0
+            }
+            _ => 0.0,
+        };
+        VisitDigest {
+            id: visit.id.clone(),
+            person: visit.person.clone(),
+            started_at: visit.started_at(),
+            purchased: visit.purchased(),
+            cart_adds: count(names::PRODUCT_ADDED),
+            dwell_minutes: dwell_by_product(before).iter().map(|(_, s)| s).sum::<f64>() / 60.0,
+            product_views: keys(before, names::PRODUCT_VIEWED)
+                .map(str::to_owned)
+                .collect(),
+            searches: before
+                .iter()
+                .filter(|e| e.is_track(names::PRODUCTS_SEARCHED))
+                .count() as u32,
+            page_views: before.iter().filter(|e| e.kind.is_view()).count() as u32,
+            duration_minutes: duration.max(0.0) / 60.0,
+            channel: visit.acquisition.channel,
+            device: visit.agent.device_type,
+        }
+    }
+}
+
 /// The feature extractor: column names and the row of a visit.
 ///
 /// ```
-/// use websight_core::analytics::{ProductCatalogue, Visit};
+/// use websight_core::analytics::ProductCatalogue;
 /// use websight_core::features::PurchaseFeatures;
 ///
-/// let features = PurchaseFeatures::fit(std::iter::empty::<&Visit>(), &ProductCatalogue::default(), 10);
+/// let features = PurchaseFeatures::fit([], &ProductCatalogue::default(), 10);
 /// assert!(features.names().iter().any(|n| n == "channel=Organic Search"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -63,13 +126,13 @@ impl PurchaseFeatures {
     /// Features with a column for each of the `max_products` products viewed in most of
     /// `visits` (ties by key), named from `catalogue`.
     pub fn fit<'a>(
-        visits: impl IntoIterator<Item = &'a Visit>,
+        visits: impl IntoIterator<Item = &'a VisitDigest>,
         catalogue: &ProductCatalogue,
         max_products: usize,
     ) -> Self {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for v in visits {
-            let seen: HashSet<&str> = keys(before_checkout(v), names::PRODUCT_VIEWED).collect();
+            let seen: HashSet<&str> = v.product_views.iter().map(String::as_str).collect();
             for k in seen {
                 *counts.entry(k.to_owned()).or_default() += 1;
             }
@@ -134,37 +197,24 @@ impl PurchaseFeatures {
             .collect()
     }
 
-    /// The feature row of `visit`; `returning` says whether its person came before.
-    pub fn row(&self, visit: &Visit, returning: bool) -> Vec<f64> {
-        let before = before_checkout(visit);
-        let count = |name: &str| keys(before, name).count() as f64;
-        let views: Vec<&str> = keys(before, names::PRODUCT_VIEWED).collect();
-        let dwell: f64 = dwell_by_product(before).iter().map(|(_, s)| s).sum();
-        let duration = match (before.first(), before.last()) {
-            (Some(a), Some(b)) => {
-                b.time.signed_duration_since(a.time).num_milliseconds() as f64 / 1000.0
-            }
-            _ => 0.0,
-        };
+    /// The feature row of a visit; `returning` says whether its person came before.
+    pub fn row(&self, visit: &VisitDigest, returning: bool) -> Vec<f64> {
+        let views: Vec<&str> = visit.product_views.iter().map(String::as_str).collect();
         let flag = |b: bool| f64::from(u8::from(b));
-        let start = visit.started_at();
+        let start = visit.started_at;
         let mut row = vec![
-            count(names::PRODUCT_ADDED).ln_1p(),
-            (dwell / 60.0).ln_1p(),
+            f64::from(visit.cart_adds).ln_1p(),
+            visit.dwell_minutes.ln_1p(),
             (views.len() as f64).ln_1p(),
-            (before
-                .iter()
-                .filter(|e| e.is_track(names::PRODUCTS_SEARCHED))
-                .count() as f64)
-                .ln_1p(),
-            (before.iter().filter(|e| e.kind.is_view()).count() as f64).ln_1p(),
-            (duration.max(0.0) / 60.0).ln_1p(),
+            f64::from(visit.searches).ln_1p(),
+            f64::from(visit.page_views).ln_1p(),
+            visit.duration_minutes.ln_1p(),
             flag(returning),
             flag(start.weekday().number_from_monday() >= 6),
         ];
-        let channel = visit.acquisition.channel;
+        let channel = visit.channel;
         row.extend(Channel::ALL.iter().map(|c| flag(channel == *c)));
-        let device = visit.agent.device_type;
+        let device = visit.device;
         row.extend(DeviceType::ALL.iter().map(|d| flag(device == *d)));
         let part = PartOfDay::from_hour(start.hour());
         row.extend(PartOfDay::ALL.iter().map(|p| flag(part == *p)));
@@ -187,7 +237,10 @@ impl PurchaseFeatures {
     }
 
     /// A matrix of rows (visits × features).
-    pub fn matrix<'a>(&self, visits: impl IntoIterator<Item = (&'a Visit, bool)>) -> Array2<f64> {
+    pub fn matrix<'a>(
+        &self,
+        visits: impl IntoIterator<Item = (&'a VisitDigest, bool)>,
+    ) -> Array2<f64> {
         let rows: Vec<Vec<f64>> = visits.into_iter().map(|(v, r)| self.row(v, r)).collect();
         let d = self.names().len();
         Array2::from_shape_fn((rows.len(), d), |(i, j)| rows[i][j])
@@ -205,19 +258,19 @@ pub fn is_test_user(person: &str, test_fraction: f64, seed: u64) -> bool {
 
 /// Visits with their id seen for the first time, sorted by start time: replays (redelivered
 /// visits, a consumer re-reading its topic) are dropped.
-pub fn dedup_visits<'a>(visits: impl IntoIterator<Item = &'a Visit>) -> Vec<&'a Visit> {
+pub fn dedup_visits(visits: impl IntoIterator<Item = VisitDigest>) -> Vec<VisitDigest> {
     let mut seen = HashSet::new();
-    let mut out: Vec<&Visit> = visits
+    let mut out: Vec<VisitDigest> = visits
         .into_iter()
         .filter(|v| seen.insert(v.id.clone()))
         .collect();
-    out.sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
+    out.sort_by(|a, b| (a.started_at, &a.id).cmp(&(b.started_at, &b.id)));
     out
 }
 
 /// For visits in start order, whether each one's person had an earlier visit in the data —
 /// the observable "returning visitor" flag.
-pub fn returning_flags(visits: &[&Visit]) -> Vec<bool> {
+pub fn returning_flags(visits: &[VisitDigest]) -> Vec<bool> {
     let mut seen = HashSet::new();
     visits
         .iter()
@@ -260,9 +313,9 @@ pub fn split_by_user(
 /// the training side only, rows split 80/20 **by person** (stratified). The label is an
 /// `Order Completed` in the visit. Row `i` of [`PurchaseData::data`] is `visits[i]`.
 #[derive(Debug, Clone)]
-pub struct PurchaseData<'a> {
-    /// The deduplicated visits, in start order.
-    pub visits: Vec<&'a Visit>,
+pub struct PurchaseData {
+    /// The deduplicated visits' digests, in start order.
+    pub visits: Vec<VisitDigest>,
     /// The fitted feature extractor.
     pub features: PurchaseFeatures,
     /// All rows with their labels and feature names.
@@ -273,22 +326,37 @@ pub struct PurchaseData<'a> {
     pub test: Vec<usize>,
 }
 
-impl<'a> PurchaseData<'a> {
+impl PurchaseData {
     /// Builds the data from `visits` (checked traffic), with up to 30 product columns and
     /// the split seeded by `seed`.
-    pub fn build(
+    pub fn build<'a>(
         visits: impl IntoIterator<Item = &'a Visit>,
         catalogue: &ProductCatalogue,
         test_fraction: f64,
         seed: u64,
-    ) -> PurchaseData<'a> {
+    ) -> PurchaseData {
+        PurchaseData::from_digests(
+            visits.into_iter().map(VisitDigest::of),
+            catalogue,
+            test_fraction,
+            seed,
+        )
+    }
+
+    /// [`PurchaseData::build`] from the visits' digests (what a streaming reader keeps).
+    pub fn from_digests(
+        visits: impl IntoIterator<Item = VisitDigest>,
+        catalogue: &ProductCatalogue,
+        test_fraction: f64,
+        seed: u64,
+    ) -> PurchaseData {
         let visits = dedup_visits(visits);
         let returning = returning_flags(&visits);
         let persons: Vec<&str> = visits.iter().map(|v| v.person.as_str()).collect();
-        let labels: Vec<bool> = visits.iter().map(|v| v.purchased()).collect();
+        let labels: Vec<bool> = visits.iter().map(|v| v.purchased).collect();
         let (train, test) = split_by_user(&persons, &labels, test_fraction, seed);
-        let features = PurchaseFeatures::fit(train.iter().map(|&i| visits[i]), catalogue, 30);
-        let x = features.matrix(visits.iter().copied().zip(returning.iter().copied()));
+        let features = PurchaseFeatures::fit(train.iter().map(|&i| &visits[i]), catalogue, 30);
+        let x = features.matrix(visits.iter().zip(returning.iter().copied()));
         let data = crate::datasets::Dataset {
             x,
             y: ndarray::Array1::from(labels),
@@ -313,7 +381,7 @@ impl<'a> PurchaseData<'a> {
     }
 
     /// The person of each training row, in [`PurchaseData::train`] order.
-    pub fn train_persons(&self) -> Vec<&'a str> {
+    pub fn train_persons(&self) -> Vec<&str> {
         self.train
             .iter()
             .map(|&i| self.visits[i].person.as_str())
@@ -324,7 +392,7 @@ impl<'a> PurchaseData<'a> {
     pub fn persons(&self) -> (usize, usize) {
         let mut by: HashMap<&str, bool> = HashMap::new();
         for v in &self.visits {
-            *by.entry(v.person.as_str()).or_default() |= v.purchased();
+            *by.entry(v.person.as_str()).or_default() |= v.purchased;
         }
         let buyers = by.values().filter(|b| **b).count();
         (buyers, by.len() - buyers)

@@ -4,7 +4,7 @@
 use websight_core::analytics::{ProductCatalogue, Visit};
 use websight_core::event::names;
 use websight_core::features::{
-    PurchaseData, PurchaseFeatures, dedup_visits, returning_flags, split_by_user,
+    PurchaseData, PurchaseFeatures, VisitDigest, dedup_visits, returning_flags, split_by_user,
 };
 use websight_core::model::Catalogue;
 use websight_testkit::{documents_of, generator};
@@ -20,7 +20,9 @@ fn catalogue() -> ProductCatalogue {
 #[test]
 fn checkout_and_the_order_never_reach_the_features() {
     let all = visits();
-    let features = PurchaseFeatures::fit(&all, &catalogue(), 30);
+    let digests: Vec<VisitDigest> = all.iter().map(VisitDigest::of).collect();
+    let features = PurchaseFeatures::fit(&digests, &catalogue(), 30);
+    let row = |v: &Visit| features.row(&VisitDigest::of(v), true);
     let mut checked = 0;
     for v in all.iter().filter(|v| v.purchased()) {
         let checkout = v
@@ -32,7 +34,7 @@ fn checkout_and_the_order_never_reach_the_features() {
         let mut stripped = v.clone();
         // Nothing from the moment of checkout on, not even the checkout page or a login.
         stripped.events.retain(|e| e.time < checkout);
-        assert_eq!(features.row(v, true), features.row(&stripped, true));
+        assert_eq!(row(v), row(&stripped));
         checked += 1;
     }
     assert!(checked > 20, "{checked} purchases checked");
@@ -40,7 +42,7 @@ fn checkout_and_the_order_never_reach_the_features() {
 
 #[test]
 fn every_value_has_a_column_and_the_encoder_round_trips() {
-    let all = visits();
+    let all: Vec<VisitDigest> = visits().iter().map(VisitDigest::of).collect();
     let features = PurchaseFeatures::fit(&all[..200], &catalogue(), 5);
     let names = features.names();
     assert_eq!(names.iter().filter(|n| n.starts_with("viewed=")).count(), 5);
@@ -74,17 +76,14 @@ fn every_value_has_a_column_and_the_encoder_round_trips() {
 #[test]
 fn duplicates_are_dropped_and_persons_stay_on_one_side() {
     let all = visits();
-    let doubled: Vec<&Visit> = all.iter().chain(all.iter()).collect();
-    let kept = dedup_visits(doubled.iter().copied());
+    let digests: Vec<VisitDigest> = all.iter().map(VisitDigest::of).collect();
+    let kept = dedup_visits(digests.iter().chain(&digests).cloned());
     assert_eq!(kept.len(), all.len());
-    assert!(
-        kept.windows(2)
-            .all(|w| w[0].started_at() <= w[1].started_at())
-    );
+    assert!(kept.windows(2).all(|w| w[0].started_at <= w[1].started_at));
     let returning = returning_flags(&kept);
     assert!(returning.iter().any(|r| *r) && returning.iter().any(|r| !*r));
     let persons: Vec<&str> = kept.iter().map(|v| v.person.as_str()).collect();
-    let labels: Vec<bool> = kept.iter().map(|v| v.purchased()).collect();
+    let labels: Vec<bool> = kept.iter().map(|v| v.purchased).collect();
     let (train, test) = split_by_user(&persons, &labels, 0.2, 7);
     assert_eq!(train.len() + test.len(), kept.len());
     let train_persons: std::collections::HashSet<_> = train.iter().map(|&i| persons[i]).collect();
@@ -94,6 +93,10 @@ fn duplicates_are_dropped_and_persons_stay_on_one_side() {
 
     let data = PurchaseData::build(&all, &catalogue(), 0.2, 7);
     assert_eq!(data.data.x.nrows(), all.len());
+    // The same data from the digests a streaming reader keeps.
+    let streamed = PurchaseData::from_digests(digests, &catalogue(), 0.2, 7);
+    assert_eq!(streamed.data, data.data);
+    assert_eq!(streamed.visits, data.visits);
     assert_eq!(data.data.feature_names, data.features.names());
     let (buyers, others) = data.persons();
     assert!(buyers > 0 && others > buyers);

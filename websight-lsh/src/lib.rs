@@ -67,4 +67,4 @@ pub use error::{LshError, Result};
 pub use index::LshIndex;
 pub use minhash::{EMPTY_SLOT, MinHasher, Signature};
 pub use params::LshParams;
-pub use tokens::{SimilarUsers, session_tokens};
+pub use tokens::{SimilarUsers, SimilarUsersBuilder, session_tokens};

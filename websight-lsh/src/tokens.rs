@@ -76,6 +76,49 @@ pub fn session_tokens(visit: &Visit, catalogue: &ProductCatalogue) -> BTreeSet<S
     tokens
 }
 
+/// [`SimilarUsers`] built one visit at a time, holding one signature per person and no
+/// visit: what a reader streaming a long run's visits needs. Adding a visit twice changes
+/// nothing (signatures merge by minimum).
+pub struct SimilarUsersBuilder<'c> {
+    catalogue: &'c ProductCatalogue,
+    hasher: MinHasher,
+    params: LshParams,
+    users: BTreeMap<String, crate::Signature>,
+}
+
+impl<'c> SimilarUsersBuilder<'c> {
+    /// An empty builder (seed 1, datasketch's default).
+    pub fn new(catalogue: &'c ProductCatalogue, num_perm: usize, threshold: f64) -> Result<Self> {
+        Ok(SimilarUsersBuilder {
+            catalogue,
+            hasher: MinHasher::new(num_perm, 1)?,
+            params: LshParams::optimal(threshold, num_perm, 0.5, 0.5)?,
+            users: BTreeMap::new(),
+        })
+    }
+
+    /// Merges `visit`'s tokens into its person's signature.
+    pub fn add(&mut self, visit: &Visit) -> Result<()> {
+        let signature = self.hasher.sign(session_tokens(visit, self.catalogue));
+        match self.users.get_mut(&visit.person) {
+            Some(existing) => existing.merge(&signature)?,
+            None => {
+                self.users.insert(visit.person.clone(), signature);
+            }
+        }
+        Ok(())
+    }
+
+    /// Indexes the persons added.
+    pub fn finish(self) -> Result<SimilarUsers> {
+        let index = LshIndex::build_par(self.params, &self.hasher, self.users)?;
+        Ok(SimilarUsers {
+            hasher: self.hasher,
+            index,
+        })
+    }
+}
+
 /// Similar-visitor search over visits: each person is the union of their visits' tokens
 /// (computed as the merge of per-visit signatures), indexed by [`LshIndex`]. Persons are
 /// the visits' (pseudonymised, stitched) persons.
@@ -92,20 +135,11 @@ impl SimilarUsers {
         num_perm: usize,
         threshold: f64,
     ) -> Result<Self> {
-        let hasher = MinHasher::new(num_perm, 1)?;
-        let params = LshParams::optimal(threshold, num_perm, 0.5, 0.5)?;
-        let mut users: BTreeMap<String, crate::Signature> = BTreeMap::new();
+        let mut builder = SimilarUsersBuilder::new(catalogue, num_perm, threshold)?;
         for visit in visits {
-            let signature = hasher.sign(session_tokens(visit, catalogue));
-            match users.get_mut(&visit.person) {
-                Some(existing) => existing.merge(&signature)?,
-                None => {
-                    users.insert(visit.person.clone(), signature);
-                }
-            }
+            builder.add(visit)?;
         }
-        let index = LshIndex::build_par(params, &hasher, users)?;
-        Ok(SimilarUsers { hasher, index })
+        builder.finish()
     }
 
     /// The `k` persons most similar to `person` (estimated Jaccard, best first).

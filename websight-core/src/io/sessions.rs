@@ -35,6 +35,15 @@ pub trait SessionStore: Send {
     async fn upsert_visits(&mut self, visits: &[Visit]) -> Result<WriteReport>;
     /// Every stored visit — the offline reader that feeds feature engineering.
     async fn read_sessions(&mut self) -> Result<StoredSessions>;
+    /// Every stored visit handed to `each` one at a time, so a reader need not hold them
+    /// all (a visit stored twice may come twice). The default reads them all first; stores
+    /// that can stream override it.
+    async fn scan_sessions(&mut self, each: &mut (dyn FnMut(Visit) + Send)) -> Result<()> {
+        for visit in self.read_sessions().await?.visits {
+            each(visit);
+        }
+        Ok(())
+    }
 }
 
 /// The embedded session store.
@@ -134,5 +143,14 @@ impl SessionStore for JsonLinesSessionStore {
             visits.insert(visit.id.clone(), visit);
         }
         Ok(StoredSessions::collect(visits.into_values()))
+    }
+
+    async fn scan_sessions(&mut self, each: &mut (dyn FnMut(Visit) + Send)) -> Result<()> {
+        std::io::Write::flush(&mut self.out)?;
+        let file = std::io::BufReader::new(std::fs::File::open(&self.path)?);
+        for line in std::io::BufRead::lines(file) {
+            each(serde_json::from_str(&line?)?);
+        }
+        Ok(())
     }
 }
