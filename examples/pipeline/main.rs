@@ -196,6 +196,14 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
+    // glibc raises its mmap threshold after large frees, so later large buffers (a tree's
+    // sorted feature indices, a bootstrap copy) come from arenas that keep the memory: a
+    // fixed threshold hands every large buffer back to the OS when it is freed.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's settings; called before any thread.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -324,11 +332,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let (Some(dp), Some(tally)) = (&args.dp, &dp_tally) {
         report.private_dashboard = Some(dp.publish(tally, args.out_dir.as_deref())?);
     }
+    // The stream's state has been reported: the offline stage gets the memory back.
+    drop((outcome, dp_tally, series));
     match read_back {
         Some(_) => offline::run(
             &mut report,
             collected,
-            outcome.analytics.catalogue(),
+            &catalogue,
             args.config.seed,
             args.dp.as_ref().map(|dp| &dp.ledger),
         )?,

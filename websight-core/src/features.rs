@@ -241,9 +241,15 @@ impl PurchaseFeatures {
         &self,
         visits: impl IntoIterator<Item = (&'a VisitDigest, bool)>,
     ) -> Array2<f64> {
-        let rows: Vec<Vec<f64>> = visits.into_iter().map(|(v, r)| self.row(v, r)).collect();
+        // Row by row into one buffer: no second copy of the matrix.
         let d = self.names().len();
-        Array2::from_shape_fn((rows.len(), d), |(i, j)| rows[i][j])
+        let mut values = Vec::new();
+        let mut n = 0;
+        for (v, r) in visits {
+            values.extend(self.row(v, r));
+            n += 1;
+        }
+        Array2::from_shape_vec((n, d), values).expect("every row has the names' length")
     }
 }
 

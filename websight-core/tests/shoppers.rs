@@ -56,6 +56,29 @@ fn random_forest_and_mlp_reach_the_reference_auc() {
         .unwrap();
     let p = forest.predict_proba(te.x.view()).unwrap();
     let rf = BinaryMetrics::compute(p.as_slice().unwrap(), &labels).unwrap();
+    // Fitting one tree at a time (bounded memory) gives a forest as good: each tree has its
+    // own seeded stream (linfa breaks split ties its own way, so not always the same tree).
+    let serial = RandomForestParams::new()
+        .trees(10)
+        .max_depth(Some(8))
+        .seed(42)
+        .threads(Some(1))
+        .fit(tr.x.view(), tr.y.view())
+        .unwrap();
+    let parallel = RandomForestParams::new()
+        .trees(10)
+        .max_depth(Some(8))
+        .seed(42)
+        .fit(tr.x.view(), tr.y.view())
+        .unwrap();
+    let auc = |f: &websight_core::learn::RandomForest| {
+        let p = f.predict_proba(te.x.view()).unwrap();
+        BinaryMetrics::compute(p.as_slice().unwrap(), &labels)
+            .unwrap()
+            .roc_auc
+    };
+    assert_eq!(serial.trees.len(), 10);
+    assert!((auc(&serial) - auc(&parallel)).abs() < 0.01);
 
     let scaler = Standardizer::fit(&tr.x);
     let (xs_tr, xs_te) = (
