@@ -78,15 +78,17 @@ impl DpFlags {
         flag: &str,
         mut value: impl FnMut(&str) -> Result<String, String>,
     ) -> Result<bool, String> {
-        let mut number = |name: &str| -> Result<f64, String> {
-            let v = value(name)?;
-            v.parse::<f64>().map_err(|e| format!("{name} {v:?}: {e}"))
-        };
+        fn parse<T: std::str::FromStr>(flag: &str, v: String) -> Result<T, String>
+        where
+            T::Err: std::fmt::Display,
+        {
+            v.parse().map_err(|e| format!("{flag} {v:?}: {e}"))
+        }
         match flag {
-            "--dp-epsilon" => self.epsilon = Some(number(flag)?),
-            "--dp-budget" => self.budget = Some(number(flag)?),
-            "--dp-revenue-cap" => self.revenue_cap = Some(number(flag)?),
-            "--dp-visits-per-person" => self.visits_per_person = Some(number(flag)? as u32),
+            "--dp-epsilon" => self.epsilon = Some(parse(flag, value(flag)?)?),
+            "--dp-budget" => self.budget = Some(parse(flag, value(flag)?)?),
+            "--dp-revenue-cap" => self.revenue_cap = Some(parse(flag, value(flag)?)?),
+            "--dp-visits-per-person" => self.visits_per_person = Some(parse(flag, value(flag)?)?),
             "--dp-ledger" => self.ledger = Some(value(flag)?.into()),
             _ => return Ok(false),
         }

@@ -484,8 +484,7 @@ impl DocumentStore {
 }
 
 /// The visits a run stored, to read back once it has ended: one at a time
-/// ([`StoredVisits::scan`], what a long run's offline stage does) or all at once. A
-/// temporary session file is removed when this is dropped.
+/// ([`StoredVisits::scan`]). A temporary session file is removed when this is dropped.
 pub struct StoredVisits {
     store: Box<dyn SessionStore>,
     temporary: Option<PathBuf>,
@@ -507,14 +506,6 @@ impl StoredVisits {
             })
             .await?;
         Ok((visits, events))
-    }
-
-    /// Every stored visit at once, sorted by (start, id).
-    pub async fn read_all(&mut self) -> Result<StoredSessions> {
-        let mut visits = Vec::new();
-        self.scan(|v| visits.push(v)).await?;
-        visits.sort_by(|a, b| (a.started_at(), &a.id).cmp(&(b.started_at(), &b.id)));
-        Ok(StoredSessions::collect(visits))
     }
 }
 

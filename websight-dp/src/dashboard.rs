@@ -205,31 +205,6 @@ impl DashboardTally {
             budget_left: (ledger.budget().epsilon().unwrap_or(f64::INFINITY) - spent).max(0.0),
         })
     }
-
-    /// Merges another tally of disjoint persons (e.g. another partition of the stream).
-    /// Persons seen by both are bounded again: their visits beyond k are not removed from
-    /// the sums, so merge only tallies partitioned by person.
-    pub fn merge(&mut self, other: DashboardTally) {
-        for (p, n) in other.counted {
-            *self.counted.entry(p).or_insert(0) += n;
-        }
-        self.visitor_days.extend(other.visitor_days);
-        self.visitor_channels.extend(other.visitor_channels);
-        for (d, s) in other.by_day {
-            add_sums(self.by_day.entry(d).or_default(), s);
-        }
-        for (c, s) in other.by_channel {
-            add_sums(self.by_channel.entry(c).or_default(), s);
-        }
-        self.dropped += other.dropped;
-    }
-}
-
-fn add_sums(a: &mut Sums, b: Sums) {
-    a.visitors += b.visitors;
-    a.sessions += b.sessions;
-    a.orders += b.orders;
-    a.revenue = a.revenue.saturating_add(b.revenue);
 }
 
 /// Half-width of the 95 % interval of discrete Laplace noise of scale b: the smallest t

@@ -21,7 +21,7 @@ use crate::contribution::bound_rows;
 use crate::error::{check_range, positive};
 use crate::exact::Guarantee;
 use crate::mechanisms::DiscreteLaplace;
-use crate::{Cost, DpError, Result};
+use crate::{DpError, Result};
 
 /// How much noise to add: a fixed noise multiplier σ, or the smallest σ that keeps the
 /// whole run within a target ε.
@@ -128,20 +128,6 @@ impl PrivacyReport {
             epsilon: self.epsilon,
             delta: self.delta,
         }
-    }
-
-    /// What the run costs a [`crate::PrivacyFilter`]: its DP-SGD steps, plus the base rate.
-    pub fn costs(&self) -> Result<Vec<Cost>> {
-        let mut costs = vec![Cost::dp_sgd(
-            self.sampling_rate,
-            self.noise_multiplier,
-            self.steps,
-            self.delta,
-        )?];
-        if self.base_rate_epsilon > 0.0 {
-            costs.push(Cost::pure(self.base_rate_epsilon)?);
-        }
-        Ok(costs)
     }
 }
 
