@@ -12,6 +12,7 @@
 
 mod original;
 mod segment;
+mod wire;
 
 use serde::{Deserialize, Serialize};
 
@@ -191,6 +192,6 @@ pub fn decode_line(line: &[u8], format: Format, context: &DecodeContext) -> Vec<
 
 /// A cheap sniff: both keys that only the original record has.
 fn looks_original(line: &[u8]) -> bool {
-    let has = |needle: &[u8]| line.windows(needle.len()).any(|w| w == needle);
-    has(b"\"sessionId\"") && has(b"\"productIds\"")
+    let has = |needle: &[u8]| memchr::memmem::find(line, needle).is_some();
+    has(b"\"productIds\"") && has(b"\"sessionId\"")
 }

@@ -1,10 +1,17 @@
 //! Segment-spec messages and batches ↔ events.
+//!
+//! Decoding reads the [`wire`](super::wire) shapes in one pass — no `serde_json::Value` for
+//! the fields we type — and turns them into an [`Event`], or a dead letter naming the field.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use super::wire::{
+    CampaignFields, Field, ListOr, Message, PageFields, ProductFields, Props, Scalar,
+};
 use super::{DeadLetter, DeadLetterReason, DecodeContext, Decoded, Limits};
 use crate::event::{Campaign, Event, MessageType, Money, Page, ProductItem, Properties, clip};
 
@@ -13,8 +20,8 @@ type Object = Map<String, Value>;
 /// Decodes one message or a `{"batch": […]}`: one result per message, in order.
 ///
 /// A batch's own `sentAt` and `context` apply to messages that lack them (as Segment's HTTP
-/// API does). A message without `messageId` gets a stable one from a hash of its content, so
-/// an identical resend is still a duplicate.
+/// API does, field by field). A message without `messageId` gets a stable one from a hash of
+/// its text, so an identical resend is still a duplicate.
 pub fn decode_segment(raw: &[u8], context: &DecodeContext) -> Vec<Decoded> {
     let limits = &context.limits;
     if raw.len() > limits.max_batch_bytes {
@@ -27,42 +34,37 @@ pub fn decode_segment(raw: &[u8], context: &DecodeContext) -> Vec<Decoded> {
             )),
         ))];
     }
-    let value: Value = match serde_json::from_slice(raw) {
-        Ok(v) => v,
-        Err(e) => return vec![Err(DeadLetter::new(raw, DeadLetterReason::of_json(&e)))],
+    let top = match read_object(raw, "expected a JSON object") {
+        Ok(top) => top,
+        Err(reason) => return vec![Err(DeadLetter::new(raw, reason))],
     };
-    let Value::Object(mut top) = value else {
-        return vec![Err(DeadLetter::new(
-            raw,
-            DeadLetterReason::Shape("expected a JSON object".into()),
-        ))];
-    };
-    match top.remove("batch") {
-        Some(Value::Array(messages)) => {
-            let sent_at = top.get("sentAt").cloned();
-            let shared = top.get("context").and_then(Value::as_object).cloned();
-            messages
+    match top.batch {
+        Some(ListOr::List(entries)) => {
+            let shared = match Field::object(top.context) {
+                Ok(shared) => shared,
+                Err(()) => None,
+            };
+            entries
                 .into_iter()
-                .map(|m| {
-                    let Value::Object(mut m) = m else {
-                        let text = m.to_string();
-                        return Err(DeadLetter::new(
-                            text.as_bytes(),
-                            DeadLetterReason::Shape("a batch entry is not an object".into()),
-                        ));
-                    };
-                    if let Some(sent) = &sent_at {
-                        m.entry("sentAt").or_insert_with(|| sent.clone());
+                .map(|entry| {
+                    let text = entry.get().as_bytes();
+                    let mut m = read_object(text, "a batch entry is not an object")
+                        .map_err(|reason| DeadLetter::new(text, reason))?;
+                    if m.sent_at.is_none() {
+                        m.sent_at.clone_from(&top.sent_at);
                     }
                     if let Some(shared) = &shared {
-                        merge_context(&mut m, shared);
+                        m.context = match m.context {
+                            None => Some(Field::Object(shared.clone())),
+                            Some(Field::Object(own)) => Some(Field::Object(own.over(shared))),
+                            other => other,
+                        };
                     }
-                    let text = serde_json::to_vec(&m).unwrap_or_default();
-                    message(m, &text, context)
+                    message(m, text, context)
                 })
                 .collect()
         }
-        Some(_) => vec![Err(DeadLetter::new(
+        Some(ListOr::Other(_)) => vec![Err(DeadLetter::new(
             raw,
             DeadLetterReason::Shape("`batch` is not an array".into()),
         ))],
@@ -70,32 +72,33 @@ pub fn decode_segment(raw: &[u8], context: &DecodeContext) -> Vec<Decoded> {
     }
 }
 
-fn merge_context(message: &mut Object, shared: &Object) {
-    let entry = message
-        .entry("context")
-        .or_insert_with(|| Value::Object(Object::new()));
-    if let Value::Object(own) = entry {
-        for (k, v) in shared {
-            own.entry(k.clone()).or_insert_with(|| v.clone());
-        }
+/// The wire message in `raw`, which must be a JSON object.
+fn read_object<'a>(raw: &'a [u8], not_object: &str) -> Result<Message<'a>, DeadLetterReason> {
+    let first = raw.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        // Say what is wrong with it: bad JSON, or JSON that is not an object.
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(raw) {
+            Err(e) => DeadLetterReason::of_json(&e),
+            Ok(_) => shape(not_object),
+        });
     }
+    serde_json::from_slice(raw).map_err(|e| DeadLetterReason::of_json(&e))
 }
 
-/// One message object; `raw` is its text for the dead letter.
-fn message(mut m: Object, raw: &[u8], context: &DecodeContext) -> Decoded {
-    let refuse = |reason| Err(DeadLetter::new(raw, reason));
+/// One message; `raw` is its text for the dead letter and the derived message id.
+fn message(m: Message<'_>, raw: &[u8], context: &DecodeContext) -> Decoded {
     let limits = &context.limits;
     if raw.len() > limits.max_message_bytes {
-        return refuse(DeadLetterReason::TooLarge(format!(
-            "message is {} bytes, over the {}-byte limit",
-            raw.len(),
-            limits.max_message_bytes
-        )));
+        return Err(DeadLetter::new(
+            raw,
+            DeadLetterReason::TooLarge(format!(
+                "message is {} bytes, over the {}-byte limit",
+                raw.len(),
+                limits.max_message_bytes
+            )),
+        ));
     }
-    match parse(&mut m, raw, context) {
-        Ok(event) => Ok(event),
-        Err(reason) => refuse(reason),
-    }
+    parse(m, raw, context).map_err(|reason| DeadLetter::new(raw, reason))
 }
 
 fn shape(text: impl Into<String>) -> DeadLetterReason {
@@ -106,23 +109,23 @@ fn invalid(text: impl Into<String>) -> DeadLetterReason {
     DeadLetterReason::Invalid(text.into())
 }
 
-fn parse(m: &mut Object, raw: &[u8], context: &DecodeContext) -> Result<Event, DeadLetterReason> {
+fn parse(m: Message<'_>, raw: &[u8], context: &DecodeContext) -> Result<Event, DeadLetterReason> {
     let limits = &context.limits;
-    let kind = match m.get("type") {
-        Some(Value::String(t)) => MessageType::parse(t)
-            .ok_or_else(|| shape(format!("unknown message type {:?}", clip(t))))?,
-        None | Some(Value::Null) => context
+    let kind = match m.kind {
+        Some(Scalar::Str(t)) => MessageType::parse(&t)
+            .ok_or_else(|| shape(format!("unknown message type {:?}", clip(&t))))?,
+        None | Some(Scalar::Null) => context
             .default_type
             .ok_or_else(|| shape("missing `type`"))?,
         Some(_) => return Err(shape("`type` is not a string")),
     };
-    let message_id = match id(m.get("messageId"), "messageId", limits)? {
+    let message_id = match id(m.message_id, "messageId", limits)? {
         Some(id) => id,
         None => format!("ws-{:016x}", crate::hash::hash64(raw)),
     };
-    let user_id = id(m.get("userId"), "userId", limits)?;
-    let anonymous_id = id(m.get("anonymousId"), "anonymousId", limits)?;
-    let previous_id = id(m.get("previousId"), "previousId", limits)?;
+    let user_id = id(m.user_id, "userId", limits)?;
+    let anonymous_id = id(m.anonymous_id, "anonymousId", limits)?;
+    let previous_id = id(m.previous_id, "previousId", limits)?;
     if user_id.is_none() && anonymous_id.is_none() {
         return Err(invalid("neither userId nor anonymousId"));
     }
@@ -131,16 +134,16 @@ fn parse(m: &mut Object, raw: &[u8], context: &DecodeContext) -> Result<Event, D
     }
     let name = match kind {
         MessageType::Track => {
-            Some(text(m.get("event"), "event")?.ok_or_else(|| shape("track without `event`"))?)
+            Some(text(m.event, "event")?.ok_or_else(|| shape("track without `event`"))?)
         }
-        MessageType::Page | MessageType::Screen => text(m.get("name"), "name")?,
+        MessageType::Page | MessageType::Screen => text(m.name, "name")?,
         _ => None,
     };
     let mut timestamps = crate::event::Timestamps {
-        timestamp: time(m.get("timestamp"), "timestamp")?,
-        original_timestamp: time(m.get("originalTimestamp"), "originalTimestamp")?,
-        sent_at: time(m.get("sentAt"), "sentAt")?,
-        received_at: time(m.get("receivedAt"), "receivedAt")?,
+        timestamp: time(m.timestamp, "timestamp")?,
+        original_timestamp: time(m.original_timestamp, "originalTimestamp")?,
+        sent_at: time(m.sent_at, "sentAt")?,
+        received_at: time(m.received_at, "receivedAt")?,
     };
     if context.received_at.is_some() {
         timestamps.received_at = context.received_at;
@@ -161,45 +164,39 @@ fn parse(m: &mut Object, raw: &[u8], context: &DecodeContext) -> Result<Event, D
         }
     }
 
-    let mut ctx = match m.remove("context") {
-        Some(Value::Object(c)) => c,
-        None | Some(Value::Null) => Object::new(),
-        Some(_) => return Err(shape("`context` is not an object")),
-    };
-    let mut props = match m.remove("properties") {
-        Some(Value::Object(p)) => p,
-        None | Some(Value::Null) => Object::new(),
-        Some(_) => return Err(shape("`properties` is not an object")),
-    };
+    let ctx = Field::object(m.context)
+        .map_err(|()| shape("`context` is not an object"))?
+        .unwrap_or_default();
+    let props = Field::object(m.properties)
+        .map_err(|()| shape("`properties` is not an object"))?
+        .unwrap_or_default();
     let session_id = id(
-        ctx.get("sessionId").or(ctx.get("session_id")),
+        ctx.session_id.or(ctx.session_id_snake),
         "context.sessionId",
         limits,
     )?;
-    let user_agent = text(ctx.get("userAgent"), "context.userAgent")?.map(|s| cap(s, 1024));
+    let user_agent = text(ctx.user_agent, "context.userAgent")?.map(|s| cap(s, 1024));
     // An unreadable address is no reason to lose the event; it just has none.
-    let ip = text(ctx.get("ip"), "context.ip")?.and_then(|s| parse_ip(&s));
-    let locale = text(ctx.get("locale"), "context.locale")?.map(|s| cap(s, 64));
-    let mut page = match ctx.remove("page") {
-        Some(Value::Object(p)) => page_of(&p)?,
+    let ip = text(ctx.ip, "context.ip")?.and_then(|s| parse_ip(&s));
+    let locale = text(ctx.locale, "context.locale")?.map(|s| cap(s, 64));
+    let mut page = match ctx.page {
+        Some(Field::Object(p)) => page_of(p)?,
         _ => Page::default(),
     };
-    if kind == MessageType::Page {
-        // analytics.js repeats the page in the properties; fill what the context lacks.
-        let from_props = page_of(&props)?;
-        fill(&mut page.url, from_props.url);
-        fill(&mut page.path, from_props.path);
-        fill(&mut page.title, from_props.title);
-        fill(&mut page.referrer, from_props.referrer);
-        fill(&mut page.search, from_props.search);
-        for key in ["url", "path", "title", "referrer", "search"] {
-            props.remove(key);
-        }
-    }
-    let mut campaign = match ctx.get("campaign") {
-        Some(Value::Object(c)) => campaign_of(c)?,
+    let mut campaign = match ctx.campaign {
+        Some(Field::Object(c)) => campaign_of(c)?,
         _ => Campaign::default(),
     };
+    let mut traits = match m.traits {
+        Some(Field::Object(t)) => t,
+        _ => Object::new(),
+    };
+    if let Some(Field::Object(t)) = ctx.traits {
+        for (k, v) in t {
+            traits.entry(k).or_insert(v);
+        }
+    }
+    let properties = properties_of(props, kind, name.as_deref(), &mut page, limits)?;
     if campaign.is_empty() {
         campaign = page
             .url
@@ -207,16 +204,6 @@ fn parse(m: &mut Object, raw: &[u8], context: &DecodeContext) -> Result<Event, D
             .map(campaign_from_url)
             .unwrap_or_default();
     }
-    let mut traits = match m.remove("traits") {
-        Some(Value::Object(t)) => t,
-        _ => Object::new(),
-    };
-    if let Some(Value::Object(t)) = ctx.remove("traits") {
-        for (k, v) in t {
-            traits.entry(k).or_insert(v);
-        }
-    }
-    let properties = properties_of(props, kind, name.as_deref(), limits)?;
     Ok(Event {
         message_id,
         kind,
@@ -262,14 +249,14 @@ fn parse_ip(s: &str) -> Option<IpAddr> {
 /// An id: a non-empty string or an integer (read as its decimal text); `null` or `""` is
 /// none.
 fn id(
-    value: Option<&Value>,
+    value: Option<Scalar<'_>>,
     field: &str,
     limits: &Limits,
 ) -> Result<Option<String>, DeadLetterReason> {
-    let text = match value {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(s)) => s.trim().to_owned(),
-        Some(Value::Number(n)) => n.to_string(),
+    let text: Cow<'_, str> = match &value {
+        None | Some(Scalar::Null) => return Ok(None),
+        Some(Scalar::Str(s)) => Cow::Borrowed(s.trim()),
+        Some(Scalar::Num(n)) => Cow::Owned(n.to_string()),
         Some(_) => return Err(shape(format!("`{field}` is not a string"))),
     };
     if text.len() > limits.max_id_bytes {
@@ -279,27 +266,27 @@ fn id(
             limits.max_id_bytes
         )));
     }
-    Ok((!text.is_empty()).then_some(text))
+    Ok((!text.is_empty()).then(|| text.into_owned()))
 }
 
 /// A string field (numbers and booleans are kept as their text); capped at 8 KiB.
-fn text(value: Option<&Value>, field: &str) -> Result<Option<String>, DeadLetterReason> {
+fn text(value: Option<Scalar<'_>>, field: &str) -> Result<Option<String>, DeadLetterReason> {
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(cap(s.clone(), 8 * 1024))),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-        Some(_) => Err(shape(format!("`{field}` is not a string"))),
+        None | Some(Scalar::Null) => Ok(None),
+        Some(Scalar::Str(s)) => Ok(Some(crate::event::prefix(&s, 8 * 1024).to_owned())),
+        Some(Scalar::Num(n)) => Ok(Some(n.to_string())),
+        Some(Scalar::Bool(b)) => Ok(Some(b.to_string())),
+        Some(Scalar::Other(_)) => Err(shape(format!("`{field}` is not a string"))),
     }
 }
 
 /// An RFC 3339 time; an ISO 8601 time without offset is read as UTC; an integer is epoch
 /// milliseconds.
-fn time(value: Option<&Value>, field: &str) -> Result<Option<DateTime<Utc>>, DeadLetterReason> {
+fn time(value: Option<Scalar<'_>>, field: &str) -> Result<Option<DateTime<Utc>>, DeadLetterReason> {
     let bad = |what: &str| invalid(format!("`{field}` {what}"));
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => {
+        None | Some(Scalar::Null) => Ok(None),
+        Some(Scalar::Str(s)) => {
             let s = s.trim();
             if let Ok(t) = DateTime::parse_from_rfc3339(s) {
                 return Ok(Some(t.with_timezone(&Utc)));
@@ -308,7 +295,7 @@ fn time(value: Option<&Value>, field: &str) -> Result<Option<DateTime<Utc>>, Dea
                 .map(|t| Some(t.and_utc()))
                 .map_err(|_| bad(&format!("{:?} is not an RFC 3339 time", clip(s))))
         }
-        Some(Value::Number(n)) => n
+        Some(Scalar::Num(n)) => n
             .as_i64()
             .and_then(DateTime::from_timestamp_millis)
             .map(Some)
@@ -317,24 +304,23 @@ fn time(value: Option<&Value>, field: &str) -> Result<Option<DateTime<Utc>>, Dea
     }
 }
 
-fn page_of(p: &Object) -> Result<Page, DeadLetterReason> {
+fn page_of(p: PageFields<'_>) -> Result<Page, DeadLetterReason> {
     Ok(Page {
-        url: text(p.get("url"), "page.url")?,
-        path: text(p.get("path"), "page.path")?,
-        title: text(p.get("title"), "page.title")?,
-        referrer: text(p.get("referrer"), "page.referrer")?,
-        search: text(p.get("search"), "page.search")?,
+        url: text(p.url, "page.url")?,
+        path: text(p.path, "page.path")?,
+        title: text(p.title, "page.title")?,
+        referrer: text(p.referrer, "page.referrer")?,
+        search: text(p.search, "page.search")?,
     })
 }
 
-fn campaign_of(c: &Object) -> Result<Campaign, DeadLetterReason> {
-    let get = |a: &str, b: &str| text(c.get(a).or(c.get(b)), a);
+fn campaign_of(c: CampaignFields<'_>) -> Result<Campaign, DeadLetterReason> {
     Ok(Campaign {
-        source: get("source", "utm_source")?,
-        medium: get("medium", "utm_medium")?,
-        name: get("name", "utm_campaign")?,
-        term: get("term", "utm_term")?,
-        content: get("content", "utm_content")?,
+        source: text(c.source.or(c.utm_source), "source")?,
+        medium: text(c.medium.or(c.utm_medium), "medium")?,
+        name: text(c.name.or(c.utm_campaign), "name")?,
+        term: text(c.term.or(c.utm_term), "term")?,
+        content: text(c.content.or(c.utm_content), "content")?,
     })
 }
 
@@ -361,58 +347,61 @@ pub fn campaign_from_url(url: &str) -> Campaign {
     c
 }
 
-fn money(value: Option<Value>, field: &str) -> Result<Option<Money>, DeadLetterReason> {
-    match value.as_ref().and_then(Money::from_json) {
-        None => Ok(None),
-        Some(Ok(m)) => Ok(Some(m)),
-        Some(Err(e)) => Err(invalid(format!("`{field}`: {e}"))),
+fn money(value: Option<Scalar<'_>>, field: &str) -> Result<Option<Money>, DeadLetterReason> {
+    let parsed = match value {
+        None | Some(Scalar::Null) => return Ok(None),
+        Some(Scalar::Num(n)) => n.to_string().parse(),
+        Some(Scalar::Str(s)) => s.trim().parse(),
+        Some(other) => Err(crate::event::MoneyError::NotDecimal(clip(
+            &other.into_value().to_string(),
+        ))),
+    };
+    parsed
+        .map(Some)
+        .map_err(|e| invalid(format!("`{field}`: {e}")))
+}
+
+fn quantity(value: Option<Scalar<'_>>) -> Result<Option<u32>, DeadLetterReason> {
+    let n = match &value {
+        None | Some(Scalar::Null) => return Ok(None),
+        Some(Scalar::Num(n)) => n.as_u64(),
+        Some(Scalar::Str(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    };
+    match n.and_then(|n| u32::try_from(n).ok()) {
+        Some(n) if n <= 1_000_000 => Ok(Some(n)),
+        _ => Err(invalid(format!(
+            "`quantity` {} is not a whole number of units up to 1,000,000",
+            clip(&value.map_or(Value::Null, Scalar::into_value).to_string())
+        ))),
     }
 }
 
-fn product_of(mut p: Object, limits: &Limits) -> Result<(ProductItem, Object), DeadLetterReason> {
-    let quantity = match p.remove("quantity") {
-        None | Some(Value::Null) => None,
-        Some(v) => {
-            let n = match &v {
-                Value::Number(n) => n.as_u64(),
-                Value::String(s) => s.trim().parse::<u64>().ok(),
-                _ => None,
-            };
-            match n.and_then(|n| u32::try_from(n).ok()) {
-                Some(n) if n <= 1_000_000 => Some(n),
-                _ => {
-                    return Err(invalid(format!(
-                        "`quantity` {} is not a whole number of units up to 1,000,000",
-                        clip(&v.to_string())
-                    )));
-                }
-            }
-        }
-    };
-    let item = ProductItem {
-        product_id: id(p.get("product_id").or(p.get("id")), "product_id", limits)?,
-        sku: id(p.get("sku"), "sku", limits)?,
-        name: text(p.get("name"), "name")?,
-        category: text(p.get("category"), "category")?,
-        brand: text(p.get("brand"), "brand")?,
-        price: money(p.remove("price"), "price")?,
-        quantity,
-    };
-    for key in ["product_id", "id", "sku", "name", "category", "brand"] {
-        p.remove(key);
-    }
-    Ok((item, p))
+fn product_of(p: ProductFields<'_>, limits: &Limits) -> Result<ProductItem, DeadLetterReason> {
+    Ok(ProductItem {
+        product_id: id(p.product_id.or(p.id), "product_id", limits)?,
+        sku: id(p.sku, "sku", limits)?,
+        name: text(p.name, "name")?,
+        category: text(p.category, "category")?,
+        brand: text(p.brand, "brand")?,
+        price: money(p.price, "price")?,
+        quantity: quantity(p.quantity)?,
+    })
 }
 
+/// The typed properties; a `page` call's page fields fill what `page` (from the context)
+/// lacks.
 fn properties_of(
-    mut p: Object,
+    p: Props<'_>,
     kind: MessageType,
     name: Option<&str>,
+    page: &mut Page,
     limits: &Limits,
 ) -> Result<Properties, DeadLetterReason> {
     let mut out = Properties::default();
-    match p.remove("products") {
-        Some(Value::Array(items)) => {
+    let mut extra = p.extra;
+    match p.products {
+        Some(ListOr::List(items)) => {
             if items.len() > limits.max_products {
                 return Err(DeadLetterReason::TooLarge(format!(
                     "{} products, over the limit of {}",
@@ -421,57 +410,53 @@ fn properties_of(
                 )));
             }
             for item in items {
-                let Value::Object(item) = item else {
+                let Field::Object(item) = item else {
                     return Err(shape("a `products` entry is not an object"));
                 };
                 // Per-product extras are few and rarely read: they are dropped with the item's
                 // typed fields kept.
-                out.products.push(product_of(item, limits)?.0);
+                out.products.push(product_of(item, limits)?);
             }
         }
-        None | Some(Value::Null) => {}
-        Some(other) => {
-            p.insert("products".into(), other);
+        Some(ListOr::Other(Scalar::Null)) | None => {}
+        Some(ListOr::Other(other)) => {
+            extra.insert("products".into(), other.into_value());
         }
     }
     // Product-level events carry one product in the properties themselves.
     let product_event = kind == MessageType::Track
         && name.is_some_and(|n| n.starts_with("Product ") && n != "Product List Viewed");
-    if out.products.is_empty()
-        && (product_event || p.contains_key("product_id") || p.contains_key("sku"))
-    {
-        let mut own = Object::new();
-        for key in [
-            "product_id",
-            "sku",
-            "name",
-            "category",
-            "brand",
-            "price",
-            "quantity",
-        ] {
-            if let Some(v) = p.remove(key) {
-                own.insert(key.into(), v);
-            }
-        }
-        let (item, _) = product_of(own, limits)?;
+    if out.products.is_empty() && (product_event || p.product.identified()) {
+        let item = product_of(p.product, limits)?;
         if item.key().is_some() {
             out.products.push(item);
         }
+    } else {
+        p.product.into_extra(&mut extra);
     }
-    out.order_id = id(p.remove("order_id").as_ref(), "order_id", limits)?;
-    out.checkout_id = id(p.remove("checkout_id").as_ref(), "checkout_id", limits)?;
-    out.revenue = money(p.remove("revenue"), "revenue")?;
-    out.total = money(p.remove("total"), "total")?;
-    out.currency = text(p.remove("currency").as_ref(), "currency")?
-        .map(|c| cap(c.trim().to_ascii_uppercase(), 8));
-    out.payment_method = text(p.remove("payment_method").as_ref(), "payment_method")?;
-    out.review_id = id(p.remove("review_id").as_ref(), "review_id", limits)?;
-    out.review_body = text(p.remove("review_body").as_ref(), "review_body")?;
-    out.rating = match p.remove("rating") {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => n.as_f64(),
-        Some(Value::String(s)) => Some(
+    if kind == MessageType::Page {
+        // analytics.js repeats the page in the properties; fill what the context lacks.
+        let from_props = page_of(p.page)?;
+        fill(&mut page.url, from_props.url);
+        fill(&mut page.path, from_props.path);
+        fill(&mut page.title, from_props.title);
+        fill(&mut page.referrer, from_props.referrer);
+        fill(&mut page.search, from_props.search);
+    } else {
+        p.page.into_extra(&mut extra);
+    }
+    out.order_id = id(p.order_id, "order_id", limits)?;
+    out.checkout_id = id(p.checkout_id, "checkout_id", limits)?;
+    out.revenue = money(p.revenue, "revenue")?;
+    out.total = money(p.total, "total")?;
+    out.currency = text(p.currency, "currency")?.map(|c| cap(c.trim().to_ascii_uppercase(), 8));
+    out.payment_method = text(p.payment_method, "payment_method")?;
+    out.review_id = id(p.review_id, "review_id", limits)?;
+    out.review_body = text(p.review_body, "review_body")?;
+    out.rating = match p.rating {
+        None | Some(Scalar::Null) => None,
+        Some(Scalar::Num(n)) => n.as_f64(),
+        Some(Scalar::Str(s)) => Some(
             s.trim()
                 .parse::<f64>()
                 .ok()
@@ -480,8 +465,8 @@ fn properties_of(
         ),
         Some(_) => return Err(invalid("`rating` is not a number")),
     };
-    out.query = text(p.remove("query").as_ref(), "query")?;
-    out.extra = p;
+    out.query = text(p.query, "query")?;
+    out.extra = extra;
     Ok(out)
 }
 
@@ -762,6 +747,45 @@ mod tests {
         assert!(one(import).is_ok());
         let skewed = r#"{"type":"page","anonymousId":"a","timestamp":"2026-03-01T20:00:00Z","receivedAt":"2026-03-01T09:00:00Z"}"#;
         assert!(one(skewed).is_ok(), "within a day of receipt");
+    }
+
+    #[test]
+    fn fields_read_in_one_pass_keep_what_is_not_typed() {
+        // Escaped keys and strings are read like plain ones.
+        let e = one(
+            r#"{"\u0074ype":"track","event":"Signed \"Up\"","anonymousId":"a\u00e9","timestamp":"2026-01-01T00:00:00Z",
+               "properties":{"url":"https://x.example/","name":"plan","products":"none","price":{"v":1},"plan":["a"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(e.kind, MessageType::Track);
+        assert_eq!(e.name.as_deref(), Some("Signed \"Up\""));
+        assert_eq!(e.anonymous_id.as_deref(), Some("aé"));
+        // Not a product event and no product id: the product and page fields stay properties.
+        let extra = &e.properties.extra;
+        assert_eq!(extra["url"], "https://x.example/");
+        assert_eq!(extra["name"], "plan");
+        assert_eq!(extra["products"], "none");
+        assert_eq!(extra["price"], json!({"v": 1}));
+        assert_eq!(extra["plan"], json!(["a"]));
+        assert!(e.properties.products.is_empty());
+        // A field given twice is ambiguous: a dead letter, not a guess.
+        let twice = r#"{"type":"page","type":"track","anonymousId":"a","timestamp":"2026-01-01T00:00:00Z"}"#;
+        assert!(matches!(
+            one(twice).unwrap_err().reason,
+            DeadLetterReason::Shape(_)
+        ));
+        // Wrong types name their field.
+        let bad =
+            r#"{"type":"page","anonymousId":"a","timestamp":"2026-01-01T00:00:00Z","context":[1]}"#;
+        assert_eq!(
+            one(bad).unwrap_err().reason,
+            DeadLetterReason::Shape("`context` is not an object".into())
+        );
+        let bad = r#"{"type":"page","anonymousId":{"a":1},"timestamp":"2026-01-01T00:00:00Z"}"#;
+        assert_eq!(
+            one(bad).unwrap_err().reason,
+            DeadLetterReason::Shape("`anonymousId` is not a string".into())
+        );
     }
 
     #[test]

@@ -1,0 +1,488 @@
+//! A Segment message as it arrives, read in one pass without building a `serde_json::Value`:
+//! strings without escapes are borrowed from the input, fields we do not read are skipped
+//! unparsed, and only properties we do not type become `Value`s (they are kept verbatim).
+//! Wrong types are not refused here — they are kept ([`Scalar::Other`], [`Field::Other`]) so
+//! the decoder can say which field was wrong.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+use serde_json::{Map, Number, Value};
+
+/// A JSON value where the spec expects a string, number or boolean.
+#[derive(Debug, Clone)]
+pub(super) enum Scalar<'a> {
+    Null,
+    Str(Cow<'a, str>),
+    Num(Number),
+    Bool(bool),
+    /// An object or an array.
+    Other(Value),
+}
+
+impl Scalar<'_> {
+    /// The value as `serde_json` would have read it.
+    pub(super) fn into_value(self) -> Value {
+        match self {
+            Scalar::Null => Value::Null,
+            Scalar::Str(s) => Value::String(s.into_owned()),
+            Scalar::Num(n) => Value::Number(n),
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Other(v) => v,
+        }
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Num(v.into()))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Num(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Scalar<'de>, E> {
+        // As `Value` does: a non-finite number (not JSON) is null.
+        Ok(Number::from_f64(v).map_or(Scalar::Null, Scalar::Num))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_unit<E>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_none<E>(self) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Scalar<'de>, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar<'de>, A::Error> {
+        Value::deserialize(MapAccessDeserializer::new(map)).map(Scalar::Other)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar<'de>, A::Error> {
+        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Scalar::Other)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Scalar<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ScalarVisitor)
+    }
+}
+
+/// A field that should hold an object: `T` when it does, `Other` (skipped) when it does not.
+#[derive(Debug, Clone)]
+pub(super) enum Field<T> {
+    Object(T),
+    Other,
+}
+
+impl<T> Field<T> {
+    /// `Some(T)` for an object; `Err(())` for anything else.
+    pub(super) fn object(this: Option<Self>) -> Result<Option<T>, ()> {
+        match this {
+            None => Ok(None),
+            Some(Field::Object(t)) => Ok(Some(t)),
+            Some(Field::Other) => Err(()),
+        }
+    }
+}
+
+struct FieldVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for FieldVisitor<T> {
+    type Value = Field<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Field<T>, A::Error> {
+        T::deserialize(MapAccessDeserializer::new(map)).map(Field::Object)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Field<T>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Field::Other)
+    }
+    fn visit_borrowed_str<E>(self, _: &'de str) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+    fn visit_unit<E>(self) -> Result<Field<T>, E> {
+        Ok(Field::Other)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FieldVisitor(PhantomData))
+    }
+}
+
+/// A message, or with `batch` a batch whose `sentAt` and `context` its messages share.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct Message<'a> {
+    #[serde(rename = "type", borrow)]
+    pub kind: Option<Scalar<'a>>,
+    #[serde(rename = "messageId", borrow)]
+    pub message_id: Option<Scalar<'a>>,
+    #[serde(rename = "userId", borrow)]
+    pub user_id: Option<Scalar<'a>>,
+    #[serde(rename = "anonymousId", borrow)]
+    pub anonymous_id: Option<Scalar<'a>>,
+    #[serde(rename = "previousId", borrow)]
+    pub previous_id: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub event: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub name: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub timestamp: Option<Scalar<'a>>,
+    #[serde(rename = "originalTimestamp", borrow)]
+    pub original_timestamp: Option<Scalar<'a>>,
+    #[serde(rename = "sentAt", borrow)]
+    pub sent_at: Option<Scalar<'a>>,
+    #[serde(rename = "receivedAt", borrow)]
+    pub received_at: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub context: Option<Field<Context<'a>>>,
+    #[serde(borrow)]
+    pub properties: Option<Field<Props<'a>>>,
+    pub traits: Option<Field<Map<String, Value>>>,
+    #[serde(borrow)]
+    pub batch: Option<Batch<'a>>,
+}
+
+/// `context`: the fields we read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct Context<'a> {
+    #[serde(rename = "sessionId", borrow)]
+    pub session_id: Option<Scalar<'a>>,
+    /// RudderStack's spelling.
+    #[serde(rename = "session_id", borrow)]
+    pub session_id_snake: Option<Scalar<'a>>,
+    #[serde(rename = "userAgent", borrow)]
+    pub user_agent: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub ip: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub locale: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub page: Option<Field<PageFields<'a>>>,
+    #[serde(borrow)]
+    pub campaign: Option<Field<CampaignFields<'a>>>,
+    pub traits: Option<Field<Map<String, Value>>>,
+}
+
+impl<'a> Context<'a> {
+    /// This context with a batch's shared one under it: each field this one lacks is taken
+    /// from `shared` (Segment's batch semantics, field by field).
+    pub(super) fn over(self, shared: &Context<'a>) -> Context<'a> {
+        let or =
+            |own: Option<Scalar<'a>>, theirs: &Option<Scalar<'a>>| own.or_else(|| theirs.clone());
+        Context {
+            session_id: or(self.session_id, &shared.session_id),
+            session_id_snake: or(self.session_id_snake, &shared.session_id_snake),
+            user_agent: or(self.user_agent, &shared.user_agent),
+            ip: or(self.ip, &shared.ip),
+            locale: or(self.locale, &shared.locale),
+            page: self.page.or_else(|| shared.page.clone()),
+            campaign: self.campaign.or_else(|| shared.campaign.clone()),
+            traits: self.traits.or_else(|| shared.traits.clone()),
+        }
+    }
+}
+
+/// `context.page`, or the page fields of a `page` call's properties.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct PageFields<'a> {
+    #[serde(borrow)]
+    pub url: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub path: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub title: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub referrer: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub search: Option<Scalar<'a>>,
+}
+
+/// `context.campaign`, in either spelling (`source` or `utm_source`, …).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct CampaignFields<'a> {
+    #[serde(borrow)]
+    pub source: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub utm_source: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub medium: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub utm_medium: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub name: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub utm_campaign: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub term: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub utm_term: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub content: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub utm_content: Option<Scalar<'a>>,
+}
+
+/// One product: an entry of `properties.products`, or a product event's own properties.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct ProductFields<'a> {
+    #[serde(borrow)]
+    pub product_id: Option<Scalar<'a>>,
+    /// Some SDKs' spelling of `product_id` in `products` entries.
+    #[serde(borrow)]
+    pub id: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub sku: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub name: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub category: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub brand: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub price: Option<Scalar<'a>>,
+    #[serde(borrow)]
+    pub quantity: Option<Scalar<'a>>,
+}
+
+impl ProductFields<'_> {
+    /// Whether a product id or SKU is given (what marks properties as a product's).
+    pub(super) fn identified(&self) -> bool {
+        self.product_id.is_some() || self.sku.is_some()
+    }
+
+    /// The fields as properties, under their own names (for properties that turn out not to
+    /// describe a product).
+    pub(super) fn into_extra(self, extra: &mut Map<String, Value>) {
+        let fields = [
+            ("product_id", self.product_id),
+            ("sku", self.sku),
+            ("name", self.name),
+            ("category", self.category),
+            ("brand", self.brand),
+            ("price", self.price),
+            ("quantity", self.quantity),
+        ];
+        for (key, value) in fields {
+            if let Some(v) = value {
+                extra.insert(key.into(), v.into_value());
+            }
+        }
+    }
+}
+
+impl PageFields<'_> {
+    /// The fields as properties, under their own names (for events other than `page`).
+    pub(super) fn into_extra(self, extra: &mut Map<String, Value>) {
+        let fields = [
+            ("url", self.url),
+            ("path", self.path),
+            ("title", self.title),
+            ("referrer", self.referrer),
+            ("search", self.search),
+        ];
+        for (key, value) in fields {
+            if let Some(v) = value {
+                extra.insert(key.into(), v.into_value());
+            }
+        }
+    }
+}
+
+/// A field that should hold a list: its items, or the value when it is not a list.
+#[derive(Debug)]
+pub(super) enum ListOr<'a, T> {
+    List(Vec<T>),
+    Other(Scalar<'a>),
+}
+
+struct ListVisitor<T>(PhantomData<T>);
+
+macro_rules! not_a_list {
+    ($($method:ident($($arg:ident: $ty:ty)?)),*) => {$(
+        fn $method<E: serde::de::Error>(self, $($arg: $ty)?) -> Result<Self::Value, E> {
+            ScalarVisitor.$method($($arg)?).map(ListOr::Other)
+        }
+    )*};
+}
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+    type Value = ListOr<'de, T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(ListOr::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        ScalarVisitor.visit_map(map).map(ListOr::Other)
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        ScalarVisitor.visit_borrowed_str(v).map(ListOr::Other)
+    }
+    not_a_list!(
+        visit_str(v: &str),
+        visit_string(v: String),
+        visit_u64(v: u64),
+        visit_i64(v: i64),
+        visit_f64(v: f64),
+        visit_bool(v: bool),
+        visit_unit()
+    );
+}
+
+impl<'de: 'a, 'a, T: Deserialize<'de>> Deserialize<'de> for ListOr<'a, T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ListVisitor(PhantomData))
+    }
+}
+
+/// `properties.products`: product objects (or not), or a value kept as a plain property.
+pub(super) type Products<'a> = ListOr<'a, Field<ProductFields<'a>>>;
+
+/// `batch`: the messages' raw texts, each decoded on its own so one bad message is one dead
+/// letter.
+pub(super) type Batch<'a> = ListOr<'a, &'a RawValue>;
+
+/// `properties`: typed where the e-commerce spec types them, everything else kept in `extra`.
+#[derive(Debug, Default)]
+pub(super) struct Props<'a> {
+    pub products: Option<Products<'a>>,
+    /// A product event's own product fields.
+    pub product: ProductFields<'a>,
+    /// A `page` call's page fields.
+    pub page: PageFields<'a>,
+    pub order_id: Option<Scalar<'a>>,
+    pub checkout_id: Option<Scalar<'a>>,
+    pub revenue: Option<Scalar<'a>>,
+    pub total: Option<Scalar<'a>>,
+    pub currency: Option<Scalar<'a>>,
+    pub payment_method: Option<Scalar<'a>>,
+    pub review_id: Option<Scalar<'a>>,
+    pub review_body: Option<Scalar<'a>>,
+    pub rating: Option<Scalar<'a>>,
+    pub query: Option<Scalar<'a>>,
+    pub extra: Map<String, Value>,
+}
+
+/// An object key, borrowed when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(ScalarVisitor)? {
+            Scalar::Str(s) => Ok(Key(s)),
+            other => Ok(Key(Cow::Owned(other.into_value().to_string()))),
+        }
+    }
+}
+
+struct PropsVisitor;
+
+impl<'de> Visitor<'de> for PropsVisitor {
+    type Value = Props<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props<'de>, A::Error> {
+        let mut p = Props::default();
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+            let slot = match key.as_ref() {
+                "products" => {
+                    p.products = Some(map.next_value()?);
+                    continue;
+                }
+                "product_id" => &mut p.product.product_id,
+                "sku" => &mut p.product.sku,
+                "name" => &mut p.product.name,
+                "category" => &mut p.product.category,
+                "brand" => &mut p.product.brand,
+                "price" => &mut p.product.price,
+                "quantity" => &mut p.product.quantity,
+                "url" => &mut p.page.url,
+                "path" => &mut p.page.path,
+                "title" => &mut p.page.title,
+                "referrer" => &mut p.page.referrer,
+                "search" => &mut p.page.search,
+                "order_id" => &mut p.order_id,
+                "checkout_id" => &mut p.checkout_id,
+                "revenue" => &mut p.revenue,
+                "total" => &mut p.total,
+                "currency" => &mut p.currency,
+                "payment_method" => &mut p.payment_method,
+                "review_id" => &mut p.review_id,
+                "review_body" => &mut p.review_body,
+                "rating" => &mut p.rating,
+                "query" => &mut p.query,
+                _ => {
+                    p.extra.insert(key.into_owned(), map.next_value()?);
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value()?);
+        }
+        Ok(p)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Props<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(PropsVisitor)
+    }
+}
