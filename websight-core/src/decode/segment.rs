@@ -40,10 +40,8 @@ pub fn decode_segment(raw: &[u8], context: &DecodeContext) -> Vec<Decoded> {
     };
     match top.batch {
         Some(ListOr::List(entries)) => {
-            let shared = match Field::object(top.context) {
-                Ok(shared) => shared,
-                Err(()) => None,
-            };
+            // A shared context that is not an object is ignored, as Segment does.
+            let shared = Field::object(top.context).unwrap_or_default();
             entries
                 .into_iter()
                 .map(|entry| {
