@@ -216,11 +216,8 @@ impl Privacy {
             &mut page.search,
             &mut page.path,
         ] {
-            if let Some(text) = slot.as_deref() {
-                let clean = scrub_url(text);
-                if clean != text {
-                    *slot = Some(clean);
-                }
+            if let Some(clean) = slot.as_deref().and_then(scrub_url) {
+                *slot = Some(clean);
             }
         }
         event
@@ -276,7 +273,9 @@ impl Privacy {
                 } else if personal_name(k) || looks_like_email(s) {
                     *s = "(redacted)".into();
                 } else if k == "url" || k == "referrer" || k == "search" {
-                    *s = scrub_url(s);
+                    if let Some(clean) = scrub_url(s) {
+                        *s = clean;
+                    }
                 }
             }
             Value::Number(_) if matches!(key.as_deref(), Some("userid" | "anonymousid")) => {
@@ -301,13 +300,17 @@ pub fn truncate_ip(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Field names that hold personal data (lower case, as substrings).
+/// Field names that hold personal data (as substrings, in any case).
 fn personal_name(key: &str) -> bool {
     const NAMES: &[&str] = &[
         "email", "e-mail", "mail", "name", "phone", "mobile", "address", "street", "zip", "postal",
         "birthday", "password", "token", "ssn",
     ];
-    NAMES.iter().any(|n| key.contains(n))
+    let key = key.as_bytes();
+    NAMES.iter().any(|n| {
+        key.windows(n.len())
+            .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
+    })
 }
 
 fn looks_like_email(s: &str) -> bool {
@@ -316,65 +319,54 @@ fn looks_like_email(s: &str) -> bool {
     })
 }
 
-/// A URL with personal query parameters and e-mail-like values redacted.
-fn scrub_url(url: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, q),
-        None => {
-            return if url.contains('@') || url.contains("%40") {
-                scrub_path(url)
-            } else {
-                url.to_owned()
-            };
-        }
+/// A URL with personal query parameters and e-mail-like values redacted; `None` when it has
+/// none (the common case, decided without copying).
+fn scrub_url(url: &str) -> Option<String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return scrub_path(url);
     };
     let (query, fragment) = match query.split_once('#') {
         Some((q, f)) => (q, Some(f)),
         None => (query, None),
     };
-    let mut changed = false;
-    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .map(|(k, v)| {
-            if personal_name(&k.to_ascii_lowercase()) && !k.starts_with("utm_")
-                || looks_like_email(&v)
-            {
-                changed = true;
-                (k.into_owned(), "(redacted)".to_owned())
-            } else {
-                (k.into_owned(), v.into_owned())
-            }
-        })
-        .collect();
-    let base = scrub_path(base);
-    if !changed {
-        return match fragment {
-            Some(f) => format!("{base}?{query}#{f}"),
-            None => format!("{base}?{query}"),
-        };
+    let personal =
+        |k: &str, v: &str| personal_name(k) && !k.starts_with("utm_") || looks_like_email(v);
+    let clean_base = scrub_path(base);
+    if clean_base.is_none()
+        && !url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| personal(&k, &v))
+    {
+        return None;
     }
-    let mut query = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &pairs {
-        query.append_pair(k, v);
+    let base = clean_base.as_deref().unwrap_or(base);
+    let mut clean = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        clean.append_pair(&k, if personal(&k, &v) { "(redacted)" } else { &v });
     }
-    match fragment {
-        Some(f) => format!("{base}?{}#{f}", query.finish()),
-        None => format!("{base}?{}", query.finish()),
+    let mut clean = format!("{base}?{}", clean.finish());
+    if let Some(f) = fragment {
+        clean.push('#');
+        clean.push_str(f);
     }
+    Some(clean)
 }
 
-/// A path with e-mail-like segments redacted.
-fn scrub_path(path: &str) -> String {
-    path.split('/')
+/// A path with e-mail-like segments redacted; `None` when it has none.
+fn scrub_path(path: &str) -> Option<String> {
+    if !path.contains('@') && !path.contains("%40") {
+        return None;
+    }
+    let clean = path
+        .split('/')
         .map(|seg| {
-            let decoded = seg.replace("%40", "@");
-            if looks_like_email(&decoded) {
+            if looks_like_email(&seg.replace("%40", "@")) {
                 "(redacted)"
             } else {
                 seg
             }
         })
         .collect::<Vec<_>>()
-        .join("/")
+        .join("/");
+    (clean != path).then_some(clean)
 }
 
 #[cfg(test)]
@@ -423,17 +415,20 @@ mod tests {
     #[test]
     fn urls_lose_personal_parameters() {
         assert_eq!(
-            scrub_url("https://shop.example/x?email=a%40b.com&utm_source=news&q=sofa"),
+            scrub_url("https://shop.example/x?email=a%40b.com&utm_source=news&q=sofa").unwrap(),
             "https://shop.example/x?email=%28redacted%29&utm_source=news&q=sofa"
         );
         assert_eq!(
-            scrub_url("https://shop.example/users/alice@example.com/orders"),
-            "https://shop.example/users/(redacted)/orders"
+            scrub_url("https://shop.example/x?Customer_Name=Al&q=sofa#top").unwrap(),
+            "https://shop.example/x?Customer_Name=%28redacted%29&q=sofa#top"
         );
         assert_eq!(
-            scrub_url("https://shop.example/?q=sofa#top"),
-            "https://shop.example/?q=sofa#top"
+            scrub_url("https://shop.example/users/alice@example.com/orders").unwrap(),
+            "https://shop.example/users/(redacted)/orders"
         );
+        assert_eq!(scrub_url("https://shop.example/?q=sofa#top"), None);
+        assert_eq!(scrub_url("https://shop.example/products/sofa"), None);
+        assert_eq!(scrub_url("https://shop.example/@brand/sofa"), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::identity::Identity;
 use super::visit::Visit;
-use crate::enrich::{Acquisition, AgentParser};
+use crate::enrich::{Acquisition, Agent, AgentParser};
 use crate::event::{Campaign, Event};
 use crate::watermark::Frontier;
 use crate::{CoreError, Result};
@@ -280,7 +280,7 @@ impl Sessionizer {
             ),
             person: self.identity.person(person),
             acquisition,
-            agent,
+            agent: Agent::clone(&agent),
             events,
         }
     }

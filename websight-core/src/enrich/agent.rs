@@ -7,8 +7,7 @@
 //! run, with no code change. The rules are compiled once per process (≈ 1,200 regexes behind
 //! a prefilter); results are cached per user-agent string in a bounded map.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +73,7 @@ fn extractor() -> &'static Extractor {
 /// Parses user agents, caching recent results.
 #[derive(Debug, Default)]
 pub struct AgentParser {
-    cache: Mutex<HashMap<String, Agent>>,
+    cache: Mutex<crate::hash::FastMap<String, Arc<Agent>>>,
 }
 
 /// Distinct user agents cached before the cache starts afresh.
@@ -88,20 +87,21 @@ impl AgentParser {
         AgentParser::default()
     }
 
-    /// What `header` says; an absent or empty header is [`Agent::is_unknown`].
-    pub fn parse(&self, header: Option<&str>) -> Agent {
+    /// What `header` says; an absent or empty header is [`Agent::is_unknown`]. Shared: a
+    /// cached agent is not copied.
+    pub fn parse(&self, header: Option<&str>) -> Arc<Agent> {
         let header = crate::event::prefix(header.map(str::trim).unwrap_or(""), MAX_AGENT_BYTES);
         if let Ok(cache) = self.cache.lock()
             && let Some(hit) = cache.get(header)
         {
-            return hit.clone();
+            return Arc::clone(hit);
         }
-        let agent = parse_uncached(header);
+        let agent = Arc::new(parse_uncached(header));
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_CAPACITY {
                 cache.clear();
             }
-            cache.insert(header.to_owned(), agent.clone());
+            cache.insert(header.to_owned(), Arc::clone(&agent));
         }
         agent
     }

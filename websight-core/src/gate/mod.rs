@@ -47,7 +47,7 @@ mod score;
 mod seen;
 mod state;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -68,6 +68,7 @@ use crate::Result;
 use crate::decode::Decoded;
 use crate::enrich::AgentParser;
 use crate::event::Event;
+use crate::hash::{FastMap, FastSet};
 use crate::watermark::Frontier;
 use seen::SeenIds;
 
@@ -159,6 +160,17 @@ struct PersonState {
     counted: bool,
 }
 
+impl Default for PersonState {
+    fn default() -> Self {
+        PersonState {
+            last: DateTime::<Utc>::MIN_UTC,
+            rejected_by: None,
+            visit: String::new(),
+            counted: false,
+        }
+    }
+}
+
 /// A person's state in a [`GateSnapshot`] (the rule by name).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct PersonSnapshot {
@@ -193,7 +205,7 @@ pub struct Gate {
     config: GateConfig,
     rules: Vec<Box<dyn SecurityRule>>,
     agents: AgentParser,
-    persons: HashMap<String, PersonState>,
+    persons: FastMap<String, PersonState>,
     seen: SeenIds,
     frontier: Frontier,
     since_eviction: u64,
@@ -229,7 +241,7 @@ impl Gate {
             config,
             rules,
             agents: AgentParser::new(),
-            persons: HashMap::new(),
+            persons: FastMap::default(),
             seen: SeenIds::default(),
             frontier: Frontier::new(17),
             since_eviction: 0,
@@ -271,14 +283,15 @@ impl Gate {
         lookup.sort_unstable();
         lookup.dedup();
         let flags = state.known(&lookup).await?;
-        let mut known: HashSet<String> = lookup
+        // Ids by their hash: pseudonyms are keyed HMACs, so 64 bits cannot be made to collide.
+        let mut known: FastSet<u64> = lookup
             .iter()
             .zip(flags)
             .filter(|(_, known)| *known)
-            .map(|(id, _)| (*id).to_owned())
+            .map(|(id, _)| hash64(id.as_bytes()))
             .collect();
         let mut update = StateUpdate::default();
-        let mut added = HashSet::new();
+        let mut added = FastSet::default();
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
             let event = match item {
@@ -288,17 +301,18 @@ impl Gate {
                     continue;
                 }
             };
-            let is_known = ids(&event).any(|id| known.contains(id));
+            let is_known = ids(&event).any(|id| known.contains(&hash64(id.as_bytes())));
             let verdict = self.judge(event, is_known);
             if let Outcome::Valid(event) = &verdict.outcome {
                 if let Some(visit) = verdict.new_visit.clone() {
                     update.sessions.push(visit);
                 }
                 for id in ids(event) {
-                    if added.insert(id.to_owned()) {
+                    let hash = hash64(id.as_bytes());
+                    if added.insert(hash) {
                         update.users.push(id.to_owned());
                     }
-                    known.insert(id.to_owned());
+                    known.insert(hash);
                 }
             }
             outcomes.push(verdict.outcome);
@@ -335,17 +349,9 @@ impl Gate {
         if self.since_eviction >= EVICTION_INTERVAL {
             self.evict();
         }
-        let person = event.person().unwrap_or_default().to_owned();
+        let person = event.person().unwrap_or_default();
         let gap = TimeDelta::seconds(self.config.visit_gap_seconds);
-        let state = self
-            .persons
-            .entry(person.clone())
-            .or_insert_with(|| PersonState {
-                last: DateTime::<Utc>::MIN_UTC,
-                rejected_by: None,
-                visit: String::new(),
-                counted: false,
-            });
+        let state = crate::hash::slot(&mut self.persons, person);
         let visit_start =
             state.visit.is_empty() || event.time.signed_duration_since(state.last) > gap;
         if visit_start {
@@ -359,7 +365,7 @@ impl Gate {
             new_visitor: !known,
             visit_start,
             agent: &agent,
-            person: &person,
+            person,
         };
         // Every rule sees every event, so stateful rules keep complete tallies.
         let mut fired = state.rejected_by;
@@ -376,7 +382,7 @@ impl Gate {
                 new_visit: None,
             };
         }
-        let new_visit = (!state.counted).then(|| (person, state.visit.clone()));
+        let new_visit = (!state.counted).then(|| (person.to_owned(), state.visit.clone()));
         state.counted = true;
         self.stats.valid += 1;
         Verdict {
@@ -452,7 +458,7 @@ impl Gate {
             })
             .transpose()
         };
-        let mut persons = HashMap::with_capacity(snapshot.persons.len());
+        let mut persons = FastMap::default();
         for (person, p) in snapshot.persons {
             let state = PersonState {
                 last: p.last,

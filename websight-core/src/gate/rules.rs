@@ -1,12 +1,13 @@
 //! Security rules: a composable, ordered set; the first rule that fires names the verdict.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::net::IpAddr;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::enrich::Agent;
 use crate::event::{Event, Money};
+use crate::hash::{FastMap, slot};
 
 /// What the gate knows about an event beyond the event itself.
 #[derive(Debug, Clone, Copy)]
@@ -95,7 +96,7 @@ pub struct ImpossibleFigures {
     pub max_order_value: Money,
     /// Most events of one person within a minute.
     pub max_events_per_minute: usize,
-    recent: HashMap<String, VecDeque<DateTime<Utc>>>,
+    recent: FastMap<String, VecDeque<DateTime<Utc>>>,
 }
 
 impl Default for ImpossibleFigures {
@@ -105,7 +106,7 @@ impl Default for ImpossibleFigures {
             max_price: Money::from_units(1_000_000 * 10_000),
             max_order_value: Money::from_units(100_000_000 * 10_000),
             max_events_per_minute: 240,
-            recent: HashMap::new(),
+            recent: FastMap::default(),
         }
     }
 }
@@ -126,7 +127,7 @@ impl SecurityRule for ImpossibleFigures {
             .into_iter()
             .flatten()
             .any(|v| v.is_negative() || v > self.max_order_value);
-        let times = self.recent.entry(c.person.to_owned()).or_default();
+        let times = slot(&mut self.recent, c.person);
         let at = times.partition_point(|t| *t <= e.time);
         times.insert(at, e.time);
         let minute = TimeDelta::seconds(60);
@@ -164,7 +165,7 @@ pub struct SubSecondDwell {
     pub max_gap_seconds: f64,
     /// Pages needed before judging.
     pub min_pages: usize,
-    pages: HashMap<String, Vec<DateTime<Utc>>>,
+    pages: FastMap<String, Vec<DateTime<Utc>>>,
 }
 
 impl Default for SubSecondDwell {
@@ -172,7 +173,7 @@ impl Default for SubSecondDwell {
         SubSecondDwell {
             max_gap_seconds: 1.0,
             min_pages: 3,
-            pages: HashMap::new(),
+            pages: FastMap::default(),
         }
     }
 }
@@ -189,7 +190,7 @@ impl SecurityRule for SubSecondDwell {
         if !e.kind.is_view() {
             return false;
         }
-        let pages = self.pages.entry(c.person.to_owned()).or_default();
+        let pages = slot(&mut self.pages, c.person);
         let at = pages.partition_point(|t| *t <= e.time);
         pages.insert(at, e.time);
         // The mean gap, not every gap: pages that have not arrived yet (out of order) only
@@ -214,7 +215,7 @@ pub struct IpRate {
     pub window: TimeDelta,
     /// Visits allowed per window.
     pub max_visits: usize,
-    starts: HashMap<IpAddr, VecDeque<DateTime<Utc>>>,
+    starts: FastMap<IpAddr, VecDeque<DateTime<Utc>>>,
 }
 
 impl Default for IpRate {
@@ -222,7 +223,7 @@ impl Default for IpRate {
         IpRate {
             window: TimeDelta::seconds(60),
             max_visits: 5,
-            starts: HashMap::new(),
+            starts: FastMap::default(),
         }
     }
 }
