@@ -52,11 +52,11 @@ pub fn decode_segment(raw: &[u8], context: &DecodeContext) -> Vec<Decoded> {
                         m.sent_at.clone_from(&top.sent_at);
                     }
                     if let Some(shared) = &shared {
-                        m.context = match m.context {
-                            None => Some(Field::Object(shared.clone())),
-                            Some(Field::Object(own)) => Some(Field::Object(own.over(shared))),
-                            other => other,
-                        };
+                        match &mut m.context {
+                            None => m.context = Some(Field::Object(shared.clone())),
+                            Some(Field::Object(own)) => own.inherit(shared),
+                            Some(Field::Other) => {}
+                        }
                     }
                     message(m, text, context)
                 })
@@ -390,12 +390,13 @@ fn product_of(p: ProductFields<'_>, limits: &Limits) -> Result<ProductItem, Dead
 /// The typed properties; a `page` call's page fields fill what `page` (from the context)
 /// lacks.
 fn properties_of(
-    p: Props<'_>,
+    p: Box<Props<'_>>,
     kind: MessageType,
     name: Option<&str>,
     page: &mut Page,
     limits: &Limits,
 ) -> Result<Properties, DeadLetterReason> {
+    let p = *p;
     let mut out = Properties::default();
     let mut extra = p.extra;
     match p.products {

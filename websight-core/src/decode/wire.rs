@@ -21,8 +21,8 @@ pub(super) enum Scalar<'a> {
     Str(Cow<'a, str>),
     Num(Number),
     Bool(bool),
-    /// An object or an array.
-    Other(Value),
+    /// An object or an array (boxed: rare, and it keeps every field small).
+    Other(Box<Value>),
 }
 
 impl Scalar<'_> {
@@ -33,7 +33,7 @@ impl Scalar<'_> {
             Scalar::Str(s) => Value::String(s.into_owned()),
             Scalar::Num(n) => Value::Number(n),
             Scalar::Bool(b) => Value::Bool(b),
-            Scalar::Other(v) => v,
+            Scalar::Other(v) => *v,
         }
     }
 }
@@ -78,10 +78,10 @@ impl<'de> Visitor<'de> for ScalarVisitor {
         d.deserialize_any(ScalarVisitor)
     }
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Scalar<'de>, A::Error> {
-        Value::deserialize(MapAccessDeserializer::new(map)).map(Scalar::Other)
+        Value::deserialize(MapAccessDeserializer::new(map)).map(|v| Scalar::Other(Box::new(v)))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scalar<'de>, A::Error> {
-        Value::deserialize(SeqAccessDeserializer::new(seq)).map(Scalar::Other)
+        Value::deserialize(SeqAccessDeserializer::new(seq)).map(|v| Scalar::Other(Box::new(v)))
     }
 }
 
@@ -179,10 +179,11 @@ pub(super) struct Message<'a> {
     pub sent_at: Option<Scalar<'a>>,
     #[serde(rename = "receivedAt", borrow)]
     pub received_at: Option<Scalar<'a>>,
+    // Boxed, as the message's largest parts: moved by pointer, not copied.
     #[serde(borrow)]
-    pub context: Option<Field<Context<'a>>>,
+    pub context: Option<Field<Box<Context<'a>>>>,
     #[serde(borrow)]
-    pub properties: Option<Field<Props<'a>>>,
+    pub properties: Option<Field<Box<Props<'a>>>>,
     pub traits: Option<Field<Map<String, Value>>>,
     #[serde(borrow)]
     pub batch: Option<Batch<'a>>,
@@ -211,21 +212,22 @@ pub(super) struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    /// This context with a batch's shared one under it: each field this one lacks is taken
+    /// Puts a batch's shared context under this one: each field this one lacks is taken
     /// from `shared` (Segment's batch semantics, field by field).
-    pub(super) fn over(self, shared: &Context<'a>) -> Context<'a> {
-        let or =
-            |own: Option<Scalar<'a>>, theirs: &Option<Scalar<'a>>| own.or_else(|| theirs.clone());
-        Context {
-            session_id: or(self.session_id, &shared.session_id),
-            session_id_snake: or(self.session_id_snake, &shared.session_id_snake),
-            user_agent: or(self.user_agent, &shared.user_agent),
-            ip: or(self.ip, &shared.ip),
-            locale: or(self.locale, &shared.locale),
-            page: self.page.or_else(|| shared.page.clone()),
-            campaign: self.campaign.or_else(|| shared.campaign.clone()),
-            traits: self.traits.or_else(|| shared.traits.clone()),
+    pub(super) fn inherit(&mut self, shared: &Context<'a>) {
+        fn or<T: Clone>(own: &mut Option<T>, theirs: &Option<T>) {
+            if own.is_none() {
+                own.clone_from(theirs);
+            }
         }
+        or(&mut self.session_id, &shared.session_id);
+        or(&mut self.session_id_snake, &shared.session_id_snake);
+        or(&mut self.user_agent, &shared.user_agent);
+        or(&mut self.ip, &shared.ip);
+        or(&mut self.locale, &shared.locale);
+        or(&mut self.page, &shared.page);
+        or(&mut self.campaign, &shared.campaign);
+        or(&mut self.traits, &shared.traits);
     }
 }
 
