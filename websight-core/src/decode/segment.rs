@@ -80,7 +80,10 @@ fn read_object<'a>(raw: &'a [u8], not_object: &str) -> Result<Message<'a>, DeadL
             Ok(_) => shape(not_object),
         });
     }
-    serde_json::from_slice(raw).map_err(|e| DeadLetterReason::of_json(&e))
+    // UTF-8 checked once for the whole text (fast on ASCII), not string by string.
+    let text = std::str::from_utf8(raw)
+        .map_err(|e| DeadLetterReason::Syntax(format!("not UTF-8: {e}")))?;
+    serde_json::from_str(text).map_err(|e| DeadLetterReason::of_json(&e))
 }
 
 /// One message; `raw` is its text for the dead letter and the derived message id.
