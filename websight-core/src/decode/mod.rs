@@ -192,6 +192,10 @@ pub fn decode_line(line: &[u8], format: Format, context: &DecodeContext) -> Vec<
 
 /// A cheap sniff: both keys that only the original record has.
 fn looks_original(line: &[u8]) -> bool {
-    let has = |needle: &[u8]| memchr::memmem::find(line, needle).is_some();
-    has(b"\"productIds\"") && has(b"\"sessionId\"")
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    // Built once: a finder's set-up costs more than searching a line.
+    static PRODUCT_IDS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"productIds\""));
+    static SESSION_ID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"sessionId\""));
+    PRODUCT_IDS.find(line).is_some() && SESSION_ID.find(line).is_some()
 }
