@@ -63,9 +63,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::analytics::{Documents, StreamAnalytics};
-use crate::decode::{
-    DeadLetterReason, DecodeContext, Decoded, Format, decode_line, encode_segment,
-};
+use crate::decode::{DeadLetterReason, DecodeContext, Decoded, Format, decode_line, segment_json};
 use crate::event::Event;
 use crate::gate::MemoryGateState;
 use crate::gate::{Gate, GateState, Outcome};
@@ -413,7 +411,7 @@ fn key(event: &Event) -> Option<String> {
 }
 
 fn payload(event: &Event) -> Vec<u8> {
-    serde_json::to_vec(&encode_segment(event)).unwrap_or_default()
+    segment_json(event)
 }
 
 fn reason(kind: &str, detail: &str) -> Vec<(String, String)> {

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use websight_core::decode::{
     DeadLetterReason, DecodeContext, Format, decode_line, decode_original, decode_segment,
-    encode_segment,
+    encode_segment, segment_json,
 };
 use websight_core::event::{
     Campaign, Event, MessageType, Money, Page, ProductItem, Properties, Timestamps, names,
@@ -165,6 +165,8 @@ proptest! {
     #[test]
     fn valid_segment_messages_round_trip(event in event()) {
         let wire = serde_json::to_vec(&encode_segment(&event)).unwrap();
+        // The direct encoder writes exactly the text of the `Value` (keys in map order).
+        prop_assert_eq!(&segment_json(&event), &wire);
         let mut back = decode_segment(&wire, &DecodeContext::default());
         prop_assert_eq!(back.len(), 1);
         let back = back.remove(0).map_err(|d| TestCaseError::fail(format!("{:?}", d.reason)))?;

@@ -10,14 +10,16 @@
 //! over [`Limits::max_id_bytes`] or more than [`Limits::max_products`] products is a dead
 //! letter with a typed reason, and reasons quote at most 200 characters of the input.
 
+mod encode;
 mod original;
 mod segment;
 mod wire;
 
 use serde::{Deserialize, Serialize};
 
+pub use encode::{encode_segment, segment_json};
 pub use original::{SHOP_ORIGIN, decode_original, session_events};
-pub use segment::{campaign_from_url, decode_segment, encode_segment};
+pub use segment::{campaign_from_url, decode_segment};
 
 use crate::event::Event;
 

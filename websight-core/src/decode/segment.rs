@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::wire::{
     CampaignFields, Field, ListOr, Message, PageFields, ProductFields, Props, Scalar,
@@ -472,117 +472,10 @@ fn properties_of(
     Ok(out)
 }
 
-/// The Segment-spec JSON of an event (what an SDK would have sent), the inverse of
-/// [`decode_segment`]: decoding the result gives the event back.
-pub fn encode_segment(event: &Event) -> Value {
-    let mut m = Object::new();
-    m.insert("type".into(), json!(event.kind.as_str()));
-    m.insert("messageId".into(), json!(event.message_id));
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(v) = value {
-            m.insert(key.into(), v);
-        }
-    };
-    put("anonymousId", event.anonymous_id.as_ref().map(|s| json!(s)));
-    put("userId", event.user_id.as_ref().map(|s| json!(s)));
-    put("previousId", event.previous_id.as_ref().map(|s| json!(s)));
-    let name_key = if event.kind == MessageType::Track {
-        "event"
-    } else {
-        "name"
-    };
-    put(name_key, event.name.as_ref().map(|s| json!(s)));
-    let ts = |t: Option<DateTime<Utc>>| {
-        t.map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)))
-    };
-    let t = &event.timestamps;
-    put("timestamp", ts(t.timestamp));
-    put("originalTimestamp", ts(t.original_timestamp));
-    put("sentAt", ts(t.sent_at));
-    put("receivedAt", ts(t.received_at));
-    let mut ctx = Object::new();
-    let mut cput = |key: &str, value: Option<Value>| {
-        if let Some(v) = value {
-            ctx.insert(key.into(), v);
-        }
-    };
-    cput("ip", event.ip.map(|ip| json!(ip.to_string())));
-    cput("userAgent", event.user_agent.as_ref().map(|s| json!(s)));
-    cput("locale", event.locale.as_ref().map(|s| json!(s)));
-    cput("sessionId", event.session_id.as_ref().map(|s| json!(s)));
-    if event.page != Page::default() {
-        cput("page", serde_json::to_value(&event.page).ok());
-    }
-    if !event.campaign.is_empty() {
-        cput("campaign", serde_json::to_value(&event.campaign).ok());
-    }
-    if !event.traits.is_empty() {
-        let key = if event.kind == MessageType::Identify {
-            None
-        } else {
-            Some("traits")
-        };
-        if let Some(key) = key {
-            cput(key, Some(Value::Object(event.traits.clone())));
-        }
-    }
-    if !ctx.is_empty() {
-        m.insert("context".into(), Value::Object(ctx));
-    }
-    if event.kind == MessageType::Identify && !event.traits.is_empty() {
-        m.insert("traits".into(), Value::Object(event.traits.clone()));
-    }
-    let props = encode_properties(event);
-    if !props.is_empty() {
-        m.insert("properties".into(), Value::Object(props));
-    }
-    Value::Object(m)
-}
-
-fn encode_product(item: &ProductItem) -> Object {
-    match serde_json::to_value(item) {
-        Ok(Value::Object(o)) => o,
-        _ => Object::new(),
-    }
-}
-
-fn encode_properties(event: &Event) -> Object {
-    let p = &event.properties;
-    let mut out = p.extra.clone();
-    let single = event.kind == MessageType::Track
-        && p.products.len() == 1
-        && event
-            .name
-            .as_deref()
-            .is_some_and(|n| n.starts_with("Product ") && n != "Product List Viewed");
-    if single {
-        out.extend(encode_product(&p.products[0]));
-    } else if !p.products.is_empty() {
-        out.insert(
-            "products".into(),
-            Value::Array(
-                p.products
-                    .iter()
-                    .map(|i| Value::Object(encode_product(i)))
-                    .collect(),
-            ),
-        );
-    }
-    let mut typed = match serde_json::to_value(Properties {
-        products: Vec::new(),
-        extra: Object::new(),
-        ..p.clone()
-    }) {
-        Ok(Value::Object(o)) => o,
-        _ => Object::new(),
-    };
-    out.append(&mut typed);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn one(json: &str) -> Decoded {
         let mut all = decode_segment(json.as_bytes(), &DecodeContext::default());

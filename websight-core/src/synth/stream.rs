@@ -13,7 +13,7 @@ use super::generator::{AbuseKind, Sessions, SyntheticSession};
 use super::ordered::ByTime;
 use super::rng::derived_rng;
 use super::tracker::{session_skew, stamp, tracker_events};
-use crate::decode::encode_segment;
+use crate::decode::segment_json;
 use crate::event::Event;
 use crate::model::SessionId;
 
@@ -42,7 +42,7 @@ impl SyntheticEvent {
 
     /// The Segment-spec JSON line a collector writes for it.
     pub fn to_json(&self) -> Vec<u8> {
-        serde_json::to_vec(&encode_segment(&self.event)).unwrap_or_default()
+        segment_json(&self.event)
     }
 }
 
