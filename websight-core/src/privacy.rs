@@ -272,10 +272,10 @@ impl Privacy {
                         .map_or_else(|_| "(redacted)".into(), |ip| truncate_ip(ip).to_string());
                 } else if personal_name(k) || looks_like_email(s) {
                     *s = "(redacted)".into();
-                } else if k == "url" || k == "referrer" || k == "search" {
-                    if let Some(clean) = scrub_url(s) {
-                        *s = clean;
-                    }
+                } else if (k == "url" || k == "referrer" || k == "search")
+                    && let Some(clean) = scrub_url(s)
+                {
+                    *s = clean;
                 }
             }
             Value::Number(_) if matches!(key.as_deref(), Some("userid" | "anonymousid")) => {
