@@ -158,24 +158,51 @@ impl<W: std::io::Write + Send> JsonLinesSink<W> {
     }
 
     fn line(&self, m: &Message) -> Result<Vec<u8>> {
-        let payload = serde_json::from_slice::<serde_json::Value>(&m.payload)
-            .unwrap_or_else(|_| String::from_utf8_lossy(&m.payload).into_owned().into());
+        let payload = Json::of(&m.payload);
         if !self.envelopes {
             return Ok(serde_json::to_vec(&payload)?);
         }
-        let headers: serde_json::Map<String, serde_json::Value> = m
+        let headers: std::collections::BTreeMap<&str, Json<'_>> = m
             .headers
             .iter()
-            .map(|(k, v)| {
-                let value = serde_json::from_str(v).unwrap_or_else(|_| v.clone().into());
-                (k.clone(), value)
-            })
+            .map(|(k, v)| (k.as_str(), Json::of(v.as_bytes())))
             .collect();
-        Ok(serde_json::to_vec(&serde_json::json!({
-            "key": m.key,
-            "headers": headers,
-            "payload": payload,
-        }))?)
+        // Fields in the order a JSON map keeps them, as before.
+        #[derive(serde::Serialize)]
+        struct Envelope<'a> {
+            headers: std::collections::BTreeMap<&'a str, Json<'a>>,
+            key: &'a Option<String>,
+            payload: Json<'a>,
+        }
+        Ok(serde_json::to_vec(&Envelope {
+            headers,
+            key: &m.key,
+            payload,
+        })?)
+    }
+}
+
+/// Bytes written into a JSON line: as they are when they are one line of valid JSON (no copy,
+/// no re-encoding), re-encoded when valid but spread over lines, else as a string.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Json<'a> {
+    Raw(&'a serde_json::value::RawValue),
+    Value(serde_json::Value),
+    Text(std::borrow::Cow<'a, str>),
+}
+
+impl<'a> Json<'a> {
+    fn of(bytes: &'a [u8]) -> Json<'a> {
+        match serde_json::from_slice::<&serde_json::value::RawValue>(bytes) {
+            Ok(raw) if !raw.get().contains(['\n', '\r']) => Json::Raw(raw),
+            Ok(_) => serde_json::from_slice(bytes).map_or_else(|_| Json::text(bytes), Json::Value),
+            Err(_) => Json::text(bytes),
+        }
+    }
+
+    fn text(bytes: &'a [u8]) -> Json<'a> {
+        Json::Text(String::from_utf8_lossy(bytes))
     }
 }
 
