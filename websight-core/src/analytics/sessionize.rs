@@ -1,7 +1,7 @@
 //! Server-side sessions: events → [`Visit`]s per stitched person, closed on the watermark.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::BinaryHeap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,6 +10,7 @@ use super::identity::Identity;
 use super::visit::Visit;
 use crate::enrich::{Acquisition, Agent, AgentParser};
 use crate::event::{Campaign, Event};
+use crate::hash::FastMap;
 use crate::watermark::Frontier;
 use crate::{CoreError, Result};
 
@@ -104,10 +105,35 @@ pub struct Sessionizer {
     #[serde(skip)]
     agents: AgentParser,
     frontier: Frontier,
-    buffers: HashMap<String, Vec<Event>>,
+    buffers: FastMap<String, Vec<Event>>,
     deadlines: BinaryHeap<Reverse<(DateTime<Utc>, String)>>,
     closed: Vec<Visit>,
     buffered: u64,
+}
+
+/// Index of the last event of the first visit in `events`, and when that visit closes.
+fn first_visit_end(config: &SessionConfig, events: &[Event]) -> (usize, DateTime<Utc>) {
+    let gap = secs(config.gap_seconds);
+    let max = secs(config.max_seconds);
+    let start = events[0].time;
+    let k = events
+        .windows(2)
+        .position(|w| {
+            let (a, b) = (&w[0], &w[1]);
+            let apart = b.time.signed_duration_since(a.time) > gap;
+            let other_client_session = matches!(
+                (&a.session_id, &b.session_id),
+                (Some(x), Some(y)) if x != y
+            );
+            apart || other_client_session || b.time.signed_duration_since(start) > max
+        })
+        .unwrap_or(events.len() - 1);
+    let closes = events[k]
+        .time
+        .checked_add_signed(gap)
+        .and_then(|t| t.checked_add_signed(secs(config.allowed_lateness_seconds)))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    (k, closes)
 }
 
 fn secs(s: i64) -> TimeDelta {
@@ -123,7 +149,7 @@ impl Sessionizer {
             config,
             identity: Identity::new(),
             agents: AgentParser::new(),
-            buffers: HashMap::new(),
+            buffers: FastMap::default(),
             deadlines: BinaryHeap::new(),
             closed: Vec::new(),
             buffered: 0,
@@ -170,52 +196,27 @@ impl Sessionizer {
         }
         self.frontier.observe(event.time);
         let (person, merged) = self.identity.observe(&event);
-        let mut events = self.buffers.remove(&person).unwrap_or_default();
         let order = |a: &Event, b: &Event| (a.time, &a.message_id).cmp(&(b.time, &b.message_id));
-        let mut joined = false;
+        let mut joined = Vec::new();
         for gone in merged {
             if let Some(other) = self.buffers.remove(&gone) {
-                events.extend(other);
-                joined = true;
+                joined.extend(other);
             }
         }
-        if joined {
+        // The person's buffer, entered in place (an owned key only for a new person).
+        let events = crate::hash::slot(&mut self.buffers, &person);
+        if !joined.is_empty() {
             // Two persons' buffers became one (rare): restore the order once.
+            events.extend(joined);
             events.sort_by(order);
         }
         let at = events.partition_point(|e| order(e, &event).is_lt());
         events.insert(at, event);
+        let deadline = first_visit_end(&self.config, events).1;
         self.buffered += 1;
-        let deadline = self.first_visit_end(&events).1;
-        self.buffers.insert(person.clone(), events);
         self.deadlines.push(Reverse((deadline, person)));
         self.close_due();
         Ok(())
-    }
-
-    /// Index of the last event of the first visit in `events`, and when that visit closes.
-    fn first_visit_end(&self, events: &[Event]) -> (usize, DateTime<Utc>) {
-        let gap = secs(self.config.gap_seconds);
-        let max = secs(self.config.max_seconds);
-        let start = events[0].time;
-        let k = events
-            .windows(2)
-            .position(|w| {
-                let (a, b) = (&w[0], &w[1]);
-                let apart = b.time.signed_duration_since(a.time) > gap;
-                let other_client_session = matches!(
-                    (&a.session_id, &b.session_id),
-                    (Some(x), Some(y)) if x != y
-                );
-                apart || other_client_session || b.time.signed_duration_since(start) > max
-            })
-            .unwrap_or(events.len() - 1);
-        let closes = events[k]
-            .time
-            .checked_add_signed(gap)
-            .and_then(|t| t.checked_add_signed(secs(self.config.allowed_lateness_seconds)))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        (k, closes)
     }
 
     fn close_due(&mut self) {
@@ -235,7 +236,7 @@ impl Sessionizer {
             let Some(events) = self.buffers.get(person) else {
                 return;
             };
-            let (k, closes) = self.first_visit_end(events);
+            let (k, closes) = first_visit_end(&self.config, events);
             if wm.is_some_and(|wm| closes >= wm) {
                 self.deadlines.push(Reverse((closes, person.to_owned())));
                 return;

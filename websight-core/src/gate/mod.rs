@@ -280,8 +280,8 @@ impl Gate {
             .filter_map(|d| d.as_ref().ok())
             .flat_map(ids)
             .collect();
-        lookup.sort_unstable();
-        lookup.dedup();
+        let mut distinct = FastSet::default();
+        lookup.retain(|id| distinct.insert(*id));
         let flags = state.known(&lookup).await?;
         // Ids by their hash: pseudonyms are keyed HMACs, so 64 bits cannot be made to collide.
         let mut known: FastSet<u64> = lookup
