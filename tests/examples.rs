@@ -1182,14 +1182,37 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
 /// `pipeline --servers --checkpoint redis`: killed with SIGKILL at random moments after a
 /// checkpoint (sometimes between saving it and committing Kafka's offsets) and started again
 /// with the same command, it ends with byte for byte the summary of a run never interrupted,
-/// and the exact document counts in the search server.
+/// the exact document counts in the search server, and the same messages in its Kafka
+/// checked and dead-letter topics — none repeated by the replay after the checkpoint.
 #[cfg(feature = "connectors")]
 #[test]
 fn pipeline_killed_on_the_servers_resumes_to_the_same_summary() {
     use std::io::BufRead;
-    if servers(ALL_SERVERS).is_none() {
+    let Some([kafka, ..]) = servers(ALL_SERVERS) else {
         return;
-    }
+    };
+    // Every message of a topic: key, payload, headers.
+    let topic = |prefix: &str, name: &str| {
+        use websight::connectors::kafka::{KafkaSource, Topics};
+        let topics = Topics::prefixed(prefix);
+        let topic = if name == "checked" {
+            topics.checked
+        } else {
+            topics.dead_letters
+        };
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let mut source = KafkaSource::from_beginning(&kafka, &topic)
+                .unwrap()
+                .idle_timeout(std::time::Duration::from_secs(3));
+            let mut all = Vec::new();
+            while let Some(batch) = source.next_messages(5_000).await.unwrap() {
+                all.extend(batch.into_iter().map(|m| (m.key, m.payload, m.headers)));
+            }
+            all
+        })
+    };
+    let prefix = |name: &str| format!("killservers{}{name}-", std::process::id());
     let base = std::env::temp_dir().join(format!("websight-kill-servers-{}", std::process::id()));
     std::fs::create_dir_all(&base).unwrap();
     let run = |name: &str| {
@@ -1198,7 +1221,7 @@ fn pipeline_killed_on_the_servers_resumes_to_the_same_summary() {
             .args(["--servers", "--stream-only", "--checkpoint", "redis"])
             .args(["--checkpoint-every", "1", "--sessions", "1500"])
             .args(["--users", "300", "--seed", "5", "--prefix"])
-            .arg(format!("killservers{}{name}-", std::process::id()))
+            .arg(prefix(name))
             .arg("--json")
             .arg(base.join(format!("{name}.json")))
             .arg("--report")
@@ -1207,6 +1230,11 @@ fn pipeline_killed_on_the_servers_resumes_to_the_same_summary() {
     };
     run_ok(&mut run("clean"));
     let clean = std::fs::read(base.join("clean.json")).unwrap();
+    let clean_topics = [
+        topic(&prefix("clean"), "checked"),
+        topic(&prefix("clean"), "dead"),
+    ];
+    assert!(!clean_topics[0].is_empty() && !clean_topics[1].is_empty());
     for seed in [7u64, 8] {
         let name = format!("killed{seed}");
         let (mut rng, mut kills, mut resumed) = (seed, 0, 0);
@@ -1261,6 +1289,18 @@ fn pipeline_killed_on_the_servers_resumes_to_the_same_summary() {
             got == clean,
             "seed {seed}: the summary differs after {kills} kills"
         );
+        for (i, which) in ["checked", "dead"].into_iter().enumerate() {
+            let got = topic(&prefix(&name), which);
+            assert_eq!(
+                got.len(),
+                clean_topics[i].len(),
+                "seed {seed}: the {which} topic after {kills} kills"
+            );
+            assert!(
+                got == clean_topics[i],
+                "seed {seed}: the {which} topic's messages differ"
+            );
+        }
     }
     let _ = std::fs::remove_dir_all(&base);
 }

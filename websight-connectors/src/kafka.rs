@@ -85,6 +85,84 @@ fn kafka_err(e: KafkaError) -> ConnectorError {
     ConnectorError::Kafka(e)
 }
 
+/// Where a topic's partitions end: per partition, the offset after its last message.
+pub type Ends = std::collections::BTreeMap<i32, i64>;
+
+/// What [`tail`] found in one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tail {
+    /// Messages read from the start offset on.
+    pub messages: u64,
+    /// The offset after the last one (the start offset when there were none).
+    pub end: i64,
+}
+
+/// Reads `topic` to its end from `start` (per partition; a partition not named starts at its
+/// last message), and says what each partition holds from there. The end is found by
+/// reading, not from the broker's reported end offset, which some Kafka-protocol servers
+/// report short of the last record batch. Ends after `idle` without a message.
+pub async fn tail(
+    brokers: &str,
+    topic: &str,
+    start: &Ends,
+    idle: Duration,
+) -> Result<std::collections::BTreeMap<i32, Tail>> {
+    let consumer: StreamConsumer = consumer_config(brokers, "websight-reader")
+        .create()
+        .map_err(kafka_err)?;
+    let wait = Duration::from_secs(10);
+    let metadata = consumer
+        .fetch_metadata(Some(topic), wait)
+        .map_err(kafka_err)?;
+    let mut tails = std::collections::BTreeMap::new();
+    let mut partitions = TopicPartitionList::new();
+    for t in metadata.topics().iter().filter(|t| t.name() == topic) {
+        for p in t.partitions() {
+            let from = match start.get(&p.id()) {
+                Some(at) => *at,
+                None => {
+                    let (_, reported) = consumer
+                        .fetch_watermarks(topic, p.id(), wait)
+                        .map_err(kafka_err)?;
+                    (reported - 1).max(0)
+                }
+            };
+            tails.insert(
+                p.id(),
+                Tail {
+                    messages: 0,
+                    end: from,
+                },
+            );
+            partitions
+                .add_partition_offset(topic, p.id(), Offset::Offset(from))
+                .map_err(kafka_err)?;
+        }
+    }
+    consumer.assign(&partitions).map_err(kafka_err)?;
+    let counted: std::collections::BTreeMap<i32, i64> =
+        tails.iter().map(|(p, t)| (*p, t.end)).collect();
+    while let Ok(received) = tokio::time::timeout(idle, consumer.recv()).await {
+        let m = match received {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "kafka consumer error; retrying");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        if let Some(t) = tails.get_mut(&m.partition()) {
+            // Messages from the start offset on (a partition not named also reads its
+            // last message, which only locates the end).
+            if m.offset() >= counted[&m.partition()] && start.contains_key(&m.partition()) {
+                t.messages += 1;
+            }
+            t.end = t.end.max(m.offset() + 1);
+        }
+    }
+    Ok(tails)
+}
+
 /// Creates the topics that do not exist yet, with `partitions` partitions each.
 pub async fn create_topics(brokers: &str, topics: &[&str], partitions: i32) -> Result<()> {
     let admin: AdminClient<DefaultClientContext> =
@@ -119,6 +197,33 @@ const JOIN_WAIT: Duration = Duration::from_secs(60);
 pub struct KafkaSink {
     producer: FutureProducer,
     topic: String,
+    ends: Delivered,
+}
+
+/// The offset after the last acknowledged message of a [`KafkaSink`], per partition: shared,
+/// so a checkpoint can record where the sink's output stood.
+#[derive(Debug, Clone, Default)]
+pub struct Delivered(std::sync::Arc<std::sync::Mutex<Ends>>);
+
+impl Delivered {
+    /// The ends now.
+    pub fn ends(&self) -> Ends {
+        self.0.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Starts from known ends (what the topic held when this sink took over).
+    pub fn set(&self, ends: Ends) {
+        if let Ok(mut held) = self.0.lock() {
+            *held = ends;
+        }
+    }
+
+    fn record(&self, partition: i32, offset: i64) {
+        if let Ok(mut held) = self.0.lock() {
+            let end = held.entry(partition).or_insert(0);
+            *end = (*end).max(offset + 1);
+        }
+    }
 }
 
 impl std::fmt::Debug for KafkaSink {
@@ -142,12 +247,18 @@ impl KafkaSink {
         Ok(KafkaSink {
             producer,
             topic: topic.to_owned(),
+            ends: Delivered::default(),
         })
     }
 
     /// The topic written to.
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// Where this sink's acknowledged messages end in each partition (shared handle).
+    pub fn delivered(&self) -> Delivered {
+        self.ends.clone()
     }
 }
 
@@ -186,7 +297,7 @@ impl EventSink for KafkaSink {
         }
         for delivery in deliveries {
             match delivery.await {
-                Ok(Ok(_)) => {}
+                Ok(Ok(d)) => self.ends.record(d.partition, d.offset),
                 Ok(Err((e, _))) => return Err(kafka_err(e).into()),
                 Err(_) => {
                     return Err(ConnectorError::Protocol {

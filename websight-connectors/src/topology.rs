@@ -309,6 +309,9 @@ struct Tagged {
     input: String,
     group: Option<String>,
     files: Option<PathBuf>,
+    /// The Kafka output topics and where their acknowledged messages end, which a
+    /// checkpoint records.
+    topics: Vec<(String, KafkaEnds)>,
 }
 
 #[async_trait]
@@ -328,6 +331,14 @@ impl Checkpoints for Tagged {
                 }
             }
             extra["files"] = files.into();
+        }
+        if !self.topics.is_empty() {
+            let ends: serde_json::Map<String, serde_json::Value> = self
+                .topics
+                .iter()
+                .map(|(topic, ends)| (topic.clone(), serde_json::json!(ends.get())))
+                .collect();
+            extra["topics"] = ends.into();
         }
         checkpoint.extra = extra;
         let position = checkpoint.position;
@@ -386,16 +397,86 @@ pub struct StreamOutcome {
 struct Counted {
     inner: Option<Box<dyn EventSink>>,
     sent: u64,
+    /// Messages to pass over: written to the topic by a run that died after the checkpoint
+    /// this one resumed from, and produced again, in the same order, by the replay.
+    skip: u64,
+    /// A Kafka topic's name and where its acknowledged messages end.
+    kafka: Option<(String, KafkaEnds)>,
 }
 
 #[async_trait]
 impl EventSink for Counted {
     async fn send(&mut self, messages: &[websight_core::io::Message]) -> websight_core::Result<()> {
-        if let Some(inner) = &mut self.inner {
-            inner.send(messages).await?;
+        let pass = usize::try_from(self.skip).map_or(messages.len(), |s| s.min(messages.len()));
+        self.skip -= pass as u64;
+        if let (Some(inner), true) = (&mut self.inner, pass < messages.len()) {
+            inner.send(&messages[pass..]).await?;
         }
         self.sent += messages.len() as u64;
         Ok(())
+    }
+}
+
+/// Where a Kafka output topic's acknowledged messages end (nothing without the `kafka`
+/// feature).
+#[derive(Clone, Default)]
+#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+struct KafkaEnds(Option<KafkaDelivered>);
+
+#[cfg(feature = "kafka")]
+type KafkaDelivered = crate::kafka::Delivered;
+#[cfg(not(feature = "kafka"))]
+type KafkaDelivered = ();
+
+impl KafkaEnds {
+    /// The ends per partition, for a checkpoint.
+    fn get(&self) -> std::collections::BTreeMap<String, i64> {
+        #[cfg(feature = "kafka")]
+        if let Some(d) = &self.0 {
+            return d
+                .ends()
+                .into_iter()
+                .map(|(p, end)| (p.to_string(), end))
+                .collect();
+        }
+        std::collections::BTreeMap::new()
+    }
+
+    /// Takes over `topic` as it is now: its ends are read from the broker (a fresh start),
+    /// or from the ends `recorded` in the checkpoint resumed from on — then the messages
+    /// written after them, which the replay writes again, are counted: the messages to pass
+    /// over.
+    #[allow(unused_variables)]
+    async fn take_over(
+        &self,
+        servers: &Servers,
+        topic: &str,
+        recorded: Option<&serde_json::Value>,
+    ) -> Result<u64> {
+        #[cfg(feature = "kafka")]
+        if let (Some(delivered), Some(brokers)) = (&self.0, &servers.kafka) {
+            let start: crate::kafka::Ends = recorded
+                .and_then(serde_json::Value::as_object)
+                .map(|ends| {
+                    ends.iter()
+                        .filter_map(|(p, end)| Some((p.parse().ok()?, end.as_i64()?)))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let idle = std::time::Duration::from_millis(1_500);
+            let tails = crate::kafka::tail(brokers, topic, &start, idle).await?;
+            let replayed = tails.values().map(|t| t.messages).sum();
+            delivered.set(tails.iter().map(|(p, t)| (*p, t.end)).collect());
+            if replayed > 0 {
+                tracing::info!(
+                    topic,
+                    replayed,
+                    "outputs written after the checkpoint are in Kafka already: passed over"
+                );
+            }
+            return Ok(replayed);
+        }
+        Ok(0)
     }
 }
 
@@ -566,6 +647,9 @@ impl<'s> Topology<'s> {
             check_input(c, &options.input)?;
         }
         let resuming = resume.is_some();
+        // A live input's replay may close windows at other wall-clock moments: its outputs
+        // are not repeated exactly, so they are not passed over.
+        let live = matches!(input, Input::RawTopic(_));
         // File stores written after the checkpoint are written again: cut them back.
         if let (Some(dir), Some(checkpoint)) = (out_dir, &resume) {
             rewind(dir, checkpoint)?;
@@ -580,7 +664,22 @@ impl<'s> Topology<'s> {
             Some(state) => boxed(state),
             None => Box::new(MemoryGateState::new(&GateConfig::default())?),
         };
-        let (checked, dead) = Self::outputs(s, out_dir, resuming)?;
+        let (mut checked, mut dead) = Self::outputs(s, out_dir, resuming)?;
+        let mut topics = Vec::new();
+        if options.checkpoint.is_some() {
+            for out in [&mut checked, &mut dead] {
+                if let Some((topic, ends)) = &out.kafka {
+                    // A replay (not of a live input, whose idle ticks fall at other moments)
+                    // writes again, in order, what the died run wrote after the checkpoint.
+                    let recorded = resume
+                        .as_ref()
+                        .filter(|_| !live)
+                        .map(|c| &c.extra["topics"][topic]);
+                    out.skip = ends.take_over(s, topic, recorded).await?;
+                    topics.push((topic.clone(), ends.clone()));
+                }
+            }
+        }
         let (sessions, session_store, temporary) =
             Self::sessions(s, out_dir, options.keep_sessions, resuming).await?;
         let documents = Self::documents(s, out_dir, resuming).await?;
@@ -589,6 +688,7 @@ impl<'s> Topology<'s> {
             input: options.input.clone(),
             group,
             files: out_dir.map(Path::to_owned),
+            topics,
         });
         Ok(Topology {
             source,
@@ -754,9 +854,12 @@ impl<'s> Topology<'s> {
             {
                 let topics = crate::kafka::Topics::prefixed(&s.prefix);
                 let sink = |topic: &str| -> Result<Counted> {
+                    let sink = crate::kafka::KafkaSink::new(kafka, topic)?;
+                    let ends = KafkaEnds(Some(sink.delivered()));
                     Ok(Counted {
-                        inner: Some(Box::new(crate::kafka::KafkaSink::new(kafka, topic)?)),
-                        sent: 0,
+                        inner: Some(Box::new(sink)),
+                        kafka: Some((topic.to_owned(), ends)),
+                        ..Counted::default()
                     })
                 };
                 return Ok((sink(&topics.checked)?, sink(&topics.dead_letters)?));
@@ -786,6 +889,7 @@ impl<'s> Topology<'s> {
             Ok(Counted {
                 inner: Some(sink),
                 sent: lines_in(&path),
+                ..Counted::default()
             })
         };
         Ok((

@@ -85,3 +85,34 @@ async fn a_consumer_group_reads_every_message_once_and_commits_hold() {
     sink.send(&messages(10)).await.unwrap();
     assert_eq!(drain(&mut again).await.len(), 10);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_tail_counts_what_was_written_after_the_recorded_ends() {
+    let Some(brokers) = common::server("WEBSIGHT_KAFKA_BROKERS") else {
+        return;
+    };
+    let topics = Topics::prefixed(&format!("tail{}-", std::process::id()));
+    create_topics(&brokers, &topics.all(), 1).await.unwrap();
+    let idle = Duration::from_millis(1_500);
+    let none = BTreeMap::new();
+    let tail = |start| websight_connectors::kafka::tail(&brokers, &topics.checked, start, idle);
+    assert_eq!(tail(&none).await.unwrap()[&0].end, 0, "empty");
+    let mut sink = KafkaSink::new(&brokers, &topics.checked).unwrap();
+    // Batches of several sizes: some servers report a topic's end short of its last batch.
+    for n in [1, 700, 299] {
+        sink.send(&messages(n)).await.unwrap();
+    }
+    let ends = sink.delivered().ends();
+    assert_eq!(ends, BTreeMap::from([(0, 1_000)]), "acknowledged ends");
+    let fresh = tail(&none).await.unwrap();
+    assert_eq!(
+        (fresh[&0].end, fresh[&0].messages),
+        (1_000, 0),
+        "found by reading"
+    );
+    for n in [450, 1] {
+        sink.send(&messages(n)).await.unwrap();
+    }
+    let after = tail(&ends).await.unwrap();
+    assert_eq!((after[&0].end, after[&0].messages), (1_451, 451));
+}
