@@ -81,6 +81,13 @@ fn consumer_config(brokers: &str, group: &str) -> ClientConfig {
     config
 }
 
+/// A consumer error: transient (librdkafka reconnects by itself), so logged, then a short
+/// pause before the next receive.
+async fn transient(e: KafkaError) {
+    tracing::warn!(error = %e, "kafka consumer error; retrying");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
 fn kafka_err(e: KafkaError) -> ConnectorError {
     ConnectorError::Kafka(e)
 }
@@ -146,8 +153,7 @@ pub async fn tail(
         let m = match received {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(error = %e, "kafka consumer error; retrying");
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                transient(e).await;
                 continue;
             }
         };
@@ -433,10 +439,8 @@ impl KafkaSource {
             };
             let m = match received {
                 Ok(m) => m,
-                // Transient broker errors surface here; librdkafka reconnects by itself.
                 Err(e) => {
-                    tracing::warn!(error = %e, "kafka consumer error; retrying");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    transient(e).await;
                     continue;
                 }
             };
