@@ -203,7 +203,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let collector_config = args.collector.check()?;
     let closing = Closing::default();
     // The raw log (a file, or the Kafka raw topic) and the flow's input: the same log.
-    let (sink, input, options, where_): (Box<dyn EventSink>, Input, TopologyOptions, String) =
+    let (sink, input, options, where_): (Box<dyn EventSink>, Input<'_>, TopologyOptions, String) =
         match &args.servers {
             None => {
                 let raw = args.out_dir.join("raw.jsonl");

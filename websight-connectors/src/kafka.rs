@@ -173,7 +173,7 @@ pub async fn tail(
 pub async fn create_topics(brokers: &str, topics: &[&str], partitions: i32) -> Result<()> {
     let admin: AdminClient<DefaultClientContext> =
         client_config(brokers).create().map_err(kafka_err)?;
-    let new: Vec<NewTopic> = topics
+    let new: Vec<NewTopic<'_>> = topics
         .iter()
         .map(|t| NewTopic::new(t, partitions, TopicReplication::Fixed(1)))
         .collect();

@@ -65,7 +65,7 @@ impl InputPerturbation {
     }
 
     /// Clamps and perturbs `x` (records × features) in place, one draw per cell.
-    pub fn transform(&self, x: &mut ArrayViewMut2<f64>, rng: &mut dyn RngCore) -> Result<()> {
+    pub fn transform(&self, x: &mut ArrayViewMut2<'_, f64>, rng: &mut dyn RngCore) -> Result<()> {
         if x.ncols() != self.bounds.len() {
             return Err(DpError::Shape(format!(
                 "{} columns given, bounds for {}",

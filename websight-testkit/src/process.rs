@@ -54,6 +54,7 @@ pub fn chromium() -> Option<PathBuf> {
     None
 }
 
+/// `browser` run headless with its own `profile` directory (no first-run dialogs, no GPU).
 pub fn headless(browser: &PathBuf, profile: &std::path::Path) -> Command {
     let mut cmd = Command::new(browser);
     cmd.args([
