@@ -121,25 +121,27 @@ pub async fn tail(
     let metadata = consumer
         .fetch_metadata(Some(topic), wait)
         .map_err(kafka_err)?;
-    let mut tails = std::collections::BTreeMap::new();
+    // Per partition: where reading starts, and what was found from there.
+    let mut read: std::collections::BTreeMap<i32, (i64, Tail)> = Default::default();
     let mut partitions = TopicPartitionList::new();
+    let mut expect_data = false;
     for t in metadata.topics().iter().filter(|t| t.name() == topic) {
         for p in t.partitions() {
-            let from = match start.get(&p.id()) {
-                Some(at) => *at,
-                None => {
-                    let (_, reported) = consumer
-                        .fetch_watermarks(topic, p.id(), wait)
-                        .map_err(kafka_err)?;
-                    (reported - 1).max(0)
-                }
-            };
-            tails.insert(
+            let (_, reported) = consumer
+                .fetch_watermarks(topic, p.id(), wait)
+                .map_err(kafka_err)?;
+            let from = start.get(&p.id()).copied().unwrap_or((reported - 1).max(0));
+            // Even a short report says whether anything lies past the start.
+            expect_data |= reported > from;
+            read.insert(
                 p.id(),
-                Tail {
-                    messages: 0,
-                    end: from,
-                },
+                (
+                    from,
+                    Tail {
+                        messages: 0,
+                        end: from,
+                    },
+                ),
             );
             partitions
                 .add_partition_offset(topic, p.id(), Offset::Offset(from))
@@ -147,9 +149,18 @@ pub async fn tail(
         }
     }
     consumer.assign(&partitions).map_err(kafka_err)?;
-    let counted: std::collections::BTreeMap<i32, i64> =
-        tails.iter().map(|(p, t)| (*p, t.end)).collect();
-    while let Ok(received) = tokio::time::timeout(idle, consumer.recv()).await {
+    let mut received_any = false;
+    loop {
+        // Known data may take a while to be fetched: a first message is waited for longer,
+        // since stopping short would misplace the end.
+        let timeout = if expect_data && !received_any {
+            wait
+        } else {
+            idle
+        };
+        let Ok(received) = tokio::time::timeout(timeout, consumer.recv()).await else {
+            break;
+        };
         let m = match received {
             Ok(m) => m,
             Err(e) => {
@@ -157,16 +168,17 @@ pub async fn tail(
                 continue;
             }
         };
-        if let Some(t) = tails.get_mut(&m.partition()) {
-            // Messages from the start offset on (a partition not named also reads its
-            // last message, which only locates the end).
-            if m.offset() >= counted[&m.partition()] && start.contains_key(&m.partition()) {
+        received_any = true;
+        if let Some((from, t)) = read.get_mut(&m.partition()) {
+            // Messages from a named start on (a partition not named also reads its last
+            // message, which only locates the end).
+            if m.offset() >= *from && start.contains_key(&m.partition()) {
                 t.messages += 1;
             }
             t.end = t.end.max(m.offset() + 1);
         }
     }
-    Ok(tails)
+    Ok(read.into_iter().map(|(p, (_, t))| (p, t)).collect())
 }
 
 /// Creates the topics that do not exist yet, with `partitions` partitions each.
