@@ -410,10 +410,6 @@ fn key(event: &Event) -> Option<String> {
     event.anonymous_id.clone().or_else(|| event.user_id.clone())
 }
 
-fn payload(event: &Event) -> Vec<u8> {
-    segment_json(event)
-}
-
 fn reason(kind: &str, detail: &str) -> Vec<(String, String)> {
     let json = serde_json::json!({ "kind": kind, "detail": detail });
     vec![(REASON_HEADER.to_owned(), json.to_string())]
@@ -637,7 +633,7 @@ impl Flow {
                 Outcome::Valid(event) => {
                     checked.push(Message {
                         key: key(&event),
-                        payload: payload(&event),
+                        payload: segment_json(&event),
                         headers: Vec::new(),
                     });
                     valid.push(event);
@@ -646,7 +642,7 @@ impl Flow {
                     self.counts.rejected += 1;
                     dead.push(Message {
                         key: key(&event),
-                        payload: payload(&event),
+                        payload: segment_json(&event),
                         headers: reason("rejected", rule),
                     });
                     self.analytics.ingest_rejected(event);
