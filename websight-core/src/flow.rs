@@ -688,7 +688,7 @@ impl Flow {
         for event in &docs.late {
             dead.push(Message {
                 key: key(event),
-                payload: payload(event),
+                payload: segment_json(event),
                 headers: reason(
                     "late",
                     "older than the watermark minus the allowed lateness",
