@@ -1,19 +1,97 @@
 //! Identity stitching: which ids are one person.
 
-use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::event::{Event, MessageType};
+use crate::hash::FastMap;
+
+/// A person: the node of their smallest id (stable while the graph only grows, until a
+/// merge absorbs it into a person with a smaller id).
+pub(crate) type PersonId = u32;
+
+/// The person of events that carry no id.
+pub(crate) const NOBODY: PersonId = PersonId::MAX;
 
 /// A union-find over ids (user ids, anonymous ids, alias ids). Ids seen on one event belong
 /// to one person: `identify` ties the anonymous id to the user id, `alias` the previous id to
 /// the user id, and any event carrying both does the same. A person is named by the smallest
 /// of their ids, so the name does not depend on arrival order.
 ///
+/// Ids are numbered as they arrive and stored once, so observing an event allocates nothing
+/// for ids already known.
+///
 /// Merging is mergeable: the union of two graphs' edges gives the same persons whatever the
 /// order ([`Identity::absorb`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
-    parent: HashMap<String, String>,
+    nodes: FastMap<Arc<str>, PersonId>,
+    names: Vec<Arc<str>>,
+    parent: Vec<PersonId>,
+}
+
+/// The stored form: ids in arrival order and each one's parent, so a restored graph numbers
+/// its persons as the saved one did.
+#[derive(Deserialize)]
+struct Stored {
+    ids: Vec<String>,
+    parent: Vec<PersonId>,
+}
+
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    ids: Vec<&'a str>,
+    parent: &'a [PersonId],
+}
+
+impl Serialize for Identity {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        StoredRef {
+            ids: self.names.iter().map(|id| &**id).collect(),
+            parent: &self.parent,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Identity {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Identity, D::Error> {
+        use serde::de::Error;
+        let Stored { ids, parent } = Stored::deserialize(d)?;
+        let ids: Vec<Arc<str>> = ids.into_iter().map(Arc::from).collect();
+        let n = ids.len();
+        if parent.len() != n || parent.iter().any(|&p| p as usize >= n) {
+            return Err(D::Error::custom("identity: parents do not match the ids"));
+        }
+        let nodes: FastMap<Arc<str>, PersonId> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (Arc::clone(id), i as PersonId))
+            .collect();
+        if nodes.len() != n {
+            return Err(D::Error::custom("identity: an id is listed twice"));
+        }
+        let graph = Identity {
+            nodes,
+            names: ids,
+            parent,
+        };
+        // A root is its own parent and every chain reaches one: no cycles.
+        for start in 0..n as PersonId {
+            let mut at = start;
+            for _ in 0..=n {
+                if graph.parent[at as usize] == at {
+                    break;
+                }
+                at = graph.parent[at as usize];
+            }
+            if graph.parent[at as usize] != at {
+                return Err(D::Error::custom("identity: a cycle of parents"));
+            }
+        }
+        Ok(graph)
+    }
 }
 
 impl Identity {
@@ -24,82 +102,117 @@ impl Identity {
 
     /// Ids known.
     pub fn len(&self) -> usize {
-        self.parent.len()
+        self.names.len()
     }
 
     /// Whether no id is known.
     pub fn is_empty(&self) -> bool {
-        self.parent.is_empty()
+        self.names.is_empty()
     }
 
     /// Distinct persons.
     pub fn persons(&self) -> usize {
         self.parent
             .iter()
-            .filter(|(id, parent)| id == parent)
+            .enumerate()
+            .filter(|&(i, &p)| i as PersonId == p)
             .count()
     }
 
     /// The person an id belongs to (the id itself when unknown).
     pub fn person(&self, id: &str) -> String {
-        let mut at = id;
-        while let Some(p) = self.parent.get(at) {
-            if p == at {
-                break;
-            }
-            at = p;
+        match self.nodes.get(id) {
+            Some(&node) => self.name(self.find(node)).to_owned(),
+            None => id.to_owned(),
         }
-        at.to_owned()
     }
 
-    fn root(&mut self, id: &str) -> String {
-        if !self.parent.contains_key(id) {
-            self.parent.insert(id.to_owned(), id.to_owned());
-            return id.to_owned();
+    /// The id that names a person (empty for [`NOBODY`]).
+    fn name(&self, person: PersonId) -> &str {
+        self.names.get(person as usize).map_or("", |name| name)
+    }
+
+    /// The name of the person a node now belongs to (empty for [`NOBODY`]).
+    pub(crate) fn person_name(&self, node: PersonId) -> &str {
+        if (node as usize) < self.parent.len() {
+            self.name(self.find(node))
+        } else {
+            ""
         }
-        let root = self.person(id);
-        // Path compression.
-        let mut at = id.to_owned();
+    }
+
+    fn find(&self, mut at: PersonId) -> PersonId {
+        while self.parent[at as usize] != at {
+            at = self.parent[at as usize];
+        }
+        at
+    }
+
+    /// The root of `id`'s person, adding the id when new; compresses the path.
+    fn root(&mut self, id: &str) -> PersonId {
+        let node = match self.nodes.get(id) {
+            Some(&node) => node,
+            None => {
+                let node = self.names.len() as PersonId;
+                let id: Arc<str> = Arc::from(id);
+                self.names.push(Arc::clone(&id));
+                self.parent.push(node);
+                self.nodes.insert(id, node);
+                return node;
+            }
+        };
+        let root = self.find(node);
+        let mut at = node;
         while at != root {
-            let next = self.parent[&at].clone();
-            self.parent.insert(at, root.clone());
+            let next = self.parent[at as usize];
+            self.parent[at as usize] = root;
             at = next;
         }
         root
     }
 
-    /// Joins two ids; returns `(kept, absorbed)` persons when they were different.
-    pub fn union(&mut self, a: &str, b: &str) -> Option<(String, String)> {
+    /// Joins two ids' persons; returns `(kept, absorbed)` when they were different.
+    fn join(&mut self, a: &str, b: &str) -> Option<(PersonId, PersonId)> {
         let (ra, rb) = (self.root(a), self.root(b));
         if ra == rb {
             return None;
         }
-        let (keep, gone) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        self.parent.insert(gone.clone(), keep.clone());
+        let (keep, gone) = if self.name(ra) < self.name(rb) {
+            (ra, rb)
+        } else {
+            (rb, ra)
+        };
+        self.parent[gone as usize] = keep;
         Some((keep, gone))
     }
 
-    /// Adds an event's ids; returns its person and the persons merged into it.
-    pub fn observe(&mut self, event: &Event) -> (String, Vec<String>) {
-        let mut ids: Vec<&str> = [
+    /// Joins two ids; returns `(kept, absorbed)` persons when they were different.
+    pub fn union(&mut self, a: &str, b: &str) -> Option<(String, String)> {
+        self.join(a, b)
+            .map(|(keep, gone)| (self.name(keep).to_owned(), self.name(gone).to_owned()))
+    }
+
+    /// Adds an event's ids; returns its person ([`NOBODY`] for an event without ids) and the
+    /// persons merged into it.
+    pub(crate) fn observe(&mut self, event: &Event) -> (PersonId, Vec<PersonId>) {
+        let alias = (event.kind == MessageType::Alias)
+            .then_some(event.previous_id.as_deref())
+            .flatten();
+        let mut ids = [
             event.user_id.as_deref(),
             event.anonymous_id.as_deref(),
-            if event.kind == MessageType::Alias {
-                event.previous_id.as_deref()
-            } else {
-                None
-            },
+            alias,
         ]
         .into_iter()
-        .flatten()
-        .collect();
-        ids.dedup();
-        let Some(first) = ids.first().copied() else {
-            return (String::new(), Vec::new());
+        .flatten();
+        let Some(first) = ids.next() else {
+            return (NOBODY, Vec::new());
         };
         let mut merged = Vec::new();
-        for other in &ids[1..] {
-            if let Some((_, gone)) = self.union(first, other) {
+        for other in ids {
+            if other != first
+                && let Some((_, gone)) = self.join(first, other)
+            {
                 merged.push(gone);
             }
         }
@@ -108,8 +221,8 @@ impl Identity {
 
     /// Adds every edge of `other` (for merging partitions' graphs).
     pub fn absorb(&mut self, other: &Identity) {
-        for (id, parent) in &other.parent {
-            self.union(id, parent);
+        for (id, &parent) in other.names.iter().zip(&other.parent) {
+            self.join(id, &other.names[parent as usize]);
         }
     }
 }

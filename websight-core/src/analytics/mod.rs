@@ -243,7 +243,26 @@ impl StreamAnalytics {
         for item in &event.properties.products {
             self.catalogue.learn(item);
         }
-        let (at, person) = (event.time, event.person().map(str::to_owned));
+        // Current visitors: activity in the last stretch of the event's window (the person
+        // copied only when new there).
+        let at = event.time;
+        let start = self.window_start(at);
+        let stretch = start
+            .checked_add_signed(Duration::seconds(self.config.window_seconds))
+            .and_then(|end| {
+                end.checked_sub_signed(Duration::seconds(self.config.current_visitor_seconds))
+            });
+        let recent = event
+            .person()
+            .filter(|_| stretch.is_some_and(|stretch| at >= stretch))
+            .filter(|p| {
+                !self
+                    .dashboard
+                    .windows
+                    .get(&start)
+                    .is_some_and(|w| w.recent_users.contains(*p))
+            })
+            .map(str::to_owned);
         match self.sessions.ingest(event) {
             Err(late) => {
                 self.counts.late += 1;
@@ -252,16 +271,7 @@ impl StreamAnalytics {
             }
             Ok(()) => self.counts.buffered += 1,
         }
-        // Current visitors: activity in the last stretch of the event's window.
-        let start = self.window_start(at);
-        let stretch = start
-            .checked_add_signed(Duration::seconds(self.config.window_seconds))
-            .and_then(|end| {
-                end.checked_sub_signed(Duration::seconds(self.config.current_visitor_seconds))
-            });
-        if let (Some(person), Some(stretch)) = (person, stretch)
-            && at >= stretch
-        {
+        if let Some(person) = recent {
             let w = self.dashboard.windows.entry(start).or_default();
             w.recent_users.insert(person);
         }

@@ -6,7 +6,7 @@ use std::collections::BinaryHeap;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::identity::Identity;
+use super::identity::{Identity, PersonId};
 use super::visit::Visit;
 use crate::enrich::{Acquisition, Agent, AgentParser};
 use crate::event::{Campaign, Event};
@@ -105,10 +105,21 @@ pub struct Sessionizer {
     #[serde(skip)]
     agents: AgentParser,
     frontier: Frontier,
-    buffers: FastMap<String, Vec<Event>>,
-    deadlines: BinaryHeap<Reverse<(DateTime<Utc>, String)>>,
+    /// Open events per person (a root of the identity graph).
+    buffers: FastMap<PersonId, Buffer>,
+    /// When persons' first visits may close. Lazy: a person has one entry at their
+    /// buffer's `scheduled` time (at or before the real closing time); other entries are
+    /// stale and passed over.
+    deadlines: BinaryHeap<Reverse<(DateTime<Utc>, PersonId)>>,
     closed: Vec<Visit>,
     buffered: u64,
+}
+
+/// One person's open events, in time order.
+#[derive(Default, Serialize, Deserialize)]
+struct Buffer {
+    events: Vec<Event>,
+    scheduled: Option<DateTime<Utc>>,
 }
 
 /// Index of the last event of the first visit in `events`, and when that visit closes.
@@ -200,11 +211,11 @@ impl Sessionizer {
         let mut joined = Vec::new();
         for gone in merged {
             if let Some(other) = self.buffers.remove(&gone) {
-                joined.extend(other);
+                joined.extend(other.events);
             }
         }
-        // The person's buffer, entered in place (an owned key only for a new person).
-        let events = crate::hash::slot(&mut self.buffers, &person);
+        let buffer = self.buffers.entry(person).or_default();
+        let events = &mut buffer.events;
         if !joined.is_empty() {
             // Two persons' buffers became one (rare): restore the order once.
             events.extend(joined);
@@ -212,39 +223,50 @@ impl Sessionizer {
         }
         let at = events.partition_point(|e| order(e, &event).is_lt());
         events.insert(at, event);
-        let deadline = first_visit_end(&self.config, events).1;
+        let closes = first_visit_end(&self.config, events).1;
         self.buffered += 1;
-        self.deadlines.push(Reverse((deadline, person)));
+        // Only an earlier closing time needs an entry: a later one is found when the
+        // scheduled entry comes due.
+        if buffer.scheduled.is_none_or(|s| closes < s) {
+            buffer.scheduled = Some(closes);
+            self.deadlines.push(Reverse((closes, person)));
+        }
         self.close_due();
         Ok(())
     }
 
     fn close_due(&mut self) {
         let Some(wm) = self.watermark() else { return };
-        while let Some(Reverse((deadline, _))) = self.deadlines.peek() {
-            if *deadline >= wm {
+        while let Some(&Reverse((deadline, person))) = self.deadlines.peek() {
+            if deadline >= wm {
                 break;
             }
-            let Reverse((_, person)) = self.deadlines.pop().expect("peeked");
-            self.close_person(&person, Some(wm));
+            self.deadlines.pop();
+            let current = self
+                .buffers
+                .get(&person)
+                .is_some_and(|b| b.scheduled == Some(deadline));
+            if current {
+                self.close_person(person, Some(wm));
+            }
         }
     }
 
     /// Emits the person's visits that can no longer change (all with `wm` = None).
-    fn close_person(&mut self, person: &str, wm: Option<DateTime<Utc>>) {
+    fn close_person(&mut self, person: PersonId, wm: Option<DateTime<Utc>>) {
         loop {
-            let Some(events) = self.buffers.get(person) else {
+            let Some(buffer) = self.buffers.get_mut(&person) else {
                 return;
             };
-            let (k, closes) = first_visit_end(&self.config, events);
+            let (k, closes) = first_visit_end(&self.config, &buffer.events);
             if wm.is_some_and(|wm| closes >= wm) {
-                self.deadlines.push(Reverse((closes, person.to_owned())));
+                buffer.scheduled = Some(closes);
+                self.deadlines.push(Reverse((closes, person)));
                 return;
             }
-            let events = self.buffers.get_mut(person).expect("present");
-            let visit: Vec<Event> = events.drain(..=k).collect();
-            if events.is_empty() {
-                self.buffers.remove(person);
+            let visit: Vec<Event> = buffer.events.drain(..=k).collect();
+            if buffer.events.is_empty() {
+                self.buffers.remove(&person);
             }
             self.buffered -= visit.len() as u64;
             let visit = self.visit(person, visit);
@@ -252,7 +274,7 @@ impl Sessionizer {
         }
     }
 
-    fn visit(&self, person: &str, events: Vec<Event>) -> Visit {
+    fn visit(&self, person: PersonId, events: Vec<Event>) -> Visit {
         let landing = events
             .iter()
             .find(|e| e.page.url.is_some() || e.page.referrer.is_some());
@@ -279,7 +301,7 @@ impl Sessionizer {
                 "v{:016x}",
                 crate::hash::hash64(events[0].message_id.as_bytes())
             ),
-            person: self.identity.person(person),
+            person: self.identity.person_name(person).to_owned(),
             acquisition,
             agent: Agent::clone(&agent),
             events,
@@ -296,10 +318,14 @@ impl Sessionizer {
 
     /// End of input: closes every visit.
     pub fn flush(&mut self) {
-        let mut persons: Vec<String> = self.buffers.keys().cloned().collect();
-        persons.sort();
+        let mut persons: Vec<PersonId> = self.buffers.keys().copied().collect();
+        persons.sort_by(|a, b| {
+            self.identity
+                .person_name(*a)
+                .cmp(self.identity.person_name(*b))
+        });
         for person in persons {
-            self.close_person(&person, None);
+            self.close_person(person, None);
         }
         self.deadlines.clear();
     }
@@ -308,7 +334,7 @@ impl Sessionizer {
     pub fn oldest_open(&self) -> Option<DateTime<Utc>> {
         self.buffers
             .values()
-            .filter_map(|b| b.first())
+            .filter_map(|b| b.events.first())
             .map(|e| e.time)
             .min()
     }
