@@ -3,7 +3,9 @@
 //! (`serde_json_value`) and the fastest bare parse we know, sonic-rs into its `Value`
 //! (`sonic_rs_value`) — then decode (typed events), decode → privacy → gate, and decode →
 //! privacy → gate → stream analytics (`decode_gate_analytics`), the gate judging batches of
-//! 2,000 as the flow does.
+//! 2,000 as the flow does; and the last on the same traffic with every page path distinct
+//! (`decode_gate_analytics_distinct_paths`: a shop with more pages than the dashboard's
+//! heavy-hitter counters hold).
 //!
 //! `cargo bench -p websight-core --bench realtime`
 
@@ -82,23 +84,33 @@ fn bench(c: &mut Criterion) {
                 .count()
         })
     });
-    group.bench_function("decode_gate_analytics", |b| {
-        b.iter(|| {
-            let (mut gate, mut state) = gate();
-            let mut analytics =
-                StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())
-                    .unwrap();
-            for batch in lines.chunks(2_000) {
-                for outcome in judged(&mut gate, &mut state, batch) {
-                    if let Outcome::Valid(e) = outcome {
-                        analytics.ingest(e);
-                    }
+    let whole = |lines: &[Vec<u8>]| {
+        let (mut gate, mut state) = gate();
+        let mut analytics =
+            StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default()).unwrap();
+        for batch in lines.chunks(2_000) {
+            for outcome in judged(&mut gate, &mut state, batch) {
+                if let Outcome::Valid(e) = outcome {
+                    analytics.ingest(e);
                 }
-                analytics.drain();
             }
-            analytics.flush();
-            analytics.drain().sessions.len()
+            analytics.drain();
+        }
+        analytics.flush();
+        analytics.drain().sessions.len()
+    };
+    group.bench_function("decode_gate_analytics", |b| b.iter(|| whole(&lines)));
+    let distinct: Vec<Vec<u8>> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            String::from_utf8_lossy(l)
+                .replace(r#""path":"/"#, &format!(r#""path":"/{i}/"#))
+                .into_bytes()
         })
+        .collect();
+    group.bench_function("decode_gate_analytics_distinct_paths", |b| {
+        b.iter(|| whole(&distinct))
     });
     group.finish();
 }

@@ -61,10 +61,16 @@ impl ProductCatalogue {
     /// Learns what `item` says about its product.
     pub fn learn(&mut self, item: &ProductItem) {
         let Some(key) = item.key() else { return };
-        if !self.products.contains_key(key) && self.products.len() >= self.capacity {
-            return;
+        // The key is copied only for a new product.
+        if !self.products.contains_key(key) {
+            if self.products.len() >= self.capacity {
+                return;
+            }
+            self.products.insert(key.to_owned(), ProductInfo::default());
         }
-        let info = self.products.entry(key.to_owned()).or_default();
+        let Some(info) = self.products.get_mut(key) else {
+            return;
+        };
         if info.name.is_none() {
             info.name.clone_from(&item.name);
         }

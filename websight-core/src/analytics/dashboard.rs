@@ -220,27 +220,27 @@ impl Dashboard {
         self.engaged += u64::from(summary.engaged);
         *self.channels.entry(summary.channel.clone()).or_default() += 1;
         *self.devices.entry(summary.device_type.clone()).or_default() += 1;
-        self.sources.add(summary.source.clone(), 1);
+        self.sources.add_ref(summary.source.as_str(), 1);
         if summary.campaign != "(not set)" {
-            self.campaigns.add(summary.campaign.clone(), 1);
+            self.campaigns.add_ref(summary.campaign.as_str(), 1);
         }
         for e in &visit.events {
             if e.kind.is_view()
                 && let Some(path) = &e.page.path
             {
-                self.pages.add(path.clone(), 1);
+                self.pages.add_ref(path.as_str(), 1);
             }
         }
         for item in visit.product_views() {
             if let Some(key) = item.key() {
-                self.products.views.add(key.to_owned(), 1);
+                self.products.views.add_ref(key, 1);
             }
         }
         for item in visit.cart_adds() {
             if let Some(key) = item.key() {
                 self.products
                     .cart_adds
-                    .add(key.to_owned(), u64::from(item.units()));
+                    .add_ref(key, u64::from(item.units()));
             }
         }
         for order in visit.orders() {
@@ -259,12 +259,12 @@ impl Dashboard {
                 let Some(key) = item.key() else { continue };
                 self.products
                     .purchases
-                    .add(key.to_owned(), u64::from(item.units()));
+                    .add_ref(key, u64::from(item.units()));
                 let value = item
                     .price
                     .and_then(|p| p.checked_mul(i64::from(item.units())))
                     .map_or(0, |m| m.cents().max(0) as u64);
-                self.products.revenue_cents.add(key.to_owned(), value);
+                self.products.revenue_cents.add_ref(key, value);
             }
         }
     }

@@ -11,7 +11,11 @@ use serde::{Deserialize, Serialize};
 /// its count as an over-estimate bound). Mergeable. Counts saturate instead of
 /// overflowing. A deserialised counter is checked: capacity at least 1, at most `capacity`
 /// keys, no over-estimate above its count.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// An eviction costs O(log capacity) amortised, not a scan of every key: the keys at the
+/// lightest count are listed once and taken in turn (a stream of distinct keys, e.g. page
+/// paths, does not slow the counter down).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(
     try_from = "TopParts<K>",
     bound(deserialize = "K: Eq + Hash + Deserialize<'de>")
@@ -21,6 +25,17 @@ pub struct TopCounter<K: Eq + Hash> {
     /// key → (count, over-estimate).
     counts: HashMap<K, (u64, u64)>,
     exact: bool,
+    /// Eviction candidates: keys that had the lightest count, `.0`, when listed, in key
+    /// order (the largest goes first). Entries whose count has grown since are passed over;
+    /// rebuilt from `counts` when empty.
+    #[serde(skip)]
+    lightest: (u64, Vec<K>),
+}
+
+impl<K: Eq + Hash> PartialEq for TopCounter<K> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.capacity, &self.counts, self.exact) == (other.capacity, &other.counts, other.exact)
+    }
 }
 
 /// The serialised form, checked on the way in.
@@ -53,6 +68,7 @@ impl<K: Eq + Hash> TryFrom<TopParts<K>> for TopCounter<K> {
             capacity: p.capacity,
             counts: p.counts,
             exact: p.exact,
+            lightest: (0, Vec::new()),
         })
     }
 }
@@ -64,6 +80,7 @@ impl<K: Eq + Hash + Clone + Ord> TopCounter<K> {
             capacity: capacity.max(1),
             counts: HashMap::new(),
             exact: true,
+            lightest: (0, Vec::new()),
         }
     }
 
@@ -78,15 +95,50 @@ impl<K: Eq + Hash + Clone + Ord> TopCounter<K> {
             return;
         }
         self.exact = false;
-        let (lightest, &(count, _)) = self
-            .counts
-            .iter()
-            .min_by(|a, b| a.1.0.cmp(&b.1.0).then_with(|| b.0.cmp(a.0)))
-            .expect("capacity >= 1");
-        let lightest = lightest.clone();
+        let (lightest, count) = self.take_lightest();
         self.counts.remove(&lightest);
-        self.counts
-            .insert(key, (count.saturating_add(weight), count));
+        let count_now = count.saturating_add(weight);
+        if count_now == count {
+            // A newcomer of weight 0 is itself among the lightest.
+            let (_, keys) = &mut self.lightest;
+            let at = keys.partition_point(|k| k < &key);
+            keys.insert(at, key.clone());
+        }
+        self.counts.insert(key, (count_now, count));
+    }
+
+    /// The key to evict: the lightest, of equal counts the largest key.
+    fn take_lightest(&mut self) -> (K, u64) {
+        loop {
+            let (count, keys) = &mut self.lightest;
+            while let Some(key) = keys.pop() {
+                // Counts only grow, so a listed key still at the listed count is lightest.
+                if self.counts.get(&key).is_some_and(|c| c.0 == *count) {
+                    return (key, *count);
+                }
+            }
+            let min = self.counts.values().map(|c| c.0).min().unwrap_or(0);
+            let mut keys: Vec<K> = self
+                .counts
+                .iter()
+                .filter(|(_, c)| c.0 == min)
+                .map(|(k, _)| k.clone())
+                .collect();
+            keys.sort_unstable();
+            self.lightest = (min, keys);
+        }
+    }
+
+    /// Adds `weight` to `key`, copying the key only when it is new.
+    pub fn add_ref<Q>(&mut self, key: &Q, weight: u64)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        match self.counts.get_mut(key) {
+            Some(c) => c.0 = c.0.saturating_add(weight),
+            None => self.add(key.to_owned(), weight),
+        }
     }
 
     /// Whether every count is exact (no key was ever evicted).
@@ -123,6 +175,48 @@ impl<K: Eq + Hash + Clone + Ord> TopCounter<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Space-Saving as first written: a scan for the lightest key at every eviction.
+    fn naive(capacity: usize, stream: &[(u32, u64)]) -> HashMap<u32, (u64, u64)> {
+        let mut counts: HashMap<u32, (u64, u64)> = HashMap::new();
+        for &(key, weight) in stream {
+            if let Some(c) = counts.get_mut(&key) {
+                c.0 = c.0.saturating_add(weight);
+            } else if counts.len() < capacity {
+                counts.insert(key, (weight, 0));
+            } else {
+                let (&lightest, &(count, _)) = counts
+                    .iter()
+                    .min_by(|a, b| a.1.0.cmp(&b.1.0).then_with(|| b.0.cmp(a.0)))
+                    .unwrap();
+                counts.remove(&lightest);
+                counts.insert(key, (count.saturating_add(weight), count));
+            }
+        }
+        counts
+    }
+
+    #[test]
+    fn evicts_exactly_as_a_scan_for_the_lightest_would() {
+        use rand::{Rng, SeedableRng};
+        for seed in 0..20u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let capacity = rng.gen_range(1..40);
+            let keys = rng.gen_range(1..400);
+            let stream: Vec<(u32, u64)> = (0..3_000)
+                .map(|_| (rng.gen_range(0..keys), rng.gen_range(0..4)))
+                .collect();
+            let mut c = TopCounter::new(capacity);
+            for (i, &(key, weight)) in stream.iter().enumerate() {
+                c.add(key, weight);
+                if i == 1_500 {
+                    // A restored counter (no candidate list) continues the same way.
+                    c = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+                }
+            }
+            assert_eq!(c.counts, naive(capacity, &stream), "seed {seed}");
+        }
+    }
 
     #[test]
     fn exact_when_small_and_keeps_heavy_hitters_when_large() {
