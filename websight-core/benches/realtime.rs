@@ -5,7 +5,8 @@
 //! privacy → gate → stream analytics (`decode_gate_analytics`), the gate judging batches of
 //! 2,000 as the flow does; and the last on the same traffic with every page path distinct
 //! (`decode_gate_analytics_distinct_paths`: a shop with more pages than the dashboard's
-//! heavy-hitter counters hold).
+//! heavy-hitter counters hold); and kiosks whose visits last a day
+//! (`decode_gate_analytics_long_visits`: four ids, a page every 2 s each, for 24 hours).
 //!
 //! `cargo bench -p websight-core --bench realtime`
 
@@ -111,6 +112,23 @@ fn bench(c: &mut Criterion) {
         .collect();
     group.bench_function("decode_gate_analytics_distinct_paths", |b| {
         b.iter(|| whole(&distinct))
+    });
+    // Kiosks: 4 screens showing a page every 2 s for 24 hours, interleaved as they arrive.
+    let start = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+    let kiosks: Vec<Vec<u8>> = (0..4 * 43_200)
+        .map(|i: i64| {
+            let t = start + chrono::TimeDelta::seconds(i / 4 * 2);
+            format!(
+                r#"{{"type":"page","messageId":"k{i}","anonymousId":"kiosk-{}","timestamp":"{}","context":{{"page":{{"path":"/","url":"https://shop.example/"}},"userAgent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}}}}"#,
+                i % 4,
+                t.to_rfc3339()
+            )
+            .into_bytes()
+        })
+        .collect();
+    group.throughput(Throughput::Elements(kiosks.len() as u64));
+    group.bench_function("decode_gate_analytics_long_visits", |b| {
+        b.iter(|| whole(&kiosks))
     });
     group.finish();
 }

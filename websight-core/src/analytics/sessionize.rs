@@ -120,14 +120,50 @@ pub struct Sessionizer {
 struct Buffer {
     events: Vec<Event>,
     scheduled: Option<DateTime<Utc>>,
+    /// Index of the last event of the first visit, kept up to date as events arrive, so a
+    /// long visit (a kiosk, a monitor, a bot) costs O(1) per event in order, not a rescan.
+    first_end: usize,
 }
 
-/// Index of the last event of the first visit in `events`, and when that visit closes.
-fn first_visit_end(config: &SessionConfig, events: &[Event]) -> (usize, DateTime<Utc>) {
+impl Buffer {
+    /// Places `event` in time order and updates where the first visit ends.
+    fn insert(&mut self, config: &SessionConfig, event: Event) {
+        let events = &mut self.events;
+        let at = events.partition_point(|e| order(e, &event).is_lt());
+        events.insert(at, event);
+        self.first_end = if at == 0 || at <= self.first_end {
+            // A new first event, or one inside the first visit: rescan that visit.
+            first_visit_end(config, events, 0)
+        } else if at == self.first_end + 1 {
+            // Right after the first visit: it may extend it, and bridge to what follows.
+            first_visit_end(config, events, self.first_end)
+        } else {
+            self.first_end
+        };
+    }
+
+    /// When the first visit closes.
+    fn closes(&self, config: &SessionConfig) -> DateTime<Utc> {
+        self.events[self.first_end]
+            .time
+            .checked_add_signed(secs(config.gap_seconds))
+            .and_then(|t| t.checked_add_signed(secs(config.allowed_lateness_seconds)))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+}
+
+/// Events of a person in order: time, then message id.
+fn order(a: &Event, b: &Event) -> std::cmp::Ordering {
+    (a.time, &a.message_id).cmp(&(b.time, &b.message_id))
+}
+
+/// Index of the last event of the first visit in `events`, given that it ends at `from` or
+/// later.
+fn first_visit_end(config: &SessionConfig, events: &[Event], from: usize) -> usize {
     let gap = secs(config.gap_seconds);
     let max = secs(config.max_seconds);
     let start = events[0].time;
-    let k = events
+    events[from..]
         .windows(2)
         .position(|w| {
             let (a, b) = (&w[0], &w[1]);
@@ -138,13 +174,7 @@ fn first_visit_end(config: &SessionConfig, events: &[Event]) -> (usize, DateTime
             );
             apart || other_client_session || b.time.signed_duration_since(start) > max
         })
-        .unwrap_or(events.len() - 1);
-    let closes = events[k]
-        .time
-        .checked_add_signed(gap)
-        .and_then(|t| t.checked_add_signed(secs(config.allowed_lateness_seconds)))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    (k, closes)
+        .map_or(events.len() - 1, |k| from + k)
 }
 
 fn secs(s: i64) -> TimeDelta {
@@ -207,7 +237,6 @@ impl Sessionizer {
         }
         self.frontier.observe(event.time);
         let (person, merged) = self.identity.observe(&event);
-        let order = |a: &Event, b: &Event| (a.time, &a.message_id).cmp(&(b.time, &b.message_id));
         let mut joined = Vec::new();
         for gone in merged {
             if let Some(other) = self.buffers.remove(&gone) {
@@ -215,15 +244,14 @@ impl Sessionizer {
             }
         }
         let buffer = self.buffers.entry(person).or_default();
-        let events = &mut buffer.events;
         if !joined.is_empty() {
             // Two persons' buffers became one (rare): restore the order once.
-            events.extend(joined);
-            events.sort_by(order);
+            buffer.events.extend(joined);
+            buffer.events.sort_by(order);
+            buffer.first_end = first_visit_end(&self.config, &buffer.events, 0);
         }
-        let at = events.partition_point(|e| order(e, &event).is_lt());
-        events.insert(at, event);
-        let closes = first_visit_end(&self.config, events).1;
+        buffer.insert(&self.config, event);
+        let closes = buffer.closes(&self.config);
         self.buffered += 1;
         // Only an earlier closing time needs an entry: a later one is found when the
         // scheduled entry comes due.
@@ -258,15 +286,17 @@ impl Sessionizer {
             let Some(buffer) = self.buffers.get_mut(&person) else {
                 return;
             };
-            let (k, closes) = first_visit_end(&self.config, &buffer.events);
+            let closes = buffer.closes(&self.config);
             if wm.is_some_and(|wm| closes >= wm) {
                 buffer.scheduled = Some(closes);
                 self.deadlines.push(Reverse((closes, person)));
                 return;
             }
-            let visit: Vec<Event> = buffer.events.drain(..=k).collect();
+            let visit: Vec<Event> = buffer.events.drain(..=buffer.first_end).collect();
             if buffer.events.is_empty() {
                 self.buffers.remove(&person);
+            } else {
+                buffer.first_end = first_visit_end(&self.config, &buffer.events, 0);
             }
             self.buffered -= visit.len() as u64;
             let visit = self.visit(person, visit);
@@ -360,6 +390,43 @@ mod tests {
         event(&format!(
             r#"{{"type":"page","messageId":"{id}","anonymousId":"{anon}"{user},"timestamp":"{at}"{extra}}}"#
         ))
+    }
+
+    #[test]
+    fn the_first_visit_end_kept_as_events_arrive_equals_a_rescan() {
+        use rand::{Rng, SeedableRng};
+        let config = SessionConfig {
+            gap_seconds: 60,
+            max_seconds: 600,
+            ..SessionConfig::default()
+        };
+        for seed in 0..30u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut buffer = Buffer::default();
+            for i in 0..120 {
+                // Mostly in order, some out of order; gaps that split and client sessions.
+                let at = if rng.gen_bool(0.8) {
+                    i * 20
+                } else {
+                    rng.gen_range(0..3_000)
+                };
+                let t = DateTime::from_timestamp(1_767_225_600 + at, 0).unwrap();
+                let session = match rng.gen_range(0..10) {
+                    0 => r#","context":{"sessionId":"s1"}"#,
+                    1 => r#","context":{"sessionId":"s2"}"#,
+                    _ => "",
+                };
+                buffer.insert(
+                    &config,
+                    page(&format!("m{i}"), "a", None, &t.to_rfc3339(), session),
+                );
+                assert_eq!(
+                    buffer.first_end,
+                    first_visit_end(&config, &buffer.events, 0),
+                    "seed {seed}, event {i}"
+                );
+            }
+        }
     }
 
     /// The watermark trails the newest event here (no outlier tolerance), as the tests assume.
