@@ -6,7 +6,8 @@
 //! 2,000 as the flow does; and the last on the same traffic with every page path distinct
 //! (`decode_gate_analytics_distinct_paths`: a shop with more pages than the dashboard's
 //! heavy-hitter counters hold); and kiosks whose visits last a day
-//! (`decode_gate_analytics_long_visits`: four ids, a page every 2 s each, for 24 hours).
+//! (`decode_gate_analytics_long_visits`: four ids, a page every 2 s each, for 24 hours)
+//! or hold a different product every 2 s for a day (`decode_gate_analytics_many_products`).
 //!
 //! `cargo bench -p websight-core --bench realtime`
 
@@ -129,6 +130,21 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(kiosks.len() as u64));
     group.bench_function("decode_gate_analytics_long_visits", |b| {
         b.iter(|| whole(&kiosks))
+    });
+    // A polite scraper: one product page every 2 s for 24 hours, every product different.
+    let scraper: Vec<Vec<u8>> = (0..43_200)
+        .map(|i: i64| {
+            let t = start + chrono::TimeDelta::seconds(i * 2);
+            format!(
+                r#"{{"type":"track","event":"Product Viewed","messageId":"s{i}","anonymousId":"scraper","timestamp":"{}","properties":{{"product_id":"{i}"}},"context":{{"userAgent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}}}}"#,
+                t.to_rfc3339()
+            )
+            .into_bytes()
+        })
+        .collect();
+    group.throughput(Throughput::Elements(scraper.len() as u64));
+    group.bench_function("decode_gate_analytics_many_products", |b| {
+        b.iter(|| whole(&scraper))
     });
     group.finish();
 }

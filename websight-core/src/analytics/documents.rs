@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::ProductCatalogue;
 use super::visit::{Step, Visit};
+use crate::hash::{FastMap, FastSet};
 use crate::model::{PartOfDay, Sentiment, WEEKDAY_NAMES};
 
 /// A closed visit (`session_summary` index).
@@ -202,25 +203,38 @@ impl SessionSummary {
 impl ProductDetail {
     /// One detail per product the visit viewed, added or bought, in first-seen order.
     pub fn of(visit: &Visit, catalogue: &ProductCatalogue) -> Vec<ProductDetail> {
+        // Sets and maps, not scans: a visit may hold thousands of products.
         let orders = visit.orders();
         let carted: Vec<&str> = visit.cart_adds().iter().filter_map(|i| i.key()).collect();
         let bought: Vec<&str> = orders
             .iter()
             .flat_map(|o| o.products.iter().filter_map(|i| i.key()))
             .collect();
-        let reviews = visit.reviews();
+        let (carted_set, bought_set): (FastSet<&str>, FastSet<&str>) = (
+            carted.iter().copied().collect(),
+            bought.iter().copied().collect(),
+        );
+        // The first review of each product.
+        let mut reviews: FastMap<&str, &str> = FastMap::default();
+        for (item, body, _) in visit.reviews() {
+            if let Some(key) = item.key() {
+                reviews.entry(key).or_insert(body);
+            }
+        }
         let mut out = Vec::new();
         let mut keys: Vec<(String, f64)> = visit.dwell_by_product();
+        let mut listed: FastSet<String> = keys.iter().map(|(k, _)| k.clone()).collect();
         for key in carted.iter().chain(bought.iter()) {
-            if !keys.iter().any(|(k, _)| k == key) {
+            if !listed.contains(*key) {
+                listed.insert((*key).to_owned());
                 keys.push(((*key).to_owned(), 0.0));
             }
         }
         for (key, seconds) in keys {
             let info = catalogue.get(&key);
-            let step = if bought.contains(&key.as_str()) {
+            let step = if bought_set.contains(key.as_str()) {
                 Step::Purchase
-            } else if carted.contains(&key.as_str()) {
+            } else if carted_set.contains(key.as_str()) {
                 Step::Cart
             } else {
                 Step::View
@@ -234,10 +248,7 @@ impl ProductDetail {
                     .unwrap_or_else(|| key.clone()),
                 product_price: info.and_then(|i| i.price).map(|p| p.to_f64()),
                 product_category: info.and_then(|i| i.category.clone()),
-                product_review: reviews
-                    .iter()
-                    .find(|(item, _, _)| item.key() == Some(key.as_str()))
-                    .map(|(_, body, _)| (*body).to_owned()),
+                product_review: reviews.get(key.as_str()).map(|body| (*body).to_owned()),
                 product_id: key,
                 time_spent_on_page: seconds,
                 step,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::enrich::{Acquisition, Agent};
 use crate::event::{Event, Money, ProductItem, names};
+use crate::hash::{FastMap, FastSet};
 
 /// How far into the funnel a visit went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -133,9 +134,12 @@ impl Visit {
     /// Completed orders, one per distinct order id (events without one count once each).
     pub fn orders(&self) -> Vec<OrderView> {
         let mut out: Vec<OrderView> = Vec::new();
+        let mut seen = FastSet::default();
         for e in self.tracks(names::ORDER_COMPLETED) {
             let p = &e.properties;
-            if p.order_id.is_some() && out.iter().any(|o| o.order_id == p.order_id) {
+            if let Some(id) = p.order_id.as_deref()
+                && !seen.insert(id)
+            {
                 continue;
             }
             let value = p.order_value().unwrap_or_else(|| {
@@ -241,8 +245,26 @@ impl Visit {
 
 /// [`Visit::dwell_by_product`] of any time-ordered run of events (e.g. a visit's events
 /// before its checkout).
+///
+/// Linear in the events (a day-long visit of thousands of products, or of many events at
+/// one instant, must not stall the stream).
 pub(crate) fn dwell_by_product(events: &[Event]) -> Vec<(String, f64)> {
     let mut out: Vec<(String, f64)> = Vec::new();
+    let mut at: FastMap<&str, usize> = FastMap::default();
+    // For each event, the first one after it with a later time (the next greater element,
+    // from the back with a stack of candidates).
+    let mut later: Vec<Option<usize>> = vec![None; events.len()];
+    let mut candidates: Vec<usize> = Vec::new();
+    for i in (0..events.len()).rev() {
+        while candidates
+            .last()
+            .is_some_and(|&c| events[c].time <= events[i].time)
+        {
+            candidates.pop();
+        }
+        later[i] = candidates.last().copied();
+        candidates.push(i);
+    }
     for (i, e) in events.iter().enumerate() {
         if !(e.is_track(names::PRODUCT_VIEWED) || e.is_track(names::PRODUCT_ADDED)) {
             continue;
@@ -250,14 +272,70 @@ pub(crate) fn dwell_by_product(events: &[Event]) -> Vec<(String, f64)> {
         let Some(key) = e.properties.products.first().and_then(ProductItem::key) else {
             continue;
         };
-        let next = events[i + 1..].iter().find(|n| n.time > e.time);
-        let secs = next.map_or(0.0, |n| {
+        let secs = later[i].map_or(0.0, |n| {
+            let n = &events[n];
             (n.time.signed_duration_since(e.time).num_milliseconds() as f64 / 1000.0).min(1800.0)
         });
-        match out.iter_mut().find(|(k, _)| k == key) {
-            Some((_, s)) => *s += secs,
-            None => out.push((key.to_owned(), secs)),
+        match at.get(key) {
+            Some(&k) => out[k].1 += secs,
+            None => {
+                at.insert(key, out.len());
+                out.push((key.to_owned(), secs));
+            }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    /// The first way it was written: a scan per event for the next later one and for the key.
+    fn naive(events: &[Event]) -> Vec<(String, f64)> {
+        let mut out: Vec<(String, f64)> = Vec::new();
+        for (i, e) in events.iter().enumerate() {
+            if !(e.is_track(names::PRODUCT_VIEWED) || e.is_track(names::PRODUCT_ADDED)) {
+                continue;
+            }
+            let Some(key) = e.properties.products.first().and_then(ProductItem::key) else {
+                continue;
+            };
+            let next = events[i + 1..].iter().find(|n| n.time > e.time);
+            let secs = next.map_or(0.0, |n| {
+                (n.time.signed_duration_since(e.time).num_milliseconds() as f64 / 1000.0)
+                    .min(1800.0)
+            });
+            match out.iter_mut().find(|(k, _)| k == key) {
+                Some((_, s)) => *s += secs,
+                None => out.push((key.to_owned(), secs)),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn dwell_by_product_equals_the_scan_in_any_order() {
+        for seed in 0..40u64 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let mut events: Vec<Event> = (0..rng.gen_range(0..60))
+                .map(|i| {
+                    let t = DateTime::from_timestamp(1_767_225_600 + rng.gen_range(0..40) * 7, 0)
+                        .unwrap();
+                    let name = ["Product Viewed", "Product Added", "Order Completed"]
+                        [rng.gen_range(0..3)];
+                    crate::analytics::event(&format!(
+                        r#"{{"type":"track","event":"{name}","messageId":"m{i}","anonymousId":"a","timestamp":"{}","properties":{{"product_id":"p{}"}}}}"#,
+                        t.to_rfc3339(),
+                        rng.gen_range(0..8)
+                    ))
+                })
+                .collect();
+            if seed % 2 == 0 {
+                events.sort_by_key(|e| e.time);
+            }
+            assert_eq!(dwell_by_product(&events), naive(&events), "seed {seed}");
+        }
+    }
 }
