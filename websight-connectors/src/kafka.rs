@@ -114,39 +114,54 @@ pub async fn tail(
     start: &Ends,
     idle: Duration,
 ) -> Result<std::collections::BTreeMap<i32, Tail>> {
-    let consumer: StreamConsumer = consumer_config(brokers, "websight-reader")
-        .create()
-        .map_err(kafka_err)?;
     let wait = Duration::from_secs(10);
-    let metadata = consumer
-        .fetch_metadata(Some(topic), wait)
-        .map_err(kafka_err)?;
+    // librdkafka's metadata calls block: off the async threads.
+    let (consumer, reported) = {
+        let (brokers, name) = (brokers.to_owned(), topic.to_owned());
+        tokio::task::spawn_blocking(move || -> Result<(StreamConsumer, Vec<(i32, i64)>)> {
+            let consumer: StreamConsumer = consumer_config(&brokers, "websight-reader")
+                .create()
+                .map_err(kafka_err)?;
+            let metadata = consumer
+                .fetch_metadata(Some(&name), wait)
+                .map_err(kafka_err)?;
+            let mut reported = Vec::new();
+            for t in metadata.topics().iter().filter(|t| t.name() == name) {
+                for p in t.partitions() {
+                    let (_, end) = consumer
+                        .fetch_watermarks(&name, p.id(), wait)
+                        .map_err(kafka_err)?;
+                    reported.push((p.id(), end));
+                }
+            }
+            Ok((consumer, reported))
+        })
+        .await
+        .map_err(|e| ConnectorError::Protocol {
+            reason: format!("reading {topic}'s metadata: {e}"),
+        })??
+    };
     // Per partition: where reading starts, and what was found from there.
     let mut read: std::collections::BTreeMap<i32, (i64, Tail)> = Default::default();
     let mut partitions = TopicPartitionList::new();
     let mut expect_data = false;
-    for t in metadata.topics().iter().filter(|t| t.name() == topic) {
-        for p in t.partitions() {
-            let (_, reported) = consumer
-                .fetch_watermarks(topic, p.id(), wait)
-                .map_err(kafka_err)?;
-            let from = start.get(&p.id()).copied().unwrap_or((reported - 1).max(0));
-            // Even a short report says whether anything lies past the start.
-            expect_data |= reported > from;
-            read.insert(
-                p.id(),
-                (
-                    from,
-                    Tail {
-                        messages: 0,
-                        end: from,
-                    },
-                ),
-            );
-            partitions
-                .add_partition_offset(topic, p.id(), Offset::Offset(from))
-                .map_err(kafka_err)?;
-        }
+    for (id, reported) in reported {
+        let from = start.get(&id).copied().unwrap_or((reported - 1).max(0));
+        // Even a short report says whether anything lies past the start.
+        expect_data |= reported > from;
+        read.insert(
+            id,
+            (
+                from,
+                Tail {
+                    messages: 0,
+                    end: from,
+                },
+            ),
+        );
+        partitions
+            .add_partition_offset(topic, id, Offset::Offset(from))
+            .map_err(kafka_err)?;
     }
     consumer.assign(&partitions).map_err(kafka_err)?;
     let mut received_any = false;
