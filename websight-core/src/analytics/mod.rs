@@ -280,6 +280,26 @@ impl StreamAnalytics {
 
     /// Takes one event a security rule rejected: only its visits are counted.
     pub fn ingest_rejected(&mut self, event: Event) {
+        // Only what cuts visits and stitches persons is kept while the visit is open: a
+        // flood of rejected events holds as little as it can.
+        let event = Event {
+            message_id: event.message_id,
+            kind: event.kind,
+            name: None,
+            time: event.time,
+            timestamps: Default::default(),
+            anonymous_id: event.anonymous_id,
+            user_id: event.user_id,
+            previous_id: event.previous_id,
+            session_id: event.session_id,
+            page: Default::default(),
+            campaign: Default::default(),
+            user_agent: None,
+            ip: None,
+            locale: None,
+            properties: Default::default(),
+            traits: Default::default(),
+        };
         // A late rejected event changes no count but its own.
         let _ = self.rejected.ingest(event);
         self.counts.rejected_sessions += self.rejected.drain().len() as u64;
