@@ -114,34 +114,34 @@ fn bench(c: &mut Criterion) {
     group.bench_function("decode_gate_analytics_distinct_paths", |b| {
         b.iter(|| whole(&distinct))
     });
+    // Messages `i` = 0..n at `seconds(i)` after a start, with a Firefox user agent.
+    let timed = |n: i64, seconds: fn(i64) -> i64, line: &dyn Fn(i64, String) -> String| {
+        let start = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+        (0..n)
+            .map(|i| {
+                let t = start + chrono::TimeDelta::seconds(seconds(i));
+                line(i, t.to_rfc3339()).into_bytes()
+            })
+            .collect::<Vec<Vec<u8>>>()
+    };
+    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
     // Kiosks: 4 screens showing a page every 2 s for 24 hours, interleaved as they arrive.
-    let start = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap();
-    let kiosks: Vec<Vec<u8>> = (0..4 * 43_200)
-        .map(|i: i64| {
-            let t = start + chrono::TimeDelta::seconds(i / 4 * 2);
-            format!(
-                r#"{{"type":"page","messageId":"k{i}","anonymousId":"kiosk-{}","timestamp":"{}","context":{{"page":{{"path":"/","url":"https://shop.example/"}},"userAgent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}}}}"#,
-                i % 4,
-                t.to_rfc3339()
-            )
-            .into_bytes()
-        })
-        .collect();
+    let kiosks = timed(4 * 43_200, |i| i / 4 * 2, &|i, t| {
+        format!(
+            r#"{{"type":"page","messageId":"k{i}","anonymousId":"kiosk-{}","timestamp":"{t}","context":{{"page":{{"path":"/","url":"https://shop.example/"}},"userAgent":"{FIREFOX}"}}}}"#,
+            i % 4
+        )
+    });
     group.throughput(Throughput::Elements(kiosks.len() as u64));
     group.bench_function("decode_gate_analytics_long_visits", |b| {
         b.iter(|| whole(&kiosks))
     });
     // A polite scraper: one product page every 2 s for 24 hours, every product different.
-    let scraper: Vec<Vec<u8>> = (0..43_200)
-        .map(|i: i64| {
-            let t = start + chrono::TimeDelta::seconds(i * 2);
-            format!(
-                r#"{{"type":"track","event":"Product Viewed","messageId":"s{i}","anonymousId":"scraper","timestamp":"{}","properties":{{"product_id":"{i}"}},"context":{{"userAgent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}}}}"#,
-                t.to_rfc3339()
-            )
-            .into_bytes()
-        })
-        .collect();
+    let scraper = timed(43_200, |i| i * 2, &|i, t| {
+        format!(
+            r#"{{"type":"track","event":"Product Viewed","messageId":"s{i}","anonymousId":"scraper","timestamp":"{t}","properties":{{"product_id":"{i}"}},"context":{{"userAgent":"{FIREFOX}"}}}}"#
+        )
+    });
     group.throughput(Throughput::Elements(scraper.len() as u64));
     group.bench_function("decode_gate_analytics_many_products", |b| {
         b.iter(|| whole(&scraper))
