@@ -223,13 +223,14 @@ impl ProductDetail {
         }
         let mut out = Vec::new();
         let mut keys: Vec<(String, f64)> = visit.dwell_by_product();
-        let mut listed: FastSet<String> = keys.iter().map(|(k, _)| k.clone()).collect();
-        for key in carted.iter().chain(bought.iter()) {
-            if !listed.contains(*key) {
-                listed.insert((*key).to_owned());
-                keys.push(((*key).to_owned(), 0.0));
-            }
-        }
+        let mut listed: FastSet<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
+        let unlisted: Vec<(String, f64)> = carted
+            .iter()
+            .chain(&bought)
+            .filter(|key| listed.insert(key))
+            .map(|key| ((*key).to_owned(), 0.0))
+            .collect();
+        keys.extend(unlisted);
         for (key, seconds) in keys {
             let info = catalogue.get(&key);
             let step = if bought_set.contains(key.as_str()) {
