@@ -7,7 +7,9 @@
 //! (`decode_gate_analytics_distinct_paths`: a shop with more pages than the dashboard's
 //! heavy-hitter counters hold); and kiosks whose visits last a day
 //! (`decode_gate_analytics_long_visits`: four ids, a page every 2 s each, for 24 hours)
-//! or hold a different product every 2 s for a day (`decode_gate_analytics_many_products`).
+//! or hold a different product every 2 s for a day (`decode_gate_analytics_many_products`);
+//! and one id whose half hour of pages arrives newest first
+//! (`decode_gate_analytics_backwards`).
 //!
 //! `cargo bench -p websight-core --bench realtime`
 
@@ -91,9 +93,12 @@ fn bench(c: &mut Criterion) {
         let mut analytics =
             StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default()).unwrap();
         for batch in lines.chunks(2_000) {
+            // As the flow does: rejected events still cut visits and stitch persons.
             for outcome in judged(&mut gate, &mut state, batch) {
-                if let Outcome::Valid(e) = outcome {
-                    analytics.ingest(e);
+                match outcome {
+                    Outcome::Valid(e) => analytics.ingest(e),
+                    Outcome::Rejected { event, .. } => analytics.ingest_rejected(event),
+                    _ => {}
                 }
             }
             analytics.drain();
@@ -145,6 +150,17 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(scraper.len() as u64));
     group.bench_function("decode_gate_analytics_many_products", |b| {
         b.iter(|| whole(&scraper))
+    });
+    // A backwards flood: one id, 25 pages a second over half an hour, newest first (a
+    // replayed mobile queue, or hostile): every event lands before the person's open events.
+    let backwards = timed(45_000, |i| 1_800 - i / 25, &|i, t| {
+        format!(
+            r#"{{"type":"page","messageId":"b{i}","anonymousId":"flood","timestamp":"{t}","context":{{"page":{{"path":"/","url":"https://shop.example/"}},"userAgent":"{FIREFOX}"}}}}"#
+        )
+    });
+    group.throughput(Throughput::Elements(backwards.len() as u64));
+    group.bench_function("decode_gate_analytics_backwards", |b| {
+        b.iter(|| whole(&backwards))
     });
     group.finish();
 }

@@ -52,6 +52,7 @@
 //! # Ok::<(), websight_core::CoreError>(())
 //! ```
 
+mod buffer;
 mod catalogue;
 mod dashboard;
 mod documents;

@@ -6,6 +6,7 @@ use std::collections::BinaryHeap;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::buffer::{Buffer, secs};
 use super::identity::{Identity, PersonId};
 use super::visit::Visit;
 use crate::enrich::{Acquisition, Agent, AgentParser};
@@ -115,72 +116,6 @@ pub struct Sessionizer {
     buffered: u64,
 }
 
-/// One person's open events, in time order.
-#[derive(Default, Serialize, Deserialize)]
-struct Buffer {
-    events: Vec<Event>,
-    scheduled: Option<DateTime<Utc>>,
-    /// Index of the last event of the first visit, kept up to date as events arrive, so a
-    /// long visit (a kiosk, a monitor, a bot) costs O(1) per event in order, not a rescan.
-    first_end: usize,
-}
-
-impl Buffer {
-    /// Places `event` in time order and updates where the first visit ends.
-    fn insert(&mut self, config: &SessionConfig, event: Event) {
-        let events = &mut self.events;
-        let at = events.partition_point(|e| order(e, &event).is_lt());
-        events.insert(at, event);
-        self.first_end = if at == 0 || at <= self.first_end {
-            // A new first event, or one inside the first visit: rescan that visit.
-            first_visit_end(config, events, 0)
-        } else if at == self.first_end + 1 {
-            // Right after the first visit: it may extend it, and bridge to what follows.
-            first_visit_end(config, events, self.first_end)
-        } else {
-            self.first_end
-        };
-    }
-
-    /// When the first visit closes.
-    fn closes(&self, config: &SessionConfig) -> DateTime<Utc> {
-        self.events[self.first_end]
-            .time
-            .checked_add_signed(secs(config.gap_seconds))
-            .and_then(|t| t.checked_add_signed(secs(config.allowed_lateness_seconds)))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC)
-    }
-}
-
-/// Events of a person in order: time, then message id.
-fn order(a: &Event, b: &Event) -> std::cmp::Ordering {
-    (a.time, &a.message_id).cmp(&(b.time, &b.message_id))
-}
-
-/// Index of the last event of the first visit in `events`, given that it ends at `from` or
-/// later.
-fn first_visit_end(config: &SessionConfig, events: &[Event], from: usize) -> usize {
-    let gap = secs(config.gap_seconds);
-    let max = secs(config.max_seconds);
-    let start = events[0].time;
-    events[from..]
-        .windows(2)
-        .position(|w| {
-            let (a, b) = (&w[0], &w[1]);
-            let apart = b.time.signed_duration_since(a.time) > gap;
-            let other_client_session = matches!(
-                (&a.session_id, &b.session_id),
-                (Some(x), Some(y)) if x != y
-            );
-            apart || other_client_session || b.time.signed_duration_since(start) > max
-        })
-        .map_or(events.len() - 1, |k| from + k)
-}
-
-fn secs(s: i64) -> TimeDelta {
-    TimeDelta::try_seconds(s).unwrap_or(TimeDelta::MAX)
-}
-
 impl Sessionizer {
     /// A sessionizer with `config`.
     pub fn new(config: SessionConfig) -> Result<Sessionizer> {
@@ -237,18 +172,14 @@ impl Sessionizer {
         }
         self.frontier.observe(event.time);
         let (person, merged) = self.identity.observe(&event);
-        let mut joined = Vec::new();
-        for gone in merged {
-            if let Some(other) = self.buffers.remove(&gone) {
-                joined.extend(other.events);
-            }
-        }
+        let joined: Vec<Buffer> = merged
+            .into_iter()
+            .filter_map(|gone| self.buffers.remove(&gone))
+            .collect();
         let buffer = self.buffers.entry(person).or_default();
-        if !joined.is_empty() {
-            // Two persons' buffers became one (rare): restore the order once.
-            buffer.events.extend(joined);
-            buffer.events.sort_by(order);
-            buffer.first_end = first_visit_end(&self.config, &buffer.events, 0);
+        // Two persons' buffers became one (rare).
+        for other in joined {
+            buffer.absorb(other);
         }
         buffer.insert(&self.config, event);
         let closes = buffer.closes(&self.config);
@@ -292,11 +223,9 @@ impl Sessionizer {
                 self.deadlines.push(Reverse((closes, person)));
                 return;
             }
-            let visit: Vec<Event> = buffer.events.drain(..=buffer.first_end).collect();
-            if buffer.events.is_empty() {
+            let visit = buffer.take_first_visit(&self.config);
+            if buffer.is_empty() {
                 self.buffers.remove(&person);
-            } else {
-                buffer.first_end = first_visit_end(&self.config, &buffer.events, 0);
             }
             self.buffered -= visit.len() as u64;
             let visit = self.visit(person, visit);
@@ -362,11 +291,7 @@ impl Sessionizer {
 
     /// The first event time of the oldest visit still open.
     pub fn oldest_open(&self) -> Option<DateTime<Utc>> {
-        self.buffers
-            .values()
-            .filter_map(|b| b.events.first())
-            .map(|e| e.time)
-            .min()
+        self.buffers.values().filter_map(Buffer::start).min()
     }
 
     /// Takes the visits closed so far, in closing order.
@@ -393,40 +318,26 @@ mod tests {
     }
 
     #[test]
-    fn the_first_visit_end_kept_as_events_arrive_equals_a_rescan() {
-        use rand::{Rng, SeedableRng};
-        let config = SessionConfig {
-            gap_seconds: 60,
-            max_seconds: 600,
-            ..SessionConfig::default()
-        };
-        for seed in 0..30u64 {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-            let mut buffer = Buffer::default();
-            for i in 0..120 {
-                // Mostly in order, some out of order; gaps that split and client sessions.
-                let at = if rng.gen_bool(0.8) {
-                    i * 20
-                } else {
-                    rng.gen_range(0..3_000)
-                };
-                let t = DateTime::from_timestamp(1_767_225_600 + at, 0).unwrap();
-                let session = match rng.gen_range(0..10) {
-                    0 => r#","context":{"sessionId":"s1"}"#,
-                    1 => r#","context":{"sessionId":"s2"}"#,
-                    _ => "",
-                };
-                buffer.insert(
-                    &config,
-                    page(&format!("m{i}"), "a", None, &t.to_rfc3339(), session),
-                );
-                assert_eq!(
-                    buffer.first_end,
-                    first_visit_end(&config, &buffer.events, 0),
-                    "seed {seed}, event {i}"
-                );
+    fn a_backwards_flood_builds_the_visits_the_same_events_in_order_do() {
+        // One id, 20,000 events 50 ms apart arriving newest first (each before all the
+        // others open): a sorted array shifted all of them every time.
+        let events: Vec<Event> = (0..20_000i64)
+            .map(|i| {
+                let t = DateTime::from_timestamp_millis(1_767_225_600_000 + i * 50).unwrap();
+                page(&format!("m{i}"), "a", None, &t.to_rfc3339(), "")
+            })
+            .collect();
+        let visits = |events: &mut dyn Iterator<Item = Event>| {
+            let mut s = Sessionizer::new(SessionConfig::default()).unwrap();
+            for e in events {
+                s.ingest(e).unwrap();
             }
-        }
+            s.flush();
+            s.drain()
+        };
+        let backwards = visits(&mut events.clone().into_iter().rev());
+        assert_eq!(backwards.len(), 1);
+        assert_eq!(backwards, visits(&mut events.into_iter()));
     }
 
     /// The watermark trails the newest event here (no outlier tolerance), as the tests assume.
