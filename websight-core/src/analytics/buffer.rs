@@ -55,6 +55,11 @@ impl Buffer {
         self.events.is_empty()
     }
 
+    /// Open events.
+    pub(super) fn len(&self) -> usize {
+        self.events.len()
+    }
+
     /// The first open event's time.
     pub(super) fn start(&self) -> Option<DateTime<Utc>> {
         self.events.first_key_value().map(|(slot, _)| slot.0)

@@ -172,15 +172,10 @@ impl Sessionizer {
         }
         self.frontier.observe(event.time);
         let (person, merged) = self.identity.observe(&event);
-        let joined: Vec<Buffer> = merged
-            .into_iter()
-            .filter_map(|gone| self.buffers.remove(&gone))
-            .collect();
-        let buffer = self.buffers.entry(person).or_default();
-        // Two persons' buffers became one (rare).
-        for other in joined {
-            buffer.absorb(other);
+        if !merged.is_empty() {
+            self.join_buffers(person, merged);
         }
+        let buffer = self.buffers.entry(person).or_default();
         buffer.insert(&self.config, event);
         let closes = buffer.closes(&self.config);
         self.buffered += 1;
@@ -192,6 +187,25 @@ impl Sessionizer {
         }
         self.close_due();
         Ok(())
+    }
+
+    /// Persons merged into `person`: their buffers become one, the smaller ones placed into
+    /// the largest (ids chosen so each merge moves the big buffer would cost O(n) per event).
+    fn join_buffers(&mut self, person: PersonId, merged: Vec<PersonId>) {
+        let mut parts: Vec<Buffer> = std::iter::once(person)
+            .chain(merged)
+            .filter_map(|p| self.buffers.remove(&p))
+            .collect();
+        let Some(largest) = (0..parts.len()).max_by_key(|&i| parts[i].len()) else {
+            return;
+        };
+        let mut buffer = parts.swap_remove(largest);
+        for part in parts {
+            buffer.absorb(part);
+        }
+        // Its deadline entry may be filed under a merged person: file a new one.
+        buffer.scheduled = None;
+        self.buffers.insert(person, buffer);
     }
 
     fn close_due(&mut self) {
@@ -338,6 +352,35 @@ mod tests {
         let backwards = visits(&mut events.clone().into_iter().rev());
         assert_eq!(backwards.len(), 1);
         assert_eq!(backwards, visits(&mut events.into_iter()));
+    }
+
+    #[test]
+    fn merges_keep_the_largest_buffer_and_its_visit_still_closes_on_time() {
+        let mut s = Sessionizer::new(strict()).unwrap();
+        let at = |ms: i64| {
+            DateTime::from_timestamp_millis(1_767_225_600_000 + ms)
+                .unwrap()
+                .to_rfc3339()
+        };
+        for i in 0..3_000 {
+            s.ingest(page(&format!("p{i}"), "z", None, &at(i * 100), ""))
+                .unwrap();
+        }
+        // Each login names a user id below every id so far ("ab" < "z", "aab" < "ab", …):
+        // the person's name moves each time, its events need not.
+        for k in 1..=250 {
+            let user = format!("{}b", "a".repeat(k));
+            let t = at(300_000 + k as i64);
+            s.ingest(page(&format!("i{k}"), "z", Some(&user), &t, ""))
+                .unwrap();
+        }
+        assert_eq!(s.closed().len(), 0);
+        s.ingest(page("later", "other", None, "2026-01-01T03:00:00Z", ""))
+            .unwrap();
+        let visits = s.drain();
+        assert_eq!(visits.len(), 1, "closed by the watermark, not by a flush");
+        assert_eq!(visits[0].events.len(), 3_250);
+        assert_eq!(visits[0].person, format!("{}b", "a".repeat(250)));
     }
 
     /// The watermark trails the newest event here (no outlier tolerance), as the tests assume.
