@@ -231,6 +231,11 @@ impl Sessionizer {
             let Some(buffer) = self.buffers.get_mut(&person) else {
                 return;
             };
+            if buffer.is_empty() {
+                // Only a restored checkpoint can hold one.
+                self.buffers.remove(&person);
+                return;
+            }
             let closes = buffer.closes(&self.config);
             if wm.is_some_and(|wm| closes >= wm) {
                 buffer.scheduled = Some(closes);
@@ -241,7 +246,7 @@ impl Sessionizer {
             if buffer.is_empty() {
                 self.buffers.remove(&person);
             }
-            self.buffered -= visit.len() as u64;
+            self.buffered = self.buffered.saturating_sub(visit.len() as u64);
             let visit = self.visit(person, visit);
             self.closed.push(visit);
         }
@@ -381,6 +386,23 @@ mod tests {
         assert_eq!(visits.len(), 1, "closed by the watermark, not by a flush");
         assert_eq!(visits[0].events.len(), 3_250);
         assert_eq!(visits[0].person, format!("{}b", "a".repeat(250)));
+    }
+
+    #[test]
+    fn a_checkpoint_with_an_empty_buffer_restores_without_harm() {
+        let mut s = Sessionizer::new(strict()).unwrap();
+        s.ingest(page("1", "a", None, "2026-01-01T10:00:00Z", ""))
+            .unwrap();
+        let mut json = serde_json::to_value(&s).unwrap();
+        for buffer in json["buffers"].as_object_mut().unwrap().values_mut() {
+            buffer["events"] = serde_json::json!([]);
+        }
+        let mut restored: Sessionizer = serde_json::from_value(json).unwrap();
+        restored
+            .ingest(page("2", "b", None, "2026-01-01T12:00:00Z", ""))
+            .unwrap();
+        restored.flush();
+        assert_eq!(restored.drain().len(), 1);
     }
 
     /// The watermark trails the newest event here (no outlier tolerance), as the tests assume.

@@ -19,7 +19,12 @@ pub fn encode_segment(event: &Event) -> Value {
 /// The Segment-spec JSON of an event as one line of bytes (no trailing newline): the text of
 /// [`encode_segment`], without building it.
 pub fn segment_json(event: &Event) -> Vec<u8> {
-    serde_json::to_vec(&SegmentJson(event)).unwrap_or_default()
+    // Most events encode to under a kilobyte: one allocation, not a doubling series.
+    let mut out = Vec::with_capacity(1024);
+    match serde_json::to_writer(&mut out, &SegmentJson(event)) {
+        Ok(()) => out,
+        Err(_) => Vec::new(),
+    }
 }
 
 /// An event, serialised as Segment-spec JSON.

@@ -1,14 +1,17 @@
 //! Message ids already judged, forgotten once their event time is far behind the traffic.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
+
+use crate::hash::FastMap;
 
 /// 64-bit hashes of message ids by the hour of their event time: duplicates are found in
 /// O(1), and an hour's ids are dropped in one step once the frontier has left it behind.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct SeenIds {
-    by_id: HashMap<u64, i64>,
+    by_id: FastMap<u64, i64>,
     by_hour: BTreeMap<i64, Vec<u64>>,
 }
 
@@ -19,11 +22,11 @@ fn hour(at: DateTime<Utc>) -> i64 {
 impl SeenIds {
     /// Records `id`; false when it was already there.
     pub fn insert(&mut self, id: u64, at: DateTime<Utc>) -> bool {
-        if self.by_id.contains_key(&id) {
+        let Entry::Vacant(slot) = self.by_id.entry(id) else {
             return false;
-        }
+        };
         let h = hour(at);
-        self.by_id.insert(id, h);
+        slot.insert(h);
         self.by_hour.entry(h).or_default().push(id);
         true
     }

@@ -130,6 +130,8 @@ pub struct JsonLinesSink<W> {
     out: W,
     envelopes: bool,
     written: u64,
+    /// One line, reused: no allocation per message, one write per line.
+    line: Vec<u8>,
 }
 
 impl<W: std::io::Write + Send> JsonLinesSink<W> {
@@ -139,6 +141,7 @@ impl<W: std::io::Write + Send> JsonLinesSink<W> {
             out,
             envelopes: false,
             written: 0,
+            line: Vec::new(),
         }
     }
 
@@ -149,6 +152,7 @@ impl<W: std::io::Write + Send> JsonLinesSink<W> {
             out,
             envelopes: true,
             written: 0,
+            line: Vec::new(),
         }
     }
 
@@ -157,10 +161,11 @@ impl<W: std::io::Write + Send> JsonLinesSink<W> {
         self.written
     }
 
-    fn line(&self, m: &Message) -> Result<Vec<u8>> {
+    /// Serialises `m` into `line`.
+    fn line(envelopes: bool, m: &Message, line: &mut Vec<u8>) -> Result<()> {
         let payload = Json::of(&m.payload);
-        if !self.envelopes {
-            return Ok(serde_json::to_vec(&payload)?);
+        if !envelopes {
+            return Ok(serde_json::to_writer(line, &payload)?);
         }
         let headers: std::collections::BTreeMap<&str, Json<'_>> = m
             .headers
@@ -174,11 +179,14 @@ impl<W: std::io::Write + Send> JsonLinesSink<W> {
             key: &'a Option<String>,
             payload: Json<'a>,
         }
-        Ok(serde_json::to_vec(&Envelope {
-            headers,
-            key: &m.key,
-            payload,
-        })?)
+        Ok(serde_json::to_writer(
+            line,
+            &Envelope {
+                headers,
+                key: &m.key,
+                payload,
+            },
+        )?)
     }
 }
 
@@ -210,9 +218,10 @@ impl<'a> Json<'a> {
 impl<W: std::io::Write + Send> EventSink for JsonLinesSink<W> {
     async fn send(&mut self, messages: &[Message]) -> Result<()> {
         for m in messages {
-            let mut line = self.line(m)?;
-            line.push(b'\n');
-            self.out.write_all(&line)?;
+            self.line.clear();
+            Self::line(self.envelopes, m, &mut self.line)?;
+            self.line.push(b'\n');
+            self.out.write_all(&self.line)?;
             self.written += 1;
         }
         self.out.flush()?;
