@@ -24,7 +24,8 @@ type Slot = (DateTime<Utc>, u64, u64);
 /// One person's open events, in [`Slot`] order.
 #[derive(Default)]
 pub(super) struct Buffer {
-    events: BTreeMap<Slot, Event>,
+    /// Boxed: a B-tree leaf holds room for eleven values, and an event is large.
+    events: BTreeMap<Slot, Box<Event>>,
     /// The last event of the first visit (meaningless when empty; `None` after a restore
     /// until the settings are known: recomputed, so a checkpoint cannot make it inconsistent).
     first_end: Option<Slot>,
@@ -166,13 +167,13 @@ impl Buffer {
         };
         let visit = std::mem::replace(&mut self.events, rest);
         self.first_end = None;
-        visit.into_values().collect()
+        visit.into_values().map(|e| *e).collect()
     }
 
     /// Takes in another buffer's events (two persons became one).
     pub(super) fn absorb(&mut self, other: Buffer) {
         for event in other.events.into_values() {
-            self.place(event);
+            self.place(*event);
         }
         self.first_end = None;
     }
@@ -184,14 +185,14 @@ impl Buffer {
             self.arrivals,
         );
         self.arrivals += 1;
-        self.events.insert(slot, event);
+        self.events.insert(slot, Box::new(event));
         slot
     }
 
     /// The events in order (tests compare with a rescan).
     #[cfg(test)]
     fn events(&self) -> impl Iterator<Item = &Event> {
-        self.events.values()
+        self.events.values().map(|e| &**e)
     }
 }
 
@@ -203,7 +204,7 @@ struct Stored<E> {
 }
 
 /// The events of a buffer, serialised as a sequence without collecting them.
-struct InOrder<'a>(&'a BTreeMap<Slot, Event>);
+struct InOrder<'a>(&'a BTreeMap<Slot, Box<Event>>);
 
 impl Serialize for InOrder<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
