@@ -9,7 +9,7 @@
 //! (`decode_gate_analytics_long_visits`: four ids, a page every 2 s each, for 24 hours)
 //! or hold a different product every 2 s for a day (`decode_gate_analytics_many_products`);
 //! and one id whose half hour of pages arrives newest first
-//! (`decode_gate_analytics_backwards`).
+//! (`decode_gate_analytics_backwards`) or scrambled (`decode_gate_analytics_scrambled`).
 //!
 //! `cargo bench -p websight-core --bench realtime`
 
@@ -161,6 +161,16 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Elements(backwards.len() as u64));
     group.bench_function("decode_gate_analytics_backwards", |b| {
         b.iter(|| whole(&backwards))
+    });
+    // The same flood in a scrambled order (a stride through it): each event lands among the
+    // person's open events and the gate's per-person and per-address times.
+    let scrambled = timed(45_000, |i| (i * 7_919 % 45_000) / 25, &|i, t| {
+        format!(
+            r#"{{"type":"page","messageId":"x{i}","anonymousId":"flood","timestamp":"{t}","context":{{"ip":"203.0.113.9","page":{{"path":"/","url":"https://shop.example/"}},"userAgent":"{FIREFOX}"}}}}"#
+        )
+    });
+    group.bench_function("decode_gate_analytics_scrambled", |b| {
+        b.iter(|| whole(&scrambled))
     });
     group.finish();
 }

@@ -326,7 +326,7 @@ pub struct Checkpoint {
 }
 
 /// The checkpoint format this version writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 2;
+pub const CHECKPOINT_VERSION: u32 = 3;
 
 /// Where checkpoints go and when: [`Flow::run_checkpointed`] asks after every committed
 /// batch. [`FileCheckpoints`] is the embedded one.

@@ -46,6 +46,7 @@ mod rules;
 mod score;
 mod seen;
 mod state;
+mod times;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;

@@ -1,10 +1,12 @@
 //! Security rules: a composable, ordered set; the first rule that fires names the verdict.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::net::IpAddr;
+use std::ops::Bound::Excluded;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::times::Times;
 use crate::enrich::Agent;
 use crate::event::{Event, Money};
 use crate::hash::{FastMap, slot};
@@ -96,7 +98,7 @@ pub struct ImpossibleFigures {
     pub max_order_value: Money,
     /// Most events of one person within a minute.
     pub max_events_per_minute: usize,
-    recent: FastMap<String, VecDeque<DateTime<Utc>>>,
+    recent: FastMap<String, Times>,
 }
 
 impl Default for ImpossibleFigures {
@@ -128,29 +130,19 @@ impl SecurityRule for ImpossibleFigures {
             .flatten()
             .any(|v| v.is_negative() || v > self.max_order_value);
         let times = slot(&mut self.recent, c.person);
-        let at = times.partition_point(|t| *t <= e.time);
-        times.insert(at, e.time);
+        times.insert(e.time);
         let minute = TimeDelta::seconds(60);
         let lo = e.time.checked_sub_signed(minute).unwrap_or(e.time);
         let hi = e.time.checked_add_signed(minute).unwrap_or(e.time);
-        let in_window = |from: DateTime<Utc>, to: DateTime<Utc>| {
-            times.partition_point(|t| *t < to) - times.partition_point(|t| *t < from)
-        };
+        let cap = self.max_events_per_minute.saturating_add(1);
         // Any minute-long stretch around this event holding too many events.
-        let too_fast = in_window(
-            lo,
-            e.time
-                .checked_add_signed(TimeDelta::nanoseconds(1))
-                .unwrap_or(e.time),
-        ) > self.max_events_per_minute
-            || in_window(e.time, hi) > self.max_events_per_minute;
+        let too_fast = times.count_in(lo..=e.time, cap) > self.max_events_per_minute
+            || times.count_in(e.time..hi, cap) > self.max_events_per_minute;
         absurd_item || absurd_order || too_fast
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {
         self.recent.retain(|_, times| {
-            while times.front().is_some_and(|t| *t < horizon) {
-                times.pop_front();
-            }
+            times.evict_before(horizon);
             !times.is_empty()
         });
     }
@@ -165,7 +157,16 @@ pub struct SubSecondDwell {
     pub max_gap_seconds: f64,
     /// Pages needed before judging.
     pub min_pages: usize,
-    pages: FastMap<String, Vec<DateTime<Utc>>>,
+    pages: FastMap<String, Pages>,
+}
+
+/// A visit's page views so far: how many, the first and the last (all the rule reads, so an
+/// out-of-order page costs O(1)).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct Pages {
+    n: usize,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
 }
 
 impl Default for SubSecondDwell {
@@ -191,19 +192,23 @@ impl SecurityRule for SubSecondDwell {
             return false;
         }
         let pages = slot(&mut self.pages, c.person);
-        let at = pages.partition_point(|t| *t <= e.time);
-        pages.insert(at, e.time);
+        if pages.n == 0 {
+            (pages.first, pages.last) = (e.time, e.time);
+        }
+        pages.n += 1;
+        pages.first = pages.first.min(e.time);
+        pages.last = pages.last.max(e.time);
         // The mean gap, not every gap: pages that have not arrived yet (out of order) only
         // widen a gap, never the span.
-        let n = pages.len();
-        let span = pages[n - 1]
-            .signed_duration_since(pages[0])
+        let n = pages.n;
+        let span = pages
+            .last
+            .signed_duration_since(pages.first)
             .num_milliseconds() as f64;
         n >= self.min_pages && span < self.max_gap_seconds * 1000.0 * (n - 1) as f64
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {
-        self.pages
-            .retain(|_, p| p.last().is_some_and(|t| *t >= horizon));
+        self.pages.retain(|_, p| p.last >= horizon);
     }
 }
 
@@ -215,7 +220,7 @@ pub struct IpRate {
     pub window: TimeDelta,
     /// Visits allowed per window.
     pub max_visits: usize,
-    starts: FastMap<IpAddr, VecDeque<DateTime<Utc>>>,
+    starts: FastMap<IpAddr, Times>,
 }
 
 impl Default for IpRate {
@@ -237,21 +242,18 @@ impl SecurityRule for IpRate {
         let Some(ip) = e.ip else { return false };
         let starts = self.starts.entry(ip).or_default();
         if c.visit_start {
-            let at = starts.partition_point(|t| *t <= e.time);
-            starts.insert(at, e.time);
+            starts.insert(e.time);
         }
         let lo = e.time.checked_sub_signed(self.window).unwrap_or(e.time);
         let hi = e.time.checked_add_signed(self.window).unwrap_or(e.time);
         // Visits started within one window of this event, on either side (arrivals are out
         // of order).
-        let count = starts.partition_point(|t| *t < hi) - starts.partition_point(|t| *t <= lo);
-        count > self.max_visits
+        let cap = self.max_visits.saturating_add(1);
+        starts.count_in((Excluded(lo), Excluded(hi)), cap) > self.max_visits
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {
         self.starts.retain(|_, s| {
-            while s.front().is_some_and(|t| *t < horizon) {
-                s.pop_front();
-            }
+            s.evict_before(horizon);
             !s.is_empty()
         });
     }
