@@ -32,6 +32,10 @@ pub struct SessionConfig {
     /// Outlying clocks the watermark ignores: it trails the (n+1)-th newest event time
     /// ([`Frontier`](crate::watermark::Frontier)).
     pub watermark_outliers: usize,
+    /// Most open events one person may hold (a kiosk showing a page a second for a day
+    /// holds 86,400). Past it — a flood — the person's first visit closes at once, so memory
+    /// stays bounded; later events start new visits.
+    pub max_open_events: usize,
 }
 
 impl Default for SessionConfig {
@@ -43,6 +47,7 @@ impl Default for SessionConfig {
             allowed_lateness_seconds: 1800,
             internal_hosts: Vec::new(),
             watermark_outliers: 16,
+            max_open_events: 100_000,
         }
     }
 }
@@ -56,10 +61,11 @@ impl SessionConfig {
             || self.max_seconds > YEAR
             || !(0..=YEAR).contains(&self.out_of_orderness_seconds)
             || !(0..=YEAR).contains(&self.allowed_lateness_seconds)
+            || self.max_open_events == 0
         {
             return Err(CoreError::parameter(
                 "sessions",
-                "the gap must be positive, the longest visit at least one gap and at most a year, and lateness and out-of-orderness between 0 and a year",
+                "the gap must be positive, the longest visit at least one gap and at most a year, lateness and out-of-orderness between 0 and a year, and a person must be allowed an open event",
             ));
         }
         Ok(())
@@ -177,13 +183,18 @@ impl Sessionizer {
         }
         let buffer = self.buffers.entry(person).or_default();
         buffer.insert(&self.config, event);
-        let closes = buffer.closes(&self.config);
         self.buffered += 1;
-        // Only an earlier closing time needs an entry: a later one is found when the
-        // scheduled entry comes due.
-        if buffer.scheduled.is_none_or(|s| closes < s) {
-            buffer.scheduled = Some(closes);
-            self.deadlines.push(Reverse((closes, person)));
+        if buffer.len() > self.config.max_open_events {
+            self.close_first(person);
+        }
+        if let Some(buffer) = self.buffers.get_mut(&person) {
+            let closes = buffer.closes(&self.config);
+            // Only an earlier closing time needs an entry: a later one is found when the
+            // scheduled entry comes due.
+            if buffer.scheduled.is_none_or(|s| closes < s) {
+                buffer.scheduled = Some(closes);
+                self.deadlines.push(Reverse((closes, person)));
+            }
         }
         self.close_due();
         Ok(())
@@ -242,11 +253,21 @@ impl Sessionizer {
                 self.deadlines.push(Reverse((closes, person)));
                 return;
             }
-            let visit = buffer.take_first_visit(&self.config);
-            if buffer.is_empty() {
-                self.buffers.remove(&person);
-            }
-            self.buffered = self.buffered.saturating_sub(visit.len() as u64);
+            self.close_first(person);
+        }
+    }
+
+    /// Closes the person's first visit now, whatever the watermark.
+    fn close_first(&mut self, person: PersonId) {
+        let Some(buffer) = self.buffers.get_mut(&person) else {
+            return;
+        };
+        let visit = buffer.take_first_visit(&self.config);
+        if buffer.is_empty() {
+            self.buffers.remove(&person);
+        }
+        self.buffered = self.buffered.saturating_sub(visit.len() as u64);
+        if !visit.is_empty() {
             let visit = self.visit(person, visit);
             self.closed.push(visit);
         }
@@ -403,6 +424,43 @@ mod tests {
             .unwrap();
         restored.flush();
         assert_eq!(restored.drain().len(), 1);
+    }
+
+    #[test]
+    fn a_flood_past_the_open_event_limit_closes_visits_early_and_loses_nothing() {
+        let mut s = Sessionizer::new(SessionConfig {
+            max_open_events: 1_000,
+            ..strict()
+        })
+        .unwrap();
+        // 5,000 events of one id within ten minutes, scrambled; the limit holds 1,000.
+        let mut most = 0;
+        for i in 0..5_000i64 {
+            let k = i * 7_919 % 5_000;
+            let t = DateTime::from_timestamp_millis(1_767_225_600_000 + k * 120).unwrap();
+            s.ingest(page(&format!("m{k}"), "a", None, &t.to_rfc3339(), ""))
+                .unwrap();
+            most = most.max(s.buffered());
+        }
+        assert!(most <= 1_000, "{most} open events");
+        s.flush();
+        let visits = s.drain();
+        assert!(visits.len() > 1);
+        let mut ids: Vec<String> = visits
+            .iter()
+            .flat_map(|v| v.events.iter().map(|e| e.message_id.clone()))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 5_000, "every event in exactly one visit");
+        assert_eq!(visits.iter().map(|v| v.events.len()).sum::<usize>(), 5_000);
+        assert!(
+            Sessionizer::new(SessionConfig {
+                max_open_events: 0,
+                ..SessionConfig::default()
+            })
+            .is_err()
+        );
     }
 
     /// The watermark trails the newest event here (no outlier tolerance), as the tests assume.
