@@ -93,6 +93,83 @@ fn poison_cases_pass_with_exact_counts_and_leave_clean_documents_alone() {
     }
 }
 
+#[test]
+fn floods_pass_with_exact_counts_and_leave_clean_documents_alone() {
+    let g = generator(1_500, 31);
+    let clean = lines(&g);
+    let mut reference = Docs::default();
+    flow(&g)
+        .run_embedded(clean.clone(), &mut reference)
+        .unwrap();
+    let at = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(1_768_039_200_000 + ms)
+            .unwrap()
+            .to_rfc3339()
+    };
+    let page = |id: String, extra: &str, t: String| {
+        format!(
+            r#"{{"type":"page","messageId":"{id}","anonymousId":"{POISON_ID}"{extra},"timestamp":"{t}","context":{{"ip":"203.0.113.9","userAgent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}}}}"#
+        )
+        .into_bytes()
+    };
+    let shapes: Vec<(&str, Vec<Vec<u8>>)> = vec![
+        // Each event lands among the flood's open events (a stride through ten minutes).
+        (
+            "scrambled",
+            (0..20_000i64)
+                .map(|i| page(format!("s{i}"), "", at(i * 7_919 % 20_000 * 30)))
+                .collect(),
+        ),
+        // Each event lands before every open one.
+        (
+            "backwards",
+            (0..20_000i64)
+                .map(|i| page(format!("b{i}"), "", at((20_000 - i) * 30)))
+                .collect(),
+        ),
+        // Each login names an id below every id so far: the person is renamed each time.
+        (
+            "ever-smaller user ids",
+            (1..=250usize)
+                .map(|k| {
+                    page(
+                        format!("u{k}"),
+                        &format!(r#","userId":"{}b""#, "a".repeat(k)),
+                        at(k as i64 * 1_000),
+                    )
+                })
+                .collect(),
+        ),
+    ];
+    for (name, flood) in shapes {
+        let mut input = clean.clone();
+        let middle = input.len() / 2;
+        let n = flood.len() as u64;
+        input.splice(middle..middle, flood);
+        let mut docs = Docs::default();
+        let run = flow(&g).run_embedded(input, &mut docs).unwrap();
+        let c = run.counts;
+        assert!(c.is_conserved(), "{name}: {c:?}");
+        assert_eq!(c.inputs, clean.len() as u64 + n, "{name}");
+        assert!(c.late < n / 10, "{name}: the flood was judged, not merely late: {c:?}");
+        // The flood's persons: its anonymous id and every user id it logged in as.
+        let poison: std::collections::BTreeSet<String> = std::iter::once(POISON_ID.to_owned())
+            .chain((1..=250).map(|k| format!("{}b", "a".repeat(k))))
+            .map(|id| privacy().pseudonym(&id))
+            .collect();
+        let theirs: BTreeMap<_, _> = docs
+            .sessions
+            .iter()
+            .filter(|(_, s)| !poison.contains(&s.visitor))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(
+            theirs, reference.sessions,
+            "{name}: session documents changed"
+        );
+    }
+}
+
 fn hostile_message() -> impl Strategy<Value = Vec<u8>> {
     let time = prop_oneof![
         Just("\"+262142-12-31T23:59:30Z\"".to_owned()),
