@@ -1203,6 +1203,7 @@ fn pipeline_killed_on_the_servers_resumes_to_the_same_summary() {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
             let mut source = KafkaSource::from_beginning(&kafka, &topic)
+                .await
                 .unwrap()
                 .idle_timeout(std::time::Duration::from_secs(3));
             let mut all = Vec::new();

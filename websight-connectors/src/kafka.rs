@@ -104,6 +104,38 @@ pub struct Tail {
     pub end: i64,
 }
 
+/// How long a metadata or watermark request may take.
+const METADATA_WAIT: Duration = Duration::from_secs(10);
+
+/// A reader outside any group, and `topic`'s partitions, each as `each` makes it.
+/// librdkafka's metadata calls block: they run off the async threads.
+async fn reader_of<T: Send + 'static>(
+    brokers: &str,
+    topic: &str,
+    each: impl Fn(&StreamConsumer, &str, i32) -> Result<T> + Send + 'static,
+) -> Result<(StreamConsumer, Vec<T>)> {
+    let (brokers, name) = (brokers.to_owned(), topic.to_owned());
+    tokio::task::spawn_blocking(move || -> Result<(StreamConsumer, Vec<T>)> {
+        let consumer: StreamConsumer = consumer_config(&brokers, "websight-reader")
+            .create()
+            .map_err(kafka_err)?;
+        let metadata = consumer
+            .fetch_metadata(Some(&name), METADATA_WAIT)
+            .map_err(kafka_err)?;
+        let mut partitions = Vec::new();
+        for t in metadata.topics().iter().filter(|t| t.name() == name) {
+            for p in t.partitions() {
+                partitions.push(each(&consumer, &name, p.id())?);
+            }
+        }
+        Ok((consumer, partitions))
+    })
+    .await
+    .map_err(|e| ConnectorError::Protocol {
+        reason: format!("reading {topic}'s metadata: {e}"),
+    })?
+}
+
 /// Reads `topic` to its end from `start` (per partition; a partition not named starts at its
 /// last message), and says what each partition holds from there. The end is found by
 /// reading, not from the broker's reported end offset, which some Kafka-protocol servers
@@ -114,33 +146,14 @@ pub async fn tail(
     start: &Ends,
     idle: Duration,
 ) -> Result<std::collections::BTreeMap<i32, Tail>> {
-    let wait = Duration::from_secs(10);
-    // librdkafka's metadata calls block: off the async threads.
-    let (consumer, reported) = {
-        let (brokers, name) = (brokers.to_owned(), topic.to_owned());
-        tokio::task::spawn_blocking(move || -> Result<(StreamConsumer, Vec<(i32, i64)>)> {
-            let consumer: StreamConsumer = consumer_config(&brokers, "websight-reader")
-                .create()
-                .map_err(kafka_err)?;
-            let metadata = consumer
-                .fetch_metadata(Some(&name), wait)
-                .map_err(kafka_err)?;
-            let mut reported = Vec::new();
-            for t in metadata.topics().iter().filter(|t| t.name() == name) {
-                for p in t.partitions() {
-                    let (_, end) = consumer
-                        .fetch_watermarks(&name, p.id(), wait)
-                        .map_err(kafka_err)?;
-                    reported.push((p.id(), end));
-                }
-            }
-            Ok((consumer, reported))
-        })
-        .await
-        .map_err(|e| ConnectorError::Protocol {
-            reason: format!("reading {topic}'s metadata: {e}"),
-        })??
-    };
+    let wait = METADATA_WAIT;
+    let (consumer, reported) = reader_of(brokers, topic, move |consumer, name, id| {
+        let (_, end) = consumer
+            .fetch_watermarks(name, id, wait)
+            .map_err(kafka_err)?;
+        Ok((id, end))
+    })
+    .await?;
     // Per partition: where reading starts, and what was found from there.
     let mut read: std::collections::BTreeMap<i32, (i64, Tail)> = Default::default();
     let mut partitions = TopicPartitionList::new();
@@ -392,20 +405,13 @@ impl KafkaSource {
 
     /// Reads every partition of `topic` from the beginning, outside any group (no joining,
     /// nothing committed) — e.g. to inspect a dead-letter topic.
-    pub fn from_beginning(brokers: &str, topic: &str) -> Result<Self> {
-        let consumer: StreamConsumer = consumer_config(brokers, "websight-reader")
-            .create()
-            .map_err(kafka_err)?;
-        let metadata = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .map_err(kafka_err)?;
+    pub async fn from_beginning(brokers: &str, topic: &str) -> Result<Self> {
+        let (consumer, ids) = reader_of(brokers, topic, |_, _, id| Ok(id)).await?;
         let mut partitions = TopicPartitionList::new();
-        for t in metadata.topics().iter().filter(|t| t.name() == topic) {
-            for p in t.partitions() {
-                partitions
-                    .add_partition_offset(topic, p.id(), Offset::Beginning)
-                    .map_err(kafka_err)?;
-            }
+        for id in ids {
+            partitions
+                .add_partition_offset(topic, id, Offset::Beginning)
+                .map_err(kafka_err)?;
         }
         if partitions.count() == 0 {
             return Err(ConnectorError::Protocol {

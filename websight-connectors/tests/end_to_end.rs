@@ -286,6 +286,7 @@ async fn read_topic(brokers: &str, topic: &str, expected: u64) -> Vec<Message> {
             tokio::time::sleep(Duration::from_secs(2)).await;
         }
         let mut reader = KafkaSource::from_beginning(brokers, topic)
+            .await
             .unwrap()
             .idle_timeout(Duration::from_secs(2 + attempt));
         let mut got = Vec::new();

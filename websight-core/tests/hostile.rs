@@ -151,7 +151,10 @@ fn floods_pass_with_exact_counts_and_leave_clean_documents_alone() {
         let c = run.counts;
         assert!(c.is_conserved(), "{name}: {c:?}");
         assert_eq!(c.inputs, clean.len() as u64 + n, "{name}");
-        assert!(c.late < n / 10, "{name}: the flood was judged, not merely late: {c:?}");
+        assert!(
+            c.late < n / 10,
+            "{name}: the flood was judged, not merely late: {c:?}"
+        );
         // The flood's persons: its anonymous id and every user id it logged in as.
         let poison: std::collections::BTreeSet<String> = std::iter::once(POISON_ID.to_owned())
             .chain((1..=250).map(|k| format!("{}b", "a".repeat(k))))
