@@ -77,7 +77,9 @@ impl Buffer {
             self.first_end = Some(slot);
             return;
         }
-        let new = &self.events[&slot];
+        let Some(new) = self.events.get(&slot) else {
+            return;
+        };
         let before = self.events.range(..slot).next_back();
         let after = self.events.range((Excluded(slot), Unbounded)).next();
         let first_end = match (before, after) {
@@ -135,11 +137,12 @@ impl Buffer {
 
     /// The slot of the last event of the first visit, given that it ends at `from` or later.
     fn first_visit_end(&self, config: &SessionConfig, from: Slot) -> Slot {
-        let Some((_, first)) = self.events.first_key_value() else {
+        let (Some((_, first)), Some(mut last)) =
+            (self.events.first_key_value(), self.events.get(&from))
+        else {
             return from;
         };
         let mut end = from;
-        let mut last = &self.events[&from];
         for (&slot, event) in self.events.range((Excluded(from), Unbounded)) {
             if splits(config, first.time, last, event) {
                 break;
