@@ -122,6 +122,21 @@ pub struct Sessionizer {
     buffered: u64,
 }
 
+/// Files a deadline for `person` when its first visit now closes earlier than the one filed:
+/// a later closing time is found when the filed entry comes due.
+fn schedule(
+    config: &SessionConfig,
+    deadlines: &mut BinaryHeap<Reverse<(DateTime<Utc>, PersonId)>>,
+    person: PersonId,
+    buffer: &mut Buffer,
+) {
+    let closes = buffer.closes(config);
+    if buffer.scheduled.is_none_or(|s| closes < s) {
+        buffer.scheduled = Some(closes);
+        deadlines.push(Reverse((closes, person)));
+    }
+}
+
 impl Sessionizer {
     /// A sessionizer with `config`.
     pub fn new(config: SessionConfig) -> Result<Sessionizer> {
@@ -181,19 +196,15 @@ impl Sessionizer {
         if !merged.is_empty() {
             self.join_buffers(person, merged);
         }
+        self.buffered += 1;
         let buffer = self.buffers.entry(person).or_default();
         buffer.insert(&self.config, event);
-        self.buffered += 1;
-        if buffer.len() > self.config.max_open_events {
+        if buffer.len() <= self.config.max_open_events {
+            schedule(&self.config, &mut self.deadlines, person, buffer);
+        } else {
             self.close_first(person);
-        }
-        if let Some(buffer) = self.buffers.get_mut(&person) {
-            let closes = buffer.closes(&self.config);
-            // Only an earlier closing time needs an entry: a later one is found when the
-            // scheduled entry comes due.
-            if buffer.scheduled.is_none_or(|s| closes < s) {
-                buffer.scheduled = Some(closes);
-                self.deadlines.push(Reverse((closes, person)));
+            if let Some(buffer) = self.buffers.get_mut(&person) {
+                schedule(&self.config, &mut self.deadlines, person, buffer);
             }
         }
         self.close_due();
