@@ -16,6 +16,7 @@ pub struct SessionSummary {
     /// The person (a keyed pseudonym).
     pub visitor: String,
     /// First event time.
+    #[serde(serialize_with = "crate::event::rfc3339::serialize")]
     pub timestamp: DateTime<Utc>,
     /// Seconds from the first to the last event.
     pub session_duration: f64,
@@ -77,6 +78,7 @@ pub struct ProductDetail {
     /// Person.
     pub visitor: String,
     /// Visit start.
+    #[serde(serialize_with = "crate::event::rfc3339::serialize")]
     pub timestamp: DateTime<Utc>,
     /// Product id (or SKU, or name).
     pub product_id: String,

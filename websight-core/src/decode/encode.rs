@@ -5,10 +5,11 @@
 //! `serde_json::Value`'s maps order them), so [`segment_json`] and the `Value` of
 //! [`encode_segment`] serialise to the same text.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
+use crate::event::rfc3339::Rfc3339;
 use crate::event::{Event, MessageType, Money, Page, ProductItem};
 
 /// The Segment-spec JSON of an event as a `Value`: decoding it gives the event back.
@@ -21,7 +22,7 @@ pub fn encode_segment(event: &Event) -> Value {
 pub fn segment_json(event: &Event) -> Vec<u8> {
     // Most events encode to under a kilobyte: one allocation, not a doubling series.
     let mut out = Vec::with_capacity(1024);
-    match serde_json::to_writer(&mut out, &SegmentJson(event)) {
+    match sonic_rs::to_writer(&mut out, &SegmentJson(event)) {
         Ok(()) => out,
         Err(_) => Vec::new(),
     }
@@ -40,6 +41,7 @@ impl Serialize for SegmentJson<'_> {
 enum Node<'a> {
     Str(&'a str),
     Text(String),
+    Time(DateTime<Utc>),
     Money(Money),
     Units(u32),
     Number(f64),
@@ -55,6 +57,7 @@ impl Serialize for Node<'_> {
         match self {
             Node::Str(text) => s.serialize_str(text),
             Node::Text(text) => s.serialize_str(text),
+            Node::Time(t) => s.serialize_str(Rfc3339::new(*t).as_str()),
             Node::Money(m) => m.serialize(s),
             Node::Units(n) => s.serialize_u32(*n),
             Node::Number(x) => s.serialize_f64(*x),
@@ -101,7 +104,7 @@ fn put<'a, T>(
 }
 
 fn time<'a>(t: DateTime<Utc>) -> Node<'a> {
-    Node::Text(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    Node::Time(t)
 }
 
 fn message(event: &Event) -> Node<'_> {

@@ -34,6 +34,7 @@
 //! ```
 
 mod money;
+pub(crate) mod rfc3339;
 
 use std::net::IpAddr;
 
@@ -100,16 +101,32 @@ impl MessageType {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timestamps {
     /// `timestamp`: the event time when the caller set it (server SDKs, imports).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339::serialize_option"
+    )]
     pub timestamp: Option<DateTime<Utc>>,
     /// `originalTimestamp`: the device's clock at the call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339::serialize_option"
+    )]
     pub original_timestamp: Option<DateTime<Utc>>,
     /// `sentAt`: the device's clock when the batch was sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339::serialize_option"
+    )]
     pub sent_at: Option<DateTime<Utc>>,
     /// `receivedAt`: the collector's clock on arrival.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "rfc3339::serialize_option"
+    )]
     pub received_at: Option<DateTime<Utc>>,
 }
 
@@ -280,6 +297,7 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Resolved event time ([`Timestamps::event_time`]).
+    #[serde(serialize_with = "rfc3339::serialize")]
     pub time: DateTime<Utc>,
     /// The raw timestamps.
     pub timestamps: Timestamps,

@@ -201,8 +201,16 @@ impl Sum for Money {
 impl Serialize for Money {
     /// As a JSON number with its exact decimal text (`19.99`).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        // Four decimals fit an f64 exactly enough that its shortest form is our text.
-        serializer.serialize_f64(self.to_string().parse::<f64>().unwrap_or(0.0))
+        // Four decimals fit an f64 exactly enough that its shortest form is our text. Below
+        // 2⁵³ units both operands are exact, so the (correctly rounded) quotient is the f64
+        // nearest the decimal — what parsing the text gives, without formatting it.
+        const EXACT: u64 = 1 << 53;
+        let value = if self.0.unsigned_abs() < EXACT {
+            self.0 as f64 / SCALE as f64
+        } else {
+            self.to_string().parse::<f64>().unwrap_or(0.0)
+        };
+        serializer.serialize_f64(value)
     }
 }
 
@@ -218,6 +226,19 @@ impl<'de> Deserialize<'de> for Money {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn serialises_as_the_f64_of_its_text(
+            units in prop_oneof![any::<i64>(), -10_000_000_000i64..10_000_000_000,
+                                 (1i64 << 53) - 1000..(1i64 << 53) + 1000],
+        ) {
+            let money = Money::from_units(units);
+            let want = serde_json::to_string(&money.to_string().parse::<f64>().unwrap()).unwrap();
+            prop_assert_eq!(serde_json::to_string(&money).unwrap(), want);
+        }
+    }
 
     fn m(s: &str) -> Money {
         s.parse().unwrap()

@@ -103,9 +103,9 @@ impl MemoryIndex {
         ) -> Result<()> {
             let file = std::fs::File::create(dir.join(format!("{name}.jsonl")))?;
             let mut out = std::io::BufWriter::new(file);
+            let mut line = Vec::new();
             for doc in docs.values() {
-                serde_json::to_writer(&mut out, doc)?;
-                std::io::Write::write_all(&mut out, b"\n")?;
+                super::write_json_line(&mut out, &mut line, doc)?;
             }
             std::io::Write::flush(&mut out)?;
             Ok(())
@@ -171,6 +171,8 @@ impl DocumentSink for MemoryIndex {
 pub struct JsonLinesIndex {
     files: [std::io::BufWriter<std::fs::File>; 4],
     written: [u64; 4],
+    /// One line's buffer, reused.
+    line: Vec<u8>,
 }
 
 /// The index names, in the order of [`JsonLinesIndex::written`].
@@ -197,6 +199,7 @@ impl JsonLinesIndex {
                 open(INDEX_NAMES[3])?,
             ],
             written: [0; 4],
+            line: Vec::new(),
         })
     }
 
@@ -217,7 +220,11 @@ impl JsonLinesIndex {
             Ok(std::io::BufWriter::new(file))
         };
         let files = [open(0)?, open(1)?, open(2)?, open(3)?];
-        Ok(JsonLinesIndex { files, written })
+        Ok(JsonLinesIndex {
+            files,
+            written,
+            line: Vec::new(),
+        })
     }
 
     /// Lines written per index, in the order of [`INDEX_NAMES`].
@@ -227,8 +234,7 @@ impl JsonLinesIndex {
 
     fn append_docs<T: serde::Serialize>(&mut self, index: usize, docs: &[T]) -> Result<usize> {
         for doc in docs {
-            serde_json::to_writer(&mut self.files[index], doc)?;
-            std::io::Write::write_all(&mut self.files[index], b"\n")?;
+            super::write_json_line(&mut self.files[index], &mut self.line, doc)?;
         }
         std::io::Write::flush(&mut self.files[index])?;
         self.written[index] += docs.len() as u64;

@@ -88,6 +88,8 @@ impl SessionStore for MemorySessionStore {
 pub struct JsonLinesSessionStore {
     path: std::path::PathBuf,
     out: std::io::BufWriter<std::fs::File>,
+    /// One line's buffer, reused.
+    line: Vec<u8>,
 }
 
 impl JsonLinesSessionStore {
@@ -98,7 +100,11 @@ impl JsonLinesSessionStore {
             std::fs::create_dir_all(dir)?;
         }
         let out = std::io::BufWriter::new(std::fs::File::create(&path)?);
-        Ok(JsonLinesSessionStore { path, out })
+        Ok(JsonLinesSessionStore {
+            path,
+            out,
+            line: Vec::new(),
+        })
     }
 
     /// Opens the file at `path` to append to what it holds (e.g. after a restart).
@@ -111,6 +117,7 @@ impl JsonLinesSessionStore {
         Ok(JsonLinesSessionStore {
             path,
             out: std::io::BufWriter::new(file),
+            line: Vec::new(),
         })
     }
 
@@ -124,8 +131,7 @@ impl JsonLinesSessionStore {
 impl SessionStore for JsonLinesSessionStore {
     async fn upsert_visits(&mut self, visits: &[Visit]) -> Result<WriteReport> {
         for v in visits {
-            serde_json::to_writer(&mut self.out, v)?;
-            std::io::Write::write_all(&mut self.out, b"\n")?;
+            super::write_json_line(&mut self.out, &mut self.line, v)?;
         }
         std::io::Write::flush(&mut self.out)?;
         Ok(WriteReport {
