@@ -176,26 +176,35 @@ impl Privacy {
 
     /// The keyed pseudonym of an identifier: `p_` and 32 hex digits.
     pub fn pseudonym(&self, id: &str) -> String {
+        let mut out = String::with_capacity(34);
+        write_pseudonym(&self.digest(id), &mut out);
+        out
+    }
+
+    /// The keyed hash a pseudonym is written from.
+    fn digest(&self, id: &str) -> [u8; 16] {
         let mut mac = self.mac.clone();
         mac.update(id.as_bytes());
         let digest = mac.finalize().into_bytes();
-        let mut out = String::with_capacity(34);
-        out.push_str("p_");
-        crate::hash::push_hex(&mut out, &digest[..16]);
-        out
+        let mut first = [0; 16];
+        first.copy_from_slice(&digest[..16]);
+        first
     }
 
     /// The event with its ids pseudonymised, its IP truncated, traits dropped (or
     /// pseudonymised where opted in) and personal data scrubbed from its page.
     pub fn protect(&self, mut event: Event) -> Event {
-        for id in [
+        for raw in [
             &mut event.user_id,
             &mut event.anonymous_id,
             &mut event.previous_id,
-        ] {
-            if let Some(raw) = id.as_deref() {
-                *id = Some(self.pseudonym(raw));
-            }
+        ]
+        .into_iter()
+        .flatten()
+        {
+            // Written into the id's own buffer: most ids are longer than a pseudonym.
+            let digest = self.digest(raw);
+            write_pseudonym(&digest, raw);
         }
         event.ip = event.ip.map(truncate_ip);
         let traits = std::mem::take(&mut event.traits);
@@ -284,6 +293,13 @@ impl Privacy {
             _ => {}
         }
     }
+}
+
+/// `p_` and the digest in hex, in place of what `out` held.
+fn write_pseudonym(digest: &[u8; 16], out: &mut String) {
+    out.clear();
+    out.push_str("p_");
+    crate::hash::push_hex(out, digest);
 }
 
 /// IPv4 to its /24, IPv6 to its /48.

@@ -165,12 +165,13 @@ fn parse(m: Message<'_>, raw: &[u8], context: &DecodeContext) -> Result<Event, D
         }
     }
 
+    // Out of their boxes (an absent one costs no allocation).
     let ctx = Field::object(m.context)
         .map_err(|()| shape("`context` is not an object"))?
-        .unwrap_or_default();
+        .map_or_else(Default::default, |c| *c);
     let props = Field::object(m.properties)
         .map_err(|()| shape("`properties` is not an object"))?
-        .unwrap_or_default();
+        .map_or_else(Default::default, |p| *p);
     let session_id = id(
         ctx.session_id.or(ctx.session_id_snake),
         "context.sessionId",
@@ -351,7 +352,14 @@ pub fn campaign_from_url(url: &str) -> Campaign {
 fn money(value: Option<Scalar<'_>>, field: &str) -> Result<Option<Money>, DeadLetterReason> {
     let parsed = match value {
         None | Some(Scalar::Null) => return Ok(None),
-        Some(Scalar::Num(n)) => n.to_string().parse(),
+        // The number's shortest text (as serde_json prints it), on the stack.
+        Some(Scalar::Num(n)) => {
+            let mut text = StackText::default();
+            match std::fmt::Write::write_fmt(&mut text, format_args!("{n}")) {
+                Ok(()) => text.as_str().parse(),
+                Err(_) => n.to_string().parse(),
+            }
+        }
         Some(Scalar::Str(s)) => s.trim().parse(),
         Some(other) => Err(crate::event::MoneyError::NotDecimal(clip(
             &other.into_value().to_string(),
@@ -360,6 +368,30 @@ fn money(value: Option<Scalar<'_>>, field: &str) -> Result<Option<Money>, DeadLe
     parsed
         .map(Some)
         .map_err(|e| invalid(format!("`{field}`: {e}")))
+}
+
+/// A short text written on the stack; longer writes fail (callers fall back to a `String`).
+#[derive(Default)]
+struct StackText {
+    // A number's shortest text is at most 24 bytes.
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
 }
 
 fn quantity(value: Option<Scalar<'_>>) -> Result<Option<u32>, DeadLetterReason> {
@@ -393,13 +425,12 @@ fn product_of(p: ProductFields<'_>, limits: &Limits) -> Result<ProductItem, Dead
 /// The typed properties; a `page` call's page fields fill what `page` (from the context)
 /// lacks.
 fn properties_of(
-    p: Box<Props<'_>>,
+    p: Props<'_>,
     kind: MessageType,
     name: Option<&str>,
     page: &mut Page,
     limits: &Limits,
 ) -> Result<Properties, DeadLetterReason> {
-    let p = *p;
     let mut out = Properties::default();
     let mut extra = p.extra;
     match p.products {

@@ -137,44 +137,51 @@ impl FromStr for Money {
             return Err(bad());
         }
         // All digits with the decimal point moved by the exponent: value = digits · 10^-point.
-        let digits = format!("{int}{frac}");
-        let digits = digits.trim_start_matches('0');
+        // Read in place (no copies): leading zeros skipped, PLACES decimals kept, rounded
+        // half away from zero on the first dropped digit.
+        let all = || int.bytes().chain(frac.bytes());
+        let zeros = all().take_while(|d| *d == b'0').count();
+        let count = int.len() + frac.len() - zeros;
+        let digits = || all().skip(zeros);
         let point = i64::try_from(frac.len()).map_err(|_| range())? - i64::from(exponent);
         // Keep PLACES decimals: shift = PLACES - point (may be negative: drop digits).
         let shift = PLACES as i64 - point;
-        let (kept, dropped): (String, String) = if shift >= 0 {
-            if digits.len() as i64 + shift > 19 {
-                return if digits.is_empty() {
+        let number = |kept: usize| -> Result<i64, MoneyError> {
+            digits().take(kept).try_fold(0i64, |n, d| {
+                n.checked_mul(10)
+                    .and_then(|n| n.checked_add(i64::from(d - b'0')))
+                    .ok_or_else(range)
+            })
+        };
+        let mut units = if shift >= 0 {
+            if count as i64 + shift > 19 {
+                return if count == 0 {
                     Ok(Money::ZERO)
                 } else {
                     Err(range())
                 };
             }
-            (
-                format!("{digits}{}", "0".repeat(shift as usize)),
-                String::new(),
-            )
+            match (number(count)?, 10i64.checked_pow(shift as u32)) {
+                (0, _) => 0,
+                (n, Some(scale)) => n.checked_mul(scale).ok_or_else(range)?,
+                (_, None) => return Err(range()),
+            }
         } else {
-            let cut = digits.len() as i64 + shift;
-            if cut < 0 {
-                // Every kept digit is zero and so is the first dropped one.
-                (String::new(), String::new())
-            } else if cut == 0 {
-                (String::new(), digits.to_owned())
+            // Every kept digit is zero when no digit is left of the cut.
+            let cut = usize::try_from(count as i64 + shift).unwrap_or(0);
+            let kept = number(cut)?;
+            let round_up =
+                count as i64 + shift >= 0 && digits().nth(cut).is_some_and(|d| d >= b'5');
+            if round_up {
+                kept.checked_add(1).ok_or_else(range)?
             } else {
-                let cut = cut as usize;
-                (digits[..cut].to_owned(), digits[cut..].to_owned())
+                kept
             }
         };
-        let mut units: i64 = if kept.is_empty() {
-            0
-        } else {
-            kept.parse().map_err(|_| range())?
-        };
-        if dropped.as_bytes().first().is_some_and(|d| *d >= b'5') {
-            units = units.checked_add(1).ok_or_else(range)?;
+        if negative {
+            units = -units;
         }
-        Ok(Money(if negative { -units } else { units }))
+        Ok(Money(units))
     }
 }
 
@@ -228,7 +235,75 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The parser as first written (with copies), kept as the oracle of the in-place one.
+    fn reference(text: &str) -> Option<i64> {
+        let (negative, rest) = match text.as_bytes().first() {
+            Some(b'-') => (true, &text[1..]),
+            Some(b'+') => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (mantissa, exponent) = match rest.find(['e', 'E']) {
+            Some(i) => (&rest[..i], rest[i + 1..].parse::<i32>().ok()?),
+            None => (rest, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        if int.is_empty() && frac.is_empty()
+            || !int.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        let digits = format!("{int}{frac}");
+        let digits = digits.trim_start_matches('0');
+        let shift = PLACES as i64 - (frac.len() as i64 - i64::from(exponent));
+        let (kept, dropped) = if shift >= 0 {
+            if digits.len() as i64 + shift > 19 {
+                return digits.is_empty().then_some(0);
+            }
+            (
+                format!("{digits}{}", "0".repeat(shift as usize)),
+                String::new(),
+            )
+        } else {
+            let cut = digits.len() as i64 + shift;
+            if cut < 0 {
+                (String::new(), String::new())
+            } else {
+                let cut = cut as usize;
+                (digits[..cut].to_owned(), digits[cut..].to_owned())
+            }
+        };
+        let mut units: i64 = if kept.is_empty() {
+            0
+        } else {
+            kept.parse().ok()?
+        };
+        if dropped.as_bytes().first().is_some_and(|d| *d >= b'5') {
+            units = units.checked_add(1)?;
+        }
+        Some(if negative { -units } else { units })
+    }
+
     proptest! {
+        #[test]
+        fn parses_as_the_reference(
+            sign in prop::sample::select(vec!["", "-", "+"]),
+            int in "[0-9]{0,22}",
+            frac in prop::option::of("[0-9]{0,22}"),
+            exponent in prop::option::of((prop::sample::select(vec!["e", "E", "e-", "e+"]), 0u32..40)),
+        ) {
+            let mut text = format!("{sign}{int}");
+            if let Some(f) = frac {
+                text.push('.');
+                text.push_str(&f);
+            }
+            if let Some((e, n)) = exponent {
+                text.push_str(&format!("{e}{n}"));
+            }
+            let ours = text.parse::<Money>().ok().map(|m| m.units());
+            prop_assert_eq!(ours, reference(&text), "{}", text);
+        }
+
         #[test]
         fn serialises_as_the_f64_of_its_text(
             units in prop_oneof![any::<i64>(), -10_000_000_000i64..10_000_000_000,
