@@ -70,7 +70,7 @@ impl Buffer {
     /// first event may only cut the visit shorter (the longest visit counts from it), one
     /// inside the visit may only split it at its own client session id (gaps only shrink),
     /// one right after it may extend it.
-    pub(super) fn insert(&mut self, config: &SessionConfig, event: Event) {
+    pub(super) fn insert(&mut self, config: &SessionConfig, event: Box<Event>) {
         let first_end = self.first_end(config);
         let slot = self.place(event);
         if self.events.len() == 1 {
@@ -176,19 +176,19 @@ impl Buffer {
     /// Takes in another buffer's events (two persons became one).
     pub(super) fn absorb(&mut self, other: Buffer) {
         for event in other.events.into_values() {
-            self.place(*event);
+            self.place(event);
         }
         self.first_end = None;
     }
 
-    fn place(&mut self, event: Event) -> Slot {
+    fn place(&mut self, event: Box<Event>) -> Slot {
         let slot = (
             event.time,
             hash64(event.message_id.as_bytes()),
             self.arrivals,
         );
         self.arrivals += 1;
-        self.events.insert(slot, Box::new(event));
+        self.events.insert(slot, event);
         slot
     }
 
@@ -227,7 +227,7 @@ impl Serialize for Buffer {
 
 impl<'de> Deserialize<'de> for Buffer {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Buffer, D::Error> {
-        let stored = Stored::<Vec<Event>>::deserialize(deserializer)?;
+        let stored = Stored::<Vec<Box<Event>>>::deserialize(deserializer)?;
         let mut buffer = Buffer {
             scheduled: stored.scheduled,
             ..Buffer::default()
@@ -289,10 +289,10 @@ mod tests {
                 let id = if rng.gen_bool(0.05) { 0 } else { i };
                 buffer.insert(
                     &config,
-                    event(&format!(
+                    Box::new(event(&format!(
                         r#"{{"type":"page","messageId":"m{id}","anonymousId":"a","timestamp":"{}"{session}}}"#,
                         t.to_rfc3339()
-                    )),
+                    ))),
                 );
                 let ordered: Vec<&Event> = buffer.events().collect();
                 let expected = first_visit_len(&config, &ordered);
@@ -324,9 +324,9 @@ mod tests {
         {
             buffer.insert(
                 &config,
-                event(&format!(
+                Box::new(event(&format!(
                     r#"{{"type":"page","messageId":"m{i}","anonymousId":"a","timestamp":"2026-01-01T{at}:00Z"}}"#
-                )),
+                ))),
             );
         }
         buffer.scheduled = Some(DateTime::from_timestamp(1_767_225_600, 0).unwrap());

@@ -238,8 +238,10 @@ impl StreamAnalytics {
         DateTime::from_timestamp(t.timestamp().div_euclid(w) * w, 0).unwrap_or(t)
     }
 
-    /// Takes one valid event (normally the gate's output), in arrival order.
-    pub fn ingest(&mut self, event: Event) {
+    /// Takes one valid event (normally the gate's output), in arrival order: an `Event` or
+    /// a `Box<Event>` (boxed, it moves by pointer into its visit's buffer).
+    pub fn ingest(&mut self, event: impl Into<Box<Event>>) {
+        let event = event.into();
         self.counts.ingested += 1;
         for item in &event.properties.products {
             self.catalogue.learn(item);
@@ -280,27 +282,38 @@ impl StreamAnalytics {
     }
 
     /// Takes one event a security rule rejected: only its visits are counted.
-    pub fn ingest_rejected(&mut self, event: Event) {
+    pub fn ingest_rejected(&mut self, event: impl Into<Box<Event>>) {
         // Only what cuts visits and stitches persons is kept while the visit is open: a
         // flood of rejected events holds as little as it can.
-        let event = Event {
-            message_id: event.message_id,
-            kind: event.kind,
-            name: None,
-            time: event.time,
-            timestamps: Default::default(),
-            anonymous_id: event.anonymous_id,
-            user_id: event.user_id,
-            previous_id: event.previous_id,
-            session_id: event.session_id,
-            page: Default::default(),
-            campaign: Default::default(),
-            user_agent: None,
-            ip: None,
-            locale: None,
-            properties: Default::default(),
-            traits: Default::default(),
-        };
+        let mut event = event.into();
+        let Event {
+            message_id: _,
+            kind: _,
+            name,
+            time: _,
+            timestamps,
+            anonymous_id: _,
+            user_id: _,
+            previous_id: _,
+            session_id: _,
+            page,
+            campaign,
+            user_agent,
+            ip,
+            locale,
+            properties,
+            traits,
+        } = &mut *event;
+        // Every field named, so a new one must be placed on one side or the other.
+        *name = None;
+        *timestamps = Default::default();
+        *page = Default::default();
+        *campaign = Default::default();
+        *user_agent = None;
+        *ip = None;
+        *locale = None;
+        *properties = Default::default();
+        *traits = Default::default();
         // A late rejected event changes no count but its own.
         let _ = self.rejected.ingest(event);
         self.counts.rejected_sessions += self.rejected.drain().len() as u64;

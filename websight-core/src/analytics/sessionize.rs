@@ -186,10 +186,12 @@ impl Sessionizer {
             .and_then(|wm| wm.checked_sub_signed(secs(self.config.allowed_lateness_seconds)))
     }
 
-    /// Takes one event; hands it back when it is too late to place.
-    pub fn ingest(&mut self, event: Event) -> std::result::Result<(), Box<Event>> {
+    /// Takes one event (an `Event` or a `Box<Event>`: boxed, it moves by pointer from the gate
+    /// to its visit's buffer); hands it back when it is too late to place.
+    pub fn ingest(&mut self, event: impl Into<Box<Event>>) -> std::result::Result<(), Box<Event>> {
+        let event = event.into();
         if self.horizon().is_some_and(|h| event.time < h) {
-            return Err(Box::new(event));
+            return Err(event);
         }
         self.frontier.observe(event.time);
         let (person, merged) = self.identity.observe(&event);

@@ -107,14 +107,15 @@ impl Default for GateConfig {
 /// What became of one input.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// Passed every rule.
-    Valid(Event),
+    /// Passed every rule. (Events are boxed from here on: they move by pointer through the
+    /// stream to their visit.)
+    Valid(Box<Event>),
     /// Stopped by the named rule.
     Rejected {
         /// The rule.
         rule: &'static str,
         /// The event.
-        event: Event,
+        event: Box<Event>,
     },
     /// Unreadable input, kept with its reason.
     DeadLetter(DeadLetter),
@@ -296,7 +297,7 @@ impl Gate {
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
             let event = match item {
-                Ok(event) => event,
+                Ok(event) => Box::new(event),
                 Err(dead) => {
                     outcomes.push(self.dead_letter(dead));
                     continue;
@@ -331,7 +332,7 @@ impl Gate {
     }
 
     /// The rules and per-person bookkeeping; the caller applies the shared-state effects.
-    fn judge(&mut self, event: Event, known: bool) -> Verdict {
+    fn judge(&mut self, event: Box<Event>, known: bool) -> Verdict {
         self.stats.received += 1;
         if !self
             .seen
