@@ -2,14 +2,16 @@
 //! [`decode_segment`](super::decode_segment).
 //!
 //! One encoder, written straight to bytes: every object's keys in byte order (as
-//! `serde_json::Value`'s maps order them), so [`segment_json`] and the `Value` of
-//! [`encode_segment`] serialise to the same text.
+//! `serde_json::Value`'s maps order them; free-form properties too, whatever serde_json's
+//! features in the build), so [`segment_json`] and the `Value` of [`encode_segment`]
+//! serialise to the same text.
 
 use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 use crate::event::rfc3339::Rfc3339;
+use crate::event::sorted::{Sorted, SortedMap};
 use crate::event::{Event, MessageType, Money, Page, ProductItem};
 
 /// The Segment-spec JSON of an event as a `Value`: decoding it gives the event back.
@@ -61,8 +63,8 @@ impl Serialize for Node<'_> {
             Node::Money(m) => m.serialize(s),
             Node::Units(n) => s.serialize_u32(*n),
             Node::Number(x) => s.serialize_f64(*x),
-            Node::Json(v) => v.serialize(s),
-            Node::Map(m) => m.serialize(s),
+            Node::Json(v) => Sorted(v).serialize(s),
+            Node::Map(m) => SortedMap(m).serialize(s),
             Node::Object(fields) => {
                 let mut map = s.serialize_map(Some(fields.len()))?;
                 for (k, v) in fields {

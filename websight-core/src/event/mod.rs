@@ -35,6 +35,7 @@
 
 mod money;
 pub(crate) mod rfc3339;
+pub(crate) mod sorted;
 
 use std::net::IpAddr;
 
@@ -274,8 +275,12 @@ pub struct Properties {
     /// `query` of `Products Searched`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
-    /// Every other property, as sent.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    /// Every other property, as sent (written with its keys in byte order).
+    #[serde(
+        default,
+        skip_serializing_if = "serde_json::Map::is_empty",
+        serialize_with = "sorted::serialize_map"
+    )]
     pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -334,7 +339,11 @@ pub struct Event {
     pub properties: Properties,
     /// `traits` of identify calls and `context.traits`: personal data, dropped by
     /// [`crate::privacy`] before anything is stored.
-    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "serde_json::Map::is_empty",
+        serialize_with = "sorted::serialize_map"
+    )]
     pub traits: serde_json::Map<String, serde_json::Value>,
 }
 
