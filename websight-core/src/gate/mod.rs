@@ -306,7 +306,7 @@ impl Gate {
             let is_known = ids(&event).any(|id| known.contains(&hash64(id.as_bytes())));
             let verdict = self.judge(event, is_known);
             if let Outcome::Valid(event) = &verdict.outcome {
-                if let Some(visit) = verdict.new_visit.clone() {
+                if let Some(visit) = verdict.new_visit {
                     update.sessions.push(visit);
                 }
                 for id in ids(event) {
@@ -378,7 +378,13 @@ impl Gate {
         }
         if let Some(rule) = fired {
             state.rejected_by = Some(rule);
-            *self.stats.rejected.entry(rule.to_owned()).or_default() += 1;
+            // The rule's name copied only the first time it fires.
+            match self.stats.rejected.get_mut(rule) {
+                Some(count) => *count += 1,
+                None => {
+                    self.stats.rejected.insert(rule.to_owned(), 1);
+                }
+            }
             return Verdict {
                 outcome: Outcome::Rejected { rule, event },
                 new_visit: None,
