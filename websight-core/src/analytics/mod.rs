@@ -286,34 +286,34 @@ impl StreamAnalytics {
         // Only what cuts visits and stitches persons is kept while the visit is open: a
         // flood of rejected events holds as little as it can.
         let mut event = event.into();
+        // Every field named — kept (`_`) or cleared — so a new one must be placed.
         let Event {
             message_id: _,
             kind: _,
-            name,
             time: _,
-            timestamps,
             anonymous_id: _,
             user_id: _,
             previous_id: _,
             session_id: _,
-            page,
             campaign,
-            user_agent,
             ip,
             locale,
+            name,
+            page,
             properties,
+            timestamps,
             traits,
+            user_agent,
         } = &mut *event;
-        // Every field named, so a new one must be placed on one side or the other.
-        *name = None;
-        *timestamps = Default::default();
-        *page = Default::default();
         *campaign = Default::default();
-        *user_agent = None;
         *ip = None;
         *locale = None;
+        *name = None;
+        *page = Default::default();
         *properties = Default::default();
+        *timestamps = Default::default();
         *traits = Default::default();
+        *user_agent = None;
         // A late rejected event changes no count but its own.
         let _ = self.rejected.ingest(event);
         self.counts.rejected_sessions += self.rejected.drain().len() as u64;
