@@ -116,8 +116,10 @@ pub struct ProductSentiment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KpiWindow {
     /// Window start (inclusive).
+    #[serde(serialize_with = "crate::event::rfc3339::serialize")]
     pub window_start: DateTime<Utc>,
     /// Window end (exclusive).
+    #[serde(serialize_with = "crate::event::rfc3339::serialize")]
     pub window_end: DateTime<Utc>,
     /// Visits that started in the window.
     pub sessions: u64,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
-use crate::event::rfc3339::Rfc3339;
+use crate::event::rfc3339::rfc3339;
 use crate::event::sorted::{Sorted, SortedMap};
 use crate::event::{Event, MessageType, Money, Page, ProductItem};
 
@@ -59,7 +59,7 @@ impl Serialize for Node<'_> {
         match self {
             Node::Str(text) => s.serialize_str(text),
             Node::Text(text) => s.serialize_str(text),
-            Node::Time(t) => s.serialize_str(Rfc3339::new(*t).as_str()),
+            Node::Time(t) => s.serialize_str(rfc3339(*t).as_str()),
             Node::Money(m) => m.serialize(s),
             Node::Units(n) => s.serialize_u32(*n),
             Node::Number(x) => s.serialize_f64(*x),

@@ -13,7 +13,9 @@ use super::wire::{
     CampaignFields, Field, ListOr, Message, PageFields, ProductFields, Props, Scalar,
 };
 use super::{DeadLetter, DeadLetterReason, DecodeContext, Decoded, Limits};
-use crate::event::{Campaign, Event, MessageType, Money, Page, ProductItem, Properties, clip};
+use crate::event::{
+    Campaign, Event, MessageType, Money, Page, ProductItem, Properties, StackText, clip,
+};
 
 type Object = Map<String, Value>;
 
@@ -368,30 +370,6 @@ fn money(value: Option<Scalar<'_>>, field: &str) -> Result<Option<Money>, DeadLe
     parsed
         .map(Some)
         .map_err(|e| invalid(format!("`{field}`: {e}")))
-}
-
-/// A short text written on the stack; longer writes fail (callers fall back to a `String`).
-#[derive(Default)]
-struct StackText {
-    // A number's shortest text is at most 24 bytes.
-    bytes: [u8; 32],
-    len: usize,
-}
-
-impl StackText {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
-    }
-}
-
-impl std::fmt::Write for StackText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        slot.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
 }
 
 fn quantity(value: Option<Scalar<'_>>) -> Result<Option<u32>, DeadLetterReason> {

@@ -399,3 +399,36 @@ pub(crate) fn prefix(text: &str, max: usize) -> &str {
     }
     &text[..end]
 }
+
+/// A short text written on the stack (a number's or a time's, at most 40 bytes): writes past
+/// the end fail, so a caller can fall back to a `String` and nothing is cut silently.
+pub(crate) struct StackText {
+    bytes: [u8; 40],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        StackText {
+            bytes: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    /// The text written so far (ASCII or whole `str`s only, so always UTF-8).
+    pub(crate) fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}

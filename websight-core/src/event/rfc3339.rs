@@ -5,95 +5,83 @@
 //! a fraction of 0, 3, 6 or 9 digits), so outputs are unchanged; a property test holds the
 //! two equal over chrono's whole range.
 
+use std::fmt::Write;
+
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use serde::Serializer;
 
-/// `t` as chrono serialises it, on the stack.
-pub(crate) struct Rfc3339 {
-    bytes: [u8; 40],
-    len: usize,
+use super::StackText;
+
+/// `t` as chrono serialises it, on the stack (at most 33 bytes: `+262143-…T…:60.123456789Z`).
+pub(crate) fn rfc3339(t: DateTime<Utc>) -> StackText {
+    let mut out = StackText::default();
+    let year = t.year();
+    if (0..=9999).contains(&year) {
+        digits(&mut out, year.unsigned_abs(), 4);
+    } else {
+        // ISO 8601's sign for years outside 0..=9999, at least four digits (chrono: `{:+05}`).
+        push(&mut out, if year < 0 { "-" } else { "+" });
+        let n = year.unsigned_abs();
+        digits(
+            &mut out,
+            n,
+            if n >= 100_000 {
+                6
+            } else if n >= 10_000 {
+                5
+            } else {
+                4
+            },
+        );
+    }
+    push(&mut out, "-");
+    digits(&mut out, t.month(), 2);
+    push(&mut out, "-");
+    digits(&mut out, t.day(), 2);
+    push(&mut out, "T");
+    // A leap second is stored as nanoseconds ≥ 10⁹ and written as second 60.
+    let (mut second, mut nano) = (t.second(), t.nanosecond());
+    if nano >= 1_000_000_000 {
+        second += 1;
+        nano -= 1_000_000_000;
+    }
+    digits(&mut out, t.hour(), 2);
+    push(&mut out, ":");
+    digits(&mut out, t.minute(), 2);
+    push(&mut out, ":");
+    digits(&mut out, second, 2);
+    if nano != 0 {
+        push(&mut out, ".");
+        if nano % 1_000_000 == 0 {
+            digits(&mut out, nano / 1_000_000, 3);
+        } else if nano % 1_000 == 0 {
+            digits(&mut out, nano / 1_000, 6);
+        } else {
+            digits(&mut out, nano, 9);
+        }
+    }
+    push(&mut out, "Z");
+    out
 }
 
-impl Rfc3339 {
-    pub(crate) fn new(t: DateTime<Utc>) -> Rfc3339 {
-        let mut out = Rfc3339 {
-            bytes: [0; 40],
-            len: 0,
-        };
-        let year = t.year();
-        if (0..=9999).contains(&year) {
-            out.digits(year.unsigned_abs(), 4);
-        } else {
-            // ISO 8601's sign for years outside 0..=9999, at least four digits (chrono: `{:+05}`).
-            out.push(if year < 0 { b'-' } else { b'+' });
-            let n = year.unsigned_abs();
-            out.digits(
-                n,
-                if n >= 100_000 {
-                    6
-                } else if n >= 10_000 {
-                    5
-                } else {
-                    4
-                },
-            );
-        }
-        out.push(b'-');
-        out.digits(t.month(), 2);
-        out.push(b'-');
-        out.digits(t.day(), 2);
-        out.push(b'T');
-        // A leap second is stored as nanoseconds ≥ 10⁹ and written as second 60.
-        let (mut second, mut nano) = (t.second(), t.nanosecond());
-        if nano >= 1_000_000_000 {
-            second += 1;
-            nano -= 1_000_000_000;
-        }
-        out.digits(t.hour(), 2);
-        out.push(b':');
-        out.digits(t.minute(), 2);
-        out.push(b':');
-        out.digits(second, 2);
-        if nano != 0 {
-            out.push(b'.');
-            if nano % 1_000_000 == 0 {
-                out.digits(nano / 1_000_000, 3);
-            } else if nano % 1_000 == 0 {
-                out.digits(nano / 1_000, 6);
-            } else {
-                out.digits(nano, 9);
-            }
-        }
-        out.push(b'Z');
-        out
-    }
+/// Appends `text` (the buffer holds the longest time, so this cannot fail).
+fn push(out: &mut StackText, text: &str) {
+    let _ = out.write_str(text);
+}
 
-    fn push(&mut self, b: u8) {
-        if let Some(slot) = self.bytes.get_mut(self.len) {
-            *slot = b;
-            self.len += 1;
-        }
+/// Appends the last `width` (≤ 9) decimal digits of `n`, zero-padded.
+fn digits(out: &mut StackText, mut n: u32, width: usize) {
+    let mut text = [b'0'; 9];
+    for slot in text[..width].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
     }
-
-    /// The last `width` decimal digits of `n`, zero-padded.
-    fn digits(&mut self, mut n: u32, width: usize) {
-        let end = (self.len + width).min(self.bytes.len());
-        for slot in self.bytes[self.len..end].iter_mut().rev() {
-            *slot = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        self.len = end;
-    }
-
-    pub(crate) fn as_str(&self) -> &str {
-        // Only ASCII digits and separators are ever written.
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
-    }
+    push(out, std::str::from_utf8(&text[..width]).unwrap_or_default());
 }
 
 /// `#[serde(serialize_with)]` for a `DateTime<Utc>`: chrono's text, written directly.
 pub(crate) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(Rfc3339::new(*t).as_str())
+    s.serialize_str(rfc3339(*t).as_str())
 }
 
 /// `#[serde(serialize_with)]` for an `Option<DateTime<Utc>>`.
@@ -102,7 +90,7 @@ pub(crate) fn serialize_option<S: Serializer>(
     s: S,
 ) -> Result<S::Ok, S::Error> {
     match t {
-        Some(t) => s.serialize_some(Rfc3339::new(*t).as_str()),
+        Some(t) => s.serialize_some(rfc3339(*t).as_str()),
         None => s.serialize_none(),
     }
 }
@@ -139,7 +127,7 @@ mod tests {
                 .and_utc(),
         ];
         for t in times {
-            assert_eq!(Rfc3339::new(t).as_str(), chrono_text(t), "{t:?}");
+            assert_eq!(rfc3339(t).as_str(), chrono_text(t), "{t:?}");
         }
     }
 
@@ -151,7 +139,7 @@ mod tests {
                                  (0u32..1_000_000).prop_map(|u| u * 1000), 0u32..1_000_000_000],
         ) {
             let t = DateTime::from_timestamp(seconds, nanos).unwrap();
-            let text = Rfc3339::new(t);
+            let text = rfc3339(t);
             prop_assert_eq!(text.as_str(), chrono_text(t));
         }
     }
