@@ -66,7 +66,7 @@ async fn visits_are_upserted_once_read_back_equal_and_survive_a_restart() {
     huge.events = (0..17)
         .map(|i| {
             let mut e = template.clone();
-            e.message_id = format!("{i}{}", "x".repeat(1 << 20));
+            e.message_id = format!("{i}{}", "x".repeat(1 << 20)).into();
             e
         })
         .collect();

@@ -407,7 +407,11 @@ impl Checkpoints for FileCheckpoints {
 }
 
 fn key(event: &Event) -> Option<String> {
-    event.anonymous_id.clone().or_else(|| event.user_id.clone())
+    event
+        .anonymous_id
+        .as_deref()
+        .or(event.user_id.as_deref())
+        .map(str::to_owned)
 }
 
 fn reason(kind: &str, detail: &str) -> Vec<(String, String)> {

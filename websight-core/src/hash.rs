@@ -33,12 +33,13 @@ pub(crate) fn slot<'m, V: Default>(map: &'m mut FastMap<String, V>, key: &str) -
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `bytes` as lower-case hex digits to `out`.
-pub fn push_hex(out: &mut String, bytes: &[u8]) {
-    out.reserve(2 * bytes.len());
-    for b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
+pub fn push_hex(out: &mut impl Extend<char>, bytes: &[u8]) {
+    out.extend(
+        bytes
+            .iter()
+            .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+            .map(char::from),
+    );
 }
 
 /// The bytes of a hex string (`None` if it is not one).

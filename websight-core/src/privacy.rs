@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::event::Event;
+use crate::event::{CompactString, Event};
 use crate::{CoreError, Result};
 
 /// The environment variable read for the pseudonym key.
@@ -176,9 +176,9 @@ impl Privacy {
 
     /// The keyed pseudonym of an identifier: `p_` and 32 hex digits.
     pub fn pseudonym(&self, id: &str) -> String {
-        let mut out = String::with_capacity(34);
+        let mut out = CompactString::with_capacity(34);
         write_pseudonym(&self.digest(id), &mut out);
-        out
+        out.into_string()
     }
 
     /// The keyed hash a pseudonym is written from.
@@ -226,7 +226,7 @@ impl Privacy {
             &mut page.path,
         ] {
             if let Some(clean) = slot.as_deref().and_then(scrub_url) {
-                *slot = Some(clean);
+                *slot = Some(clean.into());
             }
         }
         event
@@ -296,7 +296,7 @@ impl Privacy {
 }
 
 /// `p_` and the digest in hex, in place of what `out` held.
-fn write_pseudonym(digest: &[u8; 16], out: &mut String) {
+fn write_pseudonym(digest: &[u8; 16], out: &mut CompactString) {
     out.clear();
     out.push_str("p_");
     crate::hash::push_hex(out, digest);

@@ -44,10 +44,10 @@ fn product() -> impl Strategy<Value = ProductItem> {
     )
         .prop_map(
             |(product_id, sku, name, category, price, quantity)| ProductItem {
-                product_id,
-                sku,
-                name: Some(name),
-                category,
+                product_id: product_id.map(Into::into),
+                sku: sku.map(Into::into),
+                name: Some(name.into()),
+                category: category.map(Into::into),
                 brand: None,
                 price,
                 quantity,
@@ -118,28 +118,28 @@ fn event() -> impl Strategy<Value = Event> {
                     traits.insert("email".into(), json!("someone@example.com"));
                 }
                 Event {
-                    message_id: id,
+                    message_id: id.into(),
                     kind,
-                    name,
+                    name: name.map(Into::into),
                     time: at,
                     timestamps: Timestamps {
                         timestamp: Some(at),
                         ..Timestamps::default()
                     },
-                    anonymous_id: Some(anon),
-                    user_id: user,
+                    anonymous_id: Some(anon.into()),
+                    user_id: user.map(Into::into),
                     previous_id: None,
-                    session_id: session,
+                    session_id: session.map(Into::into),
                     page: Page {
                         url: Some("https://shop.example/p?x=1".into()),
                         path: Some("/p".into()),
                         title: None,
                         referrer: referrer
-                            .map(|r| format!("https://{}.example/", r.replace(' ', ""))),
+                            .map(|r| format!("https://{}.example/", r.replace(' ', "")).into()),
                         search: None,
                     },
                     campaign: Campaign {
-                        source,
+                        source: source.map(Into::into),
                         ..Campaign::default()
                     },
                     user_agent: Some("Mozilla/5.0".into()),
@@ -149,7 +149,7 @@ fn event() -> impl Strategy<Value = Event> {
                         products,
                         revenue,
                         currency: revenue.map(|_| "EUR".into()),
-                        query,
+                        query: query.map(Into::into),
                         extra: extra_props,
                         ..Properties::default()
                     },

@@ -298,7 +298,7 @@ mod tests {
                 let expected = first_visit_len(&config, &ordered);
                 let firsts: Vec<String> = ordered[..expected]
                     .iter()
-                    .map(|e| e.message_id.clone())
+                    .map(|e| e.message_id.to_string())
                     .collect();
                 assert_eq!(
                     kept_len(&mut buffer, &config),
@@ -307,7 +307,8 @@ mod tests {
                 );
                 if rng.gen_bool(0.05) {
                     let taken = buffer.take_first_visit(&config);
-                    let taken: Vec<String> = taken.into_iter().map(|e| e.message_id).collect();
+                    let taken: Vec<String> =
+                        taken.into_iter().map(|e| e.message_id.into()).collect();
                     assert_eq!(taken, firsts, "seed {seed}, event {i}");
                 }
             }
@@ -337,7 +338,7 @@ mod tests {
         let ids = |b: &mut Buffer| -> Vec<String> {
             b.take_first_visit(&config)
                 .into_iter()
-                .map(|e| e.message_id)
+                .map(|e| e.message_id.into())
                 .collect()
         };
         let first = ids(&mut restored);

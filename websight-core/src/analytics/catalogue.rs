@@ -72,10 +72,10 @@ impl ProductCatalogue {
             return;
         };
         if info.name.is_none() {
-            info.name.clone_from(&item.name);
+            info.name = item.name.as_deref().map(str::to_owned);
         }
         if info.category.is_none() {
-            info.category.clone_from(&item.category);
+            info.category = item.category.as_deref().map(str::to_owned);
         }
         if item.price.is_some() {
             info.price = item.price;

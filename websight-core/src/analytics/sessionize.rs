@@ -461,7 +461,7 @@ mod tests {
         assert!(visits.len() > 1);
         let mut ids: Vec<String> = visits
             .iter()
-            .flat_map(|v| v.events.iter().map(|e| e.message_id.clone()))
+            .flat_map(|v| v.events.iter().map(|e| e.message_id.to_string()))
             .collect();
         ids.sort();
         ids.dedup();

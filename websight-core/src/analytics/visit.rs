@@ -149,14 +149,11 @@ impl Visit {
                     .sum()
             });
             out.push(OrderView {
-                order_id: p.order_id.clone(),
+                order_id: p.order_id.as_deref().map(str::to_owned),
                 at: e.time,
                 value,
-                currency: p
-                    .currency
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_CURRENCY.to_owned()),
-                payment_method: p.payment_method.clone(),
+                currency: p.currency.as_deref().unwrap_or(DEFAULT_CURRENCY).to_owned(),
+                payment_method: p.payment_method.as_deref().map(str::to_owned),
                 products: p.products.clone(),
             });
         }
@@ -186,7 +183,7 @@ impl Visit {
             .find_map(|o| o.payment_method)
             .or_else(|| {
                 self.tracks(names::PAYMENT_INFO_ENTERED)
-                    .filter_map(|e| e.properties.payment_method.clone())
+                    .filter_map(|e| e.properties.payment_method.as_deref().map(str::to_owned))
                     .last()
             })
     }

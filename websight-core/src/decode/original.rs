@@ -4,7 +4,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::{DeadLetter, DeadLetterReason, DecodeContext};
-use crate::event::{Event, MessageType, Money, Page, ProductItem, Properties, Timestamps, names};
+use crate::event::{
+    CompactString, Event, MessageType, Money, Page, ProductItem, Properties, Timestamps,
+    ToCompactString, format_compact, names,
+};
 use crate::model::{Action, ProductId, Referrer, Session};
 use crate::record::SessionRecord;
 
@@ -35,9 +38,9 @@ pub fn decode_original(raw: &[u8], context: &DecodeContext) -> Result<Vec<Event>
         .map(|(i, &id)| {
             let price = record.product_prices[i].0.to_string().parse::<Money>().ok();
             let item = ProductItem {
-                product_id: Some(id.to_string()),
-                name: Some(record.product_names[i].clone()),
-                category: Some(record.product_categories[i].to_string()),
+                product_id: Some(id.to_compact_string()),
+                name: Some(record.product_names[i].as_str().into()),
+                category: Some(record.product_categories[i].to_compact_string()),
                 price,
                 ..ProductItem::default()
             };
@@ -50,7 +53,7 @@ pub fn decode_original(raw: &[u8], context: &DecodeContext) -> Result<Vec<Event>
             .find(|(p, _)| *p == id.0)
             .map(|(_, item)| item.clone())
             .unwrap_or_else(|| ProductItem {
-                product_id: Some(id.to_string()),
+                product_id: Some(id.to_compact_string()),
                 ..ProductItem::default()
             })
     };
@@ -98,7 +101,7 @@ pub fn session_events(
 ) -> Vec<Event> {
     let mut out: Vec<Event> = Vec::with_capacity(2 * session.events.len() + 4);
     let anonymous = format!("anon-{}", session.user.id);
-    let referrer = referrer_url(session.referrer).map(str::to_owned);
+    let referrer = referrer_url(session.referrer).map(CompactString::const_new);
     let cart: Vec<ProductItem> = session
         .cart_products()
         .into_iter()
@@ -116,21 +119,21 @@ pub fn session_events(
                 identified: bool| {
         let n = out.len();
         out.push(Event {
-            message_id: format!("{}-{n}", session.id),
+            message_id: format_compact!("{}-{n}", session.id),
             kind,
-            name: name.map(str::to_owned),
+            name: name.map(CompactString::from),
             time: at,
             timestamps: Timestamps {
                 timestamp: Some(at),
                 ..Timestamps::default()
             },
-            anonymous_id: Some(anonymous.clone()),
-            user_id: identified.then(|| session.user.id.0.clone()),
+            anonymous_id: Some(anonymous.as_str().into()),
+            user_id: identified.then(|| session.user.id.0.as_str().into()),
             previous_id: None,
             session_id: None,
             page: page.clone(),
             campaign: Default::default(),
-            user_agent: Some(session.user_agent.clone()),
+            user_agent: Some(session.user_agent.as_str().into()),
             ip: Some(session.ip),
             locale: None,
             properties,
@@ -145,10 +148,10 @@ pub fn session_events(
     for (i, e) in session.events.iter().enumerate() {
         let item = e.product.map(product);
         let title = match (&item, e.action) {
-            (_, Action::Search) => "Search".to_owned(),
-            (_, Action::Checkout) => "Checkout".to_owned(),
+            (_, Action::Search) => CompactString::const_new("Search"),
+            (_, Action::Checkout) => CompactString::const_new("Checkout"),
             (Some(item), _) => item.name.clone().unwrap_or_else(|| "Product".into()),
-            (None, _) => "Home".to_owned(),
+            (None, _) => CompactString::const_new("Home"),
         };
         let path = match (&item, e.action) {
             (_, Action::Search) => format!(
@@ -171,17 +174,17 @@ pub fn session_events(
             (None, _) => "/".to_owned(),
         };
         let (path_only, search) = match path.split_once('?') {
-            Some((p, q)) => (p.to_owned(), Some(format!("?{q}"))),
-            None => (path.clone(), None),
+            Some((p, q)) => (p.into(), Some(format_compact!("?{q}"))),
+            None => (path.as_str().into(), None),
         };
         let page = Page {
-            url: Some(format!("{SHOP_ORIGIN}{path}")),
+            url: Some(format_compact!("{SHOP_ORIGIN}{path}")),
             path: Some(path_only),
             title: Some(title.clone()),
             referrer: if i == 0 {
                 referrer.clone()
             } else {
-                Some(format!("{SHOP_ORIGIN}/"))
+                Some(format_compact!("{SHOP_ORIGIN}/"))
             },
             search,
         };
@@ -233,7 +236,7 @@ pub fn session_events(
             Action::Search => (
                 names::PRODUCTS_SEARCHED,
                 Properties {
-                    query: e.search_query.clone(),
+                    query: e.search_query.as_deref().map(CompactString::from),
                     ..Properties::default()
                 },
             ),
@@ -241,7 +244,7 @@ pub fn session_events(
                 names::CHECKOUT_STARTED,
                 Properties {
                     products: cart.clone(),
-                    checkout_id: Some(format!("{}-checkout", session.id)),
+                    checkout_id: Some(format_compact!("{}-checkout", session.id)),
                     ..Properties::default()
                 },
             ),
@@ -265,8 +268,8 @@ pub fn session_events(
                 e.at,
                 &page,
                 Properties {
-                    checkout_id: Some(format!("{}-checkout", session.id)),
-                    payment_method: Some(payment.clone()),
+                    checkout_id: Some(format_compact!("{}-checkout", session.id)),
+                    payment_method: Some(payment.as_str().into()),
                     ..Properties::default()
                 },
                 true,
@@ -292,11 +295,11 @@ pub fn session_events(
                 &page,
                 Properties {
                     products: bought,
-                    order_id: Some(format!("{}-order", session.id)),
-                    checkout_id: Some(format!("{}-checkout", session.id)),
+                    order_id: Some(format_compact!("{}-order", session.id)),
+                    checkout_id: Some(format_compact!("{}-checkout", session.id)),
                     revenue: amount,
                     currency: Some("USD".into()),
-                    payment_method: Some(payment),
+                    payment_method: Some(payment.into()),
                     ..Properties::default()
                 },
                 true,
@@ -307,7 +310,7 @@ pub fn session_events(
     for review in &session.reviews {
         let item = product(review.product);
         let page = Page {
-            url: Some(format!("{SHOP_ORIGIN}/account/reviews")),
+            url: Some(format_compact!("{SHOP_ORIGIN}/account/reviews")),
             path: Some("/account/reviews".into()),
             ..Page::default()
         };
@@ -319,7 +322,7 @@ pub fn session_events(
             &page,
             Properties {
                 products: vec![item],
-                review_body: Some(review.text.clone()),
+                review_body: Some(review.text.as_str().into()),
                 ..Properties::default()
             },
             order.is_some(),

@@ -14,7 +14,8 @@ use super::wire::{
 };
 use super::{DeadLetter, DeadLetterReason, DecodeContext, Decoded, Limits};
 use crate::event::{
-    Campaign, Event, MessageType, Money, Page, ProductItem, Properties, StackText, clip,
+    Campaign, CompactString, Event, MessageType, Money, Page, ProductItem, Properties, StackText,
+    clip, format_compact,
 };
 
 type Object = Map<String, Value>;
@@ -124,7 +125,7 @@ fn parse(m: Message<'_>, raw: &[u8], context: &DecodeContext) -> Result<Event, D
     };
     let message_id = match id(m.message_id, "messageId", limits)? {
         Some(id) => id,
-        None => format!("ws-{:016x}", crate::hash::hash64(raw)),
+        None => format_compact!("ws-{:016x}", crate::hash::hash64(raw)),
     };
     let user_id = id(m.user_id, "userId", limits)?;
     let anonymous_id = id(m.anonymous_id, "anonymousId", limits)?;
@@ -228,13 +229,13 @@ fn parse(m: Message<'_>, raw: &[u8], context: &DecodeContext) -> Result<Event, D
     })
 }
 
-fn fill(slot: &mut Option<String>, value: Option<String>) {
+fn fill(slot: &mut Option<CompactString>, value: Option<CompactString>) {
     if slot.is_none() {
         *slot = value;
     }
 }
 
-fn cap(mut s: String, max: usize) -> String {
+fn cap(mut s: CompactString, max: usize) -> CompactString {
     let end = crate::event::prefix(&s, max).len();
     s.truncate(end);
     s
@@ -256,7 +257,7 @@ fn id(
     value: Option<Scalar<'_>>,
     field: &str,
     limits: &Limits,
-) -> Result<Option<String>, DeadLetterReason> {
+) -> Result<Option<CompactString>, DeadLetterReason> {
     let text: Cow<'_, str> = match &value {
         None | Some(Scalar::Null) => return Ok(None),
         Some(Scalar::Str(s)) => Cow::Borrowed(s.trim()),
@@ -270,16 +271,16 @@ fn id(
             limits.max_id_bytes
         )));
     }
-    Ok((!text.is_empty()).then(|| text.into_owned()))
+    Ok((!text.is_empty()).then(|| CompactString::from(text)))
 }
 
 /// A string field (numbers and booleans are kept as their text); capped at 8 KiB.
-fn text(value: Option<Scalar<'_>>, field: &str) -> Result<Option<String>, DeadLetterReason> {
+fn text(value: Option<Scalar<'_>>, field: &str) -> Result<Option<CompactString>, DeadLetterReason> {
     match value {
         None | Some(Scalar::Null) => Ok(None),
-        Some(Scalar::Str(s)) => Ok(Some(crate::event::prefix(&s, 8 * 1024).to_owned())),
-        Some(Scalar::Num(n)) => Ok(Some(n.to_string())),
-        Some(Scalar::Bool(b)) => Ok(Some(b.to_string())),
+        Some(Scalar::Str(s)) => Ok(Some(crate::event::prefix(&s, 8 * 1024).into())),
+        Some(Scalar::Num(n)) => Ok(Some(format_compact!("{n}"))),
+        Some(Scalar::Bool(b)) => Ok(Some(if b { "true" } else { "false" }.into())),
         Some(Scalar::Other(_)) => Err(shape(format!("`{field}` is not a string"))),
     }
 }
@@ -345,7 +346,7 @@ pub fn campaign_from_url(url: &str) -> Campaign {
             _ => continue,
         };
         if slot.is_none() && !v.is_empty() {
-            *slot = Some(cap(v.into_owned(), 256));
+            *slot = Some(cap(CompactString::from(v), 256));
         }
     }
     c
@@ -460,7 +461,8 @@ fn properties_of(
     out.checkout_id = id(p.checkout_id, "checkout_id", limits)?;
     out.revenue = money(p.revenue, "revenue")?;
     out.total = money(p.total, "total")?;
-    out.currency = text(p.currency, "currency")?.map(|c| cap(c.trim().to_ascii_uppercase(), 8));
+    out.currency =
+        text(p.currency, "currency")?.map(|c| cap(c.trim().to_ascii_uppercase().into(), 8));
     out.payment_method = text(p.payment_method, "payment_method")?;
     out.review_id = id(p.review_id, "review_id", limits)?;
     out.review_body = text(p.review_body, "review_body")?;

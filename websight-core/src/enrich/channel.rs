@@ -272,12 +272,9 @@ impl Acquisition {
     /// The acquisition of a session landing on `page` with `campaign` parameters;
     /// `internal_hosts` are the site's own hosts (the landing page's host always counts).
     pub fn of_landing(page: &Page, campaign: &Campaign, internal_hosts: &[String]) -> Acquisition {
-        let name = campaign.name.clone().unwrap_or_else(|| "(not set)".into());
+        let name = campaign.name.as_deref().unwrap_or("(not set)").to_owned();
         if let Some(source) = campaign.source.as_deref().filter(|s| !s.is_empty()) {
-            let medium = campaign
-                .medium
-                .clone()
-                .unwrap_or_else(|| "(not set)".into());
+            let medium = campaign.medium.as_deref().unwrap_or("(not set)").to_owned();
             let channel = Channel::of(source, &medium, &name);
             return Acquisition {
                 source: source.to_owned(),
@@ -365,8 +362,8 @@ mod tests {
 
     fn acq(url: &str, referrer: Option<&str>) -> Acquisition {
         let page = Page {
-            url: Some(url.to_owned()),
-            referrer: referrer.map(str::to_owned),
+            url: Some(url.into()),
+            referrer: referrer.map(Into::into),
             ..Page::default()
         };
         let campaign = crate::decode::campaign_from_url(url);

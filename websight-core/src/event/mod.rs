@@ -9,6 +9,10 @@
 //! review body and rating; search query) and **every other property is kept** in
 //! [`Properties::extra`], never refused.
 //!
+//! Text fields are [`CompactString`]s (re-exported from `compact_str`): a `String` that keeps
+//! up to 24 bytes inline, so most of an event's fields — paths, titles, names, locales, product
+//! ids — cost no allocation; they deref to `&str` and convert from `&str` and `String`.
+//!
 //! Money is exact ([`Money`]: fixed-point, four decimals, read from the JSON text). Event time
 //! follows the spec: an explicit `timestamp` is used as given; otherwise
 //! `receivedAt − (sentAt − originalTimestamp)` corrects the device's clock
@@ -42,6 +46,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
+pub use compact_str::{CompactString, ToCompactString, format_compact};
 pub use money::{Money, MoneyError};
 
 /// The Segment message types.
@@ -155,19 +160,19 @@ impl Timestamps {
 pub struct Page {
     /// Full URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: Option<CompactString>,
     /// Path, e.g. `/products/sofa`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
+    pub path: Option<CompactString>,
     /// Document title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    pub title: Option<CompactString>,
     /// `document.referrer`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub referrer: Option<String>,
+    pub referrer: Option<CompactString>,
     /// Query string, with its `?`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub search: Option<String>,
+    pub search: Option<CompactString>,
 }
 
 /// UTM campaign parameters (`context.campaign`, else parsed from the page URL).
@@ -175,19 +180,19 @@ pub struct Page {
 pub struct Campaign {
     /// `utm_source`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<CompactString>,
     /// `utm_medium`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub medium: Option<String>,
+    pub medium: Option<CompactString>,
     /// `utm_campaign` (`name` in `context.campaign`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// `utm_term`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub term: Option<String>,
+    pub term: Option<CompactString>,
     /// `utm_content`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
+    pub content: Option<CompactString>,
 }
 
 impl Campaign {
@@ -203,19 +208,19 @@ impl Campaign {
 pub struct ProductItem {
     /// `product_id` (numbers are read as their decimal text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub product_id: Option<String>,
+    pub product_id: Option<CompactString>,
     /// `sku`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sku: Option<String>,
+    pub sku: Option<CompactString>,
     /// `name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// `category`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
+    pub category: Option<CompactString>,
     /// `brand`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub brand: Option<String>,
+    pub brand: Option<CompactString>,
     /// `price` per unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<Money>,
@@ -247,10 +252,10 @@ pub struct Properties {
     pub products: Vec<ProductItem>,
     /// `order_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<String>,
+    pub order_id: Option<CompactString>,
     /// `checkout_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checkout_id: Option<String>,
+    pub checkout_id: Option<CompactString>,
     /// `revenue` (order value without shipping and tax).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revenue: Option<Money>,
@@ -259,22 +264,22 @@ pub struct Properties {
     pub total: Option<Money>,
     /// `currency` (ISO 4217, upper case).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
+    pub currency: Option<CompactString>,
     /// `payment_method`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment_method: Option<String>,
+    pub payment_method: Option<CompactString>,
     /// `review_id`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review_id: Option<String>,
+    pub review_id: Option<CompactString>,
     /// `review_body`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub review_body: Option<String>,
+    pub review_body: Option<CompactString>,
     /// `rating`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<f64>,
     /// `query` of `Products Searched`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub query: Option<String>,
+    pub query: Option<CompactString>,
     /// Every other property, as sent (written with its keys in byte order).
     #[serde(
         default,
@@ -295,12 +300,12 @@ impl Properties {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// `messageId`: unique per message, the de-duplication key.
-    pub message_id: String,
+    pub message_id: CompactString,
     /// `type`.
     pub kind: MessageType,
     /// `event` of a track call, `name` of a page or screen call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<CompactString>,
     /// Resolved event time ([`Timestamps::event_time`]).
     #[serde(serialize_with = "rfc3339::serialize")]
     pub time: DateTime<Utc>,
@@ -308,17 +313,17 @@ pub struct Event {
     pub timestamps: Timestamps,
     /// `anonymousId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub anonymous_id: Option<String>,
+    pub anonymous_id: Option<CompactString>,
     /// `userId`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_id: Option<String>,
+    pub user_id: Option<CompactString>,
     /// `previousId` of an alias call.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_id: Option<String>,
+    pub previous_id: Option<CompactString>,
     /// A client session id (`context.sessionId`, RudderStack's spelling), honoured when
     /// present.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub session_id: Option<String>,
+    pub session_id: Option<CompactString>,
     /// The page the event happened on.
     #[serde(default, skip_serializing_if = "is_default")]
     pub page: Page,
@@ -327,13 +332,13 @@ pub struct Event {
     pub campaign: Campaign,
     /// `context.userAgent`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_agent: Option<String>,
+    pub user_agent: Option<CompactString>,
     /// `context.ip`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<IpAddr>,
     /// `context.locale`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locale: Option<String>,
+    pub locale: Option<CompactString>,
     /// `properties`.
     #[serde(default, skip_serializing_if = "is_default")]
     pub properties: Properties,

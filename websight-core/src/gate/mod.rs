@@ -341,7 +341,7 @@ impl Gate {
             self.stats.duplicates += 1;
             return Verdict {
                 outcome: Outcome::Duplicate {
-                    message_id: event.message_id,
+                    message_id: event.message_id.into(),
                 },
                 new_visit: None,
             };
@@ -359,7 +359,7 @@ impl Gate {
         if visit_start {
             state.rejected_by = None;
             state.counted = false;
-            state.visit = event.message_id.clone();
+            state.visit = event.message_id.to_string();
         }
         state.last = state.last.max(event.time);
         let agent = self.agents.parse(event.user_agent.as_deref());

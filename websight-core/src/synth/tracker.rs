@@ -16,7 +16,10 @@ use serde_json::{Map, json};
 use super::generator::{AbuseKind, SyntheticSession};
 use super::rng::derived_rng;
 use crate::decode::{SHOP_ORIGIN, campaign_from_url, session_events};
-use crate::event::{Event, MessageType, ProductItem, Properties, names};
+use crate::event::{
+    CompactString, Event, MessageType, ProductItem, Properties, ToCompactString, format_compact,
+    names,
+};
 use crate::hash::hash64;
 use crate::model::{Catalogue, ProductId, Referrer};
 
@@ -145,10 +148,10 @@ pub(crate) fn tracker_events(s: &SyntheticSession, catalogue: &Catalogue, seed: 
     let lookup = |id: ProductId| {
         let p = catalogue.get(id);
         ProductItem {
-            product_id: Some(id.to_string()),
-            sku: p.map(|p| format!("SKU-{:04}", p.id.0)),
-            name: p.map(|p| p.name.clone()),
-            category: p.map(|p| p.category.to_string()),
+            product_id: Some(id.to_compact_string()),
+            sku: p.map(|p| format_compact!("SKU-{:04}", p.id.0)),
+            name: p.map(|p| p.name.as_str().into()),
+            category: p.map(|p| p.category.to_compact_string()),
             price: p.and_then(|p| p.price.to_string().parse().ok()),
             ..ProductItem::default()
         }
@@ -168,6 +171,7 @@ pub(crate) fn tracker_events(s: &SyntheticSession, catalogue: &Catalogue, seed: 
     );
     let mut events = session_events(session, &lookup, traits);
     let (referrer, query) = acquisition(&mut rng, session.referrer);
+    let referrer = referrer.map(CompactString::from);
     let landing_url = events.first().and_then(|e| e.page.url.clone());
     for e in &mut events {
         e.locale = Some("en-US".into());
@@ -183,8 +187,8 @@ pub(crate) fn tracker_events(s: &SyntheticSession, catalogue: &Catalogue, seed: 
                 url.push(sep);
                 url.push_str(q);
                 e.page.search = Some(match &e.page.search {
-                    Some(s) => format!("{s}&{q}"),
-                    None => format!("?{q}"),
+                    Some(s) => format_compact!("{s}&{q}"),
+                    None => format_compact!("?{q}"),
                 });
                 // As a decoder reads it from the URL.
                 e.campaign = campaign_from_url(url);
@@ -204,7 +208,7 @@ pub(crate) fn tracker_events(s: &SyntheticSession, catalogue: &Catalogue, seed: 
                 .collect();
             if let Some(&i) = views.choose(&mut rng) {
                 let mut added = events[i].clone();
-                added.message_id = format!("{}-x", added.message_id);
+                added.message_id = format_compact!("{}-x", added.message_id);
                 added.name = Some(names::PRODUCT_ADDED.into());
                 added.properties = Properties {
                     products: added
