@@ -221,6 +221,30 @@ fn invalid_utf8_is_a_syntax_dead_letter() {
 }
 
 #[test]
+fn auto_routes_by_top_level_keys() {
+    let ctx = DecodeContext::default();
+    // A Segment message that merely mentions the record's keys is a Segment message.
+    let nested =
+        br#"{"type":"track","event":"X","anonymousId":"a","timestamp":"2026-01-01T00:00:00Z",
+        "properties":{"sessionId":"s","productIds":[1]}}"#;
+    let out = decode_line(nested, Format::Auto, &ctx);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].as_ref().unwrap().name.as_deref(), Some("X"));
+    assert_eq!(out, decode_line(nested, Format::Segment, &ctx));
+    // A record with both at the top goes to the original decoder, readable or not: its dead
+    // letters are the original decoder's.
+    for record in [
+        &br#"{"sessionId":"s","productIds":"not a list"}"#[..],
+        &br#"{"sessionId":"s","productIds":[1,"#[..],
+        &b"\xff{\"sessionId\":1,\"productIds\":[]}"[..],
+    ] {
+        let auto = decode_line(record, Format::Auto, &ctx);
+        assert_eq!(auto, decode_line(record, Format::Original, &ctx));
+        assert!(auto[0].is_err());
+    }
+}
+
+#[test]
 fn original_records_expand_to_tracker_events() {
     let generator = Generator::new(SynthConfig {
         sessions: 300,

@@ -177,22 +177,23 @@ impl std::str::FromStr for Format {
 /// Decodes one input line in `format`. Original records need a catalogue for nothing: their
 /// products carry names, prices and categories.
 pub fn decode_line(line: &[u8], format: Format, context: &DecodeContext) -> Vec<Decoded> {
-    let original = match format {
-        Format::Original => true,
-        Format::Segment => false,
-        Format::Auto => looks_original(line),
+    let segment = match format {
+        Format::Original => None,
+        Format::Segment => Some(decode_segment(line, context)),
+        // A JSON object is routed by its top-level keys, read in the same pass as the message.
+        Format::Auto => segment::decode_segment_or_record(line, context, |top| match top {
+            Some(m) => m.record_session_id.is_some() && m.record_product_ids.is_some(),
+            None => looks_original(line),
+        }),
     };
-    if original {
-        match decode_original(line, context) {
-            Ok(events) => events.into_iter().map(Ok).collect(),
-            Err(dead) => vec![Err(dead)],
-        }
-    } else {
-        decode_segment(line, context)
-    }
+    segment.unwrap_or_else(|| match decode_original(line, context) {
+        Ok(events) => events.into_iter().map(Ok).collect(),
+        Err(dead) => vec![Err(dead)],
+    })
 }
 
-/// A cheap sniff: both keys that only the original record has.
+/// A sniff for lines that are not a readable JSON object: both keys that only the original
+/// record has, anywhere.
 fn looks_original(line: &[u8]) -> bool {
     use memchr::memmem::Finder;
     use std::sync::LazyLock;

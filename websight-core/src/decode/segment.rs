@@ -26,22 +26,40 @@ type Object = Map<String, Value>;
 /// API does, field by field). A message without `messageId` gets a stable one from a hash of
 /// its text, so an identical resend is still a duplicate.
 pub fn decode_segment(raw: &[u8], context: &DecodeContext) -> Vec<Decoded> {
+    decode_segment_or_record(raw, context, |_| false).unwrap_or_default()
+}
+
+/// [`decode_segment`], or `None` for a line that `is_record` (the original system's session
+/// record): asked with the parsed message's top-level keys when the line is a JSON object,
+/// else (`None`) to sniff the bytes — so a line is read once whatever it is.
+pub(super) fn decode_segment_or_record(
+    raw: &[u8],
+    context: &DecodeContext,
+    is_record: impl Fn(Option<&Message<'_>>) -> bool,
+) -> Option<Vec<Decoded>> {
     let limits = &context.limits;
     if raw.len() > limits.max_batch_bytes {
-        return vec![Err(DeadLetter::new(
+        if is_record(None) {
+            return None;
+        }
+        return Some(vec![Err(DeadLetter::new(
             raw,
             DeadLetterReason::TooLarge(format!(
                 "input is {} bytes, over the {}-byte limit",
                 raw.len(),
                 limits.max_batch_bytes
             )),
-        ))];
+        ))]);
     }
     let top = match read_object(raw, "expected a JSON object") {
         Ok(top) => top,
-        Err(reason) => return vec![Err(DeadLetter::new(raw, reason))],
+        Err(_) if is_record(None) => return None,
+        Err(reason) => return Some(vec![Err(DeadLetter::new(raw, reason))]),
     };
-    match top.batch {
+    if is_record(Some(&top)) {
+        return None;
+    }
+    Some(match top.batch {
         Some(ListOr::List(entries)) => {
             // A shared context that is not an object is ignored, as Segment does.
             let shared = Field::object(top.context).unwrap_or_default();
@@ -70,7 +88,7 @@ pub fn decode_segment(raw: &[u8], context: &DecodeContext) -> Vec<Decoded> {
             DeadLetterReason::Shape("`batch` is not an array".into()),
         ))],
         None => vec![message(top, raw, context)],
-    }
+    })
 }
 
 /// The wire message in `raw`, which must be a JSON object.

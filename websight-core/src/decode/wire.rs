@@ -187,6 +187,12 @@ pub(super) struct Message<'a> {
     pub traits: Option<Field<Map<String, Value>>>,
     #[serde(borrow)]
     pub batch: Option<Batch<'a>>,
+    /// Keys only the original system's session records have at the top: with both,
+    /// [`Format::Auto`](super::Format::Auto) hands the line to the original decoder.
+    #[serde(rename = "sessionId")]
+    pub record_session_id: Option<serde::de::IgnoredAny>,
+    #[serde(rename = "productIds")]
+    pub record_product_ids: Option<serde::de::IgnoredAny>,
 }
 
 /// `context`: the fields we read.
