@@ -33,13 +33,21 @@ pub(crate) fn slot<'m, V: Default>(map: &'m mut FastMap<String, V>, key: &str) -
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Appends `bytes` as lower-case hex digits to `out`.
-pub fn push_hex(out: &mut impl Extend<char>, bytes: &[u8]) {
-    out.extend(
-        bytes
-            .iter()
-            .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
-            .map(char::from),
-    );
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
+    out.reserve(2 * bytes.len());
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
+    }
+}
+
+/// `bytes` in lower-case hex, into the first `2 × bytes.len()` bytes of `out` (a stack buffer:
+/// no `String` grown a character at a time).
+pub fn write_hex(out: &mut [u8], bytes: &[u8]) {
+    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = HEX[usize::from(b >> 4)];
+        pair[1] = HEX[usize::from(b & 0xf)];
+    }
 }
 
 /// The bytes of a hex string (`None` if it is not one).
@@ -63,6 +71,9 @@ mod tests {
         let mut s = String::new();
         push_hex(&mut s, &[0, 1, 0xab, 0xff]);
         assert_eq!(s, "0001abff");
+        let mut b = [b'-'; 10];
+        write_hex(&mut b, &[0, 1, 0xab, 0xff]);
+        assert_eq!(&b, b"0001abff--");
         assert_eq!(from_hex(&s), Some(vec![0, 1, 0xab, 0xff]));
         assert_eq!(from_hex("0g"), None);
         assert_eq!(from_hex("abc"), None);

@@ -297,9 +297,11 @@ impl Privacy {
 
 /// `p_` and the digest in hex, in place of what `out` held.
 fn write_pseudonym(digest: &[u8; 16], out: &mut CompactString) {
+    let mut text = *b"p_0123456789abcdef0123456789abcdef";
+    crate::hash::write_hex(&mut text[2..], digest);
     out.clear();
-    out.push_str("p_");
-    crate::hash::push_hex(out, digest);
+    // Hex digits: always ASCII.
+    out.push_str(std::str::from_utf8(&text).unwrap_or_default());
 }
 
 /// IPv4 to its /24, IPv6 to its /48.
