@@ -324,10 +324,16 @@ fn personal_name(key: &str) -> bool {
         "email", "e-mail", "mail", "name", "phone", "mobile", "address", "street", "zip", "postal",
         "birthday", "password", "token", "ssn",
     ];
+    // Only where a name's first letter stands is a name compared.
+    const FIRST: &[u8] = b"emnpaszbt";
     let key = key.as_bytes();
-    NAMES.iter().any(|n| {
-        key.windows(n.len())
-            .any(|w| w.eq_ignore_ascii_case(n.as_bytes()))
+    (0..key.len()).any(|i| {
+        let rest = &key[i..];
+        FIRST.contains(&rest[0].to_ascii_lowercase())
+            && NAMES.iter().any(|n| {
+                rest.get(..n.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(n.as_bytes()))
+            })
     })
 }
 
@@ -340,6 +346,8 @@ fn looks_like_email(s: &str) -> bool {
 /// A URL with personal query parameters and e-mail-like values redacted; `None` when it has
 /// none (the common case, decided without copying).
 fn scrub_url(url: &str) -> Option<String> {
+    // Most URLs hold none of `?`, `@` or `%`: nothing to look at, decided in one scan.
+    memchr::memchr3(b'?', b'@', b'%', url.as_bytes())?;
     let Some((base, query)) = url.split_once('?') else {
         return scrub_path(url);
     };
@@ -348,7 +356,7 @@ fn scrub_url(url: &str) -> Option<String> {
         None => (query, None),
     };
     let personal =
-        |k: &str, v: &str| personal_name(k) && !k.starts_with("utm_") || looks_like_email(v);
+        |k: &str, v: &str| !k.starts_with("utm_") && personal_name(k) || looks_like_email(v);
     let clean_base = scrub_path(base);
     if clean_base.is_none()
         && !url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| personal(&k, &v))
@@ -370,7 +378,9 @@ fn scrub_url(url: &str) -> Option<String> {
 
 /// A path with e-mail-like segments redacted; `None` when it has none.
 fn scrub_path(path: &str) -> Option<String> {
-    if !path.contains('@') && !path.contains("%40") {
+    let bytes = path.as_bytes();
+    let encoded_at = || memchr::memchr_iter(b'%', bytes).any(|i| bytes[i + 1..].starts_with(b"40"));
+    if memchr::memchr(b'@', bytes).is_none() && !encoded_at() {
         return None;
     }
     let clean = path
@@ -447,6 +457,11 @@ mod tests {
         assert_eq!(scrub_url("https://shop.example/?q=sofa#top"), None);
         assert_eq!(scrub_url("https://shop.example/products/sofa"), None);
         assert_eq!(scrub_url("https://shop.example/@brand/sofa"), None);
+        assert_eq!(
+            scrub_url("https://shop.example/users/alice%40example.com/orders").unwrap(),
+            "https://shop.example/users/(redacted)/orders"
+        );
+        assert_eq!(scrub_url("https://shop.example/50%25-off/%4"), None);
     }
 
     #[test]
@@ -460,5 +475,34 @@ mod tests {
         assert!(out.contains(&p.pseudonym("alice")));
         let garbage = p.redact(b"alice@example.com {{{");
         assert!(!String::from_utf8_lossy(&garbage).contains("alice"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn personal_names_are_found_anywhere_in_any_case(
+            prefix in "[a-zA-Z_@.-]{0,10}",
+            name in proptest::sample::select(vec![
+                "", "email", "e-mail", "mail", "name", "phone", "mobile", "address", "street",
+                "zip", "postal", "birthday", "password", "token", "ssn", "nam", "pho",
+            ]),
+            upper in proptest::collection::vec(proptest::bool::ANY, 8),
+            suffix in "[a-zA-Z_@.-]{0,10}",
+        ) {
+            let cased: String = name
+                .chars()
+                .zip(upper.iter().cycle())
+                .map(|(c, &u)| if u { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let key = format!("{prefix}{cased}{suffix}");
+            // The plain reading: any name as a substring, in any case.
+            let lower = key.to_ascii_lowercase();
+            let want = [
+                "email", "e-mail", "mail", "name", "phone", "mobile", "address", "street", "zip",
+                "postal", "birthday", "password", "token", "ssn",
+            ]
+            .iter()
+            .any(|n| lower.contains(n));
+            proptest::prop_assert_eq!(personal_name(&key), want, "{}", key);
+        }
     }
 }

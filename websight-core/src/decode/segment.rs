@@ -315,6 +315,9 @@ fn time(value: Option<Scalar<'_>>, field: &str) -> Result<Option<DateTime<Utc>>,
         None | Some(Scalar::Null) => Ok(None),
         Some(Scalar::Str(s)) => {
             let s = s.trim();
+            if let Some(t) = crate::event::rfc3339::parse_utc(s) {
+                return Ok(Some(t));
+            }
             if let Ok(t) = DateTime::parse_from_rfc3339(s) {
                 return Ok(Some(t.with_timezone(&Utc)));
             }

@@ -4,10 +4,14 @@
 //! The text is exactly chrono's (`Serialize` of `DateTime<Utc>`, i.e. RFC 3339 with `Z` and
 //! a fraction of 0, 3, 6 or 9 digits), so outputs are unchanged; a property test holds the
 //! two equal over chrono's whole range.
+//!
+//! Reading goes the other way for the form nearly every SDK sends
+//! (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`): [`parse_utc`] reads it without chrono's general
+//! parser and leaves every other form to chrono (a property test holds them equal).
 
 use std::fmt::Write;
 
-use chrono::{DateTime, Datelike, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::Serializer;
 
 use super::StackText;
@@ -95,6 +99,53 @@ pub(crate) fn serialize_option<S: Serializer>(
     }
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.f…]Z` (1–9 fraction digits, no leap second) read directly; `None`
+/// for any other text, valid or not — the caller then asks chrono, whose result this equals
+/// wherever it gives one.
+pub(crate) fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[b.len() - 1] != b'Z' {
+        return None;
+    }
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    // Each digit's value; anything else is above 9.
+    let digit = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    for i in DIGITS {
+        if digit(i) > 9 {
+            return None;
+        }
+    }
+    let two = |i: usize| digit(i) * 10 + digit(i + 1);
+    let nanos = match &b[19..b.len() - 1] {
+        [] => 0,
+        [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
+            let mut n = 0;
+            for &c in fraction {
+                let d = u32::from(c.wrapping_sub(b'0'));
+                if d > 9 {
+                    return None;
+                }
+                n = n * 10 + d;
+            }
+            n * 10u32.pow(9 - fraction.len() as u32)
+        }
+        _ => return None,
+    };
+    let second = two(17);
+    if second > 59 {
+        return None;
+    }
+    let year = two(0) * 100 + two(2);
+    let date = NaiveDate::from_ymd_opt(year as i32, two(5), two(8))?;
+    Some(
+        date.and_hms_nano_opt(two(11), two(14), second, nanos)?
+            .and_utc(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,7 +182,75 @@ mod tests {
         }
     }
 
+    /// chrono's reading of `text` as the decoder asks for it.
+    fn chrono_parse(text: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    #[test]
+    fn the_fast_reading_is_chronos_or_none() {
+        let read = [
+            "2026-03-01T10:00:00Z",
+            "2026-03-01T10:00:00.2Z",
+            "2026-03-01T10:00:00.250Z",
+            "2026-03-01T10:00:00.123456789Z",
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999999999Z",
+            "2024-02-29T00:00:00Z",
+        ];
+        for text in read {
+            assert_eq!(parse_utc(text), chrono_parse(text), "{text}");
+            assert!(parse_utc(text).is_some(), "{text}");
+        }
+        // Left to chrono: other forms, and what is not a time.
+        let left = [
+            "2026-03-01T10:00:00+02:00",
+            "2026-03-01t10:00:00z",
+            "2026-03-01 10:00:00Z",
+            "2016-12-31T23:59:60Z",
+            "2026-03-01T10:00:00.1234567891Z",
+            "2026-03-01T10:00:00.Z",
+            "+10000-01-01T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "2026-13-01T00:00:00Z",
+            "2026-03-01T24:00:00Z",
+            "2026-03-01T10:60:00Z",
+            "2026-03-01T1a:00:00Z",
+            "2026-03-01T10:00:00",
+            "2026-03-01T10:00:00Zé",
+            "",
+        ];
+        for text in left {
+            assert_eq!(parse_utc(text), None, "{text}");
+        }
+    }
+
     proptest! {
+        #[test]
+        fn the_fast_reading_agrees_with_chrono(
+            year in 0u32..=9999, month in 0u32..=13, day in 0u32..=32, hour in 0u32..=24,
+            minute in 0u32..=60, second in 0u32..=61,
+            fraction in prop_oneof![Just(String::new()), "\\.[0-9]{0,11}", "[.,0-9a]{0,3}"],
+            separator in prop_oneof![Just('T'), Just('t'), Just(' ')],
+            zone in prop_oneof![Just("Z"), Just("z"), Just("+01:00"), Just("")],
+        ) {
+            let text = format!(
+                "{year:04}-{month:02}-{day:02}{separator}{hour:02}:{minute:02}:{second:02}{fraction}{zone}"
+            );
+            if let Some(t) = parse_utc(&text) {
+                prop_assert_eq!(Some(t), chrono_parse(&text), "{}", text);
+            }
+            // The common form is never left to chrono when chrono reads it.
+            let digits = fraction.strip_prefix('.').unwrap_or("-");
+            let canonical = fraction.is_empty()
+                || ((1..=9).contains(&digits.len()) && digits.bytes().all(|c| c.is_ascii_digit()));
+            if separator == 'T' && zone == "Z" && second < 60 && canonical {
+                prop_assert_eq!(parse_utc(&text), chrono_parse(&text), "{}", text);
+            }
+        }
+
         #[test]
         fn equals_chronos_text(
             seconds in DateTime::<Utc>::MIN_UTC.timestamp()..=DateTime::<Utc>::MAX_UTC.timestamp(),
