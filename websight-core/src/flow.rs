@@ -632,7 +632,12 @@ impl Flow {
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
     ) -> Result<()> {
-        let items: Vec<Decoded> = raws.iter().flat_map(|r| self.ingest.decode(r)).collect();
+        // Sized for one message per input (a collected `flat_map` grows from empty by doubling,
+        // moving every decoded event again at each step).
+        let mut items: Vec<Decoded> = Vec::with_capacity(raws.len());
+        for raw in raws {
+            items.extend(self.ingest.decode(raw));
+        }
         let outcomes = self.gate.process_batch(items, &mut *out.state).await?;
         // Sized once: growing a vector of events by doubling moves every event again.
         let mut checked = Vec::with_capacity(outcomes.len());
