@@ -75,11 +75,7 @@ fn bench(c: &mut Criterion) {
     });
     // The gate judges a batch at a time, as the flow does.
     let judged = |gate: &mut Gate, state: &mut MemoryGateState, batch: &[Vec<u8>]| {
-        let mut items = Vec::with_capacity(batch.len());
-        for l in batch {
-            items.extend(ingest.decode(l));
-        }
-        block_on(gate.process_batch(items, state)).unwrap()
+        block_on(gate.process_batch(ingest.decode_batch(batch), state)).unwrap()
     };
     group.bench_function("decode_gate", |b| {
         b.iter(|| {

@@ -39,10 +39,7 @@ fn measured(lines: &[Vec<u8>]) -> usize {
             .expect("valid settings");
     let mut visits = 0;
     for batch in lines.chunks(2_000) {
-        let mut items = Vec::with_capacity(batch.len());
-        for line in batch {
-            items.extend(ingest.decode(line));
-        }
+        let items = ingest.decode_batch(batch);
         for outcome in block_on(gate.process_batch(items, &mut state)).expect("memory state") {
             match outcome {
                 Outcome::Valid(e) => analytics.ingest(e),

@@ -282,6 +282,17 @@ impl Ingest {
             })
             .collect()
     }
+
+    /// A batch of input lines → their protected events and redacted dead letters, in order,
+    /// in one vector sized for the batch (a collected `flat_map` would grow it from empty by
+    /// doubling, moving every decoded event again at each step).
+    pub fn decode_batch(&self, raws: &[Vec<u8>]) -> Vec<Decoded> {
+        let mut items = Vec::with_capacity(raws.len());
+        for raw in raws {
+            items.extend(self.decode(raw));
+        }
+        items
+    }
 }
 
 /// The real-time stage. See the [module docs](self).
@@ -632,12 +643,7 @@ impl Flow {
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
     ) -> Result<()> {
-        // Sized for one message per input (a collected `flat_map` grows from empty by doubling,
-        // moving every decoded event again at each step).
-        let mut items: Vec<Decoded> = Vec::with_capacity(raws.len());
-        for raw in raws {
-            items.extend(self.ingest.decode(raw));
-        }
+        let items = self.ingest.decode_batch(raws);
         let outcomes = self.gate.process_batch(items, &mut *out.state).await?;
         // Sized once: growing a vector of events by doubling moves every event again.
         let mut checked = Vec::with_capacity(outcomes.len());

@@ -35,19 +35,20 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Appends `bytes` as lower-case hex digits to `out`.
 pub fn push_hex(out: &mut String, bytes: &[u8]) {
     out.reserve(2 * bytes.len());
-    for b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
+    out.extend(bytes.iter().flat_map(|&b| hex_pair(b)).map(char::from));
 }
 
 /// `bytes` in lower-case hex, into the first `2 × bytes.len()` bytes of `out` (a stack buffer:
 /// no `String` grown a character at a time).
 pub fn write_hex(out: &mut [u8], bytes: &[u8]) {
-    for (pair, b) in out.chunks_exact_mut(2).zip(bytes) {
-        pair[0] = HEX[usize::from(b >> 4)];
-        pair[1] = HEX[usize::from(b & 0xf)];
+    for (pair, &b) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&hex_pair(b));
     }
+}
+
+/// One byte's two hex digits.
+fn hex_pair(b: u8) -> [u8; 2] {
+    [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]
 }
 
 /// The bytes of a hex string (`None` if it is not one).

@@ -3,7 +3,6 @@
 //! Decoding reads the [`wire`](super::wire) shapes in one pass — no `serde_json::Value` for
 //! the fields we type — and turns them into an [`Event`], or a dead letter naming the field.
 
-use std::borrow::Cow;
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -280,10 +279,10 @@ fn id(
     field: &str,
     limits: &Limits,
 ) -> Result<Option<CompactString>, DeadLetterReason> {
-    let text: Cow<'_, str> = match &value {
+    let text: CompactString = match &value {
         None | Some(Scalar::Null) => return Ok(None),
-        Some(Scalar::Str(s)) => Cow::Borrowed(s.trim()),
-        Some(Scalar::Num(n)) => Cow::Owned(n.to_string()),
+        Some(Scalar::Str(s)) => s.trim().into(),
+        Some(Scalar::Num(n)) => format_compact!("{n}"),
         Some(_) => return Err(shape(format!("`{field}` is not a string"))),
     };
     if text.len() > limits.max_id_bytes {
@@ -293,7 +292,7 @@ fn id(
             limits.max_id_bytes
         )));
     }
-    Ok((!text.is_empty()).then(|| CompactString::from(text)))
+    Ok((!text.is_empty()).then_some(text))
 }
 
 /// A string field (numbers and booleans are kept as their text); capped at 8 KiB.

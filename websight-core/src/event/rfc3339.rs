@@ -110,40 +110,37 @@ pub(crate) fn parse_utc(text: &str) -> Option<DateTime<Utc>> {
     if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
         return None;
     }
-    // Each digit's value; anything else is above 9.
-    let digit = |i: usize| u32::from(b[i].wrapping_sub(b'0'));
-    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
-    for i in DIGITS {
-        if digit(i) > 9 {
-            return None;
-        }
-    }
-    let two = |i: usize| digit(i) * 10 + digit(i + 1);
     let nanos = match &b[19..b.len() - 1] {
         [] => 0,
         [b'.', fraction @ ..] if (1..=9).contains(&fraction.len()) => {
-            let mut n = 0;
-            for &c in fraction {
-                let d = u32::from(c.wrapping_sub(b'0'));
-                if d > 9 {
-                    return None;
-                }
-                n = n * 10 + d;
-            }
-            n * 10u32.pow(9 - fraction.len() as u32)
+            decimal(fraction)? * 10u32.pow(9 - fraction.len() as u32)
         }
         _ => return None,
     };
-    let second = two(17);
+    let second = decimal(&b[17..19])?;
     if second > 59 {
         return None;
     }
-    let year = two(0) * 100 + two(2);
-    let date = NaiveDate::from_ymd_opt(year as i32, two(5), two(8))?;
-    Some(
-        date.and_hms_nano_opt(two(11), two(14), second, nanos)?
-            .and_utc(),
-    )
+    let date = NaiveDate::from_ymd_opt(
+        decimal(&b[0..4])? as i32,
+        decimal(&b[5..7])?,
+        decimal(&b[8..10])?,
+    )?;
+    let time = date.and_hms_nano_opt(decimal(&b[11..13])?, decimal(&b[14..16])?, second, nanos)?;
+    Some(time.and_utc())
+}
+
+/// The value of 1–9 ASCII digits; `None` if any byte is not one.
+fn decimal(digits: &[u8]) -> Option<u32> {
+    let mut n = 0;
+    for &c in digits {
+        let d = u32::from(c.wrapping_sub(b'0'));
+        if d > 9 {
+            return None;
+        }
+        n = n * 10 + d;
+    }
+    Some(n)
 }
 
 #[cfg(test)]
