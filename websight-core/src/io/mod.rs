@@ -24,6 +24,7 @@
 
 mod documents;
 mod events;
+mod json_text;
 mod lines;
 mod sessions;
 
