@@ -63,7 +63,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Result;
 use crate::analytics::{Documents, StreamAnalytics};
-use crate::decode::{DeadLetterReason, DecodeContext, Decoded, Format, decode_line, segment_json};
+use crate::decode::{
+    DeadLetterReason, DecodeContext, Decoded, Format, decode_line_into, segment_json,
+};
 use crate::event::Event;
 use crate::gate::MemoryGateState;
 use crate::gate::{Gate, GateState, Outcome};
@@ -270,28 +272,36 @@ impl Ingest {
 
     /// One input line → protected events or redacted dead letters.
     pub fn decode(&self, raw: &[u8]) -> Vec<Decoded> {
-        decode_line(raw, self.format, &self.context)
-            .into_iter()
-            .map(|d| match d {
-                Ok(event) => Ok(self.privacy.protect(event)),
-                Err(mut dead) => {
-                    dead.raw = self.privacy.redact(&dead.raw);
-                    dead.raw.truncate(DEAD_LETTER_BYTES);
-                    Err(dead)
-                }
-            })
-            .collect()
+        let mut items = Vec::with_capacity(1);
+        self.decode_into(raw, &mut items);
+        items
     }
 
     /// A batch of input lines → their protected events and redacted dead letters, in order,
-    /// in one vector sized for the batch (a collected `flat_map` would grow it from empty by
-    /// doubling, moving every decoded event again at each step).
+    /// in one vector sized for the batch.
     pub fn decode_batch(&self, raws: &[Vec<u8>]) -> Vec<Decoded> {
         let mut items = Vec::with_capacity(raws.len());
         for raw in raws {
-            items.extend(self.decode(raw));
+            self.decode_into(raw, &mut items);
         }
         items
+    }
+
+    /// [`Ingest::decode`], appending to `items`.
+    fn decode_into(&self, raw: &[u8], items: &mut Vec<Decoded>) {
+        let start = items.len();
+        decode_line_into(raw, self.format, &self.context, items);
+        for item in &mut items[start..] {
+            match item {
+                Ok(event) => {
+                    self.privacy.protect(&mut **event);
+                }
+                Err(dead) => {
+                    dead.raw = self.privacy.redact(&dead.raw);
+                    dead.raw.truncate(DEAD_LETTER_BYTES);
+                }
+            }
+        }
     }
 }
 

@@ -193,7 +193,10 @@ impl Privacy {
 
     /// The event with its ids pseudonymised, its IP truncated, traits dropped (or
     /// pseudonymised where opted in) and personal data scrubbed from its page.
-    pub fn protect(&self, mut event: Event) -> Event {
+    /// Takes the event by value or boxed (a [`Decoded`](crate::decode::Decoded) one), and
+    /// protects it in place.
+    pub fn protect<E: std::borrow::BorrowMut<Event>>(&self, mut protected: E) -> E {
+        let event = protected.borrow_mut();
         for raw in [
             &mut event.user_id,
             &mut event.anonymous_id,
@@ -229,7 +232,7 @@ impl Privacy {
                 *slot = Some(clean.into());
             }
         }
-        event
+        protected
     }
 
     /// What the dead-letter output keeps of a refused input: the raw bytes with

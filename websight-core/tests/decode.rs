@@ -174,7 +174,7 @@ proptest! {
         if want.campaign.is_empty() {
             want.campaign = websight_core::decode::campaign_from_url(want.page.url.as_deref().unwrap_or(""));
         }
-        prop_assert_eq!(back, want);
+        prop_assert_eq!(*back, want);
     }
 
     #[test]
@@ -298,6 +298,7 @@ fn original_records_expand_to_tracker_events() {
             assert_eq!(
                 decode_segment(&wire, &DecodeContext::default())
                     .remove(0)
+                    .map(|e| *e)
                     .unwrap(),
                 *e
             );

@@ -123,7 +123,7 @@ fn tracker_messages_are_rfc3339_utc_and_decode_back() {
             back.time, e.event.time,
             "the spec's clock correction recovers the event time"
         );
-        assert_eq!(back, e.event);
+        assert_eq!(*back, e.event);
     }
 }
 

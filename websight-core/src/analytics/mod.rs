@@ -83,6 +83,7 @@ use crate::{CoreError, Result};
 pub(crate) fn event(json: &str) -> Event {
     crate::decode::decode_segment(json.as_bytes(), &crate::decode::DecodeContext::default())
         .remove(0)
+        .map(|e| *e)
         .expect("a valid test message")
 }
 

@@ -25,69 +25,75 @@ type Object = Map<String, Value>;
 /// API does, field by field). A message without `messageId` gets a stable one from a hash of
 /// its text, so an identical resend is still a duplicate.
 pub fn decode_segment(raw: &[u8], context: &DecodeContext) -> Vec<Decoded> {
-    decode_segment_or_record(raw, context, |_| false).unwrap_or_default()
+    let mut out = Vec::with_capacity(1);
+    decode_segment_or_record(raw, context, |_| false, &mut out);
+    out
 }
 
-/// [`decode_segment`], or `None` for a line that `is_record` (the original system's session
-/// record): asked with the parsed message's top-level keys when the line is a JSON object,
-/// else (`None`) to sniff the bytes — so a line is read once whatever it is.
+/// [`decode_segment`] into `out`, or `false` (nothing pushed) for a line that `is_record`
+/// (the original system's session record): asked with the parsed message's top-level keys
+/// when the line is a JSON object, else (`None`) to sniff the bytes — so a line is read once
+/// whatever it is.
 pub(super) fn decode_segment_or_record(
     raw: &[u8],
     context: &DecodeContext,
     is_record: impl Fn(Option<&Message<'_>>) -> bool,
-) -> Option<Vec<Decoded>> {
+    out: &mut Vec<Decoded>,
+) -> bool {
     let limits = &context.limits;
     if raw.len() > limits.max_batch_bytes {
         if is_record(None) {
-            return None;
+            return false;
         }
-        return Some(vec![Err(DeadLetter::new(
+        out.push(Err(DeadLetter::new(
             raw,
             DeadLetterReason::TooLarge(format!(
                 "input is {} bytes, over the {}-byte limit",
                 raw.len(),
                 limits.max_batch_bytes
             )),
-        ))]);
+        )));
+        return true;
     }
     let top = match read_object(raw, "expected a JSON object") {
         Ok(top) => top,
-        Err(_) if is_record(None) => return None,
-        Err(reason) => return Some(vec![Err(DeadLetter::new(raw, reason))]),
+        Err(_) if is_record(None) => return false,
+        Err(reason) => {
+            out.push(Err(DeadLetter::new(raw, reason)));
+            return true;
+        }
     };
     if is_record(Some(&top)) {
-        return None;
+        return false;
     }
-    Some(match top.batch {
+    match top.batch {
         Some(ListOr::List(entries)) => {
             // A shared context that is not an object is ignored, as Segment does.
             let shared = Field::object(top.context).unwrap_or_default();
-            entries
-                .into_iter()
-                .map(|entry| {
-                    let text = entry.get().as_bytes();
-                    let mut m = read_object(text, "a batch entry is not an object")
-                        .map_err(|reason| DeadLetter::new(text, reason))?;
-                    if m.sent_at.is_none() {
-                        m.sent_at.clone_from(&top.sent_at);
+            out.extend(entries.into_iter().map(|entry| {
+                let text = entry.get().as_bytes();
+                let mut m = read_object(text, "a batch entry is not an object")
+                    .map_err(|reason| DeadLetter::new(text, reason))?;
+                if m.sent_at.is_none() {
+                    m.sent_at.clone_from(&top.sent_at);
+                }
+                if let Some(shared) = &shared {
+                    match &mut m.context {
+                        None => m.context = Some(Field::Object(shared.clone())),
+                        Some(Field::Object(own)) => own.inherit(shared),
+                        Some(Field::Other) => {}
                     }
-                    if let Some(shared) = &shared {
-                        match &mut m.context {
-                            None => m.context = Some(Field::Object(shared.clone())),
-                            Some(Field::Object(own)) => own.inherit(shared),
-                            Some(Field::Other) => {}
-                        }
-                    }
-                    message(m, text, context)
-                })
-                .collect()
+                }
+                message(m, text, context)
+            }));
         }
-        Some(ListOr::Other(_)) => vec![Err(DeadLetter::new(
+        Some(ListOr::Other(_)) => out.push(Err(DeadLetter::new(
             raw,
             DeadLetterReason::Shape("`batch` is not an array".into()),
-        ))],
-        None => vec![message(top, raw, context)],
-    })
+        ))),
+        None => out.push(message(top, raw, context)),
+    }
+    true
 }
 
 /// The wire message in `raw`, which must be a JSON object.
@@ -134,7 +140,11 @@ fn invalid(text: impl Into<String>) -> DeadLetterReason {
     DeadLetterReason::Invalid(text.into())
 }
 
-fn parse(m: Message<'_>, raw: &[u8], context: &DecodeContext) -> Result<Event, DeadLetterReason> {
+fn parse(
+    m: Message<'_>,
+    raw: &[u8],
+    context: &DecodeContext,
+) -> Result<Box<Event>, DeadLetterReason> {
     let limits = &context.limits;
     let kind = match m.kind {
         Some(Scalar::Str(t)) => MessageType::parse(&t)
@@ -230,7 +240,7 @@ fn parse(m: Message<'_>, raw: &[u8], context: &DecodeContext) -> Result<Event, D
             .map(campaign_from_url)
             .unwrap_or_default();
     }
-    Ok(Event {
+    Ok(Box::new(Event {
         message_id,
         kind,
         name,
@@ -247,7 +257,7 @@ fn parse(m: Message<'_>, raw: &[u8], context: &DecodeContext) -> Result<Event, D
         locale,
         properties,
         traits,
-    })
+    }))
 }
 
 fn fill(slot: &mut Option<CompactString>, value: Option<CompactString>) {

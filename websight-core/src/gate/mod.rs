@@ -279,7 +279,7 @@ impl Gate {
     {
         let mut lookup: Vec<&str> = items
             .iter()
-            .filter_map(|d| d.as_ref().ok())
+            .filter_map(|d| d.as_deref().ok())
             .flat_map(ids)
             .collect();
         let mut distinct = FastSet::default();
@@ -297,7 +297,7 @@ impl Gate {
         let mut outcomes = Vec::with_capacity(items.len());
         for item in items {
             let event = match item {
-                Ok(event) => Box::new(event),
+                Ok(event) => event,
                 Err(dead) => {
                     outcomes.push(self.dead_letter(dead));
                     continue;
