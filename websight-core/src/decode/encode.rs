@@ -6,13 +6,15 @@
 //! features in the build), so [`segment_json`] and the `Value` of [`encode_segment`]
 //! serialise to the same text.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Map, Value};
 
 use crate::event::rfc3339::rfc3339;
 use crate::event::sorted::{Sorted, SortedMap};
-use crate::event::{Event, MessageType, Money, Page, ProductItem};
+use crate::event::{Event, MessageType, Money, Page, ProductItem, StackText};
 
 /// The Segment-spec JSON of an event as a `Value`: decoding it gives the event back.
 pub fn encode_segment(event: &Event) -> Value {
@@ -42,7 +44,7 @@ impl Serialize for SegmentJson<'_> {
 /// A JSON value borrowed from an event.
 enum Node<'a> {
     Str(&'a str),
-    Text(String),
+    Ip(IpAddr),
     Time(DateTime<Utc>),
     Money(Money),
     Units(u32),
@@ -58,7 +60,8 @@ impl Serialize for Node<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Node::Str(text) => s.serialize_str(text),
-            Node::Text(text) => s.serialize_str(text),
+            Node::Ip(IpAddr::V4(ip)) => s.serialize_str(ipv4_text(*ip).as_str()),
+            Node::Ip(IpAddr::V6(ip)) => s.collect_str(ip),
             Node::Time(t) => s.serialize_str(rfc3339(*t).as_str()),
             Node::Money(m) => m.serialize(s),
             Node::Units(n) => s.serialize_u32(*n),
@@ -81,6 +84,28 @@ impl Serialize for Node<'_> {
             }
         }
     }
+}
+
+/// `ip`'s dotted text (as `Display` writes it), without `fmt`.
+fn ipv4_text(ip: Ipv4Addr) -> StackText {
+    let mut out = StackText::default();
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push_bytes(b".");
+        }
+        let digits = [
+            b'0' + octet / 100,
+            b'0' + octet / 10 % 10,
+            b'0' + octet % 10,
+        ];
+        let from = match octet {
+            100.. => 0,
+            10.. => 1,
+            _ => 2,
+        };
+        out.push_bytes(&digits[from..]);
+    }
+    out
 }
 
 /// An object of `fields` in key order; of a key given twice, the later value (as a map's
@@ -139,7 +164,7 @@ fn message(event: &Event) -> Node<'_> {
     put(&mut m, "receivedAt", t.received_at, time);
     let identify = event.kind == MessageType::Identify;
     let mut ctx = Vec::with_capacity(8);
-    put(&mut ctx, "ip", event.ip, |ip| Node::Text(ip.to_string()));
+    put(&mut ctx, "ip", event.ip, Node::Ip);
     put(
         &mut ctx,
         "userAgent",
@@ -246,4 +271,26 @@ fn properties(event: &Event) -> Vec<(&str, Node<'_>)> {
     put(&mut out, "rating", p.rating, Node::Number);
     put(&mut out, "query", p.query.as_deref(), Node::Str);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ipv4_text_is_display(bits in any::<u32>()) {
+            let ip = Ipv4Addr::from(bits);
+            let text = ipv4_text(ip);
+            prop_assert_eq!(text.as_str(), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn ipv4_text_edges() {
+        for ip in ["0.0.0.0", "255.255.255.255", "10.0.99.100", "1.20.199.9"] {
+            assert_eq!(ipv4_text(ip.parse().unwrap()).as_str(), ip);
+        }
+    }
 }

@@ -426,14 +426,24 @@ impl StackText {
     pub(crate) fn as_str(&self) -> &str {
         std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
+
+    /// Appends bytes: ASCII or whole `str`s, UTF-8 checked once by [`StackText::as_str`],
+    /// not piece by piece; `false` when they do not fit.
+    pub(crate) fn push_bytes(&mut self, bytes: &[u8]) -> bool {
+        let end = self.len + bytes.len();
+        let Some(slot) = self.bytes.get_mut(self.len..end) else {
+            return false;
+        };
+        slot.copy_from_slice(bytes);
+        self.len = end;
+        true
+    }
 }
 
 impl std::fmt::Write for StackText {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len + s.len();
-        let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        slot.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
+        self.push_bytes(s.as_bytes())
+            .then_some(())
+            .ok_or(std::fmt::Error)
     }
 }

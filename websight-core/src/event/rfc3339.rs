@@ -9,8 +9,6 @@
 //! (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`): [`parse_utc`] reads it without chrono's general
 //! parser and leaves every other form to chrono (a property test holds them equal).
 
-use std::fmt::Write;
-
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::Serializer;
 
@@ -18,6 +16,9 @@ use super::StackText;
 
 /// `t` as chrono serialises it, on the stack (at most 33 bytes: `+262143-…T…:60.123456789Z`).
 pub(crate) fn rfc3339(t: DateTime<Utc>) -> StackText {
+    // The naive UTC fields directly: each of `DateTime`'s own getters first converts to
+    // local time (checked date arithmetic), six times over.
+    let t = t.naive_utc();
     let mut out = StackText::default();
     let year = t.year();
     if (0..=9999).contains(&year) {
@@ -70,7 +71,7 @@ pub(crate) fn rfc3339(t: DateTime<Utc>) -> StackText {
 
 /// Appends `text` (the buffer holds the longest time, so this cannot fail).
 fn push(out: &mut StackText, text: &str) {
-    let _ = out.write_str(text);
+    out.push_bytes(text.as_bytes());
 }
 
 /// Appends the last `width` (≤ 9) decimal digits of `n`, zero-padded.
@@ -80,7 +81,7 @@ fn digits(out: &mut StackText, mut n: u32, width: usize) {
         *slot = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    push(out, std::str::from_utf8(&text[..width]).unwrap_or_default());
+    out.push_bytes(&text[..width]);
 }
 
 /// `#[serde(serialize_with)]` for a `DateTime<Utc>`: chrono's text, written directly.
