@@ -23,7 +23,9 @@
 //! | `refused` | visits and documents a store refused for good (in the dead letters instead) |
 //! | `conserved` | `inputs = checked + rejected + dead_letters + duplicates` held |
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use crate::hash::FastSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -74,7 +76,7 @@ pub struct SummaryTally {
     events: BTreeMap<String, u64>,
     /// Distinct orders, as 64-bit hashes of their keys: a few bytes per order on long
     /// streams; each order's revenue is added when it is first seen.
-    orders: HashSet<u64>,
+    orders: FastSet<u64>,
     revenue: BTreeMap<String, Money>,
 }
 

@@ -9,7 +9,9 @@
 //! buckets; visitors are counted as 64-bit hashes of the person id, so two instances that
 //! own different persons [merge](TimeSeries::merge) into the series of one instance.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use crate::hash::FastSet;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -63,18 +65,18 @@ const EXACT_VISITORS: usize = 4_096;
 /// about 1.6 % error, 4 KiB) — so a bucket's memory is bounded however busy the shop.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Visitors {
-    Exact(HashSet<u64>),
+    Exact(FastSet<u64>),
     Sketch(HyperLogLog),
 }
 
 impl Default for Visitors {
     fn default() -> Self {
-        Visitors::Exact(HashSet::new())
+        Visitors::Exact(FastSet::default())
     }
 }
 
 impl Visitors {
-    fn sketch(ids: &HashSet<u64>) -> HyperLogLog {
+    fn sketch(ids: &FastSet<u64>) -> HyperLogLog {
         let mut sketch = HyperLogLog::new(12).expect("12 is a valid precision");
         for &id in ids {
             sketch.insert_hash(id);

@@ -1,7 +1,7 @@
 //! Heavy hitters: exact counts while the key space is small, Space-Saving (Metwally et al.
 //! 2005) beyond that.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 pub struct TopCounter<K: Eq + Hash> {
     capacity: usize,
     /// key → (count, over-estimate).
-    counts: HashMap<K, (u64, u64)>,
+    counts: FastMap<K, (u64, u64)>,
     exact: bool,
     /// Eviction candidates: keys that had the lightest count, `.0`, when listed, in key
     /// order (the largest goes first). Entries whose count has grown since are passed over;
@@ -43,7 +43,7 @@ impl<K: Eq + Hash> PartialEq for TopCounter<K> {
 #[serde(bound(deserialize = "K: Eq + Hash + Deserialize<'de>"))]
 struct TopParts<K: Eq + Hash> {
     capacity: usize,
-    counts: HashMap<K, (u64, u64)>,
+    counts: FastMap<K, (u64, u64)>,
     exact: bool,
 }
 
@@ -78,7 +78,7 @@ impl<K: Eq + Hash + Clone + Ord> TopCounter<K> {
     pub fn new(capacity: usize) -> Self {
         TopCounter {
             capacity: capacity.max(1),
-            counts: HashMap::new(),
+            counts: FastMap::default(),
             exact: true,
             lightest: (0, Vec::new()),
         }
@@ -177,8 +177,8 @@ mod tests {
     use super::*;
 
     /// Space-Saving as first written: a scan for the lightest key at every eviction.
-    fn naive(capacity: usize, stream: &[(u32, u64)]) -> HashMap<u32, (u64, u64)> {
-        let mut counts: HashMap<u32, (u64, u64)> = HashMap::new();
+    fn naive(capacity: usize, stream: &[(u32, u64)]) -> FastMap<u32, (u64, u64)> {
+        let mut counts: FastMap<u32, (u64, u64)> = FastMap::default();
         for &(key, weight) in stream {
             if let Some(c) = counts.get_mut(&key) {
                 c.0 = c.0.saturating_add(weight);

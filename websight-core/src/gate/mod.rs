@@ -48,7 +48,7 @@ mod seen;
 mod state;
 mod times;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -188,7 +188,7 @@ struct PersonSnapshot {
 /// by the state itself.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GateSnapshot {
-    persons: HashMap<String, PersonSnapshot>,
+    persons: FastMap<String, PersonSnapshot>,
     seen: SeenIds,
     frontier: Frontier,
     since_eviction: u64,

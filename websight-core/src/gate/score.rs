@@ -1,6 +1,6 @@
 //! Scoring detection against ground-truth labels, per session.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 
 use crate::model::SessionId;
 
@@ -10,7 +10,7 @@ use crate::model::SessionId;
 /// holds only those in flight.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DetectionScore {
-    sessions: HashMap<u64, (bool, bool)>,
+    sessions: FastMap<u64, (bool, bool)>,
     ended: (u64, u64, u64, u64),
 }
 

@@ -2,7 +2,7 @@
 //! per person. [`MemoryGateState`] is the embedded default; `websight-connectors` keeps the same
 //! state in Redis so several gate instances share it.
 
-use std::collections::HashMap;
+use crate::hash::FastMap;
 
 use async_trait::async_trait;
 
@@ -63,7 +63,7 @@ pub trait GateState: Send {
 struct MemorySnapshot {
     known: String,
     unique: HyperLogLog,
-    sessions_per_user: HashMap<UserId, u64>,
+    sessions_per_user: FastMap<UserId, u64>,
 }
 
 /// The embedded gate state: a Bloom filter, a HyperLogLog and a map, in memory.
@@ -71,7 +71,7 @@ struct MemorySnapshot {
 pub struct MemoryGateState {
     pub(super) known: KnownUsers,
     pub(super) unique: HyperLogLog,
-    pub(super) sessions_per_user: HashMap<UserId, u64>,
+    pub(super) sessions_per_user: FastMap<UserId, u64>,
 }
 
 impl MemoryGateState {
@@ -86,7 +86,7 @@ impl MemoryGateState {
                 seed,
             )?,
             unique: HyperLogLog::new(config.hll_precision)?,
-            sessions_per_user: HashMap::new(),
+            sessions_per_user: FastMap::default(),
         })
     }
 

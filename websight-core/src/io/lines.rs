@@ -69,7 +69,7 @@ impl<R: BufRead + Send> LineSource<R> {
             if buf.is_empty() {
                 break;
             }
-            let (chunk, found) = match buf.iter().position(|b| *b == b'\n') {
+            let (chunk, found) = match memchr::memchr(b'\n', buf) {
                 Some(i) => (&buf[..i], true),
                 None => (buf, false),
             };
