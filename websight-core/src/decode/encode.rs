@@ -9,12 +9,12 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use chrono::{DateTime, Utc};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::Value;
 
 use crate::event::rfc3339::rfc3339;
 use crate::event::sorted::{Sorted, SortedMap};
-use crate::event::{Event, MessageType, Money, Page, ProductItem, StackText};
+use crate::event::{Campaign, Event, MessageType, Money, Page, ProductItem, StackText};
 
 /// The Segment-spec JSON of an event as a `Value`: decoding it gives the event back.
 pub fn encode_segment(event: &Event) -> Value {
@@ -32,57 +32,281 @@ pub fn segment_json(event: &Event) -> Vec<u8> {
     }
 }
 
-/// An event, serialised as Segment-spec JSON.
+/// An event, serialised as Segment-spec JSON: each object written in one pass, its keys in
+/// byte order (the fixed keys listed in that order; free-form properties merged in).
 struct SegmentJson<'a>(&'a Event);
 
-impl Serialize for SegmentJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        message(self.0).serialize(s)
+/// Serialises `value` under `key` when it is present.
+fn entry<M: SerializeMap, T: Serialize>(
+    map: &mut M,
+    key: &str,
+    value: Option<T>,
+) -> Result<(), M::Error> {
+    match value {
+        Some(v) => map.serialize_entry(key, &v),
+        None => Ok(()),
     }
 }
 
-/// A JSON value borrowed from an event.
-enum Node<'a> {
+/// A time as chrono writes it.
+struct Time(DateTime<Utc>);
+
+impl Serialize for Time {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(rfc3339(self.0).as_str())
+    }
+}
+
+struct Ip(IpAddr);
+
+impl Serialize for Ip {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            IpAddr::V4(ip) => s.serialize_str(ipv4_text(ip).as_str()),
+            IpAddr::V6(ip) => s.collect_str(&ip),
+        }
+    }
+}
+
+impl Serialize for SegmentJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let t = &e.timestamps;
+        let track = e.kind == MessageType::Track;
+        // Identify calls carry traits at the top level, others in the context.
+        let identify = e.kind == MessageType::Identify;
+        let context = ContextJson {
+            event: e,
+            traits: !identify && !e.traits.is_empty(),
+        };
+        let properties = PropertiesJson::of(e);
+        let mut m = s.serialize_map(None)?;
+        entry(&mut m, "anonymousId", e.anonymous_id.as_deref())?;
+        if !context.is_empty() {
+            m.serialize_entry("context", &context)?;
+        }
+        entry(&mut m, "event", e.name.as_deref().filter(|_| track))?;
+        m.serialize_entry("messageId", e.message_id.as_str())?;
+        entry(&mut m, "name", e.name.as_deref().filter(|_| !track))?;
+        entry(&mut m, "originalTimestamp", t.original_timestamp.map(Time))?;
+        entry(&mut m, "previousId", e.previous_id.as_deref())?;
+        if !properties.is_empty() {
+            m.serialize_entry("properties", &properties)?;
+        }
+        entry(&mut m, "receivedAt", t.received_at.map(Time))?;
+        entry(&mut m, "sentAt", t.sent_at.map(Time))?;
+        entry(&mut m, "timestamp", t.timestamp.map(Time))?;
+        if identify && !e.traits.is_empty() {
+            m.serialize_entry("traits", &SortedMap(&e.traits))?;
+        }
+        m.serialize_entry("type", e.kind.as_str())?;
+        entry(&mut m, "userId", e.user_id.as_deref())?;
+        m.end()
+    }
+}
+
+/// `context`, with the event's traits when `traits`.
+struct ContextJson<'a> {
+    event: &'a Event,
+    traits: bool,
+}
+
+impl ContextJson<'_> {
+    fn is_empty(&self) -> bool {
+        let e = self.event;
+        e.ip.is_none()
+            && e.user_agent.is_none()
+            && e.locale.is_none()
+            && e.session_id.is_none()
+            && e.page == Page::default()
+            && e.campaign.is_empty()
+            && !self.traits
+    }
+}
+
+impl Serialize for ContextJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.event;
+        let mut m = s.serialize_map(None)?;
+        if !e.campaign.is_empty() {
+            m.serialize_entry("campaign", &CampaignJson(&e.campaign))?;
+        }
+        entry(&mut m, "ip", e.ip.map(Ip))?;
+        entry(&mut m, "locale", e.locale.as_deref())?;
+        if e.page != Page::default() {
+            m.serialize_entry("page", &PageJson(&e.page))?;
+        }
+        entry(&mut m, "sessionId", e.session_id.as_deref())?;
+        if self.traits {
+            m.serialize_entry("traits", &SortedMap(&e.traits))?;
+        }
+        entry(&mut m, "userAgent", e.user_agent.as_deref())?;
+        m.end()
+    }
+}
+
+struct PageJson<'a>(&'a Page);
+
+impl Serialize for PageJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let mut m = s.serialize_map(None)?;
+        entry(&mut m, "path", p.path.as_deref())?;
+        entry(&mut m, "referrer", p.referrer.as_deref())?;
+        entry(&mut m, "search", p.search.as_deref())?;
+        entry(&mut m, "title", p.title.as_deref())?;
+        entry(&mut m, "url", p.url.as_deref())?;
+        m.end()
+    }
+}
+
+struct CampaignJson<'a>(&'a Campaign);
+
+impl Serialize for CampaignJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.0;
+        let mut m = s.serialize_map(None)?;
+        entry(&mut m, "content", c.content.as_deref())?;
+        entry(&mut m, "medium", c.medium.as_deref())?;
+        entry(&mut m, "name", c.name.as_deref())?;
+        entry(&mut m, "source", c.source.as_deref())?;
+        entry(&mut m, "term", c.term.as_deref())?;
+        m.end()
+    }
+}
+
+/// An entry of `properties.products`.
+struct ProductJson<'a>(&'a ProductItem);
+
+impl Serialize for ProductJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (key, value) in product_fields(self.0) {
+            entry(&mut m, key, value)?;
+        }
+        m.end()
+    }
+}
+
+struct ProductsJson<'a>(&'a [ProductItem]);
+
+impl Serialize for ProductsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(ProductJson))
+    }
+}
+
+/// A typed property's value.
+enum Typed<'a> {
     Str(&'a str),
-    Ip(IpAddr),
-    Time(DateTime<Utc>),
     Money(Money),
     Units(u32),
     Number(f64),
-    Json(&'a Value),
-    Map(&'a Map<String, Value>),
-    /// Keys in byte order, each once.
-    Object(Vec<(&'a str, Node<'a>)>),
-    Array(Vec<Node<'a>>),
+    Products(&'a [ProductItem]),
 }
 
-impl Serialize for Node<'_> {
+impl Serialize for Typed<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Node::Str(text) => s.serialize_str(text),
-            Node::Ip(IpAddr::V4(ip)) => s.serialize_str(ipv4_text(*ip).as_str()),
-            Node::Ip(IpAddr::V6(ip)) => s.collect_str(ip),
-            Node::Time(t) => s.serialize_str(rfc3339(*t).as_str()),
-            Node::Money(m) => m.serialize(s),
-            Node::Units(n) => s.serialize_u32(*n),
-            Node::Number(x) => s.serialize_f64(*x),
-            Node::Json(v) => Sorted(v).serialize(s),
-            Node::Map(m) => SortedMap(m).serialize(s),
-            Node::Object(fields) => {
-                let mut map = s.serialize_map(Some(fields.len()))?;
-                for (k, v) in fields {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
-            Node::Array(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
+            Typed::Str(text) => s.serialize_str(text),
+            Typed::Money(m) => m.serialize(s),
+            Typed::Units(n) => s.serialize_u32(*n),
+            Typed::Number(x) => s.serialize_f64(*x),
+            Typed::Products(items) => ProductsJson(items).serialize(s),
         }
+    }
+}
+
+/// A product's fields in key order, each present or not.
+fn product_fields(item: &ProductItem) -> [(&'static str, Option<Typed<'_>>); 7] {
+    [
+        ("brand", item.brand.as_deref().map(Typed::Str)),
+        ("category", item.category.as_deref().map(Typed::Str)),
+        ("name", item.name.as_deref().map(Typed::Str)),
+        ("price", item.price.map(Typed::Money)),
+        ("product_id", item.product_id.as_deref().map(Typed::Str)),
+        ("quantity", item.quantity.map(Typed::Units)),
+        ("sku", item.sku.as_deref().map(Typed::Str)),
+    ]
+}
+
+/// `properties`: the typed fields (a product event's own product flattened in, else the
+/// `products` list) merged with the kept extras, in key order; a typed field wins over an
+/// extra of the same name.
+struct PropertiesJson<'a> {
+    /// Present typed fields, in key order.
+    typed: Vec<(&'static str, Typed<'a>)>,
+    /// Extras, in key order.
+    extra: Vec<(&'a str, &'a Value)>,
+}
+
+impl<'a> PropertiesJson<'a> {
+    fn of(event: &'a Event) -> Self {
+        let p = &event.properties;
+        let single = event.kind == MessageType::Track
+            && p.products.len() == 1
+            && event
+                .name
+                .as_deref()
+                .is_some_and(|n| n.starts_with("Product ") && n != "Product List Viewed");
+        let [brand, category, name, price, product_id, quantity, sku] = if single {
+            product_fields(&p.products[0]).map(|(_, value)| value)
+        } else {
+            Default::default()
+        };
+        let products = (!single && !p.products.is_empty()).then(|| Typed::Products(&p.products));
+        let text = |v: &'a Option<crate::event::CompactString>| v.as_deref().map(Typed::Str);
+        let fields = [
+            ("brand", brand),
+            ("category", category),
+            ("checkout_id", text(&p.checkout_id)),
+            ("currency", text(&p.currency)),
+            ("name", name),
+            ("order_id", text(&p.order_id)),
+            ("payment_method", text(&p.payment_method)),
+            ("price", price),
+            ("product_id", product_id),
+            ("products", products),
+            ("quantity", quantity),
+            ("query", text(&p.query)),
+            ("rating", p.rating.map(Typed::Number)),
+            ("revenue", p.revenue.map(Typed::Money)),
+            ("review_body", text(&p.review_body)),
+            ("review_id", text(&p.review_id)),
+            ("sku", sku),
+            ("total", p.total.map(Typed::Money)),
+        ];
+        let typed = fields
+            .into_iter()
+            .filter_map(|(key, value)| Some((key, value?)))
+            .collect();
+        let mut extra: Vec<(&str, &Value)> = p.extra.iter().map(|(k, v)| (k.as_str(), v)).collect();
+        // Already in order unless serde_json keeps insertion order (`preserve_order`).
+        extra.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        PropertiesJson { typed, extra }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.typed.is_empty() && self.extra.is_empty()
+    }
+}
+
+impl Serialize for PropertiesJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        let mut extra = self.extra.iter().peekable();
+        for (key, value) in &self.typed {
+            while let Some((k, v)) = extra.next_if(|(k, _)| k <= key) {
+                if k != key {
+                    m.serialize_entry(k, &Sorted(v))?;
+                }
+            }
+            m.serialize_entry(key, value)?;
+        }
+        for (k, v) in extra {
+            m.serialize_entry(k, &Sorted(v))?;
+        }
+        m.end()
     }
 }
 
@@ -105,171 +329,6 @@ fn ipv4_text(ip: Ipv4Addr) -> StackText {
         };
         out.push_bytes(&digits[from..]);
     }
-    out
-}
-
-/// An object of `fields` in key order; of a key given twice, the later value (as a map's
-/// insert would keep).
-fn object<'a>(mut fields: Vec<(&'a str, Node<'a>)>) -> Node<'a> {
-    fields.reverse();
-    // Stable: of equal keys the later-given one (now first) is kept.
-    fields.sort_by(|a, b| a.0.cmp(b.0));
-    fields.dedup_by(|later, earlier| later.0 == earlier.0);
-    Node::Object(fields)
-}
-
-/// Pushes `(key, node)` when the value is present.
-fn put<'a, T>(
-    fields: &mut Vec<(&'a str, Node<'a>)>,
-    key: &'a str,
-    value: Option<T>,
-    node: impl FnOnce(T) -> Node<'a>,
-) {
-    if let Some(v) = value {
-        fields.push((key, node(v)));
-    }
-}
-
-fn time<'a>(t: DateTime<Utc>) -> Node<'a> {
-    Node::Time(t)
-}
-
-fn message(event: &Event) -> Node<'_> {
-    let mut m = Vec::with_capacity(16);
-    m.push(("type", Node::Str(event.kind.as_str())));
-    m.push(("messageId", Node::Str(&event.message_id)));
-    put(
-        &mut m,
-        "anonymousId",
-        event.anonymous_id.as_deref(),
-        Node::Str,
-    );
-    put(&mut m, "userId", event.user_id.as_deref(), Node::Str);
-    put(
-        &mut m,
-        "previousId",
-        event.previous_id.as_deref(),
-        Node::Str,
-    );
-    let name_key = if event.kind == MessageType::Track {
-        "event"
-    } else {
-        "name"
-    };
-    put(&mut m, name_key, event.name.as_deref(), Node::Str);
-    let t = &event.timestamps;
-    put(&mut m, "timestamp", t.timestamp, time);
-    put(&mut m, "originalTimestamp", t.original_timestamp, time);
-    put(&mut m, "sentAt", t.sent_at, time);
-    put(&mut m, "receivedAt", t.received_at, time);
-    let identify = event.kind == MessageType::Identify;
-    let mut ctx = Vec::with_capacity(8);
-    put(&mut ctx, "ip", event.ip, Node::Ip);
-    put(
-        &mut ctx,
-        "userAgent",
-        event.user_agent.as_deref(),
-        Node::Str,
-    );
-    put(&mut ctx, "locale", event.locale.as_deref(), Node::Str);
-    put(
-        &mut ctx,
-        "sessionId",
-        event.session_id.as_deref(),
-        Node::Str,
-    );
-    if event.page != Page::default() {
-        ctx.push(("page", page(&event.page)));
-    }
-    if !event.campaign.is_empty() {
-        let c = &event.campaign;
-        let mut fields = Vec::with_capacity(5);
-        put(&mut fields, "source", c.source.as_deref(), Node::Str);
-        put(&mut fields, "medium", c.medium.as_deref(), Node::Str);
-        put(&mut fields, "name", c.name.as_deref(), Node::Str);
-        put(&mut fields, "term", c.term.as_deref(), Node::Str);
-        put(&mut fields, "content", c.content.as_deref(), Node::Str);
-        ctx.push(("campaign", object(fields)));
-    }
-    if !event.traits.is_empty() {
-        // Identify calls carry traits at the top level, others in the context.
-        let at = if identify { &mut m } else { &mut ctx };
-        at.push(("traits", Node::Map(&event.traits)));
-    }
-    if !ctx.is_empty() {
-        m.push(("context", object(ctx)));
-    }
-    let props = properties(event);
-    if !props.is_empty() {
-        m.push(("properties", object(props)));
-    }
-    object(m)
-}
-
-fn page(p: &Page) -> Node<'_> {
-    let mut fields = Vec::with_capacity(5);
-    put(&mut fields, "url", p.url.as_deref(), Node::Str);
-    put(&mut fields, "path", p.path.as_deref(), Node::Str);
-    put(&mut fields, "title", p.title.as_deref(), Node::Str);
-    put(&mut fields, "referrer", p.referrer.as_deref(), Node::Str);
-    put(&mut fields, "search", p.search.as_deref(), Node::Str);
-    object(fields)
-}
-
-fn product_fields<'a>(item: &'a ProductItem, fields: &mut Vec<(&'a str, Node<'a>)>) {
-    put(fields, "product_id", item.product_id.as_deref(), Node::Str);
-    put(fields, "sku", item.sku.as_deref(), Node::Str);
-    put(fields, "name", item.name.as_deref(), Node::Str);
-    put(fields, "category", item.category.as_deref(), Node::Str);
-    put(fields, "brand", item.brand.as_deref(), Node::Str);
-    put(fields, "price", item.price, Node::Money);
-    put(fields, "quantity", item.quantity, Node::Units);
-}
-
-/// The properties: kept extras, then the products, then the typed fields (a later one wins
-/// over an extra of the same name).
-fn properties(event: &Event) -> Vec<(&str, Node<'_>)> {
-    let p = &event.properties;
-    let mut out: Vec<(&str, Node<'_>)> = p
-        .extra
-        .iter()
-        .map(|(k, v)| (k.as_str(), Node::Json(v)))
-        .collect();
-    let single = event.kind == MessageType::Track
-        && p.products.len() == 1
-        && event
-            .name
-            .as_deref()
-            .is_some_and(|n| n.starts_with("Product ") && n != "Product List Viewed");
-    if single {
-        product_fields(&p.products[0], &mut out);
-    } else if !p.products.is_empty() {
-        let items = p
-            .products
-            .iter()
-            .map(|item| {
-                let mut fields = Vec::with_capacity(7);
-                product_fields(item, &mut fields);
-                object(fields)
-            })
-            .collect();
-        out.push(("products", Node::Array(items)));
-    }
-    put(&mut out, "order_id", p.order_id.as_deref(), Node::Str);
-    put(&mut out, "checkout_id", p.checkout_id.as_deref(), Node::Str);
-    put(&mut out, "revenue", p.revenue, Node::Money);
-    put(&mut out, "total", p.total, Node::Money);
-    put(&mut out, "currency", p.currency.as_deref(), Node::Str);
-    put(
-        &mut out,
-        "payment_method",
-        p.payment_method.as_deref(),
-        Node::Str,
-    );
-    put(&mut out, "review_id", p.review_id.as_deref(), Node::Str);
-    put(&mut out, "review_body", p.review_body.as_deref(), Node::Str);
-    put(&mut out, "rating", p.rating, Node::Number);
-    put(&mut out, "query", p.query.as_deref(), Node::Str);
     out
 }
 
