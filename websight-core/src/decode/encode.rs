@@ -129,12 +129,12 @@ impl Serialize for ContextJson<'_> {
         let e = self.event;
         let mut m = s.serialize_map(None)?;
         if !e.campaign.is_empty() {
-            m.serialize_entry("campaign", &CampaignJson(&e.campaign))?;
+            m.serialize_entry("campaign", &campaign(&e.campaign))?;
         }
         entry(&mut m, "ip", e.ip.map(Ip))?;
         entry(&mut m, "locale", e.locale.as_deref())?;
         if e.page != Page::default() {
-            m.serialize_entry("page", &PageJson(&e.page))?;
+            m.serialize_entry("page", &page(&e.page))?;
         }
         entry(&mut m, "sessionId", e.session_id.as_deref())?;
         if self.traits {
@@ -145,34 +145,37 @@ impl Serialize for ContextJson<'_> {
     }
 }
 
-struct PageJson<'a>(&'a Page);
+/// An object of text fields, given in key order; absent ones left out.
+struct TextFields<'a, const N: usize>([(&'static str, Option<&'a str>); N]);
 
-impl Serialize for PageJson<'_> {
+impl<const N: usize> Serialize for TextFields<'_, N> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let p = self.0;
         let mut m = s.serialize_map(None)?;
-        entry(&mut m, "path", p.path.as_deref())?;
-        entry(&mut m, "referrer", p.referrer.as_deref())?;
-        entry(&mut m, "search", p.search.as_deref())?;
-        entry(&mut m, "title", p.title.as_deref())?;
-        entry(&mut m, "url", p.url.as_deref())?;
+        for (key, value) in self.0 {
+            entry(&mut m, key, value)?;
+        }
         m.end()
     }
 }
 
-struct CampaignJson<'a>(&'a Campaign);
+fn page(p: &Page) -> TextFields<'_, 5> {
+    TextFields([
+        ("path", p.path.as_deref()),
+        ("referrer", p.referrer.as_deref()),
+        ("search", p.search.as_deref()),
+        ("title", p.title.as_deref()),
+        ("url", p.url.as_deref()),
+    ])
+}
 
-impl Serialize for CampaignJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let c = self.0;
-        let mut m = s.serialize_map(None)?;
-        entry(&mut m, "content", c.content.as_deref())?;
-        entry(&mut m, "medium", c.medium.as_deref())?;
-        entry(&mut m, "name", c.name.as_deref())?;
-        entry(&mut m, "source", c.source.as_deref())?;
-        entry(&mut m, "term", c.term.as_deref())?;
-        m.end()
-    }
+fn campaign(c: &Campaign) -> TextFields<'_, 5> {
+    TextFields([
+        ("content", c.content.as_deref()),
+        ("medium", c.medium.as_deref()),
+        ("name", c.name.as_deref()),
+        ("source", c.source.as_deref()),
+        ("term", c.term.as_deref()),
+    ])
 }
 
 /// An entry of `properties.products`.
