@@ -23,6 +23,10 @@ pub use segment::{campaign_from_url, decode_segment};
 
 use crate::event::Event;
 
+/// The most a dead letter's reason detail takes as JSON text: with its kind, a reason stays
+/// under 1 KiB wherever it is written (a header, a log line, the dead-letter output).
+pub const DETAIL_JSON_BYTES: usize = 900;
+
 /// Why an input could not become an event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
@@ -49,6 +53,39 @@ impl DeadLetterReason {
             DeadLetterReason::Invalid(_) => "invalid",
             DeadLetterReason::TooLarge(_) => "too_large",
         }
+    }
+
+    /// The detail, whatever the kind.
+    fn detail_mut(&mut self) -> &mut String {
+        let (DeadLetterReason::Syntax(d)
+        | DeadLetterReason::Truncated(d)
+        | DeadLetterReason::Shape(d)
+        | DeadLetterReason::Invalid(d)
+        | DeadLetterReason::TooLarge(d)) = self;
+        d
+    }
+
+    /// The reason with its detail cut (ending in `…`) where the detail's JSON text would pass
+    /// [`DETAIL_JSON_BYTES`]: details quote input (clipped to 200 characters), and a quote
+    /// written with `{:?}` and then as JSON can grow sevenfold (a control character becomes
+    /// `\\u{7f}`).
+    fn capped(mut self) -> DeadLetterReason {
+        let detail = self.detail_mut();
+        let mut written = 0;
+        for (at, c) in detail.char_indices() {
+            let width = match c {
+                '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+                c if u32::from(c) < 0x20 => 6,
+                c => c.len_utf8(),
+            };
+            if written + width > DETAIL_JSON_BYTES - '…'.len_utf8() {
+                detail.truncate(at);
+                detail.push('…');
+                break;
+            }
+            written += width;
+        }
+        self
     }
 
     fn of_json(e: &serde_json::Error) -> DeadLetterReason {
@@ -94,7 +131,7 @@ impl DeadLetter {
     pub(crate) fn new(raw: &[u8], reason: DeadLetterReason) -> DeadLetter {
         DeadLetter {
             raw: raw.to_vec(),
-            reason,
+            reason: reason.capped(),
         }
     }
 }
@@ -221,4 +258,21 @@ fn looks_original(line: &[u8]) -> bool {
     static PRODUCT_IDS: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"productIds\""));
     static SESSION_ID: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("\"sessionId\""));
     PRODUCT_IDS.find(line).is_some() && SESSION_ID.find(line).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_is_capped_by_its_json_text() {
+        let short = DeadLetterReason::Invalid("`timestamp` \"x\" is not a time".into());
+        assert_eq!(short.clone().capped(), short);
+        for quoted in ["\u{7f}", "\u{1}", "\"", "é", "a"] {
+            let detail = format!("{:?}", quoted.repeat(1_000));
+            let json = serde_json::to_string(&DeadLetterReason::Invalid(detail).capped()).unwrap();
+            assert!(json.len() <= 1024, "{} bytes: {json}", json.len());
+            assert!(json.contains('…'));
+        }
+    }
 }
