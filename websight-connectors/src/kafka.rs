@@ -246,27 +246,44 @@ pub struct KafkaSink {
     ends: Delivered,
 }
 
-/// The offset after the last acknowledged message of a [`KafkaSink`], per partition: shared,
-/// so a checkpoint can record where the sink's output stood.
+/// What the broker acknowledged to a [`KafkaSink`]: the offset after the last acknowledged
+/// message per partition, and how many acknowledgements came. Shared, so a checkpoint can
+/// record where the sink's output stood.
+///
+/// The two differ only if the broker reused offsets, e.g. a broker that lost acknowledged
+/// writes across its own restart: the count is what this sink was promised, the ends are
+/// where the log stands.
 #[derive(Debug, Clone, Default)]
-pub struct Delivered(std::sync::Arc<std::sync::Mutex<Ends>>);
+pub struct Delivered(std::sync::Arc<std::sync::Mutex<Acks>>);
+
+#[derive(Debug, Default)]
+struct Acks {
+    ends: Ends,
+    count: u64,
+}
 
 impl Delivered {
     /// The ends now.
     pub fn ends(&self) -> Ends {
-        self.0.lock().map(|e| e.clone()).unwrap_or_default()
+        self.0.lock().map(|a| a.ends.clone()).unwrap_or_default()
+    }
+
+    /// Messages acknowledged since this sink was made.
+    pub fn acknowledged(&self) -> u64 {
+        self.0.lock().map(|a| a.count).unwrap_or_default()
     }
 
     /// Starts from known ends (what the topic held when this sink took over).
     pub fn set(&self, ends: Ends) {
         if let Ok(mut held) = self.0.lock() {
-            *held = ends;
+            held.ends = ends;
         }
     }
 
     fn record(&self, partition: i32, offset: i64) {
         if let Ok(mut held) = self.0.lock() {
-            let end = held.entry(partition).or_insert(0);
+            held.count += 1;
+            let end = held.ends.entry(partition).or_insert(0);
             *end = (*end).max(offset + 1);
         }
     }

@@ -104,6 +104,7 @@ async fn a_topic_tail_counts_what_was_written_after_the_recorded_ends() {
     }
     let ends = sink.delivered().ends();
     assert_eq!(ends, BTreeMap::from([(0, 1_000)]), "acknowledged ends");
+    assert_eq!(sink.delivered().acknowledged(), 1_000, "acknowledgements");
     let fresh = tail(&none).await.unwrap();
     assert_eq!(
         (fresh[&0].end, fresh[&0].messages),
