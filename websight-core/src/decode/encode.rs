@@ -145,21 +145,21 @@ impl Serialize for ContextJson<'_> {
     }
 }
 
-/// An object of text fields, given in key order; absent ones left out.
-struct TextFields<'a, const N: usize>([(&'static str, Option<&'a str>); N]);
+/// An object of fixed fields, given in key order; absent ones left out.
+struct Fields<T, const N: usize>([(&'static str, Option<T>); N]);
 
-impl<const N: usize> Serialize for TextFields<'_, N> {
+impl<T: Serialize, const N: usize> Serialize for Fields<T, N> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        for (key, value) in self.0 {
-            entry(&mut m, key, value)?;
+        for (key, value) in &self.0 {
+            entry(&mut m, key, value.as_ref())?;
         }
         m.end()
     }
 }
 
-fn page(p: &Page) -> TextFields<'_, 5> {
-    TextFields([
+fn page(p: &Page) -> Fields<&str, 5> {
+    Fields([
         ("path", p.path.as_deref()),
         ("referrer", p.referrer.as_deref()),
         ("search", p.search.as_deref()),
@@ -168,8 +168,8 @@ fn page(p: &Page) -> TextFields<'_, 5> {
     ])
 }
 
-fn campaign(c: &Campaign) -> TextFields<'_, 5> {
-    TextFields([
+fn campaign(c: &Campaign) -> Fields<&str, 5> {
+    Fields([
         ("content", c.content.as_deref()),
         ("medium", c.medium.as_deref()),
         ("name", c.name.as_deref()),
@@ -178,24 +178,12 @@ fn campaign(c: &Campaign) -> TextFields<'_, 5> {
     ])
 }
 
-/// An entry of `properties.products`.
-struct ProductJson<'a>(&'a ProductItem);
-
-impl Serialize for ProductJson<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        for (key, value) in product_fields(self.0) {
-            entry(&mut m, key, value)?;
-        }
-        m.end()
-    }
-}
-
+/// `properties.products`.
 struct ProductsJson<'a>(&'a [ProductItem]);
 
 impl Serialize for ProductsJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(ProductJson))
+        s.collect_seq(self.0.iter().map(|item| Fields(product_fields(item))))
     }
 }
 
