@@ -12,6 +12,7 @@
 
 mod encode;
 mod original;
+mod scan;
 mod segment;
 mod wire;
 

@@ -113,7 +113,11 @@ fn read_object<'a>(raw: &'a [u8], not_object: &str) -> Result<Message<'a>, DeadL
         Err(_) => std::str::from_utf8(raw)
             .map_err(|e| DeadLetterReason::Syntax(format!("not UTF-8: {e}")))?,
     };
-    serde_json::from_str(text).map_err(|e| DeadLetterReason::of_json(&e))
+    // The common shape by hand; anything else (and every error) by serde.
+    match super::scan::message(text) {
+        Some(m) => Ok(m),
+        None => serde_json::from_str(text).map_err(|e| DeadLetterReason::of_json(&e)),
+    }
 }
 
 /// One message; `raw` is its text for the dead letter and the derived message id.

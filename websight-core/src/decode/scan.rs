@@ -1,0 +1,789 @@
+//! A hand-written reader of the common shape of a Segment message: one pass over the bytes,
+//! straight into [`Message`], without serde's visitors. It reads exactly what the
+//! `Deserialize` impls of [`super::wire`] read, or gives up (`None`) and leaves the message
+//! to them: on anything rare or doubtful — a `batch`, an escaped or repeated key, deep
+//! nesting, any syntax error. So every dead-letter reason is still serde_json's, and what
+//! this reader cannot tell apart it does not decide: numbers other than plain unsigned
+//! integers, escaped strings and nested values are handed to serde_json as their own slice.
+//! The tests check it against the serde path on hostile and generated messages.
+
+use std::borrow::Cow;
+
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde_json::{Map, Number, Value};
+
+use super::wire::{
+    CampaignFields, Context, Field, ListOr, Message, PageFields, ProductFields, Products, Props,
+    Scalar,
+};
+
+/// Nesting beyond which the reader gives up (serde_json's own limit is 128).
+const MAX_DEPTH: usize = 64;
+
+/// `text` as a [`Message`], or `None`: left to the serde path.
+pub(super) fn message(text: &str) -> Option<Message<'_>> {
+    let mut r = Reader {
+        text,
+        bytes: text.as_bytes(),
+        at: 0,
+        depth: 0,
+    };
+    let m = r.message()?;
+    r.ws();
+    (r.at == r.bytes.len()).then_some(m)
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+    depth: usize,
+}
+
+/// The offset of the first `"`, `\\` or control character in `bytes`, eight bytes at a
+/// time.
+fn special(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        // A byte's high bit is set where it is zero (after the XOR) or below 0x20; borrows
+        // can flag bytes after the first hit, never before it.
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+        let hits = (zero(word ^ (ONES * u64::from(b'"')))
+            | zero(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGH;
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|n| at + n)
+}
+
+/// Fields seen so far in one object: a repeated one is serde's error to report.
+#[derive(Default)]
+struct Seen(u32);
+
+impl Seen {
+    fn first(&mut self, field: u32) -> Option<()> {
+        let bit = 1 << field;
+        (self.0 & bit == 0).then(|| self.0 |= bit)
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.bytes.get(self.at) {
+            self.at += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.bytes.get(self.at).copied()
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.bytes[self.at..]
+            .starts_with(word)
+            .then(|| self.at += word.len())
+    }
+
+    /// The members of an object, `member` called on each key with the reader at its value.
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        if self.peek()? == b'}' {
+            self.at += 1;
+        } else {
+            loop {
+                let key = self.key()?;
+                self.eat(b':')?;
+                self.ws();
+                member(self, key)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b'}' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// A key without escapes.
+    fn key(&mut self) -> Option<&'a str> {
+        if self.peek()? != b'"' {
+            return None;
+        }
+        let (end, escaped) = self.string_end()?;
+        if escaped {
+            return None;
+        }
+        let key = &self.text[self.at + 1..end - 1];
+        self.at = end;
+        Some(key)
+    }
+
+    /// At a string's opening quote: the offset after its closing quote, and whether it has
+    /// escapes (each checked as serde_json checks an ignored string's escapes).
+    fn string_end(&self) -> Option<(usize, bool)> {
+        let mut i = self.at + 1;
+        let mut escaped = false;
+        loop {
+            i += special(self.bytes.get(i..)?)?;
+            match self.bytes[i] {
+                b'"' => return Some((i + 1, escaped)),
+                b'\\' => {
+                    escaped = true;
+                    match self.bytes.get(i + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                        b'u' => {
+                            let hex = self.bytes.get(i + 2..i + 6)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None, // a control character
+            }
+        }
+    }
+
+    /// Passes over one value (checked as serde_json checks a value it ignores); its text.
+    fn skip(&mut self) -> Option<&'a str> {
+        let start = self.at;
+        match self.peek()? {
+            b'"' => self.at = self.string_end()?.0,
+            b'{' => self.object(|r, _| r.skip().map(drop))?,
+            b'[' => self.array(|r| r.skip().map(drop))?,
+            b't' => self.literal(b"true")?,
+            b'f' => self.literal(b"false")?,
+            b'n' => self.literal(b"null")?,
+            b'-' | b'0'..=b'9' => self.number_grammar()?,
+            _ => return None,
+        }
+        Some(&self.text[start..self.at])
+    }
+
+    fn array(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        if self.peek()? == b']' {
+            self.at += 1;
+        } else {
+            loop {
+                self.ws();
+                item(self)?;
+                match self.peek()? {
+                    b',' => self.at += 1,
+                    b']' => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.depth -= 1;
+        Some(())
+    }
+
+    /// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, as serde_json ignores a number.
+    fn number_grammar(&mut self) -> Option<()> {
+        let b = self.bytes;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i > from
+        };
+        let mut i = self.at;
+        if b[i] == b'-' {
+            i += 1;
+        }
+        match b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                digits(&mut i);
+            }
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i).then_some(())?;
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            digits(&mut i).then_some(())?;
+        }
+        self.at = i;
+        Some(())
+    }
+
+    /// A value read by serde_json from its own text (after this reader checked its syntax).
+    fn by_serde<T: DeserializeOwned>(&mut self) -> Option<T> {
+        serde_json::from_str(self.skip()?).ok()
+    }
+
+    /// A string, number, boolean or null as [`Scalar`] reads it.
+    fn scalar(&mut self) -> Option<Scalar<'a>> {
+        match self.peek()? {
+            b'"' => {
+                let (end, escaped) = self.string_end()?;
+                let s = if escaped {
+                    Cow::Owned(serde_json::from_str(&self.text[self.at..end]).ok()?)
+                } else {
+                    Cow::Borrowed(&self.text[self.at + 1..end - 1])
+                };
+                self.at = end;
+                Some(Scalar::Str(s))
+            }
+            b'n' => self.literal(b"null").map(|()| Scalar::Null),
+            b't' => self.literal(b"true").map(|()| Scalar::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Scalar::Bool(false)),
+            b'1'..=b'9' => {
+                // A plain unsigned integer is what most numbers are; the rest is serde's.
+                let start = self.at;
+                self.number_grammar()?;
+                let text = &self.text[start..self.at];
+                if text.len() < 20 && text.bytes().all(|b| b.is_ascii_digit()) {
+                    Some(Scalar::Num(Number::from(text.parse::<u64>().ok()?)))
+                } else {
+                    self.at = start;
+                    self.serde_scalar()
+                }
+            }
+            b'-' | b'0' => self.serde_scalar(),
+            b'{' | b'[' => Some(Scalar::Other(Box::new(self.by_serde::<Value>()?))),
+            _ => None,
+        }
+    }
+
+    fn serde_scalar(&mut self) -> Option<Scalar<'a>> {
+        let text = self.skip()?;
+        match serde_json::from_str::<Scalar<'_>>(text).ok()? {
+            Scalar::Num(n) => Some(Scalar::Num(n)),
+            _ => None,
+        }
+    }
+
+    /// An `Option<Scalar>` field of a derived struct: `null` is `None`.
+    fn option(&mut self, slot: &mut Option<Scalar<'a>>) -> Option<()> {
+        *slot = match self.scalar()? {
+            Scalar::Null => None,
+            other => Some(other),
+        };
+        Some(())
+    }
+
+    /// An `Option<Field<T>>`: `null` is `None`, an object `T`, anything else `Other`.
+    fn field<T>(
+        &mut self,
+        slot: &mut Option<Field<T>>,
+        object: impl FnOnce(&mut Self) -> Option<T>,
+    ) -> Option<()> {
+        *slot = match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| None)?,
+            b'{' => Some(Field::Object(object(self)?)),
+            _ => {
+                self.not_object()?;
+                Some(Field::Other)
+            }
+        };
+        Some(())
+    }
+
+    /// A value where an object was wanted, passed over as serde reads it (strings decoded
+    /// and numbers parsed: their errors are serde's).
+    fn not_object(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'[' => self.skip().map(drop),
+            b'"' | b'-' | b'0'..=b'9' => self.scalar().map(drop),
+            _ => self.skip().map(drop),
+        }
+    }
+
+    fn message(&mut self) -> Option<Message<'a>> {
+        let mut m = Message::default();
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            let (n, slot) = match key {
+                "type" => (0, &mut m.kind),
+                "messageId" => (1, &mut m.message_id),
+                "userId" => (2, &mut m.user_id),
+                "anonymousId" => (3, &mut m.anonymous_id),
+                "previousId" => (4, &mut m.previous_id),
+                "event" => (5, &mut m.event),
+                "name" => (6, &mut m.name),
+                "timestamp" => (7, &mut m.timestamp),
+                "originalTimestamp" => (8, &mut m.original_timestamp),
+                "sentAt" => (9, &mut m.sent_at),
+                "receivedAt" => (10, &mut m.received_at),
+                "context" => {
+                    seen.first(11)?;
+                    return r.field(&mut m.context, Self::context);
+                }
+                "properties" => {
+                    seen.first(12)?;
+                    return r.field(&mut m.properties, Self::props);
+                }
+                "traits" => {
+                    seen.first(13)?;
+                    return r.traits(&mut m.traits);
+                }
+                "sessionId" | "productIds" => {
+                    seen.first(if key == "sessionId" { 14 } else { 15 })?;
+                    let slot = if key == "sessionId" {
+                        &mut m.record_session_id
+                    } else {
+                        &mut m.record_product_ids
+                    };
+                    *slot = (r.skip()? != "null").then_some(IgnoredAny);
+                    return Some(());
+                }
+                "batch" => return None,
+                _ => return r.skip().map(drop),
+            };
+            seen.first(n)?;
+            r.option(slot)
+        })?;
+        Some(m)
+    }
+
+    fn traits(&mut self, slot: &mut Option<Field<Map<String, Value>>>) -> Option<()> {
+        *slot = match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| None)?,
+            _ => Some(self.by_serde::<Field<Map<String, Value>>>()?),
+        };
+        Some(())
+    }
+
+    fn context(&mut self) -> Option<Box<Context<'a>>> {
+        // Filled in place: the box is what the message keeps.
+        let mut c = Box::<Context<'a>>::default();
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            let (n, slot) = match key {
+                "sessionId" => (0, &mut c.session_id),
+                "session_id" => (1, &mut c.session_id_snake),
+                "userAgent" => (2, &mut c.user_agent),
+                "ip" => (3, &mut c.ip),
+                "locale" => (4, &mut c.locale),
+                "page" => {
+                    seen.first(5)?;
+                    return r.field(&mut c.page, Self::page);
+                }
+                "campaign" => {
+                    seen.first(6)?;
+                    return r.field(&mut c.campaign, Self::campaign);
+                }
+                "traits" => {
+                    seen.first(7)?;
+                    return r.traits(&mut c.traits);
+                }
+                _ => return r.skip().map(drop),
+            };
+            seen.first(n)?;
+            r.option(slot)
+        })?;
+        Some(c)
+    }
+
+    fn page(&mut self) -> Option<PageFields<'a>> {
+        let mut p = PageFields::default();
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            let (n, slot) = match key {
+                "url" => (0, &mut p.url),
+                "path" => (1, &mut p.path),
+                "title" => (2, &mut p.title),
+                "referrer" => (3, &mut p.referrer),
+                "search" => (4, &mut p.search),
+                _ => return r.skip().map(drop),
+            };
+            seen.first(n)?;
+            r.option(slot)
+        })?;
+        Some(p)
+    }
+
+    fn campaign(&mut self) -> Option<CampaignFields<'a>> {
+        let mut c = CampaignFields::default();
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            let (n, slot) = match key {
+                "source" => (0, &mut c.source),
+                "utm_source" => (1, &mut c.utm_source),
+                "medium" => (2, &mut c.medium),
+                "utm_medium" => (3, &mut c.utm_medium),
+                "name" => (4, &mut c.name),
+                "utm_campaign" => (5, &mut c.utm_campaign),
+                "term" => (6, &mut c.term),
+                "utm_term" => (7, &mut c.utm_term),
+                "content" => (8, &mut c.content),
+                "utm_content" => (9, &mut c.utm_content),
+                _ => return r.skip().map(drop),
+            };
+            seen.first(n)?;
+            r.option(slot)
+        })?;
+        Some(c)
+    }
+
+    fn product(&mut self) -> Option<ProductFields<'a>> {
+        let mut p = ProductFields::default();
+        let mut seen = Seen::default();
+        self.object(|r, key| {
+            let (n, slot) = match key {
+                "product_id" => (0, &mut p.product_id),
+                "id" => (1, &mut p.id),
+                "sku" => (2, &mut p.sku),
+                "name" => (3, &mut p.name),
+                "category" => (4, &mut p.category),
+                "brand" => (5, &mut p.brand),
+                "price" => (6, &mut p.price),
+                "quantity" => (7, &mut p.quantity),
+                _ => return r.skip().map(drop),
+            };
+            seen.first(n)?;
+            r.option(slot)
+        })?;
+        Some(p)
+    }
+
+    /// `properties`, as the `Props` visitor reads them: a repeated key overwrites, `null`
+    /// is kept as a value, and untyped keys go to `extra`.
+    fn props(&mut self) -> Option<Box<Props<'a>>> {
+        let mut p = Box::<Props<'a>>::default();
+        self.object(|r, key| {
+            let slot = match key {
+                "products" => {
+                    p.products = Some(r.products()?);
+                    return Some(());
+                }
+                "product_id" => &mut p.product.product_id,
+                "sku" => &mut p.product.sku,
+                "name" => &mut p.product.name,
+                "category" => &mut p.product.category,
+                "brand" => &mut p.product.brand,
+                "price" => &mut p.product.price,
+                "quantity" => &mut p.product.quantity,
+                "url" => &mut p.page.url,
+                "path" => &mut p.page.path,
+                "title" => &mut p.page.title,
+                "referrer" => &mut p.page.referrer,
+                "search" => &mut p.page.search,
+                "order_id" => &mut p.order_id,
+                "checkout_id" => &mut p.checkout_id,
+                "revenue" => &mut p.revenue,
+                "total" => &mut p.total,
+                "currency" => &mut p.currency,
+                "payment_method" => &mut p.payment_method,
+                "review_id" => &mut p.review_id,
+                "review_body" => &mut p.review_body,
+                "rating" => &mut p.rating,
+                "query" => &mut p.query,
+                _ => {
+                    let value = r.value()?;
+                    p.extra.insert(key.to_owned(), value);
+                    return Some(());
+                }
+            };
+            *slot = Some(r.scalar()?);
+            Some(())
+        })?;
+        Some(p)
+    }
+
+    /// Any value as a `serde_json::Value`.
+    fn value(&mut self) -> Option<Value> {
+        Some(match self.scalar()? {
+            Scalar::Null => Value::Null,
+            Scalar::Str(s) => Value::String(s.into_owned()),
+            Scalar::Num(n) => Value::Number(n),
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Other(v) => *v,
+        })
+    }
+
+    fn products(&mut self) -> Option<Products<'a>> {
+        if self.peek()? != b'[' {
+            return Some(ListOr::Other(self.scalar()?));
+        }
+        let mut items = Vec::new();
+        self.array(|r| {
+            let item = match r.peek()? {
+                b'{' => Field::Object(r.product()?),
+                // `null` reaches the visitor as a unit: not an object.
+                _ => {
+                    r.not_object()?;
+                    Field::Other
+                }
+            };
+            items.push(item);
+            Some(())
+        })?;
+        Some(ListOr::List(items))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the reader gave must be what serde gives; `true` when the reader read it.
+    fn agrees(text: &str) -> bool {
+        let Some(ours) = message(text) else {
+            return false;
+        };
+        let theirs: Message<'_> = match serde_json::from_str(text) {
+            Ok(m) => m,
+            Err(e) => panic!("the reader took what serde refuses ({e}): {text}"),
+        };
+        assert_eq!(format!("{ours:?}"), format!("{theirs:?}"), "{text}");
+        true
+    }
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_or_control_character() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let mut text: Vec<u8> = (0x20..=0xff).filter(|&b| b != b'"' && b != b'\\').collect();
+        for hit in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+            for at in 0..text.len() {
+                let mut t = text.clone();
+                t[at] = hit;
+                for from in 0..9.min(t.len()) {
+                    assert_eq!(special(&t[from..]), naive(&t[from..]));
+                }
+            }
+        }
+        text.truncate(13);
+        assert_eq!(special(&text), None);
+    }
+
+    #[test]
+    fn the_generators_traffic_is_read_by_hand_and_as_serde_reads_it() {
+        let g = crate::synth::Generator::new(crate::synth::SynthConfig {
+            sessions: 300,
+            users: 100,
+            ..crate::synth::SynthConfig::default()
+        })
+        .unwrap();
+        let mut read = 0;
+        for e in g.events() {
+            let bytes = e.to_json();
+            read += usize::from(agrees(std::str::from_utf8(&bytes).unwrap()));
+        }
+        assert!(read > 1_000, "{read} messages read by hand");
+    }
+
+    #[test]
+    fn edge_cases_agree_or_are_left_to_serde() {
+        let read = [
+            r#"{}"#,
+            r#" { "type" : "track" , "event":"Order Completed" } "#,
+            r#"{"userId":null,"anonymousId":"a","messageId":7,"timestamp":1.5e3}"#,
+            r#"{"userId":-0,"anonymousId":-0.0,"event":0,"name":1e400}"#,
+            r#"{"userId":18446744073709551615,"anonymousId":18446744073709551616}"#,
+            r#"{"userId":9999999999999999999,"anonymousId":-9223372036854775809}"#,
+            r#"{"type":["x",{"a":[]}],"event":{"k":"v"},"name":true,"sentAt":false}"#,
+            r#"{"event":"tab\tin","name":"esc\" \\ \/ \b\f\n\r\t \u00e9 \ud83d\ude00"}"#,
+            r#"{"name":"\ud800"}"#,
+            r#"{"name":"\uZZZZ"}"#,
+            r#"{"name":"bad \q escape"}"#,
+            r#"{"context":null,"properties":null,"traits":null}"#,
+            r#"{"context":[1,{"a":2}],"properties":"text","traits":7}"#,
+            r#"{"context":12.5e999,"properties":-1}"#,
+            r#"{"context":"\ud800"}"#,
+            r#"{"context":{"page":{"url":"u","url2":null},"campaign":[],"traits":{"a":1}}}"#,
+            r#"{"context":{"page":{"url":"u","url":"v"}}}"#,
+            r#"{"context":{"ip":"1.2.3.4"},"context":{}}"#,
+            r#"{"properties":{"price":null,"price":3,"extra":[1,2],"products":null}}"#,
+            r#"{"properties":{"products":[null,1,"x",[],{"sku":"s","sku":"t"}]}}"#,
+            r#"{"properties":{"products":[{"product_id":1,"price":"9.99","quantity":-2}]}}"#,
+            r#"{"properties":{"products":{"a":1},"revenue":1e-400,"total":0.1}}"#,
+            r#"{"properties":{"a":{"b":{"c":[1,2,{"d":null}]}},"e":"\u0041"}}"#,
+            r#"{"sessionId":null,"productIds":[1,2]}"#,
+            r#"{"sessionId":1,"sessionId":2}"#,
+            r#"{"batch":[{"type":"track"}]}"#,
+            r#"{"us\u0065rId":"escaped key"}"#,
+            r#"{"unknown":01}"#,
+            r#"{"unknown":1.}"#,
+            r#"{"unknown":1e}"#,
+            r#"{"unknown":-}"#,
+            r#"{"unknown":[1,]}"#,
+            r#"{"unknown":{"a":1,}}"#,
+            r#"{"unknown":tru}"#,
+            r#"{"unknown":"ctl  char"}"#,
+            r#"{"unknown":"bad \q escape"}"#,
+            r#"{"unknown":"short \u12"}"#,
+            r#"{"unknown":{"k\q":1}}"#,
+            r#"{"context":{"library":{"name":"a\u00e9\/b"}}}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":1}}"#,
+            r#"{"a":1} x"#,
+            r#"{"a" 1}"#,
+            r#"{"a":1"#,
+            r#"{"type":"track""#,
+            "{\"type\":\"track\"}\n\r\t ",
+        ];
+        for text in read {
+            agrees(text);
+        }
+        let deep = format!("{{\"unknown\":{}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(!agrees(&deep), "deep nesting is serde's");
+        let deep = format!(
+            "{{\"properties\":{{\"x\":{}1{}}}}}",
+            "[".repeat(126),
+            "]".repeat(126)
+        );
+        assert!(!agrees(&deep), "deep nesting is serde's");
+        // The common shapes are read by hand.
+        for text in [read[1], read[2], read[7], read[15], read[18], read[20]] {
+            assert!(message(text).is_some(), "{text}");
+        }
+    }
+
+    /// A JSON value, written out by hand (repeated keys, odd numbers and escapes included).
+    fn json() -> impl Strategy<Value = String> {
+        let key = prop::sample::select(vec![
+            "type",
+            "userId",
+            "anonymousId",
+            "messageId",
+            "timestamp",
+            "context",
+            "properties",
+            "traits",
+            "page",
+            "campaign",
+            "products",
+            "url",
+            "ip",
+            "sessionId",
+            "price",
+            "quantity",
+            "sku",
+            "revenue",
+            "utm_source",
+            "x",
+            "batch",
+        ]);
+        let leaf = prop_oneof![
+            Just("null".to_owned()),
+            Just("true".to_owned()),
+            Just("-0".to_owned()),
+            Just("-0.0".to_owned()),
+            Just("1e400".to_owned()),
+            Just("18446744073709551616".to_owned()),
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| format!("{f:e}")),
+            "[a-z/:. ]{0,12}".prop_map(|s| format!("\"{s}\"")),
+            prop::sample::select(vec![
+                r#""\u00e9\n""#,
+                r#""\ud800""#,
+                r#""a\"b""#,
+                r#""\q""#,
+                "\"\u{1}\"",
+                r#""é€😀""#,
+                "01",
+                "[1,]",
+                "\"open",
+            ])
+            .prop_map(str::to_owned),
+        ];
+        leaf.prop_recursive(5, 64, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5)
+                    .prop_map(|v| format!("[{}]", v.join(","))),
+                prop::collection::vec((key.clone(), inner), 0..6).prop_map(|m| {
+                    let members: Vec<String> = m
+                        .into_iter()
+                        .map(|(k, v)| format!("\"{k}\" : {v}"))
+                        .collect();
+                    format!("{{{}}}", members.join(","))
+                }),
+            ]
+        })
+    }
+
+    /// Generated messages (some cut short): wherever the reader reads one, serde reads the
+    /// same; and it does read most of them.
+    #[test]
+    fn generated_messages_agree() {
+        use proptest::strategy::ValueTree;
+        use proptest::test_runner::TestRunner;
+        let mut runner = TestRunner::deterministic();
+        let (mut tried, mut read) = (0, 0);
+        for _ in 0..20_000 {
+            let body = json().new_tree(&mut runner).unwrap().current();
+            let cut = any::<prop::sample::Index>()
+                .new_tree(&mut runner)
+                .unwrap()
+                .current();
+            let text = format!("{{\"type\":\"track\",\"properties\":{body},\"context\":{body}}}");
+            let at = cut.index(text.len() + 1);
+            for text in [&text[..], text.get(..at).unwrap_or("")] {
+                tried += 1;
+                read += usize::from(agrees(text));
+            }
+        }
+        assert!(read * 4 > tried, "{read} of {tried} read by hand");
+    }
+
+    /// Every line of the fuzzers' grown corpora (kept outside the repository):
+    /// `cargo test -p websight-core --lib decode::scan -- --ignored`.
+    #[test]
+    #[ignore = "needs the fuzz corpora in fuzz/corpus"]
+    fn fuzz_corpora_agree() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus");
+        let (mut tried, mut read) = (0, 0);
+        for target in ["segment", "decode_gate_analytics"] {
+            let Ok(files) = std::fs::read_dir(root.join(target)) else {
+                continue;
+            };
+            for file in files {
+                let bytes = std::fs::read(file.unwrap().path()).unwrap();
+                for line in bytes.split(|&b| b == b'\n') {
+                    if let Ok(text) = std::str::from_utf8(line) {
+                        tried += 1;
+                        read += usize::from(agrees(text));
+                    }
+                }
+            }
+        }
+        eprintln!("{read} of {tried} corpus lines read by hand, as serde reads them");
+    }
+}
