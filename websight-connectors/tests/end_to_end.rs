@@ -25,8 +25,7 @@ use websight_core::analytics::Documents;
 use websight_core::flow::{Flow, FlowCounts, Observer, Outputs, REASON_HEADER};
 use websight_core::gate::{GateConfig, GateState, MemoryGateState, Outcome};
 use websight_core::io::{
-    EventSink, EventSource, MemoryIndex, MemorySessionStore, MemorySource, MemoryTopic, Message,
-    SessionStore,
+    EventSink, MemoryIndex, MemorySessionStore, MemorySource, MemoryTopic, Message, SessionStore,
 };
 use websight_core::model::Catalogue;
 use websight_core::synth::{Generator, SynthConfig};
@@ -175,13 +174,12 @@ async fn run_on_servers(
             processed.clone(),
         );
         tokio::spawn(async move {
-            let mut source = Expecting {
-                inner: KafkaSource::new(&s_kafka, &format!("{tag}-gate"), &topics.raw)
+            let mut source = websight_testkit::Expecting::new(
+                KafkaSource::new(&s_kafka, &format!("{tag}-gate"), &topics.raw)
                     .unwrap()
                     .idle_timeout(Duration::from_secs(2)),
-                expected: total,
-                taken: 0,
-            };
+                total,
+            );
             let mut state = RedisGateState::connect(&s_redis, &format!("{tag}:"))
                 .await
                 .unwrap();
@@ -282,54 +280,6 @@ async fn run_on_servers(
         checked_acked,
         dead_acked,
         unique_users,
-    }
-}
-
-/// The raw topic as the flow sees it, ended by the count the test sent rather than by a
-/// short silence: a server restart can hold the broker's deliveries up for seconds (CI saw a
-/// flow end 1,507 inputs early on a 4 s idle after MongoDB's restart). Below the count it
-/// waits up to [`GIVE_UP`] of silence (a message the broker lost stays missing and the
-/// test fails); at the count, one more short wait catches any excess.
-struct Expecting {
-    inner: KafkaSource,
-    expected: u64,
-    taken: u64,
-}
-
-/// Silence after which a source still short of the expected count gives up.
-const GIVE_UP: Duration = Duration::from_secs(60);
-
-#[async_trait::async_trait]
-impl EventSource for Expecting {
-    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
-        let silent = std::time::Instant::now();
-        loop {
-            if let Some(batch) = self.inner.next_batch(max).await? {
-                self.taken += batch.len() as u64;
-                return Ok(Some(batch));
-            }
-            if self.taken >= self.expected || silent.elapsed() >= GIVE_UP {
-                return Ok(None);
-            }
-            eprintln!(
-                "raw topic: {} of {} taken, waiting on",
-                self.taken, self.expected
-            );
-        }
-    }
-    async fn commit(&mut self) -> websight_core::Result<()> {
-        self.inner.commit().await
-    }
-    fn position(&self) -> Option<serde_json::Value> {
-        self.inner.position()
-    }
-    async fn resume(
-        &mut self,
-        taken: u64,
-        position: Option<&serde_json::Value>,
-    ) -> websight_core::Result<()> {
-        self.taken = taken;
-        self.inner.resume(taken, position).await
     }
 }
 

@@ -178,6 +178,68 @@ impl<S: websight_core::io::EventSource> websight_core::io::EventSource for Dying
     }
 }
 
+/// A live source ended by the count of inputs the test sent rather than by a short
+/// silence: a server restart can hold a broker's deliveries up for seconds (CI saw a flow
+/// end 1,507 inputs early on a 4 s idle after MongoDB's restart). `inner` ends on its own
+/// idle timeout; below `expected` this waits on, up to [`Expecting::GIVE_UP`] of silence (a
+/// message the broker lost stays missing and the test's count fails); at the count, the
+/// inner source's one more idle wait catches any excess.
+pub struct Expecting<S> {
+    /// The source that is read (with a short idle timeout).
+    pub inner: S,
+    /// Inputs the test sent.
+    pub expected: u64,
+    taken: u64,
+}
+
+impl<S> Expecting<S> {
+    /// Silence after which a source still short of the expected count gives up.
+    pub const GIVE_UP: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// `inner`, ended once `expected` inputs came.
+    pub fn new(inner: S, expected: u64) -> Self {
+        Expecting {
+            inner,
+            expected,
+            taken: 0,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<S: websight_core::io::EventSource> websight_core::io::EventSource for Expecting<S> {
+    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+        let silent = std::time::Instant::now();
+        loop {
+            if let Some(batch) = self.inner.next_batch(max).await? {
+                self.taken += batch.len() as u64;
+                return Ok(Some(batch));
+            }
+            if self.taken >= self.expected || silent.elapsed() >= Self::GIVE_UP {
+                return Ok(None);
+            }
+            eprintln!(
+                "source: {} of {} taken, waiting on",
+                self.taken, self.expected
+            );
+        }
+    }
+    async fn commit(&mut self) -> websight_core::Result<()> {
+        self.inner.commit().await
+    }
+    fn position(&self) -> Option<serde_json::Value> {
+        self.inner.position()
+    }
+    async fn resume(
+        &mut self,
+        taken: u64,
+        position: Option<&serde_json::Value>,
+    ) -> websight_core::Result<()> {
+        self.taken = taken;
+        self.inner.resume(taken, position).await
+    }
+}
+
 /// A sink whose writes never finish: a store that cannot keep up, for back-pressure tests.
 pub struct Stuck;
 

@@ -481,45 +481,19 @@ impl<'a> Reader<'a> {
         Some(p)
     }
 
-    /// `properties`, as the `Props` visitor reads them: a repeated key overwrites, `null`
-    /// is kept as a value, and untyped keys go to `extra`.
+    /// `properties`, as the `Props` visitor reads them ([`Props::slot`]; untyped keys go to
+    /// `extra`).
     fn props(&mut self) -> Option<Box<Props<'a>>> {
         let mut p = Box::<Props<'a>>::default();
         self.object(|r, key| {
-            let slot = match key {
-                "products" => {
-                    p.products = Some(r.products()?);
-                    return Some(());
-                }
-                "product_id" => &mut p.product.product_id,
-                "sku" => &mut p.product.sku,
-                "name" => &mut p.product.name,
-                "category" => &mut p.product.category,
-                "brand" => &mut p.product.brand,
-                "price" => &mut p.product.price,
-                "quantity" => &mut p.product.quantity,
-                "url" => &mut p.page.url,
-                "path" => &mut p.page.path,
-                "title" => &mut p.page.title,
-                "referrer" => &mut p.page.referrer,
-                "search" => &mut p.page.search,
-                "order_id" => &mut p.order_id,
-                "checkout_id" => &mut p.checkout_id,
-                "revenue" => &mut p.revenue,
-                "total" => &mut p.total,
-                "currency" => &mut p.currency,
-                "payment_method" => &mut p.payment_method,
-                "review_id" => &mut p.review_id,
-                "review_body" => &mut p.review_body,
-                "rating" => &mut p.rating,
-                "query" => &mut p.query,
-                _ => {
-                    let value = r.value()?;
-                    p.extra.insert(key.to_owned(), value);
-                    return Some(());
-                }
-            };
-            *slot = Some(r.scalar()?);
+            if key == "products" {
+                p.products = Some(r.products()?);
+            } else if let Some(slot) = p.slot(key) {
+                *slot = Some(r.scalar()?);
+            } else {
+                let value = r.value()?;
+                p.extra.insert(key.to_owned(), value);
+            }
             Some(())
         })?;
         Some(p)

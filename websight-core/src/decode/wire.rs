@@ -427,6 +427,38 @@ pub(super) struct Props<'a> {
     pub extra: Map<String, Value>,
 }
 
+impl<'a> Props<'a> {
+    /// The typed slot a property fills (`products` and untyped keys have none). A repeated
+    /// key overwrites; `null` is kept as a value.
+    pub(super) fn slot(&mut self, key: &str) -> Option<&mut Option<Scalar<'a>>> {
+        Some(match key {
+            "product_id" => &mut self.product.product_id,
+            "sku" => &mut self.product.sku,
+            "name" => &mut self.product.name,
+            "category" => &mut self.product.category,
+            "brand" => &mut self.product.brand,
+            "price" => &mut self.product.price,
+            "quantity" => &mut self.product.quantity,
+            "url" => &mut self.page.url,
+            "path" => &mut self.page.path,
+            "title" => &mut self.page.title,
+            "referrer" => &mut self.page.referrer,
+            "search" => &mut self.page.search,
+            "order_id" => &mut self.order_id,
+            "checkout_id" => &mut self.checkout_id,
+            "revenue" => &mut self.revenue,
+            "total" => &mut self.total,
+            "currency" => &mut self.currency,
+            "payment_method" => &mut self.payment_method,
+            "review_id" => &mut self.review_id,
+            "review_body" => &mut self.review_body,
+            "rating" => &mut self.rating,
+            "query" => &mut self.query,
+            _ => return None,
+        })
+    }
+}
+
 /// An object key, borrowed when it has no escapes.
 struct Key<'a>(Cow<'a, str>);
 
@@ -451,39 +483,13 @@ impl<'de> Visitor<'de> for PropsVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Props<'de>, A::Error> {
         let mut p = Props::default();
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            let slot = match key.as_ref() {
-                "products" => {
-                    p.products = Some(map.next_value()?);
-                    continue;
-                }
-                "product_id" => &mut p.product.product_id,
-                "sku" => &mut p.product.sku,
-                "name" => &mut p.product.name,
-                "category" => &mut p.product.category,
-                "brand" => &mut p.product.brand,
-                "price" => &mut p.product.price,
-                "quantity" => &mut p.product.quantity,
-                "url" => &mut p.page.url,
-                "path" => &mut p.page.path,
-                "title" => &mut p.page.title,
-                "referrer" => &mut p.page.referrer,
-                "search" => &mut p.page.search,
-                "order_id" => &mut p.order_id,
-                "checkout_id" => &mut p.checkout_id,
-                "revenue" => &mut p.revenue,
-                "total" => &mut p.total,
-                "currency" => &mut p.currency,
-                "payment_method" => &mut p.payment_method,
-                "review_id" => &mut p.review_id,
-                "review_body" => &mut p.review_body,
-                "rating" => &mut p.rating,
-                "query" => &mut p.query,
-                _ => {
-                    p.extra.insert(key.into_owned(), map.next_value()?);
-                    continue;
-                }
-            };
-            *slot = Some(map.next_value()?);
+            if key == "products" {
+                p.products = Some(map.next_value()?);
+            } else if let Some(slot) = p.slot(&key) {
+                *slot = Some(map.next_value()?);
+            } else {
+                p.extra.insert(key.into_owned(), map.next_value()?);
+            }
         }
         Ok(p)
     }
