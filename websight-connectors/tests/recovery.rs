@@ -15,7 +15,7 @@ use websight_core::io::{
     EventSink, MemoryIndex, MemorySessionStore, MemoryTopic, Message, SessionStore, StoredSessions,
 };
 use websight_core::summary::{Summary, SummaryTally};
-use websight_testkit::Dying;
+use websight_testkit::{Dying, Expecting};
 
 /// What a run leaves: in the durable stores (kept across its crashes) and its figures.
 struct Ended {
@@ -27,13 +27,15 @@ struct Ended {
 }
 
 /// Runs the flow over the raw topic as consumer group `name` with Redis keys under `name`,
-/// dying after `die_after` batches on the first attempt, restarting until it completes.
+/// dying after `die_after` batches on the first attempt, restarting until it completes;
+/// each attempt reads until `expected` inputs in all were taken.
 async fn run(
     g: &websight_core::synth::Generator,
     kafka: &str,
     redis: &str,
     topic: &str,
     name: &str,
+    expected: u64,
     die_after: usize,
 ) -> Ended {
     let (mut index, mut sessions) = (MemoryIndex::default(), MemorySessionStore::default());
@@ -45,12 +47,16 @@ async fn run(
             .unwrap();
         let mut checkpoints = RedisCheckpoints::new(&state, 2);
         let mut tally = SummaryTally::default();
-        let mut source = Dying {
-            inner: KafkaSource::new(kafka, name, topic)
-                .unwrap()
-                .idle_timeout(Duration::from_secs(8)),
-            batches: if attempt == 0 { die_after } else { usize::MAX },
-        };
+        // Ended by the count sent, not by a silence: a stalled broker cannot end it early.
+        let mut source = Expecting::new(
+            Dying {
+                inner: KafkaSource::new(kafka, name, topic)
+                    .unwrap()
+                    .idle_timeout(Duration::from_secs(2)),
+                batches: if attempt == 0 { die_after } else { usize::MAX },
+            },
+            expected,
+        );
         if let Some(checkpoint) = checkpoints.load().await.unwrap() {
             flow.restore(checkpoint, &mut source, &mut state, &mut tally)
                 .await
@@ -116,6 +122,7 @@ async fn a_flow_on_kafka_and_redis_restored_from_its_checkpoint_ends_like_one_th
         &redis,
         &topics.raw,
         &format!("{tag}-clean"),
+        raws.len() as u64,
         usize::MAX,
     )
     .await;
@@ -128,6 +135,7 @@ async fn a_flow_on_kafka_and_redis_restored_from_its_checkpoint_ends_like_one_th
         &redis,
         &topics.raw,
         &format!("{tag}-crashed"),
+        raws.len() as u64,
         3,
     )
     .await;
