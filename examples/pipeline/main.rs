@@ -263,9 +263,10 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         None => None,
     };
     let mut observer = (&mut watch, (SummaryTally::default(), (series, dp_tally)));
-    // The offline stage's input, collected as the stored visits are read back.
+    // The offline stage's input, collected as the stored visits are read back (its LSH
+    // set-up only when there is an offline stage).
     let catalogue = traffic.catalogue.clone();
-    let mut collected = offline::Collected::new(&catalogue);
+    let mut collected = (!args.stream_only).then(|| offline::Collected::new(&catalogue));
     let (outcome, read_back) = stream::run(
         traffic.source,
         traffic.catalogue,
@@ -281,7 +282,11 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             input: traffic.title.clone(),
         },
         &mut observer,
-        |visit| collected.add(visit),
+        |visit| {
+            if let Some(collected) = &mut collected {
+                collected.add(visit);
+            }
+        },
     )?;
     let (watch, (tally, (series, dp_tally))) = observer;
     watch.bar.finish_and_clear();
@@ -334,8 +339,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     // The stream's state has been reported: the offline stage gets the memory back.
     drop((outcome, dp_tally, series));
-    match read_back {
-        Some(_) => offline::run(
+    match read_back.and(collected) {
+        Some(collected) => offline::run(
             &mut report,
             collected,
             &catalogue,
