@@ -419,65 +419,38 @@ impl<'a> Reader<'a> {
         Some(c)
     }
 
+    /// An object of scalar fields, each under its name; other keys passed over.
+    fn scalars<const N: usize>(
+        &mut self,
+        mut fields: [(&str, &mut Option<Scalar<'a>>); N],
+    ) -> Option<()> {
+        let mut seen = Seen::default();
+        self.object(
+            |r, key| match fields.iter().position(|(name, _)| *name == key) {
+                Some(n) => {
+                    seen.first(n as u32)?;
+                    r.option(&mut *fields[n].1)
+                }
+                None => r.skip().map(drop),
+            },
+        )
+    }
+
     fn page(&mut self) -> Option<PageFields<'a>> {
         let mut p = PageFields::default();
-        let mut seen = Seen::default();
-        self.object(|r, key| {
-            let (n, slot) = match key {
-                "url" => (0, &mut p.url),
-                "path" => (1, &mut p.path),
-                "title" => (2, &mut p.title),
-                "referrer" => (3, &mut p.referrer),
-                "search" => (4, &mut p.search),
-                _ => return r.skip().map(drop),
-            };
-            seen.first(n)?;
-            r.option(slot)
-        })?;
+        self.scalars(p.fields())?;
         Some(p)
     }
 
     fn campaign(&mut self) -> Option<CampaignFields<'a>> {
         let mut c = CampaignFields::default();
-        let mut seen = Seen::default();
-        self.object(|r, key| {
-            let (n, slot) = match key {
-                "source" => (0, &mut c.source),
-                "utm_source" => (1, &mut c.utm_source),
-                "medium" => (2, &mut c.medium),
-                "utm_medium" => (3, &mut c.utm_medium),
-                "name" => (4, &mut c.name),
-                "utm_campaign" => (5, &mut c.utm_campaign),
-                "term" => (6, &mut c.term),
-                "utm_term" => (7, &mut c.utm_term),
-                "content" => (8, &mut c.content),
-                "utm_content" => (9, &mut c.utm_content),
-                _ => return r.skip().map(drop),
-            };
-            seen.first(n)?;
-            r.option(slot)
-        })?;
+        self.scalars(c.fields())?;
         Some(c)
     }
 
     fn product(&mut self) -> Option<ProductFields<'a>> {
         let mut p = ProductFields::default();
-        let mut seen = Seen::default();
-        self.object(|r, key| {
-            let (n, slot) = match key {
-                "product_id" => (0, &mut p.product_id),
-                "id" => (1, &mut p.id),
-                "sku" => (2, &mut p.sku),
-                "name" => (3, &mut p.name),
-                "category" => (4, &mut p.category),
-                "brand" => (5, &mut p.brand),
-                "price" => (6, &mut p.price),
-                "quantity" => (7, &mut p.quantity),
-                _ => return r.skip().map(drop),
-            };
-            seen.first(n)?;
-            r.option(slot)
-        })?;
+        self.scalars(p.fields())?;
         Some(p)
     }
 

@@ -302,47 +302,75 @@ pub(super) struct ProductFields<'a> {
     pub quantity: Option<Scalar<'a>>,
 }
 
-impl ProductFields<'_> {
+impl<'a> ProductFields<'a> {
     /// Whether a product id or SKU is given (what marks properties as a product's).
     pub(super) fn identified(&self) -> bool {
         self.product_id.is_some() || self.sku.is_some()
     }
 
+    /// Each field under its name (what the derived reading matches, too).
+    pub(super) fn fields(&mut self) -> [(&'static str, &mut Option<Scalar<'a>>); 8] {
+        [
+            ("product_id", &mut self.product_id),
+            ("id", &mut self.id),
+            ("sku", &mut self.sku),
+            ("name", &mut self.name),
+            ("category", &mut self.category),
+            ("brand", &mut self.brand),
+            ("price", &mut self.price),
+            ("quantity", &mut self.quantity),
+        ]
+    }
+
     /// The fields as properties, under their own names (for properties that turn out not to
-    /// describe a product).
-    pub(super) fn into_extra(self, extra: &mut Map<String, Value>) {
-        let fields = [
-            ("product_id", self.product_id),
-            ("sku", self.sku),
-            ("name", self.name),
-            ("category", self.category),
-            ("brand", self.brand),
-            ("price", self.price),
-            ("quantity", self.quantity),
-        ];
-        for (key, value) in fields {
-            if let Some(v) = value {
+    /// describe a product). `id` is only ever read from `products` entries, never from
+    /// properties, so it is never set here.
+    pub(super) fn into_extra(mut self, extra: &mut Map<String, Value>) {
+        for (key, value) in self.fields() {
+            if let Some(v) = value.take() {
                 extra.insert(key.into(), v.into_value());
             }
         }
     }
 }
 
-impl PageFields<'_> {
+impl<'a> PageFields<'a> {
+    /// Each field under its name (what the derived reading matches, too).
+    pub(super) fn fields(&mut self) -> [(&'static str, &mut Option<Scalar<'a>>); 5] {
+        [
+            ("url", &mut self.url),
+            ("path", &mut self.path),
+            ("title", &mut self.title),
+            ("referrer", &mut self.referrer),
+            ("search", &mut self.search),
+        ]
+    }
+
     /// The fields as properties, under their own names (for events other than `page`).
-    pub(super) fn into_extra(self, extra: &mut Map<String, Value>) {
-        let fields = [
-            ("url", self.url),
-            ("path", self.path),
-            ("title", self.title),
-            ("referrer", self.referrer),
-            ("search", self.search),
-        ];
-        for (key, value) in fields {
-            if let Some(v) = value {
+    pub(super) fn into_extra(mut self, extra: &mut Map<String, Value>) {
+        for (key, value) in self.fields() {
+            if let Some(v) = value.take() {
                 extra.insert(key.into(), v.into_value());
             }
         }
+    }
+}
+
+impl<'a> CampaignFields<'a> {
+    /// Each field under its name (what the derived reading matches, too).
+    pub(super) fn fields(&mut self) -> [(&'static str, &mut Option<Scalar<'a>>); 10] {
+        [
+            ("source", &mut self.source),
+            ("utm_source", &mut self.utm_source),
+            ("medium", &mut self.medium),
+            ("utm_medium", &mut self.utm_medium),
+            ("name", &mut self.name),
+            ("utm_campaign", &mut self.utm_campaign),
+            ("term", &mut self.term),
+            ("utm_term", &mut self.utm_term),
+            ("content", &mut self.content),
+            ("utm_content", &mut self.utm_content),
+        ]
     }
 }
 
