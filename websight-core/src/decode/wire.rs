@@ -326,11 +326,7 @@ impl<'a> ProductFields<'a> {
     /// describe a product). `id` is only ever read from `products` entries, never from
     /// properties, so it is never set here.
     pub(super) fn into_extra(mut self, extra: &mut Map<String, Value>) {
-        for (key, value) in self.fields() {
-            if let Some(v) = value.take() {
-                extra.insert(key.into(), v.into_value());
-            }
-        }
+        into_extra(self.fields(), extra);
     }
 }
 
@@ -348,10 +344,18 @@ impl<'a> PageFields<'a> {
 
     /// The fields as properties, under their own names (for events other than `page`).
     pub(super) fn into_extra(mut self, extra: &mut Map<String, Value>) {
-        for (key, value) in self.fields() {
-            if let Some(v) = value.take() {
-                extra.insert(key.into(), v.into_value());
-            }
+        into_extra(self.fields(), extra);
+    }
+}
+
+/// Each set field into `extra` under its name.
+fn into_extra<const N: usize>(
+    fields: [(&str, &mut Option<Scalar<'_>>); N],
+    extra: &mut Map<String, Value>,
+) {
+    for (key, value) in fields {
+        if let Some(v) = value.take() {
+            extra.insert(key.into(), v.into_value());
         }
     }
 }
