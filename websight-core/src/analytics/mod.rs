@@ -170,6 +170,10 @@ pub struct StreamAnalytics {
     vader: Vader,
     dashboard: Dashboard,
     emitted_windows: Option<DateTime<Utc>>,
+    /// The next due window waits for a visit still open: nothing can release it before a
+    /// visit closes, so the open visits are not scanned again for every event meanwhile.
+    #[serde(skip)]
+    windows_blocked: bool,
     /// Drained after every batch, so empty at a checkpoint.
     #[serde(skip)]
     out: Documents,
@@ -199,6 +203,7 @@ impl StreamAnalytics {
             vader: Vader::new(),
             dashboard,
             emitted_windows: None,
+            windows_blocked: false,
             out: Documents::default(),
             counts: StreamCounts::default(),
         })
@@ -346,9 +351,10 @@ impl StreamAnalytics {
             self.counts.buffered -= n;
             self.counts.sessionised += n;
             self.emit(visit);
+            self.windows_blocked = false;
         }
         let wm = self.watermark();
-        if wm.is_some() {
+        if wm.is_some() && !self.windows_blocked {
             self.close_windows(wm);
         }
     }
@@ -389,37 +395,34 @@ impl StreamAnalytics {
         let w = Duration::seconds(self.config.window_seconds);
         let s = &self.config.sessions;
         let settle = Duration::seconds(s.gap_seconds.saturating_add(s.allowed_lateness_seconds));
-        let after = match self.emitted_windows {
-            None => DateTime::<Utc>::MIN_UTC,
-            Some(t) => match t.checked_add_signed(Duration::nanoseconds(1)) {
-                Some(after) => after,
-                None => return,
-            },
-        };
-        let candidates: Vec<DateTime<Utc>> = self
-            .dashboard
-            .windows
-            .range(after..)
-            .map(|(start, _)| *start)
-            .take_while(|start| {
-                wm.is_none_or(|wm| {
-                    start
-                        .checked_add_signed(w + settle)
-                        .is_some_and(|end| end < wm)
-                })
-            })
-            .collect();
-        if candidates.is_empty() {
-            return;
-        }
         // Computed only when a window is due: the earliest start of a visit still open.
-        let oldest_open = self.sessions.oldest_open();
-        for start in candidates {
+        let mut oldest_open = None;
+        loop {
+            let after = match self.emitted_windows {
+                None => DateTime::<Utc>::MIN_UTC,
+                Some(t) => match t.checked_add_signed(Duration::nanoseconds(1)) {
+                    Some(after) => after,
+                    None => return,
+                },
+            };
+            let Some(&start) = self.dashboard.windows.range(after..).next().map(|(s, _)| s) else {
+                return;
+            };
+            let due = wm.is_none_or(|wm| {
+                start
+                    .checked_add_signed(w + settle)
+                    .is_some_and(|end| end < wm)
+            });
+            if !due {
+                return;
+            }
             let end = start
                 .checked_add_signed(w)
                 .unwrap_or(DateTime::<Utc>::MAX_UTC);
-            if oldest_open.is_some_and(|open| open < end) {
-                break;
+            let open = *oldest_open.get_or_insert_with(|| self.sessions.oldest_open());
+            if open.is_some_and(|open| open < end) {
+                self.windows_blocked = true;
+                return;
             }
             // Emitted windows leave the state: nothing accepted from now on can fall in them.
             if let Some(state) = self.dashboard.windows.remove(&start) {
