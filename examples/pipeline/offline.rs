@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use ndarray::{Array1, Axis};
+use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use websight::core::analytics::{ProductCatalogue, Visit};
 use websight::core::features::{PurchaseData, VisitDigest};
@@ -178,9 +179,10 @@ pub fn run(
         }
         Err(why) => println!("  private models not trained: {why}"),
     }
-    // What labels without signal give: the forest on shuffled labels.
+    // What labels without signal give: the forest on shuffled labels (shuffled from the
+    // seed: no noise protects anything here, and a run should repeat).
     let mut shuffled = train.y.to_vec();
-    shuffled.shuffle(&mut os_rng());
+    shuffled.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
     let shuffled = Array1::from(shuffled);
     let baseline = forest_params.fit(train.x.view(), shuffled.view())?;
     score(

@@ -132,7 +132,8 @@ impl Fit for RandomForestParams {
                 let params = DecisionTree::params()
                     .max_depth(self.max_depth)
                     .min_weight_split(self.min_samples_split as f32);
-                let tree = linfa::traits::Fit::fit(&params, &DatasetBase::new(xb, targets.view()))
+                let data = DatasetBase::new(xb, targets.view()).with_weights(tie_breaking(&yb));
+                let tree = linfa::traits::Fit::fit(&params, &data)
                     .map_err(|e| CoreError::parameter("tree", e.to_string()))?;
                 Ok(Tree::from_linfa(&tree, &features, routed.view(), &yb))
             })
@@ -142,6 +143,15 @@ impl Fit for RandomForestParams {
             n_features: d,
         })
     }
+}
+
+/// Row weights that make class ties impossible: a positive weighs `1 + 2⁻¹²`. linfa keeps a
+/// node's class weights in a `HashMap` seeded anew by each process and prunes subtrees by
+/// their majority class read in its iteration order, so a 1 : 1 node went either way and the
+/// same seed grew a different forest in every run. Splits move by at most that weight.
+fn tie_breaking(y: &[bool]) -> Array1<f32> {
+    const POSITIVE: f32 = 1.0 + 1.0 / 4096.0;
+    y.iter().map(|&p| if p { POSITIVE } else { 1.0 }).collect()
 }
 
 impl RandomForest {
@@ -158,5 +168,30 @@ impl PredictProba for RandomForest {
         Ok(x.outer_iter()
             .map(|row| self.trees.iter().map(|t| t.predict_row(row)).sum::<f64>() / n)
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn the_same_seed_grows_the_same_forest() {
+        // Coarse features with conflicting labels: many nodes hold as many positives as
+        // negatives, which linfa's pruning decided by a randomly seeded map's order.
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let x = Array2::from_shape_fn((400, 4), |_| f64::from(rng.gen_range(0..4u8)));
+        let y: Array1<bool> = x
+            .outer_iter()
+            .map(|r| r[0] + r[1] > 3.0 || rng.gen_bool(0.3))
+            .collect();
+        let params = RandomForestParams::new().trees(20).seed(11);
+        let first = params.fit(x.view(), y.view()).unwrap();
+        let first = first.predict_proba(x.view()).unwrap();
+        for _ in 0..5 {
+            let again = params.fit(x.view(), y.view()).unwrap();
+            assert_eq!(again.predict_proba(x.view()).unwrap(), first);
+        }
     }
 }
