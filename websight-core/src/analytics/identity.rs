@@ -24,25 +24,48 @@ pub(crate) const NOBODY: PersonId = PersonId::MAX;
 ///
 /// Merging is mergeable: the union of two graphs' edges gives the same persons whatever the
 /// order ([`Identity::absorb`]).
+///
+/// Persons silent for long are forgotten with all their ids (the [`Sessionizer`]'s
+/// `identity_retention_seconds`), so the graph holds the ids of a retention period, not of
+/// the stream's whole length (a flood of random ids would otherwise grow it without end).
+///
+/// [`Sessionizer`]: super::Sessionizer
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
     nodes: FastMap<Arc<str>, PersonId>,
     names: Vec<Arc<str>>,
     parent: Vec<PersonId>,
+    /// Per node, read at roots: the newest event time (Unix seconds) of its person.
+    last: Vec<i64>,
 }
 
-/// The stored form: ids in arrival order and each one's parent, so a restored graph numbers
-/// its persons as the saved one did.
+/// A newest time not known (a graph restored from a checkpoint written without times): such
+/// a person is kept until seen again.
+const UNKNOWN: i64 = i64::MAX;
+
+/// The newer of two times, a known one over [`UNKNOWN`].
+fn newest(a: i64, b: i64) -> i64 {
+    match (a, b) {
+        (UNKNOWN, t) | (t, UNKNOWN) => t,
+        (a, b) => a.max(b),
+    }
+}
+
+/// The stored form: ids in arrival order, each one's parent and newest time, so a restored
+/// graph numbers its persons as the saved one did and forgets them when it would have.
 #[derive(Deserialize)]
 struct Stored {
     ids: Vec<String>,
     parent: Vec<PersonId>,
+    #[serde(default)]
+    last: Vec<i64>,
 }
 
 #[derive(Serialize)]
 struct StoredRef<'a> {
     ids: Vec<&'a str>,
     parent: &'a [PersonId],
+    last: &'a [i64],
 }
 
 impl Serialize for Identity {
@@ -50,6 +73,7 @@ impl Serialize for Identity {
         StoredRef {
             ids: self.names.iter().map(|id| &**id).collect(),
             parent: &self.parent,
+            last: &self.last,
         }
         .serialize(s)
     }
@@ -58,12 +82,17 @@ impl Serialize for Identity {
 impl<'de> Deserialize<'de> for Identity {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Identity, D::Error> {
         use serde::de::Error;
-        let Stored { ids, parent } = Stored::deserialize(d)?;
+        let Stored { ids, parent, last } = Stored::deserialize(d)?;
         let ids: Vec<Arc<str>> = ids.into_iter().map(Arc::from).collect();
         let n = ids.len();
         if parent.len() != n || parent.iter().any(|&p| p as usize >= n) {
             return Err(D::Error::custom("identity: parents do not match the ids"));
         }
+        let last = match last.len() {
+            0 => vec![UNKNOWN; n],
+            l if l == n => last,
+            _ => return Err(D::Error::custom("identity: times do not match the ids")),
+        };
         let nodes: FastMap<Arc<str>, PersonId> = ids
             .iter()
             .enumerate()
@@ -76,6 +105,7 @@ impl<'de> Deserialize<'de> for Identity {
             nodes,
             names: ids,
             parent,
+            last,
         };
         // A root is its own parent and every chain reaches one: no cycles.
         for start in 0..n as PersonId {
@@ -157,6 +187,7 @@ impl Identity {
                 let id: Arc<str> = Arc::from(id);
                 self.names.push(Arc::clone(&id));
                 self.parent.push(node);
+                self.last.push(i64::MIN);
                 self.nodes.insert(id, node);
                 return node;
             }
@@ -183,6 +214,7 @@ impl Identity {
             (rb, ra)
         };
         self.parent[gone as usize] = keep;
+        self.last[keep as usize] = newest(self.last[keep as usize], self.last[gone as usize]);
         Some((keep, gone))
     }
 
@@ -216,15 +248,72 @@ impl Identity {
                 merged.push(gone);
             }
         }
-        (self.root(first), merged)
+        let person = self.root(first);
+        let last = &mut self.last[person as usize];
+        *last = newest(*last, event.time.timestamp());
+        (person, merged)
     }
 
-    /// Adds every edge of `other` (for merging partitions' graphs).
+    /// Adds every edge of `other` and its persons' newest times (for merging partitions'
+    /// graphs).
     pub fn absorb(&mut self, other: &Identity) {
         for (id, &parent) in other.names.iter().zip(&other.parent) {
             self.join(id, &other.names[parent as usize]);
         }
+        for (id, node) in other.names.iter().zip(0..) {
+            let theirs = other.last[other.find(node) as usize];
+            let ours = self.root(id) as usize;
+            self.last[ours] = newest(self.last[ours], theirs);
+        }
     }
+
+    /// Forgets every person (all their ids) whose newest event is before `before` (Unix
+    /// seconds), but those `keep` names (by root), and numbers the rest anew in their order.
+    /// Returns the new number of each old node ([`NOBODY`] for a forgotten one), or `None`
+    /// when nobody was forgotten and nothing moved.
+    pub(crate) fn forget(
+        &mut self,
+        before: i64,
+        keep: impl Fn(PersonId) -> bool,
+    ) -> Option<Vec<PersonId>> {
+        let n = self.parent.len();
+        let roots: Vec<PersonId> = (0..n as PersonId).map(|i| self.find(i)).collect();
+        let kept: Vec<bool> = (0..n)
+            .map(|r| {
+                roots[r] != r as PersonId || {
+                    let last = self.last[r];
+                    last == UNKNOWN || last >= before || keep(r as PersonId)
+                }
+            })
+            .collect();
+        // A person is kept or forgotten whole: by its root's verdict.
+        let kept: Vec<bool> = roots.iter().map(|&r| kept[r as usize]).collect();
+        if kept.iter().all(|&k| k) {
+            return None;
+        }
+        let mut remap = vec![NOBODY; n];
+        let survivors = remap.iter_mut().zip(&kept).filter(|(_, k)| **k);
+        for (new, (slot, _)) in (0..).zip(survivors) {
+            *slot = new;
+        }
+        retain_marked(&mut self.names, &kept);
+        retain_marked(&mut self.last, &kept);
+        self.parent = (0..n)
+            .filter(|&i| kept[i])
+            .map(|i| remap[roots[i] as usize])
+            .collect();
+        self.nodes.retain(|_, node| {
+            *node = remap[*node as usize];
+            *node != NOBODY
+        });
+        Some(remap)
+    }
+}
+
+/// Keeps `v[i]` where `kept[i]`, in order.
+fn retain_marked<T>(v: &mut Vec<T>, kept: &[bool]) {
+    let mut marks = kept.iter();
+    v.retain(|_| marks.next().copied().unwrap_or(false));
 }
 
 #[cfg(test)]
@@ -250,5 +339,42 @@ mod tests {
         for id in ["anon-1", "anon-2", "user-1", "x", "y"] {
             assert_eq!(merged.person(id), g.person(id));
         }
+    }
+
+    #[test]
+    fn forgetting_drops_whole_silent_persons_and_keeps_the_rest_as_they_were() {
+        let line = |ids: &str, t: &str| {
+            crate::analytics::event(&format!(
+                r#"{{"type":"identify",{ids},"timestamp":"2026-01-0{t}T00:00:00Z"}}"#
+            ))
+        };
+        let mut g = Identity::new();
+        g.observe(&line(r#""anonymousId":"a1","userId":"u1""#, "1"));
+        g.observe(&line(r#""anonymousId":"a2""#, "1"));
+        g.observe(&line(r#""anonymousId":"a3","userId":"u3""#, "1"));
+        g.observe(&line(r#""anonymousId":"a4""#, "1"));
+        g.observe(&line(r#""anonymousId":"b1","userId":"u1""#, "5"));
+        let day = |d: i64| 1_767_225_600 + (d - 1) * 86_400;
+        let a4 = g.nodes["a4"];
+        let saved = serde_json::to_value(&g).unwrap();
+        // Before day 3: a2 and a3/u3 are silent; a4 too, but kept (say, a visit is open).
+        let remap = g.forget(day(3), |p| p == a4).unwrap();
+        assert_eq!(g.len(), 4);
+        assert_eq!(g.persons(), 2);
+        assert_eq!(g.person("b1"), "a1");
+        assert_eq!(g.person("u1"), "a1");
+        assert_eq!(g.person("a4"), "a4");
+        assert_eq!(g.nodes["a4"], remap[a4 as usize]);
+        assert_eq!(g.person("u3"), "u3", "forgotten: unknown again");
+        assert_eq!(remap.iter().filter(|&&n| n == NOBODY).count(), 3);
+        let a4 = g.nodes["a4"];
+        assert_eq!(g.forget(day(3), |p| p == a4), None, "nothing more");
+        // Stored and read back with the times; a graph stored without them keeps everyone.
+        let back: Identity = serde_json::from_value(serde_json::to_value(&g).unwrap()).unwrap();
+        assert_eq!(back, g);
+        let mut old = saved;
+        old.as_object_mut().unwrap().remove("last");
+        let mut old: Identity = serde_json::from_value(old).unwrap();
+        assert_eq!(old.forget(day(30), |_| false), None);
     }
 }

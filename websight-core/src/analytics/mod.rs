@@ -197,7 +197,15 @@ impl StreamAnalytics {
         let dashboard = Dashboard::new(&c.currency, c.product_capacity, c.potential_customers_kept);
         Ok(StreamAnalytics {
             sessions: Sessionizer::new(c.sessions.clone())?,
-            rejected: Sessionizer::new(c.sessions.clone())?,
+            // Rejected traffic only counts visits: its ids (often a bot's throwaway ones) are
+            // kept no longer than a visit can still change.
+            rejected: Sessionizer::new(SessionConfig {
+                identity_retention_seconds: c
+                    .sessions
+                    .gap_seconds
+                    .saturating_add(c.sessions.allowed_lateness_seconds),
+                ..c.sessions.clone()
+            })?,
             config,
             catalogue,
             vader: Vader::new(),
@@ -374,7 +382,8 @@ impl StreamAnalytics {
         &self.catalogue
     }
 
-    /// Distinct persons (after identity stitching) with a valid event.
+    /// Distinct persons (after identity stitching) with a valid event within the identity
+    /// retention ([`SessionConfig::identity_retention_seconds`]).
     pub fn visitors(&self) -> usize {
         self.sessions.identity().persons()
     }
@@ -482,5 +491,33 @@ impl StreamAnalytics {
         self.out.sessions.push(summary);
         self.out.products.extend(details);
         self.out.visits.push(visit);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_flood_of_rejected_throwaway_ids_is_forgotten_within_hours() {
+        // A bot with a new id every 200 ms for seven hours: its visits are counted, its ids
+        // kept only while a visit of theirs can still change.
+        let mut a =
+            StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default()).unwrap();
+        let template =
+            event(r#"{"type":"page","anonymousId":"t","timestamp":"2026-01-01T00:00:00Z"}"#);
+        let n = 126_000i64;
+        for i in 0..n {
+            let mut e = template.clone();
+            e.message_id = format!("m{i}").into();
+            e.anonymous_id = Some(format!("bot-{i}").into());
+            e.time = template.time + Duration::milliseconds(200 * i);
+            a.ingest_rejected(e);
+        }
+        let held = a.rejected.identity().len();
+        // An hour of ids (18,000) and the events since the last sweep at most.
+        assert!(held < 18_000 + 50_000, "{held} ids held");
+        a.flush();
+        assert_eq!(a.counts().rejected_sessions, n as u64);
     }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::buffer::{Buffer, secs};
-use super::identity::{Identity, PersonId};
+use super::identity::{Identity, NOBODY, PersonId};
 use super::visit::Visit;
 use crate::enrich::{Acquisition, Agent, AgentParser};
 use crate::event::{Campaign, Event};
@@ -36,6 +36,10 @@ pub struct SessionConfig {
     /// holds 86,400). Past it — a flood — the person's first visit closes at once, so memory
     /// stays bounded; later events start new visits.
     pub max_open_events: usize,
+    /// Silence after which a person's ids are forgotten (30 days): identity stitching spans
+    /// that long, and the graph holds the ids of that period only. A person with a visit
+    /// open is never forgotten; one who comes back later starts afresh.
+    pub identity_retention_seconds: i64,
 }
 
 impl Default for SessionConfig {
@@ -48,6 +52,7 @@ impl Default for SessionConfig {
             internal_hosts: Vec::new(),
             watermark_outliers: 16,
             max_open_events: 100_000,
+            identity_retention_seconds: 30 * 86_400,
         }
     }
 }
@@ -57,6 +62,7 @@ impl SessionConfig {
     pub fn validate(&self) -> Result<()> {
         const YEAR: i64 = 366 * 86_400;
         if self.gap_seconds <= 0
+            || !(self.gap_seconds..=10 * YEAR).contains(&self.identity_retention_seconds)
             || self.max_seconds < self.gap_seconds
             || self.max_seconds > YEAR
             || !(0..=YEAR).contains(&self.out_of_orderness_seconds)
@@ -65,7 +71,7 @@ impl SessionConfig {
         {
             return Err(CoreError::parameter(
                 "sessions",
-                "the gap must be positive, the longest visit at least one gap and at most a year, lateness and out-of-orderness between 0 and a year, and a person must be allowed an open event",
+                "the gap must be positive, the longest visit at least one gap and at most a year, lateness and out-of-orderness between 0 and a year, identity retention between one gap and ten years, and a person must be allowed an open event",
             ));
         }
         Ok(())
@@ -120,7 +126,14 @@ pub struct Sessionizer {
     deadlines: BinaryHeap<Reverse<(DateTime<Utc>, PersonId)>>,
     closed: Vec<Visit>,
     buffered: u64,
+    /// Events since silent persons were last forgotten.
+    #[serde(default)]
+    since_sweep: u64,
 }
+
+/// Fewest events between sweeps of the identity graph for persons silent past the
+/// retention.
+const SWEEP_INTERVAL: u64 = 50_000;
 
 /// Files a deadline for `person` when its first visit now closes earlier than the one filed:
 /// a later closing time is found when the filed entry comes due.
@@ -150,6 +163,7 @@ impl Sessionizer {
             deadlines: BinaryHeap::new(),
             closed: Vec::new(),
             buffered: 0,
+            since_sweep: 0,
         })
     }
 
@@ -210,7 +224,46 @@ impl Sessionizer {
             }
         }
         self.close_due();
+        self.since_sweep += 1;
+        // A sweep visits every id: run after at least half as many events as ids held, so
+        // it costs at most two steps per event however many ids the retention holds.
+        if self.since_sweep >= SWEEP_INTERVAL.max(self.identity.len() as u64 / 2) {
+            self.forget_silent();
+        }
         Ok(())
+    }
+
+    /// Forgets the ids of persons silent for the retention period (none with open events)
+    /// and renumbers the open buffers and deadlines after the graph.
+    fn forget_silent(&mut self) {
+        self.since_sweep = 0;
+        let Some(before) = self
+            .watermark()
+            .and_then(|wm| wm.checked_sub_signed(secs(self.config.identity_retention_seconds)))
+        else {
+            return;
+        };
+        let buffers = &self.buffers;
+        let Some(remap) = self
+            .identity
+            .forget(before.timestamp(), |p| buffers.contains_key(&p))
+        else {
+            return;
+        };
+        // `NOBODY` (events without ids) is past the end of the table and stays itself.
+        let moved = |p: PersonId| remap.get(p as usize).copied().unwrap_or(p);
+        self.buffers = std::mem::take(&mut self.buffers)
+            .into_iter()
+            .map(|(p, b)| (moved(p), b))
+            .collect();
+        // Entries of forgotten persons are stale (they had no buffer): dropped.
+        self.deadlines = std::mem::take(&mut self.deadlines)
+            .into_iter()
+            .filter_map(|Reverse((t, p))| {
+                let now = moved(p);
+                (now != NOBODY || p == NOBODY).then_some(Reverse((t, now)))
+            })
+            .collect();
     }
 
     /// Persons merged into `person`: their buffers become one, the smaller ones placed into
@@ -609,5 +662,69 @@ mod tests {
         assert_eq!(visits[0].events.len(), 2);
         assert_eq!(s.identity().person("anon2"), s.identity().person("u1"));
         assert_eq!(s.identity().person("anon1"), s.identity().person("u1"));
+    }
+
+    #[test]
+    fn silent_persons_are_forgotten_and_the_rest_is_the_same() {
+        // A visitor a minute for 60 days, each seen once; "b1" logs in with "z1" on day 0
+        // and "z1" comes back alone on day 59. A sweep runs every 50,000 events.
+        let start = "2026-01-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let template = page("t", "t", None, "2026-01-01T00:00:00Z", "");
+        let at = |minutes: i64| start + TimeDelta::minutes(minutes);
+        let mut events = vec![page("login", "z1", Some("b1"), &at(0).to_rfc3339(), "")];
+        for i in 1..86_400i64 {
+            let mut e = template.clone();
+            e.message_id = format!("m{i}").into();
+            e.anonymous_id = Some(format!("v{i}").into());
+            e.time = at(i);
+            events.push(e);
+        }
+        events.push(page("back", "z1", None, &at(59 * 1_440).to_rfc3339(), ""));
+        events.sort_by_key(|e| e.time);
+        let run = |retention: i64, checkpoint_at: Option<usize>| {
+            let mut s = Sessionizer::new(SessionConfig {
+                identity_retention_seconds: retention,
+                ..SessionConfig::default()
+            })
+            .unwrap();
+            for (i, e) in events.iter().enumerate() {
+                if checkpoint_at == Some(i) {
+                    s = serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
+                }
+                s.ingest(e.clone()).unwrap();
+            }
+            let held = s.identity().len();
+            s.flush();
+            (s.drain(), held)
+        };
+        let (kept, all_ids) = run(10 * 366 * 86_400, None);
+        let (forgot, held) = run(86_400, None);
+        assert_eq!(all_ids, 86_401);
+        // The sweep at event 50,000 kept the last day's ids; 36,401 came after it.
+        assert!(held <= 36_401 + 1_440 + 40, "{held} ids held");
+        assert_eq!(kept.len(), forgot.len());
+        let person = |visits: &[Visit], id: &str| {
+            let v = visits.iter().find(|v| v.events[0].message_id == id);
+            v.map(|v| v.person.clone())
+        };
+        assert_eq!(person(&kept, "back").as_deref(), Some("b1"));
+        assert_eq!(
+            person(&forgot, "back").as_deref(),
+            Some("z1"),
+            "starts afresh"
+        );
+        // The rest alike (the flush closes visits in person order: compared by visit id).
+        let others = |visits: &[Visit]| {
+            let mut v: Vec<Visit> = visits
+                .iter()
+                .filter(|v| v.events[0].message_id != "back")
+                .cloned()
+                .collect();
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            v
+        };
+        assert_eq!(others(&kept), others(&forgot));
+        // A checkpoint after the sweep (numbers renumbered) restores to the same visits.
+        assert_eq!(run(86_400, Some(60_000)), (forgot, held));
     }
 }
