@@ -98,10 +98,10 @@ impl Observer for SummaryTally {
             );
             if self.orders.insert(crate::hash::hash64(key.as_bytes())) {
                 let currency = p.currency.as_deref().unwrap_or(DEFAULT_CURRENCY);
-                let slot = self.revenue.entry(currency.to_owned()).or_default();
-                *slot = slot
-                    .checked_add(p.order_value().unwrap_or_default())
-                    .unwrap_or(*slot);
+                let value = p.order_value().unwrap_or_default();
+                // Bounded as the dashboard's: past a thousand currencies, `(other)`.
+                use crate::analytics::labels;
+                labels::tally(&mut self.revenue, currency, value, labels::money);
             }
         }
     }

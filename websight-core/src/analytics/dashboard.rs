@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::documents::{KpiWindow, SessionSummary};
+use super::labels;
 use super::topk::TopCounter;
 use super::visit::Visit;
 use crate::event::Money;
@@ -60,6 +61,14 @@ pub struct SentimentCounts {
     pub neutral: u64,
     /// Negative reviews.
     pub negative: u64,
+}
+
+impl SentimentCounts {
+    fn add(&mut self, o: SentimentCounts) {
+        self.positive += o.positive;
+        self.neutral += o.neutral;
+        self.negative += o.negative;
+    }
 }
 
 /// A visitor who spent long on a product without buying.
@@ -129,17 +138,18 @@ pub struct Dashboard {
     pub products: ProductCounters,
     /// Funnel.
     pub funnel: Funnel,
-    /// Orders per payment method (`unknown` when not sent).
+    /// Orders per payment method (`unknown` when not sent; [bounded](super::labels)).
     pub payments: BTreeMap<String, u64>,
     /// Visits that filled a cart and did not order.
     pub abandoned_carts: u64,
-    /// Review sentiment per product category.
+    /// Review sentiment per product category ([bounded](super::labels)).
     pub sentiment: BTreeMap<String, SentimentCounts>,
     /// Longest unconverted product attention, longest first.
     pub potential_customers: Vec<PotentialCustomer>,
     /// Completed orders.
     pub orders: u64,
-    /// Revenue per currency, exact.
+    /// Revenue per currency, exact ([bounded](super::labels): past a thousand currencies
+    /// the rest are summed under `(other)`).
     pub revenue: BTreeMap<String, Money>,
     /// Visits per GA4 channel.
     pub channels: BTreeMap<String, u64>,
@@ -189,12 +199,13 @@ impl Dashboard {
     }
 
     pub(crate) fn add_sentiment(&mut self, category: &str, label: Sentiment) {
-        let c = self.sentiment.entry(category.to_owned()).or_default();
+        let mut one = SentimentCounts::default();
         match label {
-            Sentiment::Positive => c.positive += 1,
-            Sentiment::Neutral => c.neutral += 1,
-            Sentiment::Negative => c.negative += 1,
+            Sentiment::Positive => one.positive = 1,
+            Sentiment::Neutral => one.neutral = 1,
+            Sentiment::Negative => one.negative = 1,
         }
+        labels::tally(&mut self.sentiment, category, one, SentimentCounts::add);
     }
 
     pub(crate) fn add_potential(
@@ -245,13 +256,14 @@ impl Dashboard {
         }
         for order in visit.orders() {
             self.orders += 1;
-            let method = order
-                .payment_method
-                .clone()
-                .unwrap_or_else(|| "unknown".into());
-            *self.payments.entry(method).or_default() += 1;
-            let slot = self.revenue.entry(order.currency.clone()).or_default();
-            *slot = slot.checked_add(order.value).unwrap_or(*slot);
+            let method = order.payment_method.as_deref().unwrap_or("unknown");
+            labels::tally(&mut self.payments, method, 1, labels::count);
+            labels::tally(
+                &mut self.revenue,
+                &order.currency,
+                order.value,
+                labels::money,
+            );
             if order.currency != self.currency {
                 continue;
             }
@@ -307,22 +319,12 @@ impl Dashboard {
         self.funnel.carted += f.carted;
         self.funnel.checkout += f.checkout;
         self.funnel.purchased += f.purchased;
-        for (k, v) in &o.payments {
-            *self.payments.entry(k.clone()).or_default() += v;
-        }
+        labels::merge(&mut self.payments, &o.payments, labels::count);
         self.abandoned_carts += o.abandoned_carts;
-        for (k, v) in &o.sentiment {
-            let c = self.sentiment.entry(k.clone()).or_default();
-            c.positive += v.positive;
-            c.neutral += v.neutral;
-            c.negative += v.negative;
-        }
+        labels::merge(&mut self.sentiment, &o.sentiment, SentimentCounts::add);
         self.add_potential(o.potential_customers.iter().cloned());
         self.orders += o.orders;
-        for (k, v) in &o.revenue {
-            let slot = self.revenue.entry(k.clone()).or_default();
-            *slot = slot.checked_add(*v).unwrap_or(*slot);
-        }
+        labels::merge(&mut self.revenue, &o.revenue, labels::money);
         for (k, v) in &o.channels {
             *self.channels.entry(k.clone()).or_default() += v;
         }

@@ -57,6 +57,7 @@ mod catalogue;
 mod dashboard;
 mod documents;
 mod identity;
+pub mod labels;
 mod series;
 mod sessionize;
 mod topk;
@@ -519,5 +520,46 @@ mod tests {
         assert!(held < 18_000 + 50_000, "{held} ids held");
         a.flush();
         assert_eq!(a.counts().rejected_sessions, n as u64);
+    }
+
+    #[test]
+    fn orders_naming_a_new_long_payment_method_each_keep_the_dashboard_bounded() {
+        let mut a =
+            StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default()).unwrap();
+        let filler = "x".repeat(8_000);
+        for i in 0..3_000 {
+            a.ingest(event(&format!(
+                r#"{{"type":"track","event":"Order Completed","messageId":"m{i}","anonymousId":"a{i}",
+                "timestamp":"2026-01-01T10:00:00Z","properties":{{"order_id":"o{i}","revenue":"1.00",
+                "currency":"C{i}","payment_method":"{i:04}{filler}"}}}}"#
+            )));
+        }
+        a.flush();
+        let d = a.dashboard();
+        assert_eq!(d.orders, 3_000);
+        for (name, len, total) in [
+            (
+                "payments",
+                d.payments.len(),
+                d.payments.values().sum::<u64>(),
+            ),
+            (
+                "revenue",
+                d.revenue.len(),
+                d.revenue.values().map(|m| m.cents() as u64).sum(),
+            ),
+        ] {
+            assert_eq!(len, labels::MAX_LABELS + 1, "{name}");
+            assert_eq!(
+                total,
+                if name == "payments" { 3_000 } else { 300_000 },
+                "{name}"
+            );
+        }
+        assert!(
+            d.payments
+                .keys()
+                .all(|k| k.len() <= labels::MAX_LABEL_BYTES)
+        );
     }
 }
