@@ -118,6 +118,46 @@ fn dp_ledger_refuses_overspending_across_processes() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `pipeline --dp-budget-delta`: the ledger it creates holds that δ; reopened without the
+/// flag (δ = 1e-5) it is refused, as a ledger is the budget it was created with.
+#[test]
+fn pipeline_dp_budget_delta_sets_the_ledgers_delta() {
+    let dir = std::env::temp_dir().join(format!("websight-dp-delta-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let ledger = dir.join("ledger.json");
+    let pipeline = |extra: &[&str]| {
+        let mut cmd = example("pipeline");
+        cmd.args([
+            "--sessions",
+            "200",
+            "--users",
+            "50",
+            "--stream-only",
+            "--out-dir",
+        ])
+        .arg(dir.join("out"))
+        .args(["--dp-epsilon", "1", "--dp-budget", "10", "--dp-ledger"])
+        .arg(&ledger)
+        .args(extra)
+        .env("WEBSIGHT_PSEUDONYM_KEY", "fixed-test-key-0123456789");
+        cmd
+    };
+    run_ok(&mut pipeline(&["--dp-budget-delta", "1e-7"]));
+    let state = run_json(
+        example("dp")
+            .args(["ledger", "--ledger"])
+            .arg(&ledger)
+            .args(["--budget", "10", "--budget-delta", "1e-7"]),
+    );
+    assert_eq!(state["budget_delta"].as_f64(), Some(1e-7));
+    assert!((state["spent_epsilon"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    let other = pipeline(&[]).output().unwrap();
+    assert!(!other.status.success());
+    assert!(String::from_utf8_lossy(&other.stderr).contains("holds a budget"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// `dp sample` prints N exact samples one per line: integers for the discrete mechanisms,
 /// multiples of a power of two for the snapped Laplace, with the variances of their laws.
 #[test]

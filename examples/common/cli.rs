@@ -48,16 +48,21 @@ pub fn servers(
 }
 
 /// The DP release flags of `pipeline` and `serve`: `--dp-epsilon E --dp-budget TOTAL
-/// --dp-ledger FILE [--dp-visits-per-person K] [--dp-revenue-cap R]`.
+/// --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]`.
 #[allow(dead_code)] // not every example releases a dashboard
 #[derive(Debug, Default)]
 pub struct DpFlags {
     epsilon: Option<f64>,
     budget: Option<f64>,
+    budget_delta: Option<f64>,
     ledger: Option<std::path::PathBuf>,
     visits_per_person: Option<u32>,
     revenue_cap: Option<f64>,
 }
+
+/// The ledger's δ budget when `--dp-budget-delta` is not given.
+#[allow(dead_code)]
+pub const DEFAULT_BUDGET_DELTA: f64 = 1e-5;
 
 /// A DP release asked for on the command line.
 #[allow(dead_code)]
@@ -87,6 +92,7 @@ impl DpFlags {
         match flag {
             "--dp-epsilon" => self.epsilon = Some(parse(flag, value(flag)?)?),
             "--dp-budget" => self.budget = Some(parse(flag, value(flag)?)?),
+            "--dp-budget-delta" => self.budget_delta = Some(parse(flag, value(flag)?)?),
             "--dp-revenue-cap" => self.revenue_cap = Some(parse(flag, value(flag)?)?),
             "--dp-visits-per-person" => self.visits_per_person = Some(parse(flag, value(flag)?)?),
             "--dp-ledger" => self.ledger = Some(value(flag)?.into()),
@@ -99,8 +105,10 @@ impl DpFlags {
     /// required); the ledger is opened now, so a bad one fails before any work.
     pub fn check(self, currency: &str) -> Result<Option<DpRelease>, String> {
         let Some(epsilon) = self.epsilon else {
-            if self.budget.is_some() || self.ledger.is_some() {
-                return Err("--dp-budget and --dp-ledger go with --dp-epsilon".into());
+            if self.budget.is_some() || self.budget_delta.is_some() || self.ledger.is_some() {
+                return Err(
+                    "--dp-budget, --dp-budget-delta and --dp-ledger go with --dp-epsilon".into(),
+                );
             }
             return Ok(None);
         };
@@ -113,7 +121,9 @@ impl DpFlags {
         };
         bounds.visits_per_person = self.visits_per_person.unwrap_or(bounds.visits_per_person);
         bounds.revenue_cap = self.revenue_cap.unwrap_or(bounds.revenue_cap);
-        let ledger = websight::dp::Ledger::open(path, budget, 1e-5).map_err(|e| e.to_string())?;
+        // δ of the whole budget: the private models spend 1e-5 of it.
+        let delta = self.budget_delta.unwrap_or(DEFAULT_BUDGET_DELTA);
+        let ledger = websight::dp::Ledger::open(path, budget, delta).map_err(|e| e.to_string())?;
         Ok(Some(DpRelease {
             epsilon,
             ledger,
