@@ -108,17 +108,8 @@ impl<'de> Deserialize<'de> for Identity {
             last,
         };
         // A root is its own parent and every chain reaches one: no cycles.
-        for start in 0..n as PersonId {
-            let mut at = start;
-            for _ in 0..=n {
-                if graph.parent[at as usize] == at {
-                    break;
-                }
-                at = graph.parent[at as usize];
-            }
-            if graph.parent[at as usize] != at {
-                return Err(D::Error::custom("identity: a cycle of parents"));
-            }
+        if roots_of(&graph.parent).is_none() {
+            return Err(D::Error::custom("identity: a cycle of parents"));
         }
         Ok(graph)
     }
@@ -277,7 +268,7 @@ impl Identity {
         keep: impl Fn(PersonId) -> bool,
     ) -> Option<Vec<PersonId>> {
         let n = self.parent.len();
-        let roots: Vec<PersonId> = (0..n as PersonId).map(|i| self.find(i)).collect();
+        let roots = roots_of(&self.parent)?;
         let kept: Vec<bool> = (0..n)
             .map(|r| {
                 roots[r] != r as PersonId || {
@@ -308,6 +299,37 @@ impl Identity {
         });
         Some(remap)
     }
+}
+
+/// Each node's root in one pass — a chain is walked once however many nodes hang from it
+/// (logins naming ever smaller ids leave chains as long as the logins) — or `None` when
+/// the parents hold a cycle. Parents must be in range.
+fn roots_of(parent: &[PersonId]) -> Option<Vec<PersonId>> {
+    const UNSEEN: PersonId = PersonId::MAX;
+    const ON_PATH: PersonId = PersonId::MAX - 1;
+    let mut roots = vec![UNSEEN; parent.len()];
+    let mut path = Vec::new();
+    for start in 0..parent.len() {
+        let mut at = start;
+        while roots[at] == UNSEEN {
+            let up = parent[at] as usize;
+            if up == at {
+                roots[at] = at as PersonId;
+                break;
+            }
+            roots[at] = ON_PATH;
+            path.push(at);
+            at = up;
+        }
+        let root = roots[at];
+        if root == ON_PATH {
+            return None;
+        }
+        for node in path.drain(..) {
+            roots[node] = root;
+        }
+    }
+    Some(roots)
 }
 
 /// Keeps `v[i]` where `kept[i]`, in order.
@@ -376,5 +398,38 @@ mod tests {
         old.as_object_mut().unwrap().remove("last");
         let mut old: Identity = serde_json::from_value(old).unwrap();
         assert_eq!(old.forget(day(30), |_| false), None);
+    }
+
+    #[test]
+    fn roots_are_found_in_one_pass_and_cycles_refused() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        let mut g = Identity::new();
+        for _ in 0..3_000 {
+            let (a, b) = (rng.gen_range(0..2_000), rng.gen_range(0..2_000));
+            g.union(&format!("i{a}"), &format!("i{b}"));
+        }
+        let found: Vec<PersonId> = (0..g.len() as PersonId).map(|i| g.find(i)).collect();
+        assert_eq!(roots_of(&g.parent), Some(found));
+        assert_eq!(roots_of(&[1, 2, 0]), None);
+        assert_eq!(roots_of(&[0, 2, 1]), None);
+        // 100,000 logins of one visitor, each naming a smaller user id: a chain that long,
+        // which walking it from every node would take 5·10⁹ steps to resolve.
+        let mut chain = Identity::new();
+        for i in (0..100_000).rev() {
+            chain.union("visitor", &format!("u{i:06}"));
+        }
+        let depth = (0..)
+            .scan(chain.nodes["u099999"], |at, _| {
+                let up = chain.parent[*at as usize];
+                (up != *at).then(|| *at = up)
+            })
+            .count();
+        assert!(depth > 90_000, "a chain of {depth}");
+        let back: Identity = serde_json::from_value(serde_json::to_value(&chain).unwrap()).unwrap();
+        assert_eq!(back.persons(), 1);
+        let mut chain = back;
+        assert!(chain.forget(i64::MIN + 1, |_| false).is_some());
+        assert!(chain.is_empty());
     }
 }
