@@ -251,8 +251,9 @@ impl Identity {
         for (id, &parent) in other.names.iter().zip(&other.parent) {
             self.join(id, &other.names[parent as usize]);
         }
-        for (id, node) in other.names.iter().zip(0..) {
-            let theirs = other.last[other.find(node) as usize];
+        let roots = roots_of(&other.parent).unwrap_or_default();
+        for (id, &root) in other.names.iter().zip(&roots) {
+            let theirs = other.last[root as usize];
             let ours = self.root(id) as usize;
             self.last[ours] = newest(self.last[ours], theirs);
         }
@@ -379,6 +380,11 @@ mod tests {
         let day = |d: i64| 1_767_225_600 + (d - 1) * 86_400;
         let a4 = g.nodes["a4"];
         let saved = serde_json::to_value(&g).unwrap();
+        // A partition's graph merged into an empty one carries its persons' times along.
+        let mut merged = Identity::new();
+        merged.absorb(&g);
+        let merged_a4 = merged.nodes["a4"];
+        merged.forget(day(3), |p| p == merged_a4).unwrap();
         // Before day 3: a2 and a3/u3 are silent; a4 too, but kept (say, a visit is open).
         let remap = g.forget(day(3), |p| p == a4).unwrap();
         assert_eq!(g.len(), 4);
@@ -389,6 +395,10 @@ mod tests {
         assert_eq!(g.nodes["a4"], remap[a4 as usize]);
         assert_eq!(g.person("u3"), "u3", "forgotten: unknown again");
         assert_eq!(remap.iter().filter(|&&n| n == NOBODY).count(), 3);
+        for id in ["a1", "a2", "a3", "a4", "b1", "u1", "u3"] {
+            assert_eq!(merged.person(id), g.person(id), "{id}");
+        }
+        assert_eq!(merged.len(), g.len());
         let a4 = g.nodes["a4"];
         assert_eq!(g.forget(day(3), |p| p == a4), None, "nothing more");
         // Stored and read back with the times; a graph stored without them keeps everyone.
