@@ -875,12 +875,7 @@ impl<'s> Topology<'s> {
         // With an output directory the topics are files a user can open.
         let file = |name: &str, payloads: bool| -> Result<Counted> {
             let path = dir.join(name);
-            let file = if resuming {
-                std::fs::OpenOptions::new().append(true).open(&path)?
-            } else {
-                std::fs::File::create(&path)?
-            };
-            let out = std::io::BufWriter::new(file);
+            let out = websight_core::io::output_file(&path, resuming)?;
             let sink: Box<dyn EventSink> = if payloads {
                 Box::new(JsonLinesSink::payloads(out))
             } else {

@@ -101,8 +101,7 @@ impl MemoryIndex {
             name: &str,
             docs: &BTreeMap<String, T>,
         ) -> Result<()> {
-            let file = std::fs::File::create(dir.join(format!("{name}.jsonl")))?;
-            let mut out = std::io::BufWriter::new(file);
+            let mut out = super::output_file(&dir.join(format!("{name}.jsonl")), false)?;
             let mut line = Vec::new();
             for doc in docs.values() {
                 super::write_json_line(&mut out, &mut line, doc)?;
@@ -188,8 +187,7 @@ impl JsonLinesIndex {
     pub fn create(dir: &std::path::Path) -> Result<JsonLinesIndex> {
         std::fs::create_dir_all(dir)?;
         let open = |name: &str| -> Result<_> {
-            let file = std::fs::File::create(dir.join(format!("{name}.jsonl")))?;
-            Ok(std::io::BufWriter::new(file))
+            Ok(super::output_file(&dir.join(format!("{name}.jsonl")), false)?)
         };
         Ok(JsonLinesIndex {
             files: [
@@ -213,11 +211,7 @@ impl JsonLinesIndex {
                 let lines = std::io::BufRead::split(std::io::BufReader::new(file), b'\n');
                 written[i] = lines.count() as u64;
             }
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)?;
-            Ok(std::io::BufWriter::new(file))
+            Ok(super::output_file(&path, true)?)
         };
         let files = [open(0)?, open(1)?, open(2)?, open(3)?];
         Ok(JsonLinesIndex {

@@ -99,7 +99,7 @@ impl JsonLinesSessionStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let out = std::io::BufWriter::new(std::fs::File::create(&path)?);
+        let out = super::output_file(&path, false)?;
         Ok(JsonLinesSessionStore {
             path,
             out,
@@ -110,13 +110,9 @@ impl JsonLinesSessionStore {
     /// Opens the file at `path` to append to what it holds (e.g. after a restart).
     pub fn append(path: impl Into<std::path::PathBuf>) -> Result<JsonLinesSessionStore> {
         let path = path.into();
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)?;
         Ok(JsonLinesSessionStore {
+            out: super::output_file(&path, true)?,
             path,
-            out: std::io::BufWriter::new(file),
             line: Vec::new(),
         })
     }
