@@ -15,19 +15,17 @@ pub fn hash64(bytes: &[u8]) -> u64 {
 
 /// A map that stays in the process (per-person state, caches): foldhash, seeded per process —
 /// several times faster than `std`'s SipHash on short keys. Never for values that leave the
-/// process or need a stable order.
-pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// process or need a stable order. hashbrown's own map (what `std`'s wraps) for its
+/// `entry_ref`: [`slot`] looks a key up once.
+pub(crate) type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// The set of [`FastMap`].
-pub(crate) type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
+pub(crate) type FastSet<K> = hashbrown::HashSet<K, foldhash::fast::RandomState>;
 
-/// `map[key]`, inserted as `V::default()` when absent: an owned key is made only on insertion.
+/// `map[key]`, inserted as `V::default()` when absent: one lookup, and an owned key made only
+/// on insertion (every event looks its person up in the gate and in two rules).
 pub(crate) fn slot<'m, V: Default>(map: &'m mut FastMap<String, V>, key: &str) -> &'m mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_owned(), V::default());
-    }
-    map.get_mut(key)
-        .unwrap_or_else(|| unreachable!("inserted above"))
+    map.entry_ref(key).or_default()
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";

@@ -234,6 +234,8 @@ impl ProductDetail {
             .filter(|key| listed.insert(key))
             .map(|key| ((*key).to_owned(), 0.0))
             .collect();
+        // hashbrown's set may not outlive what it borrows (std's may, by `may_dangle`).
+        drop(listed);
         keys.extend(unlisted);
         for (key, seconds) in keys {
             let info = catalogue.get(&key);

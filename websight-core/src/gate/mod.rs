@@ -284,6 +284,7 @@ impl Gate {
             .collect();
         let mut distinct = FastSet::default();
         lookup.retain(|id| distinct.insert(*id));
+        drop(distinct);
         let flags = state.known(&lookup).await?;
         // Ids by their hash: pseudonyms are keyed HMACs, so 64 bits cannot be made to collide.
         let mut known: FastSet<u64> = lookup
@@ -292,6 +293,7 @@ impl Gate {
             .filter(|(_, known)| *known)
             .map(|(id, _)| hash64(id.as_bytes()))
             .collect();
+        drop(lookup);
         let mut update = StateUpdate::default();
         let mut added = FastSet::default();
         let mut outcomes = Vec::with_capacity(items.len());

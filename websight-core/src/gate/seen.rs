@@ -1,7 +1,7 @@
 //! Message ids already judged, forgotten once their event time is far behind the traffic.
 
 use std::collections::BTreeMap;
-use std::collections::hash_map::Entry;
+use hashbrown::hash_map::Entry;
 
 use chrono::{DateTime, Utc};
 
