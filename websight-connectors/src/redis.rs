@@ -3,13 +3,17 @@
 //! both sized by the gate's [`GateConfig`] with core's [`bloom_size`] (the embedded
 //! filter's rule), with fill and false-positive rate reported; unique users in a
 //! HyperLogLog (`PFADD`/`PFCOUNT`/`PFMERGE`), and sessions per user in a hash (each session
-//! counted once, atomically, by a small Lua script) — every call takes a batch and costs one pipelined round trip, never one per
+//! counted once, atomically, by a small Lua script; session ids kept a day of event time and
+//! persons without a new visit for the gate's visit-count retention forgotten, so the state
+//! holds recent traffic, not the stream's whole history) — every call takes a batch and costs one pipelined round trip, never one per
 //! event, and every write is idempotent, so a retry never counts twice.
 //!
 //! The connection reconnects by itself; a call that fails because the server went away is
 //! retried with capped exponential backoff.
 
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use websight_core::gate::{FilterStats, GateConfig, bloom_size, hash64};
@@ -20,12 +24,35 @@ use crate::{ConnectorError, Result};
 /// The longest a connection attempt or a call may take before it is retried.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Counts each `(user, session)` pair's session once: `SADD` to the seen sessions, and only
-/// if it was new, `HINCRBY` the user's count.
+/// Session ids are remembered (to count a retried batch once) for a day of event time.
+const SEEN_SESSION_SECONDS: i64 = 86_400;
+
+/// Counts each `(user, session)` pair's session once, as of the batch's time `at`: `ZADD NX`
+/// to the seen sessions (scored by `at`), and only if it was new, `HINCRBY` the user's count
+/// and note `at` as the user's last visit (never moved back). Then forgets sessions seen
+/// before the first cut-off and, up to 10,000 per call, users whose last visit is before the
+/// second. `at` is `+inf` before the gate knows the time: such sessions are kept, and their
+/// users until a visit with a known time.
+/// A `seen_sessions` set written before sessions were scored is replaced once.
 const COUNT_NEW_SESSIONS: &str = r"
-for i = 1, #ARGV, 2 do
-  if redis.call('SADD', KEYS[1], ARGV[i + 1]) == 1 then
+if redis.call('TYPE', KEYS[1]).ok == 'set' then
+  redis.call('DEL', KEYS[1])
+end
+local at = ARGV[1]
+for i = 4, #ARGV, 2 do
+  if redis.call('ZADD', KEYS[1], 'NX', at, ARGV[i + 1]) == 1 then
     redis.call('HINCRBY', KEYS[2], ARGV[i], 1)
+    if at ~= '+inf' then
+      redis.call('ZADD', KEYS[3], 'GT', at, ARGV[i])
+    end
+  end
+end
+if ARGV[2] ~= '' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[2])
+  local silent = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. ARGV[3], 'LIMIT', 0, 10000)
+  for _, user in ipairs(silent) do
+    redis.call('HDEL', KEYS[2], user)
+    redis.call('ZREM', KEYS[3], user)
   end
 end
 return 0";
@@ -43,6 +70,8 @@ pub struct RedisGateState {
     /// The filter's configured false-positive rate and capacity.
     fp_rate: f64,
     capacity: usize,
+    /// [`GateConfig::visit_count_retention_seconds`].
+    retention_seconds: i64,
 }
 
 impl std::fmt::Debug for RedisGateState {
@@ -110,6 +139,7 @@ impl RedisGateState {
         prefix: &str,
         config: &GateConfig,
     ) -> Result<RedisGateState> {
+        config.validate()?;
         let (bits, hashes) = bloom_size(config.known_users_capacity, config.known_users_fp_rate)?;
         // Redis strings stop at 2^32 bits.
         if bits > 1 << 32 {
@@ -128,6 +158,7 @@ impl RedisGateState {
             bitmap: (bits, hashes),
             fp_rate: config.known_users_fp_rate,
             capacity: config.known_users_capacity,
+            retention_seconds: config.visit_count_retention_seconds,
         })
     }
 
@@ -341,16 +372,26 @@ impl RedisGateState {
         Ok(n)
     }
 
-    /// Records `(user, session)` pairs: each session counts once for its user, however often
-    /// it is seen. One pipelined round trip per batch.
-    pub async fn record_sessions(&mut self, pairs: &[(&str, &str)]) -> Result<()> {
-        self.record_batch(&[], pairs).await
+    /// Records `(user, session)` pairs as of event time `at` (`None`: not known yet): each
+    /// session counts once for its user, however often it is seen within a day. One
+    /// pipelined round trip per batch.
+    pub async fn record_sessions(
+        &mut self,
+        pairs: &[(&str, &str)],
+        at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.record_batch(&[], pairs, at).await
     }
 
     /// A gate batch's whole update in one pipelined round trip: known and unique users, and
-    /// new sessions counted per user. Every command is idempotent, so a retry after a lost
-    /// reply counts nothing twice.
-    pub async fn record_batch(&mut self, users: &[&str], pairs: &[(&str, &str)]) -> Result<()> {
+    /// new sessions counted per user as of `at`. Every command is idempotent, so a retry after
+    /// a lost reply counts nothing twice.
+    pub async fn record_batch(
+        &mut self,
+        users: &[&str],
+        pairs: &[(&str, &str)],
+        at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         if users.is_empty() && pairs.is_empty() {
             return Ok(());
         }
@@ -359,12 +400,19 @@ impl RedisGateState {
         self.queue_unique(&mut pipe, users);
         if !pairs.is_empty() {
             // Atomic per pair, so a retried batch finds its sessions seen and counts nothing.
+            let at = at.map(|t| t.timestamp());
+            let cut =
+                |seconds: i64| at.map_or(String::new(), |t| t.saturating_sub(seconds).to_string());
             let cmd = pipe
                 .cmd("EVAL")
                 .arg(COUNT_NEW_SESSIONS)
-                .arg(2)
+                .arg(3)
                 .arg(self.key("seen_sessions"))
-                .arg(self.key("sessions_per_user"));
+                .arg(self.key("sessions_per_user"))
+                .arg(self.key("last_visit"))
+                .arg(at.map_or("+inf".to_owned(), |t| t.to_string()))
+                .arg(cut(SEEN_SESSION_SECONDS))
+                .arg(cut(self.retention_seconds));
             for (user, session) in pairs {
                 cmd.arg(*user).arg(*session);
             }
@@ -406,6 +454,15 @@ impl RedisGateState {
         self.reserve().await
     }
 
+    /// Session ids remembered and persons counted: what the visit counts hold now (bounded by
+    /// a day of sessions and the retention's persons).
+    pub async fn held_sessions(&mut self) -> Result<(u64, u64)> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZCARD").arg(self.key("seen_sessions"));
+        pipe.cmd("HLEN").arg(self.key("sessions_per_user"));
+        Ok(self.run(&pipe).await?)
+    }
+
     /// Sessions recorded for `user`.
     pub async fn sessions_of(&mut self, user: &str) -> Result<u64> {
         let mut pipe = redis::pipe();
@@ -434,7 +491,7 @@ impl websight_core::gate::GateState for RedisGateState {
             .iter()
             .map(|(u, s)| (u.as_str(), s.as_str()))
             .collect();
-        Ok(self.record_batch(&users, &sessions).await?)
+        Ok(self.record_batch(&users, &sessions, update.at).await?)
     }
 
     async fn unique_users(&mut self) -> websight_core::Result<f64> {
@@ -502,11 +559,12 @@ impl websight_core::gate::GateState for RedisGateState {
 }
 
 /// The keys of the gate state, under the prefix.
-const STATE_KEYS: [&str; 4] = [
+const STATE_KEYS: [&str; 5] = [
     "known_users",
     "unique_users",
     "seen_sessions",
     "sessions_per_user",
+    "last_visit",
 ];
 
 /// [`Checkpoints`](websight_core::flow::Checkpoints) in Redis: the last one under

@@ -128,13 +128,42 @@ async fn gate_state_with_redisbloom_and_with_a_bitmap() {
         .iter()
         .map(|(u, s)| (u.as_str(), s.as_str()))
         .collect();
+    let day = |d: i64| chrono::DateTime::from_timestamp(1_767_225_600 + d * 86_400, 0);
     for batch in refs.chunks(250) {
-        bloom.record_sessions(batch).await.unwrap();
+        bloom.record_sessions(batch, day(0)).await.unwrap();
     }
+    // Retried (a lost reply): nothing counts twice.
+    bloom.record_sessions(&refs[..250], day(0)).await.unwrap();
     for user in truth.keys() {
         let want = owner.values().filter(|&&u| u == user).count() as u64;
         assert_eq!(bloom.sessions_of(user).await.unwrap(), want, "{user}");
     }
+    assert_eq!(bloom.held_sessions().await.unwrap(), (700, 37));
+
+    // Bounded: session ids leave after a day, persons without a visit for the retention
+    // (30 days) with their counts; a regular stays, counted in full.
+    for d in [10, 20, 31] {
+        let session = format!("regular-{d}");
+        bloom
+            .record_sessions(&[("u0", session.as_str())], day(d))
+            .await
+            .unwrap();
+    }
+    let u0 = owner.values().filter(|&&u| u == "u0").count() as u64;
+    assert_eq!(bloom.sessions_of("u0").await.unwrap(), u0 + 3);
+    assert_eq!(bloom.sessions_of("u1").await.unwrap(), 0);
+    assert_eq!(bloom.held_sessions().await.unwrap(), (1, 1));
+    // Before the gate knows the time: kept until a visit with a known time.
+    bloom
+        .record_sessions(&[("first", "s-first")], None)
+        .await
+        .unwrap();
+    bloom
+        .record_sessions(&[("u0", "regular-70")], day(70))
+        .await
+        .unwrap();
+    assert_eq!(bloom.sessions_of("first").await.unwrap(), 1);
+    assert_eq!(bloom.held_sessions().await.unwrap(), (2, 2));
 
     // Last (it empties the server): a restart is survived.
     restart_is_reconnected(&url).await;

@@ -9,13 +9,15 @@
 //! and rule tallies are forgotten an hour (of event time, behind the watermark's frontier)
 //! after they fall silent, message ids two hours after their event; a redelivery older than
 //! that is judged again (the analytics, for which it is late, send it to the dead letters
-//! as `late`).
+//! as `late`). In the shared state, a person without a new visit for
+//! [`GateConfig::visit_count_retention_seconds`] (30 days) leaves the visits-per-person
+//! count, and Redis remembers session ids for a day.
 //!
 //! Rules see every event, known visitors included (only [`NoUserAgent`] is for new
 //! visitors); once a rule fires for a person, the rest of that person's visit (until 30
 //! minutes of silence) is rejected with it. Unique visitors are counted in a [`HyperLogLog`]
-//! for every valid event whatever the Bloom filter says; visits per person are exact and
-//! include the first.
+//! for every valid event whatever the Bloom filter says; visits per person are exact within
+//! the retention and include the first.
 //!
 //! ```
 //! use websight_core::decode::{decode_segment, DecodeContext};
@@ -89,6 +91,9 @@ pub struct GateConfig {
     pub blocked_ips: Vec<IpAddr>,
     /// Silence after which a person's next event starts a new visit, seconds.
     pub visit_gap_seconds: i64,
+    /// Event time after which a person without a new visit leaves the visits-per-person
+    /// count of the shared state (30 days), so it holds the persons of that period only.
+    pub visit_count_retention_seconds: i64,
 }
 
 impl Default for GateConfig {
@@ -100,7 +105,25 @@ impl Default for GateConfig {
             hll_precision: 14,
             blocked_ips: Vec::new(),
             visit_gap_seconds: 1800,
+            visit_count_retention_seconds: 30 * 86_400,
         }
+    }
+}
+
+impl GateConfig {
+    /// Checks the durations: a positive visit gap, and a visit-count retention of at least
+    /// that gap and at most ten years.
+    pub fn validate(&self) -> Result<()> {
+        if self.visit_gap_seconds <= 0
+            || !(self.visit_gap_seconds..=10 * 366 * 86_400)
+                .contains(&self.visit_count_retention_seconds)
+        {
+            return Err(crate::CoreError::parameter(
+                "gate",
+                "the visit gap must be positive and the visit-count retention between one gap and ten years",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -239,6 +262,7 @@ impl Gate {
 
     /// A gate with the given rules, applied in order.
     pub fn with_rules(config: GateConfig, rules: Vec<Box<dyn SecurityRule>>) -> Result<Self> {
+        config.validate()?;
         Ok(Gate {
             config,
             rules,
@@ -322,6 +346,7 @@ impl Gate {
             outcomes.push(verdict.outcome);
         }
         if !update.is_empty() {
+            update.at = self.frontier.value();
             state.record(&update).await?;
         }
         Ok(outcomes)

@@ -1,7 +1,7 @@
 //! Message ids already judged, forgotten once their event time is far behind the traffic.
 
-use std::collections::BTreeMap;
 use hashbrown::hash_map::Entry;
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 

@@ -5,6 +5,7 @@
 use crate::hash::FastMap;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::{HyperLogLog, KnownUsers};
 use crate::Result;
@@ -18,10 +19,16 @@ pub struct StateUpdate {
     pub users: Vec<String>,
     /// `(user, session)` for each session whose first valid event is in the batch.
     pub sessions: Vec<(String, String)>,
+    /// The gate's event time after the batch (its frontier: the newest event time past a few
+    /// outlying clocks; `None` before it has seen enough events). Visits are counted as of
+    /// this time, and persons without a new visit for
+    /// [`GateConfig::visit_count_retention_seconds`](super::GateConfig) before it are
+    /// forgotten.
+    pub at: Option<DateTime<Utc>>,
 }
 
 impl StateUpdate {
-    /// Whether the batch changed nothing.
+    /// Whether the batch changed nothing (a time alone changes nothing).
     pub fn is_empty(&self) -> bool {
         self.users.is_empty() && self.sessions.is_empty()
     }
@@ -64,19 +71,41 @@ struct MemorySnapshot {
     known: String,
     unique: HyperLogLog,
     sessions_per_user: FastMap<UserId, u64>,
+    /// Each person's last counted visit (Unix seconds); absent in older checkpoints, whose
+    /// persons are kept until they visit again.
+    #[serde(default)]
+    last_visit: FastMap<UserId, i64>,
 }
+
+/// A person's visits and when the last was counted (Unix seconds; [`UNKNOWN`] when not
+/// known: kept until the next visit).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Visits {
+    pub(super) n: u64,
+    last: i64,
+}
+
+/// The time of visits counted before the gate knew the time.
+const UNKNOWN: i64 = i64::MAX;
+
+/// Recorded visits between sweeps of the visits-per-person count (at least; or half the
+/// persons held, so a sweep costs O(1) per visit).
+const SWEEP_INTERVAL: usize = 50_000;
 
 /// The embedded gate state: a Bloom filter, a HyperLogLog and a map, in memory.
 #[derive(Debug)]
 pub struct MemoryGateState {
     pub(super) known: KnownUsers,
     pub(super) unique: HyperLogLog,
-    pub(super) sessions_per_user: FastMap<UserId, u64>,
+    pub(super) sessions_per_user: FastMap<UserId, Visits>,
+    retention_seconds: i64,
+    since_sweep: usize,
 }
 
 impl MemoryGateState {
-    /// Empty state with the sizes of `config`.
+    /// Empty state with the sizes and retention of `config`.
     pub fn new(config: &super::GateConfig) -> Result<Self> {
+        config.validate()?;
         let mut seed = [0u8; 32];
         seed[..8].copy_from_slice(&config.seed.to_le_bytes());
         Ok(MemoryGateState {
@@ -87,6 +116,8 @@ impl MemoryGateState {
             )?,
             unique: HyperLogLog::new(config.hll_precision)?,
             sessions_per_user: FastMap::default(),
+            retention_seconds: config.visit_count_retention_seconds,
+            since_sweep: 0,
         })
     }
 
@@ -95,11 +126,25 @@ impl MemoryGateState {
         self.unique.insert(user.as_bytes());
     }
 
-    pub(super) fn add_session(&mut self, user: &str) {
-        *self
+    /// Counts a visit of `user` at `at` (Unix seconds, or [`UNKNOWN`]).
+    fn add_session(&mut self, user: &str, at: i64) {
+        let visits = self
             .sessions_per_user
             .entry(UserId(user.to_owned()))
-            .or_default() += 1;
+            .or_insert(Visits { n: 0, last: at });
+        visits.n += 1;
+        // A known time replaces an unknown one; an older batch never moves it back.
+        if visits.last == UNKNOWN || (at != UNKNOWN && at > visits.last) {
+            visits.last = at;
+        }
+    }
+
+    /// Forgets persons whose last visit was counted more than the retention before `at`.
+    fn sweep(&mut self, at: i64) {
+        self.since_sweep = 0;
+        let horizon = at.saturating_sub(self.retention_seconds);
+        self.sessions_per_user
+            .retain(|_, v| v.last == UNKNOWN || v.last >= horizon);
     }
 
     /// Persons with at least one valid visit, exactly.
@@ -111,8 +156,7 @@ impl MemoryGateState {
     pub fn visits_of(&self, person: &str) -> u64 {
         self.sessions_per_user
             .get(&UserId(person.to_owned()))
-            .copied()
-            .unwrap_or(0)
+            .map_or(0, |v| v.n)
     }
 
     /// Estimated distinct visitor ids with a valid event.
@@ -146,8 +190,14 @@ impl GateState for MemoryGateState {
         for user in &update.users {
             self.add_user(user);
         }
+        let at = update.at.map_or(UNKNOWN, |t| t.timestamp());
         for (user, _) in &update.sessions {
-            self.add_session(user);
+            self.add_session(user, at);
+        }
+        self.since_sweep += update.sessions.len();
+        if at != UNKNOWN && self.since_sweep >= SWEEP_INTERVAL.max(self.sessions_per_user.len() / 2)
+        {
+            self.sweep(at);
         }
         Ok(())
     }
@@ -157,11 +207,7 @@ impl GateState for MemoryGateState {
     }
 
     async fn sessions_of(&mut self, user: &str) -> Result<u64> {
-        Ok(self
-            .sessions_per_user
-            .get(&UserId(user.to_owned()))
-            .copied()
-            .unwrap_or(0))
+        Ok(self.visits_of(user))
     }
 
     async fn known_filter(&mut self) -> Result<Option<super::FilterStats>> {
@@ -174,7 +220,17 @@ impl GateState for MemoryGateState {
         let snapshot = MemorySnapshot {
             known,
             unique: self.unique.clone(),
-            sessions_per_user: self.sessions_per_user.clone(),
+            sessions_per_user: self
+                .sessions_per_user
+                .iter()
+                .map(|(u, v)| (u.clone(), v.n))
+                .collect(),
+            last_visit: self
+                .sessions_per_user
+                .iter()
+                .filter(|(_, v)| v.last != UNKNOWN)
+                .map(|(u, v)| (u.clone(), v.last))
+                .collect(),
         };
         Ok(Some(serde_json::to_value(snapshot)?))
     }
@@ -185,7 +241,75 @@ impl GateState for MemoryGateState {
             .ok_or_else(|| crate::CoreError::invalid("known_users", "not hex"))?;
         self.known = KnownUsers::restore(bytes)?;
         self.unique = s.unique;
-        self.sessions_per_user = s.sessions_per_user;
+        let last = s.last_visit;
+        self.sessions_per_user = s
+            .sessions_per_user
+            .into_iter()
+            .map(|(u, n)| {
+                let last = last.get(&u).copied().unwrap_or(UNKNOWN);
+                (u, Visits { n, last })
+            })
+            .collect();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::GateConfig;
+    use crate::io::block_on;
+
+    fn visits(at: Option<i64>, users: impl IntoIterator<Item = String>) -> StateUpdate {
+        StateUpdate {
+            users: Vec::new(),
+            sessions: users.into_iter().map(|u| (u.clone(), u)).collect(),
+            at: at.and_then(|t| DateTime::from_timestamp(t, 0)),
+        }
+    }
+
+    #[test]
+    fn persons_without_a_visit_for_the_retention_leave_the_count() {
+        const DAY: i64 = 86_400;
+        let config = GateConfig::default();
+        let mut state = MemoryGateState::new(&config).unwrap();
+        let start = 1_767_225_600;
+        // Before the gate knows the time: kept until seen again.
+        block_on(state.record(&visits(None, ["early".to_owned()]))).unwrap();
+        // 60,000 one-visit persons on day 0, and a regular who comes back every 10 days.
+        let once = |i: usize| format!("once-{i}");
+        for chunk in (0..60_000).collect::<Vec<_>>().chunks(2_000) {
+            let users = chunk.iter().map(|&i| once(i));
+            block_on(state.record(&visits(Some(start), users))).unwrap();
+        }
+        for day in (0..=40).step_by(10) {
+            let regular = visits(Some(start + day * DAY), ["regular".to_owned()]);
+            block_on(state.record(&regular)).unwrap();
+        }
+        // Day 40: the day-0 persons are past 30 days; a flood of new persons sweeps.
+        for chunk in (0..60_000).collect::<Vec<_>>().chunks(2_000) {
+            let users = chunk.iter().map(|&i| format!("late-{i}"));
+            block_on(state.record(&visits(Some(start + 40 * DAY), users))).unwrap();
+        }
+        assert_eq!(state.visits_of(&once(7)), 0, "forgotten after 30 days");
+        assert_eq!(state.visits_of("regular"), 5, "kept: visits every 10 days");
+        assert_eq!(state.visits_of("early"), 1, "no known time: kept");
+        assert_eq!(state.visits_of("late-7"), 1);
+        assert_eq!(state.users_with_sessions(), 60_000 + 2);
+
+        // A checkpoint keeps the times: the restored state forgets alike.
+        let snapshot = block_on(state.snapshot()).unwrap().unwrap();
+        let mut restored = MemoryGateState::new(&config).unwrap();
+        block_on(restored.restore(snapshot)).unwrap();
+        for s in [&mut state, &mut restored] {
+            s.sweep(start + 71 * DAY);
+            assert_eq!(s.users_with_sessions(), 1, "only the unknown-time person");
+            assert_eq!(s.visits_of("early"), 1);
+        }
+        let bad = GateConfig {
+            visit_count_retention_seconds: 0,
+            ..GateConfig::default()
+        };
+        assert!(MemoryGateState::new(&bad).is_err());
     }
 }

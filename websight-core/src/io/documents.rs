@@ -187,7 +187,10 @@ impl JsonLinesIndex {
     pub fn create(dir: &std::path::Path) -> Result<JsonLinesIndex> {
         std::fs::create_dir_all(dir)?;
         let open = |name: &str| -> Result<_> {
-            Ok(super::output_file(&dir.join(format!("{name}.jsonl")), false)?)
+            Ok(super::output_file(
+                &dir.join(format!("{name}.jsonl")),
+                false,
+            )?)
         };
         Ok(JsonLinesIndex {
             files: [
