@@ -24,7 +24,7 @@ use crate::model::{DeviceType, PartOfDay};
 /// The events of a visit before its checkout: everything from the moment of the first
 /// checkout event on is cut, including what shares that moment (the checkout page view, a
 /// login at checkout).
-fn before_checkout(visit: &Visit) -> &[Event] {
+fn before_checkout(visit: &Visit) -> &[Box<Event>] {
     let checkout = visit.events.iter().find(|e| {
         e.is_track(names::CHECKOUT_STARTED)
             || e.is_track(names::PAYMENT_INFO_ENTERED)
@@ -37,7 +37,7 @@ fn before_checkout(visit: &Visit) -> &[Event] {
     &visit.events[..end]
 }
 
-fn keys<'a>(events: &'a [Event], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+fn keys<'a>(events: &'a [Box<Event>], name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
     events
         .iter()
         .filter(move |e| e.is_track(name))

@@ -26,7 +26,7 @@ use crate::{LshIndex, LshParams, MinHasher, Result};
 /// let event = decode_segment(line, &DecodeContext::default()).remove(0)?;
 /// let visit = Visit {
 ///     id: "v1".into(), person: "a".into(), acquisition: Acquisition::direct(),
-///     agent: AgentParser::new().parse(None).as_ref().clone(), events: vec![*event],
+///     agent: AgentParser::new().parse(None).as_ref().clone(), events: vec![event],
 /// };
 /// let tokens = session_tokens(&visit, &ProductCatalogue::default());
 /// assert!(tokens.contains("viewed=Sofa") && tokens.contains("channel=Direct"));

@@ -162,7 +162,7 @@ impl Buffer {
     }
 
     /// Takes the first visit's events, in order.
-    pub(super) fn take_first_visit(&mut self, config: &SessionConfig) -> Vec<Event> {
+    pub(super) fn take_first_visit(&mut self, config: &SessionConfig) -> Vec<Box<Event>> {
         let end = self.first_end(config);
         let rest = match self.events.range((Excluded(end), Unbounded)).next() {
             Some((&next, _)) => self.events.split_off(&next),
@@ -170,7 +170,7 @@ impl Buffer {
         };
         let visit = std::mem::replace(&mut self.events, rest);
         self.first_end = None;
-        visit.into_values().map(|e| *e).collect()
+        visit.into_values().collect()
     }
 
     /// Takes in another buffer's events (two persons became one).

@@ -138,7 +138,7 @@ pub struct Documents {
     /// The closed visits themselves (for the session store and the offline stage).
     pub visits: Vec<Visit>,
     /// Events too late to place (the side output).
-    pub late: Vec<Event>,
+    pub late: Vec<Box<Event>>,
 }
 
 /// Where every ingested event is: `ingested = sessionised + late + buffered`.
@@ -284,7 +284,7 @@ impl StreamAnalytics {
         match self.sessions.ingest(event) {
             Err(late) => {
                 self.counts.late += 1;
-                self.out.late.push(*late);
+                self.out.late.push(late);
                 return;
             }
             Ok(()) => self.counts.buffered += 1,

@@ -339,7 +339,7 @@ impl Sessionizer {
         }
     }
 
-    fn visit(&self, person: PersonId, events: Vec<Event>) -> Visit {
+    fn visit(&self, person: PersonId, events: Vec<Box<Event>>) -> Visit {
         let landing = events
             .iter()
             .find(|e| e.page.url.is_some() || e.page.referrer.is_some());
