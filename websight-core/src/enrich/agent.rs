@@ -73,7 +73,8 @@ fn extractor() -> &'static Extractor {
 /// Parses user agents, caching recent results.
 #[derive(Debug, Default)]
 pub struct AgentParser {
-    cache: Mutex<crate::hash::FastMap<String, Arc<Agent>>>,
+    /// Keyed by the shared header, which [`AgentParser::parse_shared`] hands out.
+    cache: Mutex<crate::hash::FastMap<Arc<str>, Arc<Agent>>>,
 }
 
 /// Distinct user agents cached before the cache starts afresh.
@@ -90,20 +91,33 @@ impl AgentParser {
     /// What `header` says; an absent or empty header is [`Agent::is_unknown`]. Shared: a
     /// cached agent is not copied.
     pub fn parse(&self, header: Option<&str>) -> Arc<Agent> {
-        let header = crate::event::prefix(header.map(str::trim).unwrap_or(""), MAX_AGENT_BYTES);
+        self.parse_shared(header).1
+    }
+
+    /// [`AgentParser::parse`] with the header as it was matched ([`AgentParser::key`]),
+    /// shared with the cache: a caller that keeps both (the gate, per person) knows an
+    /// unchanged header by comparing it, without the cache's lock and hash.
+    pub fn parse_shared(&self, header: Option<&str>) -> (Arc<str>, Arc<Agent>) {
+        let header = Self::key(header);
         if let Ok(cache) = self.cache.lock()
-            && let Some(hit) = cache.get(header)
+            && let Some((key, hit)) = cache.get_key_value(header)
         {
-            return Arc::clone(hit);
+            return (Arc::clone(key), Arc::clone(hit));
         }
+        let key: Arc<str> = Arc::from(header);
         let agent = Arc::new(parse_uncached(header));
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_CAPACITY {
                 cache.clear();
             }
-            cache.insert(header.to_owned(), Arc::clone(&agent));
+            cache.insert(Arc::clone(&key), Arc::clone(&agent));
         }
-        agent
+        (key, agent)
+    }
+
+    /// The part of a header that is matched: trimmed, at most 1 KiB; absent is empty.
+    pub fn key(header: Option<&str>) -> &str {
+        crate::event::prefix(header.map(str::trim).unwrap_or(""), MAX_AGENT_BYTES)
     }
 }
 

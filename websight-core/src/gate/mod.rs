@@ -52,6 +52,7 @@ mod times;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -69,7 +70,7 @@ pub use state::{GateState, MemoryGateState, StateUpdate};
 
 use crate::Result;
 use crate::decode::Decoded;
-use crate::enrich::AgentParser;
+use crate::enrich::{Agent, AgentParser};
 use crate::event::Event;
 use crate::hash::{FastMap, FastSet};
 use crate::watermark::Frontier;
@@ -183,6 +184,9 @@ struct PersonState {
     rejected_by: Option<&'static str>,
     visit: String,
     counted: bool,
+    /// The last user agent header and what it says: a person's next event almost always
+    /// sends the same, found by comparing it (not kept in checkpoints: parsed again).
+    agent: Option<(Arc<str>, Arc<Agent>)>,
 }
 
 impl Default for PersonState {
@@ -192,6 +196,7 @@ impl Default for PersonState {
             rejected_by: None,
             visit: String::new(),
             counted: false,
+            agent: None,
         }
     }
 }
@@ -389,7 +394,15 @@ impl Gate {
             state.visit = event.message_id.to_string();
         }
         state.last = state.last.max(event.time);
-        let agent = self.agents.parse(event.user_agent.as_deref());
+        let header = AgentParser::key(event.user_agent.as_deref());
+        let agent = match &state.agent {
+            Some((last, agent)) if **last == *header => Arc::clone(agent),
+            _ => {
+                let (header, agent) = self.agents.parse_shared(Some(header));
+                state.agent = Some((header, Arc::clone(&agent)));
+                agent
+            }
+        };
         let context = RuleContext {
             new_visitor: !known,
             visit_start,
@@ -500,6 +513,7 @@ impl Gate {
                 rejected_by: rule(p.rejected_by)?,
                 visit: p.visit,
                 counted: p.counted,
+                agent: None,
             };
             persons.insert(person, state);
         }
