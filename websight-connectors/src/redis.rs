@@ -31,8 +31,10 @@ const SEEN_SESSION_SECONDS: i64 = 86_400;
 /// to the seen sessions (scored by `at`), and only if it was new, `HINCRBY` the user's count
 /// and note `at` as the user's last visit (never moved back). Then forgets sessions seen
 /// before the first cut-off and, up to 10,000 per call, users whose last visit is before the
-/// second. `at` is `+inf` before the gate knows the time: such sessions are kept, and their
-/// users until a visit with a known time.
+/// second. `at` is `+inf` before the gate knows the time: such sessions and their users are
+/// taken as seen at the first known `at` — as are users counted by a version that
+/// kept no last visits (found once, when the count holds more users than `last_visit`: one
+/// pass over the hash, then none), so no user is kept for ever.
 /// A `seen_sessions` set written before sessions were scored is replaced once.
 const COUNT_NEW_SESSIONS: &str = r"
 if redis.call('TYPE', KEYS[1]).ok == 'set' then
@@ -45,6 +47,19 @@ for i = 4, #ARGV, 2 do
     if at ~= '+inf' then
       redis.call('ZADD', KEYS[3], 'GT', at, ARGV[i])
     end
+  end
+end
+if at ~= '+inf' and redis.call('HLEN', KEYS[2]) > redis.call('ZCARD', KEYS[3]) then
+  local cursor = '0'
+  repeat
+    local page = redis.call('HSCAN', KEYS[2], cursor, 'COUNT', 1000)
+    cursor = page[1]
+    for j = 1, #page[2], 2 do
+      redis.call('ZADD', KEYS[3], 'NX', at, page[2][j])
+    end
+  until cursor == '0'
+  for _, session in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '+inf', '+inf')) do
+    redis.call('ZADD', KEYS[1], 'XX', at, session)
   end
 end
 if ARGV[2] ~= '' then

@@ -153,9 +153,23 @@ async fn gate_state_with_redisbloom_and_with_a_bitmap() {
     assert_eq!(bloom.sessions_of("u0").await.unwrap(), u0 + 3);
     assert_eq!(bloom.sessions_of("u1").await.unwrap(), 0);
     assert_eq!(bloom.held_sessions().await.unwrap(), (1, 1));
-    // Before the gate knows the time: kept until a visit with a known time.
+    // Before the gate knows the time, or counted by a version that kept no last visits:
+    // taken as seen at the first known time, then forgotten as any other.
     bloom
         .record_sessions(&[("first", "s-first")], None)
+        .await
+        .unwrap();
+    let mut raw = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let legacy = format!("t{pid}:bf:sessions_per_user");
+    let _: () = redis::cmd("HSET")
+        .arg(&legacy)
+        .arg("legacy")
+        .arg(4)
+        .query_async(&mut raw)
         .await
         .unwrap();
     bloom
@@ -163,7 +177,24 @@ async fn gate_state_with_redisbloom_and_with_a_bitmap() {
         .await
         .unwrap();
     assert_eq!(bloom.sessions_of("first").await.unwrap(), 1);
-    assert_eq!(bloom.held_sessions().await.unwrap(), (2, 2));
+    assert_eq!(bloom.sessions_of("legacy").await.unwrap(), 4);
+    assert_eq!(bloom.held_sessions().await.unwrap(), (2, 3));
+    bloom
+        .record_sessions(&[("u0", "regular-100")], day(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        bloom.held_sessions().await.unwrap(),
+        (1, 3),
+        "30 days since day 70"
+    );
+    bloom
+        .record_sessions(&[("u0", "regular-101")], day(101))
+        .await
+        .unwrap();
+    assert_eq!(bloom.sessions_of("first").await.unwrap(), 0);
+    assert_eq!(bloom.sessions_of("legacy").await.unwrap(), 0);
+    assert_eq!(bloom.held_sessions().await.unwrap(), (2, 1));
 
     // Last (it empties the server): a restart is survived.
     restart_is_reconnected(&url).await;

@@ -72,13 +72,14 @@ struct MemorySnapshot {
     unique: HyperLogLog,
     sessions_per_user: FastMap<UserId, u64>,
     /// Each person's last counted visit (Unix seconds); absent in older checkpoints, whose
-    /// persons are kept until they visit again.
+    /// persons' retention starts at the first sweep after the restore.
     #[serde(default)]
     last_visit: FastMap<UserId, i64>,
 }
 
 /// A person's visits and when the last was counted (Unix seconds; [`UNKNOWN`] when not
-/// known: kept until the next visit).
+/// known: counted before the gate knew the time, or restored from an older checkpoint —
+/// its retention starts at the next sweep).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Visits {
     pub(super) n: u64,
@@ -139,12 +140,18 @@ impl MemoryGateState {
         }
     }
 
-    /// Forgets persons whose last visit was counted more than the retention before `at`.
+    /// Forgets persons whose last visit was counted more than the retention before `at`;
+    /// a person whose last visit has no known time is taken as seen at `at` (so none is
+    /// kept for ever).
     fn sweep(&mut self, at: i64) {
         self.since_sweep = 0;
         let horizon = at.saturating_sub(self.retention_seconds);
-        self.sessions_per_user
-            .retain(|_, v| v.last == UNKNOWN || v.last >= horizon);
+        self.sessions_per_user.retain(|_, v| {
+            if v.last == UNKNOWN {
+                v.last = at;
+            }
+            v.last >= horizon
+        });
     }
 
     /// Persons with at least one valid visit, exactly.
@@ -274,7 +281,7 @@ mod tests {
         let config = GateConfig::default();
         let mut state = MemoryGateState::new(&config).unwrap();
         let start = 1_767_225_600;
-        // Before the gate knows the time: kept until seen again.
+        // Before the gate knows the time: its retention starts at the first sweep (day 0).
         block_on(state.record(&visits(None, ["early".to_owned()]))).unwrap();
         // 60,000 one-visit persons on day 0, and a regular who comes back every 10 days.
         let once = |i: usize| format!("once-{i}");
@@ -293,19 +300,37 @@ mod tests {
         }
         assert_eq!(state.visits_of(&once(7)), 0, "forgotten after 30 days");
         assert_eq!(state.visits_of("regular"), 5, "kept: visits every 10 days");
-        assert_eq!(state.visits_of("early"), 1, "no known time: kept");
+        assert_eq!(state.visits_of("early"), 0, "no known time: from day 0 on");
         assert_eq!(state.visits_of("late-7"), 1);
-        assert_eq!(state.users_with_sessions(), 60_000 + 2);
+        assert_eq!(state.users_with_sessions(), 60_000 + 1);
 
-        // A checkpoint keeps the times: the restored state forgets alike.
+        // A checkpoint keeps the times: the restored state forgets alike. One from before
+        // times were kept (no `last_visit`) holds its persons until 30 days after the
+        // first sweep after the restore.
         let snapshot = block_on(state.snapshot()).unwrap().unwrap();
         let mut restored = MemoryGateState::new(&config).unwrap();
-        block_on(restored.restore(snapshot)).unwrap();
+        block_on(restored.restore(snapshot.clone())).unwrap();
+        let mut older = snapshot;
+        older.as_object_mut().unwrap().remove("last_visit").unwrap();
+        let mut migrated = MemoryGateState::new(&config).unwrap();
+        block_on(migrated.restore(older)).unwrap();
         for s in [&mut state, &mut restored] {
+            s.sweep(start + 69 * DAY);
+            assert_eq!(s.users_with_sessions(), 60_001, "day 40's persons: 29 days");
+            assert_eq!(s.visits_of("regular"), 5);
             s.sweep(start + 71 * DAY);
-            assert_eq!(s.users_with_sessions(), 1, "only the unknown-time person");
-            assert_eq!(s.visits_of("early"), 1);
+            assert_eq!(s.users_with_sessions(), 0);
         }
+        migrated.sweep(start + 71 * DAY);
+        assert_eq!(
+            migrated.users_with_sessions(),
+            60_001,
+            "their retention starts now"
+        );
+        migrated.sweep(start + 101 * DAY);
+        assert_eq!(migrated.users_with_sessions(), 60_001);
+        migrated.sweep(start + 102 * DAY);
+        assert_eq!(migrated.users_with_sessions(), 0, "none kept for ever");
         let bad = GateConfig {
             visit_count_retention_seconds: 0,
             ..GateConfig::default()
