@@ -40,7 +40,7 @@ pub struct Identity {
 }
 
 /// A newest time not known (a graph restored from a checkpoint written without times): such
-/// a person is kept until seen again.
+/// a person is taken as seen at the next [`Identity::forget`].
 const UNKNOWN: i64 = i64::MAX;
 
 /// The newer of two times, a known one over [`UNKNOWN`].
@@ -259,22 +259,30 @@ impl Identity {
         }
     }
 
-    /// Forgets every person (all their ids) whose newest event is before `before` (Unix
-    /// seconds), but those `keep` names (by root), and numbers the rest anew in their order.
+    /// Forgets every person (all their ids) whose newest event is more than `retention`
+    /// before `now` (Unix seconds), but those `keep` names (by root), and numbers the rest
+    /// anew in their order; a person whose newest time is unknown is taken as seen `now`.
     /// Returns the new number of each old node ([`NOBODY`] for a forgotten one), or `None`
     /// when nobody was forgotten and nothing moved.
     pub(crate) fn forget(
         &mut self,
-        before: i64,
+        now: i64,
+        retention: i64,
         keep: impl Fn(PersonId) -> bool,
     ) -> Option<Vec<PersonId>> {
         let n = self.parent.len();
         let roots = roots_of(&self.parent)?;
+        for (r, last) in self.last.iter_mut().enumerate() {
+            if *last == UNKNOWN && roots[r] == r as PersonId {
+                *last = now;
+            }
+        }
+        let before = now.saturating_sub(retention);
         let kept: Vec<bool> = (0..n)
             .map(|r| {
                 roots[r] != r as PersonId || {
                     let last = self.last[r];
-                    last == UNKNOWN || last >= before || keep(r as PersonId)
+                    last >= before || keep(r as PersonId)
                 }
             })
             .collect();
@@ -384,9 +392,9 @@ mod tests {
         let mut merged = Identity::new();
         merged.absorb(&g);
         let merged_a4 = merged.nodes["a4"];
-        merged.forget(day(3), |p| p == merged_a4).unwrap();
+        merged.forget(day(3), 0, |p| p == merged_a4).unwrap();
         // Before day 3: a2 and a3/u3 are silent; a4 too, but kept (say, a visit is open).
-        let remap = g.forget(day(3), |p| p == a4).unwrap();
+        let remap = g.forget(day(3), 0, |p| p == a4).unwrap();
         assert_eq!(g.len(), 4);
         assert_eq!(g.persons(), 2);
         assert_eq!(g.person("b1"), "a1");
@@ -400,14 +408,19 @@ mod tests {
         }
         assert_eq!(merged.len(), g.len());
         let a4 = g.nodes["a4"];
-        assert_eq!(g.forget(day(3), |p| p == a4), None, "nothing more");
-        // Stored and read back with the times; a graph stored without them keeps everyone.
+        assert_eq!(g.forget(day(3), 0, |p| p == a4), None, "nothing more");
+        // Stored and read back with the times; a graph stored without them keeps everyone
+        // for the retention from the first sweep.
         let back: Identity = serde_json::from_value(serde_json::to_value(&g).unwrap()).unwrap();
         assert_eq!(back, g);
         let mut old = saved;
         old.as_object_mut().unwrap().remove("last");
         let mut old: Identity = serde_json::from_value(old).unwrap();
-        assert_eq!(old.forget(day(30), |_| false), None);
+        const DAY: i64 = 86_400;
+        assert_eq!(old.forget(day(30), DAY, |_| false), None);
+        assert_eq!(old.forget(day(31), DAY, |_| false), None);
+        assert!(old.forget(day(32), DAY, |_| false).is_some());
+        assert_eq!(old.nodes.len(), 0, "none kept for ever");
     }
 
     #[test]
@@ -439,7 +452,7 @@ mod tests {
         let back: Identity = serde_json::from_value(serde_json::to_value(&chain).unwrap()).unwrap();
         assert_eq!(back.persons(), 1);
         let mut chain = back;
-        assert!(chain.forget(i64::MIN + 1, |_| false).is_some());
+        assert!(chain.forget(i64::MIN + 1, 0, |_| false).is_some());
         assert!(chain.is_empty());
     }
 }

@@ -237,16 +237,14 @@ impl Sessionizer {
     /// and renumbers the open buffers and deadlines after the graph.
     fn forget_silent(&mut self) {
         self.since_sweep = 0;
-        let Some(before) = self
-            .watermark()
-            .and_then(|wm| wm.checked_sub_signed(secs(self.config.identity_retention_seconds)))
-        else {
+        let Some(now) = self.watermark() else {
             return;
         };
         let buffers = &self.buffers;
+        let retention = self.config.identity_retention_seconds;
         let Some(remap) = self
             .identity
-            .forget(before.timestamp(), |p| buffers.contains_key(&p))
+            .forget(now.timestamp(), retention, |p| buffers.contains_key(&p))
         else {
             return;
         };
