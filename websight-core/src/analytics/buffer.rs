@@ -162,6 +162,10 @@ impl Buffer {
     }
 
     /// Takes the first visit's events, in order.
+    #[allow(
+        clippy::vec_box,
+        reason = "events stay in the boxes they came in, not copied out"
+    )]
     pub(super) fn take_first_visit(&mut self, config: &SessionConfig) -> Vec<Box<Event>> {
         let end = self.first_end(config);
         let rest = match self.events.range((Excluded(end), Unbounded)).next() {

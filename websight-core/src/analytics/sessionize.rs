@@ -337,6 +337,10 @@ impl Sessionizer {
         }
     }
 
+    #[allow(
+        clippy::vec_box,
+        reason = "a visit's events stay boxed (`Visit::events`)"
+    )]
     fn visit(&self, person: PersonId, events: Vec<Box<Event>>) -> Visit {
         let landing = events
             .iter()
