@@ -86,7 +86,7 @@ pub(super) struct Visits {
     last: i64,
 }
 
-/// The time of visits counted before the gate knew the time.
+/// The last-visit time of a person counted with none ([`Visits`]).
 const UNKNOWN: i64 = i64::MAX;
 
 /// Recorded visits between sweeps of the visits-per-person count (at least; or half the
