@@ -370,7 +370,18 @@ impl StreamAnalytics {
 
     /// Takes the documents emitted so far.
     pub fn drain(&mut self) -> Documents {
-        std::mem::take(&mut self.out)
+        // The next batch starts with room for as many as this one: growing from empty moved
+        // every summary and visit again at each doubling.
+        let o = &self.out;
+        let next = Documents {
+            sessions: Vec::with_capacity(o.sessions.len()),
+            products: Vec::with_capacity(o.products.len()),
+            sentiments: Vec::new(),
+            windows: Vec::new(),
+            visits: Vec::with_capacity(o.visits.len()),
+            late: Vec::new(),
+        };
+        std::mem::replace(&mut self.out, next)
     }
 
     /// The live dashboard (closed visits).
