@@ -204,7 +204,9 @@ fn update(summary: &websight::core::summary::Summary, view: &DashboardView) -> B
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out_dir)?;
     let privacy = PrivacyConfig::default().with_key_file(&args.out_dir.join("pseudonym.key"))?;
-    let ingest = Ingest::new(Privacy::new(privacy)?);
+    // Decoding spreads over the cores (batches of a few hundred lines and more).
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let ingest = Ingest::new(Privacy::new(privacy)?).threads(cores);
     let collector_config = args.collector.check()?;
     let closing = Closing::default();
     // The raw log (a file, or the Kafka raw topic) and the flow's input: the same log.

@@ -8,7 +8,7 @@
 //!                                            [--out-dir DIR] [--json FILE] [--report FILE.html]
 //!                                            [--sessions N] [--users N] [--days N] [--seed N]
 //!                                            [--events-out FILE.jsonl] [--keep-raw-dead-letters]
-//!                                            [--stream-only]
+//!                                            [--stream-only] [--threads N]
 //!                                            [--checkpoint FILE|redis [--checkpoint-every N]]
 //!                                            [--search URL [--search-prefix P]]
 //! cargo run --release --features connectors --example pipeline -- --servers
@@ -29,7 +29,9 @@
 //!
 //! Inputs are read as the flow asks for them, never held whole. `--stream-only` stops after
 //! the stream stage (no models, SHAP or LSH) and streams every store to its file (with
-//! `--out-dir`) or only counts, so memory stays flat however long the input.
+//! `--out-dir`) or only counts, so memory stays flat however long the input. Each batch is
+//! decoded (and written as the Segment JSON it leaves as) on `--threads N` threads, by
+//! default one per core; the rest of the stream runs on one.
 //!
 //! `--checkpoint FILE` (with `--out-dir`; a file or generated input) saves the stream's whole
 //! state every `--checkpoint-every N` batches (default 10) with the lengths of the output
@@ -91,17 +93,19 @@ pub struct Args {
     stream_only: bool,
     checkpoint: Option<PathBuf>,
     checkpoint_every: u64,
+    threads: usize,
     servers: stream::Servers,
     dp: Option<cli::DpRelease>,
 }
 
-const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--checkpoint FILE|redis [--checkpoint-every N]] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
     let (mut input, mut format, mut out_dir, mut json) = (None, Format::Auto, None, None);
     let (mut events_out, mut report, mut keep_raw, mut stream_only) = (None, None, false, false);
     let (mut checkpoint, mut checkpoint_every) = (None, 10);
+    let mut threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut search = None;
     let mut search_prefix = String::new();
     let mut servers = false;
@@ -128,6 +132,7 @@ fn parse_args() -> Result<Args, String> {
             "--json" => json = Some(PathBuf::from(value("--json")?)),
             "--keep-raw-dead-letters" => keep_raw = true,
             "--stream-only" => stream_only = true,
+            "--threads" => threads = number("--threads", value("--threads")?)? as usize,
             "--checkpoint" => checkpoint = Some(PathBuf::from(value("--checkpoint")?)),
             "--checkpoint-every" => {
                 checkpoint_every = number("--checkpoint-every", value("--checkpoint-every")?)?
@@ -195,6 +200,7 @@ fn parse_args() -> Result<Args, String> {
         stream_only,
         checkpoint,
         checkpoint_every,
+        threads,
         servers,
         dp: dp.check(&AnalyticsConfig::default().currency)?,
     })
@@ -253,7 +259,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         keep_raw_dead_letters: args.keep_raw,
         ..PrivacyConfig::default()
     })?;
-    let ingest = Ingest::new(privacy).format(args.format);
+    let ingest = Ingest::new(privacy)
+        .format(args.format)
+        .threads(args.threads);
 
     let started = Instant::now();
     let mut watch = Watch {

@@ -123,6 +123,33 @@ fn every_input_lands_in_exactly_one_output_and_replays_change_nothing() {
 }
 
 #[test]
+fn decoding_on_several_threads_changes_no_output() {
+    let g = generator(1_500, 5);
+    let raws = hostile_lines(&g);
+    let run = |threads: usize| {
+        let (gate, analytics) = flow(&g).into_parts();
+        let ingest = websight_core::flow::Ingest::new(privacy()).threads(threads);
+        let mut stores = Embedded::default();
+        // 2,000 lines a batch: three shares of at least 256 lines each.
+        let (_, counts) = stores.run(
+            websight_core::flow::Flow::new(ingest, gate, analytics),
+            &raws,
+            2_000,
+            &mut (),
+        );
+        (counts, stores)
+    };
+    let (one_counts, one) = run(1);
+    let (three_counts, three) = run(3);
+    assert!(one_counts.checked > 1_000 && one_counts.rejected > 0 && one_counts.dead_letters > 0);
+    assert_eq!(three_counts, one_counts);
+    assert_eq!(three.checked, one.checked);
+    assert_eq!(three.dead, one.dead);
+    assert_eq!(three.sessions, one.sessions);
+    assert_eq!(three.index, one.index);
+}
+
+#[test]
 fn an_unacknowledged_batch_is_not_committed() {
     struct Failing;
     #[async_trait::async_trait]
