@@ -75,6 +75,7 @@ pub mod flow;
 pub mod gate;
 pub mod hash;
 pub mod io;
+mod json_bytes;
 pub mod learn;
 pub mod metrics;
 pub mod model;

@@ -40,78 +40,6 @@ struct Reader<'a> {
     depth: usize,
 }
 
-/// The offset of the first `"`, `\\` or control character in `bytes`: sixteen bytes at a
-/// time with SSE2 (every x86-64 has it), the rest eight at a time.
-#[cfg(target_arch = "x86_64")]
-fn special(bytes: &[u8]) -> Option<usize> {
-    // SAFETY: SSE2 is part of every x86-64 CPU (the target's baseline); nothing else is
-    // unsafe in it.
-    unsafe { special_sse2(bytes) }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "sse2")]
-fn special_sse2(bytes: &[u8]) -> Option<usize> {
-    use std::arch::x86_64::{
-        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
-        _mm_set1_epi8,
-    };
-    let quote = _mm_set1_epi8(b'"' as i8);
-    let backslash = _mm_set1_epi8(b'\\' as i8);
-    let control = _mm_set1_epi8(0x1f);
-    let mut chunks = bytes.chunks_exact(16);
-    let mut at = 0;
-    for chunk in chunks.by_ref() {
-        let (lo, hi) = chunk.split_at(8);
-        let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap_or_default()) as i64;
-        let v = _mm_set_epi64x(word(hi), word(lo));
-        // A byte is a control character when it is its own minimum with 0x1f (unsigned).
-        let hits = _mm_or_si128(
-            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-            _mm_cmpeq_epi8(_mm_min_epu8(v, control), v),
-        );
-        let mask = _mm_movemask_epi8(hits);
-        if mask != 0 {
-            return Some(at + mask.trailing_zeros() as usize);
-        }
-        at += 16;
-    }
-    swar(chunks.remainder()).map(|n| at + n)
-}
-
-/// [`special`] elsewhere.
-#[cfg(not(target_arch = "x86_64"))]
-fn special(bytes: &[u8]) -> Option<usize> {
-    swar(bytes)
-}
-
-/// The offset of the first `"`, `\\` or control character in `bytes`, eight bytes at a
-/// time.
-fn swar(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in chunks.by_ref() {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        // A byte's high bit is set where it is zero (after the XOR) or below 0x20; borrows
-        // can flag bytes after the first hit, never before it.
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-        let hits = (zero(word ^ (ONES * u64::from(b'"')))
-            | zero(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGH;
-        if hits != 0 {
-            return Some(at + hits.trailing_zeros() as usize / 8);
-        }
-        at += 8;
-    }
-    let tail = chunks.remainder();
-    tail.iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map(|n| at + n)
-}
-
 /// Fields seen so far in one object: a repeated one is serde's error to report.
 #[derive(Default)]
 struct Seen(u32);
@@ -195,7 +123,7 @@ impl<'a> Reader<'a> {
         let mut i = self.at + 1;
         let mut escaped = false;
         loop {
-            i += special(self.bytes.get(i..)?)?;
+            i += crate::json_bytes::special(self.bytes.get(i..)?)?;
             match self.bytes[i] {
                 b'"' => return Some((i + 1, escaped)),
                 b'\\' => {
@@ -565,25 +493,6 @@ mod tests {
         };
         assert_eq!(format!("{ours:?}"), format!("{theirs:?}"), "{text}");
         true
-    }
-
-    #[test]
-    fn special_finds_the_first_quote_backslash_or_control_character() {
-        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
-        let mut text: Vec<u8> = (0x20..=0xff).filter(|&b| b != b'"' && b != b'\\').collect();
-        for hit in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
-            for at in 0..text.len() {
-                let mut t = text.clone();
-                t[at] = hit;
-                for from in 0..17.min(t.len()) {
-                    assert_eq!(special(&t[from..]), naive(&t[from..]));
-                    assert_eq!(swar(&t[from..]), naive(&t[from..]));
-                }
-            }
-        }
-        text.truncate(29);
-        assert_eq!(special(&text), None);
-        assert_eq!(swar(&text), None);
     }
 
     #[test]

@@ -150,19 +150,11 @@ impl Reader<'_> {
     /// The rest of a string after its opening quote.
     fn string(&mut self) -> Option<()> {
         loop {
-            // Plain bytes eight at a time: only `"`, `\` and control characters stop the scan.
-            while let Some(word) = self.bytes.get(self.at..self.at + 8) {
-                if stops(u64::from_le_bytes(word.try_into().ok()?)) {
-                    break;
-                }
-                self.at += 8;
-            }
-            let rest = self.bytes.get(self.at..)?;
-            let plain = rest
-                .iter()
-                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-            self.at += plain + 1;
-            match rest[plain] {
+            // Only `"`, `\` and control characters stop the scan.
+            self.at += crate::json_bytes::special(self.bytes.get(self.at..)?)?;
+            let stop = self.bytes[self.at];
+            self.at += 1;
+            match stop {
                 b'"' => return Some(()),
                 b'\\' => match self.peek()? {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
@@ -212,18 +204,6 @@ impl Reader<'_> {
             self.at += 1;
         }
     }
-}
-
-/// Whether any of the word's bytes is `"`, `\` or below 0x20 (each test exact for "any byte";
-/// the classic has-zero-byte / has-byte-less-than tricks).
-fn stops(word: u64) -> bool {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = ONES << 7;
-    let zero = |w: u64| w.wrapping_sub(ONES) & !w;
-    let quote = zero(word ^ (ONES * u64::from(b'"')));
-    let backslash = zero(word ^ (ONES * u64::from(b'\\')));
-    let control = word.wrapping_sub(ONES * 0x20) & !word;
-    (quote | backslash | control) & HIGH != 0
 }
 
 #[cfg(test)]
@@ -303,21 +283,6 @@ mod tests {
         // Deeper than serde_json's recursion limit: its raw check is iterative too.
         let deep = [b"[".repeat(10_000), b"]".repeat(10_000)].concat();
         assert_eq!(read(&deep), serde_json_says(&deep));
-    }
-
-    #[test]
-    fn stops_is_exact() {
-        // One byte of every value at every place, among plain bytes of several kinds.
-        for plain in [b'a', b' ', b'!', b'#', b'[', b']', 0x80, 0xff] {
-            for b in 0..=255u8 {
-                for at in 0..8 {
-                    let mut word = [plain; 8];
-                    word[at] = b;
-                    let want = b == b'"' || b == b'\\' || b < 0x20;
-                    assert_eq!(stops(u64::from_le_bytes(word)), want, "{b:#x} at {at}");
-                }
-            }
-        }
     }
 
     /// JSON-ish text: real values, then bytes cut, swapped or inserted.

@@ -1,0 +1,114 @@
+//! Byte-level scanning shared by websight's JSON readers (the decoder's scanner and the
+//! check a JSON-lines sink makes before writing a payload as it is).
+
+/// The offset of the first `"`, `\\` or control character in `bytes`: sixteen bytes at a
+/// time with SSE2 (every x86-64 has it), the rest eight at a time.
+#[cfg(target_arch = "x86_64")]
+pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
+    // SAFETY: SSE2 is part of every x86-64 CPU (the target's baseline); nothing else is
+    // unsafe in it.
+    unsafe { special_sse2(bytes) }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "sse2")]
+fn special_sse2(bytes: &[u8]) -> Option<usize> {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8,
+    };
+    let quote = _mm_set1_epi8(b'"' as i8);
+    let backslash = _mm_set1_epi8(b'\\' as i8);
+    let control = _mm_set1_epi8(0x1f);
+    let mut chunks = bytes.chunks_exact(16);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let (lo, hi) = chunk.split_at(8);
+        let word = |half: &[u8]| u64::from_le_bytes(half.try_into().unwrap_or_default()) as i64;
+        let v = _mm_set_epi64x(word(hi), word(lo));
+        // A byte is a control character when it is its own minimum with 0x1f (unsigned).
+        let hits = _mm_or_si128(
+            _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+            _mm_cmpeq_epi8(_mm_min_epu8(v, control), v),
+        );
+        let mask = _mm_movemask_epi8(hits);
+        if mask != 0 {
+            return Some(at + mask.trailing_zeros() as usize);
+        }
+        at += 16;
+    }
+    swar(chunks.remainder()).map(|n| at + n)
+}
+
+/// [`special`] elsewhere.
+#[cfg(not(target_arch = "x86_64"))]
+fn special(bytes: &[u8]) -> Option<usize> {
+    swar(bytes)
+}
+
+/// The offset of the first `"`, `\\` or control character in `bytes`, eight bytes at a
+/// time.
+fn swar(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in chunks.by_ref() {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        // A byte's high bit is set where it is zero (after the XOR) or below 0x20; borrows
+        // can flag bytes after the first hit, never before it.
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+        let hits = (zero(word ^ (ONES * u64::from(b'"')))
+            | zero(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word))
+            & HIGH;
+        if hits != 0 {
+            return Some(at + hits.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .map(|n| at + n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn special_finds_the_first_quote_backslash_or_control_character() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let mut text: Vec<u8> = (0x20..=0xff).filter(|&b| b != b'"' && b != b'\\').collect();
+        for hit in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+            for at in 0..text.len() {
+                let mut t = text.clone();
+                t[at] = hit;
+                for from in 0..17.min(t.len()) {
+                    assert_eq!(special(&t[from..]), naive(&t[from..]));
+                    assert_eq!(swar(&t[from..]), naive(&t[from..]));
+                }
+            }
+        }
+        text.truncate(29);
+        assert_eq!(special(&text), None);
+        assert_eq!(swar(&text), None);
+    }
+
+    #[test]
+    fn every_byte_value_at_every_place_is_judged_exactly() {
+        // Among plain bytes of several kinds, in the SSE2 chunk and in the tail.
+        for plain in [b'a', b' ', b'!', b'#', b'[', b']', 0x7f, 0x80, 0x9f, 0xff] {
+            for b in 0..=255u8 {
+                for at in 0..24 {
+                    let mut text = [plain; 24];
+                    text[at] = b;
+                    let want = (b == b'"' || b == b'\\' || b < 0x20).then_some(at);
+                    assert_eq!(special(&text), want, "{b:#x} at {at}");
+                    assert_eq!(swar(&text), want, "{b:#x} at {at}");
+                }
+            }
+        }
+    }
+}
