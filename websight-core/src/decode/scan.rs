@@ -40,6 +40,24 @@ struct Reader<'a> {
     depth: usize,
 }
 
+/// A number's text (its grammar checked) as serde_json reads it: an integer that fits 64
+/// bits, else the nearest finite `f64` (serde_json's `float_roundtrip` rounds exactly as
+/// `str::parse` does); `None` (out of range) leaves the error to serde.
+fn number(text: &str) -> Option<Number> {
+    let integer = if text.contains(['.', 'e', 'E']) {
+        None
+    } else if text.starts_with('-') {
+        // `-0` is serde_json's `-0.0`.
+        text.parse::<i64>()
+            .ok()
+            .filter(|n| *n != 0)
+            .map(Number::from)
+    } else {
+        text.parse::<u64>().ok().map(Number::from)
+    };
+    integer.or_else(|| text.parse::<f64>().ok().and_then(Number::from_f64))
+}
+
 /// Fields seen so far in one object: a repeated one is serde's error to report.
 #[derive(Default)]
 struct Seen(u32);
@@ -244,19 +262,18 @@ impl<'a> Reader<'a> {
             b'n' => self.literal(b"null").map(|()| Scalar::Null),
             b't' => self.literal(b"true").map(|()| Scalar::Bool(true)),
             b'f' => self.literal(b"false").map(|()| Scalar::Bool(false)),
-            b'1'..=b'9' => {
-                // A plain unsigned integer is what most numbers are; the rest is serde's.
+            b'-' | b'0'..=b'9' => {
                 let start = self.at;
                 self.number_grammar()?;
                 let text = &self.text[start..self.at];
-                if text.len() < 20 && text.bytes().all(|b| b.is_ascii_digit()) {
-                    Some(Scalar::Num(Number::from(text.parse::<u64>().ok()?)))
-                } else {
-                    self.at = start;
-                    self.serde_scalar()
+                match number(text) {
+                    Some(n) => Some(Scalar::Num(n)),
+                    None => {
+                        self.at = start;
+                        self.serde_scalar()
+                    }
                 }
             }
-            b'-' | b'0' => self.serde_scalar(),
             b'{' | b'[' => Some(Scalar::Other(Box::new(self.by_serde::<Value>()?))),
             _ => None,
         }
@@ -562,6 +579,8 @@ mod tests {
             r#"{"a":1"#,
             r#"{"type":"track""#,
             "{\"type\":\"track\"}\n\r\t ",
+            r#"{"userId":-1,"anonymousId":0.30000000000000004,"messageId":-9223372036854775808}"#,
+            r#"{"event":1E+2,"name":123456789012345678901234567890,"type":-2.5e-3}"#,
         ];
         for text in read {
             agrees(text);
