@@ -295,13 +295,16 @@ impl Ingest {
     /// A batch of input lines → their protected events and redacted dead letters, in order,
     /// in one vector sized for the batch.
     pub fn decode_batch(&self, raws: &[Vec<u8>]) -> Vec<Decoded> {
-        self.shared(raws, |lines| {
-            let mut items = Vec::with_capacity(lines.len());
-            for raw in lines {
-                self.decode_into(raw, &mut items);
-            }
-            items
-        })
+        self.shared(raws, |lines| self.decode_lines(lines))
+    }
+
+    /// Lines → their items, on this thread.
+    fn decode_lines(&self, lines: &[Vec<u8>]) -> Vec<Decoded> {
+        let mut items = Vec::with_capacity(lines.len());
+        for raw in lines {
+            self.decode_into(raw, &mut items);
+        }
+        items
     }
 
     /// `work` over contiguous shares of `raws`, on up to [`Ingest::threads`] threads (the
@@ -728,11 +731,8 @@ impl Flow {
         let ingest = &self.ingest;
         let (items, encoded): (Vec<Decoded>, Vec<Option<Encoded>>) = ingest
             .shared(raws, |lines| {
-                let mut items = Vec::with_capacity(lines.len());
-                for raw in lines {
-                    ingest.decode_into(raw, &mut items);
-                }
-                items
+                ingest
+                    .decode_lines(lines)
                     .into_iter()
                     .map(|item| {
                         let encoded = item.as_deref().ok().map(Encoded::of);
