@@ -292,8 +292,8 @@ impl Ingest {
         items
     }
 
-    /// A batch of input lines → their protected events and redacted dead letters, in order,
-    /// in one vector sized for the batch.
+    /// A batch of input lines → their protected events and redacted dead letters, in order
+    /// (on up to [`Ingest::threads`] threads).
     pub fn decode_batch(&self, raws: &[Vec<u8>]) -> Vec<Decoded> {
         self.shared(raws, |lines| self.decode_lines(lines))
     }
@@ -912,4 +912,58 @@ pub struct EmbeddedRun {
 
 fn reason_json(reason: &DeadLetterReason) -> String {
     serde_json::to_string(reason).unwrap_or_else(|_| r#"{"kind":"unknown"}"#.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_shared_over_the_threads_asked_for_in_order() {
+        let ingest = |threads| {
+            let privacy = Privacy::new(crate::privacy::PrivacyConfig {
+                key: Some("a key of sixteen bytes".into()),
+                ..Default::default()
+            })
+            .unwrap();
+            Ingest::new(privacy).threads(threads)
+        };
+        let lines: Vec<Vec<u8>> = (0..1_000u32).map(|i| i.to_le_bytes().to_vec()).collect();
+        // Each share says which thread read it and which lines it had.
+        let shares = |threads| {
+            ingest(threads).shared(&lines, |share| {
+                vec![(
+                    std::thread::current().id(),
+                    share.first().cloned(),
+                    share.len(),
+                )]
+            })
+        };
+        let one = shares(1);
+        assert_eq!(
+            one,
+            [(std::thread::current().id(), Some(lines[0].clone()), 1_000)]
+        );
+        let three = shares(3);
+        // 1,000 lines in three shares of 334, 334 and 332, the first on this thread.
+        let firsts: Vec<_> = three
+            .iter()
+            .map(|(_, first, n)| (first.clone(), *n))
+            .collect();
+        assert_eq!(
+            firsts,
+            [
+                (Some(lines[0].clone()), 334),
+                (Some(lines[334].clone()), 334),
+                (Some(lines[668].clone()), 332)
+            ]
+        );
+        assert_eq!(three[0].0, std::thread::current().id());
+        assert!(three[1].0 != three[0].0 && three[2].0 != three[0].0 && three[1].0 != three[2].0);
+        // Below 256 lines a thread, fewer threads: 600 lines asked on 3 get 2.
+        assert_eq!(
+            ingest(3).shared(&lines[..600], |s| vec![s.len()]),
+            [300, 300]
+        );
+    }
 }

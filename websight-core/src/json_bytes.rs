@@ -42,7 +42,7 @@ fn special_sse2(bytes: &[u8]) -> Option<usize> {
 
 /// [`special`] elsewhere.
 #[cfg(not(target_arch = "x86_64"))]
-fn special(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
     swar(bytes)
 }
 
