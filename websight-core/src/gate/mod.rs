@@ -334,14 +334,16 @@ impl Gate {
                     continue;
                 }
             };
-            let is_known = ids(&event).any(|id| known.contains(&hash64(id.as_bytes())));
+            // Each id hashed once: looked up now, added below if the event is valid.
+            let hashes = id_slots(&event).map(|id| id.map(|id| hash64(id.as_bytes())));
+            let is_known = hashes.iter().flatten().any(|h| known.contains(h));
             let verdict = self.judge(event, is_known);
             if let Outcome::Valid(event) = &verdict.outcome {
                 if let Some(visit) = verdict.new_visit {
                     update.sessions.push(visit);
                 }
-                for id in ids(event) {
-                    let hash = hash64(id.as_bytes());
+                let hashed = id_slots(event).into_iter().zip(hashes);
+                for (id, hash) in hashed.filter_map(|(id, hash)| id.zip(hash)) {
                     if added.insert(hash) {
                         update.users.push(id.to_owned());
                     }
@@ -558,7 +560,10 @@ pub struct GateHeld {
 
 /// The ids an event is known by (user id, anonymous id).
 fn ids(event: &Event) -> impl Iterator<Item = &str> {
+    id_slots(event).into_iter().flatten()
+}
+
+/// The user id and the anonymous id, each if set.
+fn id_slots(event: &Event) -> [Option<&str>; 2] {
     [event.user_id.as_deref(), event.anonymous_id.as_deref()]
-        .into_iter()
-        .flatten()
 }

@@ -271,7 +271,9 @@ impl SecurityRule for Blocklist {
         "blocklist"
     }
     fn rejects(&mut self, e: &Event, _: &RuleContext<'_>) -> bool {
-        e.ip.is_some_and(|ip| self.ips.contains(&crate::privacy::truncate_ip(ip)))
+        !self.ips.is_empty()
+            && e.ip
+                .is_some_and(|ip| self.ips.contains(&crate::privacy::truncate_ip(ip)))
     }
 }
 

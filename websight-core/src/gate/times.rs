@@ -46,7 +46,14 @@ impl Times {
 
     /// Forgets the times before `horizon`.
     pub fn evict_before(&mut self, horizon: DateTime<Utc>) {
-        self.counts = self.counts.split_off(&horizon);
+        // Most tallies hold nothing that old: no new tree for them.
+        if self
+            .counts
+            .first_key_value()
+            .is_some_and(|(t, _)| *t < horizon)
+        {
+            self.counts = self.counts.split_off(&horizon);
+        }
     }
 
     /// No time held.
