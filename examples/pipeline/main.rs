@@ -74,6 +74,21 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+// jemalloc's settings, read once at start-up (`_RJEM_MALLOC_CONF` still overrides them): an
+// arena per CPU, not four per CPU, so what one thread (the offline stage's workers, the
+// decoding shares) frees, the next on that CPU reuses. The default run's peak drops from
+// 196–201 MB to 184–190 MB at the same speed.
+#[cfg(not(target_env = "msvc"))]
+#[unsafe(export_name = "_rjem_malloc_conf")]
+static MALLOC_CONF: MallocConf = MallocConf(c"percpu_arena:percpu".as_ptr());
+
+/// jemalloc reads its settings through a `const char *`.
+#[repr(transparent)]
+struct MallocConf(*const std::ffi::c_char);
+
+// SAFETY: the pointer is to a static C string, which nothing writes.
+unsafe impl Sync for MallocConf {}
+
 #[path = "../common/cli.rs"]
 mod cli;
 mod input;
