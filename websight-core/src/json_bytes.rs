@@ -1,6 +1,35 @@
 //! Byte-level scanning shared by websight's JSON readers (the decoder's scanner and the
 //! check a JSON-lines sink makes before writing a payload as it is).
 
+/// A string's end, from `from` (just after its opening quote) in `bytes`: the offset after
+/// its closing quote, and whether it holds escapes. Each escape is checked as serde_json
+/// checks an ignored string's; `None` for a bad escape, a control character or no end.
+pub(crate) fn string_end(bytes: &[u8], from: usize) -> Option<(usize, bool)> {
+    let mut i = from;
+    let mut escaped = false;
+    loop {
+        i += special(bytes.get(i..)?)?;
+        match bytes[i] {
+            b'"' => return Some((i + 1, escaped)),
+            b'\\' => {
+                escaped = true;
+                match bytes.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                    b'u' => {
+                        let hex = bytes.get(i + 2..i + 6)?;
+                        if !hex.iter().all(u8::is_ascii_hexdigit) {
+                            return None;
+                        }
+                        i += 6;
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None, // a control character
+        }
+    }
+}
+
 /// The offset of the first `"`, `\\` or control character in `bytes`: sixteen bytes at a
 /// time with SSE2 (every x86-64 has it), the rest eight at a time.
 #[cfg(target_arch = "x86_64")]
@@ -76,6 +105,24 @@ fn swar(bytes: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn string_ends_after_its_closing_quote_and_says_whether_it_escapes() {
+        let end = |text: &str| string_end(text.as_bytes(), 1);
+        assert_eq!(end(r#""plain" tail"#), Some((7, false)));
+        assert_eq!(end(r#""a\"b\\c\/\b\f\n\r\t\u00e9" "#), Some((27, true)));
+        assert_eq!(end(r#""""#), Some((2, false)));
+        for bad in [
+            r#""no end"#,
+            r#""bad \x escape""#,
+            r#""short \u12""#,
+            r#""not hex \u12g4""#,
+            "\"a control \n character\"",
+            r#""cut after \"#,
+        ] {
+            assert_eq!(end(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn special_finds_the_first_quote_backslash_or_control_character() {

@@ -136,31 +136,9 @@ impl<'a> Reader<'a> {
     }
 
     /// At a string's opening quote: the offset after its closing quote, and whether it has
-    /// escapes (each checked as serde_json checks an ignored string's escapes).
+    /// escapes ([`crate::json_bytes::string_end`]).
     fn string_end(&self) -> Option<(usize, bool)> {
-        let mut i = self.at + 1;
-        let mut escaped = false;
-        loop {
-            i += crate::json_bytes::special(self.bytes.get(i..)?)?;
-            match self.bytes[i] {
-                b'"' => return Some((i + 1, escaped)),
-                b'\\' => {
-                    escaped = true;
-                    match self.bytes.get(i + 1)? {
-                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
-                        b'u' => {
-                            let hex = self.bytes.get(i + 2..i + 6)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return None;
-                            }
-                            i += 6;
-                        }
-                        _ => return None,
-                    }
-                }
-                _ => return None, // a control character
-            }
-        }
+        crate::json_bytes::string_end(self.bytes, self.at + 1)
     }
 
     /// Passes over one value (checked as serde_json checks a value it ignores); its text.

@@ -149,27 +149,8 @@ impl Reader<'_> {
 
     /// The rest of a string after its opening quote.
     fn string(&mut self) -> Option<()> {
-        loop {
-            // Only `"`, `\` and control characters stop the scan.
-            self.at += crate::json_bytes::special(self.bytes.get(self.at..)?)?;
-            let stop = self.bytes[self.at];
-            self.at += 1;
-            match stop {
-                b'"' => return Some(()),
-                b'\\' => match self.peek()? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => self.at += 1,
-                    b'u' => {
-                        let hex = self.bytes.get(self.at + 1..self.at + 5)?;
-                        if !hex.iter().all(u8::is_ascii_hexdigit) {
-                            return None;
-                        }
-                        self.at += 5;
-                    }
-                    _ => return None,
-                },
-                _ => return None,
-            }
-        }
+        (self.at, _) = crate::json_bytes::string_end(self.bytes, self.at)?;
+        Some(())
     }
 
     /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
