@@ -72,7 +72,7 @@ use crate::Result;
 use crate::decode::Decoded;
 use crate::enrich::{Agent, AgentParser};
 use crate::event::Event;
-use crate::hash::{FastMap, FastSet};
+use crate::hash::{FastMap, FastSet, key64};
 use crate::watermark::Frontier;
 use seen::SeenIds;
 
@@ -315,12 +315,12 @@ impl Gate {
         lookup.retain(|id| distinct.insert(*id));
         drop(distinct);
         let flags = state.known(&lookup).await?;
-        // Ids by their hash: pseudonyms are keyed HMACs, so 64 bits cannot be made to collide.
+        // Ids by a 64-bit key: pseudonyms are keyed HMACs, so keys cannot be made to collide.
         let mut known: FastSet<u64> = lookup
             .iter()
             .zip(flags)
             .filter(|(_, known)| *known)
-            .map(|(id, _)| hash64(id.as_bytes()))
+            .map(|(id, _)| key64(id))
             .collect();
         drop(lookup);
         let mut update = StateUpdate::default();
@@ -335,7 +335,7 @@ impl Gate {
                 }
             };
             // Each id hashed once: looked up now, added below if the event is valid.
-            let hashes = id_slots(&event).map(|id| id.map(|id| hash64(id.as_bytes())));
+            let hashes = id_slots(&event).map(|id| id.map(key64));
             let is_known = hashes.iter().flatten().any(|h| known.contains(h));
             let verdict = self.judge(event, is_known);
             if let Outcome::Valid(event) = &verdict.outcome {
