@@ -780,7 +780,8 @@ impl Flow {
                 Outcome::Duplicate { .. } => self.counts.duplicates += 1,
             }
         }
-        out.checked.send(&checked).await?;
+        // Encoded here, by the flow's own encoder: one line of JSON each.
+        out.checked.send_json(&checked).await?;
         self.counts.checked += checked.len() as u64;
         for event in valid {
             self.analytics.ingest(event);
