@@ -12,7 +12,10 @@
 //!
 //! Callgrind counts only `measured` (set-up, reading the file and a warm-up over the first
 //! 100 lines — which builds the user-agent parser once — excluded); the count is the same run
-//! to run for the same build and input.
+//! to run for the same build and input. Run natively, it also prints the time per line of
+//! each stage: decode (with privacy), gate, analytics, and taking the documents.
+
+use std::time::{Duration, Instant};
 
 use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 use websight_core::flow::Ingest;
@@ -25,14 +28,23 @@ use websight_core::privacy::{Privacy, PrivacyConfig};
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
+/// Time spent in each stage.
+#[derive(Default)]
+struct Stages {
+    decode: Duration,
+    gate: Duration,
+    analytics: Duration,
+    drain: Duration,
+}
+
 /// The counted run.
 #[inline(never)]
-fn measured(lines: &[Vec<u8>]) -> usize {
-    run(lines)
+fn measured(lines: &[Vec<u8>], stages: &mut Stages) -> usize {
+    run(lines, stages)
 }
 
 /// Decode → gate → analytics over `lines`; the visits closed.
-fn run(lines: &[Vec<u8>]) -> usize {
+fn run(lines: &[Vec<u8>], stages: &mut Stages) -> usize {
     let privacy = Privacy::new(PrivacyConfig {
         key: Some("benchmark key, not a secret".into()),
         ..PrivacyConfig::default()
@@ -49,9 +61,19 @@ fn run(lines: &[Vec<u8>]) -> usize {
         StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())
             .expect("valid settings");
     let mut visits = 0;
+    let mut clock = Instant::now();
+    // The time since the last lap, added to `stage`.
+    let mut lap = |stage: &mut Duration| {
+        let now = Instant::now();
+        *stage += now - clock;
+        clock = now;
+    };
     for batch in lines.chunks(2_000) {
         let items = ingest.decode_batch(batch);
-        for outcome in block_on(gate.process_batch(items, &mut state)).expect("memory state") {
+        lap(&mut stages.decode);
+        let outcomes = block_on(gate.process_batch(items, &mut state)).expect("memory state");
+        lap(&mut stages.gate);
+        for outcome in outcomes {
             match outcome {
                 Outcome::Valid(e) => analytics.ingest(e),
                 // As the flow does: rejected events still cut visits and stitch persons.
@@ -59,10 +81,15 @@ fn run(lines: &[Vec<u8>]) -> usize {
                 _ => {}
             }
         }
+        lap(&mut stages.analytics);
         visits += analytics.drain().sessions.len();
+        lap(&mut stages.drain);
     }
     analytics.flush();
-    visits + analytics.drain().sessions.len()
+    lap(&mut stages.analytics);
+    visits += analytics.drain().sessions.len();
+    lap(&mut stages.drain);
+    visits
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -80,14 +107,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .take(limit)
         .map(<[u8]>::to_vec)
         .collect();
-    run(&lines[..lines.len().min(100)]);
-    let start = std::time::Instant::now();
-    let visits = measured(&lines);
+    run(&lines[..lines.len().min(100)], &mut Stages::default());
+    let mut stages = Stages::default();
+    let start = Instant::now();
+    let visits = measured(&lines, &mut stages);
     let seconds = start.elapsed().as_secs_f64();
     println!(
         "{} lines, {visits} visits closed, {:.0} lines/s",
         lines.len(),
         lines.len() as f64 / seconds
+    );
+    let per_line = |d: Duration| d.as_secs_f64() * 1e6 / lines.len().max(1) as f64;
+    println!(
+        "µs per line: decode {:.2}, gate {:.2}, analytics {:.2}, documents taken {:.2}",
+        per_line(stages.decode),
+        per_line(stages.gate),
+        per_line(stages.analytics),
+        per_line(stages.drain)
     );
     Ok(())
 }
