@@ -83,10 +83,12 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 static MALLOC_CONF: MallocConf = MallocConf(c"percpu_arena:percpu".as_ptr());
 
 /// jemalloc reads its settings through a `const char *`.
+#[cfg(not(target_env = "msvc"))]
 #[repr(transparent)]
 struct MallocConf(*const std::ffi::c_char);
 
 // SAFETY: the pointer is to a static C string, which nothing writes.
+#[cfg(not(target_env = "msvc"))]
 unsafe impl Sync for MallocConf {}
 
 #[path = "../common/cli.rs"]

@@ -405,39 +405,39 @@ struct Counted {
 }
 
 impl Counted {
-    /// The messages the inner sink is to get: past those a replay produces again.
-    fn pass_over<'m>(
+    /// Passes `messages` on, past those a replay produces again (`vouched`: by
+    /// [`EventSink::send_json`]), and counts them.
+    async fn forward(
         &mut self,
-        messages: &'m [websight_core::io::Message],
-    ) -> Option<(&mut Box<dyn EventSink>, &'m [websight_core::io::Message])> {
+        messages: &[websight_core::io::Message],
+        vouched: bool,
+    ) -> websight_core::Result<()> {
         let pass = usize::try_from(self.skip).map_or(messages.len(), |s| s.min(messages.len()));
         self.skip -= pass as u64;
+        if let (Some(inner), true) = (&mut self.inner, pass < messages.len()) {
+            let rest = &messages[pass..];
+            if vouched {
+                inner.send_json(rest).await?;
+            } else {
+                inner.send(rest).await?;
+            }
+        }
         self.sent += messages.len() as u64;
-        let rest = &messages[pass..];
-        self.inner
-            .as_mut()
-            .filter(|_| !rest.is_empty())
-            .zip(Some(rest))
+        Ok(())
     }
 }
 
 #[async_trait]
 impl EventSink for Counted {
     async fn send(&mut self, messages: &[websight_core::io::Message]) -> websight_core::Result<()> {
-        match self.pass_over(messages) {
-            Some((inner, rest)) => inner.send(rest).await,
-            None => Ok(()),
-        }
+        self.forward(messages, false).await
     }
 
     async fn send_json(
         &mut self,
         messages: &[websight_core::io::Message],
     ) -> websight_core::Result<()> {
-        match self.pass_over(messages) {
-            Some((inner, rest)) => inner.send_json(rest).await,
-            None => Ok(()),
-        }
+        self.forward(messages, true).await
     }
 }
 

@@ -22,14 +22,6 @@ pub(crate) type FastMap<K, V> = hashbrown::HashMap<K, V, foldhash::fast::RandomS
 /// The set of [`FastMap`].
 pub(crate) type FastSet<K> = hashbrown::HashSet<K, foldhash::fast::RandomState>;
 
-/// A 64-bit key for a text that never leaves the process (a batch's ids): foldhash, a word at
-/// a time — [`hash64`] goes byte by byte, one multiply each, and is kept for values that must
-/// stay stable.
-pub(crate) fn key64(text: &str) -> u64 {
-    use std::hash::BuildHasher;
-    foldhash::fast::FixedState::default().hash_one(text)
-}
-
 /// `map[key]`, inserted as `V::default()` when absent: one lookup, and an owned key made only
 /// on insertion (every event looks its person up in the gate and in two rules).
 pub(crate) fn slot<'m, V: Default>(map: &'m mut FastMap<String, V>, key: &str) -> &'m mut V {

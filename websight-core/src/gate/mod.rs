@@ -51,6 +51,7 @@ mod state;
 mod times;
 
 use std::collections::BTreeMap;
+use std::hash::BuildHasher;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -72,7 +73,7 @@ use crate::Result;
 use crate::decode::Decoded;
 use crate::enrich::{Agent, AgentParser};
 use crate::event::Event;
-use crate::hash::{FastMap, FastSet, key64};
+use crate::hash::{FastMap, FastSet};
 use crate::watermark::Frontier;
 use seen::SeenIds;
 
@@ -315,7 +316,10 @@ impl Gate {
         lookup.retain(|id| distinct.insert(*id));
         drop(distinct);
         let flags = state.known(&lookup).await?;
-        // Ids by a 64-bit key: pseudonyms are keyed HMACs, so keys cannot be made to collide.
+        // Ids by a 64-bit key, foldhash seeded afresh for the batch (the keys never leave it,
+        // so they need not be `hash64`'s stable ones): no input can be made to collide.
+        let keyer = foldhash::fast::RandomState::default();
+        let key64 = |id: &str| keyer.hash_one(id);
         let mut known: FastSet<u64> = lookup
             .iter()
             .zip(flags)
