@@ -163,13 +163,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    cli::log_to_stderr();
     cli::main_with(parse_args, |args| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

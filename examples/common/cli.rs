@@ -23,6 +23,31 @@ pub fn main_with<A, E: std::fmt::Display>(
     }
 }
 
+/// Logs to stderr at `RUST_LOG`'s levels (`info` when unset or unreadable): a level, or
+/// `target=level` pairs, comma-separated. `tracing_subscriber`'s `Targets` filter reads them
+/// without regexes; its `EnvFilter` would bring in a regex build that makes every regex of
+/// the process (the user-agent rules: ≈ 1,200) also build a full DFA, a quarter more
+/// start-up work.
+#[allow(dead_code)] // not every example logs
+pub fn log_to_stderr() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let levels: tracing_subscriber::filter::Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
+        });
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
+        .with(levels)
+        .init();
+}
+
 /// The stores of `--servers`, each server's address from its flag or else the `WEBSIGHT_*`
 /// variable of `scripts/services.sh env`.
 #[allow(dead_code)] // not every example runs on servers

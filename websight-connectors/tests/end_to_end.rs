@@ -350,11 +350,18 @@ fn check_exact(o: &Outcomes, raws: usize, tag: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exact_counts_end_to_end_and_through_server_restarts() {
     // Reconnects and retries show in the output (`RUST_LOG` to change).
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let levels: tracing_subscriber::filter::Targets = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::WARN)
+        });
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
-        )
         .with_test_writer()
+        .finish()
+        .with(levels)
         .try_init();
     let Some(servers) = servers() else {
         return;
