@@ -31,7 +31,7 @@ pub(crate) fn string_end(bytes: &[u8], from: usize) -> Option<(usize, bool)> {
 }
 
 /// The offset of the first `"`, `\\` or control character in `bytes`: sixteen bytes at a
-/// time with SSE2 (every x86-64 has it), the rest eight at a time.
+/// time with SSE2 (every x86-64 has it), the rest in two overlapping words.
 #[cfg(target_arch = "x86_64")]
 pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
     // SAFETY: SSE2 is part of every x86-64 CPU (the target's baseline); nothing else is
@@ -41,6 +41,7 @@ pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "sse2")]
+#[inline(never)]
 fn special_sse2(bytes: &[u8]) -> Option<usize> {
     use std::arch::x86_64::{
         _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
@@ -66,7 +67,7 @@ fn special_sse2(bytes: &[u8]) -> Option<usize> {
         }
         at += 16;
     }
-    swar(chunks.remainder()).map(|n| at + n)
+    short(chunks.remainder()).map(|n| at + n)
 }
 
 /// [`special`] elsewhere.
@@ -77,29 +78,58 @@ pub(crate) fn special(bytes: &[u8]) -> Option<usize> {
 
 /// The offset of the first `"`, `\\` or control character in `bytes`, eight bytes at a
 /// time.
+#[cfg(any(test, not(target_arch = "x86_64")))]
 fn swar(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut chunks = bytes.chunks_exact(8);
     let mut at = 0;
     for chunk in chunks.by_ref() {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        // A byte's high bit is set where it is zero (after the XOR) or below 0x20; borrows
-        // can flag bytes after the first hit, never before it.
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-        let hits = (zero(word ^ (ONES * u64::from(b'"')))
-            | zero(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGH;
+        let hits = word_hits(u64::from_le_bytes(chunk.try_into().ok()?));
         if hits != 0 {
             return Some(at + hits.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
-    let tail = chunks.remainder();
-    tail.iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-        .map(|n| at + n)
+    short(chunks.remainder()).map(|n| at + n)
+}
+
+/// The high bit of each byte of `word` (little-endian) that is a quote, a backslash or a
+/// control character; borrows can flag bytes after the first hit, never before it.
+fn word_hits(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x;
+    (zero(word ^ (ONES * u64::from(b'"')))
+        | zero(word ^ (ONES * u64::from(b'\\')))
+        | (word.wrapping_sub(ONES * 0x20) & !word))
+        & HIGH
+}
+
+/// [`special`] of fewer than sixteen bytes (a string's tail, or a short key): two words
+/// that overlap, not a loop — the first hit is in the first word, or else past it, in the
+/// second.
+fn short(bytes: &[u8]) -> Option<usize> {
+    let n = bytes.len();
+    let first_hit = |hits: u64| hits.trailing_zeros() as usize / 8;
+    let (first, last) = if n >= 8 {
+        let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
+        (word(&bytes[..8]), word(&bytes[n - 8..]))
+    } else if n >= 4 {
+        // Four bytes, the other four spaces (not special).
+        const SPACES: u64 = 0x2020_2020 << 32;
+        let word =
+            |b: &[u8]| u64::from(u32::from_le_bytes(b.try_into().unwrap_or_default())) | SPACES;
+        (word(&bytes[..4]), word(&bytes[n - 4..]))
+    } else {
+        return bytes
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+    };
+    let width = if n >= 8 { 8 } else { 4 };
+    match (word_hits(first), word_hits(last)) {
+        (0, 0) => None,
+        (0, hits) => Some(n - width + first_hit(hits)),
+        (hits, _) => Some(first_hit(hits)),
+    }
 }
 
 #[cfg(test)]
@@ -141,6 +171,26 @@ mod tests {
         text.truncate(29);
         assert_eq!(special(&text), None);
         assert_eq!(swar(&text), None);
+    }
+
+    #[test]
+    fn every_length_and_place_is_judged_exactly() {
+        // The overlapping words of short tails, at every length and after every chunk.
+        for len in 0..=40 {
+            for plain in [b'a', 0x7f, 0xff] {
+                assert_eq!(special(&vec![plain; len]), None);
+                for b in [b'"', b'\\', 0x00, 0x1f, 0x20, b'a', 0x80] {
+                    for at in 0..len {
+                        let mut text = vec![plain; len];
+                        text[at] = b;
+                        let want = (b == b'"' || b == b'\\' || b < 0x20).then_some(at);
+                        assert_eq!(special(&text), want, "{b:#x} at {at} of {len}");
+                        assert_eq!(swar(&text), want, "{b:#x} at {at} of {len}");
+                        assert_eq!(short(&text[..len.min(15)]), want.filter(|&w| w < 15));
+                    }
+                }
+            }
+        }
     }
 
     #[test]
