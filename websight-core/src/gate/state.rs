@@ -129,10 +129,14 @@ impl MemoryGateState {
 
     /// Counts a visit of `user` at `at` (Unix seconds, or [`UNKNOWN`]).
     fn add_session(&mut self, user: &str, at: i64) {
-        let visits = self
-            .sessions_per_user
-            .entry(UserId(user.to_owned()))
-            .or_insert(Visits { n: 0, last: at });
+        // Looked up by text first: a person already counted costs no allocation.
+        let visits = match self.sessions_per_user.get_mut(user) {
+            Some(visits) => visits,
+            None => self
+                .sessions_per_user
+                .entry(UserId(user.to_owned()))
+                .or_insert(Visits { n: 0, last: at }),
+        };
         visits.n += 1;
         // A known time replaces an unknown one; an older batch never moves it back.
         if visits.last == UNKNOWN || (at != UNKNOWN && at > visits.last) {

@@ -29,6 +29,14 @@ macro_rules! string_id {
             }
         }
 
+        // Hashes and compares as its text (the derives use the one field), so a map keyed
+        // by it is searched with a `&str`, without allocating an id.
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
                 $name(s.to_owned())
