@@ -186,70 +186,77 @@ impl<W: std::io::Write + Send> JsonLinesSink<W> {
 
     /// Serialises `m` into `line`.
     fn line(envelopes: bool, vouched: bool, m: &Message, line: &mut Vec<u8>) -> Result<()> {
-        if !envelopes && vouched {
+        let payload = if vouched {
             // Not read again: the check costs as much as reading the line to decode it.
             debug_assert!(
                 json_text::read(&m.payload) == JsonText::Line(&m.payload),
                 "send_json given a payload that is not one line of JSON"
             );
-            line.extend_from_slice(&m.payload);
-            return Ok(());
-        }
+            Json::Line(&m.payload)
+        } else {
+            Json::of(&m.payload)
+        };
         if !envelopes {
-            // The common case (every checked event): one line of JSON, copied as it is.
-            if let JsonText::Line(text) = json_text::read(&m.payload) {
-                line.extend_from_slice(text);
-                return Ok(());
-            }
-            return Ok(serde_json::to_writer(line, &Json::of(&m.payload))?);
+            return payload.write(line);
         }
-        let payload = Json::of(&m.payload);
+        // `{"headers":{…},"key":…,"payload":…}`: the keys in the order a JSON map keeps
+        // them, the headers by name (the last of a repeated name wins).
         let headers: std::collections::BTreeMap<&str, Json<'_>> = m
             .headers
             .iter()
             .map(|(k, v)| (k.as_str(), Json::of(v.as_bytes())))
             .collect();
-        // Fields in the order a JSON map keeps them, as before.
-        #[derive(serde::Serialize)]
-        struct Envelope<'a> {
-            headers: std::collections::BTreeMap<&'a str, Json<'a>>,
-            key: &'a Option<String>,
-            payload: Json<'a>,
+        line.extend_from_slice(b"{\"headers\":{");
+        for (i, (name, value)) in headers.iter().enumerate() {
+            if i > 0 {
+                line.push(b',');
+            }
+            serde_json::to_writer(&mut *line, name)?;
+            line.push(b':');
+            value.write(line)?;
         }
-        Ok(serde_json::to_writer(
-            line,
-            &Envelope {
-                headers,
-                key: &m.key,
-                payload,
-            },
-        )?)
+        line.extend_from_slice(b"},\"key\":");
+        serde_json::to_writer(&mut *line, &m.key)?;
+        line.extend_from_slice(b",\"payload\":");
+        payload.write(line)?;
+        line.push(b'}');
+        Ok(())
     }
 }
 
-/// Bytes written into a JSON line: as they are when they are one line of valid JSON (no copy,
-/// no re-encoding), re-encoded when valid but spread over lines, else as a string.
-#[derive(serde::Serialize)]
-#[serde(untagged)]
+/// Bytes written into a JSON line: as they are when they are one line of valid JSON (no copy
+/// into a `Value`, no re-encoding), re-encoded when valid but spread over lines, else as a
+/// string.
 enum Json<'a> {
-    Raw(&'a serde_json::value::RawValue),
+    /// One line of JSON: its text.
+    Line(&'a [u8]),
     Value(serde_json::Value),
     Text(std::borrow::Cow<'a, str>),
 }
 
 impl<'a> Json<'a> {
+    /// Checked by [`json_text::read`] (a few instructions a byte; what serde_json accepts).
     fn of(bytes: &'a [u8]) -> Json<'a> {
-        match serde_json::from_slice::<&serde_json::value::RawValue>(bytes) {
-            Ok(raw) if memchr::memchr2(b'\n', b'\r', raw.get().as_bytes()).is_none() => {
-                Json::Raw(raw)
+        match json_text::read(bytes) {
+            JsonText::Line(text) => Json::Line(text),
+            JsonText::Lines => {
+                serde_json::from_slice(bytes).map_or_else(|_| Json::text(bytes), Json::Value)
             }
-            Ok(_) => serde_json::from_slice(bytes).map_or_else(|_| Json::text(bytes), Json::Value),
-            Err(_) => Json::text(bytes),
+            JsonText::Invalid => Json::text(bytes),
         }
     }
 
     fn text(bytes: &'a [u8]) -> Json<'a> {
         Json::Text(String::from_utf8_lossy(bytes))
+    }
+
+    fn write(&self, out: &mut Vec<u8>) -> Result<()> {
+        match self {
+            Json::Line(text) => out.extend_from_slice(text),
+            Json::Value(value) => serde_json::to_writer(out, value)?,
+            Json::Text(text) => serde_json::to_writer(out, text)?,
+        }
+        Ok(())
     }
 }
 
@@ -314,5 +321,45 @@ mod tests {
                 messages.len()
             );
         }
+    }
+
+    #[test]
+    fn envelopes_keep_json_as_it_is_and_carry_anything_else_as_text() {
+        let message = |payload: &[u8], headers: &[(&str, &str)]| Message {
+            key: Some("k\"1".into()),
+            payload: payload.to_vec(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let messages = [
+            // One line of JSON, spaces kept; JSON headers as JSON, others as strings; a
+            // repeated header's last value wins.
+            message(
+                br#"  {"b": [1, 2.50], "a":"x"} "#,
+                &[("z", r#"{"kind":"late"}"#), ("a", "plain text"), ("z", "7")],
+            ),
+            // Valid JSON over several lines: re-encoded on one.
+            message(b"{\"a\":\n 1}", &[]),
+            // Not JSON (and not UTF-8): a string.
+            message(b"{\"a\": \xff", &[("\u{1}", "")]),
+        ];
+        let out = String::from_utf8(written(true, false, &messages)).unwrap();
+        let want = [
+            r#"{"headers":{"a":"plain text","z":7},"key":"k\"1","payload":{"b": [1, 2.50], "a":"x"}}"#,
+            r#"{"headers":{},"key":"k\"1","payload":{"a":1}}"#,
+            r#"{"headers":{"\u0001":""},"key":"k\"1","payload":"{\"a\": �"}"#,
+        ];
+        assert_eq!(out.lines().collect::<Vec<_>>(), want);
+        let payloads = String::from_utf8(written(false, false, &messages)).unwrap();
+        assert_eq!(
+            payloads.lines().collect::<Vec<_>>(),
+            [
+                r#"{"b": [1, 2.50], "a":"x"}"#,
+                r#"{"a":1}"#,
+                r#""{\"a\": �""#
+            ]
+        );
     }
 }
