@@ -58,7 +58,7 @@ use std::time::Instant;
 
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, TimeSeries};
 use websight::core::decode::Format;
-use websight::core::flow::{Ingest, Observer};
+use websight::core::flow::{Flow, Ingest, Observer};
 use websight::core::gate::{DetectionScore, Outcome};
 use websight::core::io::EventSource;
 use websight::core::privacy::{Privacy, PrivacyConfig};
@@ -431,7 +431,6 @@ pub struct Watch {
 
 impl Observer for &mut Watch {
     fn outcome(&mut self, outcome: &Outcome) {
-        self.bar.inc(1);
         let Some(line) = self
             .truth
             .as_ref()
@@ -454,6 +453,11 @@ impl Observer for &mut Watch {
 
     fn documents(&mut self, docs: &websight::core::analytics::Documents) {
         self.tally.add(docs);
+    }
+
+    /// The bar moves once a batch: a tick per event cost as much as the tally.
+    fn progress(&mut self, flow: &Flow) {
+        self.bar.set_position(flow.counts().inputs);
     }
 
     fn snapshot(&self) -> serde_json::Value {
