@@ -134,10 +134,9 @@ impl SecurityRule for ImpossibleFigures {
         let minute = TimeDelta::seconds(60);
         let lo = e.time.checked_sub_signed(minute).unwrap_or(e.time);
         let hi = e.time.checked_add_signed(minute).unwrap_or(e.time);
-        let cap = self.max_events_per_minute.saturating_add(1);
+        let max = self.max_events_per_minute;
         // Any minute-long stretch around this event holding too many events.
-        let too_fast = times.count_in(lo..=e.time, cap) > self.max_events_per_minute
-            || times.count_in(e.time..hi, cap) > self.max_events_per_minute;
+        let too_fast = times.exceeds_in(lo..=e.time, max) || times.exceeds_in(e.time..hi, max);
         absurd_item || absurd_order || too_fast
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {
@@ -248,8 +247,7 @@ impl SecurityRule for IpRate {
         let hi = e.time.checked_add_signed(self.window).unwrap_or(e.time);
         // Visits started within one window of this event, on either side (arrivals are out
         // of order).
-        let cap = self.max_visits.saturating_add(1);
-        starts.count_in((Excluded(lo), Excluded(hi)), cap) > self.max_visits
+        starts.exceeds_in((Excluded(lo), Excluded(hi)), self.max_visits)
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {
         self.starts.retain(|_, s| {

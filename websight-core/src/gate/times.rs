@@ -17,12 +17,21 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Times {
     counts: BTreeMap<DateTime<Utc>, u64>,
+    /// Occurrences held, over all times: when no more than a limit, no window exceeds it.
+    total: u64,
 }
 
 impl Times {
     /// Adds one occurrence of `t`.
     pub fn insert(&mut self, t: DateTime<Utc>) {
         *self.counts.entry(t).or_default() += 1;
+        self.total += 1;
+    }
+
+    /// Whether more than `max` times fall in `range`: without a search while all the times
+    /// held are no more than `max` (a rate rule's usual case).
+    pub fn exceeds_in(&self, range: impl RangeBounds<DateTime<Utc>>, max: usize) -> bool {
+        self.total > max as u64 && self.count_in(range, max.saturating_add(1)) > max
     }
 
     /// How many times fall in `range`, counted up to `cap`: `min(count, cap)`.
@@ -53,6 +62,7 @@ impl Times {
             .is_some_and(|(t, _)| *t < horizon)
         {
             self.counts = self.counts.split_off(&horizon);
+            self.total = self.counts.values().sum();
         }
     }
 
@@ -103,6 +113,7 @@ mod tests {
                 let cap = rng.gen_range(1..50);
                 let half_open = sorted.iter().filter(|x| **x >= lo && **x < hi).count();
                 assert_eq!(times.count_in(lo..hi, cap), half_open.min(cap));
+                assert_eq!(times.exceeds_in(lo..hi, cap), half_open > cap);
                 let open = sorted.iter().filter(|x| **x > lo && **x < hi).count();
                 assert_eq!(
                     times.count_in((Excluded(lo), Excluded(hi)), cap),
@@ -124,6 +135,11 @@ mod tests {
             times.evict_before(t(200));
             sorted.retain(|x| *x >= t(200));
             assert_eq!(times.count_in(.., usize::MAX), sorted.len());
+            assert_eq!(
+                times.total,
+                sorted.len() as u64,
+                "the total follows evictions"
+            );
         }
     }
 }
