@@ -110,21 +110,20 @@ fn word_hits(word: u64) -> u64 {
 fn short(bytes: &[u8]) -> Option<usize> {
     let n = bytes.len();
     let first_hit = |hits: u64| hits.trailing_zeros() as usize / 8;
-    let (first, last) = if n >= 8 {
+    let (first, last, width) = if n >= 8 {
         let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap_or_default());
-        (word(&bytes[..8]), word(&bytes[n - 8..]))
+        (word(&bytes[..8]), word(&bytes[n - 8..]), 8)
     } else if n >= 4 {
         // Four bytes, the other four spaces (not special).
         const SPACES: u64 = 0x2020_2020 << 32;
         let word =
             |b: &[u8]| u64::from(u32::from_le_bytes(b.try_into().unwrap_or_default())) | SPACES;
-        (word(&bytes[..4]), word(&bytes[n - 4..]))
+        (word(&bytes[..4]), word(&bytes[n - 4..]), 4)
     } else {
         return bytes
             .iter()
             .position(|&b| b == b'"' || b == b'\\' || b < 0x20);
     };
-    let width = if n >= 8 { 8 } else { 4 };
     match (word_hits(first), word_hits(last)) {
         (0, 0) => None,
         (0, hits) => Some(n - width + first_hit(hits)),
