@@ -187,6 +187,11 @@ impl EventSource for Generated<'_> {
         Ok(())
     }
 
+    /// Nothing to acknowledge; the truth is kept in the order batches are read.
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
     /// Resuming at a checkpoint: the lines before it were scored by the run that wrote it.
     async fn resume(
         &mut self,

@@ -31,7 +31,8 @@
 //! the stream stage (no models, SHAP or LSH) and streams every store to its file (with
 //! `--out-dir`) or only counts, so memory stays flat however long the input. Each batch is
 //! decoded (and written as the Segment JSON it leaves as) on `--threads N` threads, by
-//! default one per core; the rest of the stream runs on one.
+//! default one per core; the rest of the stream runs on one, and with N > 1 the next batch
+//! is read and decoded on the others meanwhile.
 //!
 //! `--checkpoint FILE` (with `--out-dir`; a file or generated input) saves the stream's whole
 //! state every `--checkpoint-every N` batches (default 10) with the lengths of the output

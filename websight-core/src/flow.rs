@@ -262,7 +262,9 @@ impl Ingest {
     /// Decodes each batch on up to `threads` threads (default 1: the calling thread alone),
     /// each taking a contiguous share of the lines, so the result is the same whatever the
     /// count. Decoding is pure, so this is the part of the flow that spreads over cores; a
-    /// binary might pass [`std::thread::available_parallelism`].
+    /// binary might pass [`std::thread::available_parallelism`]. With more than one, a
+    /// [`Flow`] on a source that allows it ([`EventSource::reads_ahead`]) decodes the next
+    /// batch on the others while the calling thread judges, analyses and writes this one.
     pub fn threads(mut self, threads: usize) -> Ingest {
         self.threads = threads.max(1);
         self
@@ -296,6 +298,20 @@ impl Ingest {
     /// (on up to [`Ingest::threads`] threads).
     pub fn decode_batch(&self, raws: &[Vec<u8>]) -> Vec<Decoded> {
         self.shared(raws, |lines| self.decode_lines(lines))
+    }
+
+    /// [`Ingest::decode_batch`], each event also encoded as the Segment message it leaves as
+    /// (the gate does not change events): both on the ingest's threads.
+    fn prepare(&self, raws: &[Vec<u8>]) -> Vec<(Decoded, Option<Encoded>)> {
+        self.shared(raws, |lines| {
+            self.decode_lines(lines)
+                .into_iter()
+                .map(|item| {
+                    let encoded = item.as_deref().ok().map(Encoded::of);
+                    (item, encoded)
+                })
+                .collect()
+        })
     }
 
     /// Lines → their items, on this thread.
@@ -496,6 +512,81 @@ fn reason(kind: &str, detail: &str) -> Vec<(String, String)> {
     vec![(REASON_HEADER.to_owned(), json)]
 }
 
+/// A batch as the source gave it, with the source's position right after it (what a
+/// checkpoint taken after the batch records, even once the next batch is read ahead).
+struct Read {
+    /// `None`: the source ended.
+    batch: Option<Batch>,
+    position: Option<serde_json::Value>,
+}
+
+/// A batch's lines, or — read ahead — their decoding under way on a thread of its own.
+enum Batch {
+    Lines(Vec<Vec<u8>>),
+    Decoding {
+        lines: usize,
+        thread: std::thread::JoinHandle<Vec<(Decoded, Option<Encoded>)>>,
+    },
+}
+
+impl Read {
+    /// The source's next batch.
+    async fn next(source: &mut dyn EventSource, max: usize) -> Result<Read> {
+        let batch = source.next_batch(max).await?.map(Batch::Lines);
+        Ok(Read {
+            batch,
+            position: source.position(),
+        })
+    }
+
+    /// Starts decoding the batch on a thread of its own, with one thread fewer than
+    /// `ingest` has (the caller's is busy with the batch before); as it is if empty or if no
+    /// thread can be started.
+    fn decoding(mut self, ingest: &Ingest) -> Read {
+        if let Some(Batch::Lines(raws)) = self.batch.take_if(|b| !b.is_empty()) {
+            let lines = raws.len();
+            let ingest = ingest.clone().threads(ingest.threads - 1);
+            let raws = std::sync::Arc::new(raws);
+            let shared = std::sync::Arc::clone(&raws);
+            let thread = std::thread::Builder::new()
+                .name("websight-decode".into())
+                .spawn(move || ingest.prepare(&shared));
+            self.batch = Some(match thread {
+                Ok(thread) => Batch::Decoding { lines, thread },
+                // No thread to be had: the batch is decoded when its turn comes.
+                Err(_) => Batch::Lines(
+                    std::sync::Arc::try_unwrap(raws).unwrap_or_else(|raws| raws.to_vec()),
+                ),
+            });
+        }
+        self
+    }
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Batch::Lines(raws) => raws.len(),
+            Batch::Decoding { lines, .. } => *lines,
+        }
+    }
+
+    /// The decoded items: decoded now, or those of the thread decoding them.
+    fn prepare(self, ingest: &Ingest) -> Vec<(Decoded, Option<Encoded>)> {
+        match self {
+            Batch::Lines(raws) => ingest.prepare(&raws),
+            Batch::Decoding { thread, .. } => match thread.join() {
+                Ok(prepared) => prepared,
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+        }
+    }
+}
+
 /// An event's Segment JSON, written beside its decoding, and which event it is (its box's
 /// address: the gate moves boxes, never their contents).
 struct Encoded {
@@ -588,7 +679,16 @@ impl Flow {
     ) -> Result<FlowCounts> {
         let mut quiet_since = std::time::Instant::now();
         let mut advanced = std::time::Duration::ZERO;
-        while let Some(batch) = source.next_batch(self.batch_size).await? {
+        // With a source that allows it and a thread to spare, the next batch is read and
+        // decoded while this one is judged, analysed and written.
+        let ahead = source.reads_ahead() && self.ingest.threads > 1;
+        let mut next: Option<Result<Read>> = None;
+        loop {
+            let read = match next.take() {
+                Some(read) => read?,
+                None => Read::next(source, self.batch_size).await?,
+            };
+            let Some(batch) = read.batch else { break };
             if batch.is_empty() {
                 let quiet = quiet_since.elapsed();
                 if let Some(after) = self.idle_after
@@ -608,15 +708,23 @@ impl Flow {
                 continue;
             }
             (quiet_since, advanced) = (std::time::Instant::now(), std::time::Duration::ZERO);
-            self.process(&batch, out, observer).await?;
+            if ahead {
+                // Its error, if any, surfaces where an unhurried read would have met it.
+                let read = Read::next(source, self.batch_size).await;
+                next = Some(read.map(|r| r.decoding(&self.ingest)));
+            }
+            let taken = batch.len() as u64;
+            let prepared = batch.prepare(&self.ingest);
+            self.process_prepared(prepared, out, observer).await?;
             self.counts.batches += 1;
-            self.taken += batch.len() as u64;
+            self.taken += taken;
             match checkpoints.as_deref_mut() {
                 None => source.commit().await?,
                 Some(c) => {
                     if c.due(&self.counts) {
                         let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
-                        checkpoint.source = source.position();
+                        // Where the source was after this batch, not after one read ahead.
+                        checkpoint.source = read.position;
                         c.save(checkpoint).await?;
                         source.commit().await?;
                     }
@@ -726,22 +834,18 @@ impl Flow {
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
     ) -> Result<()> {
-        // Each event is also written as the Segment message it leaves as (the gate does not
-        // change events), on the ingest's threads with its decoding.
-        let ingest = &self.ingest;
-        let (items, encoded): (Vec<Decoded>, Vec<Option<Encoded>>) = ingest
-            .shared(raws, |lines| {
-                ingest
-                    .decode_lines(lines)
-                    .into_iter()
-                    .map(|item| {
-                        let encoded = item.as_deref().ok().map(Encoded::of);
-                        (item, encoded)
-                    })
-                    .collect()
-            })
-            .into_iter()
-            .unzip();
+        let prepared = self.ingest.prepare(raws);
+        self.process_prepared(prepared, out, observer).await
+    }
+
+    /// [`Flow::process`] of a batch already decoded ([`Ingest::prepare`]).
+    async fn process_prepared(
+        &mut self,
+        prepared: Vec<(Decoded, Option<Encoded>)>,
+        out: &mut Outputs<'_>,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        let (items, encoded): (Vec<Decoded>, Vec<Option<Encoded>>) = prepared.into_iter().unzip();
         let outcomes = self.gate.process_batch(items, &mut *out.state).await?;
         // Sized once: growing a vector of events by doubling moves every event again.
         let mut checked = Vec::with_capacity(outcomes.len());

@@ -169,6 +169,9 @@ impl<S: websight_core::io::EventSource> websight_core::io::EventSource for Dying
     fn position(&self) -> Option<serde_json::Value> {
         self.inner.position()
     }
+    fn reads_ahead(&self) -> bool {
+        self.inner.reads_ahead()
+    }
     async fn resume(
         &mut self,
         taken: u64,
@@ -229,6 +232,9 @@ impl<S: websight_core::io::EventSource> websight_core::io::EventSource for Expec
     }
     fn position(&self) -> Option<serde_json::Value> {
         self.inner.position()
+    }
+    fn reads_ahead(&self) -> bool {
+        self.inner.reads_ahead()
     }
     async fn resume(
         &mut self,

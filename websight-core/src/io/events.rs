@@ -38,6 +38,15 @@ pub trait EventSource: Send {
         None
     }
 
+    /// Whether the flow may read the next batch before the one before it is processed
+    /// (it then decodes that batch on another thread meanwhile): `true` only for a source
+    /// whose [`EventSource::commit`] acknowledges nothing outside the process — a file, a
+    /// pipe, a generator — since a commit then also covers the batch read ahead. `false`
+    /// (the default) for a source whose commit tells a broker.
+    fn reads_ahead(&self) -> bool {
+        false
+    }
+
     /// Continues at a checkpoint: after `taken` inputs, at `position` (what
     /// [`EventSource::position`] said then). The default passes over the first `taken`
     /// inputs — a source that starts from its beginning (a file, the generator); a consumer

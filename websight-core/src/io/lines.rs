@@ -55,7 +55,8 @@ impl<R: BufRead + Send> LineSource<R> {
         self.read
     }
 
-    /// Lines acknowledged by [`EventSource::commit`].
+    /// Lines acknowledged by [`EventSource::commit`] (a flow reading ahead commits up to a
+    /// batch more than it has processed: [`EventSource::reads_ahead`]).
     pub fn committed(&self) -> u64 {
         self.committed
     }
@@ -110,6 +111,11 @@ impl<R: BufRead + Send> EventSource for LineSource<R> {
     async fn commit(&mut self) -> Result<()> {
         self.committed = self.read;
         Ok(())
+    }
+
+    /// A commit only counts here.
+    fn reads_ahead(&self) -> bool {
+        true
     }
 }
 
