@@ -302,7 +302,7 @@ impl Ingest {
 
     /// [`Ingest::decode_batch`], each event also encoded as the Segment message it leaves as
     /// (the gate does not change events): both on the ingest's threads.
-    fn prepare(&self, raws: &[Vec<u8>]) -> Vec<(Decoded, Option<Encoded>)> {
+    fn prepare(&self, raws: &[Vec<u8>]) -> Prepared {
         self.shared(raws, |lines| {
             self.decode_lines(lines)
                 .into_iter()
@@ -520,13 +520,10 @@ struct Read {
     position: Option<serde_json::Value>,
 }
 
-/// A batch's lines, or — read ahead — their decoding under way on a thread of its own.
+/// A batch's lines, or — read ahead — the count of lines a [`Decoder`] is decoding.
 enum Batch {
     Lines(Vec<Vec<u8>>),
-    Decoding {
-        lines: usize,
-        thread: std::thread::JoinHandle<Vec<(Decoded, Option<Encoded>)>>,
-    },
+    Decoding(usize),
 }
 
 impl Read {
@@ -539,25 +536,10 @@ impl Read {
         })
     }
 
-    /// Starts decoding the batch on a thread of its own, with one thread fewer than
-    /// `ingest` has (the caller's is busy with the batch before); as it is if empty or if no
-    /// thread can be started.
-    fn decoding(mut self, ingest: &Ingest) -> Read {
+    /// Hands the batch to `decoder`, unless it is empty.
+    fn decoding(mut self, decoder: &Decoder) -> Read {
         if let Some(Batch::Lines(raws)) = self.batch.take_if(|b| !b.is_empty()) {
-            let lines = raws.len();
-            let ingest = ingest.clone().threads(ingest.threads - 1);
-            let raws = std::sync::Arc::new(raws);
-            let shared = std::sync::Arc::clone(&raws);
-            let thread = std::thread::Builder::new()
-                .name("websight-decode".into())
-                .spawn(move || ingest.prepare(&shared));
-            self.batch = Some(match thread {
-                Ok(thread) => Batch::Decoding { lines, thread },
-                // No thread to be had: the batch is decoded when its turn comes.
-                Err(_) => Batch::Lines(
-                    std::sync::Arc::try_unwrap(raws).unwrap_or_else(|raws| raws.to_vec()),
-                ),
-            });
+            self.batch = Some(decoder.start(raws));
         }
         self
     }
@@ -571,19 +553,80 @@ impl Batch {
     fn len(&self) -> usize {
         match self {
             Batch::Lines(raws) => raws.len(),
-            Batch::Decoding { lines, .. } => *lines,
+            Batch::Decoding(lines) => *lines,
         }
     }
 
-    /// The decoded items: decoded now, or those of the thread decoding them.
-    fn prepare(self, ingest: &Ingest) -> Vec<(Decoded, Option<Encoded>)> {
-        match self {
-            Batch::Lines(raws) => ingest.prepare(&raws),
-            Batch::Decoding { thread, .. } => match thread.join() {
-                Ok(prepared) => prepared,
-                Err(panic) => std::panic::resume_unwind(panic),
-            },
+    /// The decoded items: decoded now, or those `decoder` decoded.
+    fn prepare(self, ingest: &Ingest, decoder: Option<&Decoder>) -> Result<Prepared> {
+        match (self, decoder) {
+            (Batch::Lines(raws), _) => Ok(ingest.prepare(&raws)),
+            (Batch::Decoding(_), Some(decoder)) => decoder.finish(),
+            (Batch::Decoding(_), None) => Err(Decoder::stopped()),
         }
+    }
+}
+
+type Prepared = Vec<(Decoded, Option<Encoded>)>;
+
+/// A thread that decodes the batches a flow reads ahead, one at a time, kept for the run
+/// (a thread per batch would start each with a cold allocator cache). The lines come back
+/// with their items, to be freed on the thread that read them. Dropped, its queue closes
+/// and the thread ends.
+struct Decoder {
+    work: std::sync::mpsc::SyncSender<Vec<Vec<u8>>>,
+    /// Locked only to make the decoder `Sync`: a flow's future holds it across awaits.
+    done: std::sync::Mutex<std::sync::mpsc::Receiver<(Vec<Vec<u8>>, Prepared)>>,
+}
+
+impl Decoder {
+    /// A decoder with one thread fewer than `ingest` has (the caller's is busy with the
+    /// batch before); `None` when it has no thread to spare or none can be started.
+    fn new(ingest: &Ingest) -> Option<Decoder> {
+        let ingest = ingest
+            .clone()
+            .threads(ingest.threads.checked_sub(1).filter(|&t| t > 0)?);
+        let (work, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        let (decoded, done) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("websight-decode".into())
+            .spawn(move || {
+                for raws in batches {
+                    let items = ingest.prepare(&raws);
+                    if decoded.send((raws, items)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .ok()?;
+        Some(Decoder {
+            work,
+            done: std::sync::Mutex::new(done),
+        })
+    }
+
+    /// Starts decoding `raws`; [`Decoder::finish`] takes the items.
+    fn start(&self, raws: Vec<Vec<u8>>) -> Batch {
+        let lines = raws.len();
+        match self.work.send(raws) {
+            Ok(()) => Batch::Decoding(lines),
+            // The thread is gone: the lines come back, to be decoded in turn.
+            Err(returned) => Batch::Lines(returned.0),
+        }
+    }
+
+    /// The items of the batch started last.
+    fn finish(&self) -> Result<Prepared> {
+        let done = self.done.lock().map_err(|_| Decoder::stopped())?;
+        match done.recv() {
+            Ok((_raws, items)) => Ok(items),
+            Err(_) => Err(Decoder::stopped()),
+        }
+    }
+
+    fn stopped() -> crate::CoreError {
+        std::io::Error::other("the thread decoding the batch read ahead stopped (it panicked)")
+            .into()
     }
 }
 
@@ -681,7 +724,10 @@ impl Flow {
         let mut advanced = std::time::Duration::ZERO;
         // With a source that allows it and a thread to spare, the next batch is read and
         // decoded while this one is judged, analysed and written.
-        let ahead = source.reads_ahead() && self.ingest.threads > 1;
+        let decoder = source
+            .reads_ahead()
+            .then(|| Decoder::new(&self.ingest))
+            .flatten();
         let mut next: Option<Result<Read>> = None;
         loop {
             let read = match next.take() {
@@ -708,13 +754,13 @@ impl Flow {
                 continue;
             }
             (quiet_since, advanced) = (std::time::Instant::now(), std::time::Duration::ZERO);
-            if ahead {
+            if let Some(decoder) = &decoder {
                 // Its error, if any, surfaces where an unhurried read would have met it.
                 let read = Read::next(source, self.batch_size).await;
-                next = Some(read.map(|r| r.decoding(&self.ingest)));
+                next = Some(read.map(|r| r.decoding(decoder)));
             }
             let taken = batch.len() as u64;
-            let prepared = batch.prepare(&self.ingest);
+            let prepared = batch.prepare(&self.ingest, decoder.as_ref())?;
             self.process_prepared(prepared, out, observer).await?;
             self.counts.batches += 1;
             self.taken += taken;
@@ -841,7 +887,7 @@ impl Flow {
     /// [`Flow::process`] of a batch already decoded ([`Ingest::prepare`]).
     async fn process_prepared(
         &mut self,
-        prepared: Vec<(Decoded, Option<Encoded>)>,
+        prepared: Prepared,
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
     ) -> Result<()> {
