@@ -520,6 +520,18 @@ struct Read {
     position: Option<serde_json::Value>,
 }
 
+/// What a [`Decoder`]'s thread is asked to do.
+enum Work {
+    Decode(Vec<Vec<u8>>),
+    Free(Spent),
+}
+
+/// What a processed batch leaves behind once written: its documents and messages.
+struct Spent {
+    documents: Documents,
+    messages: Vec<Vec<Message>>,
+}
+
 /// A batch's lines, or — read ahead — the count of lines a [`Decoder`] is decoding.
 enum Batch {
     Lines(Vec<Vec<u8>>),
@@ -574,7 +586,7 @@ type Prepared = Vec<(Decoded, Option<Encoded>)>;
 /// with their items, to be freed on the thread that read them. Dropped, its queue closes
 /// and the thread ends.
 struct Decoder {
-    work: std::sync::mpsc::SyncSender<Vec<Vec<u8>>>,
+    work: std::sync::mpsc::SyncSender<Work>,
     /// Locked only to make the decoder `Sync`: a flow's future holds it across awaits.
     done: std::sync::Mutex<std::sync::mpsc::Receiver<(Vec<Vec<u8>>, Prepared)>>,
 }
@@ -586,15 +598,24 @@ impl Decoder {
         let ingest = ingest
             .clone()
             .threads(ingest.threads.checked_sub(1).filter(|&t| t > 0)?);
-        let (work, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(1);
+        // Room for a batch and what the one before left behind.
+        let (work, queue) = std::sync::mpsc::sync_channel(2);
         let (decoded, done) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("websight-decode".into())
             .spawn(move || {
-                for raws in batches {
-                    let items = ingest.prepare(&raws);
-                    if decoded.send((raws, items)).is_err() {
-                        break;
+                for work in queue {
+                    match work {
+                        Work::Decode(raws) => {
+                            let items = ingest.prepare(&raws);
+                            if decoded.send((raws, items)).is_err() {
+                                break;
+                            }
+                        }
+                        Work::Free(Spent {
+                            documents,
+                            messages,
+                        }) => drop((documents, messages)),
                     }
                 }
             })
@@ -608,11 +629,20 @@ impl Decoder {
     /// Starts decoding `raws`; [`Decoder::finish`] takes the items.
     fn start(&self, raws: Vec<Vec<u8>>) -> Batch {
         let lines = raws.len();
-        match self.work.send(raws) {
-            Ok(()) => Batch::Decoding(lines),
-            // The thread is gone: the lines come back, to be decoded in turn.
-            Err(returned) => Batch::Lines(returned.0),
+        // The thread is gone: the lines come back, to be decoded in turn.
+        if let Err(std::sync::mpsc::SendError(Work::Decode(raws))) =
+            self.work.send(Work::Decode(raws))
+        {
+            return Batch::Lines(raws);
         }
+        Batch::Decoding(lines)
+    }
+
+    /// Frees what a batch left behind on the decoding thread, where most of it was
+    /// allocated (memory then goes back to that thread's cache instead of crossing
+    /// threads); here if its queue is full.
+    fn free(&self, spent: Spent) {
+        let _ = self.work.try_send(Work::Free(spent));
     }
 
     /// The items of the batch started last.
@@ -761,7 +791,10 @@ impl Flow {
             }
             let taken = batch.len() as u64;
             let prepared = batch.prepare(&self.ingest, decoder.as_ref())?;
-            self.process_prepared(prepared, out, observer).await?;
+            let spent = self.process_prepared(prepared, out, observer).await?;
+            if let Some(decoder) = &decoder {
+                decoder.free(spent);
+            }
             self.counts.batches += 1;
             self.taken += taken;
             match checkpoints.as_deref_mut() {
@@ -881,16 +914,19 @@ impl Flow {
         observer: &mut dyn Observer,
     ) -> Result<()> {
         let prepared = self.ingest.prepare(raws);
-        self.process_prepared(prepared, out, observer).await
+        self.process_prepared(prepared, out, observer)
+            .await
+            .map(drop)
     }
 
-    /// [`Flow::process`] of a batch already decoded ([`Ingest::prepare`]).
+    /// [`Flow::process`] of a batch already decoded ([`Ingest::prepare`]); what it leaves
+    /// behind.
     async fn process_prepared(
         &mut self,
         prepared: Prepared,
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
-    ) -> Result<()> {
+    ) -> Result<Spent> {
         let (items, encoded): (Vec<Decoded>, Vec<Option<Encoded>>) = prepared.into_iter().unzip();
         let outcomes = self.gate.process_batch(items, &mut *out.state).await?;
         // Sized once: growing a vector of events by doubling moves every event again.
@@ -936,7 +972,9 @@ impl Flow {
         for event in valid {
             self.analytics.ingest(event);
         }
-        self.write(out, observer, dead).await
+        let mut spent = self.write(out, observer, dead).await?;
+        spent.messages.push(checked);
+        Ok(spent)
     }
 
     /// End of input: closes every open visit and window and writes their documents.
@@ -946,7 +984,7 @@ impl Flow {
         observer: &mut dyn Observer,
     ) -> Result<()> {
         self.analytics.flush();
-        self.write(out, observer, Vec::new()).await
+        self.write(out, observer, Vec::new()).await.map(drop)
     }
 
     /// Writes the closed visits and documents, then the dead letters: this batch's, its late
@@ -956,7 +994,7 @@ impl Flow {
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
         mut dead: Vec<Message>,
-    ) -> Result<()> {
+    ) -> Result<Spent> {
         let docs = self.analytics.drain();
         for event in &docs.late {
             dead.push(Message {
@@ -989,7 +1027,10 @@ impl Flow {
         self.counts.sessions += stored.written as u64;
         self.counts.documents += report.written as u64;
         observer.documents(&docs);
-        Ok(())
+        Ok(Spent {
+            documents: docs,
+            messages: vec![dead],
+        })
     }
 
     /// Counts so far.
