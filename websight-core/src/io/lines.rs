@@ -113,7 +113,8 @@ impl<R: BufRead + Send> EventSource for LineSource<R> {
         Ok(())
     }
 
-    /// A commit only counts here.
+    /// A commit only counts here. (Over a slow pipe a batch then waits for the next one to
+    /// be read: for live traffic, a collector's source.)
     fn reads_ahead(&self) -> bool {
         true
     }
