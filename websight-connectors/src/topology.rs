@@ -124,6 +124,10 @@ impl<S: EventSource> EventSource for RawTopicSource<S> {
         self.inner.position()
     }
 
+    fn reads_ahead(&self) -> bool {
+        self.inner.reads_ahead()
+    }
+
     /// The inner source resumes; `remaining` already counts from the checkpoint.
     async fn resume(
         &mut self,

@@ -512,14 +512,6 @@ fn reason(kind: &str, detail: &str) -> Vec<(String, String)> {
     vec![(REASON_HEADER.to_owned(), json)]
 }
 
-/// A batch as the source gave it, with the source's position right after it (what a
-/// checkpoint taken after the batch records, even once the next batch is read ahead).
-struct Read {
-    /// `None`: the source ended.
-    batch: Option<Batch>,
-    position: Option<serde_json::Value>,
-}
-
 /// What a [`Decoder`]'s thread is asked to do.
 enum Work {
     Decode(Vec<Vec<u8>>),
@@ -538,26 +530,20 @@ enum Batch {
     Decoding(usize),
 }
 
-impl Read {
-    /// The source's next batch.
-    async fn next(source: &mut dyn EventSource, max: usize) -> Result<Read> {
-        let batch = source.next_batch(max).await?.map(Batch::Lines);
-        Ok(Read {
-            batch,
-            position: source.position(),
-        })
-    }
-
-    /// Hands the batch to `decoder`, unless it is empty.
-    fn decoding(mut self, decoder: &Decoder) -> Read {
-        if let Some(Batch::Lines(raws)) = self.batch.take_if(|b| !b.is_empty()) {
-            self.batch = Some(decoder.start(raws));
-        }
-        self
-    }
-}
-
 impl Batch {
+    /// The source's next batch; `None` when it ended.
+    async fn read(source: &mut dyn EventSource, max: usize) -> Result<Option<Batch>> {
+        Ok(source.next_batch(max).await?.map(Batch::Lines))
+    }
+
+    /// Hands the lines to `decoder`, unless there are none.
+    fn decoding(self, decoder: &Decoder) -> Batch {
+        match self {
+            Batch::Lines(raws) if !raws.is_empty() => decoder.start(raws),
+            batch => batch,
+        }
+    }
+
     fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -758,13 +744,13 @@ impl Flow {
             .reads_ahead()
             .then(|| Decoder::new(&self.ingest))
             .flatten();
-        let mut next: Option<Result<Read>> = None;
+        let mut next: Option<Result<Option<Batch>>> = None;
         loop {
             let read = match next.take() {
                 Some(read) => read?,
-                None => Read::next(source, self.batch_size).await?,
+                None => Batch::read(source, self.batch_size).await?,
             };
-            let Some(batch) = read.batch else { break };
+            let Some(batch) = read else { break };
             if batch.is_empty() {
                 let quiet = quiet_since.elapsed();
                 if let Some(after) = self.idle_after
@@ -784,10 +770,14 @@ impl Flow {
                 continue;
             }
             (quiet_since, advanced) = (std::time::Instant::now(), std::time::Duration::ZERO);
+            // Where the source is after this batch, before one is read ahead: what a
+            // checkpoint after it records.
+            let mut position = None;
             if let Some(decoder) = &decoder {
+                position = Some(source.position());
                 // Its error, if any, surfaces where an unhurried read would have met it.
-                let read = Read::next(source, self.batch_size).await;
-                next = Some(read.map(|r| r.decoding(decoder)));
+                let read = Batch::read(source, self.batch_size).await;
+                next = Some(read.map(|b| b.map(|b| b.decoding(decoder))));
             }
             let taken = batch.len() as u64;
             let prepared = batch.prepare(&self.ingest, decoder.as_ref())?;
@@ -802,8 +792,7 @@ impl Flow {
                 Some(c) => {
                     if c.due(&self.counts) {
                         let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
-                        // Where the source was after this batch, not after one read ahead.
-                        checkpoint.source = read.position;
+                        checkpoint.source = position.unwrap_or_else(|| source.position());
                         c.save(checkpoint).await?;
                         source.commit().await?;
                     }

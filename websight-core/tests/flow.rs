@@ -369,7 +369,9 @@ fn a_run_restored_from_its_last_checkpoint_ends_exactly_like_one_that_never_stop
             stores.state = MemoryGateState::new(&GateConfig::default()).unwrap();
             let mut tally = SummaryTally::default();
             let mut source = Dying {
-                inner: LineSource::new(text),
+                inner: Positioned {
+                    lines: LineSource::new(text),
+                },
                 batches: if attempt == 0 {
                     crash_after
                 } else {
@@ -416,4 +418,35 @@ fn a_run_restored_from_its_last_checkpoint_ends_exactly_like_one_that_never_stop
         assert!(checkpoints.load().is_err(), "another version is refused");
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Lines that say where they are (the count read) and resume only at the count a checkpoint
+/// was taken after: a checkpoint that recorded the position after a batch read ahead is
+/// refused.
+struct Positioned {
+    lines: websight_core::io::LineSource<&'static [u8]>,
+}
+
+#[async_trait::async_trait]
+impl websight_core::io::EventSource for Positioned {
+    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+        self.lines.next_batch(max).await
+    }
+    async fn commit(&mut self) -> websight_core::Result<()> {
+        self.lines.commit().await
+    }
+    fn position(&self) -> Option<serde_json::Value> {
+        Some(self.lines.read().into())
+    }
+    fn reads_ahead(&self) -> bool {
+        self.lines.reads_ahead()
+    }
+    async fn resume(
+        &mut self,
+        taken: u64,
+        position: Option<&serde_json::Value>,
+    ) -> websight_core::Result<()> {
+        assert_eq!(position.and_then(serde_json::Value::as_u64), Some(taken));
+        self.lines.resume(taken, None).await
+    }
 }

@@ -73,14 +73,17 @@ impl Buffer {
     pub(super) fn insert(&mut self, config: &SessionConfig, event: Box<Event>) {
         let first_end = self.first_end(config);
         let slot = self.slot_of(&event);
-        if let (Some((&last_slot, last)), Some((_, first))) =
-            (self.events.last_key_value(), self.events.first_key_value())
+        if let Some((&last_slot, last)) = self.events.last_key_value()
             && slot > last_slot
         {
             // After every open event (events mostly arrive in time order): it extends the
             // first visit only if that visit ends at the last event and it does not split
             // from it — what the general case below finds with four searches.
-            let extends = last_slot == first_end && !splits(config, first.time, last, &event);
+            let extends = last_slot == first_end
+                && self
+                    .events
+                    .first_key_value()
+                    .is_some_and(|(_, first)| !splits(config, first.time, last, &event));
             self.events.insert(slot, event);
             self.first_end = Some(if extends { slot } else { first_end });
             return;
