@@ -302,7 +302,7 @@ impl Serialize for PropertiesJson<'_> {
 }
 
 /// `ip`'s dotted text (as `Display` writes it), without `fmt`.
-fn ipv4_text(ip: Ipv4Addr) -> StackText {
+pub(crate) fn ipv4_text(ip: Ipv4Addr) -> StackText {
     let mut out = StackText::default();
     for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {

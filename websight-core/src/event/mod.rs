@@ -427,6 +427,11 @@ impl StackText {
         std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
     }
 
+    /// The bytes written so far.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
     /// Appends bytes: ASCII or whole `str`s, UTF-8 checked once by [`StackText::as_str`],
     /// not piece by piece; `false` when they do not fit.
     pub(crate) fn push_bytes(&mut self, bytes: &[u8]) -> bool {

@@ -127,7 +127,10 @@ impl JsonLinesSessionStore {
 impl SessionStore for JsonLinesSessionStore {
     async fn upsert_visits(&mut self, visits: &[Visit]) -> Result<WriteReport> {
         for v in visits {
-            super::write_json_line(&mut self.out, &mut self.line, v)?;
+            self.line.clear();
+            super::visit_json::write_visit(&mut self.line, v)?;
+            self.line.push(b'\n');
+            std::io::Write::write_all(&mut self.out, &self.line)?;
         }
         std::io::Write::flush(&mut self.out)?;
         Ok(WriteReport {
