@@ -838,7 +838,7 @@ impl Flow {
         observer: &mut dyn Observer,
     ) -> Result<()> {
         self.analytics.advance(by);
-        self.write(out, observer, Vec::new()).await?;
+        self.write(out, observer, Vec::new(), true).await?;
         observer.progress(self);
         Ok(())
     }
@@ -921,6 +921,9 @@ impl Flow {
         // Sized once: growing a vector of events by doubling moves every event again.
         let mut checked = Vec::with_capacity(outcomes.len());
         let mut dead = Vec::new();
+        // Whether every dead letter is one line of JSON as it stands: the flow's own encoding
+        // of a rejected event is; a raw input is checked here, until one is not.
+        let mut vouched = true;
         let mut valid = Vec::with_capacity(outcomes.len());
         // Outcomes are in input order, one per item.
         for (outcome, encoded) in outcomes.into_iter().zip(encoded) {
@@ -946,6 +949,7 @@ impl Flow {
                 }
                 Outcome::DeadLetter(letter) => {
                     self.counts.dead_letters += 1;
+                    vouched = vouched && crate::io::is_json_line(&letter.raw);
                     dead.push(Message {
                         key: None,
                         payload: letter.raw,
@@ -961,7 +965,7 @@ impl Flow {
         for event in valid {
             self.analytics.ingest(event);
         }
-        let mut spent = self.write(out, observer, dead).await?;
+        let mut spent = self.write(out, observer, dead, vouched).await?;
         spent.messages.push(checked);
         Ok(spent)
     }
@@ -973,16 +977,18 @@ impl Flow {
         observer: &mut dyn Observer,
     ) -> Result<()> {
         self.analytics.flush();
-        self.write(out, observer, Vec::new()).await.map(drop)
+        self.write(out, observer, Vec::new(), true).await.map(drop)
     }
 
     /// Writes the closed visits and documents, then the dead letters: this batch's, its late
-    /// events, and whatever a store refused for good.
+    /// events, and whatever a store refused for good. `vouched`: every one of `dead` is one
+    /// line of JSON as it stands (a sink that checks payloads then need not).
     async fn write(
         &mut self,
         out: &mut Outputs<'_>,
         observer: &mut dyn Observer,
         mut dead: Vec<Message>,
+        mut vouched: bool,
     ) -> Result<Spent> {
         let docs = self.analytics.drain();
         for event in &docs.late {
@@ -998,6 +1004,8 @@ impl Flow {
         let stored = out.sessions.upsert_visits(&docs.visits).await?;
         let report = out.documents.write(&docs).await?;
         for refusal in stored.refused.iter().chain(&report.refused) {
+            // A refused item's payload may be cut short.
+            vouched = vouched && crate::io::is_json_line(&refusal.payload);
             dead.push(Message {
                 key: Some(refusal.id.clone()),
                 payload: refusal.payload.clone(),
@@ -1010,7 +1018,11 @@ impl Flow {
                 ),
             });
         }
-        out.dead_letters.send(&dead).await?;
+        if vouched {
+            out.dead_letters.send_json(&dead).await?;
+        } else {
+            out.dead_letters.send(&dead).await?;
+        }
         self.counts.late += docs.late.len() as u64;
         self.counts.refused += (stored.refused.len() + report.refused.len()) as u64;
         self.counts.sessions += stored.written as u64;

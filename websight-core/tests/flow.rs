@@ -233,6 +233,101 @@ fn file_stores_hold_what_the_memory_stores_hold_and_replays_replace() {
 }
 
 #[test]
+fn dead_letters_are_written_as_a_checking_sink_writes_them_whichever_way_they_are_sent() {
+    use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+    use websight_core::flow::{Flow, Ingest};
+    use websight_core::io::{EventSink, JsonLinesSink, MemoryTopic, Message};
+    use websight_core::privacy::{Privacy, PrivacyConfig};
+    use websight_testkit::TEST_KEY;
+
+    /// A dead-letter file, written through whichever method the flow picks, and the picks.
+    struct Picks<'a> {
+        file: JsonLinesSink<&'a mut Vec<u8>>,
+        sent: MemoryTopic,
+        vouched: usize,
+        checked: usize,
+    }
+    #[async_trait::async_trait]
+    impl EventSink for Picks<'_> {
+        async fn send(&mut self, messages: &[Message]) -> websight_core::Result<()> {
+            self.checked += 1;
+            self.sent.send(messages).await?;
+            self.file.send(messages).await
+        }
+        async fn send_json(&mut self, messages: &[Message]) -> websight_core::Result<()> {
+            self.vouched += 1;
+            self.sent.send(messages).await?;
+            self.file.send_json(messages).await
+        }
+    }
+
+    /// The dead-letter file of a run of `flow`, what a checking sink writes of the same
+    /// messages, and how many batches were vouched for and checked.
+    fn run(flow: Flow, raws: &[Vec<u8>]) -> (String, String, usize, usize) {
+        let mut stores = Embedded::default();
+        let mut text = Vec::new();
+        let mut picks = Picks {
+            file: JsonLinesSink::envelopes(&mut text),
+            sent: MemoryTopic::default(),
+            vouched: 0,
+            checked: 0,
+        };
+        let mut out = Outputs {
+            state: &mut stores.state,
+            checked: &mut stores.checked,
+            dead_letters: &mut picks,
+            sessions: &mut stores.sessions,
+            documents: &mut stores.index,
+        };
+        let mut source = MemorySource::new(raws.to_vec());
+        let counts = block_on(flow.batch_size(50).run(&mut source, &mut out, &mut ())).unwrap();
+        assert!(counts.dead_letters > 0 && counts.rejected > 0, "{counts:?}");
+        let Picks {
+            sent,
+            vouched,
+            checked,
+            ..
+        } = picks;
+        let mut want = Vec::new();
+        block_on(JsonLinesSink::envelopes(&mut want).send(&sent.messages)).unwrap();
+        let text = String::from_utf8_lossy(&text).into_owned();
+        (
+            text,
+            String::from_utf8_lossy(&want).into_owned(),
+            vouched,
+            checked,
+        )
+    }
+
+    let g = generator(400, 21);
+    let raws = hostile_lines(&g);
+    // By default a dead letter's payload is a redacted copy, always JSON: every batch vouched.
+    let (text, want, vouched, checked) = run(flow(&g), &raws);
+    assert_eq!(text, want);
+    assert!(vouched > 0 && checked == 0, "{vouched} {checked}");
+    // Raw bytes kept: a batch with bytes that are not one line of JSON goes through the checks.
+    let raw = Flow::new(
+        Ingest::new(
+            Privacy::new(PrivacyConfig {
+                key: Some(TEST_KEY.to_owned()),
+                keep_raw_dead_letters: true,
+                ..PrivacyConfig::default()
+            })
+            .unwrap(),
+        ),
+        Gate::new(GateConfig::default()).unwrap(),
+        StreamAnalytics::new(
+            AnalyticsConfig::default(),
+            ProductCatalogue::from_catalogue(&g.config().catalogue),
+        )
+        .unwrap(),
+    );
+    let (text, want, vouched, checked) = run(raw, &raws);
+    assert_eq!(text, want);
+    assert!(vouched > 0 && checked > 0, "{vouched} {checked}");
+}
+
+#[test]
 fn items_a_store_refuses_for_good_become_dead_letters_and_the_stream_goes_on() {
     use websight_core::analytics::{Documents, Visit};
     use websight_core::io::{MemoryIndex, MemorySessionStore, Refusal, WriteReport};

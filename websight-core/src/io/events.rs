@@ -198,7 +198,7 @@ impl<W: std::io::Write + Send> JsonLinesSink<W> {
         let payload = if vouched {
             // Not read again: the check costs as much as reading the line to decode it.
             debug_assert!(
-                json_text::read(&m.payload) == JsonText::Line(&m.payload),
+                json_text::is_line(&m.payload),
                 "send_json given a payload that is not one line of JSON"
             );
             Json::Line(&m.payload)

@@ -39,6 +39,12 @@ pub(crate) fn read(bytes: &[u8]) -> JsonText<'_> {
     }
 }
 
+/// Whether `bytes`, exactly as they are, are one JSON value on one line (what a sink may
+/// write as it is: [`EventSink::send_json`](super::EventSink::send_json)).
+pub(crate) fn is_line(bytes: &[u8]) -> bool {
+    read(bytes) == JsonText::Line(bytes)
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     at: usize,

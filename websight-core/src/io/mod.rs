@@ -33,6 +33,7 @@ pub use documents::{
     DEAD_LETTER_BYTES, DocumentSink, INDEX_NAMES, JsonLinesIndex, MemoryIndex, Refusal, WriteReport,
 };
 pub use events::{EventSink, EventSource, JsonLinesSink, MemorySource, MemoryTopic, Message};
+pub(crate) use json_text::is_line as is_json_line;
 pub use lines::LineSource;
 pub use sessions::{JsonLinesSessionStore, MemorySessionStore, SessionStore, StoredSessions};
 
