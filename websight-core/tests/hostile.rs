@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use websight_core::analytics::{KpiWindow, SessionSummary};
-use websight_core::flow::Observer;
+use websight_core::flow::{EmbeddedRun, Observer};
+use websight_core::io::Message;
 use websight_testkit::{flow, generator, lines, privacy};
 
 #[derive(Default)]
@@ -227,7 +228,30 @@ proptest! {
         let run = flow(&g).run_embedded(input.clone(), &mut ()).unwrap();
         prop_assert!(run.counts.is_conserved(), "{:?}", run.counts);
         prop_assert!(run.counts.inputs >= input.len() as u64);
+        for m in vouched(&run) {
+            prop_assert!(is_json_line(&m.payload), "{}", String::from_utf8_lossy(&m.payload));
+        }
     }
+}
+
+/// The messages whose payloads the flow vouches for to its sinks unread (`send_json`):
+/// checked events, and rejected and late ones (its own encoding). A dead letter's redacted
+/// copy may be cut short, so the flow reads those.
+fn vouched(run: &EmbeddedRun) -> impl Iterator<Item = &Message> {
+    let own = |m: &&Message| {
+        let reason: serde_json::Value = serde_json::from_str(&m.headers[0].1).unwrap();
+        reason["kind"] == "rejected" || reason["kind"] == "late"
+    };
+    let dead = run.dead_letters.messages.iter().filter(own);
+    run.checked.messages.iter().chain(dead)
+}
+
+/// One JSON value on one line, nothing around it (read by sonic-rs: serde_json stops at 128
+/// levels of nesting, and a redacted copy keeps the input's).
+fn is_json_line(bytes: &[u8]) -> bool {
+    bytes.trim_ascii().len() == bytes.len()
+        && !bytes.iter().any(|&b| b == b'\n' || b == b'\r')
+        && sonic_rs::from_slice::<sonic_rs::Value>(bytes).is_ok()
 }
 
 /// Every input a fuzz target ever crashed on (`fuzz/regressions/<target>/`), through the
@@ -264,6 +288,9 @@ fn inputs_fuzzing_found_pass_through_the_decoders_and_the_flow() {
             );
             let run = f.run_embedded(lines, &mut ()).unwrap();
             assert!(run.counts.is_conserved(), "{target}: {:?}", run.counts);
+            for m in vouched(&run) {
+                assert!(is_json_line(&m.payload), "{target}");
+            }
             seen += 1;
         }
     }
