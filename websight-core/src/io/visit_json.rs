@@ -27,15 +27,9 @@ pub(crate) fn write_visit(out: &mut Vec<u8>, visit: &Visit) -> std::io::Result<(
     o.string("person", &visit.person);
     o.value("acquisition", &visit.acquisition)?;
     o.value("agent", &visit.agent)?;
-    o.key("events");
-    o.out.push(b'[');
-    for (i, event) in visit.events.iter().enumerate() {
-        if i > 0 {
-            o.out.push(b',');
-        }
-        write_event(o.out, event)?;
-    }
-    o.out.push(b']');
+    o.array("events", &visit.events, |out, event| {
+        write_event(out, event)
+    })?;
     o.close();
     Ok(())
 }
@@ -98,37 +92,44 @@ pub(crate) fn write_event(out: &mut Vec<u8>, e: &Event) -> std::io::Result<()> {
 }
 
 fn page(out: &mut Vec<u8>, p: &Page) {
-    let mut o = Object::open(out);
-    o.option("url", &p.url);
-    o.option("path", &p.path);
-    o.option("title", &p.title);
-    o.option("referrer", &p.referrer);
-    o.option("search", &p.search);
-    o.close();
+    texts(
+        out,
+        [
+            ("url", &p.url),
+            ("path", &p.path),
+            ("title", &p.title),
+            ("referrer", &p.referrer),
+            ("search", &p.search),
+        ],
+    );
 }
 
 fn campaign(out: &mut Vec<u8>, c: &Campaign) {
+    texts(
+        out,
+        [
+            ("source", &c.source),
+            ("medium", &c.medium),
+            ("name", &c.name),
+            ("term", &c.term),
+            ("content", &c.content),
+        ],
+    );
+}
+
+/// An object of optional texts, in the order given.
+fn texts<const N: usize>(out: &mut Vec<u8>, fields: [(&str, &Option<CompactString>); N]) {
     let mut o = Object::open(out);
-    o.option("source", &c.source);
-    o.option("medium", &c.medium);
-    o.option("name", &c.name);
-    o.option("term", &c.term);
-    o.option("content", &c.content);
+    for (key, text) in fields {
+        o.option(key, text);
+    }
     o.close();
 }
 
 fn properties(out: &mut Vec<u8>, p: &Properties) -> std::io::Result<()> {
     let mut o = Object::open(out);
     if !p.products.is_empty() {
-        o.key("products");
-        o.out.push(b'[');
-        for (i, item) in p.products.iter().enumerate() {
-            if i > 0 {
-                o.out.push(b',');
-            }
-            product(o.out, item)?;
-        }
-        o.out.push(b']');
+        o.array("products", &p.products, product)?;
     }
     o.option("order_id", &p.order_id);
     o.option("checkout_id", &p.checkout_id);
@@ -197,6 +198,25 @@ impl<'a> Object<'a> {
         if let Some(text) = text {
             self.string(key, text);
         }
+    }
+
+    /// `"key":[…]`, each item written by `item`.
+    fn array<T>(
+        &mut self,
+        key: &str,
+        items: &[T],
+        item: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        self.key(key);
+        self.out.push(b'[');
+        for (i, x) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            item(self.out, x)?;
+        }
+        self.out.push(b']');
+        Ok(())
     }
 
     fn value(&mut self, key: &str, value: &impl Serialize) -> std::io::Result<()> {
