@@ -76,6 +76,7 @@ pub mod gate;
 pub mod hash;
 pub mod io;
 mod json_bytes;
+mod json_write;
 pub mod learn;
 pub mod metrics;
 pub mod model;

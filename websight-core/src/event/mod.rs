@@ -37,6 +37,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#[cfg(test)]
+pub(crate) mod arbitrary;
 mod money;
 pub(crate) mod rfc3339;
 pub(crate) mod sorted;

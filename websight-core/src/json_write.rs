@@ -1,0 +1,141 @@
+//! Byte-level writing shared by websight's JSON writers (the Segment encoder and the session
+//! file): objects written field by field into a byte vector. Each fixed key is a constant,
+//! so it is copied, not escaped, and no serializer state is kept between fields; strings are
+//! escaped by sonic-rs's SIMD routine, the one its serializer uses. Rare values (money,
+//! free-form maps) go through their own `Serialize`, by sonic-rs.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sonic_rs::format::{CompactFormatter, Formatter};
+
+use crate::event::CompactString;
+use crate::event::rfc3339::rfc3339;
+
+/// An object being written: `{`, then `,` before every key but the first.
+pub(crate) struct Object<'a> {
+    pub(crate) out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Object<'a> {
+    pub(crate) fn open(out: &'a mut Vec<u8>) -> Object<'a> {
+        out.push(b'{');
+        Object { out, first: true }
+    }
+
+    fn comma(&mut self) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+    }
+
+    /// `"key":` — a field name: plain ASCII, nothing to escape.
+    #[inline]
+    pub(crate) fn key(&mut self, key: &str) {
+        debug_assert!(key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+        self.comma();
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    /// `"key":` for any text (a free-form property's name), escaped.
+    pub(crate) fn any_key(&mut self, key: &str) {
+        self.comma();
+        string(self.out, key);
+        self.out.push(b':');
+    }
+
+    #[inline]
+    pub(crate) fn string(&mut self, key: &str, text: &str) {
+        self.key(key);
+        string(self.out, text);
+    }
+
+    /// The field unless it is `None` (`skip_serializing_if = "Option::is_none"`).
+    #[inline]
+    pub(crate) fn option(&mut self, key: &str, text: &Option<CompactString>) {
+        if let Some(text) = text {
+            self.string(key, text);
+        }
+    }
+
+    /// The time unless it is `None`.
+    pub(crate) fn time(&mut self, key: &str, at: Option<DateTime<Utc>>) {
+        if let Some(at) = at {
+            self.key(key);
+            time(self.out, at);
+        }
+    }
+
+    /// `"key":[…]`, each item written by `item`.
+    pub(crate) fn array<T>(
+        &mut self,
+        key: &str,
+        items: &[T],
+        item: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        self.key(key);
+        self.out.push(b'[');
+        for (i, x) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            item(self.out, x)?;
+        }
+        self.out.push(b']');
+        Ok(())
+    }
+
+    pub(crate) fn value(&mut self, key: &str, value: &impl Serialize) -> std::io::Result<()> {
+        self.key(key);
+        value_to(self.out, value)
+    }
+
+    pub(crate) fn optional_value(
+        &mut self,
+        key: &str,
+        value: Option<&impl Serialize>,
+    ) -> std::io::Result<()> {
+        match value {
+            Some(value) => self.value(key, value),
+            None => Ok(()),
+        }
+    }
+
+    pub(crate) fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
+/// An object of optional texts, in the order given.
+pub(crate) fn texts<const N: usize>(
+    out: &mut Vec<u8>,
+    fields: [(&str, &Option<CompactString>); N],
+) {
+    let mut o = Object::open(out);
+    for (key, text) in fields {
+        o.option(key, text);
+    }
+    o.close();
+}
+
+/// `value` as sonic-rs serialises it.
+pub(crate) fn value_to(out: &mut Vec<u8>, value: &impl Serialize) -> std::io::Result<()> {
+    sonic_rs::to_writer(&mut *out, value).map_err(std::io::Error::other)
+}
+
+/// `text` quoted and escaped, as serde_json escapes it.
+#[inline]
+pub(crate) fn string(out: &mut Vec<u8>, text: &str) {
+    // Writing into a vector cannot fail.
+    let _ = CompactFormatter.write_string_fast(out, text, true);
+}
+
+/// A time as chrono serialises it (digits and `-:.TZ+`: nothing to escape).
+pub(crate) fn time(out: &mut Vec<u8>, at: DateTime<Utc>) {
+    out.push(b'"');
+    out.extend_from_slice(rfc3339(at).as_bytes());
+    out.push(b'"');
+}
