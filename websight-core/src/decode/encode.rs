@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use serde_json::Value;
 
 use crate::event::sorted::{Sorted, SortedMap};
-use crate::event::{Event, MessageType, Money, Page, ProductItem, StackText};
+use crate::event::{Event, MessageType, Money, ProductItem, StackText};
 use crate::json_write::{Object, string, texts, value_to};
 
 /// The Segment-spec JSON of an event as a `Value`: decoding it gives the event back.
@@ -71,7 +71,7 @@ fn has_context(e: &Event, traits: bool) -> bool {
         || e.user_agent.is_some()
         || e.locale.is_some()
         || e.session_id.is_some()
-        || e.page != Page::default()
+        || !e.page.is_empty()
         || !e.campaign.is_empty()
         || traits
 }
@@ -101,7 +101,7 @@ fn context(out: &mut Vec<u8>, e: &Event, traits: bool) -> io::Result<()> {
         }
     }
     o.option("locale", &e.locale);
-    if e.page != Page::default() {
+    if !e.page.is_empty() {
         let p = &e.page;
         o.key("page");
         texts(

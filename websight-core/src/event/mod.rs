@@ -177,6 +177,22 @@ pub struct Page {
     pub search: Option<CompactString>,
 }
 
+impl Page {
+    /// No field set.
+    pub fn is_empty(&self) -> bool {
+        let Page {
+            url,
+            path,
+            title,
+            referrer,
+            search,
+        } = self;
+        [url, path, title, referrer, search]
+            .iter()
+            .all(|f| f.is_none())
+    }
+}
+
 /// UTM campaign parameters (`context.campaign`, else parsed from the page URL).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Campaign {
@@ -200,7 +216,16 @@ pub struct Campaign {
 impl Campaign {
     /// No parameter set.
     pub fn is_empty(&self) -> bool {
-        self == &Campaign::default()
+        let Campaign {
+            source,
+            medium,
+            name,
+            term,
+            content,
+        } = self;
+        [source, medium, name, term, content]
+            .iter()
+            .all(|f| f.is_none())
     }
 }
 

@@ -51,7 +51,7 @@ pub(crate) fn write_event(out: &mut Vec<u8>, e: &Event) -> std::io::Result<()> {
     o.option("user_id", &e.user_id);
     o.option("previous_id", &e.previous_id);
     o.option("session_id", &e.session_id);
-    if e.page != Page::default() {
+    if !e.page.is_empty() {
         o.key("page");
         page(o.out, &e.page);
     }
