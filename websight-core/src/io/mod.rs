@@ -63,7 +63,8 @@ pub fn output_file(
 /// Writes `value` as one JSON line (with its newline) to `out`, through `line` (kept by the
 /// caller, so lines cost no allocation). Serialised by sonic-rs: the same text as
 /// `serde_json` (test `json_lines_are_serde_json_text`), with strings escaped by SIMD —
-/// escaping was the largest cost of writing visits and documents.
+/// escaping was the largest cost of writing documents. (Visits and Segment messages have
+/// their own field-by-field writers, [`crate::json_write`].)
 pub(crate) fn write_json_line<W: std::io::Write>(
     out: &mut W,
     line: &mut Vec<u8>,
