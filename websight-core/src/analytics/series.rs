@@ -216,6 +216,13 @@ impl TimeSeries {
         for r in Resolution::ALL {
             let map = &mut self.buckets[r.index()];
             let key = t.div_euclid(r.seconds());
+            // Events arrive mostly in time order: the newest bucket, without a search.
+            if let Some(mut newest) = map.last_entry()
+                && *newest.key() == key
+            {
+                f(newest.get_mut());
+                continue;
+            }
             // Older than every bucket kept, with the series full: nothing to update.
             if map.len() >= r.kept() && map.first_key_value().is_some_and(|(k, _)| key < *k) {
                 continue;

@@ -9,12 +9,12 @@
 //! ordered rules that matches ([`Channel::of`]); search, social, shopping and video sources
 //! are Google's published list (`data/ga4-source-categories.csv`).
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
 use crate::event::{Campaign, Page};
+use crate::hash::FastMap;
 
 /// Google's categories of traffic sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -32,8 +32,9 @@ pub enum SourceCategory {
 /// Google's published source list: `source,source category` rows.
 const SOURCE_LIST: &str = include_str!("../../data/ga4-source-categories.csv");
 
-fn categories() -> &'static HashMap<&'static str, SourceCategory> {
-    static TABLE: OnceLock<HashMap<&'static str, SourceCategory>> = OnceLock::new();
+fn categories() -> &'static FastMap<&'static str, SourceCategory> {
+    // Looked up for every visit's source: foldhash, not SipHash.
+    static TABLE: OnceLock<FastMap<&'static str, SourceCategory>> = OnceLock::new();
     TABLE.get_or_init(|| {
         SOURCE_LIST
             .lines()
