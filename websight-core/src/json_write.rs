@@ -4,12 +4,14 @@
 //! escaped by sonic-rs's SIMD routine, the one its serializer uses. Rare values (money,
 //! free-form maps) go through their own `Serialize`, by sonic-rs.
 
+use std::net::{IpAddr, Ipv4Addr};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sonic_rs::format::{CompactFormatter, Formatter};
 
-use crate::event::CompactString;
 use crate::event::rfc3339::rfc3339;
+use crate::event::{CompactString, StackText};
 
 /// An object being written: `{`, then `,` before every key but the first.
 pub(crate) struct Object<'a> {
@@ -66,6 +68,17 @@ impl<'a> Object<'a> {
         if let Some(at) = at {
             self.key(key);
             time(self.out, at);
+        }
+    }
+
+    /// The address unless it is `None`, as its `Display` writes it.
+    pub(crate) fn ip(&mut self, key: &str, ip: Option<IpAddr>) {
+        if let Some(ip) = ip {
+            self.key(key);
+            match ip {
+                IpAddr::V4(v4) => string(self.out, ipv4_text(v4).as_str()),
+                IpAddr::V6(v6) => string(self.out, &v6.to_string()),
+            }
         }
     }
 
@@ -138,4 +151,48 @@ pub(crate) fn time(out: &mut Vec<u8>, at: DateTime<Utc>) {
     out.push(b'"');
     out.extend_from_slice(rfc3339(at).as_bytes());
     out.push(b'"');
+}
+
+/// `ip`'s dotted text (as `Display` writes it), without `fmt`.
+fn ipv4_text(ip: Ipv4Addr) -> StackText {
+    let mut out = StackText::default();
+    for (i, octet) in ip.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push_bytes(b".");
+        }
+        let digits = [
+            b'0' + octet / 100,
+            b'0' + octet / 10 % 10,
+            b'0' + octet % 10,
+        ];
+        let from = match octet {
+            100.. => 0,
+            10.. => 1,
+            _ => 2,
+        };
+        out.push_bytes(&digits[from..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ipv4_text_is_display(bits in any::<u32>()) {
+            let ip = Ipv4Addr::from(bits);
+            let text = ipv4_text(ip);
+            prop_assert_eq!(text.as_str(), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn ipv4_text_edges() {
+        for ip in ["0.0.0.0", "255.255.255.255", "10.0.99.100", "1.20.199.9"] {
+            assert_eq!(ipv4_text(ip.parse().unwrap()).as_str(), ip);
+        }
+    }
 }

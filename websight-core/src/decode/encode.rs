@@ -7,12 +7,11 @@
 //! is what serde_json writes of the `Value` [`encode_segment`] reads from it.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
 
 use serde_json::Value;
 
 use crate::event::sorted::{Sorted, SortedMap};
-use crate::event::{Event, MessageType, Money, ProductItem, StackText};
+use crate::event::{Event, MessageType, Money, ProductItem};
 use crate::json_write::{Object, string, texts, value_to};
 
 /// The Segment-spec JSON of an event as a `Value`: decoding it gives the event back.
@@ -93,13 +92,7 @@ fn context(out: &mut Vec<u8>, e: &Event, traits: bool) -> io::Result<()> {
             ],
         );
     }
-    if let Some(ip) = e.ip {
-        o.key("ip");
-        match ip {
-            IpAddr::V4(v4) => string(o.out, ipv4_text(v4).as_str()),
-            IpAddr::V6(v6) => string(o.out, &v6.to_string()),
-        }
-    }
+    o.ip("ip", e.ip);
     o.option("locale", &e.locale);
     if !e.page.is_empty() {
         let p = &e.page;
@@ -244,41 +237,10 @@ fn properties<'a>(o: &mut Object<'_>, event: &'a Event) -> io::Result<()> {
     Ok(())
 }
 
-/// `ip`'s dotted text (as `Display` writes it), without `fmt`.
-pub(crate) fn ipv4_text(ip: Ipv4Addr) -> StackText {
-    let mut out = StackText::default();
-    for (i, octet) in ip.octets().into_iter().enumerate() {
-        if i > 0 {
-            out.push_bytes(b".");
-        }
-        let digits = [
-            b'0' + octet / 100,
-            b'0' + octet / 10 % 10,
-            b'0' + octet % 10,
-        ];
-        let from = match octet {
-            100.. => 0,
-            10.. => 1,
-            _ => 2,
-        };
-        out.push_bytes(&digits[from..]);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn ipv4_text_is_display(bits in any::<u32>()) {
-            let ip = Ipv4Addr::from(bits);
-            let text = ipv4_text(ip);
-            prop_assert_eq!(text.as_str(), ip.to_string());
-        }
-    }
 
     /// Whether every object's keys are in byte order, each once, at every depth.
     fn keys_in_order(value: &Value) -> bool {
@@ -307,13 +269,6 @@ mod tests {
             let again = serde_json::to_vec(&value).unwrap();
             prop_assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(&text));
             prop_assert_eq!(encode_segment(&event), value);
-        }
-    }
-
-    #[test]
-    fn ipv4_text_edges() {
-        for ip in ["0.0.0.0", "255.255.255.255", "10.0.99.100", "1.20.199.9"] {
-            assert_eq!(ipv4_text(ip.parse().unwrap()).as_str(), ip);
         }
     }
 }

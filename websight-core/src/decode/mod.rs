@@ -18,7 +18,6 @@ mod wire;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use encode::ipv4_text;
 pub use encode::{encode_segment, segment_json};
 pub use original::{SHOP_ORIGIN, decode_original, session_events};
 pub use segment::{campaign_from_url, decode_segment};

@@ -7,10 +7,7 @@
 //! Tests hold the text equal to `serde_json`'s, for generated visits and for arbitrary
 //! events.
 
-use std::net::IpAddr;
-
 use crate::analytics::Visit;
-use crate::decode::ipv4_text;
 use crate::event::sorted::SortedMap;
 use crate::event::{Campaign, Event, Page, ProductItem, Properties};
 use crate::json_write::{Object, string, texts, time};
@@ -60,13 +57,7 @@ pub(crate) fn write_event(out: &mut Vec<u8>, e: &Event) -> std::io::Result<()> {
         campaign(o.out, &e.campaign);
     }
     o.option("user_agent", &e.user_agent);
-    if let Some(ip) = e.ip {
-        o.key("ip");
-        match ip {
-            IpAddr::V4(v4) => string(o.out, ipv4_text(v4).as_str()),
-            IpAddr::V6(v6) => string(o.out, &v6.to_string()),
-        }
-    }
+    o.ip("ip", e.ip);
     o.option("locale", &e.locale);
     if e.properties != Properties::default() {
         o.key("properties");
