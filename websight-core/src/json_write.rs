@@ -90,15 +90,7 @@ impl<'a> Object<'a> {
         item: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
     ) -> std::io::Result<()> {
         self.key(key);
-        self.out.push(b'[');
-        for (i, x) in items.iter().enumerate() {
-            if i > 0 {
-                self.out.push(b',');
-            }
-            item(self.out, x)?;
-        }
-        self.out.push(b']');
-        Ok(())
+        array(self.out, items, item)
     }
 
     pub(crate) fn value(&mut self, key: &str, value: &impl Serialize) -> std::io::Result<()> {
@@ -120,6 +112,23 @@ impl<'a> Object<'a> {
     pub(crate) fn close(self) {
         self.out.push(b'}');
     }
+}
+
+/// `[…]`, each item written by `item`.
+pub(crate) fn array<T>(
+    out: &mut Vec<u8>,
+    items: &[T],
+    item: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    out.push(b'[');
+    for (i, x) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, x)?;
+    }
+    out.push(b']');
+    Ok(())
 }
 
 /// An object of optional texts, in the order given.

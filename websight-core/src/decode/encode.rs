@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::event::sorted::{Sorted, SortedMap};
 use crate::event::{Event, MessageType, Money, ProductItem};
-use crate::json_write::{Object, string, texts, value_to};
+use crate::json_write::{Object, array, string, texts, value_to};
 
 /// The Segment-spec JSON of an event as a `Value`: decoding it gives the event back.
 pub fn encode_segment(event: &Event) -> Value {
@@ -136,24 +136,17 @@ impl Typed<'_> {
             Typed::Money(m) => value_to(out, m),
             Typed::Units(n) => value_to(out, n),
             Typed::Number(x) => value_to(out, x),
-            Typed::Products(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
+            Typed::Products(items) => array(out, items, |out, item| {
+                let mut o = Object::open(out);
+                for (key, value) in product_fields(item) {
+                    if let Some(value) = value {
+                        o.key(key);
+                        value.write(o.out)?;
                     }
-                    let mut o = Object::open(out);
-                    for (key, value) in product_fields(item) {
-                        if let Some(value) = value {
-                            o.key(key);
-                            value.write(o.out)?;
-                        }
-                    }
-                    o.close();
                 }
-                out.push(b']');
+                o.close();
                 Ok(())
-            }
+            }),
         }
     }
 }
