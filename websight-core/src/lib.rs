@@ -81,6 +81,7 @@ pub mod learn;
 pub mod metrics;
 pub mod model;
 pub mod privacy;
+mod query;
 pub mod record;
 pub mod sentiment;
 pub mod summary;

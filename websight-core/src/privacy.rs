@@ -354,24 +354,18 @@ fn looks_like_email(s: &str) -> bool {
 fn scrub_url(url: &str) -> Option<String> {
     // Most URLs hold none of `?`, `@` or `%`: nothing to look at, decided in one scan.
     memchr::memchr3(b'?', b'@', b'%', url.as_bytes())?;
-    let Some((base, query)) = url.split_once('?') else {
+    let Some((base, query, fragment)) = crate::query::split_query(url) else {
         return scrub_path(url);
-    };
-    let (query, fragment) = match query.split_once('#') {
-        Some((q, f)) => (q, Some(f)),
-        None => (query, None),
     };
     let personal =
         |k: &str, v: &str| !k.starts_with("utm_") && personal_name(k) || looks_like_email(v);
     let clean_base = scrub_path(base);
-    if clean_base.is_none()
-        && !url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| personal(&k, &v))
-    {
+    if clean_base.is_none() && !crate::query::pairs(query).any(|(k, v)| personal(&k, &v)) {
         return None;
     }
     let base = clean_base.as_deref().unwrap_or(base);
     let mut clean = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+    for (k, v) in crate::query::pairs(query) {
         clean.append_pair(&k, if personal(&k, &v) { "(redacted)" } else { &v });
     }
     let mut clean = format!("{base}?{}", clean.finish());

@@ -14,7 +14,7 @@ use super::wire::{
 use super::{DeadLetter, DeadLetterReason, DecodeContext, Decoded, Limits};
 use crate::event::{
     Campaign, CompactString, Event, MessageType, Money, Page, ProductItem, Properties, StackText,
-    clip, format_compact,
+    clip, format_compact, trim,
 };
 
 type Object = Map<String, Value>;
@@ -277,9 +277,8 @@ fn cap(mut s: CompactString, max: usize) -> CompactString {
 }
 
 fn parse_ip(s: &str) -> Option<IpAddr> {
-    let s = s.trim();
     // A list from proxies ("client, proxy"): the first is the client.
-    let first = s.split(',').next().unwrap_or(s).trim();
+    let first = trim(s.split_once(',').map_or(s, |(first, _)| first));
     first.parse().ok().or_else(|| {
         // "1.2.3.4:5678" or "[::1]:80".
         first.parse::<std::net::SocketAddr>().ok().map(|a| a.ip())
@@ -295,7 +294,7 @@ fn id(
 ) -> Result<Option<CompactString>, DeadLetterReason> {
     let text: CompactString = match &value {
         None | Some(Scalar::Null) => return Ok(None),
-        Some(Scalar::Str(s)) => s.trim().into(),
+        Some(Scalar::Str(s)) => trim(s).into(),
         Some(Scalar::Num(n)) => format_compact!("{n}"),
         Some(_) => return Err(shape(format!("`{field}` is not a string"))),
     };
@@ -327,7 +326,7 @@ fn time(value: Option<Scalar<'_>>, field: &str) -> Result<Option<DateTime<Utc>>,
     match value {
         None | Some(Scalar::Null) => Ok(None),
         Some(Scalar::Str(s)) => {
-            let s = s.trim();
+            let s = trim(&s);
             if let Some(t) = crate::event::rfc3339::parse_utc(s) {
                 return Ok(Some(t));
             }
@@ -369,12 +368,11 @@ fn campaign_of(c: CampaignFields<'_>) -> Result<Campaign, DeadLetterReason> {
 
 /// The `utm_*` parameters of a page URL.
 pub fn campaign_from_url(url: &str) -> Campaign {
-    let Some((_, query)) = url.split_once('?') else {
+    let Some((_, query, _)) = crate::query::split_query(url) else {
         return Campaign::default();
     };
-    let query = query.split('#').next().unwrap_or(query);
     let mut c = Campaign::default();
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+    for (k, v) in crate::query::pairs(query) {
         let slot = match k.as_ref() {
             "utm_source" => &mut c.source,
             "utm_medium" => &mut c.medium,
@@ -401,7 +399,7 @@ fn money(value: Option<Scalar<'_>>, field: &str) -> Result<Option<Money>, DeadLe
                 Err(_) => n.to_string().parse(),
             }
         }
-        Some(Scalar::Str(s)) => s.trim().parse(),
+        Some(Scalar::Str(s)) => trim(&s).parse(),
         Some(other) => Err(crate::event::MoneyError::NotDecimal(clip(
             &other.into_value().to_string(),
         ))),
@@ -415,7 +413,7 @@ fn quantity(value: Option<Scalar<'_>>) -> Result<Option<u32>, DeadLetterReason> 
     let n = match &value {
         None | Some(Scalar::Null) => return Ok(None),
         Some(Scalar::Num(n)) => n.as_u64(),
-        Some(Scalar::Str(s)) => s.trim().parse::<u64>().ok(),
+        Some(Scalar::Str(s)) => trim(s).parse::<u64>().ok(),
         Some(_) => None,
     };
     match n.and_then(|n| u32::try_from(n).ok()) {
@@ -500,7 +498,7 @@ fn properties_of(
     out.revenue = money(p.revenue, "revenue")?;
     out.total = money(p.total, "total")?;
     out.currency =
-        text(p.currency, "currency")?.map(|c| cap(c.trim().to_ascii_uppercase().into(), 8));
+        text(p.currency, "currency")?.map(|c| cap(trim(&c).to_ascii_uppercase().into(), 8));
     out.payment_method = text(p.payment_method, "payment_method")?;
     out.review_id = id(p.review_id, "review_id", limits)?;
     out.review_body = text(p.review_body, "review_body")?;

@@ -117,7 +117,10 @@ impl AgentParser {
 
     /// The part of a header that is matched: trimmed, at most 1 KiB; absent is empty.
     pub fn key(header: Option<&str>) -> &str {
-        crate::event::prefix(header.map(str::trim).unwrap_or(""), MAX_AGENT_BYTES)
+        crate::event::prefix(
+            header.map(crate::event::trim).unwrap_or(""),
+            MAX_AGENT_BYTES,
+        )
     }
 }
 

@@ -321,9 +321,8 @@ fn same_host(a: &str, b: &str) -> bool {
 }
 
 fn has_gclid(url: &str) -> bool {
-    url.split_once('?').is_some_and(|(_, q)| {
-        url::form_urlencoded::parse(q.as_bytes()).any(|(k, v)| k == "gclid" && !v.is_empty())
-    })
+    url.split_once('?')
+        .is_some_and(|(_, q)| crate::query::pairs(q).any(|(k, v)| k == "gclid" && !v.is_empty()))
 }
 
 /// The lower-case host of a URL (`None` for anything without one, e.g. `android-app://`

@@ -432,6 +432,16 @@ pub(crate) fn prefix(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// `text` as [`str::trim`] leaves it, without a search when both ends are printable ASCII
+/// (almost every field).
+pub(crate) fn trim(text: &str) -> &str {
+    match text.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        [only] if only.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
 /// A short text written on the stack (a number's or a time's, at most 40 bytes): writes past
 /// the end fail, so a caller can fall back to a `String` and nothing is cut silently.
 pub(crate) struct StackText {
@@ -477,5 +487,18 @@ impl std::fmt::Write for StackText {
         self.push_bytes(s.as_bytes())
             .then_some(())
             .ok_or(std::fmt::Error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2_000))]
+        #[test]
+        fn trim_is_str_trim(text in "[ a\t\n\u{a0}\u{2003}é~!]{0,6}") {
+            prop_assert_eq!(super::trim(&text), text.trim());
+        }
     }
 }
