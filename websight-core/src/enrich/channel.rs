@@ -328,12 +328,41 @@ fn has_gclid(url: &str) -> bool {
 /// The lower-case host of a URL (`None` for anything without one, e.g. `android-app://`
 /// referrers keep theirs).
 pub fn host_of(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url.trim()).ok()?;
+    let url = url.trim();
+    if let Some(host) = plain_host(url) {
+        return Some(host.to_ascii_lowercase());
+    }
+    let parsed = url::Url::parse(url).ok()?;
     let host = parsed
         .host_str()?
         .trim_end_matches('.')
         .to_ascii_lowercase();
     (!host.is_empty()).then_some(host)
+}
+
+/// The host of an `http://` or `https://` URL when it is plainly a domain name — ASCII
+/// letters, digits, `-` and inner dots, its last label starting with a letter (so no IPv4
+/// address, which the URL parser rewrites), no `xn--` label (the parser checks punycode) —
+/// followed by `/`, `?`, `#` or the end; `None` for anything else, left to the URL parser,
+/// whose host this equals wherever it is given (most referrers and landing pages).
+fn plain_host(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let end = memchr::memchr3(b'/', b'?', b'#', rest.as_bytes()).unwrap_or(rest.len());
+    let host = &rest[..end];
+    let last = host.rsplit('.').next()?;
+    let plain = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && last.starts_with(|c: char| c.is_ascii_alphabetic())
+        && !host.starts_with('.')
+        && !host.contains("..")
+        && !host
+            .as_bytes()
+            .windows(4)
+            .any(|w| w.eq_ignore_ascii_case(b"xn--"));
+    plain.then_some(host)
 }
 
 /// A referrer host as a source name: the host (without `www.`) when Google lists it, else a
@@ -368,6 +397,58 @@ mod tests {
         };
         let campaign = crate::decode::campaign_from_url(url);
         Acquisition::of_landing(&page, &campaign, &["shop.example".to_owned()])
+    }
+
+    /// `host_of` by the URL parser alone.
+    fn parsed_host(url: &str) -> Option<String> {
+        let parsed = url::Url::parse(url.trim()).ok()?;
+        let host = parsed
+            .host_str()?
+            .trim_end_matches('.')
+            .to_ascii_lowercase();
+        (!host.is_empty()).then_some(host)
+    }
+
+    #[test]
+    fn plain_hosts_are_the_url_parsers() {
+        for url in [
+            "https://www.Google.com/search?q=x",
+            "http://shop.example",
+            "https://l.facebook.com?x#y",
+            "https://a-.b-c.de/",
+            "http://1.2.3.4/",
+            "http://0x7f.1/",
+            "http://example.com./",
+            "http://.example.com/",
+            "http://a..b/",
+            "https://xn--bcher-kva.example/",
+            "https://XN--bcher-kva.example/",
+            "http://user@host.example/",
+            "http://host.example:8080/",
+            "http:///host.example/",
+            "http://",
+            "https://exa\tmple.com/",
+            "HTTP://example.com/",
+            " http://example.com/ ",
+            "android-app://com.google.android.gm/",
+            "http://a.b1/",
+            "http://a.0x/",
+        ] {
+            assert_eq!(host_of(url), parsed_host(url), "{url:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(5_000))]
+        #[test]
+        fn any_hosts_are_the_url_parsers(
+            scheme in "(https?|HTTP|ftp)://",
+            host in "[a-zA-Z0-9.\\-_@:%\t]{0,16}|[a-zA-Z0-9.-]{0,16}|[a-z.-]{1,9}\\.[0-9a-fx]{1,4}",
+            tail in "([/?#][a-z/?#.]{0,6})?",
+        ) {
+            let url = format!("{scheme}{host}{tail}");
+            proptest::prop_assert_eq!(host_of(&url), parsed_host(&url), "{:?}", url);
+        }
     }
 
     #[test]
