@@ -6,15 +6,15 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use super::wire::{
     CampaignFields, Field, ListOr, Message, PageFields, ProductFields, Props, Scalar,
 };
 use super::{DeadLetter, DeadLetterReason, DecodeContext, Decoded, Limits};
 use crate::event::{
-    Campaign, CompactString, Event, MessageType, Money, Page, ProductItem, Properties, StackText,
-    clip, format_compact, trim,
+    Campaign, CompactString, Event, MessageType, Money, Page, ProductItem, Properties, clip,
+    format_compact, trim,
 };
 
 type Object = Map<String, Value>;
@@ -295,7 +295,7 @@ fn id(
     let text: CompactString = match &value {
         None | Some(Scalar::Null) => return Ok(None),
         Some(Scalar::Str(s)) => trim(s).into(),
-        Some(Scalar::Num(n)) => format_compact!("{n}"),
+        Some(Scalar::Num(n)) => number_text(n, |t| CompactString::new(t)),
         Some(_) => return Err(shape(format!("`{field}` is not a string"))),
     };
     if text.len() > limits.max_id_bytes {
@@ -313,9 +313,22 @@ fn text(value: Option<Scalar<'_>>, field: &str) -> Result<Option<CompactString>,
     match value {
         None | Some(Scalar::Null) => Ok(None),
         Some(Scalar::Str(s)) => Ok(Some(crate::event::prefix(&s, 8 * 1024).into())),
-        Some(Scalar::Num(n)) => Ok(Some(format_compact!("{n}"))),
+        Some(Scalar::Num(n)) => Ok(Some(number_text(&n, |t| CompactString::new(t)))),
         Some(Scalar::Bool(b)) => Ok(Some(if b { "true" } else { "false" }.into())),
         Some(Scalar::Other(_)) => Err(shape(format!("`{field}` is not a string"))),
+    }
+}
+
+/// `f` of a number's text as serde_json's `Display` writes it (by its own writers, itoa and
+/// zmij, without `fmt`'s machinery).
+fn number_text<R>(n: &Number, f: impl FnOnce(&str) -> R) -> R {
+    if let Some(u) = n.as_u64() {
+        f(itoa::Buffer::new().format(u))
+    } else if let Some(i) = n.as_i64() {
+        f(itoa::Buffer::new().format(i))
+    } else {
+        // Neither integer: a finite float (serde_json holds no other).
+        f(zmij::Buffer::new().format_finite(n.as_f64().unwrap_or_default()))
     }
 }
 
@@ -392,13 +405,7 @@ fn money(value: Option<Scalar<'_>>, field: &str) -> Result<Option<Money>, DeadLe
     let parsed = match value {
         None | Some(Scalar::Null) => return Ok(None),
         // The number's shortest text (as serde_json prints it), on the stack.
-        Some(Scalar::Num(n)) => {
-            let mut text = StackText::default();
-            match std::fmt::Write::write_fmt(&mut text, format_args!("{n}")) {
-                Ok(()) => text.as_str().parse(),
-                Err(_) => n.to_string().parse(),
-            }
-        }
+        Some(Scalar::Num(n)) => number_text(&n, |t| t.parse()),
         Some(Scalar::Str(s)) => trim(&s).parse(),
         Some(other) => Err(crate::event::MoneyError::NotDecimal(clip(
             &other.into_value().to_string(),
@@ -728,6 +735,16 @@ mod tests {
             one(bad).unwrap_err().reason,
             DeadLetterReason::Shape("`anonymousId` is not a string".into())
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn number_text_is_display(u: u64, i: i64, f: f64) {
+            let numbers = [Some(Number::from(u)), Some(Number::from(i)), Number::from_f64(f)];
+            for n in numbers.into_iter().flatten() {
+                proptest::prop_assert_eq!(number_text(&n, str::to_owned), n.to_string());
+            }
+        }
     }
 
     #[test]
