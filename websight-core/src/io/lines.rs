@@ -96,7 +96,8 @@ impl<R: BufRead + Send> LineSource<R> {
 #[async_trait]
 impl<R: BufRead + Send> EventSource for LineSource<R> {
     async fn next_batch(&mut self, max: usize) -> Result<Option<Vec<Vec<u8>>>> {
-        let mut batch = Vec::new();
+        // Sized for a flow's batch up front; a huge `max` still grows as lines come.
+        let mut batch = Vec::with_capacity(max.clamp(1, 4096));
         while batch.len() < max.max(1) {
             match self.line()? {
                 None => break,
