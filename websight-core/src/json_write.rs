@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sonic_rs::format::{CompactFormatter, Formatter};
 
+use crate::event::CompactString;
 use crate::event::rfc3339::rfc3339;
-use crate::event::{CompactString, StackText};
 
 /// An object being written: `{`, then `,` before every key but the first.
 pub(crate) struct Object<'a> {
@@ -76,7 +76,7 @@ impl<'a> Object<'a> {
         if let Some(ip) = ip {
             self.key(key);
             match ip {
-                IpAddr::V4(v4) => string(self.out, ipv4_text(v4).as_str()),
+                IpAddr::V4(v4) => ipv4(self.out, v4),
                 IpAddr::V6(v6) => string(self.out, &v6.to_string()),
             }
         }
@@ -162,26 +162,31 @@ pub(crate) fn time(out: &mut Vec<u8>, at: DateTime<Utc>) {
     out.push(b'"');
 }
 
-/// `ip`'s dotted text (as `Display` writes it), without `fmt`.
-fn ipv4_text(ip: Ipv4Addr) -> StackText {
-    let mut out = StackText::default();
+/// `ip`'s dotted text (as `Display` writes it) in quotes: digits and dots need no escaping,
+/// so no string writer, `fmt` or UTF-8 check (a tenth of their cost per address).
+fn ipv4(out: &mut Vec<u8>, ip: Ipv4Addr) {
+    // `"255.255.255.255"` at most.
+    let mut text = [0u8; 17];
+    text[0] = b'"';
+    let mut len = 1;
     for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            out.push_bytes(b".");
+            text[len] = b'.';
+            len += 1;
         }
-        let digits = [
-            b'0' + octet / 100,
-            b'0' + octet / 10 % 10,
-            b'0' + octet % 10,
-        ];
-        let from = match octet {
-            100.. => 0,
-            10.. => 1,
-            _ => 2,
-        };
-        out.push_bytes(&digits[from..]);
+        if octet >= 100 {
+            text[len] = b'0' + octet / 100;
+            len += 1;
+        }
+        if octet >= 10 {
+            text[len] = b'0' + octet / 10 % 10;
+            len += 1;
+        }
+        text[len] = b'0' + octet % 10;
+        len += 1;
     }
-    out
+    text[len] = b'"';
+    out.extend_from_slice(&text[..=len]);
 }
 
 #[cfg(test)]
@@ -191,17 +196,20 @@ mod tests {
 
     proptest! {
         #[test]
-        fn ipv4_text_is_display(bits in any::<u32>()) {
+        fn ipv4_is_display_in_quotes(bits in any::<u32>()) {
             let ip = Ipv4Addr::from(bits);
-            let text = ipv4_text(ip);
-            prop_assert_eq!(text.as_str(), ip.to_string());
+            let mut out = b"x".to_vec();
+            ipv4(&mut out, ip);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), format!("x\"{ip}\""));
         }
     }
 
     #[test]
-    fn ipv4_text_edges() {
+    fn ipv4_edges() {
         for ip in ["0.0.0.0", "255.255.255.255", "10.0.99.100", "1.20.199.9"] {
-            assert_eq!(ipv4_text(ip.parse().unwrap()).as_str(), ip);
+            let mut out = Vec::new();
+            ipv4(&mut out, ip.parse().unwrap());
+            assert_eq!(out, format!("\"{ip}\"").as_bytes());
         }
     }
 }

@@ -442,7 +442,7 @@ pub(crate) fn trim(text: &str) -> &str {
     }
 }
 
-/// A short text written on the stack (a time's or an address's, at most 40 bytes): writes past
+/// A short text written on the stack (a time's, at most 40 bytes): writes past
 /// the end fail, so a caller can fall back to a `String` and nothing is cut silently.
 pub(crate) struct StackText {
     bytes: [u8; 40],
