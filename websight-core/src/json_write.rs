@@ -1,5 +1,5 @@
-//! Byte-level writing shared by websight's JSON writers (the Segment encoder and the session
-//! file): objects written field by field into a byte vector. Each fixed key is a constant,
+//! Byte-level writing shared by websight's JSON writers (the Segment encoder, the session
+//! file and the JSON-lines documents): objects written field by field into a byte vector. Each fixed key is a constant,
 //! so it is copied, not escaped, and no serializer state is kept between fields; strings are
 //! escaped by sonic-rs's SIMD routine, the one its serializer uses. Rare values (money,
 //! free-form maps) go through their own `Serialize`, by sonic-rs.
@@ -91,6 +91,28 @@ impl<'a> Object<'a> {
     ) -> std::io::Result<()> {
         self.key(key);
         array(self.out, items, item)
+    }
+
+    /// An unsigned integer, as serde writes it.
+    pub(crate) fn unsigned(&mut self, key: &str, n: u64) {
+        self.key(key);
+        self.out
+            .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+
+    pub(crate) fn boolean(&mut self, key: &str, b: bool) {
+        self.key(key);
+        self.out
+            .extend_from_slice(if b { b"true" } else { b"false" });
+    }
+
+    /// The text, or `null` for `None` (a field serde writes either way).
+    pub(crate) fn nullable(&mut self, key: &str, text: Option<&str>) {
+        self.key(key);
+        match text {
+            Some(text) => string(self.out, text),
+            None => self.out.extend_from_slice(b"null"),
+        }
     }
 
     pub(crate) fn value(&mut self, key: &str, value: &impl Serialize) -> std::io::Result<()> {

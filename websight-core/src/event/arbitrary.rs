@@ -14,7 +14,7 @@ use super::{
 };
 
 /// Any characters: quotes, backslashes, controls, every plane.
-fn text() -> impl Strategy<Value = CompactString> {
+pub(crate) fn text() -> impl Strategy<Value = CompactString> {
     proptest::collection::vec(any::<char>(), 0..12).prop_map(|c| c.into_iter().collect())
 }
 
@@ -23,7 +23,7 @@ fn maybe() -> impl Strategy<Value = Option<CompactString>> {
 }
 
 /// Any time chrono holds, leap seconds included.
-fn at() -> impl Strategy<Value = DateTime<Utc>> {
+pub(crate) fn at() -> impl Strategy<Value = DateTime<Utc>> {
     let (min, max) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
     (
         min.timestamp()..max.timestamp(),

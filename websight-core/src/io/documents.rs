@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+use super::document_json::{write_product_detail, write_session_summary};
 use crate::Result;
 use crate::analytics::{Documents, KpiWindow, ProductDetail, ProductSentiment, SessionSummary};
 
@@ -229,9 +230,18 @@ impl JsonLinesIndex {
         self.written
     }
 
-    fn append_docs<T: serde::Serialize>(&mut self, index: usize, docs: &[T]) -> Result<usize> {
+    /// Appends `docs` to the index, each written by `write` (no newline).
+    fn append_docs<T>(
+        &mut self,
+        index: usize,
+        docs: &[T],
+        write: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
+    ) -> Result<usize> {
         for doc in docs {
-            super::write_json_line(&mut self.files[index], &mut self.line, doc)?;
+            self.line.clear();
+            write(&mut self.line, doc)?;
+            self.line.push(b'\n');
+            std::io::Write::write_all(&mut self.files[index], &self.line)?;
         }
         std::io::Write::flush(&mut self.files[index])?;
         self.written[index] += docs.len() as u64;
@@ -242,10 +252,10 @@ impl JsonLinesIndex {
 #[async_trait]
 impl DocumentSink for JsonLinesIndex {
     async fn write(&mut self, docs: &Documents) -> Result<WriteReport> {
-        let written = self.append_docs(0, &docs.sessions)?
-            + self.append_docs(1, &docs.products)?
-            + self.append_docs(2, &docs.sentiments)?
-            + self.append_docs(3, &docs.windows)?;
+        let written = self.append_docs(0, &docs.sessions, write_session_summary)?
+            + self.append_docs(1, &docs.products, write_product_detail)?
+            + self.append_docs(2, &docs.sentiments, crate::json_write::value_to)?
+            + self.append_docs(3, &docs.windows, crate::json_write::value_to)?;
         Ok(WriteReport {
             written,
             ..WriteReport::default()

@@ -22,6 +22,7 @@
 //! assert_eq!(report.written, 0);
 //! ```
 
+mod document_json;
 mod documents;
 mod events;
 mod json_text;
