@@ -6,16 +6,14 @@
 //!
 //! Tests hold the text equal to sonic-rs's for arbitrary documents.
 
+use chrono::{DateTime, Utc};
+
 use crate::analytics::{ProductDetail, SessionSummary};
 use crate::json_write::{Object, time};
 
 /// Appends `s`'s JSON (no newline) to `out`, its fields in declaration order.
 pub(crate) fn write_session_summary(out: &mut Vec<u8>, s: &SessionSummary) -> std::io::Result<()> {
-    let mut o = Object::open(out);
-    o.string("session_id", &s.session_id);
-    o.string("visitor", &s.visitor);
-    o.key("timestamp");
-    time(o.out, s.timestamp);
+    let mut o = visit_fields(out, &s.session_id, &s.visitor, s.timestamp);
     o.value("session_duration", &s.session_duration)?;
     o.unsigned("page_views", s.page_views.into());
     o.unsigned("events", s.events.into());
@@ -47,11 +45,7 @@ pub(crate) fn write_session_summary(out: &mut Vec<u8>, s: &SessionSummary) -> st
 
 /// Appends `d`'s JSON (no newline) to `out`, its fields in declaration order.
 pub(crate) fn write_product_detail(out: &mut Vec<u8>, d: &ProductDetail) -> std::io::Result<()> {
-    let mut o = Object::open(out);
-    o.string("session_id", &d.session_id);
-    o.string("visitor", &d.visitor);
-    o.key("timestamp");
-    time(o.out, d.timestamp);
+    let mut o = visit_fields(out, &d.session_id, &d.visitor, d.timestamp);
     o.string("product_id", &d.product_id);
     o.string("product_name", &d.product_name);
     o.value("product_price", &d.product_price)?;
@@ -62,6 +56,21 @@ pub(crate) fn write_product_detail(out: &mut Vec<u8>, d: &ProductDetail) -> std:
     o.boolean("purchase_made", d.purchase_made);
     o.close();
     Ok(())
+}
+
+/// Opens a document with the fields both start with: the visit, its person and its start.
+fn visit_fields<'a>(
+    out: &'a mut Vec<u8>,
+    session_id: &str,
+    visitor: &str,
+    timestamp: DateTime<Utc>,
+) -> Object<'a> {
+    let mut o = Object::open(out);
+    o.string("session_id", session_id);
+    o.string("visitor", visitor);
+    o.key("timestamp");
+    time(o.out, timestamp);
+    o
 }
 
 #[cfg(test)]
