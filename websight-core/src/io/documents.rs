@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use super::document_json::{write_product_detail, write_session_summary};
 use crate::Result;
 use crate::analytics::{Documents, KpiWindow, ProductDetail, ProductSentiment, SessionSummary};
+use crate::json_write::value_to;
 
 /// What a write acknowledged.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -97,24 +98,32 @@ impl MemoryIndex {
 
     /// Writes each index as JSON lines, `<dir>/<index>.jsonl`, documents in id order.
     pub fn write_files(&self, dir: &std::path::Path) -> Result<()> {
-        fn dump<T: serde::Serialize>(
+        fn dump<'a, T: 'a>(
             dir: &std::path::Path,
             name: &str,
-            docs: &BTreeMap<String, T>,
+            docs: impl IntoIterator<Item = &'a T>,
+            write: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
         ) -> Result<()> {
             let mut out = super::output_file(&dir.join(format!("{name}.jsonl")), false)?;
-            let mut line = Vec::new();
-            for doc in docs.values() {
-                super::write_json_line(&mut out, &mut line, doc)?;
-            }
+            write_lines(&mut out, &mut Vec::new(), docs, write)?;
             std::io::Write::flush(&mut out)?;
             Ok(())
         }
         std::fs::create_dir_all(dir)?;
-        dump(dir, INDEX_NAMES[0], &self.sessions)?;
-        dump(dir, INDEX_NAMES[1], &self.products)?;
-        dump(dir, INDEX_NAMES[2], &self.sentiments)?;
-        dump(dir, INDEX_NAMES[3], &self.windows)
+        dump(
+            dir,
+            INDEX_NAMES[0],
+            self.sessions.values(),
+            write_session_summary,
+        )?;
+        dump(
+            dir,
+            INDEX_NAMES[1],
+            self.products.values(),
+            write_product_detail,
+        )?;
+        dump(dir, INDEX_NAMES[2], self.sentiments.values(), value_to)?;
+        dump(dir, INDEX_NAMES[3], self.windows.values(), value_to)
     }
 }
 
@@ -237,16 +246,27 @@ impl JsonLinesIndex {
         docs: &[T],
         write: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
     ) -> Result<usize> {
-        for doc in docs {
-            self.line.clear();
-            write(&mut self.line, doc)?;
-            self.line.push(b'\n');
-            std::io::Write::write_all(&mut self.files[index], &self.line)?;
-        }
+        write_lines(&mut self.files[index], &mut self.line, docs, write)?;
         std::io::Write::flush(&mut self.files[index])?;
         self.written[index] += docs.len() as u64;
         Ok(docs.len())
     }
+}
+
+/// Each of `docs` as a line of `out`, written by `write` into `line` (a reused buffer).
+fn write_lines<'a, T: 'a>(
+    out: &mut impl std::io::Write,
+    line: &mut Vec<u8>,
+    docs: impl IntoIterator<Item = &'a T>,
+    write: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    for doc in docs {
+        line.clear();
+        write(line, doc)?;
+        line.push(b'\n');
+        out.write_all(line)?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -254,8 +274,8 @@ impl DocumentSink for JsonLinesIndex {
     async fn write(&mut self, docs: &Documents) -> Result<WriteReport> {
         let written = self.append_docs(0, &docs.sessions, write_session_summary)?
             + self.append_docs(1, &docs.products, write_product_detail)?
-            + self.append_docs(2, &docs.sentiments, crate::json_write::value_to)?
-            + self.append_docs(3, &docs.windows, crate::json_write::value_to)?;
+            + self.append_docs(2, &docs.sentiments, value_to)?
+            + self.append_docs(3, &docs.windows, value_to)?;
         Ok(WriteReport {
             written,
             ..WriteReport::default()

@@ -61,23 +61,6 @@ pub fn output_file(
     Ok(std::io::BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, file))
 }
 
-/// Writes `value` as one JSON line (with its newline) to `out`, through `line` (kept by the
-/// caller, so lines cost no allocation). Serialised by sonic-rs: the same text as
-/// `serde_json` (test `json_lines_are_serde_json_text`), with strings escaped by SIMD —
-/// escaping was the largest cost of writing documents. (Visits and Segment messages have
-/// their own field-by-field writers, [`crate::json_write`].)
-pub(crate) fn write_json_line<W: std::io::Write>(
-    out: &mut W,
-    line: &mut Vec<u8>,
-    value: &impl serde::Serialize,
-) -> crate::Result<()> {
-    line.clear();
-    sonic_rs::to_writer(&mut *line, value).map_err(std::io::Error::other)?;
-    line.push(b'\n');
-    out.write_all(line)?;
-    Ok(())
-}
-
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -107,10 +90,13 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::Value;
 
+    /// A value as the JSON-lines stores write one they have no writer of their own for
+    /// (sonic-rs: the same text as `serde_json`, strings escaped by SIMD).
     fn line_of(value: &impl serde::Serialize) -> Vec<u8> {
-        let (mut out, mut line) = (Vec::new(), Vec::new());
-        super::write_json_line(&mut out, &mut line, value).unwrap();
-        out
+        let mut line = Vec::new();
+        crate::json_write::value_to(&mut line, value).unwrap();
+        line.push(b'\n');
+        line
     }
 
     fn text() -> impl Strategy<Value = String> {
@@ -173,14 +159,23 @@ mod tests {
         }
         analytics.flush();
         let docs = analytics.drain();
-        // Visits are written field by field (`visit_json`), documents through serde.
+        // Visits, summaries and product details are written field by field, the rest
+        // through serde.
         for visit in &docs.visits {
             let mut line = Vec::new();
             super::visit_json::write_visit(&mut line, visit).unwrap();
             assert_eq!(line, serde_json::to_vec(visit).unwrap());
         }
         assert!(!docs.visits.is_empty() && !docs.products.is_empty());
+        for doc in &docs.sessions {
+            let mut line = Vec::new();
+            super::document_json::write_session_summary(&mut line, doc).unwrap();
+            assert_eq!(line, serde_json::to_vec(doc).unwrap());
+        }
         for doc in &docs.products {
+            let mut line = Vec::new();
+            super::document_json::write_product_detail(&mut line, doc).unwrap();
+            assert_eq!(line, serde_json::to_vec(doc).unwrap());
             let mut want = serde_json::to_vec(doc).unwrap();
             want.push(b'\n');
             assert_eq!(line_of(doc), want);
