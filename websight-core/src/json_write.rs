@@ -1,8 +1,9 @@
 //! Byte-level writing shared by websight's JSON writers (the Segment encoder, the session
-//! file and the JSON-lines documents): objects written field by field into a byte vector. Each fixed key is a constant,
-//! so it is copied, not escaped, and no serializer state is kept between fields; strings are
-//! escaped by sonic-rs's SIMD routine, the one its serializer uses. Rare values (money,
-//! free-form maps) go through their own `Serialize`, by sonic-rs.
+//! file and the JSON-lines documents): objects written field by field into a byte vector.
+//! Each fixed key is a constant, so it is copied, not escaped, and no serializer state is
+//! kept between fields; strings are escaped by sonic-rs's SIMD routine, the one its
+//! serializer uses. Rare values (money, floats, free-form maps) go through their own
+//! `Serialize`, by sonic-rs.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -100,6 +101,7 @@ impl<'a> Object<'a> {
             .extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     }
 
+    /// `true` or `false`.
     pub(crate) fn boolean(&mut self, key: &str, b: bool) {
         self.key(key);
         self.out

@@ -328,7 +328,7 @@ fn has_gclid(url: &str) -> bool {
 /// The lower-case host of a URL (`None` for anything without one, e.g. `android-app://`
 /// referrers keep theirs).
 pub fn host_of(url: &str) -> Option<String> {
-    let url = url.trim();
+    let url = crate::event::trim(url);
     match plain_host(url) {
         Some(host) => Some(host.to_ascii_lowercase()),
         None => parsed_host(url),

@@ -442,8 +442,8 @@ pub(crate) fn trim(text: &str) -> &str {
     }
 }
 
-/// A short text written on the stack (a time's, at most 40 bytes): writes past
-/// the end fail, so a caller can fall back to a `String` and nothing is cut silently.
+/// A short text written on the stack (a time's, at most 40 bytes): writes past the end fail
+/// rather than cut anything silently.
 pub(crate) struct StackText {
     bytes: [u8; 40],
     len: usize,
@@ -479,14 +479,6 @@ impl StackText {
         slot.copy_from_slice(bytes);
         self.len = end;
         true
-    }
-}
-
-impl std::fmt::Write for StackText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.push_bytes(s.as_bytes())
-            .then_some(())
-            .ok_or(std::fmt::Error)
     }
 }
 

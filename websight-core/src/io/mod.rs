@@ -176,9 +176,15 @@ mod tests {
             let mut line = Vec::new();
             super::document_json::write_product_detail(&mut line, doc).unwrap();
             assert_eq!(line, serde_json::to_vec(doc).unwrap());
-            let mut want = serde_json::to_vec(doc).unwrap();
-            want.push(b'\n');
-            assert_eq!(line_of(doc), want);
+        }
+        // The documents still written through serde: KPI windows and sentiments.
+        assert!(!docs.windows.is_empty());
+        let serde_line = |json: Vec<u8>| [json, b"\n".to_vec()].concat();
+        for doc in &docs.windows {
+            assert_eq!(line_of(doc), serde_line(serde_json::to_vec(doc).unwrap()));
+        }
+        for doc in &docs.sentiments {
+            assert_eq!(line_of(doc), serde_line(serde_json::to_vec(doc).unwrap()));
         }
     }
 }
