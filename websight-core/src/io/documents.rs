@@ -105,7 +105,7 @@ impl MemoryIndex {
             write: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
         ) -> Result<()> {
             let mut out = super::output_file(&dir.join(format!("{name}.jsonl")), false)?;
-            write_lines(&mut out, &mut Vec::new(), docs, write)?;
+            super::write_lines(&mut out, &mut Vec::new(), docs, write)?;
             std::io::Write::flush(&mut out)?;
             Ok(())
         }
@@ -246,27 +246,11 @@ impl JsonLinesIndex {
         docs: &[T],
         write: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
     ) -> Result<usize> {
-        write_lines(&mut self.files[index], &mut self.line, docs, write)?;
+        super::write_lines(&mut self.files[index], &mut self.line, docs, write)?;
         std::io::Write::flush(&mut self.files[index])?;
         self.written[index] += docs.len() as u64;
         Ok(docs.len())
     }
-}
-
-/// Each of `docs` as a line of `out`, written by `write` into `line` (a reused buffer).
-fn write_lines<'a, T: 'a>(
-    out: &mut impl std::io::Write,
-    line: &mut Vec<u8>,
-    docs: impl IntoIterator<Item = &'a T>,
-    write: impl Fn(&mut Vec<u8>, &T) -> std::io::Result<()>,
-) -> std::io::Result<()> {
-    for doc in docs {
-        line.clear();
-        write(line, doc)?;
-        line.push(b'\n');
-        out.write_all(line)?;
-    }
-    Ok(())
 }
 
 #[async_trait]

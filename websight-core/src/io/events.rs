@@ -148,7 +148,7 @@ pub struct JsonLinesSink<W> {
     out: W,
     envelopes: bool,
     written: u64,
-    /// One line, reused: no allocation per message, one write per line.
+    /// Lines on their way to `out`, reused: no allocation per message.
     line: Vec<u8>,
 }
 
@@ -182,14 +182,18 @@ impl<W: std::io::Write + Send> JsonLinesSink<W> {
     /// Writes one line per message and flushes; `vouched`: each payload is one line of JSON
     /// ([`EventSink::send_json`]).
     fn write(&mut self, messages: &[Message], vouched: bool) -> Result<()> {
-        for m in messages {
-            self.line.clear();
-            Self::line(self.envelopes, vouched, m, &mut self.line)?;
-            self.line.push(b'\n');
-            self.out.write_all(&self.line)?;
-            self.written += 1;
-        }
-        self.out.flush()?;
+        let JsonLinesSink {
+            out,
+            envelopes,
+            written,
+            line,
+        } = self;
+        super::write_lines(out, line, messages, |line, m| {
+            Self::line(*envelopes, vouched, m, line)?;
+            *written += 1;
+            Ok::<(), crate::CoreError>(())
+        })?;
+        out.flush()?;
         Ok(())
     }
 

@@ -61,6 +61,36 @@ pub fn output_file(
     Ok(std::io::BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, file))
 }
 
+/// Writes one line per item to `out`, each written by `write` straight into `buf` and `buf`
+/// handed to `out` whenever it holds [`OUTPUT_BUFFER_BYTES`] (and at the end): a line is
+/// copied once, not into a line buffer and then again into the writer's. An item `write`
+/// fails on is not written (the lines before it are), and its error returned.
+pub(crate) fn write_lines<T, E: From<std::io::Error>>(
+    out: &mut impl std::io::Write,
+    buf: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut Vec<u8>, T) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    buf.clear();
+    for item in items {
+        let start = buf.len();
+        if let Err(e) = write(buf, item) {
+            buf.truncate(start);
+            out.write_all(buf)?;
+            buf.clear();
+            return Err(e);
+        }
+        buf.push(b'\n');
+        if buf.len() >= OUTPUT_BUFFER_BYTES {
+            out.write_all(buf)?;
+            buf.clear();
+        }
+    }
+    out.write_all(buf)?;
+    buf.clear();
+    Ok(())
+}
+
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -89,6 +119,57 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
 mod tests {
     use proptest::prelude::*;
     use serde_json::Value;
+
+    /// A writer that keeps the size of every write.
+    #[derive(Default)]
+    struct Chunks {
+        text: Vec<u8>,
+        sizes: Vec<usize>,
+    }
+
+    impl std::io::Write for Chunks {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.text.extend_from_slice(bytes);
+            self.sizes.push(bytes.len());
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn lines_go_out_whole_in_large_chunks_and_up_to_a_failure() {
+        // About 500 KB of lines: the buffer is handed over more than once.
+        let line = |i: usize| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(i % 997));
+        let items: Vec<usize> = (0..1_000).collect();
+        let mut out = Chunks::default();
+        let mut buf = Vec::new();
+        super::write_lines(&mut out, &mut buf, &items, |b, i| {
+            b.extend_from_slice(line(*i).as_bytes());
+            Ok::<(), std::io::Error>(())
+        })
+        .unwrap();
+        let want: String = items.iter().map(|i| line(*i) + "\n").collect();
+        assert_eq!(String::from_utf8(out.text).unwrap(), want);
+        let (last, before) = out.sizes.split_last().unwrap();
+        assert!(!before.is_empty() && *last > 0);
+        assert!(before.iter().all(|s| *s >= super::OUTPUT_BUFFER_BYTES));
+        assert!(buf.is_empty());
+        // The item that fails is not written, not even in part; the lines before it are.
+        let mut out = Chunks::default();
+        let failed = super::write_lines(&mut out, &mut buf, &items, |b, i| {
+            b.extend_from_slice(line(*i).as_bytes());
+            if *i == 900 {
+                return Err(std::io::Error::other("cannot"));
+            }
+            Ok(())
+        });
+        assert_eq!(failed.unwrap_err().to_string(), "cannot");
+        let want: String = items[..900].iter().map(|i| line(*i) + "\n").collect();
+        assert_eq!(String::from_utf8(out.text).unwrap(), want);
+        assert!(buf.is_empty());
+    }
 
     /// A value as the JSON-lines stores write one they have no writer of their own for
     /// (sonic-rs: the same text as `serde_json`, strings escaped by SIMD).

@@ -88,7 +88,7 @@ impl SessionStore for MemorySessionStore {
 pub struct JsonLinesSessionStore {
     path: std::path::PathBuf,
     out: std::io::BufWriter<std::fs::File>,
-    /// One line's buffer, reused.
+    /// Lines on their way to `out`, reused.
     line: Vec<u8>,
 }
 
@@ -126,12 +126,12 @@ impl JsonLinesSessionStore {
 #[async_trait]
 impl SessionStore for JsonLinesSessionStore {
     async fn upsert_visits(&mut self, visits: &[Visit]) -> Result<WriteReport> {
-        for v in visits {
-            self.line.clear();
-            super::visit_json::write_visit(&mut self.line, v)?;
-            self.line.push(b'\n');
-            std::io::Write::write_all(&mut self.out, &self.line)?;
-        }
+        super::write_lines(
+            &mut self.out,
+            &mut self.line,
+            visits,
+            super::visit_json::write_visit,
+        )?;
         std::io::Write::flush(&mut self.out)?;
         Ok(WriteReport {
             written: visits.len(),
