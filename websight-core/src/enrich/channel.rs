@@ -320,9 +320,11 @@ fn same_host(a: &str, b: &str) -> bool {
         .eq_ignore_ascii_case(b.trim_start_matches("www."))
 }
 
+/// A non-empty `gclid` in the URL's query (a fragment never reaches the server, and Google
+/// Ads puts its click id in the query).
 fn has_gclid(url: &str) -> bool {
-    url.split_once('?')
-        .is_some_and(|(_, q)| crate::query::pairs(q).any(|(k, v)| k == "gclid" && !v.is_empty()))
+    crate::query::split_query(url)
+        .is_some_and(|(_, q, _)| crate::query::pairs(q).any(|(k, v)| k == "gclid" && !v.is_empty()))
 }
 
 /// The lower-case host of a URL (`None` for anything without one, e.g. `android-app://`
@@ -518,7 +520,7 @@ mod tests {
     #[test]
     fn landing_pages_table() {
         let shop = "https://shop.example/products/sofa";
-        let cases: [(&str, Option<&str>, &str, &str, &str); 11] = [
+        let cases: [(&str, Option<&str>, &str, &str, &str); 12] = [
             (shop, None, "(direct)", "(none)", "Direct"),
             (
                 shop,
@@ -582,6 +584,14 @@ mod tests {
                 "google",
                 "cpc",
                 "Paid Search",
+            ),
+            // In the fragment, it is no click id: the query has none.
+            (
+                "https://shop.example/?ref=1#top&gclid=abc",
+                Some("https://www.google.com/"),
+                "google",
+                "organic",
+                "Organic Search",
             ),
             (
                 "https://shop.example/?utm_source=facebook",
