@@ -97,7 +97,7 @@ pub(super) fn decode_segment_or_record(
 }
 
 /// The wire message in `raw`, which must be a JSON object.
-fn read_object<'a>(raw: &'a [u8], not_object: &str) -> Result<Message<'a>, DeadLetterReason> {
+fn read_object<'a>(raw: &'a [u8], not_object: &str) -> Result<Box<Message<'a>>, DeadLetterReason> {
     let first = raw.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
         // Say what is wrong with it: bad JSON, or JSON that is not an object.
@@ -116,12 +116,14 @@ fn read_object<'a>(raw: &'a [u8], not_object: &str) -> Result<Message<'a>, DeadL
     // The common shape by hand; anything else (and every error) by serde.
     match super::scan::message(text) {
         Some(m) => Ok(m),
-        None => serde_json::from_str(text).map_err(|e| DeadLetterReason::of_json(&e)),
+        None => serde_json::from_str(text)
+            .map(Box::new)
+            .map_err(|e| DeadLetterReason::of_json(&e)),
     }
 }
 
 /// One message; `raw` is its text for the dead letter and the derived message id.
-fn message(m: Message<'_>, raw: &[u8], context: &DecodeContext) -> Decoded {
+fn message(m: Box<Message<'_>>, raw: &[u8], context: &DecodeContext) -> Decoded {
     let limits = &context.limits;
     if raw.len() > limits.max_message_bytes {
         return Err(DeadLetter::new(
@@ -145,7 +147,7 @@ fn invalid(text: impl Into<String>) -> DeadLetterReason {
 }
 
 fn parse(
-    m: Message<'_>,
+    m: Box<Message<'_>>,
     raw: &[u8],
     context: &DecodeContext,
 ) -> Result<Box<Event>, DeadLetterReason> {
@@ -203,13 +205,13 @@ fn parse(
         }
     }
 
-    // Out of their boxes (an absent one costs no allocation).
+    // Read in their boxes, field by field (an absent one is a default box).
     let ctx = Field::object(m.context)
         .map_err(|()| shape("`context` is not an object"))?
-        .map_or_else(Default::default, |c| *c);
+        .unwrap_or_default();
     let props = Field::object(m.properties)
         .map_err(|()| shape("`properties` is not an object"))?
-        .map_or_else(Default::default, |p| *p);
+        .unwrap_or_default();
     let session_id = id(
         ctx.session_id.or(ctx.session_id_snake),
         "context.sessionId",
@@ -447,7 +449,7 @@ fn product_of(p: ProductFields<'_>, limits: &Limits) -> Result<ProductItem, Dead
 /// The typed properties; a `page` call's page fields fill what `page` (from the context)
 /// lacks.
 fn properties_of(
-    p: Props<'_>,
+    p: Box<Props<'_>>,
     kind: MessageType,
     name: Option<&str>,
     page: &mut Page,
