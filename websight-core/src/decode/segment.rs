@@ -209,9 +209,7 @@ fn parse(
     let ctx = Field::object(m.context)
         .map_err(|()| shape("`context` is not an object"))?
         .unwrap_or_default();
-    let props = Field::object(m.properties)
-        .map_err(|()| shape("`properties` is not an object"))?
-        .unwrap_or_default();
+    let props = Field::object(m.properties).map_err(|()| shape("`properties` is not an object"))?;
     let session_id = id(
         ctx.session_id.or(ctx.session_id_snake),
         "context.sessionId",
@@ -447,15 +445,16 @@ fn product_of(p: ProductFields<'_>, limits: &Limits) -> Result<ProductItem, Dead
 }
 
 /// The typed properties; a `page` call's page fields fill what `page` (from the context)
-/// lacks.
+/// lacks. None sent, none typed (what empty ones would give, without a box to read).
 fn properties_of(
-    p: Box<Props<'_>>,
+    p: Option<Box<Props<'_>>>,
     kind: MessageType,
     name: Option<&str>,
     page: &mut Page,
     limits: &Limits,
 ) -> Result<Properties, DeadLetterReason> {
     let mut out = Properties::default();
+    let Some(p) = p else { return Ok(out) };
     let mut extra = p.extra;
     match p.products {
         Some(ListOr::List(items)) => {
@@ -698,6 +697,24 @@ mod tests {
         assert!(one(import).is_ok());
         let skewed = r#"{"type":"page","anonymousId":"a","timestamp":"2026-03-01T20:00:00Z","receivedAt":"2026-03-01T09:00:00Z"}"#;
         assert!(one(skewed).is_ok(), "within a day of receipt");
+    }
+
+    #[test]
+    fn absent_properties_are_empty_ones() {
+        for head in [
+            r#""type":"track","event":"Product Viewed""#,
+            r#""type":"track","event":"Order Completed""#,
+            r#""type":"page","name":"Home""#,
+            r#""type":"identify""#,
+        ] {
+            let context = r#""context":{"page":{"url":"https://shop.example/?utm_source=x"}}"#;
+            let without = format!(
+                r#"{{{head},"anonymousId":"a","messageId":"m","timestamp":"2026-01-01T10:00:00Z",{context}}}"#
+            );
+            let empty = without.replacen(context, &format!(r#""properties":{{}},{context}"#), 1);
+            assert_ne!(without, empty);
+            assert_eq!(one(&without).unwrap(), one(&empty).unwrap(), "{head}");
+        }
     }
 
     #[test]
