@@ -302,7 +302,7 @@ impl<'a> Reader<'a> {
     }
 
     fn message(&mut self) -> Option<Box<Message<'a>>> {
-        // Filled in place and handed on by pointer: the decoder moves it three times.
+        // Filled in place and handed on by pointer, not copied on its way to the event.
         let mut m = Box::<Message<'a>>::default();
         let mut seen = Seen::default();
         self.object(|r, key| {

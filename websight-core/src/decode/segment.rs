@@ -205,7 +205,8 @@ fn parse(
         }
     }
 
-    // Read in their boxes, field by field (an absent one is a default box).
+    // Read in their boxes, field by field: an absent context is a default one, absent
+    // properties are typed as none.
     let ctx = Field::object(m.context)
         .map_err(|()| shape("`context` is not an object"))?
         .unwrap_or_default();

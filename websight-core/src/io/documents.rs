@@ -180,7 +180,7 @@ impl DocumentSink for MemoryIndex {
 pub struct JsonLinesIndex {
     files: [std::io::BufWriter<std::fs::File>; 4],
     written: [u64; 4],
-    /// One line's buffer, reused.
+    /// Lines on their way to a file, reused.
     line: Vec<u8>,
 }
 

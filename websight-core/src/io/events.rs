@@ -182,18 +182,13 @@ impl<W: std::io::Write + Send> JsonLinesSink<W> {
     /// Writes one line per message and flushes; `vouched`: each payload is one line of JSON
     /// ([`EventSink::send_json`]).
     fn write(&mut self, messages: &[Message], vouched: bool) -> Result<()> {
-        let JsonLinesSink {
-            out,
-            envelopes,
-            written,
-            line,
-        } = self;
-        super::write_lines(out, line, messages, |line, m| {
-            Self::line(*envelopes, vouched, m, line)?;
+        let (envelopes, written) = (self.envelopes, &mut self.written);
+        super::write_lines(&mut self.out, &mut self.line, messages, |line, m| {
+            Self::line(envelopes, vouched, m, line)?;
             *written += 1;
             Ok::<(), crate::CoreError>(())
         })?;
-        out.flush()?;
+        self.out.flush()?;
         Ok(())
     }
 

@@ -64,7 +64,8 @@ pub fn output_file(
 /// Writes one line per item to `out`, each written by `write` straight into `buf` and `buf`
 /// handed to `out` whenever it holds [`OUTPUT_BUFFER_BYTES`] (and at the end): a line is
 /// copied once, not into a line buffer and then again into the writer's. An item `write`
-/// fails on is not written (the lines before it are), and its error returned.
+/// fails on is not written (the lines before it are), and its error returned — unless
+/// writing those lines fails first, whose error is then the one returned.
 pub(crate) fn write_lines<T, E: From<std::io::Error>>(
     out: &mut impl std::io::Write,
     buf: &mut Vec<u8>,
@@ -172,12 +173,12 @@ mod tests {
     }
 
     /// A value as the JSON-lines stores write one they have no writer of their own for
-    /// (sonic-rs: the same text as `serde_json`, strings escaped by SIMD).
-    fn line_of(value: &impl serde::Serialize) -> Vec<u8> {
-        let mut line = Vec::new();
-        crate::json_write::value_to(&mut line, value).unwrap();
-        line.push(b'\n');
-        line
+    /// (sonic-rs: the same text as `serde_json`, strings escaped by SIMD); `write_lines`
+    /// adds the newline.
+    fn text_of(value: &impl serde::Serialize) -> Vec<u8> {
+        let mut text = Vec::new();
+        crate::json_write::value_to(&mut text, value).unwrap();
+        text
     }
 
     fn text() -> impl Strategy<Value = String> {
@@ -217,10 +218,9 @@ mod tests {
     proptest! {
         #[test]
         fn json_lines_are_serde_json_text(value in value()) {
-            let mut want = serde_json::to_vec(&value).unwrap();
-            want.push(b'\n');
-            let line = line_of(&value);
-            prop_assert_eq!(String::from_utf8_lossy(&line), String::from_utf8_lossy(&want));
+            let want = serde_json::to_vec(&value).unwrap();
+            let text = text_of(&value);
+            prop_assert_eq!(String::from_utf8_lossy(&text), String::from_utf8_lossy(&want));
         }
     }
 
@@ -260,12 +260,11 @@ mod tests {
         }
         // The documents still written through serde: KPI windows and sentiments.
         assert!(!docs.windows.is_empty());
-        let serde_line = |json: Vec<u8>| [json, b"\n".to_vec()].concat();
         for doc in &docs.windows {
-            assert_eq!(line_of(doc), serde_line(serde_json::to_vec(doc).unwrap()));
+            assert_eq!(text_of(doc), serde_json::to_vec(doc).unwrap());
         }
         for doc in &docs.sentiments {
-            assert_eq!(line_of(doc), serde_line(serde_json::to_vec(doc).unwrap()));
+            assert_eq!(text_of(doc), serde_json::to_vec(doc).unwrap());
         }
     }
 }
