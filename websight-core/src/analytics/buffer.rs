@@ -170,10 +170,14 @@ impl Buffer {
 
     /// When the first visit closes: its last event + gap + allowed lateness.
     pub(super) fn closes(&mut self, config: &SessionConfig) -> DateTime<Utc> {
+        // One addition: gap and lateness are durations of at least zero, so their sum leaves
+        // the time's range exactly when adding them one after the other would.
+        let by = config
+            .gap_seconds
+            .saturating_add(config.allowed_lateness_seconds);
         self.first_end(config)
             .0
-            .checked_add_signed(secs(config.gap_seconds))
-            .and_then(|t| t.checked_add_signed(secs(config.allowed_lateness_seconds)))
+            .checked_add_signed(secs(by))
             .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 

@@ -63,6 +63,8 @@ mod sessionize;
 mod topk;
 pub(crate) mod visit;
 
+use std::ops::Bound::{Excluded, Unbounded};
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -253,6 +255,27 @@ impl StreamAnalytics {
         DateTime::from_timestamp(t.timestamp().div_euclid(w) * w, 0).unwrap_or(t)
     }
 
+    /// Whether `at` falls in the last [`AnalyticsConfig::current_visitor_seconds`] of its
+    /// window, which opens at `start` (a window ending past the end of time has none).
+    fn in_last_stretch(&self, at: DateTime<Utc>, start: DateTime<Utc>) -> bool {
+        let (w, c) = (
+            self.config.window_seconds,
+            self.config.current_visitor_seconds,
+        );
+        if start.timestamp_subsec_nanos() == 0 {
+            // A window starts on a whole second, so its last stretch does too: compared in
+            // seconds, with no date arithmetic (a time is at or past a whole second when its
+            // own second is).
+            let end = start.timestamp().saturating_add(w);
+            return end <= DateTime::<Utc>::MAX_UTC.timestamp() && at.timestamp() >= end - c;
+        }
+        // A window before the first whole second chrono can hold starts at the event itself.
+        start
+            .checked_add_signed(Duration::seconds(w))
+            .and_then(|end| end.checked_sub_signed(Duration::seconds(c)))
+            .is_some_and(|stretch| at >= stretch)
+    }
+
     /// Takes one valid event (normally the gate's output), in arrival order: an `Event` or
     /// a `Box<Event>` (boxed, it moves by pointer into its visit's buffer).
     pub fn ingest(&mut self, event: impl Into<Box<Event>>) {
@@ -265,14 +288,9 @@ impl StreamAnalytics {
         // copied only when new there).
         let at = event.time;
         let start = self.window_start(at);
-        let stretch = start
-            .checked_add_signed(Duration::seconds(self.config.window_seconds))
-            .and_then(|end| {
-                end.checked_sub_signed(Duration::seconds(self.config.current_visitor_seconds))
-            });
         let recent = event
             .person()
-            .filter(|_| stretch.is_some_and(|stretch| at >= stretch))
+            .filter(|_| self.in_last_stretch(at, start))
             .filter(|p| {
                 !self
                     .dashboard
@@ -420,13 +438,11 @@ impl StreamAnalytics {
         let mut oldest_open = None;
         loop {
             let after = match self.emitted_windows {
-                None => DateTime::<Utc>::MIN_UTC,
-                Some(t) => match t.checked_add_signed(Duration::nanoseconds(1)) {
-                    Some(after) => after,
-                    None => return,
-                },
+                None => Unbounded,
+                Some(t) => Excluded(t),
             };
-            let Some(&start) = self.dashboard.windows.range(after..).next().map(|(s, _)| s) else {
+            let windows = self.dashboard.windows.range((after, Unbounded));
+            let Some(&start) = windows.map(|(s, _)| s).next() else {
                 return;
             };
             let due = wm.is_none_or(|wm| {
@@ -509,6 +525,47 @@ impl StreamAnalytics {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The last stretch of a window, found in whole seconds, is the one the time
+        /// arithmetic finds: around its first second, and at the ends of time.
+        #[test]
+        fn the_last_stretch_in_seconds_is_the_time_arithmetic_one(
+            // Beside any length, the ones under a year that divide the last second chrono
+            // holds (8,210,266,876,799): their last window ends on it.
+            window in prop_oneof![1i64..=100_000, Just(1), Just(13), Just(617), Just(8_021)],
+            share in 1i64..=100,
+            place in 0.0f64..=1.0,
+            end in prop_oneof![Just(-1i8), Just(0), Just(1), Just(2)],
+            from_stretch in -2i64..=2,
+            nanos in prop_oneof![Just(0u32), Just(999_999_999), 0u32..1_000_000_000],
+        ) {
+            let config = AnalyticsConfig {
+                window_seconds: window,
+                current_visitor_seconds: (window * share / 100).max(1),
+                ..AnalyticsConfig::default()
+            };
+            let a = StreamAnalytics::new(config.clone(), ProductCatalogue::default()).unwrap();
+            // The first whole window, the last whole one, the one past the end of time, or
+            // any between.
+            let (first, last) = (DateTime::<Utc>::MIN_UTC.timestamp(), DateTime::<Utc>::MAX_UTC.timestamp());
+            let window_start = match end {
+                -1 => first.div_euclid(window) * window + window,
+                1 => last.div_euclid(window) * window,
+                2 => last.div_euclid(window) * window - window,
+                _ => (first + ((last - first) as f64 * place) as i64).div_euclid(window) * window,
+            };
+            let stretch_start = window - config.current_visitor_seconds;
+            let seconds = window_start.saturating_add(stretch_start + from_stretch);
+            let Some(at) = DateTime::from_timestamp(seconds, nanos) else { return Ok(()) };
+            let start = a.window_start(at);
+            let stretch = start
+                .checked_add_signed(Duration::seconds(config.window_seconds))
+                .and_then(|end| end.checked_sub_signed(Duration::seconds(config.current_visitor_seconds)));
+            prop_assert_eq!(a.in_last_stretch(at, start), stretch.is_some_and(|s| at >= s));
+        }
+    }
 
     #[test]
     fn a_flood_of_rejected_throwaway_ids_is_forgotten_within_hours() {

@@ -196,8 +196,15 @@ impl Sessionizer {
 
     /// The oldest event time still accepted.
     fn horizon(&self) -> Option<DateTime<Utc>> {
-        self.watermark()
-            .and_then(|wm| wm.checked_sub_signed(secs(self.config.allowed_lateness_seconds)))
+        // The watermark − allowed lateness in one subtraction: both are durations of at
+        // least zero, so the sum leaves the time's range exactly when two steps would.
+        let c = &self.config;
+        let by = c
+            .out_of_orderness_seconds
+            .saturating_add(c.allowed_lateness_seconds);
+        self.frontier
+            .value()
+            .and_then(|t| t.checked_sub_signed(secs(by)))
     }
 
     /// Takes one event (an `Event` or a `Box<Event>`: boxed, it moves by pointer from the gate
