@@ -267,7 +267,8 @@ impl StreamAnalytics {
             // seconds, with no date arithmetic (a time is at or past a whole second when its
             // own second is).
             let end = start.timestamp().saturating_add(w);
-            return end <= DateTime::<Utc>::MAX_UTC.timestamp() && at.timestamp() >= end - c;
+            return end <= DateTime::<Utc>::MAX_UTC.timestamp()
+                && at.timestamp() >= end.saturating_sub(c);
         }
         // A window before the first whole second chrono can hold starts at the event itself.
         start
