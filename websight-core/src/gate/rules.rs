@@ -131,12 +131,15 @@ impl SecurityRule for ImpossibleFigures {
             .any(|v| v.is_negative() || v > self.max_order_value);
         let times = slot(&mut self.recent, c.person);
         times.insert(e.time);
-        let minute = TimeDelta::seconds(60);
-        let lo = e.time.checked_sub_signed(minute).unwrap_or(e.time);
-        let hi = e.time.checked_add_signed(minute).unwrap_or(e.time);
         let max = self.max_events_per_minute;
-        // Any minute-long stretch around this event holding too many events.
-        let too_fast = times.exceeds_in(lo..=e.time, max) || times.exceeds_in(e.time..hi, max);
+        // Any minute-long stretch around this event holding too many events (the minute's
+        // bounds computed only when the person has that many events at all).
+        let too_fast = times.may_exceed(max) && {
+            let minute = TimeDelta::seconds(60);
+            let lo = e.time.checked_sub_signed(minute).unwrap_or(e.time);
+            let hi = e.time.checked_add_signed(minute).unwrap_or(e.time);
+            times.exceeds_in(lo..=e.time, max) || times.exceeds_in(e.time..hi, max)
+        };
         absurd_item || absurd_order || too_fast
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {
@@ -200,11 +203,13 @@ impl SecurityRule for SubSecondDwell {
         // The mean gap, not every gap: pages that have not arrived yet (out of order) only
         // widen a gap, never the span.
         let n = pages.n;
-        let span = pages
-            .last
-            .signed_duration_since(pages.first)
-            .num_milliseconds() as f64;
-        n >= self.min_pages && span < self.max_gap_seconds * 1000.0 * (n - 1) as f64
+        n >= self.min_pages && {
+            let span = pages
+                .last
+                .signed_duration_since(pages.first)
+                .num_milliseconds() as f64;
+            span < self.max_gap_seconds * 1000.0 * (n - 1) as f64
+        }
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {
         self.pages.retain(|_, p| p.last >= horizon);
@@ -243,11 +248,13 @@ impl SecurityRule for IpRate {
         if c.visit_start {
             starts.insert(e.time);
         }
-        let lo = e.time.checked_sub_signed(self.window).unwrap_or(e.time);
-        let hi = e.time.checked_add_signed(self.window).unwrap_or(e.time);
         // Visits started within one window of this event, on either side (arrivals are out
-        // of order).
-        starts.exceeds_in((Excluded(lo), Excluded(hi)), self.max_visits)
+        // of order); the window's bounds computed only when the address has that many.
+        starts.may_exceed(self.max_visits) && {
+            let lo = e.time.checked_sub_signed(self.window).unwrap_or(e.time);
+            let hi = e.time.checked_add_signed(self.window).unwrap_or(e.time);
+            starts.exceeds_in((Excluded(lo), Excluded(hi)), self.max_visits)
+        }
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {
         self.starts.retain(|_, s| {

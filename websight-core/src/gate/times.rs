@@ -28,10 +28,16 @@ impl Times {
         self.total += 1;
     }
 
+    /// Whether more than `max` times are held at all: if not, no range holds more (a rate
+    /// rule's usual case, answered before it computes its window).
+    pub fn may_exceed(&self, max: usize) -> bool {
+        self.total > max as u64
+    }
+
     /// Whether more than `max` times fall in `range`: without a search while all the times
-    /// held are no more than `max` (a rate rule's usual case).
+    /// held are no more than `max`.
     pub fn exceeds_in(&self, range: impl RangeBounds<DateTime<Utc>>, max: usize) -> bool {
-        self.total > max as u64 && self.count_in(range, max.saturating_add(1)) > max
+        self.may_exceed(max) && self.count_in(range, max.saturating_add(1)) > max
     }
 
     /// How many times fall in `range`, counted up to `cap`: `min(count, cap)`.
@@ -114,6 +120,7 @@ mod tests {
                 let half_open = sorted.iter().filter(|x| **x >= lo && **x < hi).count();
                 assert_eq!(times.count_in(lo..hi, cap), half_open.min(cap));
                 assert_eq!(times.exceeds_in(lo..hi, cap), half_open > cap);
+                assert_eq!(times.may_exceed(cap), sorted.len() > cap);
                 let open = sorted.iter().filter(|x| **x > lo && **x < hi).count();
                 assert_eq!(
                     times.count_in((Excluded(lo), Excluded(hi)), cap),
