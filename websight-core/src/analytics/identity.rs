@@ -196,6 +196,11 @@ impl Identity {
     /// Joins two ids' persons; returns `(kept, absorbed)` when they were different.
     fn join(&mut self, a: &str, b: &str) -> Option<(PersonId, PersonId)> {
         let (ra, rb) = (self.root(a), self.root(b));
+        self.link(ra, rb)
+    }
+
+    /// Joins two persons by their roots; returns `(kept, absorbed)` when they were different.
+    fn link(&mut self, ra: PersonId, rb: PersonId) -> Option<(PersonId, PersonId)> {
         if ra == rb {
             return None;
         }
@@ -231,15 +236,19 @@ impl Identity {
         let Some(first) = ids.next() else {
             return (NOBODY, Vec::new());
         };
+        // The first id's person, followed through the joins: each id looked up once.
+        let mut person = self.root(first);
         let mut merged = Vec::new();
         for other in ids {
-            if other != first
-                && let Some((_, gone)) = self.join(first, other)
-            {
+            if other == first {
+                continue;
+            }
+            let theirs = self.root(other);
+            if let Some((keep, gone)) = self.link(person, theirs) {
                 merged.push(gone);
+                person = keep;
             }
         }
-        let person = self.root(first);
         let last = &mut self.last[person as usize];
         *last = newest(*last, event.time.timestamp());
         (person, merged)
