@@ -96,8 +96,19 @@ struct RawTopicSource<S> {
 
 #[cfg(feature = "kafka")]
 #[async_trait]
-impl<S: EventSource> EventSource for RawTopicSource<S> {
-    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+impl<S: EventSource> websight_core::io::WrapsSource for RawTopicSource<S> {
+    type Inner = S;
+
+    fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner source commits and resumes; `remaining` already counts from the checkpoint.
+    fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    async fn take_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
         if self.remaining == Some(0) {
             return Ok(None);
         }
@@ -114,27 +125,6 @@ impl<S: EventSource> EventSource for RawTopicSource<S> {
             None if closed => Ok(None),
             None => Ok(Some(Vec::new())),
         }
-    }
-
-    async fn commit(&mut self) -> websight_core::Result<()> {
-        self.inner.commit().await
-    }
-
-    fn position(&self) -> Option<serde_json::Value> {
-        self.inner.position()
-    }
-
-    fn reads_ahead(&self) -> bool {
-        self.inner.reads_ahead()
-    }
-
-    /// The inner source resumes; `remaining` already counts from the checkpoint.
-    async fn resume(
-        &mut self,
-        taken: u64,
-        position: Option<&serde_json::Value>,
-    ) -> websight_core::Result<()> {
-        self.inner.resume(taken, position).await
     }
 }
 

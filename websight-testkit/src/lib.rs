@@ -155,29 +155,20 @@ pub struct Dying<S> {
 }
 
 #[async_trait::async_trait]
-impl<S: websight_core::io::EventSource> websight_core::io::EventSource for Dying<S> {
-    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+impl<S: websight_core::io::EventSource> websight_core::io::WrapsSource for Dying<S> {
+    type Inner = S;
+    fn inner(&self) -> &S {
+        &self.inner
+    }
+    fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+    async fn take_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
         if self.batches == 0 {
             return Err(websight_core::CoreError::Store("killed".into()));
         }
         self.batches -= 1;
         self.inner.next_batch(max).await
-    }
-    async fn commit(&mut self) -> websight_core::Result<()> {
-        self.inner.commit().await
-    }
-    fn position(&self) -> Option<serde_json::Value> {
-        self.inner.position()
-    }
-    fn reads_ahead(&self) -> bool {
-        self.inner.reads_ahead()
-    }
-    async fn resume(
-        &mut self,
-        taken: u64,
-        position: Option<&serde_json::Value>,
-    ) -> websight_core::Result<()> {
-        self.inner.resume(taken, position).await
     }
 }
 
@@ -210,8 +201,15 @@ impl<S> Expecting<S> {
 }
 
 #[async_trait::async_trait]
-impl<S: websight_core::io::EventSource> websight_core::io::EventSource for Expecting<S> {
-    async fn next_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+impl<S: websight_core::io::EventSource> websight_core::io::WrapsSource for Expecting<S> {
+    type Inner = S;
+    fn inner(&self) -> &S {
+        &self.inner
+    }
+    fn inner_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+    async fn take_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
         let silent = std::time::Instant::now();
         loop {
             if let Some(batch) = self.inner.next_batch(max).await? {
@@ -227,22 +225,8 @@ impl<S: websight_core::io::EventSource> websight_core::io::EventSource for Expec
             );
         }
     }
-    async fn commit(&mut self) -> websight_core::Result<()> {
-        self.inner.commit().await
-    }
-    fn position(&self) -> Option<serde_json::Value> {
-        self.inner.position()
-    }
-    fn reads_ahead(&self) -> bool {
-        self.inner.reads_ahead()
-    }
-    async fn resume(
-        &mut self,
-        taken: u64,
-        position: Option<&serde_json::Value>,
-    ) -> websight_core::Result<()> {
+    fn resumed(&mut self, taken: u64) {
         self.taken = taken;
-        self.inner.resume(taken, position).await
     }
 }
 

@@ -69,6 +69,86 @@ pub trait EventSource: Send {
     }
 }
 
+/// A source that reads through another: only how it takes batches is its own; commits,
+/// positions, read-ahead and resuming are the inner source's. Implementing it implements
+/// [`EventSource`].
+///
+/// ```
+/// use async_trait::async_trait;
+/// use websight_core::io::{block_on, EventSource, MemorySource, WrapsSource};
+///
+/// /// At most `left` inputs of the inner source.
+/// struct Capped {
+///     inner: MemorySource,
+///     left: usize,
+/// }
+///
+/// #[async_trait]
+/// impl WrapsSource for Capped {
+///     type Inner = MemorySource;
+///     fn inner(&self) -> &MemorySource {
+///         &self.inner
+///     }
+///     fn inner_mut(&mut self) -> &mut MemorySource {
+///         &mut self.inner
+///     }
+///     async fn take_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
+///         if self.left == 0 {
+///             return Ok(None);
+///         }
+///         let batch = self.inner.next_batch(max.min(self.left)).await?;
+///         self.left -= batch.as_ref().map_or(0, Vec::len);
+///         Ok(batch)
+///     }
+/// }
+///
+/// let inputs = (0..5).map(|i| format!("{{\"n\":{i}}}").into_bytes());
+/// let mut source = Capped { inner: MemorySource::new(inputs), left: 3 };
+/// assert_eq!(block_on(source.next_batch(10))?.map(|b| b.len()), Some(3));
+/// assert_eq!(block_on(source.next_batch(10))?, None);
+/// block_on(source.commit())?;
+/// assert_eq!(source.inner().committed(), 3);
+/// # Ok::<(), websight_core::CoreError>(())
+/// ```
+#[async_trait]
+pub trait WrapsSource: Send {
+    /// The source read through.
+    type Inner: EventSource;
+    /// The inner source.
+    fn inner(&self) -> &Self::Inner;
+    /// The inner source, to read, commit or resume.
+    fn inner_mut(&mut self) -> &mut Self::Inner;
+    /// [`EventSource::next_batch`]: up to `max` inputs, taken through the inner source.
+    async fn take_batch(&mut self, max: usize) -> Result<Option<Vec<Vec<u8>>>>;
+    /// Told that the flow resumes at a checkpoint after `taken` inputs, before the inner
+    /// source resumes (the default does nothing).
+    fn resumed(&mut self, _taken: u64) {}
+}
+
+#[async_trait]
+impl<W: WrapsSource> EventSource for W {
+    async fn next_batch(&mut self, max: usize) -> Result<Option<Vec<Vec<u8>>>> {
+        self.take_batch(max).await
+    }
+
+    async fn commit(&mut self) -> Result<()> {
+        self.inner_mut().commit().await
+    }
+
+    fn position(&self) -> Option<serde_json::Value> {
+        self.inner().position()
+    }
+
+    fn reads_ahead(&self) -> bool {
+        self.inner().reads_ahead()
+    }
+
+    async fn resume(&mut self, taken: u64, position: Option<&serde_json::Value>) -> Result<()> {
+        self.resumed(taken);
+        self.inner_mut().resume(taken, position).await
+    }
+}
+
 /// Where messages go. Returns only when every message is acknowledged.
 #[async_trait]
 pub trait EventSink: Send {

@@ -33,7 +33,9 @@ mod visit_json;
 pub use documents::{
     DEAD_LETTER_BYTES, DocumentSink, INDEX_NAMES, JsonLinesIndex, MemoryIndex, Refusal, WriteReport,
 };
-pub use events::{EventSink, EventSource, JsonLinesSink, MemorySource, MemoryTopic, Message};
+pub use events::{
+    EventSink, EventSource, JsonLinesSink, MemorySource, MemoryTopic, Message, WrapsSource,
+};
 pub(crate) use json_text::is_line as is_json_line;
 pub use lines::LineSource;
 pub use sessions::{JsonLinesSessionStore, MemorySessionStore, SessionStore, StoredSessions};
