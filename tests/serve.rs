@@ -192,6 +192,9 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     let Some(sdk) = node_sdk() else { return };
     let dir = temp("sdk");
     // Visitors a day apart, sent as fast as the SDK can: a backfill, retried out of order.
+    // 300 of them span less than the year of allowed lateness, so however late a retry lands
+    // no event is late and no visit closes before its person is whole (with 400, a retry
+    // landing over a year behind the newest event was late now and then, under load).
     // At shutdown the dashboard is also released with DP, charged to a ledger.
     let ledger = dir.join("ledger.json");
     let served = Served::start(
@@ -210,7 +213,7 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
             ledger.to_str().unwrap(),
         ],
     );
-    let mut node = send_with_the_sdk(&sdk, &served.url(), &dir, 400, 0);
+    let mut node = send_with_the_sdk(&sdk, &served.url(), &dir, 300, 0);
     assert!(node.wait().unwrap().success());
     let truth = truth(&dir);
     let live = served.wait_for_inputs(messages(&truth));
