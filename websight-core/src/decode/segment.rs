@@ -466,6 +466,9 @@ fn properties_of(
                     limits.max_products
                 )));
             }
+            // Exactly as many as listed: a buffered event holds its products until its
+            // visit closes (growing one by one reserved room for four 144-byte items).
+            out.products.reserve_exact(items.len());
             for item in items {
                 let Field::Object(item) = item else {
                     return Err(shape("a `products` entry is not an object"));
@@ -486,7 +489,7 @@ fn properties_of(
     if out.products.is_empty() && (product_event || p.product.identified()) {
         let item = product_of(p.product, limits)?;
         if item.key().is_some() {
-            out.products.push(item);
+            out.products = vec![item];
         }
     } else {
         p.product.into_extra(&mut extra);
