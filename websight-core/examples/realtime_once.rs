@@ -158,7 +158,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         lines.len() as f64 / seconds
     );
     let n = lines.len().max(1) as f64;
-    let all = [&stages.decode, &stages.gate, &stages.analytics, &stages.drain];
+    let all = [
+        &stages.decode,
+        &stages.gate,
+        &stages.analytics,
+        &stages.drain,
+    ];
     let [d, g, a, t] = all.map(|s| s.time.as_secs_f64() * 1e6 / n);
     println!("µs per line: decode {d:.2}, gate {g:.2}, analytics {a:.2}, documents taken {t:.2}");
     let [d, g, a, t] = all.map(|s| s.allocations as f64 / n);

@@ -229,8 +229,9 @@ impl Dashboard {
         self.abandoned_carts += u64::from(!visit.cart_adds().is_empty() && !summary.purchase_made);
         self.duration_ms += (summary.session_duration * 1000.0).round() as u64;
         self.engaged += u64::from(summary.engaged);
-        *self.channels.entry(summary.channel.clone()).or_default() += 1;
-        *self.devices.entry(summary.device_type.clone()).or_default() += 1;
+        // Closed sets, so never capped: a label copied only the first time it is seen.
+        labels::tally(&mut self.channels, &summary.channel, 1, labels::count);
+        labels::tally(&mut self.devices, &summary.device_type, 1, labels::count);
         self.sources.add_ref(summary.source.as_str(), 1);
         if summary.campaign != "(not set)" {
             self.campaigns.add_ref(summary.campaign.as_str(), 1);

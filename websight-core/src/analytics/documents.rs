@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::catalogue::ProductCatalogue;
 use super::visit::{Step, Visit};
+use crate::event::CompactString;
 use crate::hash::{FastMap, FastSet};
 use crate::model::{PartOfDay, Sentiment, WEEKDAY_NAMES};
 
@@ -12,9 +13,9 @@ use crate::model::{PartOfDay, Sentiment, WEEKDAY_NAMES};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
     /// The visit's id.
-    pub session_id: String,
+    pub session_id: CompactString,
     /// The person (a keyed pseudonym).
-    pub visitor: String,
+    pub visitor: CompactString,
     /// First event time.
     #[serde(serialize_with = "crate::event::rfc3339::serialize")]
     pub timestamp: DateTime<Utc>,
@@ -25,23 +26,23 @@ pub struct SessionSummary {
     /// Events of any type.
     pub events: u32,
     /// Traffic source (`google`, `newsletter`, `(direct)`).
-    pub source: String,
+    pub source: CompactString,
     /// Medium (`organic`, `cpc`, `email`, `(none)`).
-    pub medium: String,
+    pub medium: CompactString,
     /// Campaign name, `(not set)` without one.
-    pub campaign: String,
+    pub campaign: CompactString,
     /// GA4 default channel group (`Organic Search`, `Email`, …).
-    pub channel: String,
+    pub channel: CompactString,
     /// Device type: desktop, mobile, tablet or unknown.
-    pub device_type: String,
+    pub device_type: CompactString,
     /// Operating system family.
-    pub os: String,
+    pub os: CompactString,
     /// Browser family.
-    pub browser: String,
+    pub browser: CompactString,
     /// Path of the first page.
-    pub landing_page: Option<String>,
+    pub landing_page: Option<CompactString>,
     /// Path of the last page.
-    pub exit_page: Option<String>,
+    pub exit_page: Option<CompactString>,
     /// Furthest funnel step: browse, view, cart, checkout or purchase.
     pub step: Step,
     /// Whether an order was completed.
@@ -51,15 +52,15 @@ pub struct SessionSummary {
     /// Their value (in `currency`; orders in other currencies are in the dashboard).
     pub amount_spent: f64,
     /// Currency of `amount_spent`.
-    pub currency: Option<String>,
+    pub currency: Option<CompactString>,
     /// Payment method of the last order (or of the payment details entered).
-    pub payment_method: Option<String>,
+    pub payment_method: Option<CompactString>,
     /// GA4 engagement: longer than 10 s, a conversion, or at least 2 page views.
     pub engaged: bool,
     /// Hour of the first event, 0–23 (UTC).
     pub hour_of_day: u32,
     /// Weekday name, e.g. "Monday".
-    pub day_of_week: String,
+    pub day_of_week: CompactString,
     /// Saturday or Sunday.
     pub is_weekend: bool,
     /// Month, 1–12.
@@ -74,22 +75,22 @@ pub struct SessionSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProductDetail {
     /// Visit id.
-    pub session_id: String,
+    pub session_id: CompactString,
     /// Person.
-    pub visitor: String,
+    pub visitor: CompactString,
     /// Visit start.
     #[serde(serialize_with = "crate::event::rfc3339::serialize")]
     pub timestamp: DateTime<Utc>,
     /// Product id (or SKU, or name).
-    pub product_id: String,
+    pub product_id: CompactString,
     /// Product name (from the events, else the catalogue).
-    pub product_name: String,
+    pub product_name: CompactString,
     /// Unit price, when known.
     pub product_price: Option<f64>,
     /// Category, when known.
-    pub product_category: Option<String>,
+    pub product_category: Option<CompactString>,
     /// The review written for it in this visit, if any.
-    pub product_review: Option<String>,
+    pub product_review: Option<CompactString>,
     /// Seconds of attention (product events to the next event).
     pub time_spent_on_page: f64,
     /// Furthest step with this product: view, cart or purchase.
@@ -140,11 +141,11 @@ pub struct KpiWindow {
 }
 
 /// (hour_of_day, day_of_week, is_weekend, month, ISO week_of_year, part_of_day) of `t`.
-pub(crate) fn time_fields(t: DateTime<Utc>) -> (u32, String, bool, u32, u32, PartOfDay) {
+pub(crate) fn time_fields(t: DateTime<Utc>) -> (u32, &'static str, bool, u32, u32, PartOfDay) {
     let day = t.weekday().num_days_from_monday() as usize;
     (
         t.hour(),
-        WEEKDAY_NAMES[day].to_owned(),
+        WEEKDAY_NAMES[day],
         day >= 5,
         t.month(),
         t.iso_week().week(),
@@ -157,40 +158,40 @@ impl SessionSummary {
     pub fn of(visit: &Visit) -> SessionSummary {
         let start = visit.started_at();
         let orders = visit.orders();
-        let currency = orders.first().map(|o| o.currency.clone());
+        let currency = orders.first().map(|o| o.currency.as_str());
         let amount = orders
             .iter()
-            .filter(|o| Some(&o.currency) == currency.as_ref())
+            .filter(|o| Some(o.currency.as_str()) == currency)
             .map(|o| o.value)
             .sum::<crate::event::Money>();
         let (hour_of_day, day_of_week, is_weekend, month, week_of_year, part_of_day) =
             time_fields(start);
         let a = &visit.acquisition;
         SessionSummary {
-            session_id: visit.id.clone(),
-            visitor: visit.person.clone(),
+            session_id: visit.id.as_str().into(),
+            visitor: visit.person.as_str().into(),
             timestamp: start,
             session_duration: visit.duration_seconds(),
             page_views: visit.page_views() as u32,
             events: visit.events.len() as u32,
-            source: a.source.clone(),
-            medium: a.medium.clone(),
-            campaign: a.campaign.clone(),
-            channel: a.channel.as_str().to_owned(),
-            device_type: visit.agent.device_type.to_string(),
-            os: visit.agent.os.clone(),
-            browser: visit.agent.browser.clone(),
-            landing_page: visit.landing_page().map(str::to_owned),
-            exit_page: visit.exit_page().map(str::to_owned),
+            source: a.source.as_str().into(),
+            medium: a.medium.as_str().into(),
+            campaign: a.campaign.as_str().into(),
+            channel: a.channel.as_str().into(),
+            device_type: visit.agent.device_type.as_str().into(),
+            os: visit.agent.os.as_str().into(),
+            browser: visit.agent.browser.as_str().into(),
+            landing_page: visit.landing_page().map(CompactString::from),
+            exit_page: visit.exit_page().map(CompactString::from),
             step: visit.step(),
             purchase_made: !orders.is_empty(),
             orders: orders.len() as u32,
             amount_spent: amount.to_f64(),
-            currency,
-            payment_method: visit.payment_method(),
+            currency: currency.map(CompactString::from),
+            payment_method: visit.payment_method().as_deref().map(CompactString::from),
             engaged: visit.engaged(),
             hour_of_day,
-            day_of_week,
+            day_of_week: day_of_week.into(),
             is_weekend,
             month,
             week_of_year,
@@ -200,7 +201,7 @@ impl SessionSummary {
 
     /// Deterministic document id: the visit id (rewriting a visit replaces it).
     pub fn document_id(&self) -> String {
-        self.session_id.clone()
+        self.session_id.to_string()
     }
 }
 
@@ -247,16 +248,18 @@ impl ProductDetail {
                 Step::View
             };
             out.push(ProductDetail {
-                session_id: visit.id.clone(),
-                visitor: visit.person.clone(),
+                session_id: visit.id.as_str().into(),
+                visitor: visit.person.as_str().into(),
                 timestamp: visit.started_at(),
-                product_name: info
-                    .and_then(|i| i.name.clone())
-                    .unwrap_or_else(|| key.clone()),
+                product_name: info.and_then(|i| i.name.as_deref()).unwrap_or(&key).into(),
                 product_price: info.and_then(|i| i.price).map(|p| p.to_f64()),
-                product_category: info.and_then(|i| i.category.clone()),
-                product_review: reviews.get(key.as_str()).map(|body| (*body).to_owned()),
-                product_id: key,
+                product_category: info
+                    .and_then(|i| i.category.as_deref())
+                    .map(CompactString::from),
+                product_review: reviews
+                    .get(key.as_str())
+                    .map(|body| CompactString::from(*body)),
+                product_id: key.as_str().into(),
                 time_spent_on_page: seconds,
                 step,
                 purchase_made: !orders.is_empty(),

@@ -77,16 +77,13 @@ fn visit_fields<'a>(
 mod tests {
     use super::*;
     use crate::analytics::Step;
+    use crate::event::CompactString;
     use crate::event::arbitrary::{at, text};
     use crate::model::PartOfDay;
     use proptest::prelude::*;
 
-    fn string() -> impl Strategy<Value = String> {
-        text().prop_map(String::from)
-    }
-
-    fn maybe() -> impl Strategy<Value = Option<String>> {
-        proptest::option::of(string())
+    fn maybe() -> impl Strategy<Value = Option<CompactString>> {
+        proptest::option::of(text())
     }
 
     fn step() -> impl Strategy<Value = Step> {
@@ -102,16 +99,16 @@ mod tests {
     fn summary() -> impl Strategy<Value = SessionSummary> {
         (
             (
-                string(),
-                string(),
+                text(),
+                text(),
                 at(),
                 any::<f64>(),
                 any::<u32>(),
                 any::<u32>(),
             ),
-            (string(), string(), string(), string(), string(), string()),
+            (text(), text(), text(), text(), text(), text()),
             (
-                string(),
+                text(),
                 maybe(),
                 maybe(),
                 step(),
@@ -119,7 +116,7 @@ mod tests {
                 any::<u32>(),
             ),
             (any::<f64>(), maybe(), maybe(), any::<bool>(), any::<u32>()),
-            (string(), any::<bool>(), any::<u32>(), any::<u32>()),
+            (text(), any::<bool>(), any::<u32>(), any::<u32>()),
             proptest::sample::select(PartOfDay::ALL.to_vec()),
         )
             .prop_map(|(a, b, c, d, e, part_of_day)| SessionSummary {
@@ -156,7 +153,7 @@ mod tests {
 
     fn detail() -> impl Strategy<Value = ProductDetail> {
         (
-            (string(), string(), at(), string(), string()),
+            (text(), text(), at(), text(), text()),
             (
                 any::<Option<f64>>(),
                 maybe(),
