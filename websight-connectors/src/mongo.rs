@@ -109,14 +109,14 @@ fn transient(e: &mongodb::error::Error) -> bool {
 fn upsert_of(visit: &Visit) -> Result<Document> {
     let json = serde_json::to_string(visit).map_err(protocol)?;
     let set = doc! {
-        "person": &visit.person,
+        "person": visit.person.as_str(),
         "started_at": visit.started_at().to_rfc3339(),
         "channel": visit.acquisition.channel.as_str(),
         "purchased": visit.purchased(),
         "events": visit.events.len() as i64,
         "visit": json,
     };
-    Ok(doc! { "q": { "_id": &visit.id }, "u": { "$set": set }, "upsert": true })
+    Ok(doc! { "q": { "_id": visit.id.as_str() }, "u": { "$set": set }, "upsert": true })
 }
 
 fn protocol(e: impl std::fmt::Display) -> ConnectorError {

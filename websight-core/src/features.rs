@@ -86,8 +86,8 @@ impl VisitDigest {
             _ => 0.0,
         };
         VisitDigest {
-            id: visit.id.clone(),
-            person: visit.person.clone(),
+            id: visit.id.to_string(),
+            person: visit.person.to_string(),
             started_at: visit.started_at(),
             purchased: visit.purchased(),
             cart_adds: count(names::PRODUCT_ADDED),

@@ -21,7 +21,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use websight_core::analytics::{Documents, Visit};
 use websight_core::enrich::Channel;
-use websight_core::event::Money;
+use websight_core::event::{CompactString, Money};
 use websight_core::flow::Observer;
 
 use crate::error::positive;
@@ -71,10 +71,10 @@ pub struct DashboardTally {
     bounds: ContributionBounds,
     cap_units: i64,
     /// Visits counted so far per person.
-    counted: HashMap<String, u32>,
+    counted: HashMap<CompactString, u32>,
     /// (person, day) and (person, channel) pairs already counted as a visitor.
-    visitor_days: HashSet<(String, NaiveDate)>,
-    visitor_channels: HashSet<(String, Channel)>,
+    visitor_days: HashSet<(CompactString, NaiveDate)>,
+    visitor_channels: HashSet<(CompactString, Channel)>,
     by_day: BTreeMap<NaiveDate, Sums>,
     by_channel: BTreeMap<Channel, Sums>,
     /// Visits not counted because their person had k already.

@@ -100,10 +100,10 @@ impl<'c> SimilarUsersBuilder<'c> {
     /// Merges `visit`'s tokens into its person's signature.
     pub fn add(&mut self, visit: &Visit) -> Result<()> {
         let signature = self.hasher.sign(session_tokens(visit, self.catalogue));
-        match self.users.get_mut(&visit.person) {
+        match self.users.get_mut(visit.person.as_str()) {
             Some(existing) => existing.merge(&signature)?,
             None => {
-                self.users.insert(visit.person.clone(), signature);
+                self.users.insert(visit.person.to_string(), signature);
             }
         }
         Ok(())

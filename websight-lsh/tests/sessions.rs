@@ -48,7 +48,7 @@ fn similar_users_are_users_with_overlapping_token_sets() {
     let mut user_tokens: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for s in &sessions {
         user_tokens
-            .entry(s.person.clone())
+            .entry(s.person.to_string())
             .or_default()
             .extend(session_tokens(s, &catalogue));
     }

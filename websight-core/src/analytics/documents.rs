@@ -168,19 +168,19 @@ impl SessionSummary {
             time_fields(start);
         let a = &visit.acquisition;
         SessionSummary {
-            session_id: visit.id.as_str().into(),
-            visitor: visit.person.as_str().into(),
+            session_id: visit.id.clone(),
+            visitor: visit.person.clone(),
             timestamp: start,
             session_duration: visit.duration_seconds(),
             page_views: visit.page_views() as u32,
             events: visit.events.len() as u32,
-            source: a.source.as_str().into(),
-            medium: a.medium.as_str().into(),
-            campaign: a.campaign.as_str().into(),
+            source: a.source.clone(),
+            medium: a.medium.clone(),
+            campaign: a.campaign.clone(),
             channel: a.channel.as_str().into(),
             device_type: visit.agent.device_type.as_str().into(),
-            os: visit.agent.os.as_str().into(),
-            browser: visit.agent.browser.as_str().into(),
+            os: visit.agent.os.clone(),
+            browser: visit.agent.browser.clone(),
             landing_page: visit.landing_page().map(CompactString::from),
             exit_page: visit.exit_page().map(CompactString::from),
             step: visit.step(),
@@ -248,8 +248,8 @@ impl ProductDetail {
                 Step::View
             };
             out.push(ProductDetail {
-                session_id: visit.id.as_str().into(),
-                visitor: visit.person.as_str().into(),
+                session_id: visit.id.clone(),
+                visitor: visit.person.clone(),
                 timestamp: visit.started_at(),
                 product_name: info.and_then(|i| i.name.as_deref()).unwrap_or(&key).into(),
                 product_price: info.and_then(|i| i.price).map(|p| p.to_f64()),

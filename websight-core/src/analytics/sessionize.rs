@@ -371,11 +371,11 @@ impl Sessionizer {
             .agents
             .parse(events.iter().find_map(|e| e.user_agent.as_deref()));
         Visit {
-            id: format!(
+            id: crate::event::format_compact!(
                 "v{:016x}",
                 crate::hash::hash64(events[0].message_id.as_bytes())
             ),
-            person: self.identity.person_name(person).to_owned(),
+            person: self.identity.person_name(person).into(),
             acquisition,
             agent: Agent::clone(&agent),
             events,

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::enrich::{Acquisition, Agent};
-use crate::event::{Event, Money, ProductItem, names};
+use crate::event::{CompactString, Event, Money, ProductItem, names};
 use crate::hash::{FastMap, FastSet};
 
 /// How far into the funnel a visit went.
@@ -61,9 +61,9 @@ pub struct OrderView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Visit {
     /// Stable id: a hash of the first event's message id.
-    pub id: String,
+    pub id: CompactString,
     /// The person (after identity stitching, at the time the visit closed).
-    pub person: String,
+    pub person: CompactString,
     /// Where the visit came from (its landing page and campaign).
     pub acquisition: Acquisition,
     /// The client (its first user agent).

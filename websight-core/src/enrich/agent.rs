@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
+use crate::event::CompactString;
 use crate::model::DeviceType;
 
 const RULES: &str = include_str!("../../data/uap-regexes.json");
@@ -19,13 +20,13 @@ const RULES: &str = include_str!("../../data/uap-regexes.json");
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Agent {
     /// Browser family (`Chrome`, `Mobile Safari`, `Googlebot`, `Other`).
-    pub browser: String,
+    pub browser: CompactString,
     /// Browser major version.
-    pub browser_major: Option<String>,
+    pub browser_major: Option<CompactString>,
     /// Operating system family (`Windows`, `iOS`, `Android`, `Mac OS X`, `Other`).
-    pub os: String,
+    pub os: CompactString,
     /// Device family (`iPhone`, `Samsung SM-G991B`, `Spider`, `Other`).
-    pub device: String,
+    pub device: CompactString,
     /// Device type derived from the above.
     pub device_type: DeviceType,
     /// A crawler, script or headless browser.
@@ -125,7 +126,7 @@ impl AgentParser {
 }
 
 fn parse_uncached(header: &str) -> Agent {
-    let other = || "Other".to_owned();
+    let other = || CompactString::const_new("Other");
     if header.is_empty() {
         return Agent {
             browser: other(),
@@ -140,10 +141,12 @@ fn parse_uncached(header: &str) -> Agent {
     let ua = x.ua.extract(header);
     let os = x.os.extract(header);
     let dev = x.dev.extract(header);
-    let browser = ua.as_ref().map_or_else(other, |u| u.family.to_string());
-    let browser_major = ua.as_ref().and_then(|u| u.major.map(str::to_owned));
-    let os = os.map_or_else(other, |o| o.os.to_string());
-    let device = dev.map_or_else(other, |d| d.device.to_string());
+    let browser = ua
+        .as_ref()
+        .map_or_else(other, |u| CompactString::from(&*u.family));
+    let browser_major = ua.as_ref().and_then(|u| u.major.map(CompactString::from));
+    let os = os.map_or_else(other, |o| CompactString::from(&*o.os));
+    let device = dev.map_or_else(other, |d| CompactString::from(&*d.device));
     let lower = browser.to_ascii_lowercase();
     let bot = device == "Spider" || AUTOMATION.iter().any(|a| lower == *a);
     let device_type = device_type(header, &os, &device);

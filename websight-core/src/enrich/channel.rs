@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::{Campaign, Page};
+use crate::event::{Campaign, CompactString, Page};
 use crate::hash::FastMap;
 
 /// Google's categories of traffic sources.
@@ -250,11 +250,11 @@ fn shop_word(campaign: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Acquisition {
     /// Source name (`google`, `l.facebook.com`, `newsletter`, `(direct)`).
-    pub source: String,
+    pub source: CompactString,
     /// Medium (`organic`, `referral`, `cpc`, `email`, `(none)`, `(not set)`).
-    pub medium: String,
+    pub medium: CompactString,
     /// Campaign name, `(not set)` without one.
-    pub campaign: String,
+    pub campaign: CompactString,
     /// GA4's default channel group.
     pub channel: Channel,
 }
@@ -273,12 +273,12 @@ impl Acquisition {
     /// The acquisition of a session landing on `page` with `campaign` parameters;
     /// `internal_hosts` are the site's own hosts (the landing page's host always counts).
     pub fn of_landing(page: &Page, campaign: &Campaign, internal_hosts: &[String]) -> Acquisition {
-        let name = campaign.name.as_deref().unwrap_or("(not set)").to_owned();
+        let name = CompactString::from(campaign.name.as_deref().unwrap_or("(not set)"));
         if let Some(source) = campaign.source.as_deref().filter(|s| !s.is_empty()) {
-            let medium = campaign.medium.as_deref().unwrap_or("(not set)").to_owned();
+            let medium = CompactString::from(campaign.medium.as_deref().unwrap_or("(not set)"));
             let channel = Channel::of(source, &medium, &name);
             return Acquisition {
-                source: source.to_owned(),
+                source: source.into(),
                 medium,
                 campaign: name,
                 channel,
@@ -308,7 +308,7 @@ impl Acquisition {
         };
         Acquisition {
             channel: Channel::of(&source, medium, &name),
-            source,
+            source: source.as_str().into(),
             medium: medium.into(),
             campaign: name,
         }

@@ -70,7 +70,7 @@ impl SessionStore for MemorySessionStore {
         let mut report = WriteReport::default();
         for v in visits {
             report.written += 1;
-            if self.visits.insert(v.id.clone(), v.clone()).is_some() {
+            if self.visits.insert(v.id.to_string(), v.clone()).is_some() {
                 report.replaced += 1;
             }
         }
