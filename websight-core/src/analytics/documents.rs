@@ -227,22 +227,18 @@ impl ProductDetail {
             }
         }
         let mut out = Vec::new();
-        let mut keys: Vec<(String, f64)> = visit.dwell_by_product();
-        let mut listed: FastSet<&str> = keys.iter().map(|(k, _)| k.as_str()).collect();
-        let unlisted: Vec<(String, f64)> = carted
+        let mut keys = visit.dwell_by_product();
+        let mut listed: FastSet<&str> = keys.iter().map(|(k, _)| *k).collect();
+        let unlisted = carted
             .iter()
             .chain(&bought)
-            .filter(|key| listed.insert(key))
-            .map(|key| ((*key).to_owned(), 0.0))
-            .collect();
-        // hashbrown's set may not outlive what it borrows (std's may, by `may_dangle`).
-        drop(listed);
-        keys.extend(unlisted);
+            .filter(|key| listed.insert(key));
+        keys.extend(unlisted.map(|key| (*key, 0.0)));
         for (key, seconds) in keys {
-            let info = catalogue.get(&key);
-            let step = if bought_set.contains(key.as_str()) {
+            let info = catalogue.get(key);
+            let step = if bought_set.contains(key) {
                 Step::Purchase
-            } else if carted_set.contains(key.as_str()) {
+            } else if carted_set.contains(key) {
                 Step::Cart
             } else {
                 Step::View
@@ -251,15 +247,13 @@ impl ProductDetail {
                 session_id: visit.id.clone(),
                 visitor: visit.person.clone(),
                 timestamp: visit.started_at(),
-                product_name: info.and_then(|i| i.name.as_deref()).unwrap_or(&key).into(),
+                product_name: info.and_then(|i| i.name.as_deref()).unwrap_or(key).into(),
                 product_price: info.and_then(|i| i.price).map(|p| p.to_f64()),
                 product_category: info
                     .and_then(|i| i.category.as_deref())
                     .map(CompactString::from),
-                product_review: reviews
-                    .get(key.as_str())
-                    .map(|body| CompactString::from(*body)),
-                product_id: key.as_str().into(),
+                product_review: reviews.get(key).map(|body| CompactString::from(*body)),
+                product_id: key.into(),
                 time_spent_on_page: seconds,
                 step,
                 purchase_made: !orders.is_empty(),

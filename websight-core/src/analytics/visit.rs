@@ -125,6 +125,11 @@ impl Visit {
             .collect()
     }
 
+    /// Whether a `track` call named `name` carries a product.
+    fn has_products(&self, name: &str) -> bool {
+        self.tracks(name).any(|e| !e.properties.products.is_empty())
+    }
+
     /// `Products Searched` calls.
     pub fn searches(&self) -> usize {
         self.tracks(names::PRODUCTS_SEARCHED).count()
@@ -209,9 +214,9 @@ impl Visit {
             Step::Purchase
         } else if self.checkout_started() {
             Step::Checkout
-        } else if !self.cart_adds().is_empty() {
+        } else if self.has_products(names::PRODUCT_ADDED) {
             Step::Cart
-        } else if !self.product_views().is_empty() {
+        } else if self.has_products(names::PRODUCT_VIEWED) {
             Step::View
         } else {
             Step::Browse
@@ -226,7 +231,7 @@ impl Visit {
     /// Seconds of attention per product: from each `Product Viewed` or `Product Added` to
     /// the visit's next event at a later time (at most 30 minutes), in first-seen order.
     /// The last event's time on page is unknown and counts 0.
-    pub fn dwell_by_product(&self) -> Vec<(String, f64)> {
+    pub fn dwell_by_product(&self) -> Vec<(&str, f64)> {
         dwell_by_product(&self.events)
     }
 
@@ -249,8 +254,8 @@ impl Visit {
 ///
 /// Linear in the events (a day-long visit of thousands of products, or of many events at
 /// one instant, must not stall the stream).
-pub(crate) fn dwell_by_product(events: &[Box<Event>]) -> Vec<(String, f64)> {
-    let mut out: Vec<(String, f64)> = Vec::new();
+pub(crate) fn dwell_by_product(events: &[Box<Event>]) -> Vec<(&str, f64)> {
+    let mut out: Vec<(&str, f64)> = Vec::new();
     let mut at: FastMap<&str, usize> = FastMap::default();
     // For each event, the first one after it with a later time (the next greater element,
     // from the back with a stack of candidates).
@@ -281,7 +286,7 @@ pub(crate) fn dwell_by_product(events: &[Box<Event>]) -> Vec<(String, f64)> {
             Some(&k) => out[k].1 += secs,
             None => {
                 at.insert(key, out.len());
-                out.push((key.to_owned(), secs));
+                out.push((key, secs));
             }
         }
     }
@@ -294,8 +299,8 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     /// The first way it was written: a scan per event for the next later one and for the key.
-    fn naive(events: &[Box<Event>]) -> Vec<(String, f64)> {
-        let mut out: Vec<(String, f64)> = Vec::new();
+    fn naive(events: &[Box<Event>]) -> Vec<(&str, f64)> {
+        let mut out: Vec<(&str, f64)> = Vec::new();
         for (i, e) in events.iter().enumerate() {
             if !(e.is_track(names::PRODUCT_VIEWED) || e.is_track(names::PRODUCT_ADDED)) {
                 continue;
@@ -308,9 +313,9 @@ mod tests {
                 (n.time.signed_duration_since(e.time).num_milliseconds() as f64 / 1000.0)
                     .min(1800.0)
             });
-            match out.iter_mut().find(|(k, _)| k == key) {
+            match out.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, s)) => *s += secs,
-                None => out.push((key.to_owned(), secs)),
+                None => out.push((key, secs)),
             }
         }
         out
