@@ -49,25 +49,24 @@ struct Args {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut raw = std::env::args().skip(1);
+    let mut flags = cli::Flags::from_env();
     let mut args = Args {
-        command: raw.next().ok_or(USAGE)?,
+        command: flags.next().ok_or(USAGE)?,
         ..Args::default()
     };
     if !matches!(args.command.as_str(), "tree" | "kernel") {
         return Err(format!("unknown command {:?}\n{USAGE}", args.command));
     }
     let (mut model, mut data, mut out) = (None, None, None);
-    while let Some(flag) = raw.next() {
-        let mut value = || raw.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+    while let Some(flag) = flags.next() {
         match flag.as_str() {
-            "--model" => model = Some(value()?),
-            "--format" => args.format = Some(value()?),
-            "--background" => args.background = Some(value()?),
-            "--data" => data = Some(value()?),
-            "--label" => args.label = Some(value()?),
-            "--rows" => args.rows = Some(value()?.parse().map_err(|e| format!("--rows: {e}"))?),
-            "--out" => out = Some(value()?),
+            "--model" => model = Some(flags.value()?),
+            "--format" => args.format = Some(flags.value()?),
+            "--background" => args.background = Some(flags.value()?),
+            "--data" => data = Some(flags.value()?),
+            "--label" => args.label = Some(flags.value()?),
+            "--rows" => args.rows = Some(flags.parse()?),
+            "--out" => out = Some(flags.value()?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }

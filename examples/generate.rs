@@ -16,52 +16,66 @@ use std::process::ExitCode;
 
 use websight::core::synth::{Generator, SynthConfig};
 
-fn run() -> Result<(), String> {
-    let mut config = SynthConfig::default();
-    let (mut format, mut out) = ("events".to_owned(), None);
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let value = args.next().ok_or(format!("{flag} needs a value"))?;
-        let number = || {
-            value
-                .parse::<u64>()
-                .map_err(|e| format!("{flag} {value:?}: {e}"))
-        };
+#[path = "common/cli.rs"]
+mod cli;
+
+const USAGE: &str = "usage: generate [--sessions N] [--users N] [--days N] [--seed N] [--format events|sessions] [--out FILE]";
+
+struct Args {
+    config: SynthConfig,
+    /// Session records (the original system's), not Segment messages.
+    records: bool,
+    out: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        config: SynthConfig::default(),
+        records: false,
+        out: None,
+    };
+    let mut flags = cli::Flags::from_env();
+    while let Some(flag) = flags.next() {
         match flag.as_str() {
-            "--sessions" => config.sessions = number()?,
-            "--users" => config.users = number()? as u32,
-            "--days" => config.days = number()? as u32,
-            "--seed" => config.seed = number()?,
-            "--format" => format = value,
-            "--out" => out = Some(value),
-            other => return Err(format!("unknown flag {other:?}")),
+            "--sessions" => args.config.sessions = flags.parse()?,
+            "--users" => args.config.users = flags.parse()?,
+            "--days" => args.config.days = flags.parse()?,
+            "--seed" => args.config.seed = flags.parse()?,
+            "--format" => {
+                args.records = match flags.value()?.as_str() {
+                    "events" => false,
+                    "sessions" => true,
+                    other => {
+                        return Err(format!("--format {other:?}: expected events or sessions"));
+                    }
+                }
+            }
+            "--out" => args.out = Some(flags.value()?),
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }
     }
-    let generator = Generator::new(config).map_err(|e| e.to_string())?;
-    let sink: Box<dyn Write> = match out {
+    Ok(args)
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let generator = Generator::new(args.config).map_err(|e| e.to_string())?;
+    let sink: Box<dyn Write> = match args.out {
         Some(path) => Box::new(File::create(&path).map_err(|e| format!("{path}: {e}"))?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = BufWriter::new(sink);
-    let written = match format.as_str() {
-        "events" => generator.write_events(&mut sink),
-        "sessions" => generator.write_session_records(&mut sink),
-        other => return Err(format!("--format {other:?}: expected events or sessions")),
-    }
-    .map_err(|e| e.to_string())?;
+    let (written, format) = if args.records {
+        (generator.write_session_records(&mut sink), "sessions")
+    } else {
+        (generator.write_events(&mut sink), "events")
+    };
+    let written = written.map_err(|e| e.to_string())?;
     sink.flush().map_err(|e| e.to_string())?;
     eprintln!("wrote {written} {format}");
     Ok(())
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!(
-                "error: {msg}\nusage: generate [--sessions N] [--users N] [--days N] [--seed N] [--format events|sessions] [--out FILE]"
-            );
-            ExitCode::from(2)
-        }
-    }
+    cli::main_with(parse_args, run)
 }

@@ -42,28 +42,23 @@ fn parse_args() -> Result<Args, String> {
         write_key: None,
         json: None,
     };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        let number =
-            |name: &str, v: String| v.parse::<f64>().map_err(|e| format!("{name} {v:?}: {e}"));
+    let mut flags = cli::Flags::from_env();
+    while let Some(flag) = flags.next() {
         match flag.as_str() {
             "--target" => {
-                let v = value("--target")?;
+                let v = flags.value()?;
                 a.host = v
                     .strip_prefix("http://")
                     .ok_or(format!("--target {v:?}: an http:// URL"))?
                     .trim_end_matches('/')
                     .to_owned();
             }
-            "--rate" => a.rate = number("--rate", value("--rate")?)?,
-            "--seconds" => a.seconds = number("--seconds", value("--seconds")?)?,
-            "--batch" => a.batch = number("--batch", value("--batch")?)? as usize,
-            "--connections" => {
-                a.connections = number("--connections", value("--connections")?)? as usize
-            }
-            "--write-key" => a.write_key = Some(value("--write-key")?),
-            "--json" => a.json = Some(value("--json")?),
+            "--rate" => a.rate = flags.parse()?,
+            "--seconds" => a.seconds = flags.parse()?,
+            "--batch" => a.batch = flags.parse()?,
+            "--connections" => a.connections = flags.parse()?,
+            "--write-key" => a.write_key = Some(flags.value()?),
+            "--json" => a.json = Some(flags.value()?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }

@@ -37,17 +37,14 @@ const USAGE: &str =
 fn parse_args() -> Result<Args, String> {
     let (mut users, mut out) = (None, None);
     let (mut num_perm, mut threshold, mut queries) = (128usize, 0.5f64, 200usize);
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+    let mut flags = cli::Flags::from_env();
+    while let Some(flag) = flags.next() {
         match flag.as_str() {
-            "--users" => users = Some(value()?),
-            "--out" => out = Some(value()?),
-            "--num-perm" => num_perm = value()?.parse().map_err(|e| format!("--num-perm: {e}"))?,
-            "--threshold" => {
-                threshold = value()?.parse().map_err(|e| format!("--threshold: {e}"))?
-            }
-            "--queries" => queries = value()?.parse().map_err(|e| format!("--queries: {e}"))?,
+            "--users" => users = Some(flags.value()?),
+            "--out" => out = Some(flags.value()?),
+            "--num-perm" => num_perm = flags.parse()?,
+            "--threshold" => threshold = flags.parse()?,
+            "--queries" => queries = flags.parse()?,
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }

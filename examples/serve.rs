@@ -92,46 +92,31 @@ fn parse_args() -> Result<Args, String> {
     let (mut kafka, mut redis, mut mongodb, mut search, mut prefix) =
         (None, None, None, None, None);
     let mut dp = cli::DpFlags::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        if dp.take(&flag, |name| {
-            args.next().ok_or(format!("{name} needs a value"))
-        })? {
+    let mut flags = cli::Flags::from_env();
+    while let Some(flag) = flags.next() {
+        if dp.take(&flag, &mut flags)? {
             continue;
         }
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        let number =
-            |name: &str, v: String| v.parse::<u64>().map_err(|e| format!("{name} {v:?}: {e}"));
         match flag.as_str() {
-            "--listen" => {
-                let v = value("--listen")?;
-                listen = Some(v.parse().map_err(|e| format!("--listen {v:?}: {e}"))?);
-            }
-            "--write-key" => collector = collector.write_key(value("--write-key")?),
-            "--out-dir" => out_dir = PathBuf::from(value("--out-dir")?),
-            "--idle-seconds" => idle = number("--idle-seconds", value("--idle-seconds")?)?,
-            "--checkpoint-every" => {
-                checkpoint_every = number("--checkpoint-every", value("--checkpoint-every")?)?
-            }
-            "--publish-ms" => publish = number("--publish-ms", value("--publish-ms")?)?,
-            "--lateness" => lateness = number("--lateness", value("--lateness")?)?,
+            "--listen" => listen = Some(flags.parse()?),
+            "--write-key" => collector = collector.write_key(flags.value()?),
+            "--out-dir" => out_dir = PathBuf::from(flags.value()?),
+            "--idle-seconds" => idle = flags.parse()?,
+            "--checkpoint-every" => checkpoint_every = flags.parse()?,
+            "--publish-ms" => publish = flags.parse()?,
+            "--lateness" => lateness = flags.parse()?,
             "--servers" => servers = true,
-            "--kafka" => kafka = Some(value("--kafka")?),
-            "--redis" => redis = Some(value("--redis")?),
-            "--mongodb" => mongodb = Some(value("--mongodb")?),
-            "--search" => search = Some(value("--search")?),
-            "--prefix" => prefix = Some(value("--prefix")?),
+            "--kafka" => kafka = Some(flags.value()?),
+            "--redis" => redis = Some(flags.value()?),
+            "--mongodb" => mongodb = Some(flags.value()?),
+            "--search" => search = Some(flags.value()?),
+            "--prefix" => prefix = Some(flags.value()?),
             "--rate" => {
-                let rate = number("--rate", value("--rate")?)? as f64;
-                collector = collector.rate(rate, 2.0 * rate);
+                let rate: u64 = flags.parse()?;
+                collector = collector.rate(rate as f64, 2.0 * rate as f64);
             }
-            "--max-request-bytes" => {
-                let n = number("--max-request-bytes", value("--max-request-bytes")?)?;
-                collector = collector.max_request_bytes(n as usize);
-            }
-            "--queue" => {
-                collector = collector.queue(number("--queue", value("--queue")?)? as usize)
-            }
+            "--max-request-bytes" => collector = collector.max_request_bytes(flags.parse()?),
+            "--queue" => collector = collector.queue(flags.parse()?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }

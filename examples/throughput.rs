@@ -29,6 +29,8 @@ mod cli;
 
 type Error = Box<dyn std::error::Error>;
 
+const USAGE: &str = "usage: throughput [--sessions N] [--batch N]";
+
 struct Args {
     sessions: u64,
     batch: usize,
@@ -39,20 +41,13 @@ fn parse_args() -> Result<Args, String> {
         sessions: 20_000,
         batch: 2_000,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or(format!("{flag} needs a value"))?;
-        let number = value
-            .parse::<u64>()
-            .map_err(|e| format!("{flag} {value:?}: {e}"))?;
+    let mut flags = cli::Flags::from_env();
+    while let Some(flag) = flags.next() {
         match flag.as_str() {
-            "--sessions" => args.sessions = number,
-            "--batch" => args.batch = number.max(1) as usize,
-            _ => {
-                return Err(format!(
-                    "unknown flag {flag:?}; usage: throughput [--sessions N] [--batch N]"
-                ));
-            }
+            "--sessions" => args.sessions = flags.parse()?,
+            "--batch" => args.batch = flags.parse::<usize>()?.max(1),
+            "-h" | "--help" => return Err(USAGE.into()),
+            other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }
     }
     Ok(args)

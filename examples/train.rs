@@ -66,15 +66,15 @@ fn parse_args() -> Result<Args, String> {
         sessions: 50_000,
         seed: 42,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or(format!("{flag} needs a value\n{USAGE}"))?;
+    let mut flags = cli::Flags::from_env();
+    while let Some(flag) = flags.next() {
         match flag.as_str() {
-            "--data" => a.data = value,
-            "--csv" => a.csv = value,
-            "--json" => a.json = Some(value),
-            "--sessions" => a.sessions = value.parse().map_err(|e| format!("--sessions: {e}"))?,
-            "--seed" => a.seed = value.parse().map_err(|e| format!("--seed: {e}"))?,
+            "--data" => a.data = flags.value()?,
+            "--csv" => a.csv = flags.value()?,
+            "--json" => a.json = Some(flags.value()?),
+            "--sessions" => a.sessions = flags.parse()?,
+            "--seed" => a.seed = flags.parse()?,
+            "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }
     }

@@ -662,6 +662,33 @@ fn generate_writes_json_lines_in_both_shapes() {
     );
 }
 
+/// A flag's bad value is a usage error (exit 2) that names the flag: a number out of its
+/// field's range is refused, never cut to fit, and a flag at the end without its value is
+/// said to need one.
+#[test]
+fn a_bad_flag_value_is_a_usage_error_naming_the_flag() {
+    for (name, args, said) in [
+        (
+            "generate",
+            &["--users", "4294967296"][..],
+            "--users \"4294967296\"",
+        ),
+        ("generate", &["--seed"], "--seed needs a value"),
+        ("pipeline", &["--days", "-1"], "--days \"-1\""),
+        (
+            "pipeline",
+            &["--stream-only", "--dp-epsilon", "x"],
+            "--dp-epsilon \"x\"",
+        ),
+        ("lsh", &["--num-perm", "many"], "--num-perm \"many\""),
+    ] {
+        let out = example(name).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {stderr}");
+        assert!(stderr.contains(said), "{name} {args:?}: {stderr}");
+    }
+}
+
 #[test]
 fn train_prints_the_table_and_writes_the_documented_json() {
     let out_path = std::env::temp_dir().join(format!("websight-train-{}.json", std::process::id()));

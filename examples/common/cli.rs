@@ -1,6 +1,57 @@
-//! Shared by the examples: how a command line ends.
+//! Shared by the examples: how a command line is read and how it ends.
 
 use std::process::ExitCode;
+
+/// A command line read flag by flag: [`Flags::value`] and [`Flags::parse`] read the value
+/// of the flag [`Flags::next`] returned last, and their errors name that flag.
+pub struct Flags<I = std::iter::Skip<std::env::Args>> {
+    args: I,
+    flag: String,
+}
+
+#[allow(dead_code)] // not every example reads flags
+impl Flags {
+    /// The process's arguments after the program's name.
+    pub fn from_env() -> Flags {
+        Flags::new(std::env::args().skip(1))
+    }
+}
+
+#[allow(dead_code)]
+impl<I: Iterator<Item = String>> Flags<I> {
+    /// Flags read from `args`.
+    pub fn new(args: I) -> Flags<I> {
+        Flags {
+            args,
+            flag: String::new(),
+        }
+    }
+
+    /// The next flag (or argument), `None` at the end.
+    #[allow(clippy::should_implement_trait)] // not an iterator: values are read in between
+    pub fn next(&mut self) -> Option<String> {
+        let flag = self.args.next()?;
+        self.flag.clone_from(&flag);
+        Some(flag)
+    }
+
+    /// The current flag's value: `--flag needs a value` when there is none.
+    pub fn value(&mut self) -> Result<String, String> {
+        self.args
+            .next()
+            .ok_or_else(|| format!("{} needs a value", self.flag))
+    }
+
+    /// The current flag's value read as a `T`: `--flag "v": why` when it is not one (a
+    /// number out of `T`'s range included, never cut to fit).
+    pub fn parse<T: std::str::FromStr>(&mut self) -> Result<T, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let v = self.value()?;
+        v.parse().map_err(|e| format!("{} {v:?}: {e}", self.flag))
+    }
+}
 
 /// Parses the arguments, then runs: a usage error prints its message and exits 2, a failure
 /// prints `error: …` and exits 1.
@@ -102,25 +153,19 @@ pub struct DpRelease {
 
 #[allow(dead_code)]
 impl DpFlags {
-    /// Takes `flag` (reading its value with `value`) if it is a DP flag.
-    pub fn take(
+    /// Takes `flag` (reading its value from `flags`) if it is a DP flag.
+    pub fn take<I: Iterator<Item = String>>(
         &mut self,
         flag: &str,
-        mut value: impl FnMut(&str) -> Result<String, String>,
+        flags: &mut Flags<I>,
     ) -> Result<bool, String> {
-        fn parse<T: std::str::FromStr>(flag: &str, v: String) -> Result<T, String>
-        where
-            T::Err: std::fmt::Display,
-        {
-            v.parse().map_err(|e| format!("{flag} {v:?}: {e}"))
-        }
         match flag {
-            "--dp-epsilon" => self.epsilon = Some(parse(flag, value(flag)?)?),
-            "--dp-budget" => self.budget = Some(parse(flag, value(flag)?)?),
-            "--dp-budget-delta" => self.budget_delta = Some(parse(flag, value(flag)?)?),
-            "--dp-revenue-cap" => self.revenue_cap = Some(parse(flag, value(flag)?)?),
-            "--dp-visits-per-person" => self.visits_per_person = Some(parse(flag, value(flag)?)?),
-            "--dp-ledger" => self.ledger = Some(value(flag)?.into()),
+            "--dp-epsilon" => self.epsilon = Some(flags.parse()?),
+            "--dp-budget" => self.budget = Some(flags.parse()?),
+            "--dp-budget-delta" => self.budget_delta = Some(flags.parse()?),
+            "--dp-revenue-cap" => self.revenue_cap = Some(flags.parse()?),
+            "--dp-visits-per-person" => self.visits_per_person = Some(flags.parse()?),
+            "--dp-ledger" => self.ledger = Some(flags.value()?.into()),
             _ => return Ok(false),
         }
         Ok(true)

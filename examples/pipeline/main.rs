@@ -129,45 +129,39 @@ fn parse_args() -> Result<Args, String> {
     let mut servers = false;
     let (mut kafka, mut redis, mut mongodb, mut prefix) = (None, None, None, None);
     let mut dp = cli::DpFlags::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        if dp.take(&flag, |name| {
-            args.next().ok_or(format!("{name} needs a value"))
-        })? {
+    let mut flags = cli::Flags::from_env();
+    while let Some(flag) = flags.next() {
+        if dp.take(&flag, &mut flags)? {
             continue;
         }
-        let mut value = |name: &str| args.next().ok_or(format!("{name} needs a value"));
-        let number =
-            |name: &str, v: String| v.parse::<u64>().map_err(|e| format!("{name} {v:?}: {e}"));
         match flag.as_str() {
-            "--input" => input = Some(value("--input")?),
+            "--input" => input = Some(flags.value()?),
             "--format" => {
-                format = value("--format")?
+                format = flags
+                    .value()?
                     .parse()
                     .map_err(|e: websight::core::CoreError| e.to_string())?
             }
-            "--out-dir" => out_dir = Some(PathBuf::from(value("--out-dir")?)),
-            "--json" => json = Some(PathBuf::from(value("--json")?)),
+            "--out-dir" => out_dir = Some(PathBuf::from(flags.value()?)),
+            "--json" => json = Some(PathBuf::from(flags.value()?)),
             "--keep-raw-dead-letters" => keep_raw = true,
             "--stream-only" => stream_only = true,
-            "--threads" => threads = number("--threads", value("--threads")?)? as usize,
-            "--checkpoint" => checkpoint = Some(PathBuf::from(value("--checkpoint")?)),
-            "--checkpoint-every" => {
-                checkpoint_every = number("--checkpoint-every", value("--checkpoint-every")?)?
-            }
-            "--sessions" => config.sessions = number("--sessions", value("--sessions")?)?,
-            "--users" => config.users = number("--users", value("--users")?)? as u32,
-            "--days" => config.days = number("--days", value("--days")?)? as u32,
-            "--seed" => config.seed = number("--seed", value("--seed")?)?,
-            "--events-out" => events_out = Some(value("--events-out")?),
-            "--report" => report = Some(PathBuf::from(value("--report")?)),
-            "--search" => search = Some(value("--search")?),
-            "--search-prefix" => search_prefix = value("--search-prefix")?,
+            "--threads" => threads = flags.parse()?,
+            "--checkpoint" => checkpoint = Some(PathBuf::from(flags.value()?)),
+            "--checkpoint-every" => checkpoint_every = flags.parse()?,
+            "--sessions" => config.sessions = flags.parse()?,
+            "--users" => config.users = flags.parse()?,
+            "--days" => config.days = flags.parse()?,
+            "--seed" => config.seed = flags.parse()?,
+            "--events-out" => events_out = Some(flags.value()?),
+            "--report" => report = Some(PathBuf::from(flags.value()?)),
+            "--search" => search = Some(flags.value()?),
+            "--search-prefix" => search_prefix = flags.value()?,
             "--servers" => servers = true,
-            "--kafka" => kafka = Some(value("--kafka")?),
-            "--redis" => redis = Some(value("--redis")?),
-            "--mongodb" => mongodb = Some(value("--mongodb")?),
-            "--prefix" => prefix = Some(value("--prefix")?),
+            "--kafka" => kafka = Some(flags.value()?),
+            "--redis" => redis = Some(flags.value()?),
+            "--mongodb" => mongodb = Some(flags.value()?),
+            "--prefix" => prefix = Some(flags.value()?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
