@@ -60,7 +60,7 @@ pub fn session_tokens(visit: &Visit, catalogue: &ProductCatalogue) -> BTreeSet<S
     }
     let orders = visit.orders();
     for order in &orders {
-        for item in &order.products {
+        for item in order.products {
             product("bought", item);
         }
     }

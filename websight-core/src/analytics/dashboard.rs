@@ -257,18 +257,18 @@ impl Dashboard {
         }
         for order in visit.orders() {
             self.orders += 1;
-            let method = order.payment_method.as_deref().unwrap_or("unknown");
+            let method = order.payment_method.unwrap_or("unknown");
             labels::tally(&mut self.payments, method, 1, labels::count);
             labels::tally(
                 &mut self.revenue,
-                &order.currency,
+                order.currency,
                 order.value,
                 labels::money,
             );
             if order.currency != self.currency {
                 continue;
             }
-            for item in &order.products {
+            for item in order.products {
                 let Some(key) = item.key() else { continue };
                 self.products
                     .purchases

@@ -158,10 +158,10 @@ impl SessionSummary {
     pub fn of(visit: &Visit) -> SessionSummary {
         let start = visit.started_at();
         let orders = visit.orders();
-        let currency = orders.first().map(|o| o.currency.as_str());
+        let currency = orders.first().map(|o| o.currency);
         let amount = orders
             .iter()
-            .filter(|o| Some(o.currency.as_str()) == currency)
+            .filter(|o| Some(o.currency) == currency)
             .map(|o| o.value)
             .sum::<crate::event::Money>();
         let (hour_of_day, day_of_week, is_weekend, month, week_of_year, part_of_day) =

@@ -39,21 +39,21 @@ impl Step {
     }
 }
 
-/// An order of a visit.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OrderView {
+/// An order of a visit, read from its `Order Completed` event (borrowed: nothing copied).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct OrderView<'a> {
     /// `order_id`, when sent.
-    pub order_id: Option<String>,
+    pub order_id: Option<&'a str>,
     /// When it was completed.
     pub at: DateTime<Utc>,
     /// `revenue`, else `total`, else the products' prices × quantities.
     pub value: Money,
     /// Currency (`USD` when unsaid).
-    pub currency: String,
+    pub currency: &'a str,
     /// `payment_method`, when sent.
-    pub payment_method: Option<String>,
+    pub payment_method: Option<&'a str>,
     /// The products bought.
-    pub products: Vec<ProductItem>,
+    pub products: &'a [ProductItem],
 }
 
 /// One visit. Built by [`Sessionizer`](super::Sessionizer); events are in time order and
@@ -141,8 +141,8 @@ impl Visit {
     }
 
     /// Completed orders, one per distinct order id (events without one count once each).
-    pub fn orders(&self) -> Vec<OrderView> {
-        let mut out: Vec<OrderView> = Vec::new();
+    pub fn orders(&self) -> Vec<OrderView<'_>> {
+        let mut out: Vec<OrderView<'_>> = Vec::new();
         let mut seen = FastSet::default();
         for e in self.tracks(names::ORDER_COMPLETED) {
             let p = &e.properties;
@@ -158,12 +158,12 @@ impl Visit {
                     .sum()
             });
             out.push(OrderView {
-                order_id: p.order_id.as_deref().map(str::to_owned),
+                order_id: p.order_id.as_deref(),
                 at: e.time,
                 value,
-                currency: p.currency.as_deref().unwrap_or(DEFAULT_CURRENCY).to_owned(),
-                payment_method: p.payment_method.as_deref().map(str::to_owned),
-                products: p.products.clone(),
+                currency: p.currency.as_deref().unwrap_or(DEFAULT_CURRENCY),
+                payment_method: p.payment_method.as_deref(),
+                products: &p.products,
             });
         }
         out
@@ -178,7 +178,7 @@ impl Visit {
     pub fn revenue(&self) -> BTreeMap<String, Money> {
         let mut out: BTreeMap<String, Money> = BTreeMap::new();
         for o in self.orders() {
-            let slot = out.entry(o.currency).or_default();
+            let slot = out.entry(o.currency.to_owned()).or_default();
             *slot = slot.checked_add(o.value).unwrap_or(*slot);
         }
         out
@@ -192,9 +192,10 @@ impl Visit {
             .find_map(|o| o.payment_method)
             .or_else(|| {
                 self.tracks(names::PAYMENT_INFO_ENTERED)
-                    .filter_map(|e| e.properties.payment_method.as_deref().map(str::to_owned))
+                    .filter_map(|e| e.properties.payment_method.as_deref())
                     .last()
             })
+            .map(str::to_owned)
     }
 
     /// Reviews: the product, its text and rating.
