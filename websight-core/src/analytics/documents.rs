@@ -188,7 +188,7 @@ impl SessionSummary {
             orders: orders.len() as u32,
             amount_spent: amount.to_f64(),
             currency: currency.map(CompactString::from),
-            payment_method: visit.payment_method().as_deref().map(CompactString::from),
+            payment_method: visit.payment_method().map(CompactString::from),
             engaged: visit.engaged(),
             hour_of_day,
             day_of_week: day_of_week.into(),

@@ -185,7 +185,7 @@ impl Visit {
     }
 
     /// The payment method of the last order, else of the last `Payment Info Entered`.
-    pub fn payment_method(&self) -> Option<String> {
+    pub fn payment_method(&self) -> Option<&str> {
         self.orders()
             .into_iter()
             .rev()
@@ -195,7 +195,6 @@ impl Visit {
                     .filter_map(|e| e.properties.payment_method.as_deref())
                     .last()
             })
-            .map(str::to_owned)
     }
 
     /// Reviews: the product, its text and rating.
