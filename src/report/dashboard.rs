@@ -129,8 +129,8 @@ impl DashboardView {
                 .iter()
                 .take(10)
                 .map(|p| PotentialCustomerRow {
-                    user: p.visitor.clone(),
-                    product: p.product.clone(),
+                    user: p.visitor.to_string(),
+                    product: p.product.to_string(),
                     seconds: p.seconds_ms as f64 / 1000.0,
                 })
                 .collect(),

@@ -9,7 +9,7 @@ use super::documents::{KpiWindow, SessionSummary};
 use super::labels;
 use super::topk::TopCounter;
 use super::visit::Visit;
-use crate::event::Money;
+use crate::event::{CompactString, Money};
 use crate::model::Sentiment;
 
 /// Per-product counters, by product key.
@@ -77,9 +77,9 @@ pub struct PotentialCustomer {
     /// Milliseconds on the product in one visit.
     pub seconds_ms: u64,
     /// The person (pseudonym).
-    pub visitor: String,
+    pub visitor: CompactString,
     /// Product name.
-    pub product: String,
+    pub product: CompactString,
 }
 
 /// Window state before it closes.

@@ -496,8 +496,8 @@ impl StreamAnalytics {
             {
                 potential.push(PotentialCustomer {
                     seconds_ms: (detail.time_spent_on_page * 1000.0).round() as u64,
-                    visitor: summary.visitor.to_string(),
-                    product: detail.product_name.to_string(),
+                    visitor: summary.visitor.clone(),
+                    product: detail.product_name.clone(),
                 });
             }
         }
