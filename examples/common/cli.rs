@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-/// A command line read flag by flag: [`Flags::value`] and [`Flags::parse`] read the value
+/// The command line read flag by flag: [`Flags::value`] and [`Flags::parse`] read the value
 /// of the flag [`Flags::next`] returned last, and their errors name that flag.
-pub struct Flags<I = std::iter::Skip<std::env::Args>> {
-    args: I,
+pub struct Flags {
+    args: std::iter::Skip<std::env::Args>,
     flag: String,
 }
 
@@ -13,16 +13,8 @@ pub struct Flags<I = std::iter::Skip<std::env::Args>> {
 impl Flags {
     /// The process's arguments after the program's name.
     pub fn from_env() -> Flags {
-        Flags::new(std::env::args().skip(1))
-    }
-}
-
-#[allow(dead_code)]
-impl<I: Iterator<Item = String>> Flags<I> {
-    /// Flags read from `args`.
-    pub fn new(args: I) -> Flags<I> {
         Flags {
-            args,
+            args: std::env::args().skip(1),
             flag: String::new(),
         }
     }
@@ -154,11 +146,7 @@ pub struct DpRelease {
 #[allow(dead_code)]
 impl DpFlags {
     /// Takes `flag` (reading its value from `flags`) if it is a DP flag.
-    pub fn take<I: Iterator<Item = String>>(
-        &mut self,
-        flag: &str,
-        flags: &mut Flags<I>,
-    ) -> Result<bool, String> {
+    pub fn take(&mut self, flag: &str, flags: &mut Flags) -> Result<bool, String> {
         match flag {
             "--dp-epsilon" => self.epsilon = Some(flags.parse()?),
             "--dp-budget" => self.budget = Some(flags.parse()?),

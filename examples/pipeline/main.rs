@@ -136,12 +136,7 @@ fn parse_args() -> Result<Args, String> {
         }
         match flag.as_str() {
             "--input" => input = Some(flags.value()?),
-            "--format" => {
-                format = flags
-                    .value()?
-                    .parse()
-                    .map_err(|e: websight::core::CoreError| e.to_string())?
-            }
+            "--format" => format = flags.parse()?,
             "--out-dir" => out_dir = Some(PathBuf::from(flags.value()?)),
             "--json" => json = Some(PathBuf::from(flags.value()?)),
             "--keep-raw-dead-letters" => keep_raw = true,
