@@ -303,7 +303,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let (watch, (tally, (series, dp_tally))) = observer;
     watch.bar.finish_and_clear();
-    let secs = started.elapsed().as_secs_f64();
+    // The stream stage's own time: reading the visits back is the offline stage's input.
+    let secs = started.elapsed().as_secs_f64() - read_back.as_ref().map_or(0.0, |r| r.seconds);
     let f = outcome.counts;
     tracing::info!(messages = f.inputs, seconds = secs, "stream stage done");
     if let Some(truth) = &traffic.truth {
@@ -334,7 +335,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     show::dashboard(&outcome.analytics, &watch.tally.windows);
-    show::documents(&outcome, &watch.tally, read_back)?;
+    show::documents(&outcome, &watch.tally, read_back.as_ref())?;
 
     let mut report = Report::new("websight — shop report");
     report.subtitle = format!(

@@ -4,7 +4,7 @@ use websight::core::analytics::{KpiWindow, StreamAnalytics, TopCounter};
 use websight::core::summary::Summary;
 
 use crate::DocumentTally;
-use crate::stream::StreamOutcome;
+use crate::stream::{ReadBack, StreamOutcome};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -54,11 +54,11 @@ pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
     println!("  checked events by type: {}", events.join(", "));
 }
 
-/// `read_back`: (visits, events) the offline stage read from the session store.
+/// `read_back`: what the offline stage read from the session store.
 pub fn documents(
     outcome: &StreamOutcome,
     tally: &DocumentTally,
-    read_back: Option<(u64, u64)>,
+    read_back: Option<&ReadBack>,
 ) -> Result<(), Error> {
     println!(
         "\nDocuments: {} session_summary, {} product_details, {} product_sentiment, {} KPI windows; {} events too late (side output)",
@@ -95,7 +95,12 @@ pub fn documents(
             format!("the {name} holds {held:?} documents, {emitted:?} were emitted").into(),
         );
     }
-    let Some((visits, events)) = read_back else {
+    let Some(&ReadBack {
+        visits,
+        events,
+        seconds,
+    }) = read_back
+    else {
         println!(
             "  {} visits ({} events) to the {}",
             f.sessions, tally.visit_events, outcome.session_store
@@ -103,7 +108,7 @@ pub fn documents(
         return Ok(());
     };
     println!(
-        "  {visits} visits ({events} events) in the {} for the offline stage",
+        "  {visits} visits ({events} events) in the {} for the offline stage (read back in {seconds:.2} s)",
         outcome.session_store,
     );
     if events != f.checked - f.late || visits != f.sessions {

@@ -12,9 +12,20 @@ use websight::core::io::EventSource;
 
 type Error = Box<dyn std::error::Error>;
 
+/// What the offline stage read back from the session store.
+pub struct ReadBack {
+    /// Visits read.
+    pub visits: u64,
+    /// Their events.
+    pub events: u64,
+    /// How long reading them (and handing each to the offline stage) took: offline work,
+    /// not part of the stream stage's time.
+    pub seconds: f64,
+}
+
 /// Runs the stage on a runtime of its own; with [`TopologyOptions::keep_sessions`], then
 /// hands every stored visit to `visits` one at a time (on that runtime: a MongoDB client
-/// lives on it) and returns how many visits and events it read.
+/// lives on it) and says what it read.
 pub fn run(
     source: Box<dyn EventSource + '_>,
     catalogue: ProductCatalogue,
@@ -22,7 +33,7 @@ pub fn run(
     options: &TopologyOptions,
     observer: &mut dyn Observer,
     visits: impl FnMut(Visit) + Send,
-) -> Result<(StreamOutcome, Option<(u64, u64)>), Error> {
+) -> Result<(StreamOutcome, Option<ReadBack>), Error> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -36,7 +47,16 @@ pub fn run(
         );
         let mut outcome = topology.run(flow, observer).await?;
         let read = match outcome.sessions.take() {
-            Some(mut stored) => Some(stored.scan(visits).await?),
+            Some(mut stored) => {
+                let started = std::time::Instant::now();
+                let (visits, events) = stored.scan(visits).await?;
+                let seconds = started.elapsed().as_secs_f64();
+                Some(ReadBack {
+                    visits,
+                    events,
+                    seconds,
+                })
+            }
             None => None,
         };
         Ok((outcome, read))
