@@ -228,8 +228,8 @@ fn main() -> ExitCode {
 
 /// The traffic to stream: its lines as a source, the catalogue known up front, and
 /// (generated traffic only) the ground truth of each line.
-pub struct Traffic<'g> {
-    pub source: Box<dyn EventSource + 'g>,
+pub struct Traffic {
+    pub source: Box<dyn EventSource>,
     pub catalogue: ProductCatalogue,
     pub truth: Option<Arc<Mutex<input::Truth>>>,
     pub title: String,
@@ -245,13 +245,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => unreachable!("the flags name no store or all of them"),
     };
-    let generator;
     let traffic = match &args.input {
         Some(path) => input::read(path)?,
-        None => {
-            generator = Generator::new(args.config.clone())?;
-            input::generate(&generator, args.events_out.as_deref())?
-        }
+        None => input::generate(
+            Generator::new(args.config.clone())?,
+            args.events_out.as_deref(),
+        )?,
     };
     println!("websight pipeline ({mode}) — {}", traffic.title);
 
