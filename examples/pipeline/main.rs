@@ -18,7 +18,7 @@
 //!
 //! Input: `--input FILE` reads JSON lines — Segment-spec messages or `{"batch": […]}` (what
 //! tracking SDKs send), or the original system's session records — from a file (`.gz`
-//! accepted) or standard input (`-`); `--format auto` (the default) detects each line's
+//! accepted, decompressed on a thread of its own) or standard input (`-`); `--format auto` (the default) detects each line's
 //! shape. Without `--input` the job generates a month of a furniture shop's traffic (with
 //! planted bots and abuse, and the ground truth to score against).
 //!
