@@ -148,20 +148,7 @@ impl EventSource for ThreadedSource {
             self.started(taken)?;
             return Ok(());
         }
-        let mut left = taken;
-        while left > 0 {
-            let max = usize::try_from(left.min(10_000)).unwrap_or(10_000);
-            match self.next_batch(max).await? {
-                Some(batch) => left = left.saturating_sub(batch.len() as u64),
-                None => {
-                    return Err(CoreError::parameter(
-                        "checkpoint",
-                        format!("the source ended {left} inputs before the checkpoint's position"),
-                    ));
-                }
-            }
-        }
-        Ok(())
+        super::events::pass_over(self, taken).await
     }
 }
 
