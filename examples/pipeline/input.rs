@@ -7,11 +7,12 @@ use std::io::{BufReader, Read, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use async_trait::async_trait;
 use websight::core::analytics::ProductCatalogue;
-use websight::core::io::{EventSource, LineSource, SendBatch, ThreadedSource};
+use websight::core::io::{EventSource, LineSource};
 use websight::core::metrics::roc_auc;
 use websight::core::model::SessionId;
-use websight::core::synth::Generator;
+use websight::core::synth::{EventStream, Generator};
 
 use crate::Traffic;
 
@@ -19,22 +20,19 @@ type Error = Box<dyn std::error::Error>;
 
 /// JSON lines from `path` (`-` = standard input, `.gz` decompressed). Blank lines are not
 /// inputs; every other line is, whatever it holds.
-pub fn read(path: &str) -> Result<Traffic, Error> {
-    let lines = |raw: Box<dyn Read + Send>| LineSource::new(BufReader::with_capacity(1 << 20, raw));
-    let source: Box<dyn EventSource> = if path == "-" {
-        Box::new(lines(Box::new(std::io::stdin())))
+pub fn read(path: &str) -> Result<Traffic<'static>, Error> {
+    let raw: Box<dyn Read + Send> = if path == "-" {
+        Box::new(std::io::stdin())
     } else {
         let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
         if path.ends_with(".gz") {
-            // Decompressing costs about as much as decoding: on a thread of its own.
-            let gz = lines(Box::new(flate2::read::MultiGzDecoder::new(file)));
-            Box::new(ThreadedSource::of(gz, BATCH))
+            Box::new(flate2::read::MultiGzDecoder::new(file))
         } else {
-            Box::new(lines(Box::new(file)))
+            Box::new(file)
         }
     };
     Ok(Traffic {
-        source,
+        source: Box::new(LineSource::new(BufReader::with_capacity(1 << 20, raw))),
         catalogue: ProductCatalogue::default(),
         truth: None,
         title: match std::fs::metadata(path) {
@@ -73,7 +71,10 @@ pub struct Line {
 /// The generator's traffic: what happened (against its ground truth) is printed first,
 /// then its tracker messages are produced in arrival order as the flow reads them
 /// (optionally copied to `events_out`).
-pub fn generate(generator: Generator, events_out: Option<&str>) -> Result<Traffic, Error> {
+pub fn generate<'g>(
+    generator: &'g Generator,
+    events_out: Option<&str>,
+) -> Result<Traffic<'g>, Error> {
     let c = generator.config();
     let title = format!(
         "seed {}, {} users, {} sessions over {} days from {}, generated",
@@ -128,76 +129,87 @@ pub fn generate(generator: Generator, events_out: Option<&str>) -> Result<Traffi
         None => None,
     };
     let truth = Arc::new(Mutex::new(Truth::default()));
-    let catalogue = ProductCatalogue::from_catalogue(&c.catalogue);
-    let queued = Arc::clone(&truth);
     Ok(Traffic {
-        source: Box::new(ThreadedSource::new(move |skip, send| {
-            produce(&generator, writer, &queued, skip, send)
-        })),
-        catalogue,
+        source: Box::new(Generated {
+            stream: generator.events(),
+            writer,
+            truth: Arc::clone(&truth),
+            latest: None,
+        }),
+        catalogue: ProductCatalogue::from_catalogue(&c.catalogue),
         truth: Some(truth),
         title,
     })
 }
 
-/// Lines in a generated batch (the flow's own batch size; it takes what it asks for).
-const BATCH: usize = 2_000;
+/// The generator's tracker messages as an [`EventSource`], as a collector receives them.
+struct Generated<'g> {
+    stream: EventStream<'g>,
+    writer: Option<std::io::BufWriter<std::fs::File>>,
+    truth: Arc<Mutex<Truth>>,
+    latest: Option<i64>,
+}
 
-/// Makes the generator's tracker messages, as a collector receives them, in batches handed
-/// to `send` (on the [`ThreadedSource`]'s thread: generating costs about as much as
-/// decoding, so it runs beside the flow): the first `skip` only counted (a resumed run
-/// scored them before), each other one's ground truth queued before its batch leaves.
-fn produce(
-    generator: &Generator,
-    mut writer: Option<std::io::BufWriter<std::fs::File>>,
-    truth: &Mutex<Truth>,
-    skip: u64,
-    send: &mut SendBatch<'_>,
-) -> websight::core::Result<()> {
-    let mut stream = generator.events();
-    let mut latest = None;
-    let mut skip = usize::try_from(skip).unwrap_or(usize::MAX);
-    loop {
-        let (mut batch, mut lines) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
-        let (mut behind, mut very_late, mut taken) = (0, 0, 0);
-        for e in stream.by_ref().take(BATCH.max(skip)) {
-            taken += 1;
+#[async_trait]
+impl EventSource for Generated<'_> {
+    async fn next_batch(&mut self, max: usize) -> websight::core::Result<Option<Vec<Vec<u8>>>> {
+        let mut batch = Vec::with_capacity(max);
+        let mut truth = self.truth.lock().expect("the truth lock is never poisoned");
+        for e in self.stream.by_ref().take(max.max(1)) {
             let at = e.event.time.timestamp_micros();
-            behind += u64::from(latest.is_some_and(|t| at < t));
-            latest = latest.max(Some(at));
-            very_late += u64::from(e.very_late);
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
+            truth.behind += u64::from(self.latest.is_some_and(|t| at < t));
+            self.latest = self.latest.max(Some(at));
+            truth.very_late += u64::from(e.very_late);
             let bytes = e.to_json();
-            if let Some(w) = writer.as_mut() {
+            if let Some(w) = self.writer.as_mut() {
                 w.write_all(&bytes)?;
                 w.write_all(b"\n")?;
             }
-            lines.push(Line {
+            truth.pending.push_back(Line {
                 session: e.session,
                 abuse: e.abuse.is_some(),
                 last: e.last_of_session,
             });
             batch.push(bytes);
         }
-        {
-            let mut truth = truth.lock().expect("the truth lock is never poisoned");
-            truth.behind += behind;
-            truth.very_late += very_late;
-            truth.messages += taken;
-            truth.peak_in_flight = stream.peak_in_flight();
-            truth.pending.extend(lines);
-        }
-        if taken == 0 {
-            if let Some(w) = writer.as_mut() {
+        truth.messages += batch.len() as u64;
+        truth.peak_in_flight = self.stream.peak_in_flight();
+        if batch.is_empty() {
+            if let Some(w) = self.writer.as_mut() {
                 w.flush()?;
             }
-            return Ok(());
+            return Ok(None);
         }
-        if !send(batch) {
-            return Ok(());
+        Ok(Some(batch))
+    }
+
+    async fn commit(&mut self) -> websight::core::Result<()> {
+        Ok(())
+    }
+
+    /// Nothing to acknowledge; the truth is kept in the order batches are read.
+    fn reads_ahead(&self) -> bool {
+        true
+    }
+
+    /// Resuming at a checkpoint: the lines before it were scored by the run that wrote it.
+    async fn resume(
+        &mut self,
+        n: u64,
+        _position: Option<&serde_json::Value>,
+    ) -> websight::core::Result<()> {
+        let mut truth = self.truth.lock().expect("the truth lock is never poisoned");
+        for e in self
+            .stream
+            .by_ref()
+            .take(usize::try_from(n).unwrap_or(usize::MAX))
+        {
+            let at = e.event.time.timestamp_micros();
+            truth.behind += u64::from(self.latest.is_some_and(|t| at < t));
+            self.latest = self.latest.max(Some(at));
+            truth.very_late += u64::from(e.very_late);
+            truth.messages += 1;
         }
+        Ok(())
     }
 }

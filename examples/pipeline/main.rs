@@ -18,7 +18,7 @@
 //!
 //! Input: `--input FILE` reads JSON lines — Segment-spec messages or `{"batch": […]}` (what
 //! tracking SDKs send), or the original system's session records — from a file (`.gz`
-//! accepted, decompressed on a thread of its own) or standard input (`-`); `--format auto` (the default) detects each line's
+//! accepted) or standard input (`-`); `--format auto` (the default) detects each line's
 //! shape. Without `--input` the job generates a month of a furniture shop's traffic (with
 //! planted bots and abuse, and the ground truth to score against).
 //!
@@ -228,8 +228,8 @@ fn main() -> ExitCode {
 
 /// The traffic to stream: its lines as a source, the catalogue known up front, and
 /// (generated traffic only) the ground truth of each line.
-pub struct Traffic {
-    pub source: Box<dyn EventSource>,
+pub struct Traffic<'g> {
+    pub source: Box<dyn EventSource + 'g>,
     pub catalogue: ProductCatalogue,
     pub truth: Option<Arc<Mutex<input::Truth>>>,
     pub title: String,
@@ -245,12 +245,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => unreachable!("the flags name no store or all of them"),
     };
+    let generator;
     let traffic = match &args.input {
         Some(path) => input::read(path)?,
-        None => input::generate(
-            Generator::new(args.config.clone())?,
-            args.events_out.as_deref(),
-        )?,
+        None => {
+            generator = Generator::new(args.config.clone())?;
+            input::generate(&generator, args.events_out.as_deref())?
+        }
     };
     println!("websight pipeline ({mode}) — {}", traffic.title);
 

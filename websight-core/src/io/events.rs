@@ -52,28 +52,21 @@ pub trait EventSource: Send {
     /// inputs — a source that starts from its beginning (a file, the generator); a consumer
     /// group overrides it.
     async fn resume(&mut self, taken: u64, _position: Option<&serde_json::Value>) -> Result<()> {
-        pass_over(self, taken).await?;
-        self.commit().await
-    }
-}
-
-/// Reads and drops `source`'s next `taken` inputs (an input that ends before them is an
-/// error): resuming a source that starts from its beginning.
-pub(crate) async fn pass_over<S: EventSource + ?Sized>(source: &mut S, taken: u64) -> Result<()> {
-    let mut left = taken;
-    while left > 0 {
-        let max = usize::try_from(left.min(10_000)).unwrap_or(10_000);
-        match source.next_batch(max).await? {
-            Some(batch) => left = left.saturating_sub(batch.len() as u64),
-            None => {
-                return Err(crate::CoreError::parameter(
-                    "checkpoint",
-                    format!("the source ended {left} inputs before the checkpoint's position"),
-                ));
+        let mut left = taken;
+        while left > 0 {
+            let max = usize::try_from(left.min(10_000)).unwrap_or(10_000);
+            match self.next_batch(max).await? {
+                Some(batch) => left = left.saturating_sub(batch.len() as u64),
+                None => {
+                    return Err(crate::CoreError::parameter(
+                        "checkpoint",
+                        format!("the source ended {left} inputs before the checkpoint's position"),
+                    ));
+                }
             }
         }
+        self.commit().await
     }
-    Ok(())
 }
 
 /// A source that reads through another: only how it takes batches is its own; commits,

@@ -3,7 +3,7 @@
 //!
 //! | trait | embedded | on a server |
 //! |---|---|---|
-//! | [`EventSource`]: raw event bytes in, committed after the batch is acknowledged | [`MemorySource`], [`LineSource`] (files, pipes), [`ThreadedSource`] (any of them, read on a thread of its own) | Kafka consumer group |
+//! | [`EventSource`]: raw event bytes in, committed after the batch is acknowledged | [`MemorySource`], [`LineSource`] (files, pipes) | Kafka consumer group |
 //! | [`EventSink`]: keyed messages out (checked events, dead letters) | [`MemoryTopic`], [`JsonLinesSink`] (files) | Kafka producer |
 //! | [`SessionStore`]: closed visits upserted by id, read back for offline work | [`MemorySessionStore`], [`JsonLinesSessionStore`] (a file) | MongoDB |
 //! | [`DocumentSink`]: the analytics' documents under deterministic ids | [`MemoryIndex`], [`JsonLinesIndex`] (files) | Elasticsearch / OpenSearch |
@@ -28,7 +28,6 @@ mod events;
 mod json_text;
 mod lines;
 mod sessions;
-mod threaded;
 mod visit_json;
 
 pub use documents::{
@@ -40,7 +39,6 @@ pub use events::{
 pub(crate) use json_text::is_line as is_json_line;
 pub use lines::LineSource;
 pub use sessions::{JsonLinesSessionStore, MemorySessionStore, SessionStore, StoredSessions};
-pub use threaded::{SendBatch, ThreadedSource};
 
 /// Bytes an output file buffers between writes: 256 KiB. With `BufWriter`'s 8 KiB default a
 /// run wrote its outputs in ~100,000 small writes, and the kernel zeroed the part of each new
