@@ -601,6 +601,23 @@ fn pipeline_reads_original_records() {
     ]));
     let auto = summary(&auto_dir.with_extension("json"));
     assert_eq!(auto["sessions"], s["sessions"]);
+    // Gzip in two members (as `cat a.gz b.gz` makes, cut mid-line): the same summary.
+    let gz = dir.join("records.jsonl.gz");
+    let text = std::fs::read(&input).unwrap();
+    let mut file = std::fs::File::create(&gz).unwrap();
+    for part in [&text[..text.len() / 2], &text[text.len() / 2..]] {
+        let mut member = flate2::write::GzEncoder::new(&mut file, flate2::Compression::fast());
+        std::io::Write::write_all(&mut member, part).unwrap();
+        member.finish().unwrap();
+    }
+    let gz_summary = dir.join("gz.json");
+    run_ok(example("pipeline").args([
+        "--input",
+        gz.to_str().unwrap(),
+        "--json",
+        gz_summary.to_str().unwrap(),
+    ]));
+    assert_eq!(summary(&gz_summary), auto);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
