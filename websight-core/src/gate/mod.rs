@@ -464,16 +464,21 @@ impl Gate {
         }
     }
 
-    /// Whether to sweep now ([`EVICTION_INTERVAL`], [`SWEEP_MIN_EVENTS`]).
+    /// Whether to sweep now ([`EVICTION_INTERVAL`], [`SWEEP_MIN_EVENTS`]); the times are
+    /// compared only once enough events have passed.
     fn sweep_due(&self) -> bool {
         let (n, half) = (self.since_eviction, self.persons.len() as u64 / 2);
-        let advanced = match (self.frontier.value(), self.swept_at) {
-            (Some(now), Some(then)) => {
-                now.signed_duration_since(then) >= TimeDelta::minutes(SWEEP_ADVANCE_MINUTES)
+        if n < SWEEP_MIN_EVENTS.max(half) {
+            return false;
+        }
+        n >= EVICTION_INTERVAL.max(half)
+            || match (self.frontier.value(), self.swept_at) {
+                (Some(now), Some(then)) => {
+                    now.signed_duration_since(then) >= TimeDelta::minutes(SWEEP_ADVANCE_MINUTES)
+                }
+                (Some(_), None) => true,
+                (None, _) => false,
             }
-            (now, then) => now.is_some() && then.is_none(),
-        };
-        n >= EVICTION_INTERVAL.max(half) || (advanced && n >= SWEEP_MIN_EVENTS.max(half))
     }
 
     /// Forgets persons silent for an hour of event time and the rules' state before then,
