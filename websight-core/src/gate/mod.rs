@@ -221,10 +221,6 @@ pub struct GateSnapshot {
     seen: SeenIds,
     frontier: Frontier,
     since_eviction: u64,
-    /// The frontier at the last sweep (absent in earlier versions' checkpoints: a sweep is
-    /// then due as if none had run).
-    #[serde(default)]
-    swept_at: Option<DateTime<Utc>>,
     stats: GateStats,
     rules: Vec<(String, serde_json::Value)>,
 }
@@ -244,8 +240,6 @@ pub struct Gate {
     seen: SeenIds,
     frontier: Frontier,
     since_eviction: u64,
-    /// The frontier at the last sweep.
-    swept_at: Option<DateTime<Utc>>,
     stats: GateStats,
 }
 
@@ -256,20 +250,8 @@ struct Verdict {
     new_visit: Option<(String, String)>,
 }
 
-/// Events between sweeps of rule and person state older than an hour (and message ids two
-/// hours behind) whatever the event times do: the bound on what backdated input can pile up.
-/// A sweep visits every person held, so it also waits for half as many events as there are
-/// persons (at most two steps an event).
+/// Events between sweeps of rule and person state older than an hour.
 const EVICTION_INTERVAL: u64 = 50_000;
-
-/// Fewer events suffice once the frontier has moved [`SWEEP_ADVANCE_MINUTES`] since the last
-/// sweep: the state then stays near the last hours' (a quiet shop's gate held 60 hours' worth,
-/// 20× more, between sweeps every 50,000 events). A flood dated behind the frontier does not
-/// move it, so the rules keep its tallies whole and judge it as one.
-const SWEEP_MIN_EVENTS: u64 = 2_000;
-
-/// See [`SWEEP_MIN_EVENTS`].
-const SWEEP_ADVANCE_MINUTES: i64 = 10;
 
 impl Gate {
     /// A gate with the [`standard_rules`].
@@ -295,7 +277,6 @@ impl Gate {
             seen: SeenIds::default(),
             frontier: Frontier::new(17),
             since_eviction: 0,
-            swept_at: None,
             stats: GateStats::default(),
         })
     }
@@ -405,7 +386,7 @@ impl Gate {
         }
         self.frontier.observe(event.time);
         self.since_eviction += 1;
-        if self.sweep_due() {
+        if self.since_eviction >= EVICTION_INTERVAL {
             self.evict();
         }
         let person = event.person().unwrap_or_default();
@@ -464,28 +445,10 @@ impl Gate {
         }
     }
 
-    /// Whether to sweep now ([`EVICTION_INTERVAL`], [`SWEEP_MIN_EVENTS`]); the times are
-    /// compared only once enough events have passed.
-    fn sweep_due(&self) -> bool {
-        let (n, half) = (self.since_eviction, self.persons.len() as u64 / 2);
-        if n < SWEEP_MIN_EVENTS.max(half) {
-            return false;
-        }
-        n >= EVICTION_INTERVAL.max(half)
-            || match (self.frontier.value(), self.swept_at) {
-                (Some(now), Some(then)) => {
-                    now.signed_duration_since(then) >= TimeDelta::minutes(SWEEP_ADVANCE_MINUTES)
-                }
-                (Some(_), None) => true,
-                (None, _) => false,
-            }
-    }
-
     /// Forgets persons silent for an hour of event time and the rules' state before then,
     /// and message ids of events more than two hours behind.
     fn evict(&mut self) {
         self.since_eviction = 0;
-        self.swept_at = self.frontier.value();
         let Some(horizon) = self
             .frontier
             .value()
@@ -521,7 +484,6 @@ impl Gate {
             seen: self.seen.clone(),
             frontier: self.frontier.clone(),
             since_eviction: self.since_eviction,
-            swept_at: self.swept_at,
             stats: self.stats.clone(),
             rules: self
                 .rules
@@ -568,7 +530,6 @@ impl Gate {
         self.seen = snapshot.seen;
         self.frontier = snapshot.frontier;
         self.since_eviction = snapshot.since_eviction;
-        self.swept_at = snapshot.swept_at;
         self.stats = snapshot.stats;
         Ok(())
     }
