@@ -5,11 +5,11 @@
 //! rule, a dead letter (reason typed) or a duplicate (same `messageId`, as SDKs retry). The
 //! counts obey `received = valid + rejected + dead letters + duplicates` exactly.
 //!
-//! State stays bounded by the traffic of the last hours, not the stream's length: persons
-//! and rule tallies are forgotten an hour (of event time, behind the watermark's frontier)
-//! after they fall silent, message ids two hours after their event; a redelivery older than
-//! that is judged again (the analytics, for which it is late, send it to the dead letters
-//! as `late`). In the shared state, a person without a new visit for
+//! State stays bounded by recent traffic, not the stream's length: persons and rule tallies
+//! are forgotten an hour (of event time, behind the watermark's frontier) after they fall
+//! silent, message ids a day after they arrived ([`GateConfig::dedupe_window_seconds`], by
+//! `receivedAt`: an SDK's retry of a message dated days back is still a duplicate); a
+//! redelivery later than that is judged again. In the shared state, a person without a new visit for
 //! [`GateConfig::visit_count_retention_seconds`] (30 days) leaves the visits-per-person
 //! count, and Redis remembers session ids for a day.
 //!
@@ -96,6 +96,10 @@ pub struct GateConfig {
     /// Event time after which a person without a new visit leaves the visits-per-person
     /// count of the shared state (30 days), so it holds the persons of that period only.
     pub visit_count_retention_seconds: i64,
+    /// How long a message id is remembered after it arrives (`receivedAt`, else its event
+    /// time), seconds: a redelivery within it is a duplicate whatever the message's date.
+    /// A day, Segment's own look-back.
+    pub dedupe_window_seconds: i64,
 }
 
 impl Default for GateConfig {
@@ -108,13 +112,14 @@ impl Default for GateConfig {
             blocked_ips: Vec::new(),
             visit_gap_seconds: 1800,
             visit_count_retention_seconds: 30 * 86_400,
+            dedupe_window_seconds: 86_400,
         }
     }
 }
 
 impl GateConfig {
-    /// Checks the durations: a positive visit gap, and a visit-count retention of at least
-    /// that gap and at most ten years.
+    /// Checks the durations: a positive visit gap, a visit-count retention of at least that
+    /// gap and at most ten years, and a dedupe window of one second to a year.
     pub fn validate(&self) -> Result<()> {
         if self.visit_gap_seconds <= 0
             || !(self.visit_gap_seconds..=10 * 366 * 86_400)
@@ -123,6 +128,12 @@ impl GateConfig {
             return Err(crate::CoreError::parameter(
                 "gate",
                 "the visit gap must be positive and the visit-count retention between one gap and ten years",
+            ));
+        }
+        if !(1..=366 * 86_400).contains(&self.dedupe_window_seconds) {
+            return Err(crate::CoreError::parameter(
+                "gate",
+                "the dedupe window must be between one second and a year",
             ));
         }
         Ok(())
@@ -221,6 +232,10 @@ pub struct GateSnapshot {
     seen: SeenIds,
     frontier: Frontier,
     since_eviction: u64,
+    /// The frontier at the last sweep (absent in earlier versions' checkpoints: a sweep is
+    /// then due as if none had run).
+    #[serde(default)]
+    swept_at: Option<DateTime<Utc>>,
     stats: GateStats,
     rules: Vec<(String, serde_json::Value)>,
 }
@@ -240,6 +255,8 @@ pub struct Gate {
     seen: SeenIds,
     frontier: Frontier,
     since_eviction: u64,
+    /// The frontier at the last sweep.
+    swept_at: Option<DateTime<Utc>>,
     stats: GateStats,
 }
 
@@ -250,8 +267,20 @@ struct Verdict {
     new_visit: Option<(String, String)>,
 }
 
-/// Events between sweeps of rule and person state older than an hour.
+/// Events between sweeps of rule and person state older than an hour (and message ids that
+/// arrived more than the dedupe window ago) whatever the event times do: the bound on what backdated input can pile up.
+/// A sweep visits every person held, so it also waits for half as many events as there are
+/// persons (at most two steps an event).
 const EVICTION_INTERVAL: u64 = 50_000;
+
+/// Fewer events suffice once the frontier has moved [`SWEEP_ADVANCE_MINUTES`] since the last
+/// sweep: the state then stays near the last hours' (a quiet shop's gate held 60 hours' worth,
+/// 20× more, between sweeps every 50,000 events). A flood dated behind the frontier does not
+/// move it, so the rules keep its tallies whole and judge it as one.
+const SWEEP_MIN_EVENTS: u64 = 2_000;
+
+/// See [`SWEEP_MIN_EVENTS`].
+const SWEEP_ADVANCE_MINUTES: i64 = 10;
 
 impl Gate {
     /// A gate with the [`standard_rules`].
@@ -277,6 +306,7 @@ impl Gate {
             seen: SeenIds::default(),
             frontier: Frontier::new(17),
             since_eviction: 0,
+            swept_at: None,
             stats: GateStats::default(),
         })
     }
@@ -372,9 +402,10 @@ impl Gate {
     /// The rules and per-person bookkeeping; the caller applies the shared-state effects.
     fn judge(&mut self, event: Box<Event>, known: bool) -> Verdict {
         self.stats.received += 1;
+        let arrival = event.timestamps.received_at.unwrap_or(event.time);
         if !self
             .seen
-            .insert(hash64(event.message_id.as_bytes()), event.time)
+            .insert(hash64(event.message_id.as_bytes()), arrival)
         {
             self.stats.duplicates += 1;
             return Verdict {
@@ -386,7 +417,7 @@ impl Gate {
         }
         self.frontier.observe(event.time);
         self.since_eviction += 1;
-        if self.since_eviction >= EVICTION_INTERVAL {
+        if self.sweep_due() {
             self.evict();
         }
         let person = event.person().unwrap_or_default();
@@ -445,10 +476,30 @@ impl Gate {
         }
     }
 
+    /// Whether to sweep now ([`EVICTION_INTERVAL`], [`SWEEP_MIN_EVENTS`]); the times are
+    /// compared only once enough events have passed.
+    fn sweep_due(&self) -> bool {
+        let (n, half) = (self.since_eviction, self.persons.len() as u64 / 2);
+        if n < SWEEP_MIN_EVENTS.max(half) {
+            return false;
+        }
+        n >= EVICTION_INTERVAL.max(half)
+            || match (self.frontier.value(), self.swept_at) {
+                (Some(now), Some(then)) => {
+                    now.signed_duration_since(then) >= TimeDelta::minutes(SWEEP_ADVANCE_MINUTES)
+                }
+                (Some(_), None) => true,
+                (None, _) => false,
+            }
+    }
+
     /// Forgets persons silent for an hour of event time and the rules' state before then,
-    /// and message ids of events more than two hours behind.
+    /// and message ids that arrived more than [`GateConfig::dedupe_window_seconds`] ago.
     fn evict(&mut self) {
         self.since_eviction = 0;
+        self.swept_at = self.frontier.value();
+        self.seen
+            .evict(TimeDelta::seconds(self.config.dedupe_window_seconds));
         let Some(horizon) = self
             .frontier
             .value()
@@ -459,9 +510,6 @@ impl Gate {
         self.persons.retain(|_, p| p.last >= horizon);
         for rule in &mut self.rules {
             rule.evict(horizon);
-        }
-        if let Some(ids) = horizon.checked_sub_signed(TimeDelta::hours(1)) {
-            self.seen.evict_before(ids);
         }
     }
 
@@ -484,6 +532,7 @@ impl Gate {
             seen: self.seen.clone(),
             frontier: self.frontier.clone(),
             since_eviction: self.since_eviction,
+            swept_at: self.swept_at,
             stats: self.stats.clone(),
             rules: self
                 .rules
@@ -530,6 +579,7 @@ impl Gate {
         self.seen = snapshot.seen;
         self.frontier = snapshot.frontier;
         self.since_eviction = snapshot.since_eviction;
+        self.swept_at = snapshot.swept_at;
         self.stats = snapshot.stats;
         Ok(())
     }
