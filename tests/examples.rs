@@ -11,6 +11,7 @@ use websight_testkit::process::ALL_SERVERS;
 #[cfg(feature = "elasticsearch")]
 use websight_testkit::process::servers;
 use websight_testkit::process::{chromium, example, headless, node_sdk, run_ok};
+use websight_testkit::scratch_dir;
 
 fn run_json(cmd: &mut Command) -> Value {
     serde_json::from_slice(&run_ok(cmd).stdout).unwrap()
@@ -27,8 +28,7 @@ fn dp_epsilon_prints_the_opacus_value() {
 
 #[test]
 fn dp_grid_and_sigma() {
-    let dir = std::env::temp_dir().join(format!("websight-dp-grid-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("dp-grid");
     let grid = dir.join("grid.json");
     std::fs::write(&grid, r#"[{"q":0.02,"sigma":1.0,"steps":500,"delta":1e-5},{"q":0.01,"sigma":1.5,"steps":1000,"delta":1e-6}]"#).unwrap();
     let v = run_json(example("dp").args(["epsilon", "--grid", grid.to_str().unwrap()]));
@@ -64,9 +64,7 @@ fn dp_grid_and_sigma() {
 /// sees the three spends.
 #[test]
 fn dp_ledger_refuses_overspending_across_processes() {
-    let dir = std::env::temp_dir().join(format!("websight-dp-ledger-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("dp-ledger");
     let path = dir.join("ledger.json");
     let ledger = |extra: &[&str]| {
         let mut cmd = example("dp");
@@ -122,9 +120,7 @@ fn dp_ledger_refuses_overspending_across_processes() {
 /// flag (δ = 1e-5) it is refused, as a ledger is the budget it was created with.
 #[test]
 fn pipeline_dp_budget_delta_sets_the_ledgers_delta() {
-    let dir = std::env::temp_dir().join(format!("websight-dp-delta-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("dp-delta");
     let ledger = dir.join("ledger.json");
     let pipeline = |extra: &[&str]| {
         let mut cmd = example("pipeline");
@@ -263,8 +259,7 @@ const STREAM_FILES: [&str; 7] = [
 
 #[test]
 fn pipeline_runs_embedded() {
-    let dir = std::env::temp_dir().join(format!("websight-pipeline-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch_dir("pipeline");
     // The same traffic and one key for both runs below, so their pseudonyms agree.
     let pipeline = |out: &std::path::Path, extra: &[&str]| {
         let mut cmd = example("pipeline");
@@ -472,8 +467,7 @@ fn assert_no_personal_data(dir: &std::path::Path, logs: &[u8], personal: &[Strin
 #[test]
 fn pipeline_reads_what_segment_analytics_node_sent() {
     let Some(sdk) = node_sdk() else { return };
-    let dir = std::env::temp_dir().join(format!("websight-sdk-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch_dir("sdk");
     run_ok(
         Command::new("node")
             .arg(sdk.join("segment_node_traffic.mjs"))
@@ -532,9 +526,7 @@ fn pipeline_reads_original_records() {
     use websight::core::model::Catalogue;
     use websight::core::record::SessionRecord;
     use websight::core::synth::{Generator, SynthConfig};
-    let dir = std::env::temp_dir().join(format!("websight-original-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("original");
     let generator = Generator::new(SynthConfig {
         sessions: 400,
         users: 10_000_000,
@@ -1088,8 +1080,7 @@ fn explain_kernel_reads_a_csv_background() {
     let background: Value =
         serde_json::from_str(&std::fs::read_to_string(format!("{f}background.json")).unwrap())
             .unwrap();
-    let dir = std::env::temp_dir().join(format!("websight-bg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("bg");
     let mut csv = String::from("f0,f1,f2,f3,f4,f5,label\n");
     for row in background["values"].as_array().unwrap() {
         let cells: Vec<String> = row
@@ -1175,8 +1166,7 @@ fn pipeline_runs_on_the_real_servers() {
 /// that was never interrupted.
 #[test]
 fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
-    let base = std::env::temp_dir().join(format!("websight-kill-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&base);
+    let base = scratch_dir("kill");
     let key = ("WEBSIGHT_PSEUDONYM_KEY", "a key for the kill -9 test");
     let run = |dir: &std::path::Path| {
         let mut cmd = example("pipeline");
@@ -1298,8 +1288,7 @@ fn pipeline_killed_on_the_servers_resumes_to_the_same_summary() {
         })
     };
     let prefix = |name: &str| format!("killservers{}{name}-", std::process::id());
-    let base = std::env::temp_dir().join(format!("websight-kill-servers-{}", std::process::id()));
-    std::fs::create_dir_all(&base).unwrap();
+    let base = scratch_dir("kill-servers");
     let run = |name: &str| {
         let mut cmd = example("pipeline");
         cmd.env("WEBSIGHT_PSEUDONYM_KEY", "a key for the servers kill test")

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use websight_testkit::process::{chromium, example, node_sdk, run_ok};
+use websight_testkit::scratch_dir;
 
 const KEY: &str = "websight-test-write-key";
 
@@ -177,9 +178,7 @@ fn assert_matches_truth(summary: &Value, truth: &Value) {
 }
 
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("websight-serve-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    scratch_dir(&format!("serve-{name}"))
 }
 
 /// `@segment/analytics-node` sends a scripted shop (thousands of messages in batches; a low

@@ -14,6 +14,7 @@ use websight_connectors::collector::{
 };
 use websight_core::flow::{Flow, Ingest};
 use websight_core::io::{EventSink, EventSource};
+use websight_testkit::scratch_dir;
 
 const KEY: &str = "test-write-key";
 
@@ -34,9 +35,7 @@ async fn start_with(
     sink: Option<Box<dyn EventSink>>,
     name: &str,
 ) -> Server {
-    let dir =
-        std::env::temp_dir().join(format!("websight-collector-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch_dir(&format!("collector-{name}"));
     let raw = dir.join("raw.jsonl");
     let sink = match sink {
         Some(s) => s,

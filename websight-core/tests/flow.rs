@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use websight_core::flow::{Observer, Outputs, REASON_HEADER};
 use websight_core::gate::{Gate, GateConfig, GateState, MemoryGateState, Outcome};
 use websight_core::io::{DocumentSink, MemorySource, SessionStore, block_on};
-use websight_testkit::{Dying, Embedded, flow, generator, hostile_lines, privacy};
+use websight_testkit::{Dying, Embedded, flow, generator, hostile_lines, privacy, scratch_dir};
 
 #[test]
 fn batches_judge_exactly_like_single_events() {
@@ -187,8 +187,7 @@ fn file_stores_hold_what_the_memory_stores_hold_and_replays_replace() {
     let (_, expected) = memory.run(flow(&g), &raws, 250, &mut ());
     let expected_visits = block_on(memory.sessions.read_sessions()).unwrap();
 
-    let dir = std::env::temp_dir().join(format!("websight-file-stores-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch_dir("file-stores");
     let mut text = raws.join(&b"\n"[..]);
     text.extend_from_slice(b"\n\n");
     let mut sessions = JsonLinesSessionStore::create(dir.join("sessions.jsonl")).unwrap();
@@ -441,8 +440,7 @@ fn a_run_restored_from_its_last_checkpoint_ends_exactly_like_one_that_never_stop
     let clean_visits = block_on(clean.sessions.read_sessions()).unwrap();
     let batches = raws.len().div_ceil(150);
 
-    let dir = std::env::temp_dir().join(format!("websight-checkpoints-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir("checkpoints");
     // With two threads the flow reads a file ahead: each batch is decoded while the one
     // before is processed, and a checkpoint still records where that one ended.
     let cases = [1, 4, 5, batches / 2, batches - 1].into_iter().enumerate();

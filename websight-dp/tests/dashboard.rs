@@ -6,11 +6,10 @@ use websight_core::synth::{Generator, SynthConfig};
 use websight_dp::dashboard::{ContributionBounds, DashboardTally, error95};
 use websight_dp::exact::seeded_for_tests;
 use websight_dp::{DpError, Ledger};
+use websight_testkit::scratch_dir;
 
 fn ledger(name: &str, epsilon: f64) -> Ledger {
-    let dir = std::env::temp_dir().join(format!("websight-dpdash-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = scratch_dir(&format!("dpdash-{name}"));
     Ledger::open(dir.join("ledger.json"), epsilon, 1e-6).unwrap()
 }
 

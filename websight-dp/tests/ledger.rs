@@ -4,12 +4,10 @@
 use std::path::PathBuf;
 
 use websight_dp::{DpError, Guarantee, Ledger};
+use websight_testkit::scratch_dir;
 
 fn fresh(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("websight-ledger-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("ledger.json")
+    scratch_dir(&format!("ledger-{name}")).join("ledger.json")
 }
 
 #[test]

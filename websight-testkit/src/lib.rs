@@ -23,6 +23,15 @@ pub fn privacy() -> Privacy {
     .expect("the test key is long enough")
 }
 
+/// A fresh, empty directory for one test: `websight-{name}-{pid}` under the system's
+/// temporary directory, emptied if a run before left it.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("websight-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("the temporary directory is writable");
+    dir
+}
+
 /// A generator of `sessions` sessions with `seed`, other settings default.
 pub fn generator(sessions: u64, seed: u64) -> Generator {
     Generator::new(SynthConfig {
