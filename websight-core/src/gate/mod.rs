@@ -498,8 +498,7 @@ impl Gate {
     fn evict(&mut self) {
         self.since_eviction = 0;
         self.swept_at = self.frontier.value();
-        self.seen
-            .evict(TimeDelta::seconds(self.config.dedupe_window_seconds));
+        self.seen.evict(self.config.dedupe_window_seconds);
         let Some(horizon) = self
             .frontier
             .value()

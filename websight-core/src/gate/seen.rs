@@ -4,51 +4,34 @@
 //! input has none), not by event time: an SDK retries a message minutes or hours after it
 //! first sent it whatever the message's own date, so a retry of a backdated message (an
 //! import, a visitor's queue flushed a day later) is still recognised however far the event
-//! times have moved on. Arrival times are robust to a few broken clocks as event times are
-//! ([`Frontier`]).
+//! times have moved on. The horizon trails the 17th-newest arrival, so a few broken clocks
+//! cannot empty it.
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::hash::FastSet;
-use crate::watermark::Frontier;
 
-/// Outliers the arrival frontier ignores, as the gate's event-time frontier does.
+/// Ids whose arrival hour the horizon ignores: as many broken clocks as the gate's
+/// event-time frontier ([`crate::watermark::Frontier`]) ignores.
 const ARRIVAL_OUTLIERS: usize = 16;
 
 /// 64-bit hashes of message ids, and the same by the hour of their arrival: duplicates are
 /// found in O(1), and an hour's ids are dropped in one step once arrivals have left it
-/// behind. Checkpoints store the hours and the arrival frontier (the set is rebuilt from
-/// the hours; older checkpoints, which stored the set too and no frontier, load too).
-#[derive(Debug, Clone, serde::Deserialize)]
+/// behind. Checkpoints store the hours only (the set is rebuilt from them; older
+/// checkpoints, which stored both, load too).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(from = "Stored")]
 pub(crate) struct SeenIds {
     by_id: FastSet<u64>,
     by_hour: BTreeMap<i64, Vec<u64>>,
-    arrivals: Frontier,
-}
-
-impl Default for SeenIds {
-    fn default() -> SeenIds {
-        SeenIds {
-            by_id: FastSet::default(),
-            by_hour: BTreeMap::new(),
-            arrivals: arrivals(),
-        }
-    }
-}
-
-fn arrivals() -> Frontier {
-    Frontier::new(ARRIVAL_OUTLIERS + 1)
 }
 
 /// [`SeenIds`] in a checkpoint.
 #[derive(serde::Deserialize)]
 struct Stored {
     by_hour: BTreeMap<i64, Vec<u64>>,
-    #[serde(default = "arrivals")]
-    arrivals: Frontier,
 }
 
 impl From<Stored> for SeenIds {
@@ -57,7 +40,6 @@ impl From<Stored> for SeenIds {
         SeenIds {
             by_id,
             by_hour: stored.by_hour,
-            arrivals: stored.arrivals,
         }
     }
 }
@@ -67,11 +49,9 @@ impl serde::Serialize for SeenIds {
         #[derive(serde::Serialize)]
         struct Borrowed<'a> {
             by_hour: &'a BTreeMap<i64, Vec<u64>>,
-            arrivals: &'a Frontier,
         }
         Borrowed {
             by_hour: &self.by_hour,
-            arrivals: &self.arrivals,
         }
         .serialize(serializer)
     }
@@ -87,22 +67,25 @@ impl SeenIds {
         if !self.by_id.insert(id) {
             return false;
         }
-        self.arrivals.observe(arrival);
         self.by_hour.entry(hour(arrival)).or_default().push(id);
         true
     }
 
-    /// Forgets the ids that arrived in hours wholly more than `window` before the arrival
-    /// frontier.
-    pub fn evict(&mut self, window: TimeDelta) {
-        let Some(horizon) = self
-            .arrivals
-            .value()
-            .and_then(|t| t.checked_sub_signed(window))
-        else {
+    /// Forgets the ids that arrived in hours wholly more than `window_seconds` before the
+    /// hour of the 17th-newest arrival held (so 16 broken clocks cannot empty it).
+    pub fn evict(&mut self, window_seconds: i64) {
+        let mut newer = 0;
+        let Some(newest) = self.by_hour.iter().rev().find_map(|(&h, ids)| {
+            newer += ids.len();
+            (newer > ARRIVAL_OUTLIERS).then_some(h)
+        }) else {
             return;
         };
-        let keep = self.by_hour.split_off(&hour(horizon));
+        let horizon = newest
+            .saturating_mul(3600)
+            .saturating_sub(window_seconds)
+            .div_euclid(3600);
+        let keep = self.by_hour.split_off(&horizon);
         for ids in std::mem::replace(&mut self.by_hour, keep).into_values() {
             for id in ids {
                 self.by_id.remove(&id);
@@ -130,17 +113,22 @@ mod tests {
         assert!(s.insert(1, t(10)));
         assert!(s.insert(2, t(12)));
         assert!(!s.insert(1, t(10)));
+        s.evict(3600);
+        assert_eq!(
+            s.len(),
+            2,
+            "fewer arrivals than the outliers ignored: nothing forgotten"
+        );
         for id in 100..120 {
-            s.insert(id, t(12)); // the arrival frontier at hour 12
+            s.insert(id, t(12));
         }
-        s.evict(TimeDelta::hours(1));
+        s.evict(3600);
         assert_eq!(s.len(), 21);
         assert!(s.insert(1, t(10)), "forgotten: judged again");
         assert!(!s.insert(2, t(12)));
-        // A checkpoint holds the hours and the frontier; one from before (with the map of
-        // ids, without the frontier) loads alike and evicts once arrivals are seen again.
+        // A checkpoint holds the hours; one from before (with the map of ids) loads alike.
         let back: SeenIds = serde_json::from_value(serde_json::to_value(&s).unwrap()).unwrap();
-        assert_eq!(back.arrivals.value(), s.arrivals.value());
+        assert_eq!((back.len(), back.by_hour.len()), (22, 2));
         let older =
             serde_json::json!({"by_id": {"1": 10, "2": 12}, "by_hour": {"10": [1], "12": [2]}});
         for mut r in [back, serde_json::from_value(older).unwrap()] {
@@ -148,7 +136,7 @@ mod tests {
             for id in 200..220 {
                 r.insert(id, t(12));
             }
-            r.evict(TimeDelta::hours(1));
+            r.evict(3600);
             assert!(!r.insert(2, t(12)) && r.insert(1, t(10)));
         }
     }
@@ -163,11 +151,17 @@ mod tests {
         for id in 1000..1000 + ARRIVAL_OUTLIERS as u64 {
             s.insert(id, year_9999);
         }
-        s.evict(TimeDelta::hours(24));
+        s.evict(86_400);
         assert!(!s.insert(5, t(10)), "still remembered");
-        // Extreme times neither panic nor evict everything.
+        // One more is a new frontier: the old hours go.
+        s.insert(2000, year_9999);
+        s.evict(86_400);
+        assert!(s.insert(5, t(10)));
+        // Extreme times and windows neither panic nor misbehave.
         s.insert(5000, DateTime::<Utc>::MIN_UTC);
-        s.evict(TimeDelta::MAX);
-        assert!(!s.insert(6, t(10)));
+        s.insert(5001, DateTime::<Utc>::MAX_UTC);
+        s.evict(i64::MAX);
+        s.evict(0);
+        assert!(!s.insert(5001, DateTime::<Utc>::MAX_UTC));
     }
 }
