@@ -9,9 +9,9 @@
 //! are forgotten an hour (of event time, behind the watermark's frontier) after they fall
 //! silent, message ids a day after they arrived ([`GateConfig::dedupe_window_seconds`], by
 //! `receivedAt`: an SDK's retry of a message dated days back is still a duplicate); a
-//! redelivery later than that is judged again. In the shared state, a person without a new visit for
-//! [`GateConfig::visit_count_retention_seconds`] (30 days) leaves the visits-per-person
-//! count, and Redis remembers session ids for a day.
+//! redelivery later than that is judged again. In the shared state, a person without a new
+//! visit for [`GateConfig::visit_count_retention_seconds`] (30 days) leaves the
+//! visits-per-person count, and Redis remembers session ids for a day.
 //!
 //! Rules see every event, known visitors included (only [`NoUserAgent`] is for new
 //! visitors); once a rule fires for a person, the rest of that person's visit (until 30
@@ -268,9 +268,9 @@ struct Verdict {
 }
 
 /// Events between sweeps of rule and person state older than an hour (and message ids that
-/// arrived more than the dedupe window ago) whatever the event times do: the bound on what backdated input can pile up.
-/// A sweep visits every person held, so it also waits for half as many events as there are
-/// persons (at most two steps an event).
+/// arrived more than the dedupe window ago) whatever the event times do: the bound on what
+/// backdated input can pile up. A sweep visits every person held, so it also waits for half
+/// as many events as there are persons (at most two steps an event).
 const EVICTION_INTERVAL: u64 = 50_000;
 
 /// Fewer events suffice once the frontier has moved [`SWEEP_ADVANCE_MINUTES`] since the last
