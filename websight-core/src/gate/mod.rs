@@ -267,6 +267,10 @@ struct Verdict {
     new_visit: Option<(String, String)>,
 }
 
+/// Broken clocks the gate's horizons ignore: its event-time frontier, and the arrivals its
+/// message-id dedupe trails.
+const OUTLIERS: usize = 16;
+
 /// Events between sweeps of rule and person state older than an hour (and message ids that
 /// arrived more than the dedupe window ago) whatever the event times do: the bound on what
 /// backdated input can pile up. A sweep visits every person held, so it also waits for half
@@ -304,7 +308,7 @@ impl Gate {
             agents: AgentParser::new(),
             persons: FastMap::default(),
             seen: SeenIds::default(),
-            frontier: Frontier::new(17),
+            frontier: Frontier::new(OUTLIERS + 1),
             since_eviction: 0,
             swept_at: None,
             stats: GateStats::default(),

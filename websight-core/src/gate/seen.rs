@@ -4,18 +4,15 @@
 //! input has none), not by event time: an SDK retries a message minutes or hours after it
 //! first sent it whatever the message's own date, so a retry of a backdated message (an
 //! import, a visitor's queue flushed a day later) is still recognised however far the event
-//! times have moved on. The horizon trails the 17th-newest arrival, so a few broken clocks
-//! cannot empty it.
+//! times have moved on. The horizon trails the newest arrivals but a few, so a few broken
+//! clocks cannot empty it.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::OUTLIERS;
 use crate::hash::FastSet;
-
-/// Ids whose arrival hour the horizon ignores: as many broken clocks as the gate's
-/// event-time frontier ([`crate::watermark::Frontier`]) ignores.
-const ARRIVAL_OUTLIERS: usize = 16;
 
 /// 64-bit hashes of message ids, and the same by the hour of their arrival: duplicates are
 /// found in O(1), and an hour's ids are dropped in one step once arrivals have left it
@@ -72,12 +69,13 @@ impl SeenIds {
     }
 
     /// Forgets the ids that arrived in hours wholly more than `window_seconds` before the
-    /// hour of the 17th-newest arrival held (so 16 broken clocks cannot empty it).
+    /// hour of the newest arrival held but [`OUTLIERS`] (so that many broken clocks cannot
+    /// empty it).
     pub fn evict(&mut self, window_seconds: i64) {
         let mut newer = 0;
         let Some(newest) = self.by_hour.iter().rev().find_map(|(&h, ids)| {
             newer += ids.len();
-            (newer > ARRIVAL_OUTLIERS).then_some(h)
+            (newer > OUTLIERS).then_some(h)
         }) else {
             return;
         };
@@ -148,7 +146,7 @@ mod tests {
             s.insert(id, t(10));
         }
         let year_9999 = DateTime::<Utc>::from_timestamp(253_402_214_400, 0).unwrap();
-        for id in 1000..1000 + ARRIVAL_OUTLIERS as u64 {
+        for id in 1000..1000 + OUTLIERS as u64 {
             s.insert(id, year_9999);
         }
         s.evict(86_400);
