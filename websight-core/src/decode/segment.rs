@@ -406,7 +406,10 @@ fn money(value: Option<Scalar<'_>>, field: &str) -> Result<Option<Money>, DeadLe
     let parsed = match value {
         None | Some(Scalar::Null) => return Ok(None),
         // The number's shortest text (as serde_json prints it), on the stack.
-        Some(Scalar::Num(n)) => number_text(&n, |t| t.parse()),
+        Some(Scalar::Num(n)) => match Money::from_whole_number(&n) {
+            Some(whole) => Ok(whole),
+            None => number_text(&n, |t| t.parse()),
+        },
         Some(Scalar::Str(s)) => trim(&s).parse(),
         Some(other) => Err(crate::event::MoneyError::NotDecimal(clip(
             &other.into_value().to_string(),
@@ -768,6 +771,34 @@ mod tests {
                 proptest::prop_assert_eq!(number_text(&n, str::to_owned), n.to_string());
             }
         }
+
+        #[test]
+        fn whole_amounts_read_as_their_text_reads(u: u64, i: i64, f: f64, w in -1e17f64..1e17) {
+            let numbers = [
+                Some(Number::from(u)),
+                Some(Number::from(i)),
+                Number::from_f64(f),
+                Number::from_f64(w.trunc()),
+                Number::from_f64(9_007_199_254_740_992.0),
+                Number::from_f64(-0.0),
+            ];
+            for n in numbers.into_iter().flatten() {
+                if let Some(whole) = Money::from_whole_number(&n) {
+                    proptest::prop_assert_eq!(Ok(whole), number_text(&n, str::parse::<Money>));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn whole_prices_take_the_short_way_and_the_rest_the_text() {
+        let whole = |f: f64| Money::from_whole_number(&Number::from_f64(f).unwrap());
+        assert_eq!(whole(4500.0), Some(Money::from_units(45_000_000)));
+        assert_eq!(whole(-3.0), Some(Money::from_units(-30_000)));
+        assert_eq!(whole(19.99), None);
+        assert_eq!(whole(1e300), None);
+        assert_eq!(Money::from_whole_number(&Number::from(u64::MAX)), None);
+        assert_eq!(Money::from_whole_number(&Number::from(i64::MAX)), None);
     }
 
     #[test]

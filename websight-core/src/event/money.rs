@@ -97,6 +97,24 @@ impl Money {
         self.0 < 0
     }
 
+    /// A JSON number that is a whole amount (most prices: `4500`, `4500.0`) without writing
+    /// and reading back its text; `None` for any other number (fractions, magnitudes from
+    /// 2⁵³ on, overflow), which the text parser reads (and explains).
+    pub(crate) fn from_whole_number(n: &serde_json::Number) -> Option<Money> {
+        let whole = match n.as_i64() {
+            Some(i) => i,
+            None => {
+                let f = n.as_f64()?;
+                // Below 2⁵³ every whole f64 converts exactly.
+                if f.fract() != 0.0 || f.abs() >= 9_007_199_254_740_992.0 {
+                    return None;
+                }
+                f as i64
+            }
+        };
+        whole.checked_mul(SCALE).map(Money)
+    }
+
     /// Reads a JSON number or numeric string (`"19.99"`); `None` for `null`.
     pub fn from_json(value: &serde_json::Value) -> Option<Result<Money, MoneyError>> {
         match value {
