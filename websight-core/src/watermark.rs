@@ -7,10 +7,8 @@
 //! early). Events are still bounded against their receipt at decoding
 //! ([`crate::decode::Limits::max_future_skew_seconds`]).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
-
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
 
 /// The k-th newest event time seen. See the [module docs](self).
 ///
@@ -28,7 +26,17 @@ use chrono::{DateTime, Utc};
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Frontier {
     k: usize,
-    newest: BinaryHeap<Reverse<DateTime<Utc>>>,
+    /// The k newest times, oldest first: in-order traffic (nearly all of it) appends at the
+    /// end, cheaper than a heap's sift (it runs twice per event). Stored as a list, as the
+    /// binary heap it replaced was (either loads into either).
+    #[serde(deserialize_with = "oldest_first")]
+    newest: Vec<DateTime<Utc>>,
+}
+
+fn oldest_first<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<DateTime<Utc>>, D::Error> {
+    let mut times = Vec::<DateTime<Utc>>::deserialize(d)?;
+    times.sort_unstable();
+    Ok(times)
 }
 
 impl Frontier {
@@ -36,19 +44,24 @@ impl Frontier {
     pub fn new(k: usize) -> Frontier {
         Frontier {
             k: k.max(1),
-            newest: BinaryHeap::new(),
+            newest: Vec::new(),
         }
     }
 
     /// Takes one event time.
     pub fn observe(&mut self, t: DateTime<Utc>) {
+        let place = |newest: &[DateTime<Utc>]| match newest.last() {
+            Some(last) if t < *last => newest.partition_point(|x| *x <= t),
+            _ => newest.len(),
+        };
         if self.newest.len() < self.k {
-            self.newest.push(Reverse(t));
-        } else if let Some(mut min) = self.newest.peek_mut()
-            && t > min.0
-        {
-            // Replaced in place: one sift instead of a pop and a push.
-            *min = Reverse(t);
+            let at = place(&self.newest);
+            self.newest.insert(at, t);
+        } else if self.newest.first().is_some_and(|oldest| t > *oldest) {
+            // The oldest goes; those older than `t` move down one to make its place.
+            let at = place(&self.newest);
+            self.newest.copy_within(1..at, 0);
+            self.newest[at - 1] = t;
         }
     }
 
@@ -58,15 +71,81 @@ impl Frontier {
         if by <= chrono::TimeDelta::zero() {
             return;
         }
-        self.newest = self
-            .newest
-            .drain()
-            .map(|Reverse(t)| Reverse(t.checked_add_signed(by).unwrap_or(DateTime::<Utc>::MAX_UTC)))
-            .collect();
+        // Monotone: the order holds.
+        for t in &mut self.newest {
+            *t = t.checked_add_signed(by).unwrap_or(DateTime::<Utc>::MAX_UTC);
+        }
     }
 
     /// The k-th newest time (the oldest seen while fewer than k), `None` before any.
     pub fn value(&self) -> Option<DateTime<Utc>> {
-        self.newest.peek().map(|Reverse(t)| *t)
+        self.newest.first().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// The k newest times as a min-heap keeps them (what the frontier first was), through
+        /// observations in any order, quiet stretches, and a checkpoint stored in heap order.
+        #[test]
+        fn holds_the_k_newest_as_a_heap_does(
+            k in 1usize..20,
+            steps in proptest::collection::vec((0i64..5_000, 0u8..12), 0..300),
+        ) {
+            let mut frontier = Frontier::new(k);
+            let mut heap = BinaryHeap::<Reverse<DateTime<Utc>>>::new();
+            for (secs, op) in steps {
+                let t = DateTime::from_timestamp(1_767_225_600 + secs, 0).unwrap();
+                match op {
+                    0 => {
+                        let by = chrono::TimeDelta::seconds(secs / 10);
+                        frontier.advance(by);
+                        if by > chrono::TimeDelta::zero() {
+                            heap = heap.drain().map(|Reverse(t)| Reverse(t + by)).collect();
+                        }
+                    }
+                    1 => {
+                        let stored = serde_json::json!({"k": k, "newest": heap.clone().into_vec()});
+                        frontier = serde_json::from_value(stored).unwrap();
+                    }
+                    _ => {
+                        frontier.observe(t);
+                        if heap.len() < k {
+                            heap.push(Reverse(t));
+                        } else if let Some(mut min) = heap.peek_mut()
+                            && t > min.0
+                        {
+                            *min = Reverse(t);
+                        }
+                    }
+                }
+                prop_assert_eq!(frontier.value(), heap.peek().map(|r| r.0));
+                let mut held: Vec<_> = heap.iter().map(|r| r.0).collect();
+                held.sort_unstable();
+                prop_assert_eq!(&frontier.newest, &held);
+            }
+        }
+    }
+
+    #[test]
+    fn the_end_of_time_saturates() {
+        let mut f = Frontier::new(2);
+        f.observe(DateTime::<Utc>::MAX_UTC);
+        f.observe(DateTime::from_timestamp(0, 0).unwrap());
+        f.advance(chrono::TimeDelta::days(1));
+        assert_eq!(
+            f.value(),
+            Some(DateTime::<Utc>::from_timestamp(86_400, 0).unwrap())
+        );
+        f.advance(chrono::TimeDelta::MAX);
+        assert_eq!(f.value(), Some(DateTime::<Utc>::MAX_UTC));
     }
 }
