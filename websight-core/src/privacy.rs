@@ -38,6 +38,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use crate::event::{CompactString, Event};
+use crate::query::Pair;
 use crate::{CoreError, Result};
 
 /// The environment variable read for the pseudonym key.
@@ -357,16 +358,22 @@ fn scrub_url(url: &str) -> Option<String> {
     let Some((base, query, fragment)) = crate::query::split_query(url) else {
         return scrub_path(url);
     };
-    let personal =
-        |k: &str, v: &str| !k.starts_with("utm_") && personal_name(k) || looks_like_email(v);
+    let personal = |pair: Pair<'_>| {
+        let name = pair.name();
+        !name.starts_with("utm_") && personal_name(&name)
+            // An e-mail's `@` is sent as itself or escaped: other values are not decoded.
+            || memchr::memchr2(b'@', b'%', pair.sent_value().as_bytes()).is_some()
+                && looks_like_email(&pair.value())
+    };
     let clean_base = scrub_path(base);
-    if clean_base.is_none() && !crate::query::pairs(query).any(|(k, v)| personal(&k, &v)) {
+    if clean_base.is_none() && !crate::query::pairs(query).any(personal) {
         return None;
     }
     let base = clean_base.as_deref().unwrap_or(base);
     let mut clean = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in crate::query::pairs(query) {
-        clean.append_pair(&k, if personal(&k, &v) { "(redacted)" } else { &v });
+    for pair in crate::query::pairs(query) {
+        let (k, v) = pair.decoded();
+        clean.append_pair(&k, if personal(pair) { "(redacted)" } else { &v });
     }
     let mut clean = format!("{base}?{}", clean.finish());
     if let Some(f) = fragment {

@@ -1,13 +1,64 @@
 //! A URL query's parameters, shared by the readers of UTM tags, click ids and personal
 //! parameters. `url::form_urlencoded::parse` is the reference; this yields the same pairs,
-//! but a pair holding neither `+` nor `%` (nearly all of them) is its own text, without the
-//! reference's decoding steps.
+//! but decodes a pair only when it is read and only if it holds `+` or `%` (nearly none
+//! do): a reader of UTM tags passes a search box's `q=dining+table` without decoding it.
 
 use std::borrow::Cow;
 
-/// The `(name, value)` pairs of `query` (the text after `?`), exactly as
-/// `url::form_urlencoded::parse` yields them.
-pub(crate) fn pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+/// One `name=value` pair of a query, as sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pair<'a>(&'a str);
+
+impl<'a> Pair<'a> {
+    /// The name and value exactly as `url::form_urlencoded::parse` yields them.
+    pub(crate) fn decoded(self) -> (Cow<'a, str>, Cow<'a, str>) {
+        if encoded(self.0) {
+            // One pair, so the reference yields exactly one.
+            return url::form_urlencoded::parse(self.0.as_bytes())
+                .next()
+                .unwrap_or_default();
+        }
+        let (name, value) = self.split();
+        (Cow::Borrowed(name), Cow::Borrowed(value))
+    }
+
+    /// The decoded name (the value left as sent).
+    pub(crate) fn name(self) -> Cow<'a, str> {
+        let (name, _) = self.split();
+        if encoded(name) {
+            self.decoded().0
+        } else {
+            Cow::Borrowed(name)
+        }
+    }
+
+    /// The decoded value.
+    pub(crate) fn value(self) -> Cow<'a, str> {
+        self.decoded().1
+    }
+
+    /// The value as sent: empty exactly when the decoded one is (decoding turns each `+`
+    /// and `%` escape into a character, never into nothing).
+    pub(crate) fn sent_value(self) -> &'a str {
+        self.split().1
+    }
+
+    fn split(self) -> (&'a str, &'a str) {
+        match memchr::memchr(b'=', self.0.as_bytes()) {
+            Some(i) => (&self.0[..i], &self.0[i + 1..]),
+            None => (self.0, ""),
+        }
+    }
+}
+
+/// Whether form-decoding `text` can change it.
+fn encoded(text: &str) -> bool {
+    memchr::memchr2(b'+', b'%', text.as_bytes()).is_some()
+}
+
+/// The pairs of `query` (the text after `?`), as `url::form_urlencoded::parse` yields them
+/// once [decoded](Pair::decoded).
+pub(crate) fn pairs(query: &str) -> impl Iterator<Item = Pair<'_>> {
     // Split at ASCII bytes, so every piece is on a char boundary.
     let mut start = 0;
     memchr::memchr_iter(b'&', query.as_bytes())
@@ -18,18 +69,7 @@ pub(crate) fn pairs(query: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, 
             pair
         })
         .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            if memchr::memchr2(b'+', b'%', pair.as_bytes()).is_some() {
-                // One pair, so the reference yields exactly one.
-                return url::form_urlencoded::parse(pair.as_bytes())
-                    .next()
-                    .unwrap_or_default();
-            }
-            match memchr::memchr(b'=', pair.as_bytes()) {
-                Some(i) => (Cow::Borrowed(&pair[..i]), Cow::Borrowed(&pair[i + 1..])),
-                None => (Cow::Borrowed(pair), Cow::Borrowed("")),
-            }
-        })
+        .map(Pair)
 }
 
 /// `url` split at its first `?` and then at the first `#` after that: the part before, the
@@ -56,7 +96,13 @@ mod tests {
 
     fn ours(query: &str) -> Vec<(String, String)> {
         pairs(query)
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .map(|pair| {
+                let (k, v) = pair.decoded();
+                // Each part read alone is the same.
+                assert_eq!((pair.name(), pair.value()), (k.clone(), v.clone()));
+                assert_eq!(pair.sent_value().is_empty(), v.is_empty());
+                (k.into_owned(), v.into_owned())
+            })
             .collect()
     }
 

@@ -386,8 +386,8 @@ pub fn campaign_from_url(url: &str) -> Campaign {
         return Campaign::default();
     };
     let mut c = Campaign::default();
-    for (k, v) in crate::query::pairs(query) {
-        let slot = match k.as_ref() {
+    for pair in crate::query::pairs(query) {
+        let slot = match pair.name().as_ref() {
             "utm_source" => &mut c.source,
             "utm_medium" => &mut c.medium,
             "utm_campaign" => &mut c.name,
@@ -395,8 +395,8 @@ pub fn campaign_from_url(url: &str) -> Campaign {
             "utm_content" => &mut c.content,
             _ => continue,
         };
-        if slot.is_none() && !v.is_empty() {
-            *slot = Some(cap(CompactString::from(v), 256));
+        if slot.is_none() && !pair.sent_value().is_empty() {
+            *slot = Some(cap(CompactString::from(pair.value()), 256));
         }
     }
     c

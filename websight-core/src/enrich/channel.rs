@@ -323,8 +323,9 @@ fn same_host(a: &str, b: &str) -> bool {
 /// A non-empty `gclid` in the URL's query (a fragment never reaches the server, and Google
 /// Ads puts its click id in the query).
 fn has_gclid(url: &str) -> bool {
-    crate::query::split_query(url)
-        .is_some_and(|(_, q, _)| crate::query::pairs(q).any(|(k, v)| k == "gclid" && !v.is_empty()))
+    crate::query::split_query(url).is_some_and(|(_, q, _)| {
+        crate::query::pairs(q).any(|p| p.name() == "gclid" && !p.sent_value().is_empty())
+    })
 }
 
 /// The lower-case host of a URL (`None` for anything without one, e.g. `android-app://`
