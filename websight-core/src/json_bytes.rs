@@ -1,5 +1,8 @@
 //! Byte-level scanning shared by websight's JSON readers (the decoder's scanner and the
-//! check a JSON-lines sink makes before writing a payload as it is).
+//! check a JSON-lines sink makes before writing a payload as it is), and the text of a
+//! number they read.
+
+use serde_json::Number;
 
 /// A string's end, from `from` (just after its opening quote) in `bytes`: the offset after
 /// its closing quote, and whether it holds escapes. Each escape is checked as serde_json
@@ -131,9 +134,32 @@ fn short(bytes: &[u8]) -> Option<usize> {
     }
 }
 
+/// `f` of a number's text as serde_json's `Display` writes it (by its own writers, itoa and
+/// zmij, without `fmt`'s machinery).
+pub(crate) fn number_text<R>(n: &Number, f: impl FnOnce(&str) -> R) -> R {
+    if let Some(u) = n.as_u64() {
+        f(itoa::Buffer::new().format(u))
+    } else if let Some(i) = n.as_i64() {
+        f(itoa::Buffer::new().format(i))
+    } else {
+        // Neither integer: a finite float (serde_json holds no other).
+        f(zmij::Buffer::new().format_finite(n.as_f64().unwrap_or_default()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn number_text_is_display(u: u64, i: i64, f: f64) {
+            let numbers = [Some(Number::from(u)), Some(Number::from(i)), Number::from_f64(f)];
+            for n in numbers.into_iter().flatten() {
+                proptest::prop_assert_eq!(number_text(&n, str::to_owned), n.to_string());
+            }
+        }
+    }
 
     #[test]
     fn string_ends_after_its_closing_quote_and_says_whether_it_escapes() {

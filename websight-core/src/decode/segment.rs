@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use super::wire::{
     CampaignFields, Field, ListOr, Message, PageFields, ProductFields, Props, Scalar,
@@ -16,6 +16,7 @@ use crate::event::{
     Campaign, CompactString, Event, MessageType, Money, Page, ProductItem, Properties, clip,
     format_compact, trim,
 };
+use crate::json_bytes::number_text;
 
 type Object = Map<String, Value>;
 
@@ -320,19 +321,6 @@ fn text(value: Option<Scalar<'_>>, field: &str) -> Result<Option<CompactString>,
     }
 }
 
-/// `f` of a number's text as serde_json's `Display` writes it (by its own writers, itoa and
-/// zmij, without `fmt`'s machinery).
-fn number_text<R>(n: &Number, f: impl FnOnce(&str) -> R) -> R {
-    if let Some(u) = n.as_u64() {
-        f(itoa::Buffer::new().format(u))
-    } else if let Some(i) = n.as_i64() {
-        f(itoa::Buffer::new().format(i))
-    } else {
-        // Neither integer: a finite float (serde_json holds no other).
-        f(zmij::Buffer::new().format_finite(n.as_f64().unwrap_or_default()))
-    }
-}
-
 /// An RFC 3339 time; an ISO 8601 time without offset is read as UTC; an integer is epoch
 /// milliseconds.
 fn time(value: Option<Scalar<'_>>, field: &str) -> Result<Option<DateTime<Utc>>, DeadLetterReason> {
@@ -405,11 +393,7 @@ pub fn campaign_from_url(url: &str) -> Campaign {
 fn money(value: Option<Scalar<'_>>, field: &str) -> Result<Option<Money>, DeadLetterReason> {
     let parsed = match value {
         None | Some(Scalar::Null) => return Ok(None),
-        // The number's shortest text (as serde_json prints it), on the stack.
-        Some(Scalar::Num(n)) => match Money::from_whole_number(&n) {
-            Some(whole) => Ok(whole),
-            None => number_text(&n, |t| t.parse()),
-        },
+        Some(Scalar::Num(n)) => Money::from_number(&n),
         Some(Scalar::Str(s)) => trim(&s).parse(),
         Some(other) => Err(crate::event::MoneyError::NotDecimal(clip(
             &other.into_value().to_string(),
@@ -761,44 +745,6 @@ mod tests {
             one(bad).unwrap_err().reason,
             DeadLetterReason::Shape("`anonymousId` is not a string".into())
         );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn number_text_is_display(u: u64, i: i64, f: f64) {
-            let numbers = [Some(Number::from(u)), Some(Number::from(i)), Number::from_f64(f)];
-            for n in numbers.into_iter().flatten() {
-                proptest::prop_assert_eq!(number_text(&n, str::to_owned), n.to_string());
-            }
-        }
-
-        #[test]
-        fn whole_amounts_read_as_their_text_reads(u: u64, i: i64, f: f64, w in -1e17f64..1e17) {
-            let numbers = [
-                Some(Number::from(u)),
-                Some(Number::from(i)),
-                Number::from_f64(f),
-                Number::from_f64(w.trunc()),
-                Number::from_f64(9_007_199_254_740_992.0),
-                Number::from_f64(-0.0),
-            ];
-            for n in numbers.into_iter().flatten() {
-                if let Some(whole) = Money::from_whole_number(&n) {
-                    proptest::prop_assert_eq!(Ok(whole), number_text(&n, str::parse::<Money>));
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn whole_prices_take_the_short_way_and_the_rest_the_text() {
-        let whole = |f: f64| Money::from_whole_number(&Number::from_f64(f).unwrap());
-        assert_eq!(whole(4500.0), Some(Money::from_units(45_000_000)));
-        assert_eq!(whole(-3.0), Some(Money::from_units(-30_000)));
-        assert_eq!(whole(19.99), None);
-        assert_eq!(whole(1e300), None);
-        assert_eq!(Money::from_whole_number(&Number::from(u64::MAX)), None);
-        assert_eq!(Money::from_whole_number(&Number::from(i64::MAX)), None);
     }
 
     #[test]

@@ -97,10 +97,18 @@ impl Money {
         self.0 < 0
     }
 
-    /// A JSON number that is a whole amount (most prices: `4500`, `4500.0`) without writing
-    /// and reading back its text; `None` for any other number (fractions, magnitudes from
-    /// 2⁵³ on, overflow), which the text parser reads (and explains).
-    pub(crate) fn from_whole_number(n: &serde_json::Number) -> Option<Money> {
+    /// A JSON number, exactly as its text (as serde_json writes it) reads.
+    pub(crate) fn from_number(n: &serde_json::Number) -> Result<Money, MoneyError> {
+        match Money::whole(n) {
+            Some(whole) => Ok(whole),
+            None => crate::json_bytes::number_text(n, str::parse),
+        }
+    }
+
+    /// A number that is a whole amount (most prices: `4500`, `4500.0`) without writing and
+    /// reading back its text; `None` for any other (fractions, magnitudes from 2⁵³ on,
+    /// overflow), which the text reads (and explains).
+    fn whole(n: &serde_json::Number) -> Option<Money> {
         let whole = match n.as_i64() {
             Some(i) => i,
             None => {
@@ -119,7 +127,7 @@ impl Money {
     pub fn from_json(value: &serde_json::Value) -> Option<Result<Money, MoneyError>> {
         match value {
             serde_json::Value::Null => None,
-            serde_json::Value::Number(n) => Some(n.to_string().parse()),
+            serde_json::Value::Number(n) => Some(Money::from_number(n)),
             serde_json::Value::String(s) => Some(s.trim().parse()),
             other => Some(Err(MoneyError::NotDecimal(crate::event::clip(
                 &other.to_string(),
@@ -252,6 +260,7 @@ impl<'de> Deserialize<'de> for Money {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use serde_json::Number;
 
     /// The parser as first written (with copies), kept as the oracle of the in-place one.
     fn reference(text: &str) -> Option<i64> {
@@ -304,6 +313,25 @@ mod tests {
 
     proptest! {
         #[test]
+        fn whole_amounts_read_as_their_text_reads(u: u64, i: i64, f: f64, w in -1e17f64..1e17) {
+            let numbers = [
+                Some(Number::from(u)),
+                Some(Number::from(i)),
+                Number::from_f64(f),
+                Number::from_f64(w.trunc()),
+                Number::from_f64(9_007_199_254_740_992.0),
+                Number::from_f64(-0.0),
+            ];
+            for n in numbers.into_iter().flatten() {
+                let text = n.to_string().parse::<Money>();
+                if let Some(whole) = Money::whole(&n) {
+                    prop_assert_eq!(Ok(whole), text.clone());
+                }
+                prop_assert_eq!(Money::from_number(&n), text);
+            }
+        }
+
+        #[test]
         fn parses_as_the_reference(
             sign in prop::sample::select(vec!["", "-", "+"]),
             int in "[0-9]{0,22}",
@@ -335,6 +363,17 @@ mod tests {
 
     fn m(s: &str) -> Money {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn whole_prices_take_the_short_way_and_the_rest_the_text() {
+        let whole = |f: f64| Money::whole(&Number::from_f64(f).unwrap());
+        assert_eq!(whole(4500.0), Some(Money::from_units(45_000_000)));
+        assert_eq!(whole(-3.0), Some(Money::from_units(-30_000)));
+        assert_eq!(whole(19.99), None);
+        assert_eq!(whole(1e300), None);
+        assert_eq!(Money::whole(&Number::from(u64::MAX)), None);
+        assert_eq!(Money::whole(&Number::from(i64::MAX)), None);
     }
 
     #[test]
