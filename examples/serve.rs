@@ -4,7 +4,7 @@
 //! ```text
 //! cargo run --release --features collector --example serve -- --listen 127.0.0.1:8080
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
-//!     [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N]
+//!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N]
 //!     [--lateness SECONDS] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE
 //!     [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
@@ -42,6 +42,11 @@
 //! behind the newest events one may still arrive: raise it for a backfill sent out of
 //! order (SDK retries reorder batches); a restart must keep it, since the checkpoint
 //! refuses other settings.
+//!
+//! A checkpoint is due every `--checkpoint-every` flow batches (default 20) but takes at
+//! most `--checkpoint-share` of the flow's time (default 0.1): it holds every open visit
+//! and recent message id, so under heavy traffic it takes long, and the next waits nine
+//! times as long (at 0.1). A restart replays the raw log from the last one.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -74,19 +79,21 @@ struct Args {
     collector: CollectorParams,
     idle: Duration,
     checkpoint_every: u64,
+    checkpoint_share: f64,
     publish: Duration,
     lateness: i64,
     servers: Option<Servers>,
     dp: Option<cli::DpRelease>,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
     let mut out_dir = PathBuf::from("websight-serve");
     let mut collector = CollectorParams::default();
     let (mut idle, mut checkpoint_every, mut publish) = (5, 20, 250);
+    let mut checkpoint_share = 0.1;
     let mut lateness = AnalyticsConfig::default().sessions.allowed_lateness_seconds as u64;
     let mut servers = false;
     let (mut kafka, mut redis, mut mongodb, mut search, mut prefix) =
@@ -103,6 +110,7 @@ fn parse_args() -> Result<Args, String> {
             "--out-dir" => out_dir = PathBuf::from(flags.value()?),
             "--idle-seconds" => idle = flags.parse()?,
             "--checkpoint-every" => checkpoint_every = flags.parse()?,
+            "--checkpoint-share" => checkpoint_share = flags.parse()?,
             "--publish-ms" => publish = flags.parse()?,
             "--lateness" => lateness = flags.parse()?,
             "--servers" => servers = true,
@@ -134,6 +142,9 @@ fn parse_args() -> Result<Args, String> {
     } else {
         None
     };
+    if !(checkpoint_share > 0.0 && checkpoint_share <= 1.0) {
+        return Err("--checkpoint-share is a share of the time: above 0, at most 1".into());
+    }
     Ok(Args {
         listen: listen.ok_or(format!("--listen is required\n{USAGE}"))?,
         servers,
@@ -141,6 +152,7 @@ fn parse_args() -> Result<Args, String> {
         collector,
         idle: Duration::from_secs(idle.max(1)),
         checkpoint_every: checkpoint_every.max(1),
+        checkpoint_share,
         publish: Duration::from_millis(publish),
         lateness: i64::try_from(lateness).map_err(|_| "--lateness is too large")?,
         dp: dp.check(&AnalyticsConfig::default().currency)?,
@@ -224,7 +236,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         Gate::new(GateConfig::default())?,
         StreamAnalytics::new(config.clone(), ProductCatalogue::default())?,
     )
-    .live(args.idle);
+    .live(args.idle)
+    .checkpoint_share(args.checkpoint_share);
     let publisher = board.clone();
     let every = args.publish;
     let dp_tally = match &args.dp {

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use websight_core::gate::{FilterStats, GateConfig, bloom_size, hash64};
+use websight_core::snapshot::Snapshot;
 
 use crate::backoff::Backoff;
 use crate::{ConnectorError, Result};
@@ -522,7 +523,7 @@ impl websight_core::gate::GateState for RedisGateState {
     }
 
     /// The state's keys as Redis `DUMP`s (hex), so a checkpoint can put the server back.
-    async fn snapshot(&mut self) -> websight_core::Result<Option<serde_json::Value>> {
+    async fn snapshot(&mut self) -> websight_core::Result<Option<Snapshot>> {
         let mut pipe = redis::pipe();
         for key in STATE_KEYS {
             pipe.cmd("DUMP").arg(self.key(key));
@@ -540,13 +541,14 @@ impl websight_core::gate::GateState for RedisGateState {
                 ((*key).to_owned(), hex.into())
             })
             .collect();
-        Ok(Some(serde_json::Value::Object(keys)))
+        Ok(Some(Snapshot::of(&keys)?))
     }
 
     /// Puts every key back as it was at the checkpoint (`RESTORE … REPLACE`, or deleted when
     /// it did not exist yet): what batches after it added is undone, so their replay judges
     /// exactly as the first time.
-    async fn restore(&mut self, snapshot: serde_json::Value) -> websight_core::Result<()> {
+    async fn restore(&mut self, snapshot: &Snapshot) -> websight_core::Result<()> {
+        let snapshot: serde_json::Map<String, serde_json::Value> = snapshot.parse()?;
         let mut pipe = redis::pipe();
         for key in STATE_KEYS {
             let name = self.key(key);

@@ -84,6 +84,7 @@ pub mod privacy;
 mod query;
 pub mod record;
 pub mod sentiment;
+pub mod snapshot;
 pub mod summary;
 pub mod synth;
 pub mod watermark;

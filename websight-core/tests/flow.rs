@@ -543,3 +543,56 @@ impl websight_core::io::EventSource for Positioned {
         self.lines.resume(taken, None).await
     }
 }
+
+/// Counts the checkpoints saved, each taking `takes` (a large state written slowly).
+struct Slow {
+    takes: std::time::Duration,
+    saved: usize,
+}
+
+#[async_trait::async_trait]
+impl websight_core::flow::Checkpoints for Slow {
+    fn due(&mut self, _: &websight_core::flow::FlowCounts) -> bool {
+        true
+    }
+    async fn save(&mut self, _: websight_core::flow::Checkpoint) -> websight_core::Result<()> {
+        std::thread::sleep(self.takes);
+        self.saved += 1;
+        Ok(())
+    }
+    async fn clear(&mut self) -> websight_core::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn checkpoints_take_at_most_their_share_of_the_time() {
+    let g = generator(300, 5);
+    let raws = websight_testkit::lines(&g);
+    let batches = raws.len().div_ceil(100);
+    assert!(batches >= 10);
+    let saved = |share: f64| {
+        let mut stores = Embedded::default();
+        let mut f = flow(&g).batch_size(100).checkpoint_share(share);
+        let mut out = Outputs {
+            state: &mut stores.state,
+            checked: &mut stores.checked,
+            dead_letters: &mut stores.dead,
+            sessions: &mut stores.sessions,
+            documents: &mut stores.index,
+        };
+        let mut source = MemorySource::new(raws.iter().cloned());
+        let mut slow = Slow {
+            takes: std::time::Duration::from_millis(50),
+            saved: 0,
+        };
+        let counts =
+            block_on(f.run_checkpointed(&mut source, &mut out, &mut (), &mut slow)).unwrap();
+        assert_eq!(counts.batches, batches as u64);
+        slow.saved
+    };
+    // Every batch, and the last one at the end.
+    assert_eq!(saved(1.0), batches + 1);
+    // The first took 50 ms: none for the next 4.95 s (the run is shorter), then the end's.
+    assert_eq!(saved(0.01), 2);
+}

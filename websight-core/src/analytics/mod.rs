@@ -79,6 +79,7 @@ pub use visit::{DEFAULT_CURRENCY, OrderView, Step, Visit};
 
 use crate::event::Event;
 use crate::sentiment::Vader;
+use crate::snapshot::Snapshot;
 use crate::{CoreError, Result};
 
 /// One decoded Segment message, for the analytics modules' tests.
@@ -220,16 +221,16 @@ impl StreamAnalytics {
         })
     }
 
-    /// The state as JSON, for a checkpoint. Documents not yet [drained](Self::drain) are not
-    /// part of it: take it between batches.
-    pub fn snapshot(&self) -> Result<serde_json::Value> {
-        Ok(serde_json::to_value(self)?)
+    /// The state as JSON text, for a checkpoint. Documents not yet [drained](Self::drain)
+    /// are not part of it: take it between batches.
+    pub fn snapshot(&self) -> Result<Snapshot> {
+        Snapshot::of(self)
     }
 
     /// The engine a [`StreamAnalytics::snapshot`] was taken of, checked: its settings must be
     /// `config` (a checkpoint of other settings would not continue the same stream).
-    pub fn restore(config: &AnalyticsConfig, snapshot: serde_json::Value) -> Result<Self> {
-        let restored: StreamAnalytics = serde_json::from_value(snapshot)?;
+    pub fn restore(config: &AnalyticsConfig, snapshot: &Snapshot) -> Result<Self> {
+        let restored: StreamAnalytics = snapshot.parse()?;
         if &restored.config != config {
             return Err(CoreError::parameter(
                 "checkpoint",

@@ -47,6 +47,7 @@ mod known_users;
 mod rules;
 mod score;
 mod seen;
+mod snapshot;
 mod state;
 mod times;
 
@@ -211,33 +212,6 @@ impl Default for PersonState {
             agent: None,
         }
     }
-}
-
-/// A person's state in a [`GateSnapshot`] (the rule by name).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct PersonSnapshot {
-    last: DateTime<Utc>,
-    rejected_by: Option<String>,
-    visit: String,
-    counted: bool,
-}
-
-/// The gate's own state at a checkpoint: per-person rule state, recent message ids, the
-/// event-time frontier, counts, and each stateful rule's tallies (by rule name). Taken with
-/// [`Gate::snapshot`], put back with [`Gate::restore`]; what a [`GateState`] holds is saved
-/// by the state itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct GateSnapshot {
-    persons: FastMap<String, PersonSnapshot>,
-    seen: SeenIds,
-    frontier: Frontier,
-    since_eviction: u64,
-    /// The frontier at the last sweep (absent in earlier versions' checkpoints: a sweep is
-    /// then due as if none had run).
-    #[serde(default)]
-    swept_at: Option<DateTime<Utc>>,
-    stats: GateStats,
-    rules: Vec<(String, serde_json::Value)>,
 }
 
 /// The gate. See the [module docs](self).
@@ -514,77 +488,6 @@ impl Gate {
         for rule in &mut self.rules {
             rule.evict(horizon);
         }
-    }
-
-    /// The gate's own state, for a checkpoint.
-    pub fn snapshot(&self) -> GateSnapshot {
-        GateSnapshot {
-            persons: self
-                .persons
-                .iter()
-                .map(|(person, p)| {
-                    let snapshot = PersonSnapshot {
-                        last: p.last,
-                        rejected_by: p.rejected_by.map(str::to_owned),
-                        visit: p.visit.clone(),
-                        counted: p.counted,
-                    };
-                    (person.clone(), snapshot)
-                })
-                .collect(),
-            seen: self.seen.clone(),
-            frontier: self.frontier.clone(),
-            since_eviction: self.since_eviction,
-            swept_at: self.swept_at,
-            stats: self.stats.clone(),
-            rules: self
-                .rules
-                .iter()
-                .map(|r| (r.name().to_owned(), r.state()))
-                .collect(),
-        }
-    }
-
-    /// Continues from `snapshot`; its rules must be this gate's, in order.
-    pub fn restore(&mut self, snapshot: GateSnapshot) -> Result<()> {
-        let names: Vec<&'static str> = self.rules.iter().map(|r| r.name()).collect();
-        if snapshot.rules.len() != names.len()
-            || snapshot.rules.iter().zip(&names).any(|((a, _), b)| a != b)
-        {
-            return Err(crate::CoreError::parameter(
-                "checkpoint",
-                "the gate's rules differ from the checkpoint's",
-            ));
-        }
-        let rule = |name: Option<String>| -> Result<Option<&'static str>> {
-            name.map(|n| {
-                names.iter().copied().find(|r| *r == n).ok_or_else(|| {
-                    crate::CoreError::parameter("checkpoint", format!("unknown rule {n:?}"))
-                })
-            })
-            .transpose()
-        };
-        let mut persons = FastMap::default();
-        for (person, p) in snapshot.persons {
-            let state = PersonState {
-                last: p.last,
-                rejected_by: rule(p.rejected_by)?,
-                visit: p.visit,
-                counted: p.counted,
-                agent: None,
-            };
-            persons.insert(person, state);
-        }
-        for (r, (_, state)) in self.rules.iter_mut().zip(snapshot.rules) {
-            r.restore(state)?;
-        }
-        self.persons = persons;
-        self.seen = snapshot.seen;
-        self.frontier = snapshot.frontier;
-        self.since_eviction = snapshot.since_eviction;
-        self.swept_at = snapshot.swept_at;
-        self.stats = snapshot.stats;
-        Ok(())
     }
 
     /// The settings.

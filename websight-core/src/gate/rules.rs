@@ -10,6 +10,7 @@ use super::times::Times;
 use crate::enrich::Agent;
 use crate::event::{Event, Money};
 use crate::hash::{FastMap, slot};
+use crate::snapshot::Snapshot;
 
 /// What the gate knows about an event beyond the event itself.
 #[derive(Debug, Clone, Copy)]
@@ -36,11 +37,11 @@ pub trait SecurityRule: Send {
     /// bounded by the traffic of the last hour, not of the whole stream).
     fn evict(&mut self, _horizon: DateTime<Utc>) {}
     /// The rule's state for a checkpoint (`null` for a stateless rule).
-    fn state(&self) -> serde_json::Value {
-        serde_json::Value::Null
+    fn state(&self) -> crate::Result<Snapshot> {
+        Snapshot::of(&())
     }
     /// Continues from a [`SecurityRule::state`].
-    fn restore(&mut self, _state: serde_json::Value) -> crate::Result<()> {
+    fn restore(&mut self, _state: &Snapshot) -> crate::Result<()> {
         Ok(())
     }
 }
@@ -48,11 +49,11 @@ pub trait SecurityRule: Send {
 /// `state`/`restore` of a rule whose state is one serialisable field.
 macro_rules! stateful {
     ($field:ident) => {
-        fn state(&self) -> serde_json::Value {
-            serde_json::to_value(&self.$field).unwrap_or_default()
+        fn state(&self) -> crate::Result<Snapshot> {
+            Snapshot::of(&self.$field)
         }
-        fn restore(&mut self, state: serde_json::Value) -> crate::Result<()> {
-            self.$field = serde_json::from_value(state)?;
+        fn restore(&mut self, state: &Snapshot) -> crate::Result<()> {
+            self.$field = state.parse()?;
             Ok(())
         }
     };

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use super::{HyperLogLog, KnownUsers};
 use crate::Result;
 use crate::model::UserId;
+use crate::snapshot::Snapshot;
 
 /// What one batch of the gate adds to its shared state.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -53,11 +54,11 @@ pub trait GateState: Send {
     }
     /// The state for a checkpoint when it lives in this process; `None` (the default) when
     /// it is kept durably where it is (a server).
-    async fn snapshot(&mut self) -> Result<Option<serde_json::Value>> {
+    async fn snapshot(&mut self) -> Result<Option<Snapshot>> {
         Ok(None)
     }
     /// Continues from a [`GateState::snapshot`].
-    async fn restore(&mut self, _snapshot: serde_json::Value) -> Result<()> {
+    async fn restore(&mut self, _snapshot: &Snapshot) -> Result<()> {
         Err(crate::CoreError::parameter(
             "checkpoint",
             "this gate state keeps no snapshots",
@@ -225,7 +226,7 @@ impl GateState for MemoryGateState {
         Ok(Some(self.known.stats()))
     }
 
-    async fn snapshot(&mut self) -> Result<Option<serde_json::Value>> {
+    async fn snapshot(&mut self) -> Result<Option<Snapshot>> {
         let mut known = String::new();
         crate::hash::push_hex(&mut known, &self.known.snapshot());
         let snapshot = MemorySnapshot {
@@ -243,11 +244,11 @@ impl GateState for MemoryGateState {
                 .map(|(u, v)| (u.clone(), v.last))
                 .collect(),
         };
-        Ok(Some(serde_json::to_value(snapshot)?))
+        Ok(Some(Snapshot::of(&snapshot)?))
     }
 
-    async fn restore(&mut self, snapshot: serde_json::Value) -> Result<()> {
-        let s: MemorySnapshot = serde_json::from_value(snapshot)?;
+    async fn restore(&mut self, snapshot: &Snapshot) -> Result<()> {
+        let s: MemorySnapshot = snapshot.parse()?;
         let bytes = crate::hash::from_hex(&s.known)
             .ok_or_else(|| crate::CoreError::invalid("known_users", "not hex"))?;
         self.known = KnownUsers::restore(bytes)?;
@@ -313,11 +314,11 @@ mod tests {
         // first sweep after the restore.
         let snapshot = block_on(state.snapshot()).unwrap().unwrap();
         let mut restored = MemoryGateState::new(&config).unwrap();
-        block_on(restored.restore(snapshot.clone())).unwrap();
-        let mut older = snapshot;
+        block_on(restored.restore(&snapshot)).unwrap();
+        let mut older: serde_json::Value = snapshot.parse().unwrap();
         older.as_object_mut().unwrap().remove("last_visit").unwrap();
         let mut migrated = MemoryGateState::new(&config).unwrap();
-        block_on(migrated.restore(older)).unwrap();
+        block_on(migrated.restore(&Snapshot::of(&older).unwrap())).unwrap();
         for s in [&mut state, &mut restored] {
             s.sweep(start + 69 * DAY);
             assert_eq!(s.users_with_sessions(), 60_001, "day 40's persons: 29 days");

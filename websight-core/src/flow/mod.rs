@@ -75,6 +75,10 @@ use crate::io::{
 };
 use crate::privacy::Privacy;
 
+mod checkpoint;
+
+pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, Checkpoints, FileCheckpoints};
+
 /// The header that carries a dead letter's reason.
 pub const REASON_HEADER: &str = "websight.reason";
 
@@ -382,115 +386,10 @@ pub struct Flow {
     taken: u64,
     /// Set for a live source: how long it must be quiet before event time moves on its own.
     idle_after: Option<std::time::Duration>,
-}
-
-/// Where the flow can continue from after a crash: everything the flow, an in-process gate
-/// state and the observer hold after `position` source items, taken between batches —
-/// after the batch's outputs were acknowledged and the source committed. Restored with
-/// [`Flow::restore`], the flow continues exactly as if it had never stopped: the same
-/// verdicts, visits, documents and counts.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Checkpoint {
-    /// Format version ([`CHECKPOINT_VERSION`]).
-    pub version: u32,
-    /// Source items taken and committed before the checkpoint.
-    pub position: u64,
-    /// The counts so far.
-    pub counts: FlowCounts,
-    /// The gate's own state ([`crate::gate::GateSnapshot`]).
-    pub gate: serde_json::Value,
-    /// The gate state, when it lives in the process (`None`: on a server).
-    pub state: Option<serde_json::Value>,
-    /// The analytics' state.
-    pub analytics: serde_json::Value,
-    /// The observer's tallies.
-    pub observer: serde_json::Value,
-    /// The source's own position ([`EventSource::position`]).
-    #[serde(default)]
-    pub source: Option<serde_json::Value>,
-    /// Whatever the caller keeps beside (e.g. the lengths of its output files).
-    pub extra: serde_json::Value,
-}
-
-/// The checkpoint format this version writes and reads.
-pub const CHECKPOINT_VERSION: u32 = 3;
-
-/// Where checkpoints go and when: [`Flow::run_checkpointed`] asks after every committed
-/// batch. [`FileCheckpoints`] is the embedded one.
-#[async_trait::async_trait]
-pub trait Checkpoints: Send {
-    /// Whether to take one now (`counts.batches` batches are committed).
-    fn due(&mut self, counts: &FlowCounts) -> bool;
-    /// Stores `checkpoint` durably; returns when it is.
-    async fn save(&mut self, checkpoint: Checkpoint) -> Result<()>;
-    /// Removes the last checkpoint (the run completed: a new one starts afresh).
-    async fn clear(&mut self) -> Result<()>;
-}
-
-/// Checkpoints in a JSON file, every `every` batches, replaced atomically (written beside,
-/// synced, renamed): a crash at any moment leaves the previous or the new one whole.
-#[derive(Debug, Clone)]
-pub struct FileCheckpoints {
-    path: std::path::PathBuf,
-    every: u64,
-}
-
-impl FileCheckpoints {
-    /// Checkpoints at `path` every `every` batches (at least 1).
-    pub fn new(path: impl Into<std::path::PathBuf>, every: u64) -> FileCheckpoints {
-        FileCheckpoints {
-            path: path.into(),
-            every: every.max(1),
-        }
-    }
-
-    /// The last checkpoint saved there, if any.
-    pub fn load(&self) -> Result<Option<Checkpoint>> {
-        let text = match std::fs::read(&self.path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        let checkpoint: Checkpoint = serde_json::from_slice(&text)?;
-        if checkpoint.version != CHECKPOINT_VERSION {
-            return Err(crate::CoreError::parameter(
-                "checkpoint",
-                format!(
-                    "version {} (this is {CHECKPOINT_VERSION})",
-                    checkpoint.version
-                ),
-            ));
-        }
-        Ok(Some(checkpoint))
-    }
-}
-
-#[async_trait::async_trait]
-impl Checkpoints for FileCheckpoints {
-    fn due(&mut self, counts: &FlowCounts) -> bool {
-        counts.batches.is_multiple_of(self.every)
-    }
-
-    async fn save(&mut self, checkpoint: Checkpoint) -> Result<()> {
-        let mut tmp = self.path.clone().into_os_string();
-        tmp.push(".tmp");
-        let tmp = std::path::PathBuf::from(tmp);
-        {
-            let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-            serde_json::to_writer(&mut file, &checkpoint)?;
-            let file = file.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-        }
-        std::fs::rename(&tmp, &self.path)?;
-        Ok(())
-    }
-
-    async fn clear(&mut self) -> Result<()> {
-        match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-            _ => Ok(()),
-        }
-    }
+    /// The most of the flow's time checkpoints may take ([`Flow::checkpoint_share`]).
+    checkpoint_share: f64,
+    /// Before then, a due checkpoint waits for the next due one.
+    next_checkpoint: Option<std::time::Instant>,
 }
 
 fn key(event: &Event) -> Option<String> {
@@ -682,6 +581,8 @@ impl Flow {
             counts: FlowCounts::default(),
             taken: 0,
             idle_after: None,
+            checkpoint_share: 1.0,
+            next_checkpoint: None,
         }
     }
 
@@ -694,6 +595,20 @@ impl Flow {
     /// written again, complete, later).
     pub fn live(mut self, idle_after: std::time::Duration) -> Self {
         self.idle_after = Some(idle_after);
+        self
+    }
+
+    /// Checkpoints take at most `share` (clamped to 0.01..=1) of the run's time: after one
+    /// that took `t`, those due before `t · (1 − share) / share` has passed are skipped.
+    /// A checkpoint holds every open visit and recent message id, so it grows with the
+    /// traffic; counted in batches alone (default, share 1), it would come more often just
+    /// as it grows — a fast flow reads small batches — and stall a busy collector.
+    pub fn checkpoint_share(mut self, share: f64) -> Self {
+        self.checkpoint_share = if share.is_nan() {
+            1.0
+        } else {
+            share.clamp(0.01, 1.0)
+        };
         self
     }
 
@@ -791,11 +706,18 @@ impl Flow {
             match checkpoints.as_deref_mut() {
                 None => source.commit().await?,
                 Some(c) => {
-                    if c.due(&self.counts) {
+                    let spaced = self
+                        .next_checkpoint
+                        .is_none_or(|at| std::time::Instant::now() >= at);
+                    if spaced && c.due(&self.counts) {
+                        let started = std::time::Instant::now();
                         let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
                         checkpoint.source = position.unwrap_or_else(|| source.position());
                         c.save(checkpoint).await?;
                         source.commit().await?;
+                        let share = self.checkpoint_share;
+                        let pause = started.elapsed().mul_f64((1.0 - share) / share);
+                        self.next_checkpoint = Some(std::time::Instant::now() + pause);
                     }
                 }
             }
@@ -861,7 +783,7 @@ impl Flow {
             version: CHECKPOINT_VERSION,
             position: self.taken,
             counts: self.counts,
-            gate: serde_json::to_value(self.gate.snapshot())?,
+            gate: self.gate.snapshot()?,
             state: None,
             analytics: self.analytics.snapshot()?,
             observer: observer.snapshot(),
@@ -883,10 +805,9 @@ impl Flow {
         source
             .resume(checkpoint.position, checkpoint.source.as_ref())
             .await?;
-        self.gate
-            .restore(serde_json::from_value(checkpoint.gate)?)?;
-        self.analytics = StreamAnalytics::restore(self.analytics.config(), checkpoint.analytics)?;
-        if let Some(snapshot) = checkpoint.state {
+        self.gate.restore(&checkpoint.gate)?;
+        self.analytics = StreamAnalytics::restore(self.analytics.config(), &checkpoint.analytics)?;
+        if let Some(snapshot) = &checkpoint.state {
             state.restore(snapshot).await?;
         }
         observer.restore(checkpoint.observer)?;
