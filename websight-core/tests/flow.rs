@@ -476,13 +476,7 @@ fn a_run_restored_from_its_last_checkpoint_ends_exactly_like_one_that_never_stop
                     .unwrap();
                 restarts += 1;
             }
-            let mut out = Outputs {
-                state: &mut stores.state,
-                checked: &mut stores.checked,
-                dead_letters: &mut stores.dead,
-                sessions: &mut stores.sessions,
-                documents: &mut stores.index,
-            };
+            let mut out = stores.outputs();
             match block_on(f.run_checkpointed(&mut source, &mut out, &mut tally, &mut checkpoints))
             {
                 Err(_) => continue,
@@ -574,13 +568,7 @@ fn checkpoints_take_at_most_their_share_of_the_time() {
     let saved = |share: f64| {
         let mut stores = Embedded::default();
         let mut f = flow(&g).batch_size(100).checkpoint_share(share);
-        let mut out = Outputs {
-            state: &mut stores.state,
-            checked: &mut stores.checked,
-            dead_letters: &mut stores.dead,
-            sessions: &mut stores.sessions,
-            documents: &mut stores.index,
-        };
+        let mut out = stores.outputs();
         let mut source = MemorySource::new(raws.iter().cloned());
         let mut slow = Slow {
             takes: std::time::Duration::from_millis(50),

@@ -111,6 +111,17 @@ impl Default for Embedded {
 }
 
 impl Embedded {
+    /// These stores as a flow's outputs.
+    pub fn outputs(&mut self) -> Outputs<'_> {
+        Outputs {
+            state: &mut self.state,
+            checked: &mut self.checked,
+            dead_letters: &mut self.dead,
+            sessions: &mut self.sessions,
+            documents: &mut self.index,
+        }
+    }
+
     /// Runs `flow` over `raws` (batches of `batch`) into these stores; asserts everything
     /// was committed.
     pub fn run(
@@ -121,13 +132,7 @@ impl Embedded {
         observer: &mut dyn Observer,
     ) -> (Flow, FlowCounts) {
         let mut flow = flow.batch_size(batch);
-        let mut out = Outputs {
-            state: &mut self.state,
-            checked: &mut self.checked,
-            dead_letters: &mut self.dead,
-            sessions: &mut self.sessions,
-            documents: &mut self.index,
-        };
+        let mut out = self.outputs();
         let mut source = MemorySource::new(raws.iter().cloned());
         let counts = block_on(flow.run(&mut source, &mut out, observer)).expect("embedded run");
         assert_eq!(source.committed(), raws.len(), "everything committed");
