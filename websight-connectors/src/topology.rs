@@ -335,10 +335,7 @@ impl Checkpoints for Tagged {
             extra["topics"] = ends.into();
         }
         checkpoint.extra = extra;
-        let position = checkpoint.position;
-        self.inner.save(checkpoint).await?;
-        tracing::info!(position, "checkpoint saved");
-        Ok(())
+        self.inner.save(checkpoint).await
     }
 
     async fn clear(&mut self) -> websight_core::Result<()> {

@@ -39,6 +39,15 @@ pub struct Checkpoint {
     pub extra: serde_json::Value,
 }
 
+impl Checkpoint {
+    /// The size of the states it holds (the gate's, the gate state's and the analytics'):
+    /// what grows with the traffic.
+    pub fn state_bytes(&self) -> usize {
+        let state = self.state.as_ref().map_or(0, |s| s.get().len());
+        self.gate.get().len() + state + self.analytics.get().len()
+    }
+}
+
 /// The checkpoint format this version writes and reads.
 pub const CHECKPOINT_VERSION: u32 = 3;
 

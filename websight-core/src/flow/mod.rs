@@ -710,14 +710,8 @@ impl Flow {
                         .next_checkpoint
                         .is_none_or(|at| std::time::Instant::now() >= at);
                     if spaced && c.due(&self.counts) {
-                        let started = std::time::Instant::now();
-                        let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
-                        checkpoint.source = position.unwrap_or_else(|| source.position());
-                        c.save(checkpoint).await?;
-                        source.commit().await?;
-                        let share = self.checkpoint_share;
-                        let pause = started.elapsed().mul_f64((1.0 - share) / share);
-                        self.next_checkpoint = Some(std::time::Instant::now() + pause);
+                        self.save_checkpoint(c, source, position, &mut *out.state, observer)
+                            .await?;
                     }
                 }
             }
@@ -728,23 +722,50 @@ impl Flow {
             && live
         {
             // Live: a restart continues the open visits.
-            let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
-            checkpoint.source = source.position();
-            c.save(checkpoint).await?;
-            source.commit().await?;
+            self.save_checkpoint(c, source, None, &mut *out.state, observer)
+                .await?;
         }
         self.finish(out, observer).await?;
         if let Some(c) = checkpoints
             && !live
         {
             // A restart after the end resumes here: nothing left to read, nothing to emit.
-            let mut checkpoint = self.checkpoint(&mut *out.state, observer).await?;
-            checkpoint.source = source.position();
-            c.save(checkpoint).await?;
-            source.commit().await?;
+            self.save_checkpoint(c, source, None, &mut *out.state, observer)
+                .await?;
         }
         observer.progress(self);
         Ok(self.counts)
+    }
+
+    /// Takes a checkpoint, saves it and commits the source. `position` is where the source
+    /// was before the next batch was read ahead (`None`: where it is). Checkpoints due
+    /// before this one's [share](Flow::checkpoint_share) of time has passed are skipped.
+    async fn save_checkpoint(
+        &mut self,
+        checkpoints: &mut dyn Checkpoints,
+        source: &mut dyn EventSource,
+        position: Option<Option<serde_json::Value>>,
+        state: &mut dyn GateState,
+        observer: &mut dyn Observer,
+    ) -> Result<()> {
+        let started = std::time::Instant::now();
+        let mut checkpoint = self.checkpoint(state, observer).await?;
+        checkpoint.source = position.unwrap_or_else(|| source.position());
+        let (at, bytes) = (checkpoint.position, checkpoint.state_bytes());
+        checkpoints.save(checkpoint).await?;
+        let took = started.elapsed();
+        // Before the commit: a crash right after this line replays from the checkpoint.
+        tracing::info!(
+            position = at,
+            megabytes = bytes as f64 / 1e6,
+            seconds = took.as_secs_f64(),
+            "checkpoint saved"
+        );
+        source.commit().await?;
+        let share = self.checkpoint_share;
+        let pause = took.mul_f64((1.0 - share) / share);
+        self.next_checkpoint = Some(std::time::Instant::now() + pause);
+        Ok(())
     }
 
     /// Whether the flow runs on a live source ([`Flow::live`]).
