@@ -52,7 +52,8 @@ impl Checkpoint {
 pub const CHECKPOINT_VERSION: u32 = 3;
 
 /// Where checkpoints go and when: [`Flow::run_checkpointed`] asks after every committed
-/// batch. [`FileCheckpoints`] is the embedded one.
+/// batch, unless the last checkpoint's [share](super::Flow::checkpoint_share) of time has
+/// not passed yet. [`FileCheckpoints`] is the embedded one.
 ///
 /// [`Flow::run_checkpointed`]: super::Flow::run_checkpointed
 #[async_trait::async_trait]
