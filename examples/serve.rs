@@ -206,9 +206,16 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         match &args.servers {
             None => {
                 let raw = args.out_dir.join("raw.jsonl");
+                let checkpoint = args.out_dir.join("checkpoint.json.zst");
+                // Collectors before 2026-12 kept it as plain JSON: read as it is, replaced by
+                // the next checkpoint.
+                let plain = args.out_dir.join("checkpoint.json");
+                if !checkpoint.exists() && plain.exists() {
+                    std::fs::rename(&plain, &checkpoint)?;
+                }
                 let options = TopologyOptions {
                     out_dir: Some(args.out_dir.clone()),
-                    checkpoint: Some((args.out_dir.join("checkpoint.json"), args.checkpoint_every)),
+                    checkpoint: Some((checkpoint, args.checkpoint_every)),
                     input: format!("the raw log {}", raw.display()),
                     ..TopologyOptions::default()
                 };

@@ -586,7 +586,8 @@ const STATE_KEYS: [&str; 5] = [
 
 /// [`Checkpoints`](websight_core::flow::Checkpoints) in Redis: the last one under
 /// `{prefix}checkpoint` (one `SET`, atomic), every `every` batches — the servers' counterpart
-/// of [`websight_core::flow::FileCheckpoints`].
+/// of [`websight_core::flow::FileCheckpoints`], in the same compressed JSON
+/// ([`Checkpoint::write_to`](websight_core::flow::Checkpoint::write_to)).
 pub struct RedisCheckpoints {
     state: RedisGateState,
     every: u64,
@@ -605,8 +606,9 @@ impl RedisCheckpoints {
     pub async fn load(&mut self) -> Result<Option<websight_core::flow::Checkpoint>> {
         let mut pipe = redis::pipe();
         pipe.cmd("GET").arg(self.state.key("checkpoint"));
-        let (text,): (Option<String>,) = self.state.run(&pipe).await?;
-        text.map(|t| serde_json::from_str(&t))
+        let (bytes,): (Option<Vec<u8>>,) = self.state.run(&pipe).await?;
+        bytes
+            .map(|b| websight_core::flow::Checkpoint::read_from(&b))
             .transpose()
             .map_err(|e| ConnectorError::Protocol {
                 reason: format!("checkpoint: {e}"),
@@ -624,11 +626,12 @@ impl websight_core::flow::Checkpoints for RedisCheckpoints {
         &mut self,
         checkpoint: websight_core::flow::Checkpoint,
     ) -> websight_core::Result<()> {
-        let text = serde_json::to_string(&checkpoint)?;
+        let mut bytes = Vec::new();
+        checkpoint.write_to(&mut bytes)?;
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(self.state.key("checkpoint"))
-            .arg(text)
+            .arg(bytes)
             .ignore();
         Ok(self.state.run::<()>(&pipe).await?)
     }

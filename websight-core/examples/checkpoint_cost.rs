@@ -1,8 +1,8 @@
-//! What a checkpoint of the stream analytics costs when every event is still open (a busy
-//! collector within one visit gap): the lines of a JSON-lines file through decode → gate →
-//! analytics with a visit gap of 300 days, then the analytics' state written and read back
-//! as a checkpoint holds it ([`Snapshot`], JSON text) and, for comparison, through a
-//! `serde_json::Value` tree (how checkpoints held it before 2026-12-05). Three rounds.
+//! What a checkpoint costs when every event is still open (a busy collector within one visit
+//! gap): the lines of a JSON-lines file through decode → gate → analytics with a visit gap of
+//! 300 days, then a checkpoint of the gate, its state and the analytics written and read back
+//! as stores keep it ([`Checkpoint::write_to`]: zstd-compressed JSON) and, for comparison, as
+//! plain JSON (how checkpoints were stored before 2026-12-06). Three rounds.
 //!
 //! ```sh
 //! cargo run --release --example pipeline -- --events-out /tmp/events.jsonl --stream-only
@@ -13,12 +13,17 @@ use std::time::Instant;
 
 use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, SessionConfig, StreamAnalytics};
 use websight_core::flow::Ingest;
+use websight_core::flow::{CHECKPOINT_VERSION, Checkpoint, FlowCounts};
+use websight_core::gate::GateState;
 use websight_core::gate::{Gate, GateConfig, MemoryGateState, Outcome};
 use websight_core::io::block_on;
 use websight_core::privacy::{Privacy, PrivacyConfig};
-use websight_core::snapshot::Snapshot;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    block_on(run())
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let path = args
         .next()
@@ -53,7 +58,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut analytics = StreamAnalytics::new(open, ProductCatalogue::default())?;
     for batch in lines.chunks(2_000) {
         let batch: Vec<Vec<u8>> = batch.iter().map(|l| l.to_vec()).collect();
-        for outcome in block_on(gate.process_batch(ingest.decode_batch(&batch), &mut state))? {
+        for outcome in gate
+            .process_batch(ingest.decode_batch(&batch), &mut state)
+            .await?
+        {
             match outcome {
                 Outcome::Valid(e) => analytics.ingest(e),
                 Outcome::Rejected { event, .. } => analytics.ingest_rejected(event),
@@ -63,27 +71,39 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         analytics.drain();
     }
     println!("{} events open", analytics.counts().buffered);
+    let checkpoint = Checkpoint {
+        version: CHECKPOINT_VERSION,
+        position: lines.len() as u64,
+        counts: FlowCounts::default(),
+        gate: gate.snapshot()?,
+        state: state.snapshot().await?,
+        analytics: analytics.snapshot()?,
+        observer: serde_json::Value::Null,
+        source: None,
+        extra: serde_json::Value::Null,
+    };
     for _ in 0..3 {
         let start = Instant::now();
-        let text = serde_json::to_vec(&analytics.snapshot()?)?;
-        let write = start.elapsed();
+        let json = serde_json::to_vec(&checkpoint)?;
+        let json_write = start.elapsed();
         let start = Instant::now();
-        let snapshot: Snapshot = serde_json::from_slice(&text)?;
-        drop(StreamAnalytics::restore(analytics.config(), &snapshot)?);
-        let read = start.elapsed();
+        drop(serde_json::from_slice::<Checkpoint>(&json)?);
+        let json_read = start.elapsed();
 
         let start = Instant::now();
-        let tree = serde_json::to_value(&analytics)?;
-        let bytes = serde_json::to_vec(&tree)?;
-        drop(tree);
-        let tree_write = start.elapsed();
+        let mut compressed = Vec::new();
+        checkpoint.write_to(&mut compressed)?;
+        let write = start.elapsed();
         let start = Instant::now();
-        let tree: serde_json::Value = serde_json::from_slice(&bytes)?;
-        drop(serde_json::from_value::<StreamAnalytics>(tree)?);
-        let tree_read = start.elapsed();
+        drop(Checkpoint::read_from(&compressed)?);
+        let read = start.elapsed();
+        let mb = |n: usize| n as f64 / 1e6;
         println!(
-            "{:.0} MB: written in {write:.2?} ({tree_write:.2?} through a Value tree), read in {read:.2?} ({tree_read:.2?})",
-            text.len() as f64 / 1e6
+            "{:.1} MB written in {write:.2?}, read in {read:.2?}; as plain JSON {:.1} MB \
+             ({:.1}x) in {json_write:.2?}, read in {json_read:.2?}",
+            mb(compressed.len()),
+            mb(json.len()),
+            json.len() as f64 / compressed.len() as f64,
         );
     }
     Ok(())
