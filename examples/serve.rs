@@ -43,10 +43,11 @@
 //! order (SDK retries reorder batches); a restart must keep it, since the checkpoint
 //! refuses other settings.
 //!
-//! A checkpoint is due every `--checkpoint-every` flow batches (default 20) but takes at
-//! most `--checkpoint-share` of the flow's time (default 0.1): it holds every open visit
-//! and recent message id, so under heavy traffic it takes long, and the next waits nine
-//! times as long (at 0.1). A restart replays the raw log from the last one.
+//! A checkpoint (`DIR/checkpoint.json.zst`: zstd-compressed JSON) is due every
+//! `--checkpoint-every` flow batches (default 20) but takes at most `--checkpoint-share` of
+//! the flow's time (default 0.1): it holds every open visit and recent message id, so under
+//! heavy traffic it takes long, and the next waits nine times as long (at 0.1). A restart
+//! replays the raw log from the last one.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
