@@ -4,8 +4,8 @@
 //! ```text
 //! cargo run --release --features collector --example serve -- --listen 127.0.0.1:8080
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
-//!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N]
-//!     [--lateness SECONDS] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE
+//!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N]
+//!     [--publish-ms N] [--lateness SECONDS] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE
 //!     [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
 //!     --servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL] [...]

@@ -58,6 +58,19 @@ async fn run(
             expected,
         );
         if let Some(checkpoint) = checkpoints.load().await.unwrap() {
+            // Kept as `Checkpoint::write_to` writes it: one zstd frame, not the JSON.
+            let mut raw = redis::Client::open(redis)
+                .unwrap()
+                .get_multiplexed_async_connection()
+                .await
+                .unwrap();
+            let stored: Vec<u8> = redis::cmd("GET")
+                .arg(format!("{name}:checkpoint"))
+                .query_async(&mut raw)
+                .await
+                .unwrap();
+            assert!(stored.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]));
+            assert!(stored.len() < serde_json::to_vec(&checkpoint).unwrap().len());
             flow.restore(checkpoint, &mut source, &mut state, &mut tally)
                 .await
                 .unwrap();
