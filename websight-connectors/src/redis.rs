@@ -607,12 +607,9 @@ impl RedisCheckpoints {
         let mut pipe = redis::pipe();
         pipe.cmd("GET").arg(self.state.key("checkpoint"));
         let (bytes,): (Option<Vec<u8>>,) = self.state.run(&pipe).await?;
-        bytes
+        Ok(bytes
             .map(|b| websight_core::flow::Checkpoint::read_from(&b))
-            .transpose()
-            .map_err(|e| ConnectorError::Protocol {
-                reason: format!("checkpoint: {e}"),
-            })
+            .transpose()?)
     }
 }
 

@@ -88,13 +88,10 @@ impl Checkpoint {
         };
         let checkpoint: Checkpoint = serde_json::from_slice(&json).map_err(|e| bad(&e))?;
         if checkpoint.version != CHECKPOINT_VERSION {
-            return Err(crate::CoreError::parameter(
-                "checkpoint",
-                format!(
-                    "version {} (this is {CHECKPOINT_VERSION})",
-                    checkpoint.version
-                ),
-            ));
+            let version = checkpoint.version;
+            return Err(bad(&format!(
+                "version {version} (this is {CHECKPOINT_VERSION})"
+            )));
         }
         Ok(checkpoint)
     }

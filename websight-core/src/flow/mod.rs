@@ -630,11 +630,12 @@ impl Flow {
     }
 
     /// [`Flow::run`], saving a [`Checkpoint`] after each batch `checkpoints` says is due
-    /// (within the [checkpoint share](Flow::checkpoint_share)), and a last one at the end, with the source's own position; the source is committed
-    /// right after each, so a consumer group restarts at most one interval before it. After
-    /// a crash, [`Flow::restore`] the last checkpoint (the source resumes at its position)
-    /// and run again: outputs written after the checkpoint are written again
-    /// (at-least-once; idempotent by id), and everything else continues exactly.
+    /// (within the [checkpoint share](Flow::checkpoint_share)), and a last one at the end,
+    /// with the source's own position; the source is committed right after each, so a
+    /// consumer group restarts at most one interval before it. After a crash,
+    /// [`Flow::restore`] the last checkpoint (the source resumes at its position) and run
+    /// again: outputs written after the checkpoint are written again (at-least-once;
+    /// idempotent by id), and everything else continues exactly.
     pub async fn run_checkpointed(
         &mut self,
         source: &mut dyn EventSource,
