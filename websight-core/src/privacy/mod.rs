@@ -32,14 +32,15 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::Sha256;
+
+mod keyed;
 
 use crate::event::{CompactString, Event};
 use crate::query::Pair;
 use crate::{CoreError, Result};
+use keyed::KeyedHash;
 
 /// The environment variable read for the pseudonym key.
 pub const KEY_VARIABLE: &str = "WEBSIGHT_PSEUDONYM_KEY";
@@ -116,7 +117,7 @@ pub enum KeyOrigin {
 /// Applies the [module's](self) protections.
 #[derive(Clone)]
 pub struct Privacy {
-    mac: Hmac<Sha256>,
+    keyed: KeyedHash,
     origin: KeyOrigin,
     config: PrivacyConfig,
 }
@@ -156,10 +157,10 @@ impl Privacy {
                 "no pseudonym key configured ({KEY_VARIABLE}); using a random key for this run: pseudonyms will differ between runs"
             );
         }
-        let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key)
-            .map_err(|e| CoreError::parameter("privacy.key", e.to_string()))?;
+        let keyed =
+            KeyedHash::new(&key).map_err(|e| CoreError::parameter("privacy.key", e.to_string()))?;
         Ok(Privacy {
-            mac,
+            keyed,
             origin,
             config,
         })
@@ -184,9 +185,7 @@ impl Privacy {
 
     /// The keyed hash a pseudonym is written from.
     fn digest(&self, id: &str) -> [u8; 16] {
-        let mut mac = self.mac.clone();
-        mac.update(id.as_bytes());
-        let digest = mac.finalize().into_bytes();
+        let digest = self.keyed.digest(id.as_bytes());
         let mut first = [0; 16];
         first.copy_from_slice(&digest[..16]);
         first
