@@ -13,6 +13,27 @@ pub fn hash64(bytes: &[u8]) -> u64 {
     h ^ (h >> 31)
 }
 
+/// A stable 64-bit hash for orders that are recomputed whenever the state is rebuilt, never
+/// stored (a tie-break between events of the same time): eight bytes at a time, several times
+/// quicker than [`hash64`]'s byte loop on a message id, and the same on every platform.
+pub(crate) fn order_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    // The product's two halves folded together: every input bit reaches every output bit.
+    let mix = |a: u64, b: u64| {
+        let p = u128::from(a).wrapping_mul(u128::from(b));
+        (p as u64) ^ ((p >> 64) as u64)
+    };
+    let mut h = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in chunks.by_ref() {
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        h = mix(h ^ word, K);
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    mix(h ^ u64::from_le_bytes(tail), 0xBF58_476D_1CE4_E5B9)
+}
+
 /// A map that stays in the process (per-person state, caches): foldhash, seeded per process —
 /// several times faster than `std`'s SipHash on short keys. Never for values that leave the
 /// process or need a stable order. hashbrown's own map (what `std`'s wraps) for its
@@ -76,5 +97,24 @@ mod tests {
         assert_eq!(from_hex(&s), Some(vec![0, 1, 0xab, 0xff]));
         assert_eq!(from_hex("0g"), None);
         assert_eq!(from_hex("abc"), None);
+    }
+
+    #[test]
+    fn order_hash_is_pinned_and_tells_close_ids_apart() {
+        // Pinned: a change would reorder ties between builds.
+        assert_eq!(order_hash(b""), 0);
+        assert_eq!(order_hash(b"m1"), order_hash(b"m1"));
+        let pinned = order_hash(b"81c4340f-0d30-48f6-8586-a9216c59a826-3");
+        assert_eq!(pinned, 0x0d96_2684_bb0c_066f, "{pinned:#x}");
+        // Ids that differ in one byte, in length only (trailing zero bytes), or by position.
+        let mut seen = std::collections::HashSet::new();
+        for i in 0..20_000u32 {
+            assert!(seen.insert(order_hash(
+                format!("81c4340f-0d30-48f6-8586-{i}").as_bytes()
+            )));
+        }
+        for n in 0..40 {
+            assert!(seen.insert(order_hash(&vec![0u8; n])));
+        }
     }
 }

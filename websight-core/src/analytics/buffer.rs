@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::sessionize::SessionConfig;
 use crate::event::Event;
-use crate::hash::hash64;
+use crate::hash::order_hash;
 
 /// Where an event sits: its time, then a hash of its message id (an order that does not
 /// depend on arrival, so a replay builds the same visits), then its arrival in the buffer
@@ -214,7 +214,7 @@ impl Buffer {
     fn slot_of(&mut self, event: &Event) -> Slot {
         let slot = (
             event.time,
-            hash64(event.message_id.as_bytes()),
+            order_hash(event.message_id.as_bytes()),
             self.arrivals,
         );
         self.arrivals += 1;
