@@ -96,13 +96,12 @@ fn parse_args() -> Result<Args, String> {
     let (mut idle, mut checkpoint_every, mut publish) = (5, 20, 250);
     let mut checkpoint_share = 0.1;
     let mut lateness = AnalyticsConfig::default().sessions.allowed_lateness_seconds as u64;
-    let mut servers = false;
-    let (mut kafka, mut redis, mut mongodb, mut search, mut prefix) =
-        (None, None, None, None, None);
+    let mut search = None;
+    let mut servers = cli::ServerFlags::default();
     let mut dp = cli::DpFlags::default();
     let mut flags = cli::Flags::from_env();
     while let Some(flag) = flags.next() {
-        if dp.take(&flag, &mut flags)? {
+        if dp.take(&flag, &mut flags)? || servers.take(&flag, &mut flags)? {
             continue;
         }
         match flag.as_str() {
@@ -114,12 +113,7 @@ fn parse_args() -> Result<Args, String> {
             "--checkpoint-share" => checkpoint_share = flags.parse()?,
             "--publish-ms" => publish = flags.parse()?,
             "--lateness" => lateness = flags.parse()?,
-            "--servers" => servers = true,
-            "--kafka" => kafka = Some(flags.value()?),
-            "--redis" => redis = Some(flags.value()?),
-            "--mongodb" => mongodb = Some(flags.value()?),
             "--search" => search = Some(flags.value()?),
-            "--prefix" => prefix = Some(flags.value()?),
             "--rate" => {
                 let rate: u64 = flags.parse()?;
                 collector = collector.rate(rate as f64, 2.0 * rate as f64);
@@ -130,19 +124,13 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
-    let servers = if servers {
-        let prefix = prefix.ok_or("--servers needs --prefix naming the deployment")?;
-        Some(cli::servers(kafka, redis, mongodb, search, &prefix)?)
-    } else if kafka.is_some()
-        || redis.is_some()
-        || mongodb.is_some()
-        || search.is_some()
-        || prefix.is_some()
-    {
-        return Err("--kafka, --redis, --mongodb, --search and --prefix go with --servers".into());
-    } else {
-        None
-    };
+    let searched = search.is_some();
+    let servers = servers.check(search, || {
+        Err("--servers needs --prefix naming the deployment".into())
+    })?;
+    if searched && servers.is_none() {
+        return Err("--search goes with --servers".into());
+    }
     if !(checkpoint_share > 0.0 && checkpoint_share <= 1.0) {
         return Err("--checkpoint-share is a share of the time: above 0, at most 1".into());
     }

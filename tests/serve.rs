@@ -384,3 +384,41 @@ fn live_dashboard_follows_analytics_next_in_chromium() {
     served.stop();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `pipeline` and `serve` read the server flags alike: the ones that name servers go with
+/// `--servers` (a usage error, exit 2, without it); `serve --servers` needs the `--prefix`
+/// naming its deployment (a restart must find its state), and `--search` only goes with
+/// `--servers` in `serve` (in `pipeline` it sends the embedded run's documents there).
+#[test]
+fn server_flags_are_read_alike_by_pipeline_and_serve() {
+    let listen = ["--listen", "127.0.0.1:0"];
+    for (name, args, said) in [
+        ("pipeline", &["--kafka", "x"][..], "go with --servers"),
+        ("pipeline", &["--prefix", "p"], "go with --servers"),
+        (
+            "serve",
+            &[&listen[..], &["--redis", "x"]].concat(),
+            "go with --servers",
+        ),
+        (
+            "serve",
+            &[&listen[..], &["--prefix", "p"]].concat(),
+            "go with --servers",
+        ),
+        (
+            "serve",
+            &[&listen[..], &["--servers"]].concat(),
+            "needs --prefix",
+        ),
+        (
+            "serve",
+            &[&listen[..], &["--search", "x"]].concat(),
+            "--search goes with --servers",
+        ),
+    ] {
+        let out = example(name).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {stderr}");
+        assert!(stderr.contains(said), "{name} {args:?}: {stderr}");
+    }
+}

@@ -91,28 +91,73 @@ pub fn log_to_stderr() {
         .init();
 }
 
-/// The stores of `--servers`, each server's address from its flag or else the `WEBSIGHT_*`
-/// variable of `scripts/services.sh env`.
+/// The server flags `pipeline` and `serve` share: `--servers [--prefix P] [--kafka
+/// HOST:PORT] [--redis URL] [--mongodb URL]`. Each server's address comes from its flag or
+/// else the `WEBSIGHT_*` variable of `scripts/services.sh env`.
 #[allow(dead_code)] // not every example runs on servers
-pub fn servers(
+#[derive(Debug, Default)]
+pub struct ServerFlags {
+    servers: bool,
     kafka: Option<String>,
     redis: Option<String>,
     mongodb: Option<String>,
-    search: Option<String>,
-    prefix: &str,
-) -> Result<websight::connectors::topology::Servers, String> {
-    let from_env = |flag: Option<String>, var: &str, name: &str| {
-        flag.or_else(|| std::env::var(var).ok()).ok_or(format!(
-            "--servers needs {name} (or {var}; see scripts/services.sh env)"
-        ))
-    };
-    Ok(websight::connectors::topology::Servers::all(
-        &from_env(kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
-        &from_env(redis, "WEBSIGHT_REDIS_URL", "--redis")?,
-        &from_env(mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
-        &from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
-        prefix,
-    ))
+    prefix: Option<String>,
+}
+
+#[allow(dead_code)]
+impl ServerFlags {
+    /// Takes `flag` (reading its value from `flags`) if it is a server flag.
+    pub fn take(&mut self, flag: &str, flags: &mut Flags) -> Result<bool, String> {
+        match flag {
+            "--servers" => self.servers = true,
+            "--kafka" => self.kafka = Some(flags.value()?),
+            "--redis" => self.redis = Some(flags.value()?),
+            "--mongodb" => self.mongodb = Some(flags.value()?),
+            "--prefix" => self.prefix = Some(flags.value()?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Whether `--prefix` named the run.
+    pub fn prefix_given(&self) -> bool {
+        self.prefix.is_some()
+    }
+
+    /// The stores of `--servers` (`None` without it), with `search` as the search server:
+    /// named by `--prefix`, else by what `default_prefix` gives (its error when it has none).
+    pub fn check(
+        self,
+        search: Option<String>,
+        default_prefix: impl FnOnce() -> Result<String, String>,
+    ) -> Result<Option<websight::connectors::topology::Servers>, String> {
+        if !self.servers {
+            if self.kafka.is_some()
+                || self.redis.is_some()
+                || self.mongodb.is_some()
+                || self.prefix.is_some()
+            {
+                return Err("--kafka, --redis, --mongodb and --prefix go with --servers".into());
+            }
+            return Ok(None);
+        }
+        let prefix = match self.prefix {
+            Some(prefix) => prefix,
+            None => default_prefix()?,
+        };
+        let from_env = |flag: Option<String>, var: &str, name: &str| {
+            flag.or_else(|| std::env::var(var).ok()).ok_or(format!(
+                "--servers needs {name} (or {var}; see scripts/services.sh env)"
+            ))
+        };
+        Ok(Some(websight::connectors::topology::Servers::all(
+            &from_env(self.kafka, "WEBSIGHT_KAFKA_BROKERS", "--kafka")?,
+            &from_env(self.redis, "WEBSIGHT_REDIS_URL", "--redis")?,
+            &from_env(self.mongodb, "WEBSIGHT_MONGODB_URL", "--mongodb")?,
+            &from_env(search, "WEBSIGHT_SEARCH_URL", "--search")?,
+            &prefix,
+        )))
+    }
 }
 
 /// The DP release flags of `pipeline` and `serve`: `--dp-epsilon E --dp-budget TOTAL

@@ -126,12 +126,11 @@ fn parse_args() -> Result<Args, String> {
     let mut threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut search = None;
     let mut search_prefix = String::new();
-    let mut servers = false;
-    let (mut kafka, mut redis, mut mongodb, mut prefix) = (None, None, None, None);
+    let mut servers = cli::ServerFlags::default();
     let mut dp = cli::DpFlags::default();
     let mut flags = cli::Flags::from_env();
     while let Some(flag) = flags.next() {
-        if dp.take(&flag, &mut flags)? {
+        if dp.take(&flag, &mut flags)? || servers.take(&flag, &mut flags)? {
             continue;
         }
         match flag.as_str() {
@@ -152,34 +151,26 @@ fn parse_args() -> Result<Args, String> {
             "--report" => report = Some(PathBuf::from(flags.value()?)),
             "--search" => search = Some(flags.value()?),
             "--search-prefix" => search_prefix = flags.value()?,
-            "--servers" => servers = true,
-            "--kafka" => kafka = Some(flags.value()?),
-            "--redis" => redis = Some(flags.value()?),
-            "--mongodb" => mongodb = Some(flags.value()?),
-            "--prefix" => prefix = Some(flags.value()?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
-    let prefix_given = prefix.is_some();
-    let servers = if servers {
-        // A fresh name space per run unless told otherwise: topics and offsets persist.
-        let prefix = prefix.unwrap_or_else(|| {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
-            format!("websight-{now}-")
-        });
-        cli::servers(kafka, redis, mongodb, search, &prefix)?
-    } else if kafka.is_some() || redis.is_some() || mongodb.is_some() || prefix.is_some() {
-        return Err("--kafka, --redis, --mongodb and --prefix go with --servers".into());
-    } else {
+    let prefix_given = servers.prefix_given();
+    // A fresh name space per run unless told otherwise: topics and offsets persist.
+    let fresh = || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Ok(format!("websight-{now}-"))
+    };
+    let servers = match servers.check(search.clone(), fresh)? {
+        Some(servers) => servers,
         // Embedded, or embedded with the documents on a search server.
-        stream::Servers {
+        None => stream::Servers {
             search,
             prefix: search_prefix,
             ..stream::Servers::default()
-        }
+        },
     };
     if input.is_some() && events_out.is_some() {
         return Err("--events-out writes generated traffic; it does not go with --input".into());
