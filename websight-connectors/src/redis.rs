@@ -622,15 +622,17 @@ impl websight_core::flow::Checkpoints for RedisCheckpoints {
     async fn save(
         &mut self,
         checkpoint: websight_core::flow::Checkpoint,
-    ) -> websight_core::Result<()> {
+    ) -> websight_core::Result<u64> {
         let mut bytes = Vec::new();
         checkpoint.write_to(&mut bytes)?;
+        let stored = bytes.len() as u64;
         let mut pipe = redis::pipe();
         pipe.cmd("SET")
             .arg(self.state.key("checkpoint"))
             .arg(bytes)
             .ignore();
-        Ok(self.state.run::<()>(&pipe).await?)
+        self.state.run::<()>(&pipe).await?;
+        Ok(stored)
     }
 
     async fn clear(&mut self) -> websight_core::Result<()> {

@@ -314,7 +314,7 @@ impl Checkpoints for Tagged {
         self.inner.due(counts)
     }
 
-    async fn save(&mut self, mut checkpoint: Checkpoint) -> websight_core::Result<()> {
+    async fn save(&mut self, mut checkpoint: Checkpoint) -> websight_core::Result<u64> {
         let mut extra = serde_json::json!({ "input": self.input, "group": self.group });
         if let Some(dir) = &self.files {
             let mut files = serde_json::Map::new();

@@ -549,10 +549,10 @@ impl websight_core::flow::Checkpoints for Slow {
     fn due(&mut self, _: &websight_core::flow::FlowCounts) -> bool {
         true
     }
-    async fn save(&mut self, _: websight_core::flow::Checkpoint) -> websight_core::Result<()> {
+    async fn save(&mut self, _: websight_core::flow::Checkpoint) -> websight_core::Result<u64> {
         std::thread::sleep(self.takes);
         self.saved += 1;
-        Ok(())
+        Ok(0)
     }
     async fn clear(&mut self) -> websight_core::Result<()> {
         Ok(())

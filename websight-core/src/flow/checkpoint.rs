@@ -115,8 +115,8 @@ pub const CHECKPOINT_VERSION: u32 = 3;
 pub trait Checkpoints: Send {
     /// Whether to take one now (`counts.batches` batches are committed).
     fn due(&mut self, counts: &FlowCounts) -> bool;
-    /// Stores `checkpoint` durably; returns when it is.
-    async fn save(&mut self, checkpoint: Checkpoint) -> Result<()>;
+    /// Stores `checkpoint` durably; returns when it is, with the bytes it takes there.
+    async fn save(&mut self, checkpoint: Checkpoint) -> Result<u64>;
     /// Removes the last checkpoint (the run completed: a new one starts afresh).
     async fn clear(&mut self) -> Result<()>;
 }
@@ -155,17 +155,18 @@ impl Checkpoints for FileCheckpoints {
         counts.batches.is_multiple_of(self.every)
     }
 
-    async fn save(&mut self, checkpoint: Checkpoint) -> Result<()> {
+    async fn save(&mut self, checkpoint: Checkpoint) -> Result<u64> {
         let mut tmp = self.path.clone().into_os_string();
         tmp.push(".tmp");
         let tmp = std::path::PathBuf::from(tmp);
-        {
+        let written = {
             let mut file = Paced::new(std::fs::File::create(&tmp)?);
             checkpoint.write_to(&mut file)?;
             file.file.sync_all()?;
-        }
+            file.written
+        };
         std::fs::rename(&tmp, &self.path)?;
-        Ok(())
+        Ok(written)
     }
 
     async fn clear(&mut self) -> Result<()> {
@@ -184,13 +185,18 @@ impl Checkpoints for FileCheckpoints {
 struct Paced {
     file: std::fs::File,
     unsynced: usize,
+    written: u64,
 }
 
 impl Paced {
     const STEP: usize = 8 << 20;
 
     fn new(file: std::fs::File) -> Paced {
-        Paced { file, unsynced: 0 }
+        Paced {
+            file,
+            unsynced: 0,
+            written: 0,
+        }
     }
 }
 
@@ -198,6 +204,7 @@ impl std::io::Write for Paced {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         let n = self.file.write(bytes)?;
         self.unsynced += n;
+        self.written += n as u64;
         if self.unsynced >= Paced::STEP {
             self.file.sync_data()?;
             self.unsynced = 0;
@@ -249,6 +256,18 @@ mod tests {
         assert_eq!(Checkpoint::read_from(&bytes).unwrap(), saved);
         // The plain JSON of earlier versions still reads.
         assert_eq!(Checkpoint::read_from(&json).unwrap(), saved);
+    }
+
+    #[test]
+    fn a_file_checkpoint_says_the_bytes_it_stored() {
+        let dir = std::env::temp_dir().join(format!("websight-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = FileCheckpoints::new(dir.join("checkpoint.json.zst"), 1);
+        let stored = crate::io::block_on(store.save(checkpoint())).unwrap();
+        let on_disk = std::fs::metadata(dir.join("checkpoint.json.zst")).unwrap().len();
+        assert_eq!(stored, on_disk);
+        assert_eq!(store.load().unwrap(), Some(checkpoint()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -753,12 +753,13 @@ impl Flow {
         let mut checkpoint = self.checkpoint(state, observer).await?;
         checkpoint.source = position.unwrap_or_else(|| source.position());
         let (at, bytes) = (checkpoint.position, checkpoint.state_bytes());
-        checkpoints.save(checkpoint).await?;
+        let stored = checkpoints.save(checkpoint).await?;
         let took = started.elapsed();
         // Before the commit: a crash right after this line replays from the checkpoint.
         tracing::info!(
             position = at,
             megabytes = bytes as f64 / 1e6,
+            stored_megabytes = stored as f64 / 1e6,
             seconds = took.as_secs_f64(),
             "checkpoint saved"
         );
