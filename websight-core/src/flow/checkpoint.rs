@@ -264,7 +264,9 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let mut store = FileCheckpoints::new(dir.join("checkpoint.json.zst"), 1);
         let stored = crate::io::block_on(store.save(checkpoint())).unwrap();
-        let on_disk = std::fs::metadata(dir.join("checkpoint.json.zst")).unwrap().len();
+        let on_disk = std::fs::metadata(dir.join("checkpoint.json.zst"))
+            .unwrap()
+            .len();
         assert_eq!(stored, on_disk);
         assert_eq!(store.load().unwrap(), Some(checkpoint()));
         std::fs::remove_dir_all(&dir).unwrap();
