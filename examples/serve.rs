@@ -5,8 +5,9 @@
 //! cargo run --release --features collector --example serve -- --listen 127.0.0.1:8080
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
 //!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N]
-//!     [--publish-ms N] [--lateness SECONDS] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE
-//!     [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]
+//!     [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw]
+//!     [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D]
+//!     [--dp-visits-per-person K] [--dp-revenue-cap R]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
 //!     --servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL] [...]
 //! ```
@@ -15,14 +16,20 @@
 //! for `@segment/analytics-node`; `apiHost: "127.0.0.1:8080/v1", protocol: "http"` in the
 //! Segment.io settings of `@segment/analytics-next`) and open `http://127.0.0.1:8080/`.
 //!
-//! Every accepted request is first fsynced to `DIR/raw.jsonl` (default `websight-serve`),
-//! then answered; websight's `Flow` reads that log as it grows — privacy, gate, stream
+//! Every accepted request is first fsynced to the raw log `DIR/raw.jsonl` (default
+//! `websight-serve`), then answered; websight's `Flow` reads that log as it grows — privacy, gate, stream
 //! analytics — into the same files `pipeline --out-dir` writes, and keeps the live page
 //! current (a batch is decoded on up to one thread per core, at least 256 lines each). On
 //! SIGINT or SIGTERM it stops accepting, drains, checkpoints, and writes
 //! `summary.json` and `report.html`; started again on the same directory it continues from
 //! the checkpoint (open visits included) without counting anything twice. Pseudonyms use
 //! `WEBSIGHT_PSEUDONYM_KEY`, else a key kept in `DIR/pseudonym.key`.
+//!
+//! The raw log holds what the SDKs sent, personal data included, so it is kept only until
+//! it is processed: it is written in segments of `--raw-segment-mb` (default 64;
+//! `raw.jsonl`, then `raw.<offset>.jsonl`), and once a checkpoint covers a whole segment the
+//! segment is removed. At most the segment being written and what the flow has not yet
+//! checkpointed stay on disk. `--keep-raw` keeps every segment.
 //!
 //! With `--servers` (features `collector` and `connectors`) the raw log is the Kafka raw
 //! topic (`acks=all`, idempotent producer: a request is answered once every broker in sync
@@ -85,9 +92,11 @@ struct Args {
     lateness: i64,
     servers: Option<Servers>,
     dp: Option<cli::DpRelease>,
+    raw_segment_bytes: u64,
+    keep_raw: bool,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -97,6 +106,8 @@ fn parse_args() -> Result<Args, String> {
     let mut checkpoint_share = 0.1;
     let mut lateness = AnalyticsConfig::default().sessions.allowed_lateness_seconds as u64;
     let mut search = None;
+    let mut raw_segment_mb: Option<f64> = None;
+    let mut keep_raw = false;
     let mut servers = cli::ServerFlags::default();
     let mut dp = cli::DpFlags::default();
     let mut flags = cli::Flags::from_env();
@@ -114,6 +125,8 @@ fn parse_args() -> Result<Args, String> {
             "--publish-ms" => publish = flags.parse()?,
             "--lateness" => lateness = flags.parse()?,
             "--search" => search = Some(flags.value()?),
+            "--raw-segment-mb" => raw_segment_mb = Some(flags.parse()?),
+            "--keep-raw" => keep_raw = true,
             "--rate" => {
                 let rate: u64 = flags.parse()?;
                 collector = collector.rate(rate as f64, 2.0 * rate as f64);
@@ -124,12 +137,22 @@ fn parse_args() -> Result<Args, String> {
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
+    if servers.given() && (raw_segment_mb.is_some() || keep_raw) {
+        return Err(
+            "--raw-segment-mb and --keep-raw are for the raw log file: with --servers the raw log is the Kafka topic, under its retention"
+                .into(),
+        );
+    }
     let searched = search.is_some();
     let servers = servers.check(search, || {
         Err("--servers needs --prefix naming the deployment".into())
     })?;
     if searched && servers.is_none() {
         return Err("--search goes with --servers".into());
+    }
+    let raw_segment_mb = raw_segment_mb.unwrap_or(64.0);
+    if !(raw_segment_mb > 0.0 && raw_segment_mb <= 1e6) {
+        return Err("--raw-segment-mb is a size in MiB: above 0, at most 1,000,000".into());
     }
     if !(checkpoint_share > 0.0 && checkpoint_share <= 1.0) {
         return Err("--checkpoint-share is a share of the time: above 0, at most 1".into());
@@ -145,6 +168,8 @@ fn parse_args() -> Result<Args, String> {
         publish: Duration::from_millis(publish),
         lateness: i64::try_from(lateness).map_err(|_| "--lateness is too large")?,
         dp: dp.check(&AnalyticsConfig::default().currency)?,
+        raw_segment_bytes: ((raw_segment_mb * (1u64 << 20) as f64).round() as u64).max(1),
+        keep_raw,
     })
 }
 
@@ -208,8 +233,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                     input: format!("the raw log {}", raw.display()),
                     ..TopologyOptions::default()
                 };
-                let source = RawLogSource::new(&raw, closing.clone());
-                let sink = Box::new(FileRawLog::open(&raw)?);
+                let source = RawLogSource::new(&raw, closing.clone()).keep_processed(args.keep_raw);
+                let sink = Box::new(FileRawLog::open(&raw)?.segment_bytes(args.raw_segment_bytes));
                 (
                     sink,
                     Input::Source(Box::new(source)),

@@ -297,10 +297,29 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// `kill -9` while the SDK is sending; started again on the same directory and port, the
 /// collector gets the SDK's retries of what it had not acknowledged: in the end every
 /// message is counted once — nothing acknowledged was lost, no retry counted twice, and the
-/// open visits continued across the crash.
+/// open visits continued across the crash. The raw log rolls over segments of 50 KiB and
+/// removes those a checkpoint covers as it goes, so a restart resumes in what is kept; at
+/// the end only the last segment is left.
 #[test]
 fn serve_killed_while_the_sdk_sends_loses_nothing_and_counts_nothing_twice() {
-    kill_while_sending("kill", &[]);
+    let Some(dir) = kill_while_sending("kill", &["--raw-segment-mb", "0.05"]) else {
+        return;
+    };
+    let raw: Vec<(String, u64)> = std::fs::read_dir(dir.join("out"))
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("raw."))
+        .map(|e| {
+            let len = e.metadata().unwrap().len();
+            (e.file_name().to_string_lossy().into_owned(), len)
+        })
+        .collect();
+    assert_eq!(raw.len(), 1, "{raw:?}");
+    let (name, len) = &raw[0];
+    assert!(name != "raw.jsonl", "the log never rolled: {raw:?}");
+    // A segment closes once it holds 50 KiB; its last group commit may run over.
+    assert!(*len < 2 << 20, "{raw:?}");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The same on the real servers: the Kafka raw topic is the raw log, the gate state and
@@ -312,11 +331,14 @@ fn serve_on_the_servers_killed_while_the_sdk_sends_loses_nothing() {
         return;
     }
     let prefix = format!("serve-{}-", std::process::id());
-    kill_while_sending("kill-servers", &["--servers", "--prefix", &prefix]);
+    if let Some(dir) = kill_while_sending("kill-servers", &["--servers", "--prefix", &prefix]) {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
 
-fn kill_while_sending(name: &str, extra: &[&str]) {
-    let Some(sdk) = node_sdk() else { return };
+/// The kill -9 run; its directory, or `None` when the SDK is not installed.
+fn kill_while_sending(name: &str, extra: &[&str]) -> Option<PathBuf> {
+    let sdk = node_sdk()?;
     let dir = temp(name);
     let port = free_port();
     let mut args = vec!["--lateness", "31536000", "--checkpoint-every", "3"];
@@ -344,7 +366,7 @@ fn kill_while_sending(name: &str, extra: &[&str]) {
         messages(&truth),
         "{summary}"
     );
-    let _ = std::fs::remove_dir_all(&dir);
+    Some(dir)
 }
 
 /// The live page in headless Chromium while a shop page runs the real
@@ -414,6 +436,16 @@ fn server_flags_are_read_alike_by_pipeline_and_serve() {
             "serve",
             &[&listen[..], &["--search", "x"]].concat(),
             "--search goes with --servers",
+        ),
+        (
+            "serve",
+            &[&listen[..], &["--servers", "--prefix", "p", "--keep-raw"]].concat(),
+            "are for the raw log file",
+        ),
+        (
+            "serve",
+            &[&listen[..], &["--raw-segment-mb", "0"]].concat(),
+            "--raw-segment-mb is a size",
         ),
     ] {
         let out = example(name).args(args).output().unwrap();

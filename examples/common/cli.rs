@@ -119,6 +119,11 @@ impl ServerFlags {
         Ok(true)
     }
 
+    /// Whether `--servers` was given.
+    pub fn given(&self) -> bool {
+        self.servers
+    }
+
     /// Whether `--prefix` named the run.
     pub fn prefix_given(&self) -> bool {
         self.prefix.is_some()

@@ -60,7 +60,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use board::{Board, BoardUpdate};
-pub use rawlog::{AppendError, Closing, FileRawLog, RawLog, RawLogSource};
+pub use rawlog::{AppendError, Closing, DEFAULT_SEGMENT_BYTES, FileRawLog, RawLog, RawLogSource};
 
 use crate::{ConnectorError, Result};
 use http::Endpoint;

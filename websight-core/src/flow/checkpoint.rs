@@ -166,6 +166,8 @@ impl Checkpoints for FileCheckpoints {
             file.written
         };
         std::fs::rename(&tmp, &self.path)?;
+        // Durable before the source is committed: a raw log may then drop what it covers.
+        crate::io::sync_parent(&self.path)?;
         Ok(written)
     }
 

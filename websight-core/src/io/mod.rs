@@ -63,6 +63,21 @@ pub fn output_file(
     Ok(std::io::BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, file))
 }
 
+/// Makes the creation, renaming or removal of `path` in its directory durable: fsyncs the
+/// directory, as a file's own fsync does not (after a power loss a renamed checkpoint could
+/// otherwise be the old one again, or a new raw log segment missing). A no-op where a
+/// directory cannot be opened as a file (Windows).
+pub fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if cfg!(unix) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
 /// Writes one line per item to `out`, each written by `write` straight into `buf` and `buf`
 /// handed to `out` whenever it holds [`OUTPUT_BUFFER_BYTES`] (and at the end): a line is
 /// copied once, not into a line buffer and then again into the writer's. An item `write`
