@@ -298,11 +298,12 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// collector gets the SDK's retries of what it had not acknowledged: in the end every
 /// message is counted once — nothing acknowledged was lost, no retry counted twice, and the
 /// open visits continued across the crash. The raw log rolls over segments of 50 KiB and
-/// removes those a checkpoint covers as it goes, so a restart resumes in what is kept; at
-/// the end only the last segment is left.
+/// removes those a checkpoint covers as it goes: the kill comes once its first segment is
+/// gone, so the restart resumes in what is kept; at the end only the last segment is left.
 #[test]
 fn serve_killed_while_the_sdk_sends_loses_nothing_and_counts_nothing_twice() {
-    let Some(dir) = kill_while_sending("kill", &["--raw-segment-mb", "0.05"]) else {
+    let pruned = |out: &Path| !out.join("raw.jsonl").exists();
+    let Some(dir) = kill_while_sending("kill", &["--raw-segment-mb", "0.05"], pruned) else {
         return;
     };
     let raw: Vec<(String, u64)> = std::fs::read_dir(dir.join("out"))
@@ -331,13 +332,19 @@ fn serve_on_the_servers_killed_while_the_sdk_sends_loses_nothing() {
         return;
     }
     let prefix = format!("serve-{}-", std::process::id());
-    if let Some(dir) = kill_while_sending("kill-servers", &["--servers", "--prefix", &prefix]) {
+    let args = ["--servers", "--prefix", &prefix];
+    if let Some(dir) = kill_while_sending("kill-servers", &args, |_| true) {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
-/// The kill -9 run; its directory, or `None` when the SDK is not installed.
-fn kill_while_sending(name: &str, extra: &[&str]) -> Option<PathBuf> {
+/// The kill -9 run, killed once 600 messages arrived and `ready` holds for the output
+/// directory; its directory, or `None` when the SDK is not installed.
+fn kill_while_sending(
+    name: &str,
+    extra: &[&str],
+    ready: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
     let sdk = node_sdk()?;
     let dir = temp(name);
     let port = free_port();
@@ -347,10 +354,11 @@ fn kill_while_sending(name: &str, extra: &[&str]) -> Option<PathBuf> {
     // About four seconds of sending.
     let mut node = send_with_the_sdk(&sdk, &served.url(), &dir, 400, 10);
     let started = Instant::now();
-    while served.stats()["inputs"].as_u64().unwrap_or(0) < 600 {
+    while served.stats()["inputs"].as_u64().unwrap_or(0) < 600 || !ready(&dir.join("out")) {
         assert!(
             started.elapsed() < Duration::from_secs(60),
-            "nothing arrives"
+            "not ready to be killed after 60 s: {}",
+            served.stats()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
