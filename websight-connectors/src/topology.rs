@@ -261,16 +261,20 @@ fn output_files() -> Vec<PathBuf> {
     files
 }
 
-/// Cuts each output file back to its length at the checkpoint: what was written after it
-/// is written again by the resumed run, so the files end exactly as without the crash.
-fn rewind(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
-    let Some(files) = checkpoint.extra["files"].as_object() else {
+/// Cuts each output file back to its length at the checkpoint (`extra` is the checkpoint's
+/// [`Checkpoint::extra`]): what was written after it is written again by the resumed run, so
+/// the files end exactly as without the crash. A file that is missing or shorter than
+/// recorded (moved away, replaced) is an error naming it: extending it would put zeros where
+/// its lines were.
+fn rewind(dir: &Path, extra: &serde_json::Value) -> Result<()> {
+    let Some(files) = extra["files"].as_object() else {
         return Ok(());
     };
     let known: Vec<String> = output_files()
         .iter()
         .map(|f| f.to_string_lossy().into_owned())
         .collect();
+    let afresh = "put it back, or remove the checkpoint to start afresh";
     for (file, len) in files {
         if !known.contains(file) {
             return Err(config(format!(
@@ -280,9 +284,24 @@ fn rewind(dir: &Path, checkpoint: &Checkpoint) -> Result<()> {
         let len = len
             .as_u64()
             .ok_or_else(|| config(format!("the checkpoint's length of {file} is not a number")))?;
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(dir.join(file))?;
+        let path = dir.join(file);
+        let f = match std::fs::OpenOptions::new().write(true).open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(config(format!(
+                    "{} is missing, but the checkpoint resumes after {len} bytes of it: {afresh}",
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let held = f.metadata()?.len();
+        if held < len {
+            return Err(config(format!(
+                "{} holds {held} bytes, fewer than the {len} the checkpoint resumes after (cut or replaced): {afresh}",
+                path.display()
+            )));
+        }
         f.set_len(len)?;
     }
     Ok(())
@@ -667,7 +686,7 @@ impl<'s> Topology<'s> {
         let live = matches!(input, Input::RawTopic(_));
         // File stores written after the checkpoint are written again: cut them back.
         if let (Some(dir), Some(checkpoint)) = (out_dir, &resume) {
-            rewind(dir, checkpoint)?;
+            rewind(dir, &checkpoint.extra)?;
         }
         let (source, group) = Self::source(input, options, redis_state.as_mut(), &resume).await?;
         if let (Some(state), false, Some(_)) = (redis_state.as_mut(), resuming, &options.checkpoint)
@@ -1044,5 +1063,36 @@ impl<'s> Topology<'s> {
 fn config(reason: impl Into<String>) -> ConnectorError {
     ConnectorError::Config {
         reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewind_cuts_back_and_refuses_files_it_cannot_restore() {
+        let dir = websight_testkit::scratch_dir("rewind");
+        std::fs::create_dir_all(&dir).unwrap();
+        let checked = dir.join("checked.jsonl");
+        std::fs::write(&checked, b"{\"a\":1}\n{\"b\":2}\n").unwrap();
+        let at = |len: u64| serde_json::json!({ "files": { "checked.jsonl": len } });
+        rewind(&dir, &at(8)).unwrap();
+        assert_eq!(std::fs::read(&checked).unwrap(), b"{\"a\":1}\n");
+        // Shorter than recorded: never padded with zeros.
+        let err = rewind(&dir, &at(16)).unwrap_err().to_string();
+        assert!(err.contains("holds 8 bytes, fewer than the 16"), "{err}");
+        assert_eq!(std::fs::read(&checked).unwrap().len(), 8);
+        std::fs::remove_file(&checked).unwrap();
+        let err = rewind(&dir, &at(8)).unwrap_err().to_string();
+        assert!(
+            err.contains("checked.jsonl is missing") && err.contains("remove the checkpoint"),
+            "{err}"
+        );
+        let err = rewind(&dir, &serde_json::json!({ "files": { "../x": 1 } }))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not an output file"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
