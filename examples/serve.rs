@@ -17,10 +17,10 @@
 //! Segment.io settings of `@segment/analytics-next`) and open `http://127.0.0.1:8080/`.
 //!
 //! Every accepted request is first fsynced to the raw log `DIR/raw.jsonl` (default
-//! `websight-serve`), then answered; websight's `Flow` reads that log as it grows — privacy, gate, stream
-//! analytics — into the same files `pipeline --out-dir` writes, and keeps the live page
-//! current (a batch is decoded on up to one thread per core, at least 256 lines each). On
-//! SIGINT or SIGTERM it stops accepting, drains, checkpoints, and writes
+//! `websight-serve`), then answered; websight's `Flow` reads that log as it grows —
+//! privacy, gate, stream analytics — into the same files `pipeline --out-dir` writes, and
+//! keeps the live page current (a batch is decoded on up to one thread per core, at least
+//! 256 lines each). On SIGINT or SIGTERM it stops accepting, drains, checkpoints, and writes
 //! `summary.json` and `report.html`; started again on the same directory it continues from
 //! the checkpoint (open visits included) without counting anything twice. Pseudonyms use
 //! `WEBSIGHT_PSEUDONYM_KEY`, else a key kept in `DIR/pseudonym.key`.
