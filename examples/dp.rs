@@ -212,7 +212,11 @@ fn sample(f: &std::collections::HashMap<String, String>) -> Result<String, Strin
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "-h" || a == "--help") || args.is_empty() {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    if args.is_empty() {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     }

@@ -418,7 +418,8 @@ fn live_dashboard_follows_analytics_next_in_chromium() {
 /// `pipeline` and `serve` read the server flags alike: the ones that name servers go with
 /// `--servers` (a usage error, exit 2, without it); `serve --servers` needs the `--prefix`
 /// naming its deployment (a restart must find its state), and `--search` only goes with
-/// `--servers` in `serve` (in `pipeline` it sends the embedded run's documents there).
+/// `--servers` in `serve` (in `pipeline` it sends the embedded run's documents there). The
+/// raw log's flags are refused with `--servers`; `--help` is the usage on stdout, exit 0.
 #[test]
 fn server_flags_are_read_alike_by_pipeline_and_serve() {
     let listen = ["--listen", "127.0.0.1:0"];
@@ -460,5 +461,15 @@ fn server_flags_are_read_alike_by_pipeline_and_serve() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {stderr}");
         assert!(stderr.contains(said), "{name} {args:?}: {stderr}");
+    }
+    // Help asked for is an answer, not a misuse: the usage on stdout, exit 0.
+    for name in ["pipeline", "serve"] {
+        let out = example(name).arg("--help").output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name} --help: {out:?}");
+        assert!(
+            stdout.starts_with(&format!("usage: {name} ")) && stdout.contains("--out-dir"),
+            "{name} --help: {stdout}"
+        );
     }
 }

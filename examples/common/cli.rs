@@ -46,12 +46,17 @@ impl Flags {
 }
 
 /// Parses the arguments, then runs: a usage error prints its message and exits 2, a failure
-/// prints `error: …` and exits 1.
+/// prints `error: …` and exits 1. Asked for with `-h` or `--help`, the usage (what the
+/// parser answers it with) goes to stdout and the exit is 0.
 pub fn main_with<A, E: std::fmt::Display>(
     parse: impl FnOnce() -> Result<A, String>,
     run: impl FnOnce(A) -> Result<(), E>,
 ) -> ExitCode {
     match parse() {
+        Err(usage) if usage.starts_with("usage:") && help_asked() => {
+            println!("{usage}");
+            ExitCode::SUCCESS
+        }
         Err(msg) => {
             eprintln!("{msg}");
             ExitCode::from(2)
@@ -64,6 +69,11 @@ pub fn main_with<A, E: std::fmt::Display>(
             }
         },
     }
+}
+
+/// Whether `-h` or `--help` is among the arguments.
+pub fn help_asked() -> bool {
+    std::env::args().skip(1).any(|a| a == "-h" || a == "--help")
 }
 
 /// Logs to stderr at `RUST_LOG`'s levels (`info` when unset or unreadable): a level, or
