@@ -613,6 +613,83 @@ fn pipeline_reads_original_records() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A log kept in segments (`serve --keep-raw`: `raw.jsonl`, then `raw.<offset>.jsonl`) is
+/// read from the segment named through every later one, in log order: the same summary as
+/// the whole log in one file. From a later segment on, only what it and the rest hold; a
+/// segment cut short is an error naming it, never a gap read over.
+#[test]
+fn pipeline_reads_a_log_kept_in_segments() {
+    use websight::core::io::segments::path_of;
+    let dir = scratch_dir("segments");
+    let lines = websight_testkit::lines(&websight_testkit::generator(300, 5));
+    let whole = dir.join("whole.jsonl");
+    let text: Vec<u8> = lines
+        .iter()
+        .flat_map(|l| [&l[..], b"\n"].concat())
+        .collect();
+    std::fs::write(&whole, &text).unwrap();
+    let log = dir.join("raw.jsonl");
+    let (third, mut at) = (lines.len() / 3, 0u64);
+    let mut second = None;
+    for part in [
+        &lines[..third],
+        &lines[third..2 * third],
+        &lines[2 * third..],
+    ] {
+        let bytes: Vec<u8> = part.iter().flat_map(|l| [&l[..], b"\n"].concat()).collect();
+        let path = path_of(&log, at);
+        if at > 0 && second.is_none() {
+            second = Some(path.clone());
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        at += bytes.len() as u64;
+    }
+    let run = |input: &std::path::Path, name: &str| {
+        let json = dir.join(name);
+        let out = run_ok(example("pipeline").args([
+            "--input",
+            input.to_str().unwrap(),
+            "--stream-only",
+            "--json",
+            json.to_str().unwrap(),
+        ]));
+        (
+            summary(&json),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (one_file, _) = run(&whole, "whole.json");
+    let (segmented, said) = run(&log, "segmented.json");
+    assert_eq!(one_file["inputs"], lines.len() as u64);
+    assert_eq!(segmented, one_file);
+    assert!(
+        said.contains("and the 2 later segments of its log"),
+        "{said}"
+    );
+    let second = second.unwrap();
+    let (later, _) = run(&second, "later.json");
+    assert_eq!(later["inputs"], (lines.len() - third) as u64);
+    // The middle segment cut short by a line.
+    let bytes = std::fs::read(&second).unwrap();
+    let cut = bytes[..bytes.len() - 1]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap()
+        + 1;
+    std::fs::write(&second, &bytes[..cut]).unwrap();
+    let out = example("pipeline")
+        .args(["--input", log.to_str().unwrap(), "--stream-only"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("a segment is missing or was cut"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn sentiment_writes_one_json_object_per_line() {
     use std::io::Write;

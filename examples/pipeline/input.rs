@@ -4,12 +4,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{BufReader, Read, Write};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
 use websight::core::analytics::ProductCatalogue;
-use websight::core::io::{EventSource, LineSource};
+use websight::core::io::{EventSource, LineSource, segments};
 use websight::core::metrics::roc_auc;
 use websight::core::model::SessionId;
 use websight::core::synth::{EventStream, Generator};
@@ -19,27 +20,61 @@ use crate::Traffic;
 type Error = Box<dyn std::error::Error>;
 
 /// JSON lines from `path` (`-` = standard input, `.gz` decompressed). Blank lines are not
-/// inputs; every other line is, whatever it holds.
+/// inputs; every other line is, whatever it holds. A segment of a log kept in segments
+/// (`serve --keep-raw`'s `raw.jsonl`, `raw.<offset>.jsonl`, …) is read on through every later
+/// one, in log order.
 pub fn read(path: &str) -> Result<Traffic<'static>, Error> {
-    let raw: Box<dyn Read + Send> = if path == "-" {
-        Box::new(std::io::stdin())
-    } else {
+    let (raw, title): (Box<dyn Read + Send>, String) = if path == "-" {
+        (
+            Box::new(std::io::stdin()),
+            format!("JSON lines from {path}"),
+        )
+    } else if path.ends_with(".gz") {
         let file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-        if path.ends_with(".gz") {
-            Box::new(flate2::read::MultiGzDecoder::new(file))
-        } else {
-            Box::new(file)
+        let bytes = file.metadata()?.len();
+        let title = format!("JSON lines from {path} ({bytes} bytes)");
+        (Box::new(flate2::read::MultiGzDecoder::new(file)), title)
+    } else {
+        let parts = segments::from(Path::new(path)).map_err(|e| format!("{path}: {e}"))?;
+        let mut files = VecDeque::new();
+        let mut bytes = 0;
+        for part in &parts {
+            let file = std::fs::File::open(&part.path)
+                .map_err(|e| format!("{}: {e}", part.path.display()))?;
+            bytes += file.metadata()?.len();
+            files.push_back(file);
         }
+        let raw = Box::new(OneAfterAnother(files));
+        let title = match parts.len() {
+            1 => format!("JSON lines from {path} ({bytes} bytes)"),
+            n => format!(
+                "JSON lines from {path} and the {} later segments of its log ({bytes} bytes)",
+                n - 1
+            ),
+        };
+        (raw, title)
     };
     Ok(Traffic {
         source: Box::new(LineSource::new(BufReader::with_capacity(1 << 20, raw))),
         catalogue: ProductCatalogue::default(),
         truth: None,
-        title: match std::fs::metadata(path) {
-            Ok(m) if path != "-" => format!("JSON lines from {path} ({} bytes)", m.len()),
-            _ => format!("JSON lines from {path}"),
-        },
+        title,
     })
+}
+
+/// Files read one after another, as one.
+struct OneAfterAnother(VecDeque<std::fs::File>);
+
+impl Read for OneAfterAnother {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while let Some(file) = self.0.front_mut() {
+            match file.read(buf)? {
+                0 if !buf.is_empty() => drop(self.0.pop_front()),
+                n => return Ok(n),
+            }
+        }
+        Ok(0)
+    }
 }
 
 /// What the generated stream has produced so far: the ground truth of lines the flow has

@@ -27,6 +27,7 @@ mod documents;
 mod events;
 mod json_text;
 mod lines;
+pub mod segments;
 mod sessions;
 mod visit_json;
 

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use websight_core::io::{EventSink, Message, sync_parent};
 
-use super::segments::{self, path_of};
 use super::store_error;
+use websight_core::io::segments::{self, path_of};
 
 /// A segment is closed once it holds this much (64 MiB), unless
 /// [`FileRawLog::segment_bytes`] says otherwise.

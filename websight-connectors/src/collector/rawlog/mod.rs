@@ -9,7 +9,6 @@
 //! `503`), so memory stays bounded when the disk cannot keep up.
 
 mod file;
-mod segments;
 mod source;
 
 use tokio::sync::{mpsc, oneshot};

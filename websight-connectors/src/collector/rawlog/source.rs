@@ -8,8 +8,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use websight_core::io::{EventSource, sync_parent};
 
-use super::segments::{self, path_of};
 use super::{Closing, store_error};
+use websight_core::io::segments::{self, path_of};
 
 /// Reads a raw log as it grows, segment after segment: whole lines only, an empty batch after
 /// a short wait when nothing new came (a live source for
