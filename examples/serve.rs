@@ -61,7 +61,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use websight::connectors::collector::{
-    Board, BoardUpdate, Closing, Collector, CollectorParams, FileRawLog, RawLog, RawLogSource,
+    Board, BoardUpdate, Closing, Collector, CollectorParams, DEFAULT_SEGMENT_BYTES, FileRawLog,
+    RawLog, RawLogSource,
 };
 use websight::connectors::topology::{Input, Servers, Topology, TopologyOptions};
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
@@ -150,10 +151,13 @@ fn parse_args() -> Result<Args, String> {
     if searched && servers.is_none() {
         return Err("--search goes with --servers".into());
     }
-    let raw_segment_mb = raw_segment_mb.unwrap_or(64.0);
-    if !(raw_segment_mb > 0.0 && raw_segment_mb <= 1e6) {
-        return Err("--raw-segment-mb is a size in MiB: above 0, at most 1,000,000".into());
-    }
+    let raw_segment_bytes = match raw_segment_mb {
+        None => DEFAULT_SEGMENT_BYTES,
+        Some(mb) if mb > 0.0 && mb <= 1e6 => ((mb * (1u64 << 20) as f64).round() as u64).max(1),
+        Some(_) => {
+            return Err("--raw-segment-mb is a size in MiB: above 0, at most 1,000,000".into());
+        }
+    };
     if !(checkpoint_share > 0.0 && checkpoint_share <= 1.0) {
         return Err("--checkpoint-share is a share of the time: above 0, at most 1".into());
     }
@@ -168,7 +172,7 @@ fn parse_args() -> Result<Args, String> {
         publish: Duration::from_millis(publish),
         lateness: i64::try_from(lateness).map_err(|_| "--lateness is too large")?,
         dp: dp.check(&AnalyticsConfig::default().currency)?,
-        raw_segment_bytes: ((raw_segment_mb * (1u64 << 20) as f64).round() as u64).max(1),
+        raw_segment_bytes,
         keep_raw,
     })
 }

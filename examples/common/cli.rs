@@ -72,7 +72,7 @@ pub fn main_with<A, E: std::fmt::Display>(
 }
 
 /// Whether `-h` or `--help` is among the arguments.
-pub fn help_asked() -> bool {
+fn help_asked() -> bool {
     std::env::args().skip(1).any(|a| a == "-h" || a == "--help")
 }
 

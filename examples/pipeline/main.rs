@@ -20,8 +20,8 @@
 //! tracking SDKs send), or the original system's session records — from a file (`.gz`
 //! accepted) or standard input (`-`); a segment of a log kept in segments (`serve
 //! --keep-raw`'s raw log) is read on through the later ones. `--format auto` (the default)
-//! detects each line's shape. Without `--input` the job generates a month of a furniture shop's traffic (with
-//! planted bots and abuse, and the ground truth to score against).
+//! detects each line's shape. Without `--input` the job generates a month of a furniture
+//! shop's traffic (with planted bots and abuse, and the ground truth to score against).
 //!
 //! Privacy by default: ids become keyed pseudonyms (key from `WEBSIGHT_PSEUDONYM_KEY`; a
 //! random one per run, with a warning, when unset), IPs are truncated, traits dropped —

@@ -69,14 +69,18 @@ pub fn output_file(
 /// otherwise be the old one again, or a new raw log segment missing). A no-op where a
 /// directory cannot be opened as a file (Windows).
 pub fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => std::path::Path::new("."),
-    };
     if cfg!(unix) {
-        std::fs::File::open(dir)?.sync_all()?;
+        std::fs::File::open(dir_of(path))?.sync_all()?;
     }
     Ok(())
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn dir_of(path: &std::path::Path) -> &std::path::Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    }
 }
 
 /// Writes one line per item to `out`, each written by `write` straight into `buf` and `buf`

@@ -41,11 +41,7 @@ pub fn path_of(log: &Path, start: u64) -> PathBuf {
 
 /// The segments of `log` on disk, oldest first (none when its directory does not exist).
 pub fn list(log: &Path) -> std::io::Result<Vec<Segment>> {
-    let dir = match log.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let entries = match std::fs::read_dir(dir) {
+    let entries = match std::fs::read_dir(super::dir_of(log)) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e),
