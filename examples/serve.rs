@@ -6,6 +6,7 @@
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
 //!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N]
 //!     [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw]
+//!     [--out-segment-mb MB]
 //!     [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D]
 //!     [--dp-visits-per-person K] [--dp-revenue-cap R]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
@@ -30,6 +31,13 @@
 //! `raw.jsonl`, then `raw.<offset>.jsonl`), and once a checkpoint covers a whole segment the
 //! segment is removed. At most the segment being written and what the flow has not yet
 //! checkpointed stay on disk. `--keep-raw` keeps every segment.
+//!
+//! The outputs (`checked.jsonl`, `dead_letters.jsonl`, `sessions.jsonl` and
+//! `documents/<index>.jsonl`) are logs in segments too, of `--out-segment-mb` (default 64):
+//! `checked.jsonl`, then `checked.<offset>.jsonl`, a new one started after the batch that
+//! fills the last. They are the product, so they are never removed; every segment but the
+//! last of each can be archived or deleted while `serve` runs (and when it is stopped: a
+//! restart needs only the segment each checkpointed length falls in).
 //!
 //! With `--servers` (features `collector` and `connectors`) the raw log is the Kafka raw
 //! topic (`acks=all`, idempotent producer: a request is answered once every broker in sync
@@ -94,10 +102,11 @@ struct Args {
     servers: Option<Servers>,
     dp: Option<cli::DpRelease>,
     raw_segment_bytes: u64,
+    out_segment_bytes: u64,
     keep_raw: bool,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -107,7 +116,7 @@ fn parse_args() -> Result<Args, String> {
     let mut checkpoint_share = 0.1;
     let mut lateness = AnalyticsConfig::default().sessions.allowed_lateness_seconds as u64;
     let mut search = None;
-    let mut raw_segment_mb: Option<f64> = None;
+    let (mut raw_segment_mb, mut out_segment_mb): (Option<f64>, Option<f64>) = (None, None);
     let mut keep_raw = false;
     let mut servers = cli::ServerFlags::default();
     let mut dp = cli::DpFlags::default();
@@ -128,6 +137,7 @@ fn parse_args() -> Result<Args, String> {
             "--search" => search = Some(flags.value()?),
             "--raw-segment-mb" => raw_segment_mb = Some(flags.parse()?),
             "--keep-raw" => keep_raw = true,
+            "--out-segment-mb" => out_segment_mb = Some(flags.parse()?),
             "--rate" => {
                 let rate: u64 = flags.parse()?;
                 collector = collector.rate(rate as f64, 2.0 * rate as f64);
@@ -144,6 +154,12 @@ fn parse_args() -> Result<Args, String> {
                 .into(),
         );
     }
+    if servers.given() && out_segment_mb.is_some() {
+        return Err(
+            "--out-segment-mb is for the output files: with --servers the outputs are on the servers"
+                .into(),
+        );
+    }
     let searched = search.is_some();
     let servers = servers.check(search, || {
         Err("--servers needs --prefix naming the deployment".into())
@@ -151,13 +167,11 @@ fn parse_args() -> Result<Args, String> {
     if searched && servers.is_none() {
         return Err("--search goes with --servers".into());
     }
-    let raw_segment_bytes = match raw_segment_mb {
-        None => DEFAULT_SEGMENT_BYTES,
-        Some(mb) if mb > 0.0 && mb <= 1e6 => ((mb * (1u64 << 20) as f64).round() as u64).max(1),
-        Some(_) => {
-            return Err("--raw-segment-mb is a size in MiB: above 0, at most 1,000,000".into());
-        }
+    let size = |flag: &str, mb: Option<f64>| {
+        mb.map_or(Ok(DEFAULT_SEGMENT_BYTES), |mb| cli::mebibytes(flag, mb))
     };
+    let raw_segment_bytes = size("--raw-segment-mb", raw_segment_mb)?;
+    let out_segment_bytes = size("--out-segment-mb", out_segment_mb)?;
     if !(checkpoint_share > 0.0 && checkpoint_share <= 1.0) {
         return Err("--checkpoint-share is a share of the time: above 0, at most 1".into());
     }
@@ -173,6 +187,7 @@ fn parse_args() -> Result<Args, String> {
         lateness: i64::try_from(lateness).map_err(|_| "--lateness is too large")?,
         dp: dp.check(&AnalyticsConfig::default().currency)?,
         raw_segment_bytes,
+        out_segment_bytes,
         keep_raw,
     })
 }
@@ -235,6 +250,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                     out_dir: Some(args.out_dir.clone()),
                     checkpoint: Some((checkpoint, args.checkpoint_every)),
                     input: format!("the raw log {}", raw.display()),
+                    segment_bytes: Some(args.out_segment_bytes),
                     ..TopologyOptions::default()
                 };
                 let source = RawLogSource::new(&raw, closing.clone()).keep_processed(args.keep_raw);

@@ -1271,12 +1271,29 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
         "removed when done"
     );
     let files = std::iter::once("summary.json").chain(STREAM_FILES);
+    // A file's text: its segments one after the other (one file when not in segments).
+    let text = |path: std::path::PathBuf| -> Vec<u8> {
+        let segments = websight::core::io::segments::list(&path).unwrap();
+        assert!(!segments.is_empty(), "{} is missing", path.display());
+        segments
+            .iter()
+            .flat_map(|s| std::fs::read(&s.path).unwrap())
+            .collect()
+    };
     for seed in [1u64, 2, 3] {
         let dir = base.join(format!("killed-{seed}"));
+        // The last seed writes its outputs in segments of 200 KiB, rolled, cut back and
+        // removed across the kills: read whole, they are the clean run's files.
+        let segmented = if seed == 3 {
+            &["--out-segment-mb", "0.2"][..]
+        } else {
+            &[]
+        };
         let mut rng = seed;
         let (mut kills, mut resumed) = (0, 0);
         loop {
             let mut child = run(&dir)
+                .args(segmented)
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -1304,8 +1321,12 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
         assert!(kills > 0, "seed {seed}: the run was never killed");
         for file in files.clone() {
             let want = std::fs::read(clean.join(file)).unwrap();
-            let got = std::fs::read(dir.join(file)).unwrap();
+            let got = text(dir.join(file));
             assert!(want == got, "seed {seed}, {kills} kills: {file} differs");
+        }
+        if seed == 3 {
+            let checked = websight::core::io::segments::list(&dir.join("checked.jsonl")).unwrap();
+            assert!(checked.len() > 3, "{} segments", checked.len());
         }
         eprintln!("seed {seed}: {kills} kills, final run resumed: {resumed}");
     }

@@ -300,12 +300,26 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 /// open visits continued across the crash. The raw log rolls over segments of 50 KiB and
 /// removes those a checkpoint covers as it goes: the kill comes once its first segment is
 /// gone, so the restart resumes in what is kept; at the end only the last segment is left.
+/// The outputs roll over segments of 50 KiB too, cut back across them on the restart: read
+/// whole, they hold each checked event once.
 #[test]
 fn serve_killed_while_the_sdk_sends_loses_nothing_and_counts_nothing_twice() {
     let pruned = |out: &Path| !out.join("raw.jsonl").exists();
-    let Some(dir) = kill_while_sending("kill", &["--raw-segment-mb", "0.05"], pruned) else {
+    let sizes = ["--raw-segment-mb", "0.05", "--out-segment-mb", "0.05"];
+    let Some(dir) = kill_while_sending("kill", &sizes, pruned) else {
         return;
     };
+    let out = dir.join("out");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let checked = out.join("checked.jsonl");
+    let segments = websight::core::io::segments::list(&checked).unwrap();
+    assert!(segments.len() > 1, "the outputs never rolled: {segments:?}");
+    assert_eq!(
+        websight::core::io::segments::count_lines(&checked).unwrap(),
+        summary["checked"].as_u64().unwrap(),
+        "{summary}"
+    );
     let raw: Vec<(String, u64)> = std::fs::read_dir(dir.join("out"))
         .unwrap()
         .map(|e| e.unwrap())
@@ -455,6 +469,25 @@ fn server_flags_are_read_alike_by_pipeline_and_serve() {
             "serve",
             &[&listen[..], &["--raw-segment-mb", "0"]].concat(),
             "--raw-segment-mb is a size",
+        ),
+        (
+            "serve",
+            &[&listen[..], &["--out-segment-mb", "-1"]].concat(),
+            "--out-segment-mb is a size",
+        ),
+        (
+            "serve",
+            &[
+                &listen[..],
+                &["--servers", "--prefix", "p", "--out-segment-mb", "8"],
+            ]
+            .concat(),
+            "the outputs are on the servers",
+        ),
+        (
+            "pipeline",
+            &["--out-segment-mb", "8"],
+            "splits the files of --out-dir",
         ),
     ] {
         let out = example(name).args(args).output().unwrap();

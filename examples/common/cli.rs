@@ -45,6 +45,18 @@ impl Flags {
     }
 }
 
+/// A size in MiB given to `flag` (fractions allowed), in bytes: above 0, at most 1,000,000.
+#[allow(dead_code)] // not every example that includes this module takes a size
+pub fn mebibytes(flag: &str, mb: f64) -> Result<u64, String> {
+    if mb > 0.0 && mb <= 1e6 {
+        Ok(((mb * (1u64 << 20) as f64).round() as u64).max(1))
+    } else {
+        Err(format!(
+            "{flag} is a size in MiB: above 0, at most 1,000,000"
+        ))
+    }
+}
+
 /// Parses the arguments, then runs: a usage error prints its message and exits 2, a failure
 /// prints `error: …` and exits 1. Asked for with `-h` or `--help`, the usage (what the
 /// parser answers it with) goes to stdout and the exit is 0.

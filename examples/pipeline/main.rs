@@ -10,6 +10,7 @@
 //!                                            [--events-out FILE.jsonl] [--keep-raw-dead-letters]
 //!                                            [--stream-only] [--threads N]
 //!                                            [--checkpoint FILE|redis [--checkpoint-every N]]
+//!                                            [--out-segment-mb MB]
 //!                                            [--search URL [--search-prefix P]]
 //! cargo run --release --features connectors --example pipeline -- --servers
 //!                                            [--kafka HOST:PORT] [--redis URL] [--mongodb URL]
@@ -47,7 +48,10 @@
 //!
 //! Output: `--out-dir DIR` writes `checked.jsonl`, `dead_letters.jsonl` (with reasons),
 //! `documents/<index>.jsonl`, `sessions.jsonl`, `report.html` and `summary.json`; `--json
-//! FILE` writes just the summary. The stream stage runs websight's `Flow` on the embedded
+//! FILE` writes just the summary. With `--out-segment-mb MB` the first four are written as
+//! logs in segments of about MB MiB (`checked.jsonl`, then `checked.<offset>.jsonl` named by
+//! where each starts; `cat checked.jsonl checked.0*.jsonl` is the whole file), a new one
+//! started after the batch that fills the last. The stream stage runs websight's `Flow` on the embedded
 //! stores; `--search URL` (feature `elasticsearch`) sends the documents to
 //! Elasticsearch/OpenSearch; `--servers` (feature `connectors`) runs everything on real
 //! servers (Kafka, Redis, MongoDB, search; URLs from the flags or the `WEBSIGHT_*` variables of
@@ -112,18 +116,20 @@ pub struct Args {
     stream_only: bool,
     checkpoint: Option<PathBuf>,
     checkpoint_every: u64,
+    out_segment_bytes: Option<u64>,
     threads: usize,
     servers: stream::Servers,
     dp: Option<cli::DpRelease>,
 }
 
-const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--out-segment-mb MB] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
     let (mut input, mut format, mut out_dir, mut json) = (None, Format::Auto, None, None);
     let (mut events_out, mut report, mut keep_raw, mut stream_only) = (None, None, false, false);
     let (mut checkpoint, mut checkpoint_every) = (None, 10);
+    let mut out_segment_mb: Option<f64> = None;
     let mut threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut search = None;
     let mut search_prefix = String::new();
@@ -144,6 +150,7 @@ fn parse_args() -> Result<Args, String> {
             "--threads" => threads = flags.parse()?,
             "--checkpoint" => checkpoint = Some(PathBuf::from(flags.value()?)),
             "--checkpoint-every" => checkpoint_every = flags.parse()?,
+            "--out-segment-mb" => out_segment_mb = Some(flags.parse()?),
             "--sessions" => config.sessions = flags.parse()?,
             "--users" => config.users = flags.parse()?,
             "--days" => config.days = flags.parse()?,
@@ -173,6 +180,9 @@ fn parse_args() -> Result<Args, String> {
             ..stream::Servers::default()
         },
     };
+    if out_segment_mb.is_some() && out_dir.is_none() {
+        return Err("--out-segment-mb splits the files of --out-dir: give one".into());
+    }
     if input.is_some() && events_out.is_some() {
         return Err("--events-out writes generated traffic; it does not go with --input".into());
     }
@@ -199,6 +209,9 @@ fn parse_args() -> Result<Args, String> {
         stream_only,
         checkpoint,
         checkpoint_every,
+        out_segment_bytes: out_segment_mb
+            .map(|mb| cli::mebibytes("--out-segment-mb", mb))
+            .transpose()?,
         threads,
         servers,
         dp: dp.check(&AnalyticsConfig::default().currency)?,
@@ -285,6 +298,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
                 .as_ref()
                 .map(|path| (path.clone(), args.checkpoint_every)),
             input: traffic.title.clone(),
+            segment_bytes: args.out_segment_bytes,
         },
         &mut observer,
         |visit| {

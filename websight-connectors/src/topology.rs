@@ -49,6 +49,7 @@ use websight_core::flow::{
     Checkpoint, Checkpoints, FileCheckpoints, Flow, FlowCounts, Observer, Outputs,
 };
 use websight_core::gate::{GateConfig, GateState, GateStats, MemoryGateState};
+use websight_core::io::segments;
 use websight_core::io::{
     DocumentSink, EventSink, EventSource, INDEX_NAMES, JsonLinesIndex, JsonLinesSessionStore,
     JsonLinesSink, SessionStore, StoredSessions, WriteReport,
@@ -245,6 +246,10 @@ pub struct TopologyOptions {
     /// What the input is (path and size, or the generator's settings): a checkpoint of
     /// another input is refused.
     pub input: String,
+    /// The output files in `out_dir` in [`segments`] of about this many bytes (a new one
+    /// started once the last holds it, after a whole batch), so that older ones can be
+    /// archived or removed while the stage runs; `None`: one file each, however long.
+    pub segment_bytes: Option<u64>,
 }
 
 /// The output files, relative to the output directory.
@@ -263,9 +268,10 @@ fn output_files() -> Vec<PathBuf> {
 
 /// Cuts each output file back to its length at the checkpoint (`extra` is the checkpoint's
 /// [`Checkpoint::extra`]): what was written after it is written again by the resumed run, so
-/// the files end exactly as without the crash. A file that is missing or shorter than
-/// recorded (moved away, replaced) is an error naming it: extending it would put zeros where
-/// its lines were.
+/// the files end exactly as without the crash. A file in segments is cut back as one log
+/// (later segments removed; earlier ones may have been archived). A file, or the segment
+/// holding its length, that is missing or shorter than recorded (moved away, replaced) is an
+/// error naming it: extending it would put zeros where its lines were.
 fn rewind(dir: &Path, extra: &serde_json::Value) -> Result<()> {
     let Some(files) = extra["files"].as_object() else {
         return Ok(());
@@ -274,7 +280,6 @@ fn rewind(dir: &Path, extra: &serde_json::Value) -> Result<()> {
         .iter()
         .map(|f| f.to_string_lossy().into_owned())
         .collect();
-    let afresh = "put it back, or remove the checkpoint to start afresh";
     for (file, len) in files {
         if !known.contains(file) {
             return Err(config(format!(
@@ -284,34 +289,15 @@ fn rewind(dir: &Path, extra: &serde_json::Value) -> Result<()> {
         let len = len
             .as_u64()
             .ok_or_else(|| config(format!("the checkpoint's length of {file} is not a number")))?;
-        let path = dir.join(file);
-        let f = match std::fs::OpenOptions::new().write(true).open(&path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(config(format!(
-                    "{} is missing, but the checkpoint resumes after {len} bytes of it: {afresh}",
-                    path.display()
-                )));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let held = f.metadata()?.len();
-        if held < len {
-            return Err(config(format!(
-                "{} holds {held} bytes, fewer than the {len} the checkpoint resumes after (cut or replaced): {afresh}",
-                path.display()
-            )));
-        }
-        f.set_len(len)?;
+        segments::cut(&dir.join(file), len).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData => config(format!(
+                "cannot resume from the checkpoint: {e}: put it back, or remove the checkpoint \
+                 to start afresh"
+            )),
+            _ => e.into(),
+        })?;
     }
     Ok(())
-}
-
-/// Lines of a file (0 when it does not exist).
-fn lines_in(path: &Path) -> u64 {
-    std::fs::File::open(path).map_or(0, |f| {
-        std::io::BufRead::split(std::io::BufReader::new(f), b'\n').count() as u64
-    })
 }
 
 /// Checkpoints (in a file or in Redis) that also record the input they were taken on, the
@@ -339,8 +325,8 @@ impl Checkpoints for Tagged {
             let mut files = serde_json::Map::new();
             // The stores that are files here (the others are on servers).
             for file in output_files() {
-                if let Ok(meta) = std::fs::metadata(dir.join(&file)) {
-                    files.insert(file.to_string_lossy().into_owned(), meta.len().into());
+                if let Some(end) = segments::end(&dir.join(&file))? {
+                    files.insert(file.to_string_lossy().into_owned(), end.into());
                 }
             }
             extra["files"] = files.into();
@@ -556,7 +542,7 @@ impl SessionStore for Discard {
 /// The document store: its counts are checked against what the analytics emitted.
 enum DocumentStore {
     /// `documents/<index>.jsonl`, appended as documents arrive.
-    Files(JsonLinesIndex),
+    Files(Box<JsonLinesIndex>),
     /// Nowhere (without `--out-dir`): only counted.
     Counted(Discard),
     #[cfg(feature = "elasticsearch")]
@@ -573,7 +559,7 @@ impl DocumentStore {
 
     fn sink(&mut self) -> &mut dyn DocumentSink {
         match self {
-            DocumentStore::Files(f) => f,
+            DocumentStore::Files(f) => f.as_mut(),
             DocumentStore::Counted(d) => d,
             #[cfg(feature = "elasticsearch")]
             DocumentStore::Search(s) => s,
@@ -698,7 +684,7 @@ impl<'s> Topology<'s> {
             Some(state) => boxed(state),
             None => Box::new(MemoryGateState::new(&GateConfig::default())?),
         };
-        let (mut checked, mut dead) = Self::outputs(s, out_dir, resuming)?;
+        let (mut checked, mut dead) = Self::outputs(options, resuming)?;
         let mut topics = Vec::new();
         if options.checkpoint.is_some() {
             for out in [&mut checked, &mut dead] {
@@ -714,9 +700,8 @@ impl<'s> Topology<'s> {
                 }
             }
         }
-        let (sessions, session_store, temporary) =
-            Self::sessions(s, out_dir, options.keep_sessions, resuming).await?;
-        let documents = Self::documents(s, out_dir, resuming).await?;
+        let (sessions, session_store, temporary) = Self::sessions(options, resuming).await?;
+        let documents = Self::documents(options, resuming).await?;
         let checkpoints = checkpoints.map(|inner| Tagged {
             inner,
             input: options.input.clone(),
@@ -882,7 +867,8 @@ impl<'s> Topology<'s> {
     }
 
     /// The checked and dead-letter outputs: Kafka topics, files, or counters.
-    fn outputs(s: &Servers, out_dir: Option<&Path>, resuming: bool) -> Result<(Counted, Counted)> {
+    fn outputs(options: &TopologyOptions, resuming: bool) -> Result<(Counted, Counted)> {
+        let (s, out_dir) = (&options.servers, options.out_dir.as_deref());
         if let Some(kafka) = &s.kafka {
             #[cfg(feature = "kafka")]
             {
@@ -909,7 +895,10 @@ impl<'s> Topology<'s> {
         // With an output directory the topics are files a user can open.
         let file = |name: &str, payloads: bool| -> Result<Counted> {
             let path = dir.join(name);
-            let out = websight_core::io::output_file(&path, resuming)?;
+            let mut out = websight_core::io::output_file(&path, resuming)?;
+            if let Some(bytes) = options.segment_bytes {
+                out.get_mut().set_segment_bytes(bytes);
+            }
             let sink: Box<dyn EventSink> = if payloads {
                 Box::new(JsonLinesSink::payloads(out))
             } else {
@@ -917,7 +906,7 @@ impl<'s> Topology<'s> {
             };
             Ok(Counted {
                 inner: Some(sink),
-                sent: lines_in(&path),
+                sent: segments::count_lines(&path)?,
                 ..Counted::default()
             })
         };
@@ -929,11 +918,10 @@ impl<'s> Topology<'s> {
 
     /// The session store: MongoDB, a file, a temporary file (read back), or a counter.
     async fn sessions(
-        s: &Servers,
-        out_dir: Option<&Path>,
-        keep: bool,
+        options: &TopologyOptions,
         resuming: bool,
     ) -> Result<(Box<dyn SessionStore>, &'static str, Option<PathBuf>)> {
+        let (s, out_dir) = (&options.servers, options.out_dir.as_deref());
         if let Some(url) = &s.mongodb {
             #[cfg(feature = "mongodb")]
             {
@@ -956,15 +944,18 @@ impl<'s> Topology<'s> {
         Ok(match out_dir {
             Some(dir) => {
                 let path = dir.join("sessions.jsonl");
-                let store = if resuming {
+                let mut store = if resuming {
                     JsonLinesSessionStore::append(path)?
                 } else {
                     JsonLinesSessionStore::create(path)?
                 };
+                if let Some(bytes) = options.segment_bytes {
+                    store = store.segment_bytes(bytes);
+                }
                 (Box::new(store), "session file", None)
             }
             // The offline stage reads the visits back: from a file of this run's own.
-            None if keep => {
+            None if options.keep_sessions => {
                 let path = std::env::temp_dir()
                     .join(format!("websight-sessions-{}.jsonl", std::process::id()));
                 let store = JsonLinesSessionStore::create(&path)?;
@@ -975,11 +966,8 @@ impl<'s> Topology<'s> {
     }
 
     /// The document store: the search server, files, or a counter.
-    async fn documents(
-        s: &Servers,
-        out_dir: Option<&Path>,
-        resuming: bool,
-    ) -> Result<DocumentStore> {
+    async fn documents(options: &TopologyOptions, resuming: bool) -> Result<DocumentStore> {
+        let (s, out_dir) = (&options.servers, options.out_dir.as_deref());
         if let Some(url) = &s.search {
             #[cfg(feature = "elasticsearch")]
             return DocumentStore::search(url, &s.prefix).await;
@@ -988,13 +976,19 @@ impl<'s> Topology<'s> {
                 "the search server at {url} needs the `elasticsearch` feature"
             )));
         }
-        Ok(match out_dir {
-            Some(dir) if resuming => {
-                DocumentStore::Files(JsonLinesIndex::append(&dir.join("documents"))?)
-            }
-            Some(dir) => DocumentStore::Files(JsonLinesIndex::create(&dir.join("documents"))?),
-            None => DocumentStore::Counted(Discard::default()),
-        })
+        let Some(dir) = out_dir else {
+            return Ok(DocumentStore::Counted(Discard::default()));
+        };
+        let dir = dir.join("documents");
+        let files = if resuming {
+            JsonLinesIndex::append(&dir)?
+        } else {
+            JsonLinesIndex::create(&dir)?
+        };
+        Ok(DocumentStore::Files(Box::new(match options.segment_bytes {
+            Some(bytes) => files.segment_bytes(bytes),
+            None => files,
+        })))
     }
 
     /// Runs `flow` over the stores until the source ends (resuming from the checkpoint
@@ -1089,6 +1083,14 @@ mod tests {
             err.contains("checked.jsonl is missing") && err.contains("remove the checkpoint"),
             "{err}"
         );
+        // In segments, the first archived: later segments removed, the one holding the
+        // length cut.
+        let later = segments::path_of(&checked, 8);
+        std::fs::write(&later, b"{\"b\":2}\n{\"c\":3}\n").unwrap();
+        std::fs::write(segments::path_of(&checked, 24), b"{\"d\":4}\n").unwrap();
+        rewind(&dir, &at(16)).unwrap();
+        assert_eq!(std::fs::read(&later).unwrap(), b"{\"b\":2}\n");
+        assert_eq!(segments::end(&checked).unwrap(), Some(16));
         let err = rewind(&dir, &serde_json::json!({ "files": { "../x": 1 } }))
             .unwrap_err()
             .to_string();

@@ -180,6 +180,7 @@ fn an_unacknowledged_batch_is_not_committed() {
 
 #[test]
 fn file_stores_hold_what_the_memory_stores_hold_and_replays_replace() {
+    use websight_core::io::segments;
     use websight_core::io::{JsonLinesIndex, JsonLinesSessionStore, LineSource, MemoryTopic};
     let g = generator(800, 5);
     let raws = hostile_lines(&g);
@@ -190,8 +191,13 @@ fn file_stores_hold_what_the_memory_stores_hold_and_replays_replace() {
     let dir = scratch_dir("file-stores");
     let mut text = raws.join(&b"\n"[..]);
     text.extend_from_slice(b"\n\n");
-    let mut sessions = JsonLinesSessionStore::create(dir.join("sessions.jsonl")).unwrap();
-    let mut index = JsonLinesIndex::create(&dir.join("documents")).unwrap();
+    // In segments of 16 KiB: read back, and counted, as one file would be.
+    let mut sessions = JsonLinesSessionStore::create(dir.join("sessions.jsonl"))
+        .unwrap()
+        .segment_bytes(16 << 10);
+    let mut index = JsonLinesIndex::create(&dir.join("documents"))
+        .unwrap()
+        .segment_bytes(16 << 10);
     for round in 0..2 {
         // The second round is a replay after a crash that lost the gate state: the session
         // file then holds every visit twice, and reading it back keeps one of each.
@@ -216,16 +222,22 @@ fn file_stores_hold_what_the_memory_stores_hold_and_replays_replace() {
         assert_eq!(dead, memory.dead);
     }
     assert_eq!(block_on(sessions.read_sessions()).unwrap(), expected_visits);
-    let lines = |name: &str| {
-        std::fs::read_to_string(dir.join("documents").join(format!("{name}.jsonl")))
-            .unwrap()
-            .lines()
-            .count()
-    };
+    let log = |name: &str| dir.join("documents").join(format!("{name}.jsonl"));
+    let lines = |name: &str| segments::count_lines(&log(name)).unwrap() as usize;
     assert_eq!(lines("session_summary"), 2 * memory.index.sessions.len());
     assert_eq!(lines("kpi_windows"), 2 * memory.index.windows.len());
     assert_eq!(
         index.written().iter().sum::<u64>(),
+        2 * memory.index.len() as u64
+    );
+    for log in [dir.join("sessions.jsonl"), log("session_summary")] {
+        assert!(segments::list(&log).unwrap().len() > 2, "{}", log.display());
+    }
+    // Reopened to append: the lines of every segment counted.
+    drop(index);
+    let reopened = JsonLinesIndex::append(&dir.join("documents")).unwrap();
+    assert_eq!(
+        reopened.written().iter().sum::<u64>(),
         2 * memory.index.len() as u64
     );
     let _ = std::fs::remove_dir_all(&dir);

@@ -178,7 +178,7 @@ impl DocumentSink for MemoryIndex {
 /// memory stays flat however long the stream. Append-only: a replayed document is written
 /// again, and a reader keeps the last line per id.
 pub struct JsonLinesIndex {
-    files: [std::io::BufWriter<std::fs::File>; 4],
+    files: [std::io::BufWriter<super::segments::SegmentWriter>; 4],
     written: [u64; 4],
     /// Lines on their way to a file, reused.
     line: Vec<u8>,
@@ -214,16 +214,13 @@ impl JsonLinesIndex {
         })
     }
 
-    /// Opens the four files in `dir` to append to what they hold (e.g. after a restart),
-    /// counting the lines already there.
+    /// Opens the four files in `dir` (their last segments) to append to what they hold
+    /// (e.g. after a restart), counting the lines already there.
     pub fn append(dir: &std::path::Path) -> Result<JsonLinesIndex> {
         let mut written = [0; 4];
         let mut open = |i: usize| -> Result<_> {
             let path = dir.join(format!("{}.jsonl", INDEX_NAMES[i]));
-            if let Ok(file) = std::fs::File::open(&path) {
-                let lines = std::io::BufRead::split(std::io::BufReader::new(file), b'\n');
-                written[i] = lines.count() as u64;
-            }
+            written[i] = super::segments::count_lines(&path)?;
             Ok(super::output_file(&path, true)?)
         };
         let files = [open(0)?, open(1)?, open(2)?, open(3)?];
@@ -232,6 +229,16 @@ impl JsonLinesIndex {
             written,
             line: Vec::new(),
         })
+    }
+
+    /// Writes each index in [`segments`](super::segments) of about `bytes` (a new one
+    /// started once the last holds `bytes`, after a whole write); older ones can be
+    /// archived while the index runs.
+    pub fn segment_bytes(mut self, bytes: u64) -> JsonLinesIndex {
+        for file in &mut self.files {
+            file.get_mut().set_segment_bytes(bytes);
+        }
+        self
     }
 
     /// Lines written per index, in the order of [`INDEX_NAMES`].

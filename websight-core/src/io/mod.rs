@@ -46,22 +46,21 @@ pub use sessions::{JsonLinesSessionStore, MemorySessionStore, SessionStore, Stor
 /// page cache page a write did not cover — a fifth of the `pipeline`'s stream stage.
 pub const OUTPUT_BUFFER_BYTES: usize = 256 * 1024;
 
-/// An output file, buffered by [`OUTPUT_BUFFER_BYTES`]: created (truncated), or opened to
-/// append to what it holds (e.g. after a restart). Every embedded file sink writes through
-/// one.
+/// An output file, buffered by [`OUTPUT_BUFFER_BYTES`]: a log in [`segments`], created
+/// afresh (any segments it had removed), or opened to append to what it holds (e.g. after a
+/// restart). One file however long unless given a segment size
+/// ([`SegmentWriter::set_segment_bytes`](segments::SegmentWriter::set_segment_bytes), through
+/// `get_mut`). Every embedded file sink writes through one.
 pub fn output_file(
     path: &std::path::Path,
     append: bool,
-) -> std::io::Result<std::io::BufWriter<std::fs::File>> {
-    let file = if append {
-        std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?
+) -> std::io::Result<std::io::BufWriter<segments::SegmentWriter>> {
+    let log = if append {
+        segments::SegmentWriter::append(path)?
     } else {
-        std::fs::File::create(path)?
+        segments::SegmentWriter::create(path)?
     };
-    Ok(std::io::BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, file))
+    Ok(std::io::BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, log))
 }
 
 /// Makes the creation, renaming or removal of `path` in its directory durable: fsyncs the

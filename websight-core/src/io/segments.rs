@@ -4,7 +4,9 @@
 //! from the names alone, an offset (in a checkpoint, say) keeps its meaning however many
 //! segments are added or removed, and a shell sorts the later ones in log order
 //! (`raw.0*.jsonl`). The collector's raw log is kept this way
-//! (`websight_connectors::collector::FileRawLog`).
+//! (`websight_connectors::collector::FileRawLog`), and so are the embedded outputs when given
+//! a segment size ([`SegmentWriter`], through [`output_file`](super::output_file)): a
+//! checkpoint records a log's length ([`end`]), a restart cuts it back there ([`cut`]).
 //!
 //! ```
 //! use std::path::Path;
@@ -15,7 +17,13 @@
 //! assert_eq!(path_of(log, 67_108_864), Path::new("data/raw.00000000000067108864.jsonl"));
 //! ```
 
+use std::fs::{File, OpenOptions};
+use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The size at which a log's writer starts a new segment unless told otherwise, where it
+/// rolls at all (the collector's raw log, `serve`'s outputs): 64 MiB.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
 
 /// One segment: where in its log it starts, and its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +106,207 @@ pub fn from(path: &Path) -> std::io::Result<Vec<Segment>> {
         }
     }
     Ok(all)
+}
+
+/// Where `log` ends: the log offset after its last segment's last byte (`None` when it has
+/// no segment on disk).
+pub fn end(log: &Path) -> std::io::Result<Option<u64>> {
+    match list(log)?.last() {
+        Some(last) => Ok(Some(last.start + std::fs::metadata(&last.path)?.len())),
+        None => Ok(None),
+    }
+}
+
+/// Newlines in the segments of `log` on disk (0 without any): its lines, where every one
+/// ends with a newline.
+pub fn count_lines(log: &Path) -> std::io::Result<u64> {
+    let mut lines = 0;
+    for segment in list(log)? {
+        let mut file = std::io::BufReader::with_capacity(1 << 16, File::open(&segment.path)?);
+        loop {
+            let chunk = std::io::BufRead::fill_buf(&mut file)?;
+            if chunk.is_empty() {
+                break;
+            }
+            lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+            let n = chunk.len();
+            std::io::BufRead::consume(&mut file, n);
+        }
+    }
+    Ok(lines)
+}
+
+/// Cuts `log` back so that it ends at log offset `end`: the segment holding `end` is cut
+/// there and every later one removed. Segments before it may be gone (archived). A log that
+/// does not reach `end` — the segment holding it missing, or shorter than `end` needs — is
+/// an error naming it: it is never padded.
+pub fn cut(log: &Path, end: u64) -> std::io::Result<()> {
+    let segments = list(log)?;
+    let Some(holding) = segments.iter().rev().find(|s| s.start <= end) else {
+        let missing = match segments.first() {
+            None => format!("{} is missing", log.display()),
+            Some(first) => format!(
+                "the segment of {} holding log offset {end} is missing (the first left, {}, \
+                 starts at {})",
+                log.display(),
+                first.path.display(),
+                first.start
+            ),
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{missing}, but the log is to be kept up to offset {end}"),
+        ));
+    };
+    let file = OpenOptions::new().write(true).open(&holding.path)?;
+    let (held, need) = (file.metadata()?.len(), end - holding.start);
+    if held < need {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} holds {held} bytes, fewer than the {need} to be kept (cut or replaced)",
+                holding.path.display()
+            ),
+        ));
+    }
+    file.set_len(need)?;
+    for later in segments.iter().filter(|s| s.start > holding.start) {
+        std::fs::remove_file(&later.path)?;
+    }
+    Ok(())
+}
+
+/// Appends to a log kept in segments. Writes go to the last segment; once it holds
+/// `segment_bytes`, [`roll`](Self::roll) starts the next, named by the offset it starts at.
+/// As a [`Write`] it rolls when flushed, so a writer flushed only after whole lines (every
+/// embedded sink flushes after each batch) never splits a line between segments. Without
+/// [`set_segment_bytes`](Self::set_segment_bytes) a log is one file however long.
+///
+/// ```
+/// use std::io::Write;
+/// use websight_core::io::segments::{self, SegmentWriter};
+///
+/// let dir = std::env::temp_dir().join(format!("websight-doc-segments-{}", std::process::id()));
+/// let log = dir.join("checked.jsonl");
+/// let mut out = SegmentWriter::create(&log)?;
+/// out.set_segment_bytes(8);
+/// for line in ["{\"a\":1}\n", "{\"b\":2}\n", "{\"c\":3}\n"] {
+///     out.write_all(line.as_bytes())?;
+///     out.flush()?; // a whole line written: the segment may end here
+/// }
+/// let starts: Vec<u64> = segments::list(&log)?.iter().map(|s| s.start).collect();
+/// assert_eq!(starts, [0, 8, 16, 24]);
+/// assert_eq!(segments::count_lines(&log)?, 3);
+/// # std::fs::remove_dir_all(&dir)?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct SegmentWriter {
+    log: PathBuf,
+    /// The last segment: opened to append (and to read).
+    file: File,
+    start: u64,
+    len: u64,
+    segment_bytes: u64,
+}
+
+impl SegmentWriter {
+    /// Starts `log` afresh (and its directory, if needed): every segment it had is removed
+    /// and the first one created empty.
+    pub fn create(log: impl Into<PathBuf>) -> std::io::Result<SegmentWriter> {
+        let log = log.into();
+        std::fs::create_dir_all(super::dir_of(&log))?;
+        for later in list(&log)?.into_iter().filter(|s| s.start > 0) {
+            std::fs::remove_file(&later.path)?;
+        }
+        File::create(&log)?;
+        SegmentWriter::append(log)
+    }
+
+    /// Opens `log` to append to its last segment (the first, created, when it has none).
+    pub fn append(log: impl Into<PathBuf>) -> std::io::Result<SegmentWriter> {
+        let log = log.into();
+        let start = list(&log)?.last().map_or(0, |s| s.start);
+        let file = append_to(&path_of(&log, start))?;
+        let len = file.metadata()?.len();
+        Ok(SegmentWriter {
+            log,
+            file,
+            start,
+            len,
+            segment_bytes: u64::MAX,
+        })
+    }
+
+    /// Starts a new segment once the last one holds `bytes` or more (at least 1).
+    pub fn set_segment_bytes(&mut self, bytes: u64) {
+        self.segment_bytes = bytes.max(1);
+    }
+
+    /// The log (its first segment's path).
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// Where the last segment starts in the log.
+    pub fn start(&self) -> u64 {
+        self.start
+    }
+
+    /// The log offset after the last byte written: the log's length.
+    pub fn end(&self) -> u64 {
+        self.start + self.len
+    }
+
+    /// The last segment's file (to sync it, or read it back).
+    pub fn file(&mut self) -> &mut File {
+        &mut self.file
+    }
+
+    /// Cuts the last segment back so the log ends at `end` (not before the segment's
+    /// start): what a failed or unfinished write left is removed.
+    pub fn cut_to(&mut self, end: u64) -> std::io::Result<()> {
+        let len = end.clamp(self.start, self.end()) - self.start;
+        self.file.set_len(len)?;
+        self.len = len;
+        Ok(())
+    }
+
+    /// Starts the next segment (its name made durable) if the last holds `segment_bytes`
+    /// or more; otherwise nothing.
+    pub fn roll(&mut self) -> std::io::Result<()> {
+        if self.len < self.segment_bytes {
+            return Ok(());
+        }
+        let start = self.end();
+        let path = path_of(&self.log, start);
+        self.file = append_to(&path)?;
+        super::sync_parent(&path)?;
+        (self.start, self.len) = (start, 0);
+        Ok(())
+    }
+}
+
+impl Write for SegmentWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(bytes)?;
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    /// Flushes, then starts the next segment if the last is full.
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()?;
+        self.roll()
+    }
+}
+
+fn append_to(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
 }
 
 /// The log `path` is a segment of, and where it starts (`path` itself at 0 when it is not
@@ -206,6 +415,105 @@ mod tests {
             err.contains("ends at log offset 5") && err.contains("starts at 6"),
             "{err}"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("websight-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// The log's segments as (start, text).
+    fn held(log: &Path) -> Vec<(u64, String)> {
+        list(log)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.start, std::fs::read_to_string(&s.path).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn a_writer_rolls_when_flushed_full_and_appends_where_it_ended() {
+        let dir = scratch("segment-writer");
+        let log = dir.join("out").join("checked.jsonl");
+        let mut out = SegmentWriter::create(&log).unwrap();
+        out.set_segment_bytes(5);
+        // Not flushed: one segment however much is written.
+        out.write_all(b"a\nb\nc\n").unwrap();
+        assert_eq!(held(&log), [(0, "a\nb\nc\n".into())]);
+        out.flush().unwrap();
+        out.write_all(b"d\n").unwrap();
+        out.flush().unwrap();
+        assert_eq!(out.end(), 8);
+        assert_eq!(held(&log), [(0, "a\nb\nc\n".into()), (6, "d\n".into())]);
+        // A failed write cut back, never before the last segment's start.
+        out.write_all(b"e").unwrap();
+        out.cut_to(8).unwrap();
+        out.cut_to(2).unwrap();
+        assert_eq!(held(&log)[1], (6, String::new()));
+        out.write_all(b"d\n").unwrap();
+        drop(out);
+        // Appending goes on in the last segment, and rolls by its length.
+        let mut out = SegmentWriter::append(&log).unwrap();
+        out.set_segment_bytes(4);
+        assert_eq!((out.start(), out.end()), (6, 8));
+        out.write_all(b"ee\n").unwrap();
+        out.flush().unwrap();
+        assert_eq!(out.end(), 11);
+        assert_eq!(
+            held(&log)[1..],
+            [(6, "d\nee\n".into()), (11, String::new())]
+        );
+        assert_eq!(end(&log).unwrap(), Some(11));
+        assert_eq!(count_lines(&log).unwrap(), 5);
+        // Created afresh: the later segments go.
+        let out = SegmentWriter::create(&log).unwrap();
+        assert_eq!(out.end(), 0);
+        assert_eq!(held(&log), [(0, String::new())]);
+        assert_eq!(end(&dir.join("none.jsonl")).unwrap(), None);
+        assert_eq!(count_lines(&dir.join("none.jsonl")).unwrap(), 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn cutting_a_log_back_removes_later_segments_and_never_pads() {
+        let dir = scratch("segment-cut");
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("sessions.jsonl");
+        let write = |parts: &[(u64, &str)]| {
+            for (start, text) in parts {
+                std::fs::write(path_of(&log, *start), text).unwrap();
+            }
+        };
+        write(&[(0, "a\nb\n"), (4, "c\n"), (6, "d\ne\n")]);
+        cut(&log, 7).unwrap();
+        assert_eq!(
+            held(&log),
+            [(0, "a\nb\n".into()), (4, "c\n".into()), (6, "d".into())]
+        );
+        // At a segment's start: that segment is kept, empty.
+        cut(&log, 4).unwrap();
+        assert_eq!(held(&log), [(0, "a\nb\n".into()), (4, String::new())]);
+        // Earlier segments archived: the one holding the end is all that is needed.
+        write(&[(4, "c\n"), (6, "d\ne\n")]);
+        std::fs::remove_file(&log).unwrap();
+        cut(&log, 8).unwrap();
+        assert_eq!(held(&log), [(4, "c\n".into()), (6, "d\n".into())]);
+        // The segment holding the end archived too: an error naming what is left.
+        let err = cut(&log, 2).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+        let err = err.to_string();
+        assert!(
+            err.contains("holding log offset 2 is missing") && err.contains("starts at 4"),
+            "{err}"
+        );
+        // Shorter than the end: never padded.
+        let err = cut(&log, 9).unwrap_err().to_string();
+        assert!(err.contains("holds 2 bytes, fewer than the 3"), "{err}");
+        assert_eq!(held(&log)[1], (6, "d\n".into()));
+        let err = cut(&dir.join("gone.jsonl"), 0).unwrap_err().to_string();
+        assert!(err.contains("gone.jsonl is missing"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -87,27 +87,25 @@ impl SessionStore for MemorySessionStore {
 /// replaces the earlier copy, as in any [`SessionStore`].
 pub struct JsonLinesSessionStore {
     path: std::path::PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
+    out: std::io::BufWriter<super::segments::SegmentWriter>,
     /// Lines on their way to `out`, reused.
     line: Vec<u8>,
 }
 
 impl JsonLinesSessionStore {
-    /// Creates (truncates) the file at `path`, and its directory if needed.
+    /// Creates (truncates) the file at `path`, and its directory if needed; any later
+    /// segments it had are removed.
     pub fn create(path: impl Into<std::path::PathBuf>) -> Result<JsonLinesSessionStore> {
         let path = path.into();
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        let out = super::output_file(&path, false)?;
         Ok(JsonLinesSessionStore {
+            out: super::output_file(&path, false)?,
             path,
-            out,
             line: Vec::new(),
         })
     }
 
-    /// Opens the file at `path` to append to what it holds (e.g. after a restart).
+    /// Opens the file at `path` (its last segment) to append to what it holds (e.g. after a
+    /// restart).
     pub fn append(path: impl Into<std::path::PathBuf>) -> Result<JsonLinesSessionStore> {
         let path = path.into();
         Ok(JsonLinesSessionStore {
@@ -115,6 +113,14 @@ impl JsonLinesSessionStore {
             path,
             line: Vec::new(),
         })
+    }
+
+    /// Writes the visits in [`segments`](super::segments) of about `bytes` (a new one
+    /// started once the last holds `bytes`, after a whole write), which a reader takes in
+    /// order; older ones can be archived while the store runs.
+    pub fn segment_bytes(mut self, bytes: u64) -> JsonLinesSessionStore {
+        self.out.get_mut().set_segment_bytes(bytes);
+        self
     }
 
     /// The file.
@@ -140,21 +146,27 @@ impl SessionStore for JsonLinesSessionStore {
     }
 
     async fn read_sessions(&mut self) -> Result<StoredSessions> {
-        std::io::Write::flush(&mut self.out)?;
-        let file = std::io::BufReader::new(std::fs::File::open(&self.path)?);
         let mut visits = BTreeMap::new();
-        for line in std::io::BufRead::lines(file) {
-            let visit: Visit = serde_json::from_str(&line?)?;
+        self.each_visit(|visit| {
             visits.insert(visit.id.clone(), visit);
-        }
+        })?;
         Ok(StoredSessions::collect(visits.into_values()))
     }
 
     async fn scan_sessions(&mut self, each: &mut (dyn FnMut(Visit) + Send)) -> Result<()> {
+        self.each_visit(each)
+    }
+}
+
+impl JsonLinesSessionStore {
+    /// Every visit written, segment after segment, in the order written.
+    fn each_visit(&mut self, mut each: impl FnMut(Visit)) -> Result<()> {
         std::io::Write::flush(&mut self.out)?;
-        let file = std::io::BufReader::new(std::fs::File::open(&self.path)?);
-        for line in std::io::BufRead::lines(file) {
-            each(serde_json::from_str(&line?)?);
+        for segment in super::segments::list(&self.path)? {
+            let file = std::io::BufReader::new(std::fs::File::open(&segment.path)?);
+            for line in std::io::BufRead::lines(file) {
+                each(serde_json::from_str(&line?)?);
+            }
         }
         Ok(())
     }

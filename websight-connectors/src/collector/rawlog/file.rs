@@ -1,18 +1,15 @@
 //! The embedded raw log: append-only segment files, each write fsynced before it returns.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use async_trait::async_trait;
-use websight_core::io::{EventSink, Message, sync_parent};
+use websight_core::io::segments::SegmentWriter;
+use websight_core::io::{EventSink, Message};
 
 use super::store_error;
-use websight_core::io::segments::{self, path_of};
-
-/// A segment is closed once it holds this much (64 MiB), unless
-/// [`FileRawLog::segment_bytes`] says otherwise.
-pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+pub use websight_core::io::segments::DEFAULT_SEGMENT_BYTES;
 
 /// An append-only log of JSON lines in segment files (`raw.jsonl`, then
 /// `raw.<offset>.jsonl`, each named by the log offset it starts at), each write flushed and
@@ -20,62 +17,38 @@ pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
 /// [`FileRawLog::segment_bytes`], so that the ones a checkpoint covers can be removed
 /// ([`RawLogSource`](super::RawLogSource) does when it is committed).
 pub struct FileRawLog {
-    log: PathBuf,
-    /// The open segment: its file, where it starts in the log, and its length (what was
-    /// written and synced).
-    open: Option<Open>,
-    segment_bytes: u64,
-}
-
-struct Open {
-    file: File,
-    start: u64,
-    len: u64,
+    /// The open segment (`None` once a blocking write could not hand it back).
+    open: Option<SegmentWriter>,
 }
 
 impl FileRawLog {
     /// Opens (or creates) the log at `path` and appends to its last segment. A last line
     /// without its newline — a write cut by a crash, never acknowledged — is cut off.
     pub fn open(path: impl AsRef<Path>) -> crate::Result<FileRawLog> {
-        let log = path.as_ref().to_path_buf();
+        let log = path.as_ref();
         if let Some(dir) = log.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let start = segments::list(&log)?.last().map_or(0, |s| s.start);
-        let segment = path_of(&log, start);
-        let mut file = append_to(&segment)?;
-        let complete = complete_length(&mut file)?;
-        if complete < file.metadata()?.len() {
-            tracing::warn!(path = %segment.display(), "cutting an unfinished last line off the raw log");
-            file.set_len(complete)?;
-            file.sync_data()?;
+        let mut open = SegmentWriter::append(log)?;
+        let complete = open.start() + complete_length(open.file())?;
+        if complete < open.end() {
+            tracing::warn!(path = %log.display(), "cutting an unfinished last line off the raw log");
+            open.cut_to(complete)?;
+            open.file().sync_data()?;
         }
-        Ok(FileRawLog {
-            log,
-            open: Some(Open {
-                file,
-                start,
-                len: complete,
-            }),
-            segment_bytes: DEFAULT_SEGMENT_BYTES,
-        })
+        open.set_segment_bytes(DEFAULT_SEGMENT_BYTES);
+        Ok(FileRawLog { open: Some(open) })
     }
 
     /// Starts a new segment once the last one holds `bytes` or more (at least 1; default
     /// [`DEFAULT_SEGMENT_BYTES`]). A write is never split: a segment ends after a whole
     /// group commit.
     pub fn segment_bytes(mut self, bytes: u64) -> FileRawLog {
-        self.segment_bytes = bytes.max(1);
+        if let Some(open) = &mut self.open {
+            open.set_segment_bytes(bytes);
+        }
         self
     }
-}
-
-fn append_to(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .read(true)
-        .append(true)
-        .open(path)
 }
 
 /// Length of the file up to and including its last newline.
@@ -96,39 +69,17 @@ fn complete_length(file: &mut File) -> std::io::Result<u64> {
     Ok(0)
 }
 
-impl Open {
-    /// Appends `buf` durably. On failure nothing of it stays (the file is cut back), so the
-    /// next append starts on a line of its own and the segment's length stays its name's
-    /// arithmetic.
-    fn append(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        match self
-            .file
-            .write_all(buf)
-            .and_then(|()| self.file.sync_data())
-        {
-            Ok(()) => {
-                self.len += buf.len() as u64;
-                Ok(())
-            }
-            Err(e) => {
-                let _ = self.file.set_len(self.len);
-                Err(e)
-            }
-        }
+/// Appends `buf` durably, after starting a new segment if the last is full. On failure
+/// nothing of it stays (the segment is cut back), so the next append starts on a line of its
+/// own and the segment's length stays its successor's name's arithmetic.
+fn append(open: &mut SegmentWriter, buf: &[u8]) -> std::io::Result<()> {
+    open.roll()?;
+    let before = open.end();
+    let written = open.write_all(buf).and_then(|()| open.file().sync_data());
+    if written.is_err() {
+        let _ = open.cut_to(before);
     }
-
-    /// The segment after this one, started empty (and its name made durable).
-    fn next(&self, log: &Path) -> std::io::Result<Open> {
-        let start = self.start + self.len;
-        let path = path_of(log, start);
-        let file = append_to(&path)?;
-        sync_parent(&path)?;
-        Ok(Open {
-            file,
-            start,
-            len: 0,
-        })
-    }
+    written
 }
 
 #[async_trait]
@@ -146,16 +97,9 @@ impl EventSink for FileRawLog {
             .open
             .take()
             .ok_or_else(|| store_error("the raw log failed before"))?;
-        let (log, segment_bytes) = (self.log.clone(), self.segment_bytes);
         // Blocking writes and fsync off the async workers.
         let (open, result) = tokio::task::spawn_blocking(move || {
-            if open.len >= segment_bytes {
-                match open.next(&log) {
-                    Ok(next) => open = next,
-                    Err(e) => return (open, Err(e)),
-                }
-            }
-            let result = open.append(&buf);
+            let result = append(&mut open, &buf);
             (open, result)
         })
         .await
