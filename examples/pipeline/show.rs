@@ -44,7 +44,7 @@ pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
         f.refused,
         f.is_conserved()
             && outcome.checked_messages == f.checked
-            && outcome.dead_messages == f.rejected + f.dead_letters + f.late + f.refused
+            && outcome.dead_messages == f.dead_letter_messages()
     );
     let events: Vec<String> = summary
         .events

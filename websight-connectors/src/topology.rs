@@ -684,7 +684,7 @@ impl<'s> Topology<'s> {
             Some(state) => boxed(state),
             None => Box::new(MemoryGateState::new(&GateConfig::default())?),
         };
-        let (mut checked, mut dead) = Self::outputs(options, resuming)?;
+        let (mut checked, mut dead) = Self::outputs(options, resume.as_ref())?;
         let mut topics = Vec::new();
         if options.checkpoint.is_some() {
             for out in [&mut checked, &mut dead] {
@@ -867,7 +867,10 @@ impl<'s> Topology<'s> {
     }
 
     /// The checked and dead-letter outputs: Kafka topics, files, or counters.
-    fn outputs(options: &TopologyOptions, resuming: bool) -> Result<(Counted, Counted)> {
+    fn outputs(
+        options: &TopologyOptions,
+        resume: Option<&Checkpoint>,
+    ) -> Result<(Counted, Counted)> {
         let (s, out_dir) = (&options.servers, options.out_dir.as_deref());
         if let Some(kafka) = &s.kafka {
             #[cfg(feature = "kafka")]
@@ -892,10 +895,13 @@ impl<'s> Topology<'s> {
         let Some(dir) = out_dir else {
             return Ok((Counted::default(), Counted::default()));
         };
-        // With an output directory the topics are files a user can open.
-        let file = |name: &str, payloads: bool| -> Result<Counted> {
+        // With an output directory the topics are files a user can open. The lines they held
+        // at the checkpoint are what its counts say (one per checked event, one per dead
+        // letter): not counted again from the files, which may be gigabytes, or archived.
+        let held = resume.map(|c| (c.counts.checked, c.counts.dead_letter_messages()));
+        let file = |name: &str, payloads: bool, held: Option<u64>| -> Result<Counted> {
             let path = dir.join(name);
-            let mut out = websight_core::io::output_file(&path, resuming)?;
+            let mut out = websight_core::io::output_file(&path, held.is_some())?;
             if let Some(bytes) = options.segment_bytes {
                 out.get_mut().set_segment_bytes(bytes);
             }
@@ -906,13 +912,13 @@ impl<'s> Topology<'s> {
             };
             Ok(Counted {
                 inner: Some(sink),
-                sent: segments::count_lines(&path)?,
+                sent: held.unwrap_or(0),
                 ..Counted::default()
             })
         };
         Ok((
-            file("checked.jsonl", true)?,
-            file("dead_letters.jsonl", false)?,
+            file("checked.jsonl", true, held.map(|h| h.0))?,
+            file("dead_letters.jsonl", false, held.map(|h| h.1))?,
         ))
     }
 
@@ -985,10 +991,12 @@ impl<'s> Topology<'s> {
         } else {
             JsonLinesIndex::create(&dir)?
         };
-        Ok(DocumentStore::Files(Box::new(match options.segment_bytes {
-            Some(bytes) => files.segment_bytes(bytes),
-            None => files,
-        })))
+        Ok(DocumentStore::Files(Box::new(
+            match options.segment_bytes {
+                Some(bytes) => files.segment_bytes(bytes),
+                None => files,
+            },
+        )))
     }
 
     /// Runs `flow` over the stores until the source ends (resuming from the checkpoint

@@ -236,6 +236,11 @@ impl FlowCounts {
     pub fn is_conserved(&self) -> bool {
         self.inputs == self.checked + self.rejected + self.dead_letters + self.duplicates
     }
+
+    /// Messages sent to the dead-letter sink: rejected, unreadable, late and refused.
+    pub fn dead_letter_messages(&self) -> u64 {
+        self.rejected + self.dead_letters + self.late + self.refused
+    }
 }
 
 /// Bytes → protected events: the input format, what the receiver knows, and the privacy
