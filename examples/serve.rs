@@ -35,9 +35,9 @@
 //! The outputs (`checked.jsonl`, `dead_letters.jsonl`, `sessions.jsonl` and
 //! `documents/<index>.jsonl`) are logs in segments too, of `--out-segment-mb` (default 64):
 //! `checked.jsonl`, then `checked.<offset>.jsonl`, a new one started after the batch that
-//! fills the last. They are the product, so they are never removed; every segment but the
-//! last of each can be archived or deleted while `serve` runs (and when it is stopped: a
-//! restart needs only the segment each checkpointed length falls in).
+//! fills the last. They are the product, so they are never removed; a restart cuts back only
+//! the segment the checkpoint's length falls in (usually the last or the one before), so
+//! the segments before it can be archived or deleted while `serve` runs.
 //!
 //! With `--servers` (features `collector` and `connectors`) the raw log is the Kafka raw
 //! topic (`acks=all`, idempotent producer: a request is answered once every broker in sync
