@@ -123,9 +123,21 @@ impl JsonLinesSessionStore {
         self
     }
 
-    /// The file.
+    /// The file (its first segment).
     pub fn path(&self) -> &std::path::Path {
         &self.path
+    }
+
+    /// Every visit written, segment after segment (those on disk), in the order written.
+    fn each_visit(&mut self, mut each: impl FnMut(Visit)) -> Result<()> {
+        std::io::Write::flush(&mut self.out)?;
+        for segment in super::segments::list(&self.path)? {
+            let file = std::io::BufReader::new(std::fs::File::open(&segment.path)?);
+            for line in std::io::BufRead::lines(file) {
+                each(serde_json::from_str(&line?)?);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -155,19 +167,5 @@ impl SessionStore for JsonLinesSessionStore {
 
     async fn scan_sessions(&mut self, each: &mut (dyn FnMut(Visit) + Send)) -> Result<()> {
         self.each_visit(each)
-    }
-}
-
-impl JsonLinesSessionStore {
-    /// Every visit written, segment after segment, in the order written.
-    fn each_visit(&mut self, mut each: impl FnMut(Visit)) -> Result<()> {
-        std::io::Write::flush(&mut self.out)?;
-        for segment in super::segments::list(&self.path)? {
-            let file = std::io::BufReader::new(std::fs::File::open(&segment.path)?);
-            for line in std::io::BufRead::lines(file) {
-                each(serde_json::from_str(&line?)?);
-            }
-        }
-        Ok(())
     }
 }
