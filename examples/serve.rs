@@ -8,7 +8,7 @@
 //!     [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw]
 //!     [--out-segment-mb MB]
 //!     [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D]
-//!     [--dp-visits-per-person K] [--dp-revenue-cap R]]
+//!     [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
 //!     --servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL] [...]
 //! ```
@@ -51,6 +51,10 @@
 //! visits, orders and revenue per day and per channel released with differential privacy
 //! (ε per person, charged first to the persisted budget of `--dp-ledger`), with their 95 %
 //! error bars and the budget left; `DIR/dp_dashboard.json` holds the same figures.
+//! `--dp-every SECONDS` also releases it while `serve` runs, every SECONDS (at the first
+//! batch or quiet tick after), replacing `dp_dashboard.json` each time. Every release is
+//! charged ε, so a budget of B pays for B/ε of them; once the ledger refuses one, none is
+//! tried again, and a refused release at shutdown leaves the last one made in the report.
 //!
 //! Event time moves with the wall clock once the site has been quiet for `--idle-seconds`
 //! (default 5), so visits close on a quiet site. `--lateness` (default 1800 s) is how far
@@ -78,7 +82,7 @@ use websight::core::flow::{Flow, Ingest};
 use websight::core::gate::{Gate, GateConfig};
 use websight::core::io::EventSink;
 use websight::core::privacy::{Privacy, PrivacyConfig};
-use websight::dp::dashboard::DashboardTally;
+use websight::dp::dashboard::{DashboardTally, ScheduledRelease};
 use websight::live::LiveObserver;
 use websight::report::{DashboardView, Report, live_page};
 
@@ -101,12 +105,13 @@ struct Args {
     lateness: i64,
     servers: Option<Servers>,
     dp: Option<cli::DpRelease>,
+    dp_every: Option<Duration>,
     raw_segment_bytes: u64,
     out_segment_bytes: u64,
     keep_raw: bool,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -118,6 +123,7 @@ fn parse_args() -> Result<Args, String> {
     let mut search = None;
     let (mut raw_segment_mb, mut out_segment_mb): (Option<f64>, Option<f64>) = (None, None);
     let mut keep_raw = false;
+    let mut dp_every = None;
     let mut servers = cli::ServerFlags::default();
     let mut dp = cli::DpFlags::default();
     let mut flags = cli::Flags::from_env();
@@ -137,6 +143,7 @@ fn parse_args() -> Result<Args, String> {
             "--search" => search = Some(flags.value()?),
             "--raw-segment-mb" => raw_segment_mb = Some(flags.parse()?),
             "--keep-raw" => keep_raw = true,
+            "--dp-every" => dp_every = Some(flags.parse::<f64>()?),
             "--out-segment-mb" => out_segment_mb = Some(flags.parse()?),
             "--rate" => {
                 let rate: u64 = flags.parse()?;
@@ -175,6 +182,13 @@ fn parse_args() -> Result<Args, String> {
     if !(checkpoint_share > 0.0 && checkpoint_share <= 1.0) {
         return Err("--checkpoint-share is a share of the time: above 0, at most 1".into());
     }
+    let dp = dp.check(&AnalyticsConfig::default().currency)?;
+    let dp_every = match dp_every {
+        None => None,
+        Some(_) if dp.is_none() => return Err("--dp-every goes with --dp-epsilon".into()),
+        Some(s) if s > 0.0 && s <= 1e9 => Some(Duration::from_secs_f64(s)),
+        Some(_) => return Err("--dp-every is a period in seconds: above 0".into()),
+    };
     Ok(Args {
         listen: listen.ok_or(format!("--listen is required\n{USAGE}"))?,
         servers,
@@ -185,7 +199,8 @@ fn parse_args() -> Result<Args, String> {
         checkpoint_share,
         publish: Duration::from_millis(publish),
         lateness: i64::try_from(lateness).map_err(|_| "--lateness is too large")?,
-        dp: dp.check(&AnalyticsConfig::default().currency)?,
+        dp,
+        dp_every,
         raw_segment_bytes,
         out_segment_bytes,
         keep_raw,
@@ -282,7 +297,29 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let publisher = board.clone();
     let every = args.publish;
     let dp_tally = match &args.dp {
-        Some(dp) => Some(DashboardTally::new(dp.bounds.clone())?),
+        Some(dp) => {
+            let (release, dir) = (dp.clone(), args.out_dir.clone());
+            let tally = DashboardTally::new(dp.bounds.clone())?;
+            let ledger = dp.ledger.clone();
+            Some(ScheduledRelease::new(
+                tally,
+                dp.epsilon,
+                ledger,
+                args.dp_every,
+                move |tally, released| {
+                    let failed = match released {
+                        Ok(dp) => release
+                            .announce(dp, tally, Some(&dir))
+                            .err()
+                            .map(|e| e.to_string()),
+                        Err(e) => Some(e.to_string()),
+                    };
+                    if let Some(e) = failed {
+                        tracing::warn!("DP dashboard not released: {e}");
+                    }
+                },
+            )?)
+        }
         None => None,
     };
     // The flow gets a thread of its own: a batch is long CPU work, and on the request
@@ -317,7 +354,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     drop(collector);
     writer.await?;
     closing.close();
-    let (outcome, (live, dp_tally)) = tokio::task::spawn_blocking(move || streaming.join())
+    let (outcome, (live, mut dp_tally)) = tokio::task::spawn_blocking(move || streaming.join())
         .await?
         .map_err(|_| "the flow's thread panicked")?;
     let outcome = outcome?;
@@ -328,8 +365,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut report = Report::new("websight — shop report");
     report.subtitle = format!("collected by websight serve {}", env!("CARGO_PKG_VERSION"));
     report.dashboard = view;
-    if let (Some(dp), Some(tally)) = (&args.dp, &dp_tally) {
-        report.private_dashboard = Some(dp.publish(tally, Some(&args.out_dir))?);
+    if let Some(dp) = &mut dp_tally {
+        // A release refused at shutdown (the budget spent by the ones made while running)
+        // is said and leaves the last one made in the report.
+        report.private_dashboard = dp.release().ok().or_else(|| dp.last().cloned());
     }
     std::fs::write(args.out_dir.join("report.html"), report.to_html())?;
     let f = outcome.counts;

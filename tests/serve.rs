@@ -194,7 +194,8 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     // 300 of them span less than the year of allowed lateness, so however late a retry lands
     // no event is late and no visit closes before its person is whole (with 400, a retry
     // landing over a year behind the newest event was late now and then, under load).
-    // At shutdown the dashboard is also released with DP, charged to a ledger.
+    // The dashboard is also released with DP while it runs, every second, each release
+    // charged to a ledger: its budget pays for two.
     let ledger = dir.join("ledger.json");
     let served = Served::start(
         &dir,
@@ -210,6 +211,8 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
             "5",
             "--dp-ledger",
             ledger.to_str().unwrap(),
+            "--dp-every",
+            "1",
         ],
     );
     let mut node = send_with_the_sdk(&sdk, &served.url(), &dir, 300, 0);
@@ -221,6 +224,15 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     assert_eq!(live["orders"], truth["orders"]);
     let dashboard: Value = serde_json::from_str(&served.get("/api/dashboard").unwrap()).unwrap();
     assert_eq!(dashboard["traffic"].as_array().unwrap().len(), 3);
+    let released = dir.join("out").join("dp_dashboard.json");
+    let started = Instant::now();
+    while !released.exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no DP release while running"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let summary = served.stop();
     assert_matches_truth(&summary, &truth);
     let stdout = std::fs::read_to_string(dir.join("stdout.txt")).unwrap();
@@ -255,10 +267,14 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
             .unwrap();
     assert_eq!(dp["epsilon"], 2.0);
     assert_eq!(dp["by_channel"].as_array().unwrap().len(), 19);
+    // Two releases, whether both came while it ran (the one at shutdown then refused, and
+    // the report keeping the last) or one of them at shutdown.
     assert!(
-        (dp["budget_left"].as_f64().unwrap() - 3.0).abs() < 1e-9,
+        (dp["budget_left"].as_f64().unwrap() - 1.0).abs() < 1e-9,
         "{dp}"
     );
+    let spent: Value = serde_json::from_str(&std::fs::read_to_string(&ledger).unwrap()).unwrap();
+    assert_eq!(spent["entries"].as_array().unwrap().len(), 2, "{spent}");
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("data-dp-epsilon=\"2\"") && report.contains("data-noised"));
     let personal: Vec<&str> = truth["personal"]
@@ -488,6 +504,11 @@ fn server_flags_are_read_alike_by_pipeline_and_serve() {
             "pipeline",
             &["--out-segment-mb", "8"],
             "splits the files of --out-dir",
+        ),
+        (
+            "serve",
+            &[&listen[..], &["--dp-every", "60"]].concat(),
+            "--dp-every goes with --dp-epsilon",
         ),
     ] {
         let out = example(name).args(args).output().unwrap();

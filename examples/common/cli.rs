@@ -206,6 +206,7 @@ pub const DEFAULT_BUDGET_DELTA: f64 = 1e-5;
 
 /// A DP release asked for on the command line.
 #[allow(dead_code)]
+#[derive(Clone)]
 pub struct DpRelease {
     /// ε of the dashboard release.
     pub epsilon: f64,
@@ -276,6 +277,18 @@ impl DpRelease {
             &self.ledger,
             &mut websight::dp::exact::os_rng(),
         )?;
+        self.announce(&dp, tally, dir)?;
+        Ok(dp)
+    }
+
+    /// Says what a release of `tally` spent, and writes it to `dir/dp_dashboard.json` when
+    /// given — replaced whole, so a reader never finds half of one.
+    pub fn announce(
+        &self,
+        dp: &websight::dp::dashboard::PrivateDashboard,
+        tally: &websight::dp::dashboard::DashboardTally,
+        dir: Option<&std::path::Path>,
+    ) -> Result<(), websight::dp::DpError> {
         println!(
             "DP dashboard: ε = {} per person ({} visits beyond {} per person left out), counts ±{} and revenue ±{:.2} {} at 95 %; budget left {:.3} of {} ({})",
             dp.epsilon,
@@ -290,11 +303,14 @@ impl DpRelease {
         );
         if let Some(dir) = dir {
             let path = dir.join("dp_dashboard.json");
-            let text = serde_json::to_string_pretty(&dp).expect("serialisable") + "\n";
-            std::fs::write(&path, text).map_err(|e| {
-                websight::dp::DpError::Ledger(format!("cannot write {}: {e}", path.display()))
-            })?;
+            let partial = dir.join("dp_dashboard.json.partial");
+            let text = serde_json::to_string_pretty(dp).expect("serialisable") + "\n";
+            std::fs::write(&partial, text)
+                .and_then(|()| std::fs::rename(&partial, &path))
+                .map_err(|e| {
+                    websight::dp::DpError::Ledger(format!("cannot write {}: {e}", path.display()))
+                })?;
         }
-        Ok(dp)
+        Ok(())
     }
 }

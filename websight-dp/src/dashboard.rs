@@ -228,6 +228,110 @@ impl Observer for DashboardTally {
     }
 }
 
+/// A [`DashboardTally`] that can also release its dashboard while the flow runs, not only at
+/// the end: with a period, at the first [`Observer::progress`] once that much wall-clock time
+/// has passed since it started (or last released). Each release is
+/// [`DashboardTally::release`]: ε charged to the ledger first, so m releases cost m·ε
+/// (sequential composition) and the budget sets how many a deployment gets. Once the ledger
+/// refuses one, it releases no more. Every outcome, refusals included, goes to `released`.
+///
+/// A checkpoint holds the tally alone (what a bare [`DashboardTally`] holds), so a restart
+/// goes on counting from it; a release made after that checkpoint is made — and charged —
+/// again, never left uncharged.
+pub struct ScheduledRelease<F> {
+    tally: DashboardTally,
+    epsilon: f64,
+    ledger: Ledger,
+    every: Option<std::time::Duration>,
+    next: Option<std::time::Instant>,
+    last: Option<PrivateDashboard>,
+    released: F,
+}
+
+impl<F> ScheduledRelease<F>
+where
+    F: FnMut(&DashboardTally, &Result<PrivateDashboard>) + Send,
+{
+    /// Releases of `tally` at ε each, charged to `ledger`, every `every` (`None`: only when
+    /// [`release`](Self::release) is called).
+    pub fn new(
+        tally: DashboardTally,
+        epsilon: f64,
+        ledger: Ledger,
+        every: Option<std::time::Duration>,
+        released: F,
+    ) -> Result<ScheduledRelease<F>> {
+        let epsilon = positive("epsilon", epsilon)?;
+        if every.is_some_and(|e| e.is_zero()) {
+            return Err(DpError::InvalidParameter {
+                param: "every",
+                value: 0.0,
+                reason: "a period must be above zero".into(),
+            });
+        }
+        Ok(ScheduledRelease {
+            tally,
+            epsilon,
+            next: every.map(|e| std::time::Instant::now() + e),
+            every,
+            ledger,
+            last: None,
+            released,
+        })
+    }
+
+    /// The tally so far.
+    pub fn tally(&self) -> &DashboardTally {
+        &self.tally
+    }
+
+    /// The last dashboard released (since this process started).
+    pub fn last(&self) -> Option<&PrivateDashboard> {
+        self.last.as_ref()
+    }
+
+    /// Releases now (e.g. at shutdown), as a scheduled release would, and hands the outcome
+    /// to `released` too.
+    pub fn release(&mut self) -> Result<PrivateDashboard> {
+        let released = self
+            .tally
+            .release(self.epsilon, &self.ledger, &mut crate::exact::os_rng());
+        match &released {
+            Ok(dashboard) => self.last = Some(dashboard.clone()),
+            Err(DpError::BudgetExceeded { .. }) => self.next = None,
+            Err(_) => {}
+        }
+        (self.released)(&self.tally, &released);
+        released
+    }
+}
+
+impl<F> Observer for ScheduledRelease<F>
+where
+    F: FnMut(&DashboardTally, &Result<PrivateDashboard>) + Send,
+{
+    fn documents(&mut self, documents: &Documents) {
+        self.tally.documents(documents);
+    }
+    fn snapshot(&self) -> serde_json::Value {
+        self.tally.snapshot()
+    }
+    fn restore(&mut self, snapshot: serde_json::Value) -> websight_core::Result<()> {
+        self.tally.restore(snapshot)
+    }
+    fn progress(&mut self, _flow: &websight_core::flow::Flow) {
+        let now = std::time::Instant::now();
+        if let (Some(next), Some(every)) = (self.next, self.every)
+            && now >= next
+        {
+            self.next = Some(now + every);
+            // A refusal stops the schedule (in `release`); a failure to reach the ledger
+            // is handed over and tried again at the next period.
+            let _ = self.release();
+        }
+    }
+}
+
 /// One released row: noisy counts and revenue.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct NoisyRow {

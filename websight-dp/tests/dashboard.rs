@@ -3,7 +3,7 @@
 
 use websight_core::flow::Observer;
 use websight_core::synth::{Generator, SynthConfig};
-use websight_dp::dashboard::{ContributionBounds, DashboardTally, error95};
+use websight_dp::dashboard::{ContributionBounds, DashboardTally, ScheduledRelease, error95};
 use websight_dp::exact::seeded_for_tests;
 use websight_dp::{DpError, Ledger};
 use websight_testkit::scratch_dir;
@@ -112,6 +112,52 @@ fn a_snapshot_restores_the_same_tally() {
     let mut back = DashboardTally::new(ContributionBounds::default()).unwrap();
     back.restore(t.snapshot()).unwrap();
     assert_eq!(back, t);
+}
+
+#[test]
+fn a_scheduled_release_repeats_each_period_until_the_ledger_refuses() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+    use websight_core::flow::{Flow, Ingest};
+    use websight_core::gate::{Gate, GateConfig};
+    use websight_core::privacy::{Privacy, PrivacyConfig};
+    let flow = Flow::new(
+        Ingest::new(Privacy::new(PrivacyConfig::default()).unwrap()),
+        Gate::new(GateConfig::default()).unwrap(),
+        StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default()).unwrap(),
+    );
+    let (t, _) = tally(4);
+    let l = ledger("schedule", 1.0);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let told = seen.clone();
+    let every = Some(Duration::from_millis(1));
+    let mut s = ScheduledRelease::new(t.clone(), 0.4, l.clone(), every, move |_, r| {
+        told.lock().unwrap().push(r.is_ok());
+    })
+    .unwrap();
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(3));
+        s.progress(&flow);
+    }
+    // 0.4 + 0.4 fit in the budget of 1; the third is refused, and then none is tried.
+    assert_eq!(*seen.lock().unwrap(), [true, true, false]);
+    assert_eq!(l.entries().unwrap().len(), 2);
+    assert!(matches!(s.release(), Err(DpError::BudgetExceeded { .. })));
+    assert!((s.last().unwrap().budget_left - 0.2).abs() < 1e-9);
+    // A checkpoint holds what the bare tally's does.
+    assert_eq!(s.snapshot(), t.snapshot());
+    assert_eq!(s.tally(), &t);
+    // Without a period it releases only when asked.
+    let l = ledger("unscheduled", 1.0);
+    let mut asked = ScheduledRelease::new(t.clone(), 0.1, l.clone(), None, |_, _| {}).unwrap();
+    std::thread::sleep(Duration::from_millis(3));
+    asked.progress(&flow);
+    assert!(l.entries().unwrap().is_empty());
+    asked.release().unwrap();
+    assert_eq!(l.entries().unwrap().len(), 1);
+    let zero = ScheduledRelease::new(t, 0.1, l, Some(Duration::ZERO), |_, _| {});
+    assert!(zero.is_err());
 }
 
 #[test]
