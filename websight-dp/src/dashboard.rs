@@ -272,7 +272,8 @@ where
         Ok(ScheduledRelease {
             tally,
             epsilon,
-            next: every.map(|e| std::time::Instant::now() + e),
+            // A period too long to add to the clock never comes.
+            next: every.and_then(|e| std::time::Instant::now().checked_add(e)),
             every,
             ledger,
             last: None,
@@ -324,7 +325,7 @@ where
         if let (Some(next), Some(every)) = (self.next, self.every)
             && now >= next
         {
-            self.next = Some(now + every);
+            self.next = now.checked_add(every);
             // A refusal stops the schedule (in `release`); a failure to reach the ledger
             // is handed over and tried again at the next period.
             let _ = self.release();

@@ -156,6 +156,11 @@ fn a_scheduled_release_repeats_each_period_until_the_ledger_refuses() {
     assert!(l.entries().unwrap().is_empty());
     asked.release().unwrap();
     assert_eq!(l.entries().unwrap().len(), 1);
+    // A period past the clock's end never comes (and does not overflow it).
+    let mut never =
+        ScheduledRelease::new(t.clone(), 0.1, l.clone(), Some(Duration::MAX), |_, _| {}).unwrap();
+    never.progress(&flow);
+    assert_eq!(l.entries().unwrap().len(), 1);
     let zero = ScheduledRelease::new(t, 0.1, l, Some(Duration::ZERO), |_, _| {});
     assert!(zero.is_err());
 }
