@@ -148,6 +148,26 @@ fn pipeline_dp_budget_delta_sets_the_ledgers_delta() {
     );
     assert_eq!(state["budget_delta"].as_f64(), Some(1e-7));
     assert!((state["spent_epsilon"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    // A release the budget cannot pay is said, and the run still succeeds (as when the
+    // private models are skipped); nothing is charged.
+    let out = run_ok(&mut pipeline(&[
+        "--dp-budget-delta",
+        "1e-7",
+        "--dp-epsilon",
+        "20",
+    ]));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("DP dashboard not released: privacy budget exceeded"),
+        "{said}"
+    );
+    let state = run_json(
+        example("dp")
+            .args(["ledger", "--ledger"])
+            .arg(&ledger)
+            .args(["--budget", "10", "--budget-delta", "1e-7"]),
+    );
+    assert!((state["spent_epsilon"].as_f64().unwrap() - 1.0).abs() < 1e-12);
     let other = pipeline(&[]).output().unwrap();
     assert!(!other.status.success());
     assert!(String::from_utf8_lossy(&other.stderr).contains("holds a budget"));

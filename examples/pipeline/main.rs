@@ -355,7 +355,14 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         report.dashboard.gate.recall = watch.detection.recall();
     }
     if let (Some(dp), Some(tally)) = (&args.dp, &dp_tally) {
-        report.private_dashboard = Some(dp.publish(tally, args.out_dir.as_deref())?);
+        // A budget that cannot pay is said, as for the private models, not a failed run.
+        match dp.publish(tally, args.out_dir.as_deref()) {
+            Ok(released) => report.private_dashboard = Some(released),
+            Err(e @ websight::dp::DpError::BudgetExceeded { .. }) => {
+                println!("DP dashboard not released: {e}");
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     // The stream's state has been reported: the offline stage gets the memory back.
     drop((outcome, dp_tally, series));
