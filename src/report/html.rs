@@ -81,7 +81,7 @@ fn private_dashboard(h: &mut String, dp: &super::PrivateDashboard) {
     let b = &dp.bounds;
     let _ = write!(
         h,
-        "<h2>Private dashboard</h2><section class=\"dp\" data-dp-epsilon=\"{eps}\"><p class=\"muted\">Every figure in this section is released with differential privacy: ε = {eps} per person for the whole section (exact discrete Laplace noise), counting at most {k} visits per person and at most {cap} {cur} of revenue per visit. 95 % of the counts lie within ±{ce} of the bounded truth, revenue within ±{re:.2} {cur}. Privacy budget: {left:.2} of ε = {total} left. The dashboard above is exact, for the shop's own staff.</p>",
+        "<h2>Private dashboard</h2><section class=\"dp\" data-dp-epsilon=\"{eps}\"><p class=\"muted\">Every figure in this section is released with differential privacy: ε = {eps} per person for the whole section (exact discrete Laplace noise), counting at most {k} visits per person and at most {cap} {cur} of revenue per visit. 95 % of the counts lie within ±{ce} of the bounded truth, revenue within ±{re:.2} {cur}. Privacy budget: {left:.2} of ε = {total} left. Released {at}. The dashboard above is exact, for the shop's own staff.</p>",
         eps = dp.epsilon,
         k = b.visits_per_person,
         cap = b.revenue_cap,
@@ -90,6 +90,7 @@ fn private_dashboard(h: &mut String, dp: &super::PrivateDashboard) {
         re = dp.revenue_error95,
         left = dp.budget_left,
         total = dp.budget_epsilon,
+        at = dp.released_at.format("%Y-%m-%d %H:%M:%S UTC"),
     );
     let table = |h: &mut String,
                  head: &str,

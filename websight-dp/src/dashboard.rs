@@ -195,6 +195,7 @@ impl DashboardTally {
             .collect();
         let spent = ledger.spent()?.epsilon().unwrap_or(f64::INFINITY);
         Ok(PrivateDashboard {
+            released_at: chrono::Utc::now(),
             epsilon,
             bounds: self.bounds.clone(),
             count_error95: error95(k as f64 * 8.0 / epsilon),
@@ -349,6 +350,9 @@ pub struct NoisyRow {
 /// A DP release of the dashboard: every figure noised, with its 95 % error bar.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrivateDashboard {
+    /// When it was released (a dashboard released again and again is told apart by it).
+    #[serde(default)]
+    pub released_at: chrono::DateTime<chrono::Utc>,
     /// ε of the whole release (per person).
     pub epsilon: f64,
     /// The contribution bounds it assumed.

@@ -95,6 +95,7 @@ fn the_ledger_is_charged_first_and_a_refusal_releases_nothing() {
     let r = t.release(1.0, &l, &mut seeded_for_tests(3)).unwrap();
     assert_eq!(r.budget_epsilon, 1.5);
     assert!((r.budget_left - 0.5).abs() < 1e-12);
+    assert!((chrono::Utc::now() - r.released_at).num_seconds().abs() < 60);
     assert!(matches!(
         t.release(1.0, &l, &mut seeded_for_tests(3)),
         Err(DpError::BudgetExceeded { .. })
