@@ -21,8 +21,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The size at which a log's writer starts a new segment unless told otherwise, where it
-/// rolls at all (the collector's raw log, `serve`'s outputs): 64 MiB.
+/// The segment size of the logs that roll unless told otherwise — the collector's raw log,
+/// `serve`'s outputs: 64 MiB. A [`SegmentWriter`] itself rolls only when given a size.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
 
 /// One segment: where in its log it starts, and its file.
