@@ -299,12 +299,10 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let dp_tally = match &args.dp {
         Some(dp) => {
             let (release, dir) = (dp.clone(), args.out_dir.clone());
-            let tally = DashboardTally::new(dp.bounds.clone())?;
-            let ledger = dp.ledger.clone();
             Some(ScheduledRelease::new(
-                tally,
+                DashboardTally::new(dp.bounds.clone())?,
                 dp.epsilon,
-                ledger,
+                dp.ledger.clone(),
                 args.dp_every,
                 move |tally, released| {
                     let failed = match released {

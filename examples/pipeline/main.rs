@@ -51,8 +51,8 @@
 //! FILE` writes just the summary. With `--out-segment-mb MB` the first four are written as
 //! logs in segments of about MB MiB (`checked.jsonl`, then `checked.<offset>.jsonl` named by
 //! where each starts; `cat checked.jsonl checked.0*.jsonl` is the whole file), a new one
-//! started after the batch that fills the last. The stream stage runs websight's `Flow` on the embedded
-//! stores; `--search URL` (feature `elasticsearch`) sends the documents to
+//! started after the batch that fills the last. The stream stage runs websight's `Flow` on
+//! the embedded stores; `--search URL` (feature `elasticsearch`) sends the documents to
 //! Elasticsearch/OpenSearch; `--servers` (feature `connectors`) runs everything on real
 //! servers (Kafka, Redis, MongoDB, search; URLs from the flags or the `WEBSIGHT_*` variables of
 //! `scripts/services.sh env`). Logs go to standard error through `tracing`.
