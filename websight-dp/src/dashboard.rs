@@ -14,7 +14,9 @@
 //! released, and every day from the first to the last day with a visit — the days a shop
 //! was open are treated as public.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+mod persons;
+
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use rand::RngCore;
@@ -24,6 +26,7 @@ use websight_core::enrich::Channel;
 use websight_core::event::{CompactString, Money};
 use websight_core::flow::Observer;
 
+use self::persons::{Counted, Persons};
 use crate::error::positive;
 use crate::exact::Guarantee;
 use crate::mechanisms::DiscreteLaplace;
@@ -66,15 +69,14 @@ struct Sums {
 }
 
 /// The bounded aggregates a DP dashboard is released from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// It remembers every person it has counted (the bound is on a person's whole contribution),
+/// in about 50 bytes each; see [`persons`](Self::persons).
+#[derive(Debug, Clone, PartialEq)]
 pub struct DashboardTally {
     bounds: ContributionBounds,
     cap_units: i64,
-    /// Visits counted so far per person.
-    counted: HashMap<CompactString, u32>,
-    /// (person, day) and (person, channel) pairs already counted as a visitor.
-    visitor_days: HashSet<(CompactString, NaiveDate)>,
-    visitor_channels: HashSet<(CompactString, Channel)>,
+    persons: Persons,
     by_day: BTreeMap<NaiveDate, Sums>,
     by_channel: BTreeMap<Channel, Sums>,
     /// Visits not counted because their person had k already.
@@ -94,11 +96,9 @@ impl DashboardTally {
         let cap = positive("revenue_cap", bounds.revenue_cap)?;
         let cap_units = Money::from_units((cap * 10_000.0).round().min(1e15) as i64).units();
         Ok(DashboardTally {
+            persons: Persons::new(bounds.visits_per_person),
             bounds,
             cap_units,
-            counted: HashMap::new(),
-            visitor_days: HashSet::new(),
-            visitor_channels: HashSet::new(),
             by_day: BTreeMap::new(),
             by_channel: BTreeMap::new(),
             dropped: 0,
@@ -107,23 +107,21 @@ impl DashboardTally {
 
     /// Counts one closed visit within its person's bound.
     pub fn add(&mut self, visit: &Visit) {
-        let n = self.counted.entry(visit.person.clone()).or_insert(0);
-        if *n >= self.bounds.visits_per_person {
-            self.dropped += 1;
-            return;
-        }
-        *n += 1;
         let day = visit.started_at().date_naive();
         let channel = visit.acquisition.channel;
+        let Counted::Counted {
+            new_day,
+            new_channel,
+        } = self.persons.count(&visit.person, day, channel)
+        else {
+            self.dropped += 1;
+            return;
+        };
         let revenue = visit
             .revenue()
             .get(&self.bounds.currency)
             .map_or(0, |m| m.units().clamp(0, self.cap_units));
         let orders = u64::from(visit.purchased());
-        let new_day = self.visitor_days.insert((visit.person.clone(), day));
-        let new_channel = self
-            .visitor_channels
-            .insert((visit.person.clone(), channel));
         for (sums, new_visitor) in [
             (self.by_day.entry(day).or_default(), new_day),
             (self.by_channel.entry(channel).or_default(), new_channel),
@@ -138,6 +136,12 @@ impl DashboardTally {
     /// Visits left out because their person had already contributed k.
     pub fn dropped(&self) -> u64 {
         self.dropped
+    }
+
+    /// Persons with a visit counted: what the tally's size grows with (a person is
+    /// remembered for as long as the tally lives, so a k-th visit is never counted twice).
+    pub fn persons(&self) -> usize {
+        self.persons.len()
     }
 
     /// What one release of ε costs: eight pure (ε/8)-DP histograms.
@@ -205,6 +209,68 @@ impl DashboardTally {
             budget_epsilon: ledger.budget().epsilon().unwrap_or(f64::INFINITY),
             budget_left: (ledger.budget().epsilon().unwrap_or(f64::INFINITY) - spent).max(0.0),
         })
+    }
+}
+
+/// A tally as checkpoints hold it. Before the persons were one hex string they were three
+/// sets keyed by pseudonym (`counted`, `visitor_days`, `visitor_channels`): a checkpoint
+/// written then restores to the same counts.
+#[derive(Serialize, Deserialize)]
+struct Stored<P, B> {
+    bounds: ContributionBounds,
+    cap_units: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    persons: Option<P>,
+    #[serde(default, skip_serializing)]
+    counted: HashMap<CompactString, u32>,
+    #[serde(default, skip_serializing)]
+    visitor_days: Vec<(CompactString, NaiveDate)>,
+    #[serde(default, skip_serializing)]
+    visitor_channels: Vec<(CompactString, Channel)>,
+    by_day: B,
+    by_channel: BTreeMap<Channel, Sums>,
+    dropped: u64,
+}
+
+impl Serialize for DashboardTally {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        Stored {
+            bounds: self.bounds.clone(),
+            cap_units: self.cap_units,
+            persons: Some(self.persons.to_hex()),
+            counted: HashMap::new(),
+            visitor_days: Vec::new(),
+            visitor_channels: Vec::new(),
+            by_day: &self.by_day,
+            by_channel: self.by_channel.clone(),
+            dropped: self.dropped,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DashboardTally {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error;
+        let stored = Stored::<String, BTreeMap<NaiveDate, Sums>>::deserialize(d)?;
+        let mut tally = DashboardTally::new(stored.bounds).map_err(D::Error::custom)?;
+        let k = tally.bounds.visits_per_person;
+        tally.persons = match stored.persons {
+            Some(hex) => Persons::from_hex(k, &hex).map_err(D::Error::custom)?,
+            None => Persons::from_sets(
+                k,
+                stored.counted.iter().map(|(p, n)| (p.as_str(), *n)),
+                stored.visitor_days.iter().map(|(p, d)| (p.as_str(), *d)),
+                stored
+                    .visitor_channels
+                    .iter()
+                    .map(|(p, c)| (p.as_str(), *c)),
+            ),
+        };
+        tally.cap_units = stored.cap_units;
+        (tally.by_day, tally.by_channel) = (stored.by_day, stored.by_channel);
+        tally.dropped = stored.dropped;
+        Ok(tally)
     }
 }
 

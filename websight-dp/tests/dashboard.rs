@@ -176,3 +176,127 @@ fn error_bars_are_the_discrete_laplace_quantiles() {
     // Large scales: close to the continuous b·ln 20.
     assert!((error95(1_000.0) / (1_000.0 * 20f64.ln()) - 1.0).abs() < 0.01);
 }
+
+/// Visitors and sessions per day (days with a visit) and per channel (channels with one) a
+/// tally must hold, counted the plain way: each person's first k visits in the order they
+/// came, distinct persons per cell.
+#[allow(clippy::type_complexity)]
+fn reference_sums(
+    docs: &websight_core::analytics::Documents,
+    k: usize,
+) -> (Vec<(i64, i64)>, Vec<(String, (i64, i64))>) {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+    let mut kept: HashMap<&str, usize> = HashMap::new();
+    let mut by_day: BTreeMap<chrono::NaiveDate, (HashSet<&str>, i64)> = BTreeMap::new();
+    let mut by_channel: BTreeMap<String, (HashSet<&str>, i64)> = BTreeMap::new();
+    for v in &docs.visits {
+        let n = kept.entry(&v.person).or_default();
+        *n += 1;
+        if *n <= k {
+            let day = by_day.entry(v.started_at().date_naive()).or_default();
+            let channel = by_channel
+                .entry(v.acquisition.channel.as_str().to_owned())
+                .or_default();
+            for cell in [day, channel] {
+                cell.0.insert(&v.person);
+                cell.1 += 1;
+            }
+        }
+    }
+    let sums = |(persons, sessions): &(HashSet<&str>, i64)| (persons.len() as i64, *sessions);
+    (
+        by_day.values().map(sums).collect(),
+        by_channel
+            .iter()
+            .map(|(c, cell)| (c.clone(), sums(cell)))
+            .collect(),
+    )
+}
+
+#[test]
+fn visitors_and_sessions_are_the_plainly_counted_ones() {
+    let g = Generator::new(SynthConfig {
+        sessions: 3_000,
+        seed: 4,
+        ..SynthConfig::default()
+    })
+    .unwrap();
+    let docs = websight_testkit::documents_of(&g);
+    let persons: std::collections::HashSet<_> = docs.visits.iter().map(|v| &v.person).collect();
+    for k in [1, 2, 1_000] {
+        let (t, _) = tally(k);
+        assert_eq!(t.persons(), persons.len());
+        let l = ledger(&format!("plain{k}"), 1e9);
+        let sharp = t.release(1e8, &l, &mut seeded_for_tests(1)).unwrap();
+        // Cells without a visit are released too (as zeros); the reference has none.
+        let by_day: Vec<(i64, i64)> = sharp
+            .by_day
+            .iter()
+            .map(|(_, r)| (r.visitors, r.sessions))
+            .filter(|&(_, sessions)| sessions > 0)
+            .collect();
+        let mut by_channel: Vec<(String, (i64, i64))> = sharp
+            .by_channel
+            .iter()
+            .map(|(c, r)| (c.clone(), (r.visitors, r.sessions)))
+            .filter(|(_, (_, sessions))| *sessions > 0)
+            .collect();
+        by_channel.sort();
+        assert_eq!(
+            (by_day, by_channel),
+            reference_sums(&docs, k as usize),
+            "k = {k}"
+        );
+    }
+}
+
+#[test]
+fn a_checkpoint_of_the_earlier_format_restores_to_the_same_counts() {
+    // Written by the tally of 8ae000e (persons as three sets keyed by pseudonym) for these
+    // 400 sessions at k = 2.
+    let old: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/dashboard_tally_v1.json")).unwrap();
+    assert!(old.get("counted").is_some() && old.get("persons").is_none());
+    let g = Generator::new(SynthConfig {
+        sessions: 400,
+        seed: 11,
+        ..SynthConfig::default()
+    })
+    .unwrap();
+    let docs = websight_testkit::documents_of(&g);
+    let (first, rest) = docs.visits.split_at(docs.visits.len() / 2);
+    let bounds = ContributionBounds {
+        visits_per_person: 2,
+        ..ContributionBounds::default()
+    };
+    let mut fresh = DashboardTally::new(bounds.clone()).unwrap();
+    first.iter().chain(rest).for_each(|v| fresh.add(v));
+    let mut restored = DashboardTally::new(ContributionBounds::default()).unwrap();
+    restored.restore(old).unwrap();
+    assert_eq!(restored, fresh);
+    // And it goes on counting as the fresh one does: the same visits again are second visits
+    // (counted, new visitors of no day they were counted on) or beyond the bound (dropped).
+    let dropped = fresh.dropped();
+    for t in [&mut fresh, &mut restored] {
+        t.documents(&docs);
+    }
+    assert_eq!(restored, fresh);
+    assert!(fresh.dropped() > dropped);
+}
+
+#[test]
+fn a_damaged_checkpoint_is_an_error_not_a_tally() {
+    let (t, _) = tally(2);
+    let good = t.snapshot();
+    let persons = good["persons"].as_str().unwrap().to_owned();
+    for bad in [
+        persons[..persons.len() - 2].to_owned(),
+        format!("{persons}zz"),
+        format!("{persons}{}", &persons[..56 + 8]),
+    ] {
+        let mut snapshot = good.clone();
+        snapshot["persons"] = bad.into();
+        let mut back = DashboardTally::new(ContributionBounds::default()).unwrap();
+        assert!(back.restore(snapshot).is_err());
+    }
+}
