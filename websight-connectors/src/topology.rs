@@ -51,8 +51,8 @@ use websight_core::flow::{
 use websight_core::gate::{GateConfig, GateState, GateStats, MemoryGateState};
 use websight_core::io::segments;
 use websight_core::io::{
-    DocumentSink, EventSink, EventSource, INDEX_NAMES, JsonLinesIndex, JsonLinesSessionStore,
-    JsonLinesSink, SessionStore, StoredSessions, WriteReport,
+    DocumentSink, EventSink, EventSource, INDEX_NAMES, IndexCounts, JsonLinesIndex,
+    JsonLinesSessionStore, JsonLinesSink, SessionStore, StoredSessions, WriteReport,
 };
 
 use crate::{ConnectorError, Result};
@@ -308,6 +308,8 @@ struct Tagged {
     input: String,
     group: Option<String>,
     files: Option<PathBuf>,
+    /// Lines per document file (with `files`), so a restart need not count them.
+    documents: Option<IndexCounts>,
     /// The Kafka output topics and where their acknowledged messages end, which a
     /// checkpoint records.
     topics: Vec<(String, KafkaEnds)>,
@@ -330,6 +332,9 @@ impl Checkpoints for Tagged {
                 }
             }
             extra["files"] = files.into();
+        }
+        if let Some(counts) = &self.documents {
+            extra["documents"] = serde_json::json!(counts.get());
         }
         if !self.topics.is_empty() {
             let ends: serde_json::Map<String, serde_json::Value> = self
@@ -701,12 +706,16 @@ impl<'s> Topology<'s> {
             }
         }
         let (sessions, session_store, temporary) = Self::sessions(options, resuming).await?;
-        let documents = Self::documents(options, resuming).await?;
+        let documents = Self::documents(options, resume.as_ref()).await?;
         let checkpoints = checkpoints.map(|inner| Tagged {
             inner,
             input: options.input.clone(),
             group,
             files: out_dir.map(Path::to_owned),
+            documents: match &documents {
+                DocumentStore::Files(f) => Some(f.counts()),
+                _ => None,
+            },
             topics,
         });
         Ok(Topology {
@@ -972,7 +981,10 @@ impl<'s> Topology<'s> {
     }
 
     /// The document store: the search server, files, or a counter.
-    async fn documents(options: &TopologyOptions, resuming: bool) -> Result<DocumentStore> {
+    async fn documents(
+        options: &TopologyOptions,
+        resume: Option<&Checkpoint>,
+    ) -> Result<DocumentStore> {
         let (s, out_dir) = (&options.servers, options.out_dir.as_deref());
         if let Some(url) = &s.search {
             #[cfg(feature = "elasticsearch")]
@@ -986,10 +998,15 @@ impl<'s> Topology<'s> {
             return Ok(DocumentStore::Counted(Discard::default()));
         };
         let dir = dir.join("documents");
-        let files = if resuming {
-            JsonLinesIndex::append(&dir)?
-        } else {
-            JsonLinesIndex::create(&dir)?
+        // The files' lines at the checkpoint (they were cut back to it); a checkpoint from
+        // before they were recorded has them counted.
+        let recorded = |c: &Checkpoint| serde_json::from_value(c.extra["documents"].clone()).ok();
+        let files = match resume {
+            Some(c) => match recorded(c) {
+                Some(written) => JsonLinesIndex::append_counted(&dir, written)?,
+                None => JsonLinesIndex::append(&dir)?,
+            },
+            None => JsonLinesIndex::create(&dir)?,
         };
         Ok(DocumentStore::Files(Box::new(
             match options.segment_bytes {

@@ -1,6 +1,7 @@
 //! Documents of the stream analytics and where they go.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 
@@ -179,9 +180,21 @@ impl DocumentSink for MemoryIndex {
 /// again, and a reader keeps the last line per id.
 pub struct JsonLinesIndex {
     files: [std::io::BufWriter<super::segments::SegmentWriter>; 4],
-    written: [u64; 4],
+    written: IndexCounts,
     /// Lines on their way to a file, reused.
     line: Vec<u8>,
+}
+
+/// Lines written per index of a [`JsonLinesIndex`], read through a handle
+/// ([`JsonLinesIndex::counts`]).
+#[derive(Debug, Clone, Default)]
+pub struct IndexCounts(std::sync::Arc<[AtomicU64; 4]>);
+
+impl IndexCounts {
+    /// Lines per index, in the order of [`INDEX_NAMES`].
+    pub fn get(&self) -> [u64; 4] {
+        self.0.each_ref().map(|n| n.load(Ordering::Relaxed))
+    }
 }
 
 /// The index names, in the order of [`JsonLinesIndex::written`].
@@ -209,7 +222,7 @@ impl JsonLinesIndex {
                 open(INDEX_NAMES[2])?,
                 open(INDEX_NAMES[3])?,
             ],
-            written: [0; 4],
+            written: IndexCounts::default(),
             line: Vec::new(),
         })
     }
@@ -218,15 +231,26 @@ impl JsonLinesIndex {
     /// (e.g. after a restart), counting the lines already there.
     pub fn append(dir: &std::path::Path) -> Result<JsonLinesIndex> {
         let mut written = [0; 4];
-        let mut open = |i: usize| -> Result<_> {
-            let path = dir.join(format!("{}.jsonl", INDEX_NAMES[i]));
-            written[i] = super::segments::count_lines(&path)?;
-            Ok(super::output_file(&path, true)?)
-        };
-        let files = [open(0)?, open(1)?, open(2)?, open(3)?];
+        for (n, name) in written.iter_mut().zip(INDEX_NAMES) {
+            *n = super::segments::count_lines(&dir.join(format!("{name}.jsonl")))?;
+        }
+        JsonLinesIndex::append_counted(dir, written)
+    }
+
+    /// Opens the four files in `dir` to append to what they hold, which is `written` lines
+    /// per index (e.g. what [`counts`](Self::counts) said when a checkpoint was taken):
+    /// nothing is read, so a restart takes no longer after months of documents, and lines in
+    /// segments archived away are still counted.
+    pub fn append_counted(dir: &std::path::Path, written: [u64; 4]) -> Result<JsonLinesIndex> {
+        let open = |name: &str| super::output_file(&dir.join(format!("{name}.jsonl")), true);
         Ok(JsonLinesIndex {
-            files,
-            written,
+            files: [
+                open(INDEX_NAMES[0])?,
+                open(INDEX_NAMES[1])?,
+                open(INDEX_NAMES[2])?,
+                open(INDEX_NAMES[3])?,
+            ],
+            written: IndexCounts(std::sync::Arc::new(written.map(AtomicU64::new))),
             line: Vec::new(),
         })
     }
@@ -243,7 +267,13 @@ impl JsonLinesIndex {
 
     /// Lines written per index, in the order of [`INDEX_NAMES`].
     pub fn written(&self) -> [u64; 4] {
-        self.written
+        self.written.get()
+    }
+
+    /// A handle that reads [`written`](Self::written) while the index is being written
+    /// elsewhere (what a checkpoint records).
+    pub fn counts(&self) -> IndexCounts {
+        self.written.clone()
     }
 
     /// Appends `docs` to the index, each written by `write` (no newline).
@@ -255,7 +285,7 @@ impl JsonLinesIndex {
     ) -> Result<usize> {
         super::write_lines(&mut self.files[index], &mut self.line, docs, write)?;
         std::io::Write::flush(&mut self.files[index])?;
-        self.written[index] += docs.len() as u64;
+        self.written.0[index].fetch_add(docs.len() as u64, Ordering::Relaxed);
         Ok(docs.len())
     }
 }

@@ -32,7 +32,8 @@ mod sessions;
 mod visit_json;
 
 pub use documents::{
-    DEAD_LETTER_BYTES, DocumentSink, INDEX_NAMES, JsonLinesIndex, MemoryIndex, Refusal, WriteReport,
+    DEAD_LETTER_BYTES, DocumentSink, INDEX_NAMES, IndexCounts, JsonLinesIndex, MemoryIndex,
+    Refusal, WriteReport,
 };
 pub use events::{
     EventSink, EventSource, JsonLinesSink, MemorySource, MemoryTopic, Message, WrapsSource,
