@@ -1,6 +1,7 @@
 //! The DP dashboard: contributions bounded per person, every cell noised with the stated
 //! error bars, the ledger charged first.
 
+use websight_core::analytics::Documents;
 use websight_core::flow::Observer;
 use websight_core::synth::{Generator, SynthConfig};
 use websight_dp::dashboard::{ContributionBounds, DashboardTally, ScheduledRelease, error95};
@@ -13,19 +14,28 @@ fn ledger(name: &str, epsilon: f64) -> Ledger {
     Ledger::open(dir.join("ledger.json"), epsilon, 1e-6).unwrap()
 }
 
-fn tally(k: u32) -> (DashboardTally, usize) {
+/// The documents of `sessions` generated sessions.
+fn documents(sessions: u64, seed: u64) -> Documents {
     let g = Generator::new(SynthConfig {
-        sessions: 3_000,
-        seed: 4,
+        sessions,
+        seed,
         ..SynthConfig::default()
     })
     .unwrap();
-    let docs = websight_testkit::documents_of(&g);
-    let mut t = DashboardTally::new(ContributionBounds {
+    websight_testkit::documents_of(&g)
+}
+
+fn bounds(k: u32) -> ContributionBounds {
+    ContributionBounds {
         visits_per_person: k,
         ..ContributionBounds::default()
-    })
-    .unwrap();
+    }
+}
+
+/// A tally at k of the visits of 3,000 sessions, and how many visits there were.
+fn tally(k: u32) -> (DashboardTally, usize) {
+    let docs = documents(3_000, 4);
+    let mut t = DashboardTally::new(bounds(k)).unwrap();
     t.documents(&docs);
     (t, docs.visits.len())
 }
@@ -181,10 +191,7 @@ fn error_bars_are_the_discrete_laplace_quantiles() {
 /// tally must hold, counted the plain way: each person's first k visits in the order they
 /// came, distinct persons per cell.
 #[allow(clippy::type_complexity)]
-fn reference_sums(
-    docs: &websight_core::analytics::Documents,
-    k: usize,
-) -> (Vec<(i64, i64)>, Vec<(String, (i64, i64))>) {
+fn reference_sums(docs: &Documents, k: usize) -> (Vec<(i64, i64)>, Vec<(String, (i64, i64))>) {
     use std::collections::{BTreeMap, HashMap, HashSet};
     let mut kept: HashMap<&str, usize> = HashMap::new();
     let mut by_day: BTreeMap<chrono::NaiveDate, (HashSet<&str>, i64)> = BTreeMap::new();
@@ -215,13 +222,7 @@ fn reference_sums(
 
 #[test]
 fn visitors_and_sessions_are_the_plainly_counted_ones() {
-    let g = Generator::new(SynthConfig {
-        sessions: 3_000,
-        seed: 4,
-        ..SynthConfig::default()
-    })
-    .unwrap();
-    let docs = websight_testkit::documents_of(&g);
+    let docs = documents(3_000, 4);
     let persons: std::collections::HashSet<_> = docs.visits.iter().map(|v| &v.person).collect();
     for k in [1, 2, 1_000] {
         let (t, _) = tally(k);
@@ -257,20 +258,9 @@ fn a_checkpoint_of_the_earlier_format_restores_to_the_same_counts() {
     let old: serde_json::Value =
         serde_json::from_str(include_str!("fixtures/dashboard_tally_v1.json")).unwrap();
     assert!(old.get("counted").is_some() && old.get("persons").is_none());
-    let g = Generator::new(SynthConfig {
-        sessions: 400,
-        seed: 11,
-        ..SynthConfig::default()
-    })
-    .unwrap();
-    let docs = websight_testkit::documents_of(&g);
-    let (first, rest) = docs.visits.split_at(docs.visits.len() / 2);
-    let bounds = ContributionBounds {
-        visits_per_person: 2,
-        ..ContributionBounds::default()
-    };
-    let mut fresh = DashboardTally::new(bounds.clone()).unwrap();
-    first.iter().chain(rest).for_each(|v| fresh.add(v));
+    let docs = documents(400, 11);
+    let mut fresh = DashboardTally::new(bounds(2)).unwrap();
+    fresh.documents(&docs);
     let mut restored = DashboardTally::new(ContributionBounds::default()).unwrap();
     restored.restore(old).unwrap();
     assert_eq!(restored, fresh);
