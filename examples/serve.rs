@@ -51,10 +51,12 @@
 //! visits, orders and revenue per day and per channel released with differential privacy
 //! (ε per person, charged first to the persisted budget of `--dp-ledger`), with their 95 %
 //! error bars and the budget left; `DIR/dp_dashboard.json` holds the same figures.
-//! `--dp-every SECONDS` also releases it while `serve` runs, every SECONDS (at the first
-//! batch or quiet tick after), replacing `dp_dashboard.json` each time. Every release is
-//! charged ε, so a budget of B pays for B/ε of them; once the ledger refuses one, none is
-//! tried again, and a refused release at shutdown leaves the last one made in the report.
+//! `--dp-every SECONDS` releases it while `serve` runs instead, every SECONDS since the last
+//! release the ledger holds (at the first batch or quiet tick after; a restart keeps the
+//! rhythm), replacing `dp_dashboard.json` each time, and at shutdown only if one is due (or
+//! none was ever made): restarts cost no releases of their own. Every release is charged ε,
+//! so a budget of B pays for B/ε of them; once the ledger refuses one, none is tried again,
+//! and the report shows the last one made.
 //!
 //! Event time moves with the wall clock once the site has been quiet for `--idle-seconds`
 //! (default 5), so visits close on a quiet site. `--lateness` (default 1800 s) is how far
@@ -364,9 +366,12 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     report.subtitle = format!("collected by websight serve {}", env!("CARGO_PKG_VERSION"));
     report.dashboard = view;
     if let Some(dp) = &mut dp_tally {
-        // A release refused at shutdown (the budget spent by the ones made while running)
-        // is said and leaves the last one made in the report.
-        report.private_dashboard = dp.release().ok().or_else(|| dp.last().cloned());
+        // With a schedule, a release only if one is due; otherwise (or refused) the report
+        // shows the last one made, by this process or, from its file, by an earlier one.
+        report.private_dashboard = dp.finish().or_else(|| {
+            let text = std::fs::read_to_string(args.out_dir.join("dp_dashboard.json")).ok()?;
+            serde_json::from_str(&text).ok()
+        });
     }
     std::fs::write(args.out_dir.join("report.html"), report.to_html())?;
     let f = outcome.counts;

@@ -226,10 +226,19 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     assert_eq!(dashboard["traffic"].as_array().unwrap().len(), 3);
     let released = dir.join("out").join("dp_dashboard.json");
     let started = Instant::now();
-    while !released.exists() {
+    let releases = || -> usize {
+        let Ok(text) = std::fs::read_to_string(&ledger) else {
+            return 0;
+        };
+        let book: Value = serde_json::from_str(&text).unwrap();
+        book["entries"].as_array().map_or(0, Vec::len)
+    };
+    // The budget pays for two: both made while it runs, a second apart.
+    while !released.exists() || releases() < 2 {
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "no DP release while running"
+            "{} DP releases while running",
+            releases()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -267,8 +276,7 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
             .unwrap();
     assert_eq!(dp["epsilon"], 2.0);
     assert_eq!(dp["by_channel"].as_array().unwrap().len(), 19);
-    // Two releases, whether both came while it ran (the one at shutdown then refused, and
-    // the report keeping the last) or one of them at shutdown.
+    // A third would pass the budget: none at shutdown, and the report keeps the last made.
     assert!(
         (dp["budget_left"].as_f64().unwrap() - 1.0).abs() < 1e-9,
         "{dp}"
@@ -294,6 +302,30 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
             assert!(!text.contains(secret), "{secret:?} leaked into {}", entry.0);
         }
     }
+    // Restarted on the same ledger with an hourly schedule and stopped at once: nothing is
+    // due (the last release is a second old), so nothing is spent, and the new report shows
+    // the release the earlier run made.
+    std::fs::remove_file(out.join("report.html")).unwrap();
+    let restarted = Served::start(
+        &dir,
+        free_port(),
+        &[
+            "--lateness",
+            "31536000",
+            "--dp-epsilon",
+            "2",
+            "--dp-budget",
+            "5",
+            "--dp-ledger",
+            ledger.to_str().unwrap(),
+            "--dp-every",
+            "3600",
+        ],
+    );
+    restarted.stop();
+    assert_eq!(releases(), 2);
+    let report = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("data-dp-epsilon=\"2\"") && report.contains("data-noised"));
     let _ = std::fs::remove_dir_all(&dir);
 }
 

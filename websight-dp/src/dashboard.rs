@@ -35,6 +35,9 @@ use crate::{DpError, Ledger, Result};
 /// At most this many days are released (the last ones).
 pub const MAX_DAYS: usize = 366;
 
+/// What the ledger calls a release of the dashboard.
+pub const RELEASE: &str = "dashboard: visitors, sessions, orders, revenue per day and per channel";
+
 /// How contributions are bounded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContributionBounds {
@@ -166,10 +169,7 @@ impl DashboardTally {
         let k = u64::from(self.bounds.visits_per_person);
         let counts = DiscreteLaplace::new(epsilon / 8.0, k)?;
         let money = DiscreteLaplace::new(epsilon / 8.0, k * self.cap_units.max(1) as u64)?;
-        ledger.spend(
-            "dashboard: visitors, sessions, orders, revenue per day and per channel",
-            &Self::guarantees(epsilon),
-        )?;
+        ledger.spend(RELEASE, &Self::guarantees(epsilon))?;
         let days: Vec<NaiveDate> = match (self.by_day.keys().next(), self.by_day.keys().last()) {
             (Some(&first), Some(&last)) => first
                 .iter_days()
@@ -297,20 +297,24 @@ impl Observer for DashboardTally {
 
 /// A [`DashboardTally`] that can also release its dashboard while the flow runs, not only at
 /// the end: with a period, at the first [`Observer::progress`] once that much wall-clock time
-/// has passed since it started (or last released). Each release is
-/// [`DashboardTally::release`]: ε charged to the ledger first, so m releases cost m·ε
-/// (sequential composition) and the budget sets how many a deployment gets. Once the ledger
-/// refuses one, it releases no more. Every outcome, refusals included, goes to `released`.
+/// has passed since the last release the ledger holds — one made before a restart included —
+/// or, with none, since it started. Each release is [`DashboardTally::release`]: ε charged to
+/// the ledger first, so m releases cost m·ε (sequential composition) and the budget sets how
+/// many a deployment gets. Once the ledger refuses one, it releases no more. Every outcome,
+/// refusals included, goes to `released`. A run ends with [`finish`](Self::finish), which
+/// with a period releases only if one is due: restarts cost no releases of their own.
 ///
 /// A checkpoint holds the tally alone (what a bare [`DashboardTally`] holds), so a restart
-/// goes on counting from it; a release made after that checkpoint is made — and charged —
-/// again, never left uncharged.
+/// goes on counting from it, and the ledger holds when the last release was made, so a
+/// restart keeps the schedule's rhythm.
 pub struct ScheduledRelease<F> {
     tally: DashboardTally,
     epsilon: f64,
     ledger: Ledger,
     every: Option<std::time::Duration>,
     next: Option<std::time::Instant>,
+    /// Whether the ledger held a release when this started.
+    released_before: bool,
     last: Option<PrivateDashboard>,
     released: F,
 }
@@ -320,7 +324,8 @@ where
     F: FnMut(&DashboardTally, &Result<PrivateDashboard>) + Send,
 {
     /// Releases of `tally` at ε each, charged to `ledger`, every `every` (`None`: only when
-    /// [`release`](Self::release) is called).
+    /// [`release`](Self::release) or [`finish`](Self::finish) is called). An error if the
+    /// ledger cannot be read.
     pub fn new(
         tally: DashboardTally,
         epsilon: f64,
@@ -336,16 +341,50 @@ where
                 reason: "a period must be above zero".into(),
             });
         }
+        let last_release = ledger
+            .entries()?
+            .iter()
+            .filter(|e| e.what == RELEASE)
+            .map(|e| e.at_unix)
+            .max();
+        let now_unix = chrono::Utc::now().timestamp().max(0) as u64;
+        let wait = |every: std::time::Duration| match last_release {
+            Some(at) => {
+                every.saturating_sub(std::time::Duration::from_secs(now_unix.saturating_sub(at)))
+            }
+            None => every,
+        };
         Ok(ScheduledRelease {
             tally,
             epsilon,
             // A period too long to add to the clock never comes.
-            next: every.and_then(|e| std::time::Instant::now().checked_add(e)),
+            next: every.and_then(|e| std::time::Instant::now().checked_add(wait(e))),
             every,
+            released_before: last_release.is_some(),
             ledger,
             last: None,
             released,
         })
+    }
+
+    /// The release a run ends with. Without a period: one made now. With one: one made now
+    /// if it is due, or if none was ever made (the ledger holds none); else none, so a
+    /// restart costs nothing beyond the schedule. Then (or if refused) the last one this
+    /// process made, if any.
+    pub fn finish(&mut self) -> Option<PrivateDashboard> {
+        let due = match (self.every, self.next) {
+            (None, _) => true,
+            (Some(_), Some(next)) => {
+                std::time::Instant::now() >= next || !self.released_before && self.last.is_none()
+            }
+            // Refused once, or a period that never comes.
+            (Some(_), None) => !self.released_before && self.last.is_none(),
+        };
+        if due {
+            // A refusal or failure is handed to `released`; the last release made stands.
+            let _ = self.release();
+        }
+        self.last.clone()
     }
 
     /// The tally so far.

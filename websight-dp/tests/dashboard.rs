@@ -1,6 +1,8 @@
 //! The DP dashboard: contributions bounded per person, every cell noised with the stated
 //! error bars, the ledger charged first.
 
+use std::time::Duration;
+
 use websight_core::analytics::Documents;
 use websight_core::flow::Observer;
 use websight_core::synth::{Generator, SynthConfig};
@@ -125,19 +127,23 @@ fn a_snapshot_restores_the_same_tally() {
     assert_eq!(back, t);
 }
 
-#[test]
-fn a_scheduled_release_repeats_each_period_until_the_ledger_refuses() {
-    use std::sync::{Arc, Mutex};
-    use std::time::Duration;
+/// A flow for [`Observer::progress`] (which a schedule does not read).
+fn flow() -> websight_core::flow::Flow {
     use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
     use websight_core::flow::{Flow, Ingest};
     use websight_core::gate::{Gate, GateConfig};
     use websight_core::privacy::{Privacy, PrivacyConfig};
-    let flow = Flow::new(
+    Flow::new(
         Ingest::new(Privacy::new(PrivacyConfig::default()).unwrap()),
         Gate::new(GateConfig::default()).unwrap(),
         StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default()).unwrap(),
-    );
+    )
+}
+
+#[test]
+fn a_scheduled_release_repeats_each_period_until_the_ledger_refuses() {
+    use std::sync::{Arc, Mutex};
+    let flow = flow();
     let (t, _) = tally(4);
     let l = ledger("schedule", 1.0);
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -159,7 +165,7 @@ fn a_scheduled_release_repeats_each_period_until_the_ledger_refuses() {
     // A checkpoint holds what the bare tally's does.
     assert_eq!(s.snapshot(), t.snapshot());
     assert_eq!(s.tally(), &t);
-    // Without a period it releases only when asked.
+    // Without a period it releases only when asked, and when a run finishes.
     let l = ledger("unscheduled", 1.0);
     let mut asked = ScheduledRelease::new(t.clone(), 0.1, l.clone(), None, |_, _| {}).unwrap();
     std::thread::sleep(Duration::from_millis(3));
@@ -167,11 +173,13 @@ fn a_scheduled_release_repeats_each_period_until_the_ledger_refuses() {
     assert!(l.entries().unwrap().is_empty());
     asked.release().unwrap();
     assert_eq!(l.entries().unwrap().len(), 1);
+    assert!(asked.finish().is_some());
+    assert_eq!(l.entries().unwrap().len(), 2);
     // A period past the clock's end never comes (and does not overflow it).
     let mut never =
         ScheduledRelease::new(t.clone(), 0.1, l.clone(), Some(Duration::MAX), |_, _| {}).unwrap();
     never.progress(&flow);
-    assert_eq!(l.entries().unwrap().len(), 1);
+    assert_eq!(l.entries().unwrap().len(), 2);
     let zero = ScheduledRelease::new(t, 0.1, l, Some(Duration::ZERO), |_, _| {});
     assert!(zero.is_err());
 }
@@ -289,4 +297,36 @@ fn a_damaged_checkpoint_is_an_error_not_a_tally() {
         let mut back = DashboardTally::new(ContributionBounds::default()).unwrap();
         assert!(back.restore(snapshot).is_err());
     }
+}
+
+#[test]
+fn a_schedule_keeps_its_rhythm_across_restarts() {
+    let flow = flow();
+    let (t, _) = tally(4);
+    let hour = Some(Duration::from_secs(3_600));
+    let l = ledger("rhythm", 10.0);
+    let start = |l: &Ledger| ScheduledRelease::new(t.clone(), 0.5, l.clone(), hour, |_, _| {});
+    // The first run ever, stopped within its first hour: its end is the first release.
+    let mut first = start(&l).unwrap();
+    first.progress(&flow);
+    assert_eq!(l.entries().unwrap().len(), 0);
+    assert!(first.finish().is_some());
+    assert_eq!(l.entries().unwrap().len(), 1);
+    // Restarted at once: nothing is due, during the run or at its end, and nothing is spent.
+    let mut second = start(&l).unwrap();
+    second.progress(&flow);
+    assert!(second.finish().is_none());
+    assert_eq!(l.entries().unwrap().len(), 1);
+    // The ledger's last release two hours old: due at the first tick of the next run.
+    let mut book: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(l.path()).unwrap()).unwrap();
+    let at = &mut book["entries"][0]["at_unix"];
+    *at = (at.as_u64().unwrap() - 7_200).into();
+    std::fs::write(l.path(), book.to_string()).unwrap();
+    let mut third = start(&l).unwrap();
+    third.progress(&flow);
+    assert_eq!(l.entries().unwrap().len(), 2);
+    // …and the end of that run, a moment later, costs nothing more.
+    assert!(third.finish().is_some(), "the one made while running");
+    assert_eq!(l.entries().unwrap().len(), 2);
 }
