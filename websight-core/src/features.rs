@@ -50,8 +50,12 @@ fn keys<'a>(events: &'a [Box<Event>], name: &'a str) -> impl Iterator<Item = &'a
 pub struct VisitDigest {
     /// The visit's id.
     pub id: String,
-    /// Its person.
+    /// Its person (the label it closed with; [`link_persons`] names it by what all the
+    /// visits link).
     pub person: String,
+    /// Its person's other ids seen in the visit ([`Visit::ids`] but the first).
+    #[serde(default)]
+    pub ids: Vec<String>,
     /// The first event's time.
     pub started_at: chrono::DateTime<chrono::Utc>,
     /// Whether it has an `Order Completed` (the label).
@@ -88,6 +92,7 @@ impl VisitDigest {
         VisitDigest {
             id: visit.id.to_string(),
             person: visit.person.to_string(),
+            ids: visit.ids().into_iter().skip(1).map(str::to_owned).collect(),
             started_at: visit.started_at(),
             purchased: visit.purchased(),
             cart_adds: count(names::PRODUCT_ADDED),
@@ -274,6 +279,60 @@ pub fn dedup_visits(visits: impl IntoIterator<Item = VisitDigest>) -> Vec<VisitD
     out
 }
 
+/// Names each visit's person by what all the visits link: two labels are one person when a
+/// visit carries ids of both ([`VisitDigest::ids`]) — a person whose first visit closed
+/// before they logged in, labelled by the anonymous id, and whose later visits are labelled
+/// by their smallest id then known. The name is the smallest id of the linked set, as
+/// identity stitching names persons, whatever the visits' order. Person-level splits and
+/// contribution bounds then treat such a person as one.
+pub fn link_persons(visits: &mut [VisitDigest]) {
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut parent: Vec<usize> = Vec::new();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    let mut node = |id: &str, parent: &mut Vec<usize>| match index.get(id) {
+        Some(&i) => i,
+        None => {
+            index.insert(id.to_owned(), parent.len());
+            parent.push(parent.len());
+            parent.len() - 1
+        }
+    };
+    let labels: Vec<usize> = visits
+        .iter()
+        .map(|v| {
+            let label = node(&v.person, &mut parent);
+            for id in &v.ids {
+                let (a, b) = (root(&mut parent, label), node(id, &mut parent));
+                let b = root(&mut parent, b);
+                parent[b] = a;
+            }
+            label
+        })
+        .collect();
+    // Each set's smallest id.
+    let mut name: HashMap<usize, &str> = HashMap::new();
+    for (id, &i) in &index {
+        let r = root(&mut parent, i);
+        let smallest = name.entry(r).or_insert(id);
+        if id.as_str() < *smallest {
+            *smallest = id;
+        }
+    }
+    let names: Vec<String> = labels
+        .iter()
+        .map(|&i| name[&root(&mut parent, i)].to_owned())
+        .collect();
+    for (v, n) in visits.iter_mut().zip(names) {
+        v.person = n;
+    }
+}
+
 /// For visits in start order, whether each one's person had an earlier visit in the data —
 /// the observable "returning visitor" flag.
 pub fn returning_flags(visits: &[VisitDigest]) -> Vec<bool> {
@@ -356,8 +415,11 @@ impl PurchaseData {
         test_fraction: f64,
         seed: u64,
     ) -> PurchaseData {
-        let visits = dedup_visits(visits);
+        let mut visits = dedup_visits(visits);
+        // Observable when each visit closed: by the labels as they were then.
         let returning = returning_flags(&visits);
+        // Who is one person, as the whole data says: for the split and the bounds.
+        link_persons(&mut visits);
         let persons: Vec<&str> = visits.iter().map(|v| v.person.as_str()).collect();
         let labels: Vec<bool> = visits.iter().map(|v| v.purchased).collect();
         let (train, test) = split_by_user(&persons, &labels, test_fraction, seed);

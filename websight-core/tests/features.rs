@@ -101,3 +101,48 @@ fn duplicates_are_dropped_and_persons_stay_on_one_side() {
     let (buyers, others) = data.persons();
     assert!(buyers > 0 && others > buyers);
 }
+
+#[test]
+fn a_person_labelled_twice_is_one_person_in_the_split() {
+    let all = visits();
+    let mut digests: Vec<VisitDigest> = all.iter().map(VisitDigest::of).collect();
+    let labels = |d: &[VisitDigest]| d.iter().map(|v| v.person.clone()).collect::<Vec<_>>();
+    let before = labels(&digests);
+    websight_core::features::link_persons(&mut digests);
+    let after = labels(&digests);
+    // Labels that the visits' ids link (a visit before a login and one after) now agree.
+    let relabelled = before.iter().zip(&after).filter(|(b, a)| b != a).count();
+    assert!(
+        relabelled > 0,
+        "the generated shop has persons who log in later"
+    );
+    let distinct = |l: &[String]| l.iter().collect::<std::collections::HashSet<_>>().len();
+    assert!(distinct(&after) < distinct(&before));
+    // Every id of a visit names the same person as its label, whatever the visits' order.
+    let mut by_id: std::collections::HashMap<String, String> = Default::default();
+    for v in &digests {
+        for id in std::iter::once(&v.person).chain(&v.ids) {
+            assert_eq!(
+                by_id.entry(id.clone()).or_insert(v.person.clone()),
+                &v.person
+            );
+        }
+    }
+    let mut reversed: Vec<VisitDigest> = all.iter().rev().map(VisitDigest::of).collect();
+    websight_core::features::link_persons(&mut reversed);
+    reversed.reverse();
+    assert_eq!(labels(&reversed), after);
+    // Visits that share any id stay on one side of the split.
+    let data = PurchaseData::build(&all, &catalogue(), 0.2, 7);
+    let mut side: std::collections::HashMap<&str, bool> = Default::default();
+    for (i, v) in data.visits.iter().enumerate() {
+        let in_test = data.test.contains(&i);
+        for id in v.ids.iter().chain([&v.person]) {
+            assert_eq!(
+                *side.entry(id).or_insert(in_test),
+                in_test,
+                "{id} on both sides"
+            );
+        }
+    }
+}

@@ -98,6 +98,29 @@ impl Visit {
         d.num_milliseconds() as f64 / 1000.0
     }
 
+    /// The ids its person is known by in this visit: [`person`](Self::person) first, then
+    /// each other user, anonymous and alias (previous) id its events carry, once each. A
+    /// visit that closed before its person logged in is labelled by the anonymous id, a
+    /// later one by the smallest id known then; the ids a visit carries are what links the
+    /// two labels afterwards.
+    pub fn ids(&self) -> Vec<&str> {
+        let mut ids = vec![self.person.as_str()];
+        for e in &self.events {
+            let alias = (e.kind == crate::event::MessageType::Alias)
+                .then_some(e.previous_id.as_deref())
+                .flatten();
+            for id in [e.user_id.as_deref(), e.anonymous_id.as_deref(), alias]
+                .into_iter()
+                .flatten()
+            {
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids
+    }
+
     /// Page and screen views.
     pub fn page_views(&self) -> usize {
         self.events.iter().filter(|e| e.kind.is_view()).count()
