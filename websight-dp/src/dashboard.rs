@@ -115,7 +115,7 @@ impl DashboardTally {
         let Counted::Counted {
             new_day,
             new_channel,
-        } = self.persons.count(&visit.person, day, channel)
+        } = self.persons.count(&visit.ids(), day, channel)
         else {
             self.dropped += 1;
             return;
