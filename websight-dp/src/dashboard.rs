@@ -3,7 +3,8 @@
 //!
 //! [`DashboardTally`] follows the flow (it is an [`Observer`] of the closed visits) and
 //! bounds each person's contribution as it goes: a person's first k visits count, the rest
-//! do not; a visit adds at most one order (it bought or not) and its revenue clamped to a
+//! do not (a person is all the ids their visits have linked so far: see
+//! [`Visit::ids`](websight_core::analytics::Visit::ids)); a visit adds at most one order (it bought or not) and its revenue clamped to a
 //! public cap. Adding or removing a person then changes each histogram (per day, per
 //! channel) by at most k in L1 — k·cap for revenue — whatever they did.
 //! [`DashboardTally::release`] charges the [`Ledger`] first, then adds exact discrete
@@ -74,7 +75,7 @@ struct Sums {
 /// The bounded aggregates a DP dashboard is released from.
 ///
 /// It remembers every person it has counted (the bound is on a person's whole contribution),
-/// in about 50 bytes each; see [`persons`](Self::persons).
+/// in about 80 bytes each; see [`persons`](Self::persons).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DashboardTally {
     bounds: ContributionBounds,
@@ -142,7 +143,7 @@ impl DashboardTally {
     }
 
     /// Persons with a visit counted: what the tally's size grows with (a person is
-    /// remembered for as long as the tally lives, so a k-th visit is never counted twice).
+    /// remembered for as long as the tally lives: the bound is on all their visits).
     pub fn persons(&self) -> usize {
         self.persons.len()
     }

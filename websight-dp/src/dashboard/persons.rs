@@ -1,15 +1,16 @@
 //! Each person's contribution so far, kept small: a dashboard tally lives as long as the
 //! collector and is in every checkpoint, so its size per person is what grows.
 //!
-//! A person is a 128-bit key (the first half of SHA-256 of their pseudonym), with the visits
-//! counted so far and — only until they reach the bound, after which no visit of theirs
-//! counts and neither matters — the channels (a bit each) and days they were counted as a
-//! visitor on. A person costs ~50 bytes of memory and 64 hex digits of checkpoint for a
-//! first visit, where three copies of the pseudonym (one per set) cost ~250 and ~150.
+//! An id is a 128-bit key (the first half of SHA-256 of the pseudonym). A person is one of
+//! their ids' keys with the visits counted so far and — only until they reach the bound,
+//! after which no visit of theirs counts and neither matters — the channels (a bit each) and
+//! days they were counted as a visitor on; their other ids point to it. On generated traffic
+//! a person costs ~80 bytes of memory and ~90 hex digits of checkpoint, where three copies
+//! of the pseudonym (one per set) cost ~600 and ~300.
 //!
-//! Two persons share a key with probability about n²/2¹²⁹ over n persons — the same order as
-//! their 128-bit pseudonyms colliding — and only a collision could let a person's removal
-//! change the sums by more than the bound.
+//! Two ids share a key with probability about n²/2¹²⁹ over n ids — the same order as their
+//! 128-bit pseudonyms colliding — and only a collision could let a person's removal change
+//! the sums by more than the bound.
 
 use std::collections::HashMap;
 
