@@ -4,8 +4,8 @@
 //! [`DashboardTally`] follows the flow (it is an [`Observer`] of the closed visits) and
 //! bounds each person's contribution as it goes: a person's first k visits count, the rest
 //! do not (a person is all the ids their visits have linked so far: see
-//! [`Visit::ids`](websight_core::analytics::Visit::ids)); a visit adds at most one order (it bought or not) and its revenue clamped to a
-//! public cap. Adding or removing a person then changes each histogram (per day, per
+//! [`Visit::ids`](websight_core::analytics::Visit::ids)); a visit adds at most one order
+//! (it bought or not) and its revenue clamped to a public cap. Adding or removing a person then changes each histogram (per day, per
 //! channel) by at most k in L1 — k·cap for revenue — whatever they did.
 //! [`DashboardTally::release`] charges the [`Ledger`] first, then adds exact discrete
 //! Laplace noise to every cell: the eight histograms (four measures × two breakdowns) get
