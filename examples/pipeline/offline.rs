@@ -10,7 +10,7 @@ use ndarray::{Array1, Axis};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use websight::core::analytics::{ProductCatalogue, Visit};
-use websight::core::features::{PurchaseData, VisitDigest};
+use websight::core::features::{PurchaseData, VisitDigest, linked_persons};
 use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
 use websight::core::metrics::{BinaryMetrics, at_or_below_baseline};
 use websight::dp::exact::os_rng;
@@ -59,7 +59,12 @@ pub fn run(
     ledger: Option<&Ledger>,
 ) -> Result<(), Error> {
     let started = Instant::now();
-    let similar_users = collected.similar?;
+    // Labels of one person (before and after a login) are one similar visitor, as they are
+    // one person to the models.
+    let mut similar_users = collected.similar?;
+    for (label, person) in linked_persons(&collected.digests) {
+        similar_users.join(&label, &person)?;
+    }
     let mut p = PurchaseData::from_digests(collected.digests, catalogue, 0.2, seed);
     let (train, test) = (p.data.rows(&p.train), p.data.rows(&p.test));
     // Both sides are copies: the whole matrix is not needed again.

@@ -279,15 +279,12 @@ pub fn dedup_visits(visits: impl IntoIterator<Item = VisitDigest>) -> Vec<VisitD
     out
 }
 
-/// Names each visit's person by what all the visits link: two labels are one person when a
-/// visit carries ids of both ([`VisitDigest::ids`]) — a person whose first visit closed
+/// Each visit's label's person, by what all the visits link: two labels are one person when
+/// a visit carries ids of both ([`VisitDigest::ids`]) — a person whose first visit closed
 /// before they logged in, labelled by the anonymous id, and whose later visits are labelled
 /// by their smallest id then known. The name is the smallest id of the linked set, as
-/// identity stitching names persons, whatever the visits' order. Person-level splits and
-/// contribution bounds then treat such a person as one.
-pub fn link_persons(visits: &mut [VisitDigest]) {
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut parent: Vec<usize> = Vec::new();
+/// identity stitching names persons, whatever the visits' order. Every label is a key.
+pub fn linked_persons(visits: &[VisitDigest]) -> HashMap<String, String> {
     fn root(parent: &mut [usize], mut i: usize) -> usize {
         while parent[i] != i {
             parent[i] = parent[parent[i]];
@@ -295,41 +292,50 @@ pub fn link_persons(visits: &mut [VisitDigest]) {
         }
         i
     }
-    let mut node = |id: &str, parent: &mut Vec<usize>| match index.get(id) {
-        Some(&i) => i,
-        None => {
-            index.insert(id.to_owned(), parent.len());
-            parent.push(parent.len());
-            parent.len() - 1
+    fn node<'v>(
+        index: &mut HashMap<&'v str, usize>,
+        parent: &mut Vec<usize>,
+        id: &'v str,
+    ) -> usize {
+        let next = parent.len();
+        let i = *index.entry(id).or_insert(next);
+        if i == next {
+            parent.push(next);
         }
-    };
-    let labels: Vec<usize> = visits
-        .iter()
-        .map(|v| {
-            let label = node(&v.person, &mut parent);
-            for id in &v.ids {
-                let (a, b) = (root(&mut parent, label), node(id, &mut parent));
-                let b = root(&mut parent, b);
-                parent[b] = a;
-            }
-            label
-        })
-        .collect();
+        i
+    }
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut parent: Vec<usize> = Vec::new();
+    let mut labels = Vec::with_capacity(visits.len());
+    for v in visits {
+        let label = node(&mut index, &mut parent, &v.person);
+        for id in &v.ids {
+            let b = node(&mut index, &mut parent, id);
+            let (a, b) = (root(&mut parent, label), root(&mut parent, b));
+            parent[b] = a;
+        }
+        labels.push((v.person.as_str(), label));
+    }
     // Each set's smallest id.
     let mut name: HashMap<usize, &str> = HashMap::new();
-    for (id, &i) in &index {
-        let r = root(&mut parent, i);
-        let smallest = name.entry(r).or_insert(id);
-        if id.as_str() < *smallest {
-            *smallest = id;
-        }
+    for (&id, &i) in &index {
+        let smallest = name.entry(root(&mut parent, i)).or_insert(id);
+        *smallest = (*smallest).min(id);
     }
-    let names: Vec<String> = labels
-        .iter()
-        .map(|&i| name[&root(&mut parent, i)].to_owned())
-        .collect();
-    for (v, n) in visits.iter_mut().zip(names) {
-        v.person = n;
+    labels
+        .into_iter()
+        .map(|(label, i)| (label.to_owned(), name[&root(&mut parent, i)].to_owned()))
+        .collect()
+}
+
+/// Names each visit's person by [`linked_persons`]: person-level splits and contribution
+/// bounds then treat a person labelled twice as one.
+pub fn link_persons(visits: &mut [VisitDigest]) {
+    let names = linked_persons(visits);
+    for v in visits {
+        if let Some(name) = names.get(&v.person) {
+            v.person.clone_from(name);
+        }
     }
 }
 

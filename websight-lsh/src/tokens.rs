@@ -109,6 +109,26 @@ impl<'c> SimilarUsersBuilder<'c> {
         Ok(())
     }
 
+    /// Takes the persons `from` and `into` as one: `from`'s tokens are merged into `into`'s
+    /// (e.g. two labels of one person that
+    /// [`features::linked_persons`](websight_core::features::linked_persons) links). Nothing
+    /// changes when `from` was never added or is `into`.
+    pub fn join(&mut self, from: &str, into: &str) -> Result<()> {
+        if from == into {
+            return Ok(());
+        }
+        let Some(signature) = self.users.remove(from) else {
+            return Ok(());
+        };
+        match self.users.get_mut(into) {
+            Some(existing) => existing.merge(&signature)?,
+            None => {
+                self.users.insert(into.to_owned(), signature);
+            }
+        }
+        Ok(())
+    }
+
     /// Indexes the persons added.
     pub fn finish(self) -> Result<SimilarUsers> {
         let index = LshIndex::build_par(self.params, &self.hasher, self.users)?;

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use websight_core::analytics::{ProductCatalogue, Visit};
 use websight_core::model::Catalogue;
-use websight_lsh::{MinHasher, SimilarUsers, session_tokens};
+use websight_lsh::{MinHasher, SimilarUsers, SimilarUsersBuilder, session_tokens};
 
 fn sessions() -> Vec<Visit> {
     let config = websight_core::synth::SynthConfig {
@@ -81,6 +81,34 @@ fn similar_users_are_users_with_overlapping_token_sets() {
         exact_sum / checked as f64
     );
     assert!(similar.similar_to("nobody", 3).is_err());
+}
+
+#[test]
+fn persons_joined_are_one_user_of_both_token_sets() {
+    let catalogue = catalogue();
+    let sessions = sessions();
+    let persons: BTreeSet<&str> = sessions.iter().map(|s| s.person.as_str()).collect();
+    let (a, b) = (persons.first().unwrap(), persons.last().unwrap());
+    let mut joined = SimilarUsersBuilder::new(&catalogue, 128, 0.5).unwrap();
+    let mut relabelled = SimilarUsersBuilder::new(&catalogue, 128, 0.5).unwrap();
+    for s in &sessions {
+        joined.add(s).unwrap();
+        let mut s = s.clone();
+        if s.person == *a {
+            s.person = (*b).into();
+        }
+        relabelled.add(&s).unwrap();
+    }
+    joined.join(a, b).unwrap();
+    joined.join("nobody", b).unwrap();
+    joined.join(b, b).unwrap();
+    let (joined, relabelled) = (joined.finish().unwrap(), relabelled.finish().unwrap());
+    assert_eq!(joined.index().len(), persons.len() - 1);
+    assert!(joined.index().signature(&a.to_string()).is_none());
+    assert_eq!(
+        joined.index().signature(&b.to_string()),
+        relabelled.index().signature(&b.to_string())
+    );
 }
 
 #[cfg(feature = "probminhash")]
