@@ -5,8 +5,9 @@
 //! bounds each person's contribution as it goes: a person's first k visits count, the rest
 //! do not (a person is all the ids their visits have linked so far: see
 //! [`Visit::ids`](websight_core::analytics::Visit::ids)); a visit adds at most one order
-//! (it bought or not) and its revenue clamped to a public cap. Adding or removing a person then changes each histogram (per day, per
-//! channel) by at most k in L1 — k·cap for revenue — whatever they did.
+//! (it bought or not) and its revenue clamped to a public cap. Adding or removing a person
+//! then changes each histogram (per day, per channel) by at most k in L1 — k·cap for
+//! revenue — whatever they did.
 //! [`DashboardTally::release`] charges the [`Ledger`] first, then adds exact discrete
 //! Laplace noise to every cell: the eight histograms (four measures × two breakdowns) get
 //! ε/8 each and compose to ε.
@@ -217,7 +218,7 @@ impl DashboardTally {
 /// sets keyed by pseudonym (`counted`, `visitor_days`, `visitor_channels`): a checkpoint
 /// written then restores to the same counts.
 #[derive(Serialize, Deserialize)]
-struct Stored<P, B> {
+struct Stored<P, B, C> {
     bounds: ContributionBounds,
     cap_units: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -229,7 +230,7 @@ struct Stored<P, B> {
     #[serde(default, skip_serializing)]
     visitor_channels: Vec<(CompactString, Channel)>,
     by_day: B,
-    by_channel: BTreeMap<Channel, Sums>,
+    by_channel: C,
     dropped: u64,
 }
 
@@ -243,7 +244,7 @@ impl Serialize for DashboardTally {
             visitor_days: Vec::new(),
             visitor_channels: Vec::new(),
             by_day: &self.by_day,
-            by_channel: self.by_channel.clone(),
+            by_channel: &self.by_channel,
             dropped: self.dropped,
         }
         .serialize(s)
@@ -253,7 +254,8 @@ impl Serialize for DashboardTally {
 impl<'de> Deserialize<'de> for DashboardTally {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         use serde::de::Error;
-        let stored = Stored::<String, BTreeMap<NaiveDate, Sums>>::deserialize(d)?;
+        let stored =
+            Stored::<String, BTreeMap<NaiveDate, Sums>, BTreeMap<Channel, Sums>>::deserialize(d)?;
         let mut tally = DashboardTally::new(stored.bounds).map_err(D::Error::custom)?;
         let k = tally.bounds.visits_per_person;
         tally.persons = match stored.persons {
@@ -373,14 +375,11 @@ where
     /// restart costs nothing beyond the schedule. Then (or if refused) the last one this
     /// process made, if any.
     pub fn finish(&mut self) -> Option<PrivateDashboard> {
-        let due = match (self.every, self.next) {
-            (None, _) => true,
-            (Some(_), Some(next)) => {
-                std::time::Instant::now() >= next || !self.released_before && self.last.is_none()
-            }
-            // Refused once, or a period that never comes.
-            (Some(_), None) => !self.released_before && self.last.is_none(),
-        };
+        let first = !self.released_before && self.last.is_none();
+        // No `next` with a period: refused once, or a period that never comes.
+        let due = self.every.is_none()
+            || first
+            || self.next.is_some_and(|n| std::time::Instant::now() >= n);
         if due {
             // A refusal or failure is handed to `released`; the last release made stands.
             let _ = self.release();

@@ -209,22 +209,7 @@ impl JsonLinesIndex {
     /// Creates (truncates) the four files in `dir`, creating `dir` if needed.
     pub fn create(dir: &std::path::Path) -> Result<JsonLinesIndex> {
         std::fs::create_dir_all(dir)?;
-        let open = |name: &str| -> Result<_> {
-            Ok(super::output_file(
-                &dir.join(format!("{name}.jsonl")),
-                false,
-            )?)
-        };
-        Ok(JsonLinesIndex {
-            files: [
-                open(INDEX_NAMES[0])?,
-                open(INDEX_NAMES[1])?,
-                open(INDEX_NAMES[2])?,
-                open(INDEX_NAMES[3])?,
-            ],
-            written: IndexCounts::default(),
-            line: Vec::new(),
-        })
+        JsonLinesIndex::open(dir, false, [0; 4])
     }
 
     /// Opens the four files in `dir` (their last segments) to append to what they hold
@@ -242,7 +227,11 @@ impl JsonLinesIndex {
     /// nothing is read, so a restart takes no longer after months of documents, and lines in
     /// segments archived away are still counted.
     pub fn append_counted(dir: &std::path::Path, written: [u64; 4]) -> Result<JsonLinesIndex> {
-        let open = |name: &str| super::output_file(&dir.join(format!("{name}.jsonl")), true);
+        JsonLinesIndex::open(dir, true, written)
+    }
+
+    fn open(dir: &std::path::Path, append: bool, written: [u64; 4]) -> Result<JsonLinesIndex> {
+        let open = |name: &str| super::output_file(&dir.join(format!("{name}.jsonl")), append);
         Ok(JsonLinesIndex {
             files: [
                 open(INDEX_NAMES[0])?,
