@@ -197,23 +197,22 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     // The dashboard is also released with DP while it runs, every second, each release
     // charged to a ledger: its budget pays for two.
     let ledger = dir.join("ledger.json");
-    let served = Served::start(
-        &dir,
-        free_port(),
-        &[
-            "--rate",
-            "1000",
-            "--lateness",
-            "31536000",
+    let ledger_path = ledger.to_str().unwrap();
+    let flags = |every: &'static str| {
+        let dp = [
             "--dp-epsilon",
             "2",
             "--dp-budget",
             "5",
             "--dp-ledger",
-            ledger.to_str().unwrap(),
-            "--dp-every",
-            "1",
-        ],
+            ledger_path,
+        ];
+        [&["--lateness", "31536000"][..], &dp, &["--dp-every", every]].concat()
+    };
+    let served = Served::start(
+        &dir,
+        free_port(),
+        &[&["--rate", "1000"][..], &flags("1")].concat(),
     );
     let mut node = send_with_the_sdk(&sdk, &served.url(), &dir, 300, 0);
     assert!(node.wait().unwrap().success());
@@ -306,22 +305,7 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     // due (the last release is a second old), so nothing is spent, and the new report shows
     // the release the earlier run made.
     std::fs::remove_file(out.join("report.html")).unwrap();
-    let restarted = Served::start(
-        &dir,
-        free_port(),
-        &[
-            "--lateness",
-            "31536000",
-            "--dp-epsilon",
-            "2",
-            "--dp-budget",
-            "5",
-            "--dp-ledger",
-            ledger.to_str().unwrap(),
-            "--dp-every",
-            "3600",
-        ],
-    );
+    let restarted = Served::start(&dir, free_port(), &flags("3600"));
     restarted.stop();
     assert_eq!(releases(), 2);
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
