@@ -424,4 +424,36 @@ mod tests {
         joined.by_key.insert(key("c"), Node::Same(key("b")));
         assert_eq!(joined, p);
     }
+
+    #[test]
+    fn damaged_tables_are_errors_or_tables_never_panics() {
+        use rand::{Rng, SeedableRng};
+        let mut p = Persons::new(3);
+        for (i, d) in (0..40).zip((1..=28).cycle()) {
+            let (a, b) = (format!("id{}", i % 17), format!("id{}", (i * 7) % 23));
+            p.count(&[&a, &b], day(d), Channel::ALL[i % Channel::ALL.len()]);
+        }
+        let hex = p.to_hex().into_bytes();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (mut read, mut refused) = (0, 0);
+        for _ in 0..20_000 {
+            let mut damaged = hex.clone();
+            for _ in 0..rng.gen_range(1..4) {
+                let at = rng.gen_range(0..damaged.len());
+                damaged[at] = b"0123456789abcdef"[rng.gen_range(0..16)];
+            }
+            damaged.truncate(rng.gen_range(damaged.len() * 3 / 4..=damaged.len()));
+            let text = String::from_utf8(damaged).unwrap();
+            match Persons::from_hex(3, &text) {
+                // Whatever it reads, it writes back the same and can count on.
+                Ok(mut q) => {
+                    read += 1;
+                    assert_eq!(Persons::from_hex(3, &q.to_hex()).as_ref(), Ok(&q));
+                    q.count(&["id1", "id2", "new"], day(1), Channel::Direct);
+                }
+                Err(_) => refused += 1,
+            }
+        }
+        assert!(read > 0 && refused > 0, "{read} read, {refused} refused");
+    }
 }
