@@ -285,3 +285,38 @@ proptest! {
         prop_assert_eq!(merged, union);
     }
 }
+
+#[test]
+fn a_visitor_who_logs_in_is_one_current_visitor() {
+    use websight_core::decode::{DecodeContext, decode_segment};
+    let line = |body: &str| {
+        let text = format!(r#"{{"messageId":"m{}",{body}}}"#, hash64(body.as_bytes()));
+        let events = decode_segment(text.as_bytes(), &DecodeContext::default());
+        events.into_iter().next().unwrap().unwrap()
+    };
+    let mut a = analytics(AnalyticsConfig::default());
+    for e in [
+        // Browsing anonymously, then logging in: ids "zz-anonymous" and "aa-user" (the
+        // smaller names the person once linked), both seen in the window's last minutes.
+        line(r#""type":"page","anonymousId":"zz-anonymous","timestamp":"2026-03-02T10:56:00Z""#),
+        line(
+            r#""type":"identify","anonymousId":"zz-anonymous","userId":"aa-user","timestamp":"2026-03-02T10:57:00Z""#,
+        ),
+        line(
+            r#""type":"page","anonymousId":"zz-anonymous","userId":"aa-user","timestamp":"2026-03-02T10:58:00Z""#,
+        ),
+        // Somebody else.
+        line(r#""type":"page","anonymousId":"other","timestamp":"2026-03-02T10:59:00Z""#),
+    ] {
+        a.ingest(e);
+    }
+    a.flush();
+    let docs = a.drain();
+    let window = docs
+        .windows
+        .iter()
+        .find(|w| w.window_start.hour() == 10)
+        .unwrap();
+    assert_eq!(window.current_visitors, 2, "{window:?}");
+    assert_eq!(window.sessions, 2);
+}

@@ -105,7 +105,15 @@ impl WindowState {
         self.recent_users.extend(o.recent_users.iter().cloned());
     }
 
-    pub fn document(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> KpiWindow {
+    /// The window's document; `person` names the person of each recent id (identity
+    /// stitching, when the window closes).
+    pub fn document(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        person: impl Fn(&str) -> String,
+    ) -> KpiWindow {
+        let visitors: BTreeSet<String> = self.recent_users.iter().map(|id| person(id)).collect();
         let per_session = |x: f64| {
             if self.sessions == 0 {
                 0.0
@@ -120,7 +128,7 @@ impl WindowState {
             purchases: self.purchases,
             revenue: self.revenue_cents as f64 / 100.0,
             avg_session_duration: per_session(self.duration_ms as f64 / 1000.0),
-            current_visitors: self.recent_users.len() as u64,
+            current_visitors: visitors.len() as u64,
             bounce_rate: per_session(self.sessions.saturating_sub(self.engaged) as f64),
             engaged_sessions: self.engaged,
             page_views: self.page_views,

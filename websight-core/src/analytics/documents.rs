@@ -130,7 +130,9 @@ pub struct KpiWindow {
     pub revenue: f64,
     /// Mean duration of the window's visits, seconds.
     pub avg_session_duration: f64,
-    /// Distinct visitors active in the last 5 minutes of the window.
+    /// Distinct visitors active in the last 5 minutes of the window: persons as identity
+    /// stitching knows them when the window closes (a visitor who logged in there, seen
+    /// under both ids, is one).
     pub current_visitors: u64,
     /// GA4 bounce rate: share of visits not engaged.
     pub bounce_rate: f64,

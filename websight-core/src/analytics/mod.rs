@@ -465,7 +465,9 @@ impl StreamAnalytics {
             }
             // Emitted windows leave the state: nothing accepted from now on can fall in them.
             if let Some(state) = self.dashboard.windows.remove(&start) {
-                self.out.windows.push(state.document(start, end));
+                let identity = self.sessions.identity();
+                let document = state.document(start, end, |id| identity.person(id));
+                self.out.windows.push(document);
             }
             self.emitted_windows = Some(start);
         }
