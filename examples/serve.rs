@@ -368,10 +368,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dp) = &mut dp_tally {
         // With a schedule, a release only if one is due; otherwise (or refused) the report
         // shows the last one made, by this process or, from its file, by an earlier one.
-        report.private_dashboard = dp.finish().or_else(|| {
-            let text = std::fs::read_to_string(args.out_dir.join("dp_dashboard.json")).ok()?;
-            serde_json::from_str(&text).ok()
-        });
+        report.private_dashboard = dp
+            .finish()
+            .or_else(|| cli::DpRelease::published(&args.out_dir));
     }
     std::fs::write(args.out_dir.join("report.html"), report.to_html())?;
     let f = outcome.counts;

@@ -302,8 +302,8 @@ impl DpRelease {
             self.ledger.path().display()
         );
         if let Some(dir) = dir {
-            let path = dir.join("dp_dashboard.json");
-            let partial = dir.join("dp_dashboard.json.partial");
+            let path = dir.join(DP_DASHBOARD_FILE);
+            let partial = path.with_extension("json.partial");
             let text = serde_json::to_string_pretty(dp).expect("serialisable") + "\n";
             std::fs::write(&partial, text)
                 .and_then(|()| std::fs::rename(&partial, &path))
@@ -313,4 +313,15 @@ impl DpRelease {
         }
         Ok(())
     }
+
+    /// The last release [`announce`](Self::announce) wrote to `dir`, if any is there and
+    /// readable (e.g. one an earlier process made).
+    #[allow(dead_code)]
+    pub fn published(dir: &std::path::Path) -> Option<websight::dp::dashboard::PrivateDashboard> {
+        let text = std::fs::read_to_string(dir.join(DP_DASHBOARD_FILE)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
 }
+
+/// Where a DP dashboard release is written in an output directory.
+const DP_DASHBOARD_FILE: &str = "dp_dashboard.json";

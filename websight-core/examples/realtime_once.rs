@@ -17,8 +17,6 @@
 //! many allocations each makes per line (counted by a wrapper around the allocator: two
 //! instructions each, the same in every build).
 
-use std::alloc::{GlobalAlloc, Layout};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
@@ -26,40 +24,17 @@ use websight_core::flow::Ingest;
 use websight_core::gate::{Gate, GateConfig, MemoryGateState, Outcome};
 use websight_core::io::block_on;
 use websight_core::privacy::{Privacy, PrivacyConfig};
+use websight_testkit::alloc::{Counting, allocations};
 
 // jemalloc, not glibc's malloc: the stream path allocates per event (1.4x the events/s);
 // each allocation counted, as the stage it falls in is what the next step of the stream
 // path's redesign removes.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
-static ALLOCATOR: Counted<tikv_jemallocator::Jemalloc> = Counted(tikv_jemallocator::Jemalloc);
+static ALLOCATOR: Counting<tikv_jemallocator::Jemalloc> = Counting(tikv_jemallocator::Jemalloc);
 #[cfg(target_env = "msvc")]
 #[global_allocator]
-static ALLOCATOR: Counted<std::alloc::System> = Counted(std::alloc::System);
-
-/// Allocations (and reallocations) made so far.
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-/// An allocator that counts what it hands out.
-struct Counted<A>(A);
-
-// SAFETY: every call is passed on unchanged to the allocator wrapped.
-unsafe impl<A: GlobalAlloc> GlobalAlloc for Counted<A> {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: the caller's guarantees, passed on.
-        unsafe { self.0.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { self.0.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        // SAFETY: as above.
-        unsafe { self.0.realloc(ptr, layout, new_size) }
-    }
-}
+static ALLOCATOR: Counting<std::alloc::System> = Counting(std::alloc::System);
 
 /// Time spent and allocations made in each stage.
 #[derive(Default)]
@@ -100,10 +75,10 @@ fn run(lines: &[Vec<u8>], stages: &mut Stages) -> usize {
         StreamAnalytics::new(AnalyticsConfig::default(), ProductCatalogue::default())
             .expect("valid settings");
     let mut visits = 0;
-    let mut clock = (Instant::now(), ALLOCATIONS.load(Relaxed));
+    let mut clock = (Instant::now(), allocations());
     // The time and allocations since the last lap, added to `stage`.
     let mut lap = |stage: &mut Stage| {
-        let now = (Instant::now(), ALLOCATIONS.load(Relaxed));
+        let now = (Instant::now(), allocations());
         stage.time += now.0 - clock.0;
         stage.allocations += now.1 - clock.1;
         clock = now;

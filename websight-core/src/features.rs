@@ -282,49 +282,19 @@ pub fn dedup_visits(visits: impl IntoIterator<Item = VisitDigest>) -> Vec<VisitD
 /// Each visit's label's person, by what all the visits link: two labels are one person when
 /// a visit carries ids of both ([`VisitDigest::ids`]) — a person whose first visit closed
 /// before they logged in, labelled by the anonymous id, and whose later visits are labelled
-/// by their smallest id then known. The name is the smallest id of the linked set, as
-/// identity stitching names persons, whatever the visits' order. Every label is a key.
+/// by their smallest id then known. The visits' ids are stitched as the stream stitches
+/// events' ([`Identity`](crate::analytics::Identity)): the name is the smallest id of the
+/// linked set, whatever the visits' order. Every label is a key.
 pub fn linked_persons(visits: &[VisitDigest]) -> HashMap<String, String> {
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
-    fn node<'v>(
-        index: &mut HashMap<&'v str, usize>,
-        parent: &mut Vec<usize>,
-        id: &'v str,
-    ) -> usize {
-        let next = parent.len();
-        let i = *index.entry(id).or_insert(next);
-        if i == next {
-            parent.push(next);
-        }
-        i
-    }
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut parent: Vec<usize> = Vec::new();
-    let mut labels = Vec::with_capacity(visits.len());
+    let mut identity = crate::analytics::Identity::new();
     for v in visits {
-        let label = node(&mut index, &mut parent, &v.person);
         for id in &v.ids {
-            let b = node(&mut index, &mut parent, id);
-            let (a, b) = (root(&mut parent, label), root(&mut parent, b));
-            parent[b] = a;
+            identity.union(&v.person, id);
         }
-        labels.push((v.person.as_str(), label));
     }
-    // Each set's smallest id.
-    let mut name: HashMap<usize, &str> = HashMap::new();
-    for (&id, &i) in &index {
-        let smallest = name.entry(root(&mut parent, i)).or_insert(id);
-        *smallest = (*smallest).min(id);
-    }
-    labels
-        .into_iter()
-        .map(|(label, i)| (label.to_owned(), name[&root(&mut parent, i)].to_owned()))
+    visits
+        .iter()
+        .map(|v| (v.person.clone(), identity.person(&v.person)))
         .collect()
 }
 

@@ -6,35 +6,15 @@
 //! cargo run --release -p websight-dp --example tally_size -- 50000
 //! ```
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::Instant;
 
 use websight_core::flow::Observer;
 use websight_core::synth::{Generator, SynthConfig};
 use websight_dp::dashboard::{ContributionBounds, DashboardTally};
-
-/// The system allocator, counting the bytes live.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-// SAFETY: every call goes to `System` unchanged; only a counter is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `System`'s.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use websight_testkit::alloc::{Counting, live_bytes};
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: Counting<std::alloc::System> = Counting(std::alloc::System);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sessions = match std::env::args().nth(1) {
@@ -46,10 +26,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..SynthConfig::default()
     })?;
     let docs = websight_testkit::documents_of(&generator);
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live_bytes();
     let mut tally = DashboardTally::new(ContributionBounds::default())?;
     tally.documents(&docs);
-    let held = LIVE.load(Ordering::Relaxed) - before;
+    let held = live_bytes() - before;
     let clock = Instant::now();
     let snapshot = tally.snapshot();
     let taken = clock.elapsed();

@@ -9,6 +9,7 @@ use websight_core::model::Catalogue;
 use websight_core::privacy::{Privacy, PrivacyConfig};
 use websight_core::synth::{Generator, SynthConfig};
 
+pub mod alloc;
 pub mod process;
 
 /// The pseudonym key of every test (a test key, not a secret).

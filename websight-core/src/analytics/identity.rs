@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::event::{Event, MessageType};
+use crate::event::Event;
 use crate::hash::FastMap;
 
 /// A person: the node of their smallest id (stable while the graph only grows, until a
@@ -223,16 +223,7 @@ impl Identity {
     /// Adds an event's ids; returns its person ([`NOBODY`] for an event without ids) and the
     /// persons merged into it.
     pub(crate) fn observe(&mut self, event: &Event) -> (PersonId, Vec<PersonId>) {
-        let alias = (event.kind == MessageType::Alias)
-            .then_some(event.previous_id.as_deref())
-            .flatten();
-        let mut ids = [
-            event.user_id.as_deref(),
-            event.anonymous_id.as_deref(),
-            alias,
-        ]
-        .into_iter()
-        .flatten();
+        let mut ids = event.ids();
         let Some(first) = ids.next() else {
             return (NOBODY, Vec::new());
         };

@@ -105,17 +105,9 @@ impl Visit {
     /// two labels afterwards.
     pub fn ids(&self) -> Vec<&str> {
         let mut ids = vec![self.person.as_str()];
-        for e in &self.events {
-            let alias = (e.kind == crate::event::MessageType::Alias)
-                .then_some(e.previous_id.as_deref())
-                .flatten();
-            for id in [e.user_id.as_deref(), e.anonymous_id.as_deref(), alias]
-                .into_iter()
-                .flatten()
-            {
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
+        for id in self.events.iter().flat_map(|e| e.ids()) {
+            if !ids.contains(&id) {
+                ids.push(id);
             }
         }
         ids

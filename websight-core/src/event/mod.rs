@@ -390,6 +390,17 @@ impl Event {
         self.user_id.as_deref().or(self.anonymous_id.as_deref())
     }
 
+    /// The ids that tie this event to a person, in this order: `userId`, `anonymousId`, and
+    /// an `alias` call's `previousId` (identity stitching joins them).
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        let alias = (self.kind == MessageType::Alias)
+            .then_some(self.previous_id.as_deref())
+            .flatten();
+        [self.user_id.as_deref(), self.anonymous_id.as_deref(), alias]
+            .into_iter()
+            .flatten()
+    }
+
     /// Whether this is a `track` call named `name`.
     pub fn is_track(&self, name: &str) -> bool {
         self.kind == MessageType::Track && self.name.as_deref() == Some(name)
