@@ -280,14 +280,16 @@ pub fn dedup_visits(visits: impl IntoIterator<Item = VisitDigest>) -> Vec<VisitD
 }
 
 /// Each visit's label's person, by what all the visits link: two labels are one person when
-/// a visit carries ids of both ([`VisitDigest::ids`]) — a person whose first visit closed
-/// before they logged in, labelled by the anonymous id, and whose later visits are labelled
-/// by their smallest id then known. The visits' ids are stitched as the stream stitches
-/// events' ([`Identity`](crate::analytics::Identity)): the name is the smallest id of the
-/// linked set, whatever the visits' order. Every label is a key.
+/// a visit carries ids of both ([`VisitDigest::ids`]) — two devices of one logged-in
+/// person, or visits labelled before the stream knew a link (labels written by earlier
+/// versions, or a partition's). The visits' ids are stitched as the stream stitches events'
+/// ([`Identity`](crate::analytics::Identity)), each label seen at its visit's start: the
+/// name is the linked set's earliest label, as the stream names a person by the id seen
+/// first, whatever the visits' order. Every label is a key.
 pub fn linked_persons(visits: &[VisitDigest]) -> HashMap<String, String> {
     let mut identity = crate::analytics::Identity::new();
     for v in visits {
+        identity.see(&v.person, v.started_at.timestamp());
         for id in &v.ids {
             identity.union(&v.person, id);
         }

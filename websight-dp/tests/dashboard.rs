@@ -35,8 +35,20 @@ fn bounds(k: u32) -> ContributionBounds {
 }
 
 /// A tally at k of the visits of 3,000 sessions, and how many visits there were.
+/// The documents with each visit labelled by a user id its events carry, as stores written
+/// before persons were named by their first seen id often hold them: a person's visits
+/// before and after a login under two labels.
+fn labelled_by_user(mut docs: Documents) -> Documents {
+    for v in &mut docs.visits {
+        if let Some(user) = v.events.iter().find_map(|e| e.user_id.clone()) {
+            v.person = user;
+        }
+    }
+    docs
+}
+
 fn tally(k: u32) -> (DashboardTally, usize) {
-    let docs = documents(3_000, 4);
+    let docs = labelled_by_user(documents(3_000, 4));
     let mut t = DashboardTally::new(bounds(k)).unwrap();
     t.documents(&docs);
     (t, docs.visits.len())
@@ -282,7 +294,7 @@ fn reference_sums(
 
 #[test]
 fn visitors_and_sessions_are_the_plainly_counted_ones() {
-    let docs = documents(3_000, 4);
+    let docs = labelled_by_user(documents(3_000, 4));
     let labels: std::collections::HashSet<_> = docs.visits.iter().map(|v| &v.person).collect();
     for k in [1, 2, 1_000] {
         let (t, _) = tally(k);

@@ -7,8 +7,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::event::Event;
 use crate::hash::FastMap;
 
-/// A person: the node of their smallest id (stable while the graph only grows, until a
-/// merge absorbs it into a person with a smaller id).
+/// A person: the node of the id that names them (stable while the graph only grows, until a
+/// merge or an earlier event renames them).
 pub(crate) type PersonId = u32;
 
 /// The person of events that carry no id.
@@ -16,8 +16,14 @@ pub(crate) const NOBODY: PersonId = PersonId::MAX;
 
 /// A union-find over ids (user ids, anonymous ids, alias ids). Ids seen on one event belong
 /// to one person: `identify` ties the anonymous id to the user id, `alias` the previous id to
-/// the user id, and any event carrying both does the same. A person is named by the smallest
-/// of their ids, so the name does not depend on arrival order.
+/// the user id, and any event carrying both does the same.
+///
+/// A person is named by the id seen first (the earliest event time carrying it; ties, and
+/// ids only ever [`union`](Identity::union)ed, by the smaller id). A visitor's anonymous id
+/// is seen before the login that links their user id, so the visits they closed before
+/// logging in and those after carry one name. The name depends on event times, not on
+/// arrival order, and only an id seen earlier than the name (a second device, linked late)
+/// renames a person.
 ///
 /// Ids are numbered as they arrive and stored once, so observing an event allocates nothing
 /// for ids already known.
@@ -37,7 +43,17 @@ pub struct Identity {
     parent: Vec<PersonId>,
     /// Per node, read at roots: the newest event time (Unix seconds) of its person.
     last: Vec<i64>,
+    /// Per node: the earliest event time of its id ([`NEVER`] for an id only linked by
+    /// [`Identity::union`], [`BEFORE_ALL`] for one restored from a checkpoint without times).
+    first: Vec<i64>,
 }
+
+/// The first time of an id never seen on an event: after every seen one.
+const NEVER: i64 = i64::MAX;
+
+/// The first time of ids restored from a checkpoint written before first times were kept:
+/// before every event, so the persons keep the names they had (their smallest ids).
+const BEFORE_ALL: i64 = i64::MIN;
 
 /// A newest time not known (a graph restored from a checkpoint written without times): such
 /// a person is taken as seen at the next [`Identity::forget`].
@@ -51,14 +67,17 @@ fn newest(a: i64, b: i64) -> i64 {
     }
 }
 
-/// The stored form: ids in arrival order, each one's parent and newest time, so a restored
-/// graph numbers its persons as the saved one did and forgets them when it would have.
+/// The stored form: ids in arrival order, each one's parent, newest and first time, so a
+/// restored graph numbers and names its persons as the saved one did and forgets them when
+/// it would have.
 #[derive(Deserialize)]
 struct Stored {
     ids: Vec<String>,
     parent: Vec<PersonId>,
     #[serde(default)]
     last: Vec<i64>,
+    #[serde(default)]
+    first: Vec<i64>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +85,7 @@ struct StoredRef<'a> {
     ids: Vec<&'a str>,
     parent: &'a [PersonId],
     last: &'a [i64],
+    first: &'a [i64],
 }
 
 impl Serialize for Identity {
@@ -74,6 +94,7 @@ impl Serialize for Identity {
             ids: self.names.iter().map(|id| &**id).collect(),
             parent: &self.parent,
             last: &self.last,
+            first: &self.first,
         }
         .serialize(s)
     }
@@ -82,7 +103,12 @@ impl Serialize for Identity {
 impl<'de> Deserialize<'de> for Identity {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Identity, D::Error> {
         use serde::de::Error;
-        let Stored { ids, parent, last } = Stored::deserialize(d)?;
+        let Stored {
+            ids,
+            parent,
+            last,
+            first,
+        } = Stored::deserialize(d)?;
         let ids: Vec<Arc<str>> = ids.into_iter().map(Arc::from).collect();
         let n = ids.len();
         if parent.len() != n || parent.iter().any(|&p| p as usize >= n) {
@@ -92,6 +118,15 @@ impl<'de> Deserialize<'de> for Identity {
             0 => vec![UNKNOWN; n],
             l if l == n => last,
             _ => return Err(D::Error::custom("identity: times do not match the ids")),
+        };
+        let first = match first.len() {
+            0 => vec![BEFORE_ALL; n],
+            l if l == n => first,
+            _ => {
+                return Err(D::Error::custom(
+                    "identity: first times do not match the ids",
+                ));
+            }
         };
         let nodes: FastMap<Arc<str>, PersonId> = ids
             .iter()
@@ -106,10 +141,18 @@ impl<'de> Deserialize<'de> for Identity {
             names: ids,
             parent,
             last,
+            first,
         };
-        // A root is its own parent and every chain reaches one: no cycles.
-        if roots_of(&graph.parent).is_none() {
+        // A root is its own parent and every chain reaches one: no cycles; and a root names
+        // its person, so a later merge or rename keeps the name every restart would.
+        let Some(roots) = roots_of(&graph.parent) else {
             return Err(D::Error::custom("identity: a cycle of parents"));
+        };
+        let named = (0..n).all(|i| graph.rank(roots[i]) <= graph.rank(i as PersonId));
+        if !named {
+            return Err(D::Error::custom(
+                "identity: a person is not named by their first seen id",
+            ));
         }
         Ok(graph)
     }
@@ -169,8 +212,13 @@ impl Identity {
         at
     }
 
-    /// The root of `id`'s person, adding the id when new; compresses the path.
-    fn root(&mut self, id: &str) -> PersonId {
+    /// What orders a person's ids for naming: the first seen, then the smaller.
+    fn rank(&self, node: PersonId) -> (i64, &str) {
+        (self.first[node as usize], &self.names[node as usize])
+    }
+
+    /// `id`'s node and its person's root, adding the id when new; compresses the path.
+    fn locate(&mut self, id: &str) -> (PersonId, PersonId) {
         let node = match self.nodes.get(id) {
             Some(&node) => node,
             None => {
@@ -179,8 +227,9 @@ impl Identity {
                 self.names.push(Arc::clone(&id));
                 self.parent.push(node);
                 self.last.push(i64::MIN);
+                self.first.push(NEVER);
                 self.nodes.insert(id, node);
-                return node;
+                return (node, node);
             }
         };
         let root = self.find(node);
@@ -190,7 +239,32 @@ impl Identity {
             self.parent[at as usize] = root;
             at = next;
         }
-        root
+        (node, root)
+    }
+
+    /// The root of `id`'s person, adding the id when new.
+    fn root(&mut self, id: &str) -> PersonId {
+        self.locate(id).1
+    }
+
+    /// Notes `id` seen at `time` (Unix seconds); returns its person's root, and the root it
+    /// took over from when the id, now seen earlier than the name, names its person.
+    fn seen(&mut self, id: &str, time: i64) -> (PersonId, Option<PersonId>) {
+        let (node, root) = self.locate(id);
+        let first = &mut self.first[node as usize];
+        if time >= *first {
+            return (root, None);
+        }
+        *first = time;
+        if node == root || self.rank(root) < self.rank(node) {
+            return (root, None);
+        }
+        // The path was compressed: the node hangs from the root, and swapping them leaves
+        // every other node's chain ending at the node.
+        self.parent[node as usize] = node;
+        self.parent[root as usize] = node;
+        self.last[node as usize] = self.last[root as usize];
+        (node, Some(root))
     }
 
     /// Joins two ids' persons; returns `(kept, absorbed)` when they were different.
@@ -204,7 +278,7 @@ impl Identity {
         if ra == rb {
             return None;
         }
-        let (keep, gone) = if self.name(ra) < self.name(rb) {
+        let (keep, gone) = if self.rank(ra) < self.rank(rb) {
             (ra, rb)
         } else {
             (rb, ra)
@@ -214,40 +288,55 @@ impl Identity {
         Some((keep, gone))
     }
 
-    /// Joins two ids; returns `(kept, absorbed)` persons when they were different.
+    /// Joins two ids (their times unknown: an id never seen on an event names a person only
+    /// when none of its ids was); returns `(kept, absorbed)` persons when they were different.
     pub fn union(&mut self, a: &str, b: &str) -> Option<(String, String)> {
         self.join(a, b)
             .map(|(keep, gone)| (self.name(keep).to_owned(), self.name(gone).to_owned()))
     }
 
     /// Adds an event's ids; returns its person ([`NOBODY`] for an event without ids) and the
-    /// persons merged into it.
+    /// persons merged into it (a root renamed counts as merged into its new root).
     pub(crate) fn observe(&mut self, event: &Event) -> (PersonId, Vec<PersonId>) {
-        let mut ids = event.ids();
-        let Some(first) = ids.next() else {
-            return (NOBODY, Vec::new());
-        };
-        // The first id's person, followed through the joins: each id looked up once.
-        let mut person = self.root(first);
+        let time = event.time.timestamp();
+        let mut person = NOBODY;
         let mut merged = Vec::new();
-        for other in ids {
-            if other == first {
-                continue;
+        // Each id's person joined to the ones before, followed through the joins and
+        // renames: each id looked up once.
+        for id in event.ids() {
+            let (theirs, renamed) = self.seen(id, time);
+            if let Some(old) = renamed {
+                merged.push(old);
+                if person == old {
+                    person = theirs;
+                }
             }
-            let theirs = self.root(other);
-            if let Some((keep, gone)) = self.link(person, theirs) {
+            if person == NOBODY {
+                person = theirs;
+            } else if let Some((keep, gone)) = self.link(person, theirs) {
                 merged.push(gone);
                 person = keep;
             }
         }
-        let last = &mut self.last[person as usize];
-        *last = newest(*last, event.time.timestamp());
+        if person != NOBODY {
+            let last = &mut self.last[person as usize];
+            *last = newest(*last, time);
+        }
         (person, merged)
     }
 
-    /// Adds every edge of `other` and its persons' newest times (for merging partitions'
-    /// graphs).
+    /// Notes `id` seen on an event at `time` (Unix seconds): the earliest such time of a
+    /// person's ids picks their name.
+    pub fn see(&mut self, id: &str, time: i64) {
+        self.seen(id, time);
+    }
+
+    /// Adds every edge of `other`, its ids' first times and its persons' newest times (for
+    /// merging partitions' graphs).
     pub fn absorb(&mut self, other: &Identity) {
+        for (id, &first) in other.names.iter().zip(&other.first) {
+            self.seen(id, first);
+        }
         for (id, &parent) in other.names.iter().zip(&other.parent) {
             self.join(id, &other.names[parent as usize]);
         }
@@ -298,6 +387,7 @@ impl Identity {
         }
         retain_marked(&mut self.names, &kept);
         retain_marked(&mut self.last, &kept);
+        retain_marked(&mut self.first, &kept);
         self.parent = (0..n)
             .filter(|&i| kept[i])
             .map(|i| remap[roots[i] as usize])
@@ -421,6 +511,141 @@ mod tests {
         assert_eq!(old.forget(day(31), DAY, |_| false), None);
         assert!(old.forget(day(32), DAY, |_| false).is_some());
         assert_eq!(old.nodes.len(), 0, "none kept for ever");
+    }
+
+    /// An event at `minute` past midnight, 1 January 2026, carrying `ids` (JSON members).
+    fn at(minute: u32, ids: &str) -> Event {
+        crate::analytics::event(&format!(
+            r#"{{"type":"track","event":"x",{ids},"timestamp":"2026-01-01T{:02}:{:02}:00Z"}}"#,
+            minute / 60,
+            minute % 60
+        ))
+    }
+
+    #[test]
+    fn a_person_keeps_the_name_of_the_id_seen_first() {
+        let mut g = Identity::new();
+        // Anonymous first, then the login: the user id sorts first but was seen later.
+        let (a, _) = g.observe(&at(10, r#""anonymousId":"z-anon""#));
+        assert_eq!(g.person_name(a), "z-anon");
+        let (p, merged) = g.observe(&at(50, r#""anonymousId":"z-anon","userId":"a-user""#));
+        assert_eq!(
+            (p, merged),
+            (a, vec![g.nodes["a-user"]]),
+            "the new id joins"
+        );
+        assert_eq!(g.person("a-user"), "z-anon");
+        // A second device, seen before either: linked later, it names the person, and the
+        // old root is reported merged into the new one.
+        g.observe(&at(70, r#""anonymousId":"m-phone""#));
+        let phone = g.nodes["m-phone"];
+        g.observe(&at(90, r#""anonymousId":"m-phone","userId":"a-user""#));
+        assert_eq!(g.person("a-user"), "z-anon", "the phone was seen after");
+        g.observe(&at(5, r#""anonymousId":"b-early""#));
+        let (p, merged) = g.observe(&at(95, r#""anonymousId":"b-early","userId":"a-user""#));
+        assert_eq!(g.person("m-phone"), "b-early");
+        assert_eq!((g.person_name(p), merged.len()), ("b-early", 1));
+        // A late event of a non-root id earlier than the name renames the person; at the
+        // same time, the smaller id names them.
+        let (p, merged) = g.observe(&at(5, r#""anonymousId":"m-phone""#));
+        assert_eq!(g.person("z-anon"), "b-early", "a tie: the smaller id");
+        assert_eq!((p, merged), (g.nodes["b-early"], vec![]));
+        let (p, merged) = g.observe(&at(2, r#""anonymousId":"m-phone""#));
+        assert_eq!(g.person("z-anon"), "m-phone");
+        assert_eq!((p, merged), (phone, vec![g.nodes["b-early"]]));
+        // Ids only unioned (no time) rank after every seen one.
+        g.union("0-untimed", "z-anon");
+        assert_eq!(g.person("0-untimed"), "m-phone");
+    }
+
+    #[test]
+    fn names_do_not_depend_on_arrival_order_nor_partitions() {
+        use rand::seq::SliceRandom;
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+        let events: Vec<Event> = (0..400)
+            .map(|_| {
+                let (a, u) = (rng.gen_range(0..150), rng.gen_range(0..60));
+                let ids = match rng.gen_range(0..3) {
+                    0 => format!(r#""anonymousId":"a{a}""#),
+                    1 => format!(r#""userId":"u{u}""#),
+                    _ => format!(r#""anonymousId":"a{a}","userId":"u{u}""#),
+                };
+                at(rng.gen_range(0..1_440), &ids)
+            })
+            .collect();
+        let names = |g: &Identity| -> Vec<(String, String)> {
+            let mut names: Vec<_> = g
+                .nodes
+                .keys()
+                .map(|id| (id.to_string(), g.person(id)))
+                .collect();
+            names.sort();
+            names
+        };
+        let mut whole = Identity::new();
+        events.iter().for_each(|e| drop(whole.observe(e)));
+        let want = names(&whole);
+        // The name is the linked set's earliest id (ties: the smallest).
+        let first = |id: &str| {
+            let t = events
+                .iter()
+                .filter(|e| e.ids().any(|i| i == id))
+                .map(|e| e.time)
+                .min();
+            (t.unwrap(), id.to_owned())
+        };
+        for (id, name) in &want {
+            let set: Vec<&String> = want
+                .iter()
+                .filter(|(_, n)| n == name)
+                .map(|(i, _)| i)
+                .collect();
+            assert!(
+                set.iter().all(|other| first(name) <= first(other)),
+                "{id}: {name}"
+            );
+        }
+        for seed in 0..5 {
+            let mut shuffled = events.clone();
+            shuffled.shuffle(&mut rand_chacha::ChaCha8Rng::seed_from_u64(seed));
+            let mut one = Identity::new();
+            shuffled.iter().for_each(|e| drop(one.observe(e)));
+            assert_eq!(names(&one), want, "order {seed}");
+            // Three partitions' graphs merged, in either order.
+            let mut parts = [Identity::new(), Identity::new(), Identity::new()];
+            for (i, e) in shuffled.iter().enumerate() {
+                parts[i % 3].observe(e);
+            }
+            let mut merged = Identity::new();
+            for part in parts.iter().rev() {
+                merged.absorb(part);
+            }
+            assert_eq!(names(&merged), want, "partitions {seed}");
+            let back: Identity =
+                serde_json::from_value(serde_json::to_value(&one).unwrap()).unwrap();
+            assert_eq!(back, one);
+        }
+    }
+
+    #[test]
+    fn graphs_stored_without_first_times_keep_their_names_and_misnamed_ones_are_refused() {
+        let mut g = Identity::new();
+        g.observe(&at(9, r#""anonymousId":"z""#));
+        g.observe(&at(10, r#""anonymousId":"z","userId":"b""#));
+        let mut stored = serde_json::to_value(&g).unwrap();
+        assert_eq!(g.person("b"), "z");
+        // Written before first times were kept, a person was named by the smallest id.
+        stored["parent"] = serde_json::json!([1, 1]);
+        let mut with_times = stored.clone();
+        stored.as_object_mut().unwrap().remove("first");
+        let mut old: Identity = serde_json::from_value(stored).unwrap();
+        assert_eq!(old.person("z"), "b");
+        old.observe(&at(0, r#""anonymousId":"a-new","userId":"b""#));
+        assert_eq!(old.person("a-new"), "b", "restored names stand");
+        // With times, a root that is not the first seen is a damaged graph.
+        let refused = serde_json::from_value::<Identity>(with_times.take()).unwrap_err();
+        assert!(refused.to_string().contains("first seen"), "{refused}");
     }
 
     #[test]

@@ -467,11 +467,12 @@ mod tests {
             s.ingest(page(&format!("p{i}"), "z", None, &at(i * 100), ""))
                 .unwrap();
         }
-        // Each login names a user id below every id so far ("ab" < "z", "aab" < "ab", …):
-        // the person's name moves each time, its events need not.
+        // Each login, stamped a millisecond before every event so far (a replayed queue),
+        // names a user id below every id so far ("ab" < "z", "aab" < "ab", …) seen as
+        // early as the anonymous id: the person's name moves each time, its events need not.
         for k in 1..=250 {
             let user = format!("{}b", "a".repeat(k));
-            let t = at(300_000 + k as i64);
+            let t = at(-(k as i64));
             s.ingest(page(&format!("i{k}"), "z", Some(&user), &t, ""))
                 .unwrap();
         }

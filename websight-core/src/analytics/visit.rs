@@ -100,9 +100,9 @@ impl Visit {
 
     /// The ids its person is known by in this visit: [`person`](Self::person) first, then
     /// each other user, anonymous and alias (previous) id its events carry, once each. A
-    /// visit that closed before its person logged in is labelled by the anonymous id, a
-    /// later one by the smallest id known then; the ids a visit carries are what links the
-    /// two labels afterwards.
+    /// person is labelled by their id seen first, as known when the visit closed: a person
+    /// whose devices were linked only later has visits under each device's label, and the
+    /// ids a visit carries are what links the labels afterwards.
     pub fn ids(&self) -> Vec<&str> {
         let mut ids = vec![self.person.as_str()];
         for id in self.events.iter().flat_map(|e| e.ids()) {
