@@ -32,6 +32,8 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
+
 use websight_core::analytics::{Documents, StreamAnalytics, TimeSeries};
 use websight_core::flow::{Flow, FlowCounts, Observer};
 use websight_core::gate::{GateStats, Outcome};
@@ -83,6 +85,10 @@ impl<F: FnMut(&Summary, &DashboardView) + Send> Observer for LiveObserver<F> {
         self.tally.outcome(outcome);
         self.series.outcome(outcome);
         self.dirty = true;
+    }
+
+    fn visitor(&mut self, at: DateTime<Utc>, person: &str) {
+        self.series.visitor(at, person);
     }
 
     fn documents(&mut self, documents: &Documents) {

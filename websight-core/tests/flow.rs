@@ -596,3 +596,60 @@ fn checkpoints_take_at_most_their_share_of_the_time() {
     // The first took 50 ms: none for the next 4.95 s (the run is shorter), then the end's.
     assert_eq!(saved(0.01), 2);
 }
+
+#[test]
+fn the_live_series_counts_a_visitor_who_logs_in_once() {
+    use websight_core::analytics::{Resolution, TimeSeries};
+    use websight_core::decode::{DecodeContext, decode_segment};
+    const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+    let line = |id: &str, kind: &str, members: &str, second: &str| {
+        format!(
+            r#"{{"type":"{kind}","messageId":"{id}",{members},"timestamp":"2026-03-01T10:00:{second}Z","context":{{"userAgent":"{FIREFOX}"}}}}"#
+        )
+        .into_bytes()
+    };
+    let raws = vec![
+        line("1", "page", r#""anonymousId":"anon""#, "05"),
+        line(
+            "2",
+            "identify",
+            r#""anonymousId":"anon","userId":"user""#,
+            "20",
+        ),
+        line("3", "page", r#""anonymousId":"anon","userId":"user""#, "30"),
+        // Sent by the shop's server: the user id alone.
+        line(
+            "4",
+            "track",
+            r#""userId":"user","event":"Order Completed""#,
+            "40",
+        ),
+        line("5", "page", r#""anonymousId":"other""#, "50"),
+    ];
+    // Keyed by each event's own ids, the login makes the visitor two.
+    let mut by_ids = TimeSeries::new("EUR");
+    for raw in &raws {
+        by_ids.observe(
+            &decode_segment(raw, &DecodeContext::default())
+                .remove(0)
+                .unwrap(),
+        );
+    }
+    assert_eq!(by_ids.points(Resolution::Minute)[0].visitors, 3);
+    // A flow keys them by the person identity names, in one batch or one event a batch.
+    for batch in [1, raws.len()] {
+        let mut series = TimeSeries::new("EUR");
+        let flow = websight_testkit::flow_for(&websight_core::model::Catalogue::furniture());
+        let (_, counts) = Embedded::default().run(flow, &raws, batch, &mut series);
+        assert_eq!(counts.checked, 5, "{counts:?}");
+        for r in Resolution::ALL {
+            let point = &series.points(r)[0];
+            assert_eq!(
+                (point.visitors, point.page_views),
+                (2, 3),
+                "{r:?}, batch {batch}"
+            );
+        }
+        assert_eq!(series.visitors_now(300), 2);
+    }
+}

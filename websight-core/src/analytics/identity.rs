@@ -185,10 +185,12 @@ impl Identity {
 
     /// The person an id belongs to (the id itself when unknown).
     pub fn person(&self, id: &str) -> String {
-        match self.nodes.get(id) {
-            Some(&node) => self.name(self.find(node)).to_owned(),
-            None => id.to_owned(),
-        }
+        self.known(id).unwrap_or(id).to_owned()
+    }
+
+    /// The name of the person an id belongs to, when the id is known.
+    pub fn known(&self, id: &str) -> Option<&str> {
+        self.nodes.get(id).map(|&node| self.name(self.find(node)))
     }
 
     /// The id that names a person (empty for [`NOBODY`]).

@@ -182,6 +182,9 @@ pub struct StreamAnalytics {
     #[serde(skip)]
     out: Documents,
     counts: StreamCounts,
+    /// The event last ingested was too late to place (it is the last of `out.late`).
+    #[serde(skip)]
+    last_late: bool,
 }
 
 impl StreamAnalytics {
@@ -218,6 +221,7 @@ impl StreamAnalytics {
             windows_blocked: false,
             out: Documents::default(),
             counts: StreamCounts::default(),
+            last_late: false,
         })
     }
 
@@ -301,7 +305,9 @@ impl StreamAnalytics {
                     .is_some_and(|w| w.recent_users.contains(*p))
             })
             .map(str::to_owned);
-        match self.sessions.ingest(event) {
+        let placed = self.sessions.ingest(event);
+        self.last_late = placed.is_err();
+        match placed {
             Err(late) => {
                 self.counts.late += 1;
                 self.out.late.push(late);
@@ -423,6 +429,22 @@ impl StreamAnalytics {
     /// The identity graph of valid traffic.
     pub fn identity(&self) -> &Identity {
         self.sessions.identity()
+    }
+
+    /// The person of the event last [ingested](StreamAnalytics::ingest) as identity names
+    /// them once it is placed, so a visitor is one person before and after a login: the key
+    /// live visitor counts take ([`crate::flow::Observer::visitor`]). An event too late to
+    /// place is named by the first of its ids identity knows, else by
+    /// [`Event::person`]; `None` for an event without ids.
+    pub fn last_person(&self) -> Option<&str> {
+        if !self.last_late {
+            return self.sessions.last_person();
+        }
+        let late = self.out.late.last()?;
+        let identity = self.sessions.identity();
+        late.ids()
+            .find_map(|id| identity.known(id))
+            .or_else(|| late.person())
     }
 
     /// Where the ingested events are.

@@ -6,8 +6,12 @@
 //!
 //! Unlike the KPI windows (emitted once settled), the series moves with every event, so a
 //! dashboard can show "visitors now". Each resolution keeps a bounded number of the newest
-//! buckets; visitors are counted as 64-bit hashes of the person id, so two instances that
-//! own different persons [merge](TimeSeries::merge) into the series of one instance.
+//! buckets; visitors are counted as 64-bit hashes of the person — in a flow, as identity
+//! names them once the event is placed ([`Observer::visitor`]), so a visitor who logs in is
+//! one visitor, not one under each id — and two instances that own different persons
+//! [merge](TimeSeries::merge) into the series of one instance.
+//!
+//! [`Observer::visitor`]: crate::flow::Observer::visitor
 
 use std::collections::BTreeMap;
 
@@ -234,9 +238,24 @@ impl TimeSeries {
         }
     }
 
-    /// Takes one valid event.
+    /// Takes one valid event, its visitor keyed by [`Event::person`] (a flow keys them by
+    /// the person identity names: [`TimeSeries::observe_activity`] and
+    /// [`TimeSeries::observe_visitor`]).
     pub fn observe(&mut self, event: &Event) {
-        let person = event.person().map(person_hash);
+        self.observe_activity(event);
+        if let Some(person) = event.person() {
+            self.observe_visitor(event.time, person);
+        }
+    }
+
+    /// Counts `person` a visitor at `at`.
+    pub fn observe_visitor(&mut self, at: DateTime<Utc>, person: &str) {
+        let person = person_hash(person);
+        self.update(at, |b| b.visitors.insert(person));
+    }
+
+    /// Takes one valid event's page views, orders and revenue, not its visitor.
+    pub fn observe_activity(&mut self, event: &Event) {
         let view = matches!(event.kind, MessageType::Page | MessageType::Screen);
         let order = event.is_track(names::ORDER_COMPLETED);
         let revenue = match event.properties.order_value() {
@@ -255,9 +274,6 @@ impl TimeSeries {
         };
         self.newest = self.newest.max(Some(event.time));
         self.update(event.time, |b| {
-            if let Some(p) = person {
-                b.visitors.insert(p);
-            }
             b.page_views += u64::from(view);
             b.orders += u64::from(order);
             b.revenue_cents = b.revenue_cents.saturating_add(revenue);

@@ -129,6 +129,9 @@ pub struct Sessionizer {
     /// Events since silent persons were last forgotten.
     #[serde(default)]
     since_sweep: u64,
+    /// The person of the event last placed (none after a late one, or before any).
+    #[serde(skip)]
+    last: Option<PersonId>,
 }
 
 /// Fewest events between sweeps of the identity graph for persons silent past the
@@ -164,6 +167,7 @@ impl Sessionizer {
             closed: Vec::new(),
             buffered: 0,
             since_sweep: 0,
+            last: None,
         })
     }
 
@@ -175,6 +179,14 @@ impl Sessionizer {
     /// The identity graph so far.
     pub fn identity(&self) -> &Identity {
         &self.identity
+    }
+
+    /// The person of the event last [ingested](Sessionizer::ingest) as identity names them
+    /// now; `None` when it carried no id or was too late to place.
+    pub fn last_person(&self) -> Option<&str> {
+        self.last
+            .filter(|&p| p != NOBODY)
+            .map(|p| self.identity.person_name(p))
     }
 
     /// The user-agent parser (shared with whoever needs one).
@@ -211,11 +223,13 @@ impl Sessionizer {
     /// to its visit's buffer); hands it back when it is too late to place.
     pub fn ingest(&mut self, event: impl Into<Box<Event>>) -> std::result::Result<(), Box<Event>> {
         let event = event.into();
+        self.last = None;
         if self.horizon().is_some_and(|h| event.time < h) {
             return Err(event);
         }
         self.frontier.observe(event.time);
         let (person, merged) = self.identity.observe(&event);
+        self.last = Some(person);
         if !merged.is_empty() {
             self.join_buffers(person, merged);
         }
@@ -257,6 +271,7 @@ impl Sessionizer {
         };
         // `NOBODY` (events without ids) is past the end of the table and stays itself.
         let moved = |p: PersonId| remap.get(p as usize).copied().unwrap_or(p);
+        self.last = self.last.map(moved);
         self.buffers = std::mem::take(&mut self.buffers)
             .into_iter()
             .map(|(p, b)| (moved(p), b))

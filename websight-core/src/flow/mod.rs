@@ -59,6 +59,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
@@ -101,6 +102,11 @@ pub struct Outputs<'a> {
 pub trait Observer: Send {
     /// Each input's outcome, in order.
     fn outcome(&mut self, _outcome: &Outcome) {}
+    /// Each valid event's time and person ([`StreamAnalytics::last_person`]: as identity
+    /// names them once the event is placed, so one visitor before and after a login), in
+    /// input order after the outcomes of its batch; none for an event without ids. Where
+    /// live visitor counts take their key.
+    fn visitor(&mut self, _at: DateTime<Utc>, _person: &str) {}
     /// Each batch of documents, after the document sink acknowledged it.
     fn documents(&mut self, _documents: &Documents) {}
     /// What it has tallied, for a [`Checkpoint`] (`null` when it keeps nothing).
@@ -124,6 +130,11 @@ impl<O: Observer> Observer for Option<O> {
     fn outcome(&mut self, outcome: &Outcome) {
         if let Some(o) = self {
             o.outcome(outcome);
+        }
+    }
+    fn visitor(&mut self, at: DateTime<Utc>, person: &str) {
+        if let Some(o) = self {
+            o.visitor(at, person);
         }
     }
     fn documents(&mut self, documents: &Documents) {
@@ -161,6 +172,10 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
         self.0.outcome(outcome);
         self.1.outcome(outcome);
     }
+    fn visitor(&mut self, at: DateTime<Utc>, person: &str) {
+        self.0.visitor(at, person);
+        self.1.visitor(at, person);
+    }
     fn documents(&mut self, documents: &Documents) {
         self.0.documents(documents);
         self.1.documents(documents);
@@ -185,12 +200,16 @@ impl<A: Observer, B: Observer> Observer for (A, B) {
     }
 }
 
-/// The live series of every valid event (and of visits as they close).
+/// The live series of every valid event, its visitors the persons identity names (and of
+/// visits as they close).
 impl Observer for crate::analytics::TimeSeries {
     fn outcome(&mut self, outcome: &Outcome) {
         if let Outcome::Valid(event) = outcome {
-            self.observe(event);
+            self.observe_activity(event);
         }
+    }
+    fn visitor(&mut self, at: DateTime<Utc>, person: &str) {
+        self.observe_visitor(at, person);
     }
     fn documents(&mut self, documents: &Documents) {
         for s in &documents.sessions {
@@ -913,7 +932,11 @@ impl Flow {
         out.checked.send_json(&checked).await?;
         self.counts.checked += checked.len() as u64;
         for event in valid {
+            let at = event.time;
             self.analytics.ingest(event);
+            if let Some(person) = self.analytics.last_person() {
+                observer.visitor(at, person);
+            }
         }
         let mut spent = self.write(out, observer, dead, vouched).await?;
         spent.messages.push(checked);
