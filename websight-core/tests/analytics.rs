@@ -297,7 +297,7 @@ fn a_visitor_who_logs_in_is_one_current_visitor() {
     let mut a = analytics(AnalyticsConfig::default());
     for e in [
         // Browsing anonymously, then logging in: ids "zz-anonymous" and "aa-user" (the
-        // smaller names the person once linked), both seen in the window's last minutes.
+        // first seen names the person once linked), both seen in the window's last minutes.
         line(r#""type":"page","anonymousId":"zz-anonymous","timestamp":"2026-03-02T10:56:00Z""#),
         line(
             r#""type":"identify","anonymousId":"zz-anonymous","userId":"aa-user","timestamp":"2026-03-02T10:57:00Z""#,
@@ -319,4 +319,55 @@ fn a_visitor_who_logs_in_is_one_current_visitor() {
         .unwrap();
     assert_eq!(window.current_visitors, 2, "{window:?}");
     assert_eq!(window.sessions, 2);
+}
+
+#[test]
+fn each_event_is_the_visitor_its_person_is_named_by() {
+    use websight_core::decode::{DecodeContext, decode_segment};
+    let line = |body: &str| {
+        let text = format!(r#"{{"messageId":"m{}",{body}}}"#, hash64(body.as_bytes()));
+        let events = decode_segment(text.as_bytes(), &DecodeContext::default());
+        events.into_iter().next().unwrap().unwrap()
+    };
+    let mut a = analytics(AnalyticsConfig::default());
+    let mut ingested = |a: &mut StreamAnalytics, body: &str| {
+        a.ingest(line(body));
+        a.last_person().map(str::to_owned)
+    };
+    let named = |p: Option<String>| p.as_deref() == Some("zz-anonymous");
+    assert!(named(ingested(
+        &mut a,
+        r#""type":"page","anonymousId":"zz-anonymous","timestamp":"2026-03-02T10:00:00Z""#
+    )));
+    assert!(named(ingested(
+        &mut a,
+        r#""type":"identify","anonymousId":"zz-anonymous","userId":"aa-user","timestamp":"2026-03-02T10:05:00Z""#
+    )));
+    // From the shop's server: the user id alone.
+    assert!(named(ingested(
+        &mut a,
+        r#""type":"track","event":"Order Completed","userId":"aa-user","timestamp":"2026-03-02T10:06:00Z""#
+    )));
+    // Days later (enough visitors to move the watermark), events of that morning are too
+    // late to place: named by the ids identity knows, else by their own.
+    for i in 0..20 {
+        let body = format!(
+            r#""type":"page","anonymousId":"later-{i}","timestamp":"2026-03-05T10:00:{i:02}Z""#
+        );
+        assert_eq!(ingested(&mut a, &body).unwrap(), format!("later-{i}"));
+    }
+    let late = a.counts().late;
+    assert!(named(ingested(
+        &mut a,
+        r#""type":"page","userId":"aa-user","timestamp":"2026-03-02T10:07:00Z""#
+    )));
+    assert_eq!(
+        ingested(
+            &mut a,
+            r#""type":"page","anonymousId":"new","timestamp":"2026-03-02T10:08:00Z""#
+        )
+        .as_deref(),
+        Some("new")
+    );
+    assert_eq!(a.counts().late, late + 2);
 }
