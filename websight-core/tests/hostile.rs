@@ -128,15 +128,17 @@ fn floods_pass_with_exact_counts_and_leave_clean_documents_alone() {
                 .map(|i| page(format!("b{i}"), "", at((20_000 - i) * 30)))
                 .collect(),
         ),
-        // Each login names an id below every id so far: the person is renamed each time.
+        // Each login, a second before every event so far (a replayed queue), brings a new
+        // user id seen as early as the anonymous id: the smaller pseudonym of the two names
+        // the person, so the person is renamed again and again.
         (
-            "ever-smaller user ids",
+            "ever-earlier user ids",
             (1..=250usize)
                 .map(|k| {
                     page(
                         format!("u{k}"),
                         &format!(r#","userId":"{}b""#, "a".repeat(k)),
-                        at(k as i64 * 1_000),
+                        at((251 - k as i64) * 1_000),
                     )
                 })
                 .collect(),
