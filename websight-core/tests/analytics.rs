@@ -330,7 +330,7 @@ fn each_event_is_the_visitor_its_person_is_named_by() {
         events.into_iter().next().unwrap().unwrap()
     };
     let mut a = analytics(AnalyticsConfig::default());
-    let mut ingested = |a: &mut StreamAnalytics, body: &str| {
+    let ingested = |a: &mut StreamAnalytics, body: &str| {
         a.ingest(line(body));
         a.last_person().map(str::to_owned)
     };
