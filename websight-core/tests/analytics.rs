@@ -286,14 +286,16 @@ proptest! {
     }
 }
 
+/// The decoded Segment message of `body` (JSON members), its message id a hash of them.
+fn line(body: &str) -> Box<Event> {
+    use websight_core::decode::{DecodeContext, decode_segment};
+    let text = format!(r#"{{"messageId":"m{}",{body}}}"#, hash64(body.as_bytes()));
+    let events = decode_segment(text.as_bytes(), &DecodeContext::default());
+    events.into_iter().next().unwrap().unwrap()
+}
+
 #[test]
 fn a_visitor_who_logs_in_is_one_current_visitor() {
-    use websight_core::decode::{DecodeContext, decode_segment};
-    let line = |body: &str| {
-        let text = format!(r#"{{"messageId":"m{}",{body}}}"#, hash64(body.as_bytes()));
-        let events = decode_segment(text.as_bytes(), &DecodeContext::default());
-        events.into_iter().next().unwrap().unwrap()
-    };
     let mut a = analytics(AnalyticsConfig::default());
     for e in [
         // Browsing anonymously, then logging in: ids "zz-anonymous" and "aa-user" (the
@@ -323,12 +325,6 @@ fn a_visitor_who_logs_in_is_one_current_visitor() {
 
 #[test]
 fn each_event_is_the_visitor_its_person_is_named_by() {
-    use websight_core::decode::{DecodeContext, decode_segment};
-    let line = |body: &str| {
-        let text = format!(r#"{{"messageId":"m{}",{body}}}"#, hash64(body.as_bytes()));
-        let events = decode_segment(text.as_bytes(), &DecodeContext::default());
-        events.into_iter().next().unwrap().unwrap()
-    };
     let mut a = analytics(AnalyticsConfig::default());
     let ingested = |a: &mut StreamAnalytics, body: &str| {
         a.ingest(line(body));

@@ -107,13 +107,13 @@ impl WindowState {
 
     /// The window's document; `person` names the person of each recent id (identity
     /// stitching, when the window closes).
-    pub fn document(
-        &self,
+    pub fn document<'a>(
+        &'a self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-        person: impl Fn(&str) -> String,
+        person: impl Fn(&'a str) -> &'a str,
     ) -> KpiWindow {
-        let visitors: BTreeSet<String> = self.recent_users.iter().map(|id| person(id)).collect();
+        let visitors: BTreeSet<&str> = self.recent_users.iter().map(|id| person(id)).collect();
         let per_session = |x: f64| {
             if self.sessions == 0 {
                 0.0

@@ -488,7 +488,7 @@ impl StreamAnalytics {
             // Emitted windows leave the state: nothing accepted from now on can fall in them.
             if let Some(state) = self.dashboard.windows.remove(&start) {
                 let identity = self.sessions.identity();
-                let document = state.document(start, end, |id| identity.person(id));
+                let document = state.document(start, end, |id| identity.known(id).unwrap_or(id));
                 self.out.windows.push(document);
             }
             self.emitted_windows = Some(start);
