@@ -14,8 +14,10 @@
 //! ```
 //!
 //! Point an SDK's host at it (`new Analytics({ writeKey, host: "http://127.0.0.1:8080" })`
-//! for `@segment/analytics-node`; `apiHost: "127.0.0.1:8080/v1", protocol: "http"` in the
-//! Segment.io settings of `@segment/analytics-next`) and open `http://127.0.0.1:8080/`.
+//! for `@segment/analytics-node`; `new Analytics(writeKey, { dataPlaneUrl:
+//! "http://127.0.0.1:8080" })` for `@rudderstack/rudder-sdk-node`; `apiHost:
+//! "127.0.0.1:8080/v1", protocol: "http"` in the Segment.io settings of
+//! `@segment/analytics-next`) and open `http://127.0.0.1:8080/`.
 //!
 //! Every accepted request is first fsynced to the raw log `DIR/raw.jsonl` (default
 //! `websight-serve`), then answered; websight's `Flow` reads that log as it grows —

@@ -34,10 +34,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Real tracking SDKs from npm (pinned in scripts/sdk/package-lock.json) that the ingestion
-# tests drive: @segment/analytics-node, and @segment/analytics-next in Chromium through
-# playwright-core (which drives Debian's chromium; it downloads no browser).
+# tests drive: @segment/analytics-node, @rudderstack/rudder-sdk-node, and
+# @segment/analytics-next in Chromium through playwright-core (which drives Debian's
+# chromium; it downloads no browser).
 command -v npm >/dev/null || { echo "missing npm: install Node.js 18 or newer" >&2; exit 1; }
-if [ ! -d scripts/sdk/node_modules/@segment/analytics-node ] || [ ! -d scripts/sdk/node_modules/@segment/analytics-next ] || [ ! -d scripts/sdk/node_modules/playwright-core ]; then
+missing_sdk=0
+for package in @segment/analytics-node @rudderstack/rudder-sdk-node @segment/analytics-next playwright-core; do
+    [ -d "scripts/sdk/node_modules/$package" ] || missing_sdk=1
+done
+if [ "$missing_sdk" = 1 ]; then
     step "npm ci (scripts/sdk)"
     npm ci --prefix scripts/sdk --no-audit --no-fund --loglevel=error
 fi

@@ -486,11 +486,25 @@ fn assert_no_personal_data(dir: &std::path::Path, logs: &[u8], personal: &[Strin
 /// script's sessions, visitors, orders, revenue and channels — and no personal data leaks.
 #[test]
 fn pipeline_reads_what_segment_analytics_node_sent() {
+    pipeline_reads_what_the_sdk_sent("segment_node_traffic.mjs");
+}
+
+/// The same shop sent by the real `@rudderstack/rudder-sdk-node` (gzip bodies, identify
+/// traits in `context.traits` too, a batch-level `timestamp`, its own retry of the first
+/// batch): the same truth.
+#[test]
+fn pipeline_reads_what_rudderstack_node_sent() {
+    pipeline_reads_what_the_sdk_sent("rudderstack_node_traffic.mjs");
+}
+
+/// `scripts/sdk/<script>` (the scripted shop of `shop.mjs`, sent by a real SDK) captured,
+/// then read by the pipeline: the script's truth, the retry de-duplicated, no leak.
+fn pipeline_reads_what_the_sdk_sent(script: &str) {
     let Some(sdk) = node_sdk() else { return };
-    let dir = scratch_dir("sdk");
+    let dir = scratch_dir(script.trim_end_matches(".mjs"));
     run_ok(
         Command::new("node")
-            .arg(sdk.join("segment_node_traffic.mjs"))
+            .arg(sdk.join(script))
             .arg(&dir)
             .arg("60"),
     );

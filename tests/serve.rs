@@ -1,6 +1,7 @@
-//! `serve` as shops and their owners use it: real SDKs from npm send through the collector
-//! (with rate limits, retries and a `kill -9` in the middle), a real browser runs
-//! `@segment/analytics-next` on a shop page and keeps the live dashboard open.
+//! `serve` as shops and their owners use it: real SDKs from npm (Segment's and RudderStack's
+//! node SDKs) send through the collector (with rate limits, retries and a `kill -9` in the
+//! middle), a real browser runs `@segment/analytics-next` on a shop page and keeps the live
+//! dashboard open.
 #![cfg(feature = "collector")]
 
 use std::io::{Read, Write};
@@ -14,6 +15,10 @@ use websight_testkit::process::{chromium, example, node_sdk, run_ok};
 use websight_testkit::scratch_dir;
 
 const KEY: &str = "websight-test-write-key";
+/// `@segment/analytics-node` sending the scripted shop.
+const SEGMENT: &str = "segment_node_traffic.mjs";
+/// `@rudderstack/rudder-sdk-node` sending the same shop.
+const RUDDERSTACK: &str = "rudderstack_node_traffic.mjs";
 
 /// A running `serve` on a port of its own, its output in files of `dir`.
 struct Served {
@@ -127,16 +132,18 @@ impl Served {
     }
 }
 
-/// The analytics-node script against the collector; its truth.
+/// The scripted shop (`scripts/sdk/shop.mjs`) sent by a real SDK, `script` one of
+/// [`SEGMENT`] and [`RUDDERSTACK`], against the collector; it writes its truth to `dir`.
 fn send_with_the_sdk(
     sdk: &Path,
+    script: &str,
     collector: &str,
     dir: &Path,
     visitors: u32,
     pace_ms: u32,
 ) -> Child {
     Command::new("node")
-        .arg(sdk.join("segment_node_traffic.mjs"))
+        .arg(sdk.join(script))
         .arg(dir)
         .arg(visitors.to_string())
         .env("WEBSIGHT_COLLECTOR", collector)
@@ -214,7 +221,7 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
         free_port(),
         &[&["--rate", "1000"][..], &flags("1")].concat(),
     );
-    let mut node = send_with_the_sdk(&sdk, &served.url(), &dir, 300, 0);
+    let mut node = send_with_the_sdk(&sdk, SEGMENT, &served.url(), &dir, 300, 0);
     assert!(node.wait().unwrap().success());
     let truth = truth(&dir);
     let live = served.wait_for_inputs(messages(&truth));
@@ -243,20 +250,7 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     }
     let summary = served.stop();
     assert_matches_truth(&summary, &truth);
-    let stdout = std::fs::read_to_string(dir.join("stdout.txt")).unwrap();
-    let rate_limited = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("collector: "))
-        .map(|j| {
-            serde_json::from_str::<Value>(j).unwrap()["rate_limited"]
-                .as_u64()
-                .unwrap()
-        })
-        .unwrap();
-    assert!(
-        rate_limited > 0,
-        "the rate limit was never reached: {stdout}"
-    );
+    assert!(rate_limited(&dir) > 0, "the rate limit was never reached");
     // The raw log is the input (what the SDK sent, as Kafka's raw topic would hold it);
     // everything written from it is protected.
     let out = dir.join("out");
@@ -284,23 +278,7 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     assert_eq!(spent["entries"].as_array().unwrap().len(), 2, "{spent}");
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("data-dp-epsilon=\"2\"") && report.contains("data-noised"));
-    let personal: Vec<&str> = truth["personal"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_str().unwrap())
-        .collect();
-    let stderr = std::fs::read_to_string(dir.join("stderr.txt")).unwrap();
-    for entry in walk(&out)
-        .iter()
-        .map(|p| (p.display().to_string(), std::fs::read(p).unwrap()))
-        .chain([("logs".to_owned(), (stdout + &stderr).into_bytes())])
-    {
-        let text = String::from_utf8_lossy(&entry.1);
-        for secret in &personal {
-            assert!(!text.contains(secret), "{secret:?} leaked into {}", entry.0);
-        }
-    }
+    assert_nothing_personal(&dir, &truth);
     // Restarted on the same ledger with an hourly schedule and stopped at once: nothing is
     // due (the last release is a second old), so nothing is spent, and the new report shows
     // the release the earlier run made.
@@ -311,6 +289,59 @@ fn serve_counts_what_segment_analytics_node_sent_exactly_once() {
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("data-dp-epsilon=\"2\"") && report.contains("data-noised"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `@rudderstack/rudder-sdk-node` sends the same shop through the collector the way
+/// RudderStack's SDK sends by default: gzip bodies, one request in flight, identify traits
+/// copied into `context.traits`, a batch-level `timestamp` beside `sentAt`, `channel` and
+/// `_metadata` on every message; a low rate limit makes it retry with 429s (honouring
+/// `Retry-After`). Every message is counted once, the summary after SIGTERM matches the
+/// script's truth, and no personal data reaches any output.
+#[test]
+fn serve_counts_what_rudderstack_node_sent_exactly_once() {
+    let Some(sdk) = node_sdk() else { return };
+    let dir = temp("rudderstack");
+    // 2,350 messages against a burst of 800 and 400 a second: about 4 s of refills, while
+    // the SDK alone sends them in under 2 s.
+    let flags = ["--rate", "400", "--lateness", "31536000"];
+    let served = Served::start(&dir, free_port(), &flags);
+    let mut node = send_with_the_sdk(&sdk, RUDDERSTACK, &served.url(), &dir, 300, 0);
+    assert!(node.wait().unwrap().success());
+    let truth = truth(&dir);
+    let live = served.wait_for_inputs(messages(&truth));
+    assert_eq!(live["checked"].as_u64(), Some(messages(&truth)), "{live}");
+    let summary = served.stop();
+    assert_matches_truth(&summary, &truth);
+    assert!(rate_limited(&dir) > 0, "the rate limit was never reached");
+    let out = dir.join("out");
+    std::fs::rename(out.join("raw.jsonl"), dir.join("raw.jsonl")).unwrap();
+    assert_nothing_personal(&dir, &truth);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The requests the collector answered `429`, from the counters `serve` prints on stdout.
+fn rate_limited(dir: &Path) -> u64 {
+    let stdout = std::fs::read_to_string(dir.join("stdout.txt")).unwrap();
+    let counters = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("collector: "))
+        .unwrap_or_else(|| panic!("no collector counters: {stdout}"));
+    serde_json::from_str::<Value>(counters).unwrap()["rate_limited"]
+        .as_u64()
+        .unwrap()
+}
+
+/// No personal value of the truth in any file of `dir/out` (the raw log moved out of it
+/// first: it is the input) nor in `serve`'s output.
+fn assert_nothing_personal(dir: &Path, truth: &Value) {
+    let logs = ["stdout.txt", "stderr.txt"].map(|f| dir.join(f));
+    for path in walk(&dir.join("out")).iter().chain(&logs) {
+        let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+        for secret in truth["personal"].as_array().unwrap() {
+            let secret = secret.as_str().unwrap();
+            assert!(!text.contains(secret), "{secret:?} leaked into {path:?}");
+        }
+    }
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
@@ -398,7 +429,7 @@ fn kill_while_sending(
     args.extend(extra);
     let served = Served::start(&dir, port, &args);
     // About four seconds of sending.
-    let mut node = send_with_the_sdk(&sdk, &served.url(), &dir, 400, 10);
+    let mut node = send_with_the_sdk(&sdk, SEGMENT, &served.url(), &dir, 400, 10);
     let started = Instant::now();
     while served.stats()["inputs"].as_u64().unwrap_or(0) < 600 || !ready(&dir.join("out")) {
         assert!(

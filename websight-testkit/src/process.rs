@@ -77,7 +77,9 @@ pub fn headless(browser: &PathBuf, profile: &std::path::Path) -> Command {
 /// without, unless the suite requires them (`WEBSIGHT_REQUIRE_SERVICES`).
 pub fn node_sdk() -> Option<PathBuf> {
     let sdk = root().join("scripts/sdk");
-    let ready = sdk.join("node_modules/@segment/analytics-node").exists()
+    let ready = ["@segment/analytics-node", "@rudderstack/rudder-sdk-node"]
+        .iter()
+        .all(|package| sdk.join("node_modules").join(package).exists())
         && Command::new("node")
             .arg("--version")
             .output()
