@@ -1,7 +1,7 @@
 //! `serve` as shops and their owners use it: real SDKs from npm (Segment's and RudderStack's
 //! node SDKs) send through the collector (with rate limits, retries and a `kill -9` in the
 //! middle), a real browser runs `@segment/analytics-next` on a shop page and keeps the live
-//! dashboard open.
+//! dashboard open, and runs `@rudderstack/analytics-js` with both of its transports.
 #![cfg(feature = "collector")]
 
 use std::io::{Read, Write};
@@ -489,6 +489,56 @@ fn live_dashboard_follows_analytics_next_in_chromium() {
     let shot = std::fs::metadata(artefacts.join("live.png")).unwrap().len();
     assert!(shot > 20_000, "screenshot is {shot} bytes");
     served.stop();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The real `@rudderstack/analytics-js` (v3) in headless Chromium, on a shop page of another
+/// origin than the collector, with each of its transports: the XHR queue (one request per
+/// event with RudderStack's own `AnonymousId` and `SentAt` headers, so each is preflighted
+/// by the browser itself) and the beacon queue (a text/plain batch to
+/// `/beacon/v1/batch?writeKey=…`). Every event is answered 200 and counted once: two
+/// visitors who log in, an order each, and neither e-mail nor name in any output.
+#[test]
+fn rudderstack_analytics_js_in_chromium_sends_through_both_transports() {
+    let Some(sdk) = node_sdk() else { return };
+    let Some(browser) = chromium() else { return };
+    let dir = temp("rudderstack-browser");
+    let served = Served::start(&dir, free_port(), &[]);
+    let out = run_ok(
+        Command::new("node")
+            .arg(sdk.join("rudderstack_browser.mjs"))
+            .args([&served.url(), KEY, dir.to_str().unwrap()])
+            .env("WEBSIGHT_CHROMIUM", &browser),
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["errors"], Value::Array(vec![]), "{seen}");
+    for (transport, requests) in [("xhr", 4), ("beacon", 1)] {
+        let sent = &seen["transports"][transport];
+        assert_eq!(sent["failed"], Value::Array(vec![]), "{transport}: {seen}");
+        let answers = sent["answers"].as_array().unwrap();
+        let posts: Vec<&Value> = answers.iter().filter(|a| a["method"] == "POST").collect();
+        assert!(posts.len() >= requests, "{transport}: {seen}");
+        assert!(
+            posts.iter().all(|a| a["status"] == 200),
+            "{transport}: {seen}"
+        );
+    }
+    served.wait_for_inputs(8);
+    let summary = served.stop();
+    let events = serde_json::json!({"identify": 2, "page": 2, "track": 4});
+    assert_eq!(summary["events"], events, "{summary}");
+    assert_eq!(summary["visitors"], 2, "{summary}");
+    assert_eq!(summary["orders"], 2, "{summary}");
+    assert_eq!(
+        summary["revenue"]["EUR"].as_f64(),
+        Some(1999.6),
+        "{summary}"
+    );
+    assert_eq!(summary["dead_letters"], 0, "{summary}");
+    assert_eq!(summary["conserved"], true, "{summary}");
+    let out = dir.join("out");
+    std::fs::rename(out.join("raw.jsonl"), dir.join("raw.jsonl")).unwrap();
+    assert_nothing_personal(&dir, &seen);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

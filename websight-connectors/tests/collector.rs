@@ -115,9 +115,20 @@ async fn write_keys_are_checked_from_basic_auth_or_the_body() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    // RudderStack's beacons put it in the query string (a beacon cannot set headers), and
+    // post a text/plain batch to their own path.
+    let beacon = |key: &str| {
+        client()
+            .post(format!("{}/beacon/v1/batch?writeKey={key}", s.url))
+            .header("Content-Type", "text/plain;charset=UTF-8")
+            .body(json!({"batch": [page("m3")], "sentAt": "2026-03-01T10:00:01Z"}).to_string())
+    };
+    assert_eq!(beacon("wrong").send().await.unwrap().status(), 401);
+    assert_eq!(beacon(KEY).send().await.unwrap().status(), 200);
     let logged = lines(&s.raw);
-    assert_eq!(logged.len(), 2, "only acknowledged requests are in the log");
+    assert_eq!(logged.len(), 3, "only acknowledged requests are in the log");
     assert!(logged.iter().all(|l| l.get("writeKey").is_none()));
+    assert_eq!(logged[2]["batch"][0]["messageId"], "m3");
 }
 
 #[tokio::test]
@@ -234,11 +245,26 @@ async fn cors_preflights_are_answered() {
             .unwrap()
             .contains("POST")
     );
-    assert!(
-        h["access-control-allow-headers"]
-            .to_str()
-            .unwrap()
-            .contains("Content-Type")
+    assert_eq!(h["access-control-allow-headers"], "content-type");
+    // RudderStack's browser SDK sends headers of its own: a preflight that does not allow
+    // them blocks every event it sends. A value that is no list of names gets the standard
+    // three.
+    let preflight = |asked: &'static str| {
+        client()
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/page", s.url))
+            .header("Origin", "https://shop.example")
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", asked)
+            .send()
+    };
+    let asked = "anonymousid,authorization,content-type,sentat";
+    let r = preflight(asked).await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["access-control-allow-headers"], asked);
+    let r = preflight("x-a: b\"c").await.unwrap();
+    assert_eq!(
+        r.headers()["access-control-allow-headers"],
+        "Content-Type, Authorization, Content-Encoding"
     );
 }
 

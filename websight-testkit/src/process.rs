@@ -77,7 +77,13 @@ pub fn headless(browser: &PathBuf, profile: &std::path::Path) -> Command {
 /// without, unless the suite requires them (`WEBSIGHT_REQUIRE_SERVICES`).
 pub fn node_sdk() -> Option<PathBuf> {
     let sdk = root().join("scripts/sdk");
-    let ready = ["@segment/analytics-node", "@rudderstack/rudder-sdk-node"]
+    let packages = [
+        "@segment/analytics-node",
+        "@segment/analytics-next",
+        "@rudderstack/rudder-sdk-node",
+        "@rudderstack/analytics-js",
+    ];
+    let ready = packages
         .iter()
         .all(|package| sdk.join("node_modules").join(package).exists())
         && Command::new("node")

@@ -71,6 +71,15 @@ fn basic_user(headers: &HeaderMap) -> Option<String> {
     )
 }
 
+/// The write key of the query string (`?writeKey=…`), where beacons put it: a beacon
+/// cannot set headers.
+fn query_write_key(uri: &axum::http::Uri) -> Option<String> {
+    use axum::extract::Query;
+    let Query(mut query) =
+        Query::<std::collections::HashMap<String, String>>::try_from_uri(uri).ok()?;
+    query.remove("writeKey")
+}
+
 /// The body, decompressed when gzip, within `limit` bytes.
 fn body_bytes(headers: &HeaderMap, body: Bytes, limit: usize) -> Result<Vec<u8>, Refused> {
     let too_large = || {
@@ -213,11 +222,13 @@ pub(crate) async fn receive(
         }
     };
     if let Some(key) = collector.config.write_key() {
-        let given = basic_user(&parts.headers).or_else(|| {
-            top.get("writeKey")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
+        let given = basic_user(&parts.headers)
+            .or_else(|| query_write_key(&parts.uri))
+            .or_else(|| {
+                top.get("writeKey")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            });
         if given.as_deref() != Some(key) {
             stats.unauthorised.fetch_add(1, Ordering::Relaxed);
             return failure(StatusCode::UNAUTHORIZED, "missing or wrong write key");
@@ -280,6 +291,24 @@ pub(crate) async fn receive(
     }
 }
 
+/// The headers a preflight allows: the ones the browser asks for, when they read as a list of
+/// header names (SDKs add their own: RudderStack's `AnonymousId` and `SentAt`), else the
+/// standard three.
+fn allowed_headers(request: &Request) -> HeaderValue {
+    const STANDARD: &str = "Content-Type, Authorization, Content-Encoding";
+    let asked = request
+        .headers()
+        .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+        .filter(|v| {
+            let names = v.as_bytes();
+            names.len() <= 1024
+                && names
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~, ".contains(&b))
+        });
+    asked.cloned().unwrap_or(HeaderValue::from_static(STANDARD))
+}
+
 /// CORS for browser SDKs: preflights answered here, every answer open to any origin.
 pub(crate) async fn cors(request: Request, next: Next) -> Response {
     let origin = request
@@ -297,7 +326,7 @@ pub(crate) async fn cors(request: Request, next: Next) -> Response {
         );
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Content-Type, Authorization, Content-Encoding"),
+            allowed_headers(&request),
         );
         h.insert(
             header::ACCESS_CONTROL_MAX_AGE,

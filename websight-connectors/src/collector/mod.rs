@@ -3,15 +3,17 @@
 //!
 //! | route | what |
 //! |---|---|
-//! | `POST /v1/batch` (`/v1/b`, `/v1/import`) | `{"batch": [messages…]}` |
+//! | `POST /v1/batch` (`/v1/b`, `/v1/import`, RudderStack's beacons' `/beacon/v1/batch`) | `{"batch": [messages…]}` |
 //! | `POST /v1/track`, `/v1/page`, `/v1/identify`, `/v1/alias`, `/v1/screen`, `/v1/group` (and analytics.js's `/v1/t` … `/v1/g`) | one message of that type |
 //! | `GET /` | the live page ([`Board`]) |
 //! | `GET /api/stats`, `GET /api/dashboard` | the summary and the dashboard as JSON |
 //! | `GET /api/events` | server-sent `dashboard` events as they change |
 //!
-//! **Requests.** The write key is the HTTP Basic user (or `writeKey` in the body); bodies may
-//! be gzip; the body is read as JSON whatever the `Content-Type` says (`text/plain` from
-//! `sendBeacon`, a form from some server SDKs); CORS preflights are answered. The collector
+//! **Requests.** The write key is the HTTP Basic user (or `writeKey` in the query string, as
+//! beacons send it, or in the body); bodies may be gzip; the body is read as JSON whatever
+//! the `Content-Type` says (`text/plain` from `sendBeacon`, a form from some server SDKs);
+//! CORS preflights are answered, allowing the headers the browser asks for (RudderStack's
+//! SDK adds `AnonymousId` and `SentAt`). The collector
 //! stamps `receivedAt` (never trusting the client's), the endpoint's `type`, and — for a
 //! browser's request only — the visitor's address as `context.ip` (a server SDK's address
 //! is the shop's own server, which must not look like one busy visitor).
@@ -228,7 +230,8 @@ impl Collector {
         let mut api = Router::new()
             .route("/v1/batch", batch.clone())
             .route("/v1/b", batch.clone())
-            .route("/v1/import", batch);
+            .route("/v1/import", batch.clone())
+            .route("/beacon/v1/batch", batch);
         for kind in ["track", "page", "identify", "alias", "screen", "group"] {
             api = api
                 .route(&format!("/v1/{kind}"), single(kind))
