@@ -34,12 +34,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # Real tracking SDKs from npm (pinned in scripts/sdk/package-lock.json) that the ingestion
-# tests drive: @segment/analytics-node, @rudderstack/rudder-sdk-node, and
+# tests drive: @segment/analytics-node, @rudderstack/rudder-sdk-node, @jitsu/js, and
 # @segment/analytics-next and @rudderstack/analytics-js in Chromium through playwright-core
 # (which drives Debian's chromium; it downloads no browser).
 command -v npm >/dev/null || { echo "missing npm: install Node.js 18 or newer" >&2; exit 1; }
 missing_sdk=0
-for package in @segment/analytics-node @rudderstack/rudder-sdk-node @segment/analytics-next @rudderstack/analytics-js playwright-core; do
+for package in @segment/analytics-node @rudderstack/rudder-sdk-node @jitsu/js @segment/analytics-next @rudderstack/analytics-js playwright-core; do
     [ -d "scripts/sdk/node_modules/$package" ] || missing_sdk=1
 done
 if [ "$missing_sdk" = 1 ]; then

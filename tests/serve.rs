@@ -37,6 +37,11 @@ fn free_port() -> u16 {
 
 impl Served {
     fn start(dir: &Path, port: u16, extra: &[&str]) -> Served {
+        Served::start_keyed(dir, port, KEY, extra)
+    }
+
+    /// With the write key `key` (Jitsu's are `key:secret`).
+    fn start_keyed(dir: &Path, port: u16, key: &str, extra: &[&str]) -> Served {
         std::fs::create_dir_all(dir).unwrap();
         let log = |name: &str| {
             std::fs::OpenOptions::new()
@@ -48,7 +53,7 @@ impl Served {
         let child = example("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--out-dir", dir.join("out").to_str().unwrap()])
-            .args(["--write-key", KEY])
+            .args(["--write-key", key])
             .args(extra)
             .stdout(Stdio::from(log("stdout.txt")))
             .stderr(Stdio::from(log("stderr.txt")))
@@ -313,6 +318,34 @@ fn serve_counts_what_rudderstack_node_sent_exactly_once() {
     let summary = served.stop();
     assert_matches_truth(&summary, &truth);
     assert!(rate_limited(&dir) > 0, "the rate limit was never reached");
+    let out = dir.join("out");
+    std::fs::rename(out.join("raw.jsonl"), dir.join("raw.jsonl")).unwrap();
+    assert_nothing_personal(&dir, &truth);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The real `@jitsu/js` in Node.js through Jitsu's own routes — `/api/s/<type>` for half the
+/// visitors, server-to-server `/api/s/s2s/<type>` for the rest — with the write key in its
+/// `X-Write-Key` header (Jitsu's `key:secret`): six visitors who log in and order, counted
+/// exactly after SIGTERM, nothing personal in any output (their addresses, forwarded in the
+/// context, only truncated).
+#[test]
+fn serve_counts_what_jitsu_sent() {
+    let Some(sdk) = node_sdk() else { return };
+    let dir = temp("jitsu");
+    let key = "websight-test:jitsu-secret";
+    let served = Served::start_keyed(&dir, free_port(), key, &[]);
+    run_ok(Command::new("node").arg(sdk.join("jitsu_node.mjs")).args([
+        &served.url(),
+        key,
+        dir.to_str().unwrap(),
+        "6",
+    ]));
+    let truth = truth(&dir);
+    served.wait_for_inputs(messages(&truth));
+    let summary = served.stop();
+    assert_matches_truth(&summary, &truth);
+    assert_eq!(summary["rejected"], serde_json::json!({}), "{summary}");
     let out = dir.join("out");
     std::fs::rename(out.join("raw.jsonl"), dir.join("raw.jsonl")).unwrap();
     assert_nothing_personal(&dir, &truth);

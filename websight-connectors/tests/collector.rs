@@ -93,7 +93,7 @@ async fn post_json(s: &Server, path: &str, body: &Value) -> reqwest::Response {
 }
 
 #[tokio::test]
-async fn write_keys_are_checked_from_basic_auth_or_the_body() {
+async fn write_keys_are_checked_from_basic_auth_headers_queries_or_the_body() {
     let s = start("keys").await;
     let post = |body: Value| client().post(format!("{}/v1/batch", s.url)).json(&body);
     let batch = json!({"batch": [page("m1")]});
@@ -125,10 +125,29 @@ async fn write_keys_are_checked_from_basic_auth_or_the_body() {
     };
     assert_eq!(beacon("wrong").send().await.unwrap().status(), 401);
     assert_eq!(beacon(KEY).send().await.unwrap().status(), 200);
+    // Jitsu's SDK sends one message to /api/s/<type> (or /api/s/s2s/<type>), the key in its
+    // own header; the body's `writeKey` is masked (`key:***`), so it is no key.
+    let jitsu = |path: &str, key: &str| {
+        client()
+            .post(format!("{}{path}", s.url))
+            .header("X-Write-Key", key)
+            .json(
+                &json!({"event": "Product Viewed", "anonymousId": "j1", "messageId": path,
+                "timestamp": "2026-03-01T10:00:02Z", "writeKey": "key:***"}),
+            )
+            .send()
+    };
+    assert_eq!(jitsu("/api/s/track", "wrong").await.unwrap().status(), 401);
+    assert_eq!(jitsu("/api/s/track", KEY).await.unwrap().status(), 200);
+    assert_eq!(jitsu("/api/s/s2s/track", KEY).await.unwrap().status(), 200);
     let logged = lines(&s.raw);
-    assert_eq!(logged.len(), 3, "only acknowledged requests are in the log");
+    assert_eq!(logged.len(), 5, "only acknowledged requests are in the log");
     assert!(logged.iter().all(|l| l.get("writeKey").is_none()));
     assert_eq!(logged[2]["batch"][0]["messageId"], "m3");
+    for (line, path) in logged[3..].iter().zip(["/api/s/track", "/api/s/s2s/track"]) {
+        assert_eq!(line["messageId"], path);
+        assert_eq!(line["type"], "track", "the path gives the type");
+    }
 }
 
 #[tokio::test]
@@ -257,7 +276,7 @@ async fn cors_preflights_are_answered() {
             .header("Access-Control-Request-Headers", asked)
             .send()
     };
-    let asked = "anonymousid,authorization,content-type,sentat";
+    let asked = "anonymousid,authorization,content-type,sentat,x-write-key";
     let r = preflight(asked).await.unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(r.headers()["access-control-allow-headers"], asked);

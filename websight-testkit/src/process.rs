@@ -82,6 +82,7 @@ pub fn node_sdk() -> Option<PathBuf> {
         "@segment/analytics-next",
         "@rudderstack/rudder-sdk-node",
         "@rudderstack/analytics-js",
+        "@jitsu/js",
     ];
     let ready = packages
         .iter()

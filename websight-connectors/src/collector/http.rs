@@ -71,6 +71,12 @@ fn basic_user(headers: &HeaderMap) -> Option<String> {
     )
 }
 
+/// The write key of Jitsu's `X-Write-Key` header.
+fn header_write_key(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get("x-write-key")?.to_str().ok()?;
+    Some(value.trim().to_owned())
+}
+
 /// The write key of the query string (`?writeKey=…`), where beacons put it: a beacon
 /// cannot set headers.
 fn query_write_key(uri: &axum::http::Uri) -> Option<String> {
@@ -223,6 +229,7 @@ pub(crate) async fn receive(
     };
     if let Some(key) = collector.config.write_key() {
         let given = basic_user(&parts.headers)
+            .or_else(|| header_write_key(&parts.headers))
             .or_else(|| query_write_key(&parts.uri))
             .or_else(|| {
                 top.get("writeKey")

@@ -4,19 +4,19 @@
 //! | route | what |
 //! |---|---|
 //! | `POST /v1/batch` (`/v1/b`, `/v1/import`, RudderStack's beacons' `/beacon/v1/batch`) | `{"batch": [messages…]}` |
-//! | `POST /v1/track`, `/v1/page`, `/v1/identify`, `/v1/alias`, `/v1/screen`, `/v1/group` (and analytics.js's `/v1/t` … `/v1/g`) | one message of that type |
+//! | `POST /v1/track`, `/v1/page`, `/v1/identify`, `/v1/alias`, `/v1/screen`, `/v1/group` (and analytics.js's `/v1/t` … `/v1/g`, Jitsu's `/api/s/<type>` and `/api/s/s2s/<type>`) | one message of that type |
 //! | `GET /` | the live page ([`Board`]) |
 //! | `GET /api/stats`, `GET /api/dashboard` | the summary and the dashboard as JSON |
 //! | `GET /api/events` | server-sent `dashboard` events as they change |
 //!
-//! **Requests.** The write key is the HTTP Basic user (or `writeKey` in the query string, as
-//! beacons send it, or in the body); bodies may be gzip; the body is read as JSON whatever
-//! the `Content-Type` says (`text/plain` from `sendBeacon`, a form from some server SDKs);
-//! CORS preflights are answered, allowing the headers the browser asks for (RudderStack's
-//! SDK adds `AnonymousId` and `SentAt`). The collector
-//! stamps `receivedAt` (never trusting the client's), the endpoint's `type`, and — for a
-//! browser's request only — the visitor's address as `context.ip` (a server SDK's address
-//! is the shop's own server, which must not look like one busy visitor).
+//! **Requests.** The write key is the HTTP Basic user (or Jitsu's `X-Write-Key` header, or
+//! `writeKey` in the query string, as beacons send it, or in the body); bodies may be gzip;
+//! the body is read as JSON whatever the `Content-Type` says (`text/plain` from
+//! `sendBeacon`, a form from some server SDKs); CORS preflights are answered, allowing the
+//! headers the browser asks for (RudderStack's SDK adds `AnonymousId` and `SentAt`). The
+//! collector stamps `receivedAt` (never trusting the client's), the endpoint's `type`, and —
+//! for a browser's request only — the visitor's address as `context.ip` (a server SDK's
+//! address is the shop's own server, which must not look like one busy visitor).
 //!
 //! **Answers.** `200 {"success": true}` once the request is durably in the raw log; `401`
 //! for a missing or wrong write key (when one is configured); `413` over
@@ -235,7 +235,9 @@ impl Collector {
         for kind in ["track", "page", "identify", "alias", "screen", "group"] {
             api = api
                 .route(&format!("/v1/{kind}"), single(kind))
-                .route(&format!("/v1/{}", &kind[..1]), single(kind));
+                .route(&format!("/v1/{}", &kind[..1]), single(kind))
+                .route(&format!("/api/s/{kind}"), single(kind))
+                .route(&format!("/api/s/s2s/{kind}"), single(kind));
         }
         let api = api.with_state(self);
         let board_routes = Router::new()
