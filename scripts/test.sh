@@ -25,6 +25,8 @@ for pkg in libcurl4-openssl-dev zlib1g-dev libssl-dev; do
 done
 # The report's browser test runs Debian's headless Chromium.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The Python SDKs and the local servers live in venvs.
+dpkg -s python3-venv >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
     step "installing ${missing[*]}"
     SUDO=""
@@ -46,6 +48,12 @@ if [ "$missing_sdk" = 1 ]; then
     step "npm ci (scripts/sdk)"
     npm ci --prefix scripts/sdk --no-audit --no-fund --loglevel=error
 fi
+
+# Real Python server SDKs from PyPI (pinned in scripts/sdk/requirements.txt), in a venv of
+# their own; pip leaves what is installed as pinned alone.
+step "python SDKs (scripts/sdk/.venv)"
+[ -x scripts/sdk/.venv/bin/python ] || python3 -m venv scripts/sdk/.venv
+scripts/sdk/.venv/bin/pip install -q --disable-pip-version-check -r scripts/sdk/requirements.txt
 
 # Local servers for the connector tests (Python venv + Debian redis-server; see the script),
 # bound to 127.0.0.1, stopped again when the suite ends.

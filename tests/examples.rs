@@ -2,7 +2,7 @@
 //!
 //! `cargo test` builds every example next to the test binaries (target/<profile>/examples).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -10,7 +10,7 @@ use serde_json::Value;
 use websight_testkit::process::ALL_SERVERS;
 #[cfg(feature = "elasticsearch")]
 use websight_testkit::process::servers;
-use websight_testkit::process::{chromium, example, headless, node_sdk, run_ok};
+use websight_testkit::process::{chromium, example, headless, node_sdk, python_sdk, run_ok};
 use websight_testkit::scratch_dir;
 
 fn run_json(cmd: &mut Command) -> Value {
@@ -486,7 +486,7 @@ fn assert_no_personal_data(dir: &std::path::Path, logs: &[u8], personal: &[Strin
 /// script's sessions, visitors, orders, revenue and channels — and no personal data leaks.
 #[test]
 fn pipeline_reads_what_segment_analytics_node_sent() {
-    pipeline_reads_what_the_sdk_sent("segment_node_traffic.mjs");
+    pipeline_reads_what_a_node_sdk_sent("segment_node_traffic.mjs");
 }
 
 /// The same shop sent by the real `@rudderstack/rudder-sdk-node` (gzip bodies, identify
@@ -494,20 +494,43 @@ fn pipeline_reads_what_segment_analytics_node_sent() {
 /// batch): the same truth.
 #[test]
 fn pipeline_reads_what_rudderstack_node_sent() {
-    pipeline_reads_what_the_sdk_sent("rudderstack_node_traffic.mjs");
+    pipeline_reads_what_a_node_sdk_sent("rudderstack_node_traffic.mjs");
 }
 
-/// `scripts/sdk/<script>` (the scripted shop of `shop.mjs`, sent by a real SDK) captured,
-/// then read by the pipeline: the script's truth, the retry de-duplicated, no leak.
-fn pipeline_reads_what_the_sdk_sent(script: &str) {
+/// The same shop sent by the real Python server SDKs from PyPI, Segment's
+/// (`segment-analytics-python`) and RudderStack's (`rudder-sdk-python`): their own time
+/// format (`+00:00`, microseconds), `null` ids and categories, `integrations`: the same
+/// truth.
+#[test]
+fn pipeline_reads_what_the_python_sdks_sent() {
+    let (Some(sdk), Some(python)) = (node_sdk(), python_sdk()) else {
+        return;
+    };
+    for name in ["segment", "rudderstack"] {
+        pipeline_reads_what_the_sdk_sent(&format!("{name}-python"), |dir| {
+            let mut send = Command::new(&python);
+            send.arg(sdk.join("python_traffic.py")).arg(name).arg(dir);
+            send
+        });
+    }
+}
+
+/// `scripts/sdk/<script>`, one of the Node drivers of the scripted shop.
+fn pipeline_reads_what_a_node_sdk_sent(script: &str) {
     let Some(sdk) = node_sdk() else { return };
-    let dir = scratch_dir(script.trim_end_matches(".mjs"));
-    run_ok(
-        Command::new("node")
-            .arg(sdk.join(script))
-            .arg(&dir)
-            .arg("60"),
-    );
+    pipeline_reads_what_the_sdk_sent(script.trim_end_matches(".mjs"), |dir| {
+        let mut send = Command::new("node");
+        send.arg(sdk.join(script)).arg(dir);
+        send
+    });
+}
+
+/// The scripted shop of `scripts/sdk/shop.mjs` sent by a real SDK (`send(dir)`, to which 60
+/// visitors are added) to a capture endpoint, then read by the pipeline: the script's truth,
+/// the SDK's retry de-duplicated, no leak.
+fn pipeline_reads_what_the_sdk_sent(name: &str, send: impl Fn(&Path) -> Command) {
+    let dir = scratch_dir(name);
+    run_ok(send(&dir).arg("60"));
     let truth: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap();
     let out_dir = dir.join("out");

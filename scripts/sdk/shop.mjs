@@ -27,56 +27,17 @@ import path from "node:path";
 // The SDK's write key: the collector's tests configure the same one.
 export const WRITE_KEY = "websight-test-write-key";
 
-// Runs the shop through the client `connect({ host, maxRetries })` makes: an object with
-// the SDK's `page`, `track`, `identify` and `alias` (Segment's message objects, which both
-// SDKs take) and `close()`, a promise that settles once everything queued was sent.
-export async function runShop(script, connect) {
-  const outDir = process.argv[2];
-  const VISITORS = Number(process.argv[3] ?? 40);
-  if (!outDir) {
-    console.error(`usage: ${script} OUT_DIR [VISITORS]`);
-    process.exit(2);
-  }
-  fs.mkdirSync(outDir, { recursive: true });
-
+// The shop's calls, in order — `{ visitor, method, message }` with `method` one of `page`,
+// `track`, `identify` and `alias` and `message` Segment's message object, which every SDK here
+// takes (`timestamp` a `Date`) — and the truth they make: sessions, visitors, orders, revenue
+// per currency, channels, events per type, and every piece of personal data sent.
+export function planShop(VISITORS) {
   // A deterministic generator (no Math.random: the truth must be reproducible).
   let state = 12345;
   const rand = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const calls = [];
+  const call = (visitor, method, message) => calls.push({ visitor, method, message });
 
-  const collector = process.env.WEBSIGHT_COLLECTOR;
-  const PACE_MS = Number(process.env.WEBSIGHT_SDK_PACE_MS ?? 0);
-
-  // ---- the capture endpoint (unless a collector is given) ----
-  const captured = [];
-  let requests = 0;
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => {
-      let body = Buffer.concat(chunks);
-      if (req.headers["content-encoding"] === "gzip") body = zlib.gunzipSync(body);
-      const json = JSON.parse(body.toString("utf8"));
-      const receivedAt = new Date().toISOString();
-      for (const m of json.batch ?? [json]) m.receivedAt = receivedAt;
-      captured.push(JSON.stringify(json));
-      requests += 1;
-      const fail = requests === 1;
-      res.writeHead(fail ? 500 : 200, { "content-type": "application/json" });
-      res.end(JSON.stringify(fail ? { error: "try again" } : { success: true }));
-    });
-  });
-  let host = collector;
-  if (!collector) {
-    await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-    host = `http://127.0.0.1:${server.address().port}`;
-  }
-
-  const analytics = connect({
-    host,
-    maxRetries: Number(process.env.WEBSIGHT_SDK_MAX_RETRIES ?? 5),
-  });
-
-  // ---- the scripted shop ----
   const AGENTS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
@@ -132,32 +93,32 @@ export async function runShop(script, connect) {
       const step = () => { t += (20 + Math.floor(rand() * 300)) * 1000; return new Date(t); };
       if (s === 1 && !loggedIn) {
         // Logged in on the second device: the shop merges the first device's history.
-        analytics.alias({ previousId: anonymousId, userId, timestamp: new Date(t), context });
+        call(v, "alias", { previousId: anonymousId, userId, timestamp: new Date(t), context });
         count("alias");
         loggedIn = true;
       }
       const landing = `${SHOP}/${query}`;
-      analytics.page({
+      call(v, "page", {
         ...ids, name: "Home", timestamp: new Date(t),
         properties: { url: landing, path: "/", referrer: referrer ?? "", title: "Home", search: query },
         context: { ...context, page: { url: landing, path: "/", referrer: referrer ?? "", search: query } },
       });
       count("page");
       const [pid, pname, category, price] = PRODUCTS[(v + s) % PRODUCTS.length];
-      analytics.track({
+      call(v, "track", {
         ...ids, event: "Product Viewed", timestamp: step(), context,
         properties: { product_id: pid, name: pname, category, price: Number(price), currency: "EUR" },
       });
       count("track");
       if ((v + s) % 2 === 0) {
-        analytics.track({
+        call(v, "track", {
           ...ids, event: "Product Added", timestamp: step(), context,
           properties: { product_id: pid, name: pname, category, price: Number(price), quantity: 2 },
         });
         count("track");
         if (s === 0 && !loggedIn) {
           // Logs in mid-session: the same visitor, the same session.
-          analytics.identify({
+          call(v, "identify", {
             anonymousId, userId, timestamp: step(), context,
             traits: { email, name, phone, address: { city: "Berlin", street: "Hauptstr. 1" } },
           });
@@ -167,12 +128,12 @@ export async function runShop(script, connect) {
         }
         const currency = v % 4 === 0 ? "USD" : "EUR";
         const revenue = (Number(price) * 2).toFixed(2);
-        analytics.track({
+        call(v, "track", {
           ...ids, event: "Checkout Started", timestamp: step(), context,
           properties: { products: [{ product_id: pid, price: Number(price), quantity: 2 }], currency },
         });
         count("track");
-        analytics.track({
+        call(v, "track", {
           ...ids, event: "Order Completed", timestamp: step(), context,
           properties: {
             order_id: `order-${v}-${s}`, revenue: Number(revenue), total: Number(revenue) + 4.99,
@@ -185,7 +146,60 @@ export async function runShop(script, connect) {
         truth.revenue[currency] = Math.round(((truth.revenue[currency] ?? 0) + Number(revenue)) * 100) / 100;
       }
     }
-    if (PACE_MS > 0) await new Promise((ok) => setTimeout(ok, PACE_MS));
+    }
+  return { calls, truth };
+}
+
+// Runs the shop through the client `connect({ host, maxRetries })` makes: an object with
+// the SDK's `page`, `track`, `identify` and `alias` (taking the messages of `planShop`) and
+// `close()`, a promise that settles once everything queued was sent.
+export async function runShop(script, connect) {
+  const outDir = process.argv[2];
+  const VISITORS = Number(process.argv[3] ?? 40);
+  if (!outDir) {
+    console.error(`usage: ${script} OUT_DIR [VISITORS]`);
+    process.exit(2);
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+
+  const collector = process.env.WEBSIGHT_COLLECTOR;
+  const PACE_MS = Number(process.env.WEBSIGHT_SDK_PACE_MS ?? 0);
+  // ---- the capture endpoint (unless a collector is given) ----
+  const captured = [];
+  let requests = 0;
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      let body = Buffer.concat(chunks);
+      if (req.headers["content-encoding"] === "gzip") body = zlib.gunzipSync(body);
+      const json = JSON.parse(body.toString("utf8"));
+      const receivedAt = new Date().toISOString();
+      for (const m of json.batch ?? [json]) m.receivedAt = receivedAt;
+      captured.push(JSON.stringify(json));
+      requests += 1;
+      const fail = requests === 1;
+      res.writeHead(fail ? 500 : 200, { "content-type": "application/json" });
+      res.end(JSON.stringify(fail ? { error: "try again" } : { success: true }));
+    });
+  });
+  let host = collector;
+  if (!collector) {
+    await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+    host = `http://127.0.0.1:${server.address().port}`;
+  }
+
+  const analytics = connect({
+    host,
+    maxRetries: Number(process.env.WEBSIGHT_SDK_MAX_RETRIES ?? 5),
+  });
+
+  const { calls, truth } = planShop(VISITORS);
+  const pause = () => (PACE_MS > 0 ? new Promise((ok) => setTimeout(ok, PACE_MS)) : null);
+  for (const [i, { visitor, method, message }] of calls.entries()) {
+    analytics[method](message);
+    // A pause after each visitor.
+    if (calls[i + 1]?.visitor !== visitor) await pause();
   }
 
   await analytics.close();

@@ -104,6 +104,26 @@ pub fn node_sdk() -> Option<PathBuf> {
     Some(sdk)
 }
 
+/// The Python of `scripts/sdk/.venv` with the SDKs of `scripts/sdk/requirements.txt`
+/// importable; `None` (skip) without, unless the suite requires them
+/// (`WEBSIGHT_REQUIRE_SERVICES`).
+pub fn python_sdk() -> Option<PathBuf> {
+    let python = root().join("scripts/sdk/.venv/bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import segment.analytics, rudderstack.analytics"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(
+            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
+            "the Python SDKs are needed (scripts/test.sh installs them in scripts/sdk/.venv)"
+        );
+        eprintln!("skipping: the Python SDKs are not in scripts/sdk/.venv");
+        return None;
+    }
+    Some(python)
+}
+
 /// The variables of `scripts/services.sh env` naming all four servers.
 pub const ALL_SERVERS: [&str; 4] = [
     "WEBSIGHT_KAFKA_BROKERS",
