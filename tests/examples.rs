@@ -1322,7 +1322,11 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
         cmd
     };
     let clean = base.join("clean");
+    let started = std::time::Instant::now();
     run_ok(&mut run(&clean));
+    // Kills fall within a whole run's time, so every seed is killed however fast the machine
+    // (fixed delays of up to a second outlasted a whole run on a fast one).
+    let span = started.elapsed();
     assert!(
         !clean.with_extension("checkpoint").exists(),
         "removed when done"
@@ -1358,7 +1362,7 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
             rng = rng
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
-            let delay = std::time::Duration::from_millis(100 + (rng >> 33) % 900);
+            let delay = span.mul_f64(0.05 + 0.85 * ((rng >> 33) % 1000) as f64 / 1000.0);
             let started = std::time::Instant::now();
             while started.elapsed() < delay && child.try_wait().unwrap().is_none() {
                 std::thread::sleep(std::time::Duration::from_millis(5));
