@@ -91,17 +91,11 @@ pub fn node_sdk() -> Option<PathBuf> {
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success());
-    if !ready {
-        assert!(
-            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-            "node and scripts/sdk/node_modules are needed (npm ci --prefix scripts/sdk)"
-        );
-        eprintln!(
-            "skipping: node or scripts/sdk/node_modules missing (npm ci --prefix scripts/sdk)"
-        );
-        return None;
-    }
-    Some(sdk)
+    required(
+        ready,
+        "node and scripts/sdk/node_modules (npm ci --prefix scripts/sdk)",
+    )
+    .then_some(sdk)
 }
 
 /// The Python of `scripts/sdk/.venv` with the SDKs of `scripts/sdk/requirements.txt`
@@ -113,15 +107,24 @@ pub fn python_sdk() -> Option<PathBuf> {
         .args(["-c", "import segment.analytics, rudderstack.analytics"])
         .output()
         .is_ok_and(|o| o.status.success());
+    required(
+        ready,
+        "the Python SDKs in scripts/sdk/.venv (scripts/test.sh installs them)",
+    )
+    .then_some(python)
+}
+
+/// `ready`; when not, a test skips (saying it needs `what`) — or fails, when the suite
+/// requires everything (`WEBSIGHT_REQUIRE_SERVICES`).
+fn required(ready: bool, what: &str) -> bool {
     if !ready {
         assert!(
             std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-            "the Python SDKs are needed (scripts/test.sh installs them in scripts/sdk/.venv)"
+            "{what} are needed"
         );
-        eprintln!("skipping: the Python SDKs are not in scripts/sdk/.venv");
-        return None;
+        eprintln!("skipping: {what} are needed");
     }
-    Some(python)
+    ready
 }
 
 /// The variables of `scripts/services.sh env` naming all four servers.
@@ -136,13 +139,7 @@ pub const ALL_SERVERS: [&str; 4] = [
 /// unset, unless the suite requires the servers (`WEBSIGHT_REQUIRE_SERVICES`).
 pub fn servers<const N: usize>(vars: [&str; N]) -> Option<[String; N]> {
     let values = vars.map(|v| std::env::var(v).ok());
-    if values.iter().any(Option::is_none) {
-        assert!(
-            std::env::var_os("WEBSIGHT_REQUIRE_SERVICES").is_none(),
-            "{vars:?} must all be set (scripts/services.sh env)"
-        );
-        eprintln!("skipping: {vars:?} not all set (scripts/services.sh start)");
-        return None;
-    }
-    Some(values.map(Option::unwrap_or_default))
+    let what = format!("the servers of {vars:?} (scripts/services.sh start, then env)");
+    required(values.iter().all(Option::is_some), &what)
+        .then(|| values.map(Option::unwrap_or_default))
 }
