@@ -6,7 +6,7 @@
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
 //!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N]
 //!     [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw]
-//!     [--out-segment-mb MB]
+//!     [--out-segment-mb MB] [--consent-category NAME]
 //!     [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D]
 //!     [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
@@ -26,7 +26,9 @@
 //! 256 lines each). On SIGINT or SIGTERM it stops accepting, drains, checkpoints, and writes
 //! `summary.json` and `report.html`; started again on the same directory it continues from
 //! the checkpoint (open visits included) without counting anything twice. Pseudonyms use
-//! `WEBSIGHT_PSEUDONYM_KEY`, else a key kept in `DIR/pseudonym.key`.
+//! `WEBSIGHT_PSEUDONYM_KEY`, else a key kept in `DIR/pseudonym.key`. `--consent-category
+//! NAME` withholds the events of visitors who denied that category in the shop's consent
+//! tool (as `pipeline`'s flag does).
 //!
 //! The raw log holds what the SDKs sent, personal data included, so it is kept only until
 //! it is processed: it is written in segments of `--raw-segment-mb` (default 64;
@@ -113,9 +115,10 @@ struct Args {
     raw_segment_bytes: u64,
     out_segment_bytes: u64,
     keep_raw: bool,
+    consent_category: Option<String>,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -127,6 +130,7 @@ fn parse_args() -> Result<Args, String> {
     let mut search = None;
     let (mut raw_segment_mb, mut out_segment_mb): (Option<f64>, Option<f64>) = (None, None);
     let mut keep_raw = false;
+    let mut consent_category = None;
     let mut dp_every = None;
     let mut servers = cli::ServerFlags::default();
     let mut dp = cli::DpFlags::default();
@@ -147,6 +151,7 @@ fn parse_args() -> Result<Args, String> {
             "--search" => search = Some(flags.value()?),
             "--raw-segment-mb" => raw_segment_mb = Some(flags.parse()?),
             "--keep-raw" => keep_raw = true,
+            "--consent-category" => consent_category = Some(flags.value()?),
             "--dp-every" => dp_every = Some(flags.parse::<f64>()?),
             "--out-segment-mb" => out_segment_mb = Some(flags.parse()?),
             "--rate" => {
@@ -208,6 +213,7 @@ fn parse_args() -> Result<Args, String> {
         raw_segment_bytes,
         out_segment_bytes,
         keep_raw,
+        consent_category,
     })
 }
 
@@ -247,7 +253,11 @@ fn update(summary: &websight::core::summary::Summary, view: &DashboardView) -> B
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     std::fs::create_dir_all(&args.out_dir)?;
-    let privacy = PrivacyConfig::default().with_key_file(&args.out_dir.join("pseudonym.key"))?;
+    let privacy = PrivacyConfig {
+        consent_category: args.consent_category.clone(),
+        ..PrivacyConfig::default()
+    }
+    .with_key_file(&args.out_dir.join("pseudonym.key"))?;
     // Decoding spreads over the cores (batches of a few hundred lines and more).
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     let ingest = Ingest::new(Privacy::new(privacy)?).threads(cores);

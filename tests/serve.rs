@@ -163,14 +163,20 @@ fn truth(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("truth.json")).unwrap()).unwrap()
 }
 
-/// Every message the SDK made, by the truth's count per type.
+/// Every message the SDK made: the truth's count per type, and those withheld for consent.
 fn messages(truth: &Value) -> u64 {
-    truth["events"]
+    let counted: u64 = truth["events"]
         .as_object()
         .unwrap()
         .values()
         .map(|n| n.as_u64().unwrap())
-        .sum()
+        .sum();
+    counted + withheld(truth)
+}
+
+/// The messages the truth says are withheld for consent (none unless it says).
+fn withheld(truth: &Value) -> u64 {
+    truth["withheld"].as_u64().unwrap_or(0)
 }
 
 fn assert_matches_truth(summary: &Value, truth: &Value) {
@@ -184,7 +190,7 @@ fn assert_matches_truth(summary: &Value, truth: &Value) {
             "{summary}"
         );
     }
-    assert_eq!(summary["dead_letters"], 0, "{summary}");
+    assert_eq!(summary["dead_letters"], withheld(truth), "{summary}");
     assert_eq!(summary["late"], 0, "{summary}");
     assert_eq!(summary["conserved"], true, "{summary}");
 }
@@ -321,15 +327,18 @@ fn serve_counts_what_rudderstack_node_sent_exactly_once() {
 
 /// The real `@jitsu/js` in Node.js through Jitsu's own routes — `/api/s/<type>` for half the
 /// visitors, server-to-server `/api/s/s2s/<type>` for the rest — with the write key in its
-/// `X-Write-Key` header (Jitsu's `key:secret`): six visitors who log in and order, counted
-/// exactly after SIGTERM, nothing personal in any output (their addresses, forwarded in the
+/// `X-Write-Key` header (Jitsu's `key:secret`): six visitors who log in and order, two of
+/// whom denied the consent category `serve` is told to honour. Counted exactly after
+/// SIGTERM: the four, and the two's events withheld (dead letters of kind `consent` holding
+/// a message id alone); nothing personal in any output (addresses, forwarded in the
 /// context, only truncated).
 #[test]
-fn serve_counts_what_jitsu_sent() {
+fn serve_counts_what_jitsu_sent_and_withholds_what_consent_denies() {
     let Some(sdk) = node_sdk() else { return };
     let dir = temp("jitsu");
     let key = "websight-test:jitsu-secret";
-    let served = Served::start_keyed(&dir, free_port(), key, &[]);
+    let consent = ["--consent-category", "Analytics"];
+    let served = Served::start_keyed(&dir, free_port(), key, &consent);
     run_ok(Command::new("node").arg(sdk.join("jitsu_node.mjs")).args([
         &served.url(),
         key,
@@ -341,6 +350,15 @@ fn serve_counts_what_jitsu_sent() {
     let summary = served.stop();
     assert_matches_truth(&summary, &truth);
     assert_eq!(summary["rejected"], serde_json::json!({}), "{summary}");
+    assert_eq!(withheld(&truth), 8, "{truth}");
+    let letters = std::fs::read_to_string(dir.join("out/dead_letters.jsonl")).unwrap();
+    assert_eq!(letters.lines().count(), 8);
+    for letter in letters.lines() {
+        let letter: Value = serde_json::from_str(letter).unwrap();
+        assert_eq!(letter["headers"]["websight.reason"]["kind"], "consent");
+        let id = letter["payload"]["messageId"].as_str().unwrap();
+        assert_eq!(letter["payload"], serde_json::json!({ "messageId": id }));
+    }
     assert_nothing_personal(&dir, &truth);
     let _ = std::fs::remove_dir_all(&dir);
 }

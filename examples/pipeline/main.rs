@@ -8,6 +8,7 @@
 //!                                            [--out-dir DIR] [--json FILE] [--report FILE.html]
 //!                                            [--sessions N] [--users N] [--days N] [--seed N]
 //!                                            [--events-out FILE.jsonl] [--keep-raw-dead-letters]
+//!                                            [--consent-category NAME]
 //!                                            [--stream-only] [--threads N]
 //!                                            [--checkpoint FILE|redis [--checkpoint-every N]]
 //!                                            [--out-segment-mb MB]
@@ -27,7 +28,11 @@
 //! Privacy by default: ids become keyed pseudonyms (key from `WEBSIGHT_PSEUDONYM_KEY`; a
 //! random one per run, with a warning, when unset), IPs are truncated, traits dropped —
 //! before anything is stored, written or logged. Dead letters keep a redacted copy unless
-//! `--keep-raw-dead-letters`.
+//! `--keep-raw-dead-letters`. `--consent-category NAME` names the category websight falls
+//! under in the shop's consent tool (`Analytics`, OneTrust's `C0002`, …): an event whose
+//! visitor denied it (Segment's and Jitsu's `context.consent.categoryPreferences`,
+//! RudderStack's `context.consentManagement.deniedConsentIds`) is withheld, a dead letter of
+//! kind `consent` that keeps its message id alone.
 //!
 //! Inputs are read as the flow asks for them, never held whole. `--stream-only` stops after
 //! the stream stage (no models, SHAP or LSH) and streams every store to its file (with
@@ -113,6 +118,7 @@ pub struct Args {
     events_out: Option<String>,
     report: Option<PathBuf>,
     keep_raw: bool,
+    consent_category: Option<String>,
     stream_only: bool,
     checkpoint: Option<PathBuf>,
     checkpoint_every: u64,
@@ -122,12 +128,13 @@ pub struct Args {
     dp: Option<cli::DpRelease>,
 }
 
-const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--out-segment-mb MB] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--consent-category NAME] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--out-segment-mb MB] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
     let (mut input, mut format, mut out_dir, mut json) = (None, Format::Auto, None, None);
     let (mut events_out, mut report, mut keep_raw, mut stream_only) = (None, None, false, false);
+    let mut consent_category = None;
     let (mut checkpoint, mut checkpoint_every) = (None, 10);
     let mut out_segment_mb: Option<f64> = None;
     let mut threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -146,6 +153,7 @@ fn parse_args() -> Result<Args, String> {
             "--out-dir" => out_dir = Some(PathBuf::from(flags.value()?)),
             "--json" => json = Some(PathBuf::from(flags.value()?)),
             "--keep-raw-dead-letters" => keep_raw = true,
+            "--consent-category" => consent_category = Some(flags.value()?),
             "--stream-only" => stream_only = true,
             "--threads" => threads = flags.parse()?,
             "--checkpoint" => checkpoint = Some(PathBuf::from(flags.value()?)),
@@ -206,6 +214,7 @@ fn parse_args() -> Result<Args, String> {
         events_out,
         report,
         keep_raw,
+        consent_category,
         stream_only,
         checkpoint,
         checkpoint_every,
@@ -262,6 +271,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
 
     let privacy = Privacy::new(PrivacyConfig {
         keep_raw_dead_letters: args.keep_raw,
+        consent_category: args.consent_category.clone(),
         ..PrivacyConfig::default()
     })?;
     let ingest = Ingest::new(privacy)

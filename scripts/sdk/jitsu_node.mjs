@@ -11,7 +11,8 @@
 // are forwarded in the context, as a shop's server does (addresses in distinct /24s: the gate
 // rate-limits an address as truncated). OUT_DIR/truth.json: sessions, visitors, orders,
 // revenue, channels, events per type, and every piece of personal data sent (for the leak
-// scan). Any failed call fails the script (the SDK's `errorPolicy: "rethrow"`).
+// scan), and the events withheld for consent. Any failed call fails the script (the SDK's
+// `errorPolicy: "rethrow"`).
 
 import fs from "node:fs";
 import path from "node:path";
@@ -26,12 +27,20 @@ fs.mkdirSync(outDir, { recursive: true });
 const VISITORS = Number(visitorsArg ?? 6);
 const AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:133.0) Gecko/20100101 Firefox/133.0";
 
-// Landing pages without a referrer or campaign: every visit is Direct.
+// Every third visitor denies the consent category "Analytics" in the shop's consent tool
+// (Jitsu stamps it as `context.consent.categoryPreferences`): a collector told to honour it
+// withholds their events (`withheld`), so the truth counts the others alone. Landing pages
+// without a referrer or campaign: every visit is Direct.
+const denies = (v) => v % 3 === 2;
+const consenting = [...Array(VISITORS).keys()].filter((v) => !denies(v)).length;
 const truth = {
-  sessions: VISITORS, visitors: VISITORS, orders: 0, revenue: {}, channels: { Direct: VISITORS },
-  events: {}, personal: [],
+  sessions: consenting, visitors: consenting, orders: 0, revenue: {}, channels: { Direct: consenting },
+  events: {}, withheld: 0, personal: [],
 };
-const count = (type) => { truth.events[type] = (truth.events[type] ?? 0) + 1; };
+const count = (type, v) => {
+  if (denies(v)) truth.withheld += 1;
+  else truth.events[type] = (truth.events[type] ?? 0) + 1;
+};
 for (let v = 0; v < VISITORS; v++) {
   const who = {
     anonymousId: `jitsu-anon-${v}-7f3a`,
@@ -48,6 +57,8 @@ for (let v = 0; v < VISITORS; v++) {
     s2s: v % 2 === 1,
     errorPolicy: "rethrow",
     defaultPayloadContext: { userAgent: AGENT, ip: who.ip, locale: "de-DE" },
+    // Granted, denied, or no consent tool at all.
+    privacy: v % 3 === 0 ? {} : { consentCategories: { Analytics: !denies(v), Marketing: true } },
   });
   // The SDK keeps ids and traits in one store per process in Node.js: a new visitor resets
   // it, or the last one's user id would follow.
@@ -55,16 +66,17 @@ for (let v = 0; v < VISITORS; v++) {
   analytics.setAnonymousId(who.anonymousId);
   const price = 89.5 + v;
   await analytics.page("Chair Bergen", { url: "https://shop.example/products/chair", path: "/products/chair", title: "Chair Bergen" });
-  count("page");
+  count("page", v);
   await analytics.track("Product Viewed", { product_id: "chair-2", name: "Chair Bergen", price, currency: "EUR" });
-  count("track");
+  count("track", v);
   await analytics.identify(who.userId, { email: who.email, name: who.name, phone: who.phone });
-  count("identify");
+  count("identify", v);
   await analytics.track("Order Completed", {
     order_id: `jitsu-order-${v}`, revenue: price * 2, currency: "EUR",
     products: [{ product_id: "chair-2", price, quantity: 2 }],
   });
-  count("track");
+  count("track", v);
+  if (denies(v)) continue;
   truth.orders += 1;
   truth.revenue.EUR = Math.round(((truth.revenue.EUR ?? 0) + price * 2) * 100) / 100;
 }

@@ -129,7 +129,7 @@ fn event() -> impl Strategy<Value = Event> {
                     anonymous_id: Some(anon.into()),
                     user_id: user.map(Into::into),
                     previous_id: None,
-                    session_id: session.map(Into::into),
+                    session_id: session.as_deref().map(Into::into),
                     page: Page {
                         url: Some("https://shop.example/p?x=1".into()),
                         path: Some("/p".into()),
@@ -154,6 +154,12 @@ fn event() -> impl Strategy<Value = Event> {
                         ..Properties::default()
                     },
                     traits,
+                    // Visitors with a client session id denied advertising (their consent tool).
+                    denied_consent: if session.is_some() {
+                        vec!["Advertising".into()]
+                    } else {
+                        Vec::new()
+                    },
                 }
             },
         )

@@ -6,7 +6,10 @@ use std::collections::HashSet;
 use websight_core::flow::{Observer, Outputs, REASON_HEADER};
 use websight_core::gate::{Gate, GateConfig, GateState, MemoryGateState, Outcome};
 use websight_core::io::{DocumentSink, MemorySource, SessionStore, block_on};
-use websight_testkit::{Dying, Embedded, flow, generator, hostile_lines, privacy, scratch_dir};
+use websight_testkit::{
+    Dying, Embedded, TEST_KEY, flow, flow_with, generator, hostile_lines, lines, privacy,
+    scratch_dir,
+};
 
 #[test]
 fn batches_judge_exactly_like_single_events() {
@@ -120,6 +123,88 @@ fn every_input_lands_in_exactly_one_output_and_replays_change_nothing() {
     assert_eq!(stores.index.sessions, before_index.sessions);
     let stored = block_on(stores.sessions.read_sessions()).unwrap();
     assert_eq!(stored.visits.len(), before_visits);
+}
+
+/// With a consent category configured, the events of visitors who denied it are withheld at
+/// the door: counted as dead letters of kind `consent` that hold their message id alone, and
+/// everything else — checked events, visits, documents — is what the flow makes of the
+/// other visitors' events alone. Without the setting, denial is carried, not acted on.
+#[test]
+fn events_of_visitors_who_denied_consent_are_withheld_whole() {
+    let g = generator(600, 5);
+    // A third of the visitors denied the analytics category; some others say nothing.
+    let mut withheld = HashSet::new();
+    let (mut all, mut consenting) = (Vec::new(), Vec::new());
+    for raw in lines(&g) {
+        let mut m: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+        let visitor = websight_core::hash::hash64(m["anonymousId"].as_str().unwrap().as_bytes());
+        let preferences = match visitor % 3 {
+            0 => serde_json::json!({"Analytics": false, "Marketing": true}),
+            1 => serde_json::json!({"Analytics": true}),
+            _ => serde_json::Value::Null,
+        };
+        if !preferences.is_null() {
+            m["context"]["consent"] = serde_json::json!({ "categoryPreferences": preferences });
+        }
+        let line = serde_json::to_vec(&m).unwrap();
+        if visitor.is_multiple_of(3) {
+            withheld.insert(m["messageId"].as_str().unwrap().to_owned());
+        } else {
+            consenting.push(line.clone());
+        }
+        all.push(line);
+    }
+    assert!(withheld.len() > 1_000 && consenting.len() > 2_000);
+    let asking = |category: Option<&str>| {
+        let privacy = websight_core::privacy::Privacy::new(websight_core::privacy::PrivacyConfig {
+            key: Some(TEST_KEY.to_owned()),
+            consent_category: category.map(str::to_owned),
+            ..Default::default()
+        })
+        .unwrap();
+        flow_with(&g.config().catalogue, privacy)
+    };
+    let mut stores = Embedded::default();
+    let (_, counts) = stores.run(asking(Some("Analytics")), &all, 500, &mut ());
+    assert!(counts.is_conserved(), "{counts:?}");
+    assert_eq!(counts.dead_letters, withheld.len() as u64, "{counts:?}");
+    // The dead-letter output also holds the events the gate rejected (the generator's bots).
+    let mut withheld_letters = 0;
+    for m in &stores.dead.messages {
+        let reason: serde_json::Value = serde_json::from_str(&m.headers[0].1).unwrap();
+        if reason["kind"] != "consent" {
+            continue;
+        }
+        withheld_letters += 1;
+        let kept: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+        let id = kept["messageId"].as_str().unwrap();
+        assert!(withheld.contains(id));
+        assert_eq!(kept, serde_json::json!({ "messageId": id }), "nothing else");
+    }
+    assert_eq!(withheld_letters, withheld.len());
+    // As if the withheld events had never been sent.
+    let mut without = Embedded::default();
+    let (_, alone) = without.run(asking(None), &consenting, 500, &mut ());
+    assert_eq!(counts.checked, alone.checked);
+    assert_eq!(counts.sessions, alone.sessions);
+    assert_eq!(stores.checked.messages, without.checked.messages);
+    assert_eq!(stores.index, without.index);
+    // Not configured: every event is kept, denial carried in its context.
+    let mut carried = Embedded::default();
+    let (_, kept) = carried.run(asking(None), &all, 500, &mut ());
+    assert_eq!(kept.dead_letters, 0);
+    // In the checked events, or with the gate's rejections in the dead letters.
+    let denied = carried
+        .checked
+        .messages
+        .iter()
+        .chain(&carried.dead.messages)
+        .filter(|m| {
+            let m: serde_json::Value = serde_json::from_slice(&m.payload).unwrap();
+            m["context"]["consent"]["categoryPreferences"]["Analytics"] == false
+        })
+        .count();
+    assert_eq!(denied, withheld.len());
 }
 
 #[test]

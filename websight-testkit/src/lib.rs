@@ -74,8 +74,13 @@ pub fn flow(generator: &Generator) -> Flow {
 
 /// The flow with default settings and the test key, for `catalogue`'s products.
 pub fn flow_for(catalogue: &Catalogue) -> Flow {
+    flow_with(catalogue, privacy())
+}
+
+/// The flow with default settings and `privacy`, for `catalogue`'s products.
+pub fn flow_with(catalogue: &Catalogue, privacy: Privacy) -> Flow {
     Flow::new(
-        Ingest::new(privacy()),
+        Ingest::new(privacy),
         Gate::new(GateConfig::default()).expect("default gate"),
         StreamAnalytics::new(
             AnalyticsConfig::default(),

@@ -345,6 +345,7 @@ impl StreamAnalytics {
             timestamps,
             traits,
             user_agent,
+            denied_consent,
         } = &mut *event;
         *campaign = Default::default();
         *ip = None;
@@ -355,6 +356,7 @@ impl StreamAnalytics {
         *timestamps = Default::default();
         *traits = Default::default();
         *user_agent = None;
+        *denied_consent = Vec::new();
         // A late rejected event changes no count but its own.
         let _ = self.rejected.ingest(event);
         self.counts.rejected_sessions += self.rejected.drain().len() as u64;

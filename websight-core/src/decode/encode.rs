@@ -83,6 +83,7 @@ fn has_context(e: &Event, traits: bool) -> bool {
         || e.session_id.is_some()
         || !e.page.is_empty()
         || !e.campaign.is_empty()
+        || !e.denied_consent.is_empty()
         || traits
 }
 
@@ -102,6 +103,16 @@ fn context(out: &mut Vec<u8>, e: &Event, traits: bool) -> io::Result<()> {
                 ("term", &c.term),
             ],
         );
+    }
+    if !e.denied_consent.is_empty() {
+        // As Segment stamps it: each denied category `false`.
+        let denied: std::collections::BTreeMap<&str, bool> = e
+            .denied_consent
+            .iter()
+            .map(|c| (c.as_str(), false))
+            .collect();
+        let consent = serde_json::json!({ "categoryPreferences": denied });
+        o.value("consent", &consent)?;
     }
     o.ip("ip", e.ip);
     o.option("locale", &e.locale);

@@ -43,6 +43,9 @@ pub enum DeadLetterReason {
     Invalid(String),
     /// Over a size limit (message bytes, id length, products per event).
     TooLarge(String),
+    /// Withheld: the visitor denied the consent category websight's analytics fall under
+    /// ([`crate::privacy::PrivacyConfig::consent_category`]).
+    Consent(String),
 }
 
 impl DeadLetterReason {
@@ -54,6 +57,7 @@ impl DeadLetterReason {
             DeadLetterReason::Shape(_) => "shape",
             DeadLetterReason::Invalid(_) => "invalid",
             DeadLetterReason::TooLarge(_) => "too_large",
+            DeadLetterReason::Consent(_) => "consent",
         }
     }
 
@@ -63,7 +67,8 @@ impl DeadLetterReason {
         | DeadLetterReason::Truncated(d)
         | DeadLetterReason::Shape(d)
         | DeadLetterReason::Invalid(d)
-        | DeadLetterReason::TooLarge(d)) = self;
+        | DeadLetterReason::TooLarge(d)
+        | DeadLetterReason::Consent(d)) = self;
         d
     }
 
@@ -116,7 +121,8 @@ impl std::fmt::Display for DeadLetterReason {
         | DeadLetterReason::Truncated(d)
         | DeadLetterReason::Shape(d)
         | DeadLetterReason::Invalid(d)
-        | DeadLetterReason::TooLarge(d)) = self;
+        | DeadLetterReason::TooLarge(d)
+        | DeadLetterReason::Consent(d)) = self;
         write!(f, "{}: {d}", self.kind())
     }
 }

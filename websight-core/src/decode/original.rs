@@ -138,6 +138,7 @@ pub fn session_events(
             locale: None,
             properties,
             traits: Default::default(),
+            denied_consent: Vec::new(),
         });
     };
     let order = session.order.as_ref();

@@ -380,6 +380,8 @@ impl<'a> Reader<'a> {
                     seen.first(7)?;
                     return r.traits(&mut c.traits);
                 }
+                // Consent is read by the serde path alone.
+                "consent" | "consentManagement" => return None,
                 _ => return r.skip().map(drop),
             };
             seen.first(n)?;

@@ -238,6 +238,7 @@ fn parse(
             traits.entry(k).or_insert(v);
         }
     }
+    let denied_consent = denied_consent(ctx.consent, ctx.consent_management)?;
     let properties = properties_of(props, kind, name.as_deref(), &mut page, limits)?;
     if campaign.is_empty() {
         campaign = page
@@ -263,7 +264,72 @@ fn parse(
         locale,
         properties,
         traits,
+        denied_consent,
     }))
+}
+
+/// The consent categories denied by `context.consent.categoryPreferences` (a category set
+/// to `false`) and `context.consentManagement.deniedConsentIds`, sorted and distinct. Consent
+/// that cannot be read is a dead letter: an event is never kept on consent that was not
+/// understood.
+fn denied_consent(
+    consent: Option<Field<Object>>,
+    management: Option<Field<Object>>,
+) -> Result<Vec<CompactString>, DeadLetterReason> {
+    const MAX: usize = 64;
+    let mut denied = Vec::new();
+    let consent =
+        Field::object(consent).map_err(|()| shape("`context.consent` is not an object"))?;
+    match consent.as_ref().and_then(|c| c.get("categoryPreferences")) {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(preferences)) => {
+            for (category, granted) in preferences {
+                match granted {
+                    Value::Bool(false) => denied.push(category.as_str()),
+                    Value::Bool(true) => {}
+                    _ => {
+                        return Err(shape(format!(
+                            "consent for {:?} is not true or false",
+                            clip(category)
+                        )));
+                    }
+                }
+            }
+        }
+        Some(_) => {
+            return Err(shape(
+                "`context.consent.categoryPreferences` is not an object",
+            ));
+        }
+    }
+    let management = Field::object(management)
+        .map_err(|()| shape("`context.consentManagement` is not an object"))?;
+    match management.as_ref().and_then(|m| m.get("deniedConsentIds")) {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(ids)) => {
+            for id in ids {
+                match id {
+                    Value::String(id) => denied.push(id.as_str()),
+                    _ => return Err(shape("a denied consent id is not a string")),
+                }
+            }
+        }
+        Some(_) => {
+            return Err(shape(
+                "`context.consentManagement.deniedConsentIds` is not an array",
+            ));
+        }
+    }
+    if denied.len() > MAX {
+        return Err(DeadLetterReason::TooLarge(format!(
+            "{} denied consent categories, over the {MAX} allowed",
+            denied.len()
+        )));
+    }
+    let mut denied: Vec<CompactString> = denied.into_iter().map(|c| cap(c.into(), 256)).collect();
+    denied.sort_unstable();
+    denied.dedup();
+    Ok(denied)
 }
 
 fn fill(slot: &mut Option<CompactString>, value: Option<CompactString>) {
@@ -589,6 +655,58 @@ mod tests {
         );
         assert_eq!(identify.traits["email"], "x@y.z");
         assert!(out[3].is_err());
+    }
+
+    #[test]
+    fn denied_consent_is_read_in_segment_and_rudderstack_spelling() {
+        let denied = |context: &str| {
+            let raw = format!(
+                r#"{{"type":"page","anonymousId":"a","timestamp":"2026-01-01T00:00:00Z","context":{context}}}"#
+            );
+            one(&raw).map(|e| e.denied_consent.clone())
+        };
+        // Segment's and Jitsu's: the categories set to false, sorted.
+        let segment = r#"{"consent":{"categoryPreferences":{"Marketing":false,"Analytics":false,"Functional":true}}}"#;
+        assert_eq!(denied(segment).unwrap(), ["Analytics", "Marketing"]);
+        // RudderStack's: the denied ids; with both, the union, once each.
+        let rudder = r#"{"consentManagement":{"provider":"oneTrust","allowedConsentIds":["C0001"],"deniedConsentIds":["C0004","C0002"]}}"#;
+        assert_eq!(denied(rudder).unwrap(), ["C0002", "C0004"]);
+        let both = r#"{"consent":{"categoryPreferences":{"C0002":false}},"consentManagement":{"deniedConsentIds":["C0002"]}}"#;
+        assert_eq!(denied(both).unwrap(), ["C0002"]);
+        for nothing in [
+            r#"{}"#,
+            r#"{"consent":null}"#,
+            r#"{"consent":{}}"#,
+            r#"{"consent":{"categoryPreferences":{"Analytics":true}}}"#,
+        ] {
+            assert!(denied(nothing).unwrap().is_empty(), "{nothing}");
+        }
+        // Consent that cannot be read is never taken as given.
+        for unreadable in [
+            r#"{"consent":"no"}"#,
+            r#"{"consent":{"categoryPreferences":["Analytics"]}}"#,
+            r#"{"consent":{"categoryPreferences":{"Analytics":"false"}}}"#,
+            r#"{"consentManagement":{"deniedConsentIds":"C0002"}}"#,
+            r#"{"consentManagement":{"deniedConsentIds":[2]}}"#,
+        ] {
+            let reason = denied(unreadable).unwrap_err().reason;
+            assert_eq!(reason.kind(), "shape", "{unreadable}: {reason}");
+        }
+        let many: Vec<String> = (0..65).map(|i| format!(r#""c{i}":false"#)).collect();
+        let many = format!(
+            r#"{{"consent":{{"categoryPreferences":{{{}}}}}}}"#,
+            many.join(",")
+        );
+        assert_eq!(denied(&many).unwrap_err().reason.kind(), "too_large");
+        // A batch's shared context carries it to messages without their own.
+        let batch = br#"{"batch":[
+            {"type":"page","messageId":"1","anonymousId":"a","timestamp":"2026-01-01T00:00:00Z"},
+            {"type":"page","messageId":"2","anonymousId":"a","timestamp":"2026-01-01T00:00:01Z",
+             "context":{"consent":{"categoryPreferences":{"Analytics":true}}}}],
+            "context":{"consent":{"categoryPreferences":{"Analytics":false}}}}"#;
+        let out = decode_segment(batch, &DecodeContext::default());
+        assert_eq!(out[0].as_ref().unwrap().denied_consent, ["Analytics"]);
+        assert!(out[1].as_ref().unwrap().denied_consent.is_empty());
     }
 
     #[test]

@@ -215,6 +215,11 @@ pub(super) struct Context<'a> {
     #[serde(borrow)]
     pub campaign: Option<Field<CampaignFields<'a>>>,
     pub traits: Option<Field<Map<String, Value>>>,
+    /// Segment's and Jitsu's consent: `{"categoryPreferences": {"Analytics": false, …}}`.
+    pub consent: Option<Field<Map<String, Value>>>,
+    /// RudderStack's: `{"deniedConsentIds": ["C0002", …], …}`.
+    #[serde(rename = "consentManagement")]
+    pub consent_management: Option<Field<Map<String, Value>>>,
 }
 
 impl<'a> Context<'a> {
@@ -234,6 +239,8 @@ impl<'a> Context<'a> {
         or(&mut self.page, &shared.page);
         or(&mut self.campaign, &shared.campaign);
         or(&mut self.traits, &shared.traits);
+        or(&mut self.consent, &shared.consent);
+        or(&mut self.consent_management, &shared.consent_management);
     }
 }
 

@@ -128,6 +128,7 @@ pub(crate) fn event() -> impl Strategy<Value = Event> {
         (maybe(), proptest::option::of(any::<IpAddr>()), maybe()),
         properties(),
         map(),
+        proptest::collection::vec(text(), 0..3),
     )
         .prop_map(
             |(
@@ -139,6 +140,7 @@ pub(crate) fn event() -> impl Strategy<Value = Event> {
                 (user_agent, ip, locale),
                 properties,
                 traits,
+                denied_consent,
             )| Event {
                 message_id,
                 kind: MessageType::ALL[kind],
@@ -173,6 +175,7 @@ pub(crate) fn event() -> impl Strategy<Value = Event> {
                 locale,
                 properties,
                 traits,
+                denied_consent,
             },
         )
 }

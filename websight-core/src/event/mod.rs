@@ -377,6 +377,12 @@ pub struct Event {
         serialize_with = "sorted::serialize_map"
     )]
     pub traits: serde_json::Map<String, serde_json::Value>,
+    /// The consent categories the visitor denied: those set to `false` in
+    /// `context.consent.categoryPreferences` (Segment's and Jitsu's spelling) and those in
+    /// `context.consentManagement.deniedConsentIds` (RudderStack's), sorted, at most 64.
+    /// [`crate::privacy::PrivacyConfig::consent_category`] withholds events by them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub denied_consent: Vec<CompactString>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

@@ -65,7 +65,7 @@ use serde::{Deserialize, Serialize};
 use crate::Result;
 use crate::analytics::{Documents, StreamAnalytics};
 use crate::decode::{
-    DeadLetterReason, DecodeContext, Decoded, Format, decode_line_into, segment_json,
+    DeadLetter, DeadLetterReason, DecodeContext, Decoded, Format, decode_line_into, segment_json,
 };
 use crate::event::Event;
 use crate::gate::MemoryGateState;
@@ -387,9 +387,21 @@ impl Ingest {
         decode_line_into(raw, self.format, &self.context, items);
         for item in &mut items[start..] {
             match item {
-                Ok(event) => {
-                    self.privacy.protect(&mut **event);
-                }
+                Ok(event) => match self.privacy.withholds(event) {
+                    // Nothing of it is kept but its message id (no personal data).
+                    Some(category) => {
+                        let id = serde_json::json!({ "messageId": event.message_id.as_str() });
+                        *item = Err(DeadLetter {
+                            raw: serde_json::to_vec(&id).unwrap_or_default(),
+                            reason: DeadLetterReason::Consent(format!(
+                                "the visitor denied consent category {category:?}"
+                            )),
+                        });
+                    }
+                    None => {
+                        self.privacy.protect(&mut **event);
+                    }
+                },
                 Err(dead) => {
                     dead.raw = self.privacy.redact(&dead.raw);
                     dead.raw.truncate(DEAD_LETTER_BYTES);

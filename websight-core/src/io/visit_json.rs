@@ -66,6 +66,9 @@ pub(crate) fn write_event(out: &mut Vec<u8>, e: &Event) -> std::io::Result<()> {
     if !e.traits.is_empty() {
         o.value("traits", &SortedMap(&e.traits))?;
     }
+    if !e.denied_consent.is_empty() {
+        o.value("denied_consent", &e.denied_consent)?;
+    }
     o.close();
     Ok(())
 }

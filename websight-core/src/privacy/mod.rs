@@ -11,6 +11,7 @@
 //! | page URL, path, referrer, search | query parameters whose name suggests personal data (`email`, `name`, `phone`, `address`, `token`, …) and any value that looks like an e-mail address become `(redacted)` |
 //! | properties | kept (e-commerce data; shops must not put personal data there) |
 //! | dead letters | the reason and a redacted copy ([`Privacy::redact`]); the raw bytes only with [`PrivacyConfig::keep_raw_dead_letters`] |
+//! | a visitor's consent | with [`PrivacyConfig::consent_category`] set, an event whose visitor denied that category ([`Event::denied_consent`]) is withheld whole ([`Privacy::withholds`]): a dead letter of kind `consent` keeping its message id alone |
 //!
 //! The key comes from [`PrivacyConfig::key`], else the `WEBSIGHT_PSEUDONYM_KEY` environment
 //! variable, else a random key for this run ([`KeyOrigin::Random`]: pseudonyms then change
@@ -55,6 +56,11 @@ pub struct PrivacyConfig {
     pub pseudonymised_traits: Vec<String>,
     /// Keep dead letters' raw bytes (the one place raw input may be needed).
     pub keep_raw_dead_letters: bool,
+    /// The consent category websight's analytics fall under in the shop's consent tool
+    /// (`"Analytics"`, OneTrust's `"C0002"`, …): an event whose visitor denied it
+    /// ([`Event::denied_consent`]) is withheld — a dead letter of kind `consent` that keeps
+    /// its message id alone. `None` (the default): consent is the tracking code's business.
+    pub consent_category: Option<String>,
 }
 
 impl PrivacyConfig {
@@ -99,6 +105,7 @@ impl std::fmt::Debug for PrivacyConfig {
             .field("key", &self.key.as_ref().map(|_| "(secret)"))
             .field("pseudonymised_traits", &self.pseudonymised_traits)
             .field("keep_raw_dead_letters", &self.keep_raw_dead_letters)
+            .field("consent_category", &self.consent_category)
             .finish()
     }
 }
@@ -233,6 +240,17 @@ impl Privacy {
             }
         }
         protected
+    }
+
+    /// The configured consent category when `event`'s visitor denied it
+    /// ([`PrivacyConfig::consent_category`]): the event must not be kept.
+    pub fn withholds(&self, event: &Event) -> Option<&str> {
+        let category = self.config.consent_category.as_deref()?;
+        event
+            .denied_consent
+            .iter()
+            .any(|denied| denied.as_str() == category)
+            .then_some(category)
     }
 
     /// What the dead-letter output keeps of a refused input: the raw bytes with
