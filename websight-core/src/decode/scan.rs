@@ -328,7 +328,7 @@ impl<'a> Reader<'a> {
                 }
                 "traits" => {
                     seen.first(13)?;
-                    return r.traits(&mut m.traits);
+                    return r.free_object(&mut m.traits);
                 }
                 "sessionId" | "productIds" => {
                     seen.first(if key == "sessionId" { 14 } else { 15 })?;
@@ -349,7 +349,8 @@ impl<'a> Reader<'a> {
         Some(m)
     }
 
-    fn traits(&mut self, slot: &mut Option<Field<Map<String, Value>>>) -> Option<()> {
+    /// A free-form object (traits, consent), read by serde; `null` is none.
+    fn free_object(&mut self, slot: &mut Option<Field<Map<String, Value>>>) -> Option<()> {
         *slot = match self.peek()? {
             b'n' => self.literal(b"null").map(|()| None)?,
             _ => Some(self.by_serde::<Field<Map<String, Value>>>()?),
@@ -378,10 +379,16 @@ impl<'a> Reader<'a> {
                 }
                 "traits" => {
                     seen.first(7)?;
-                    return r.traits(&mut c.traits);
+                    return r.free_object(&mut c.traits);
                 }
-                // Consent is read by the serde path alone.
-                "consent" | "consentManagement" => return None,
+                "consent" => {
+                    seen.first(8)?;
+                    return r.free_object(&mut c.consent);
+                }
+                "consentManagement" => {
+                    seen.first(9)?;
+                    return r.free_object(&mut c.consent_management);
+                }
                 _ => return r.skip().map(drop),
             };
             seen.first(n)?;
@@ -562,6 +569,9 @@ mod tests {
             "{\"type\":\"track\"}\n\r\t ",
             r#"{"userId":-1,"anonymousId":0.30000000000000004,"messageId":-9223372036854775808}"#,
             r#"{"event":1E+2,"name":123456789012345678901234567890,"type":-2.5e-3}"#,
+            r#"{"context":{"consent":{"categoryPreferences":{"Analytics":false,"Ads":true}},"consentManagement":{"deniedConsentIds":["C0002"]}}}"#,
+            r#"{"context":{"consent":null,"consentManagement":[1],"traits":null}}"#,
+            r#"{"context":{"consent":{"a":1},"consent":{"b":2}}}"#,
         ];
         for text in read {
             agrees(text);
@@ -578,7 +588,17 @@ mod tests {
         // sends it (a batch entry), among others.
         let sdk = r#"{"timestamp":"2026-03-02T08:01:51.000Z","integrations":{},"event":"Product Viewed","type":"track","properties":{"product_id":"sofa-1","name":"Sofa","price":499.9,"currency":"EUR"},"context":{"ip":"198.51.100.7","userAgent":"Mozilla/5.0 (X11; Linux x86_64)","locale":"de-DE","library":{"name":"@segment/analytics-node","version":"3.1.0"}},"anonymousId":"anon-1","messageId":"node-next-1796235514115-fd35fb59","_metadata":{"nodeVersion":"v20.20.2","jsRuntime":"node"},"receivedAt":"2026-12-02T18:18:34.232Z"}"#;
         assert!(agrees(sdk));
-        for text in [read[1], read[2], read[7], read[15], read[18], read[20]] {
+        // Consent, as consent tools stamp it on every event, too.
+        let consent = read.len() - 3;
+        for text in [
+            read[1],
+            read[2],
+            read[7],
+            read[15],
+            read[18],
+            read[20],
+            read[consent],
+        ] {
             assert!(message(text).is_some(), "{text}");
         }
     }
@@ -607,6 +627,9 @@ mod tests {
             "utm_source",
             "x",
             "batch",
+            "consent",
+            "consentManagement",
+            "categoryPreferences",
         ]);
         let leaf = prop_oneof![
             Just("null".to_owned()),
