@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use serde::de::{DeserializeOwned, IgnoredAny};
-use serde_json::{Map, Number, Value};
+use serde_json::{Number, Value};
 
 use super::wire::{
     CampaignFields, Context, Field, ListOr, Message, PageFields, ProductFields, Products, Props,
@@ -328,7 +328,7 @@ impl<'a> Reader<'a> {
                 }
                 "traits" => {
                     seen.first(13)?;
-                    return r.free_object(&mut m.traits);
+                    return r.by_serde_or_null(&mut m.traits);
                 }
                 "sessionId" | "productIds" => {
                     seen.first(if key == "sessionId" { 14 } else { 15 })?;
@@ -349,11 +349,11 @@ impl<'a> Reader<'a> {
         Some(m)
     }
 
-    /// A free-form object (traits, consent), read by serde; `null` is none.
-    fn free_object(&mut self, slot: &mut Option<Field<Map<String, Value>>>) -> Option<()> {
+    /// A value left to serde (traits, consent); `null` is none.
+    fn by_serde_or_null<T: DeserializeOwned>(&mut self, slot: &mut Option<T>) -> Option<()> {
         *slot = match self.peek()? {
             b'n' => self.literal(b"null").map(|()| None)?,
-            _ => Some(self.by_serde::<Field<Map<String, Value>>>()?),
+            _ => Some(self.by_serde::<T>()?),
         };
         Some(())
     }
@@ -379,15 +379,15 @@ impl<'a> Reader<'a> {
                 }
                 "traits" => {
                     seen.first(7)?;
-                    return r.free_object(&mut c.traits);
+                    return r.by_serde_or_null(&mut c.traits);
                 }
                 "consent" => {
                     seen.first(8)?;
-                    return r.free_object(&mut c.consent);
+                    return r.by_serde_or_null(&mut c.consent);
                 }
                 "consentManagement" => {
                     seen.first(9)?;
-                    return r.free_object(&mut c.consent_management);
+                    return r.by_serde_or_null(&mut c.consent_management);
                 }
                 _ => return r.skip().map(drop),
             };

@@ -9,7 +9,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::wire::{
-    CampaignFields, Field, ListOr, Message, PageFields, ProductFields, Props, Scalar,
+    CampaignFields, ConsentFields, ConsentManagement, Field, ListOr, Message, PageFields,
+    Preferences, ProductFields, Props, Scalar,
 };
 use super::{DeadLetter, DeadLetterReason, DecodeContext, Decoded, Limits};
 use crate::event::{
@@ -273,30 +274,29 @@ fn parse(
 /// that cannot be read is a dead letter: an event is never kept on consent that was not
 /// understood.
 fn denied_consent(
-    consent: Option<Field<Object>>,
-    management: Option<Field<Object>>,
+    consent: Option<Field<ConsentFields>>,
+    management: Option<Field<ConsentManagement>>,
 ) -> Result<Vec<CompactString>, DeadLetterReason> {
     const MAX: usize = 64;
     let mut denied = Vec::new();
     let consent =
         Field::object(consent).map_err(|()| shape("`context.consent` is not an object"))?;
-    match consent.as_ref().and_then(|c| c.get("categoryPreferences")) {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(preferences)) => {
+    match consent.and_then(|c| c.preferences) {
+        None => {}
+        Some(Field::Object(Preferences(preferences))) => {
             for (category, granted) in preferences {
                 match granted {
-                    Value::Bool(false) => denied.push(category.as_str()),
-                    Value::Bool(true) => {}
-                    _ => {
-                        return Err(shape(format!(
-                            "consent for {:?} is not true or false",
-                            clip(category)
-                        )));
+                    Some(false) => denied.push(category),
+                    Some(true) => {}
+                    None => {
+                        let what =
+                            format!("consent for {:?} is not true or false", clip(&category));
+                        return Err(shape(what));
                     }
                 }
             }
         }
-        Some(_) => {
+        Some(Field::Other) => {
             return Err(shape(
                 "`context.consent.categoryPreferences` is not an object",
             ));
@@ -304,12 +304,12 @@ fn denied_consent(
     }
     let management = Field::object(management)
         .map_err(|()| shape("`context.consentManagement` is not an object"))?;
-    match management.as_ref().and_then(|m| m.get("deniedConsentIds")) {
+    match management.and_then(|m| m.denied) {
         None | Some(Value::Null) => {}
         Some(Value::Array(ids)) => {
             for id in ids {
                 match id {
-                    Value::String(id) => denied.push(id.as_str()),
+                    Value::String(id) => denied.push(id.into()),
                     _ => return Err(shape("a denied consent id is not a string")),
                 }
             }
@@ -326,7 +326,7 @@ fn denied_consent(
             denied.len()
         )));
     }
-    let mut denied: Vec<CompactString> = denied.into_iter().map(|c| cap(c.into(), 256)).collect();
+    let mut denied: Vec<CompactString> = denied.into_iter().map(|c| cap(c, 256)).collect();
     denied.sort_unstable();
     denied.dedup();
     Ok(denied)

@@ -216,10 +216,55 @@ pub(super) struct Context<'a> {
     pub campaign: Option<Field<CampaignFields<'a>>>,
     pub traits: Option<Field<Map<String, Value>>>,
     /// Segment's and Jitsu's consent: `{"categoryPreferences": {"Analytics": false, …}}`.
-    pub consent: Option<Field<Map<String, Value>>>,
+    pub consent: Option<Field<ConsentFields>>,
     /// RudderStack's: `{"deniedConsentIds": ["C0002", …], …}`.
     #[serde(rename = "consentManagement")]
-    pub consent_management: Option<Field<Map<String, Value>>>,
+    pub consent_management: Option<Field<ConsentManagement>>,
+}
+
+/// `context.consent`: the fields we read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct ConsentFields {
+    #[serde(rename = "categoryPreferences")]
+    pub preferences: Option<Field<Preferences>>,
+}
+
+/// `categoryPreferences`: each category with its value, `None` when that is no boolean.
+/// Read without a map of `Value`s: consent tools stamp it on every event.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Preferences(pub Vec<(compact_str::CompactString, Option<bool>)>);
+
+impl<'de> Deserialize<'de> for Preferences {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct PreferencesVisitor;
+        impl<'de> Visitor<'de> for PreferencesVisitor {
+            type Value = Preferences;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Preferences, A::Error> {
+                let mut all = Vec::new();
+                while let Some(category) = map.next_key()? {
+                    let granted = match map.next_value::<Value>()? {
+                        Value::Bool(b) => Some(b),
+                        _ => None,
+                    };
+                    all.push((category, granted));
+                }
+                Ok(Preferences(all))
+            }
+        }
+        d.deserialize_map(PreferencesVisitor)
+    }
+}
+
+/// `context.consentManagement`: the fields we read.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct ConsentManagement {
+    #[serde(rename = "deniedConsentIds")]
+    pub denied: Option<Value>,
 }
 
 impl<'a> Context<'a> {
