@@ -6,7 +6,7 @@
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
 //!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N]
 //!     [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw]
-//!     [--out-segment-mb MB] [--consent-category NAME]
+//!     [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N]
 //!     [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D]
 //!     [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
@@ -28,7 +28,9 @@
 //! the checkpoint (open visits included) without counting anything twice. Pseudonyms use
 //! `WEBSIGHT_PSEUDONYM_KEY`, else a key kept in `DIR/pseudonym.key`. `--consent-category
 //! NAME` withholds the events of visitors who denied that category in the shop's consent
-//! tool (as `pipeline`'s flag does).
+//! tool, and `--ip-visits-per-minute N` (default 5) is how many visits one sender (an IPv4
+//! address, an IPv6 /64) may start a minute before the gate rejects the next (as
+//! `pipeline`'s flags do).
 //!
 //! The raw log holds what the SDKs sent, personal data included, so it is kept only until
 //! it is processed: it is written in segments of `--raw-segment-mb` (default 64;
@@ -116,9 +118,10 @@ struct Args {
     out_segment_bytes: u64,
     keep_raw: bool,
     consent_category: Option<String>,
+    gate: GateConfig,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -131,6 +134,7 @@ fn parse_args() -> Result<Args, String> {
     let (mut raw_segment_mb, mut out_segment_mb): (Option<f64>, Option<f64>) = (None, None);
     let mut keep_raw = false;
     let mut consent_category = None;
+    let mut gate = GateConfig::default();
     let mut dp_every = None;
     let mut servers = cli::ServerFlags::default();
     let mut dp = cli::DpFlags::default();
@@ -152,6 +156,9 @@ fn parse_args() -> Result<Args, String> {
             "--raw-segment-mb" => raw_segment_mb = Some(flags.parse()?),
             "--keep-raw" => keep_raw = true,
             "--consent-category" => consent_category = Some(flags.value()?),
+            "--ip-visits-per-minute" => {
+                gate.ip_rate_max_visits = cli::visits_per_minute(&mut flags)?
+            }
             "--dp-every" => dp_every = Some(flags.parse::<f64>()?),
             "--out-segment-mb" => out_segment_mb = Some(flags.parse()?),
             "--rate" => {
@@ -214,6 +221,7 @@ fn parse_args() -> Result<Args, String> {
         out_segment_bytes,
         keep_raw,
         consent_category,
+        gate,
     })
 }
 
@@ -303,7 +311,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     config.sessions.allowed_lateness_seconds = args.lateness;
     let flow = Flow::new(
         ingest,
-        Gate::new(GateConfig::default())?,
+        Gate::new(args.gate.clone())?,
         StreamAnalytics::new(config.clone(), ProductCatalogue::default())?,
     )
     .live(args.idle)

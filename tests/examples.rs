@@ -578,6 +578,58 @@ fn pipeline_reads_what_the_sdk_sent(name: &str, send: impl Fn(&Path) -> Command)
 /// The original system's session records (the seed's format) read with `--format original`:
 /// one visit per record, one person per user, exact orders and revenue, no leak of names,
 /// e-mails or IPs.
+/// `--ip-visits-per-minute`: twenty visitors start a visit within a minute from one office
+/// address and twenty from one provider's /24, an address each. By default the office's
+/// sixth and later visits are rejected (`ip_rate`) and no neighbour's; with the flag at 20,
+/// none.
+#[test]
+fn pipeline_ip_rate_counts_each_sender_and_is_set_by_a_flag() {
+    let dir = scratch_dir("pipeline-ip-rate");
+    let input = dir.join("visits.jsonl");
+    let mut lines = String::new();
+    for i in 0..20 {
+        for (who, ip) in [
+            ("office", "192.0.2.44".to_owned()),
+            ("home", format!("203.0.113.{}", i + 1)),
+        ] {
+            lines.push_str(&format!(
+                r#"{{"type":"page","messageId":"{who}-{i}","anonymousId":"{who}-visitor-{i}","timestamp":"2026-03-02T08:00:{:02}Z","context":{{"ip":"{ip}","userAgent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}},"properties":{{"path":"/","url":"https://shop.example/"}}}}"#,
+                i * 2
+            ));
+            lines.push('\n');
+        }
+    }
+    std::fs::write(&input, lines).unwrap();
+    let run = |extra: &[&str]| {
+        let out = dir.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        run_ok(
+            example("pipeline")
+                .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
+                .args([
+                    "--input",
+                    input.to_str().unwrap(),
+                    "--stream-only",
+                    "--out-dir",
+                    out.to_str().unwrap(),
+                ])
+                .args(extra),
+        );
+        summary(&out.join("summary.json"))
+    };
+    let default = run(&[]);
+    assert_eq!(
+        default["rejected"],
+        serde_json::json!({ "ip_rate": 15 }),
+        "{default}"
+    );
+    assert_eq!(default["sessions"], 25, "{default}");
+    let office = run(&["--ip-visits-per-minute", "20"]);
+    assert_eq!(office["rejected"], serde_json::json!({}), "{office}");
+    assert_eq!(office["sessions"], 40, "{office}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn pipeline_reads_original_records() {
     use websight::core::model::Catalogue;
@@ -824,6 +876,16 @@ fn a_bad_flag_value_is_a_usage_error_naming_the_flag() {
             "--dp-epsilon \"x\"",
         ),
         ("lsh", &["--num-perm", "many"], "--num-perm \"many\""),
+        (
+            "pipeline",
+            &["--ip-visits-per-minute", "0"],
+            "--ip-visits-per-minute is a number of visits: at least 1",
+        ),
+        (
+            "serve",
+            &["--ip-visits-per-minute", "-3"],
+            "--ip-visits-per-minute \"-3\"",
+        ),
     ] {
         let out = example(name).args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

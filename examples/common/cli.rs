@@ -57,6 +57,18 @@ pub fn mebibytes(flag: &str, mb: f64) -> Result<u64, String> {
     }
 }
 
+/// `--ip-visits-per-minute N`'s value: the visits one sender may start a minute before the
+/// gate's `ip_rate` rule rejects the next ([`GateConfig::ip_rate_max_visits`]), at least 1.
+///
+/// [`GateConfig::ip_rate_max_visits`]: websight::core::gate::GateConfig::ip_rate_max_visits
+#[allow(dead_code)] // not every example that includes this module has a gate
+pub fn visits_per_minute(flags: &mut Flags) -> Result<usize, String> {
+    match flags.parse()? {
+        0 => Err("--ip-visits-per-minute is a number of visits: at least 1".into()),
+        n => Ok(n),
+    }
+}
+
 /// Parses the arguments, then runs: a usage error prints its message and exits 2, a failure
 /// prints `error: …` and exits 1. Asked for with `-h` or `--help`, the usage (what the
 /// parser answers it with) goes to stdout and the exit is 0.

@@ -9,6 +9,7 @@
 //!                                            [--sessions N] [--users N] [--days N] [--seed N]
 //!                                            [--events-out FILE.jsonl] [--keep-raw-dead-letters]
 //!                                            [--consent-category NAME]
+//!                                            [--ip-visits-per-minute N]
 //!                                            [--stream-only] [--threads N]
 //!                                            [--checkpoint FILE|redis [--checkpoint-every N]]
 //!                                            [--out-segment-mb MB]
@@ -33,6 +34,10 @@
 //! visitor denied it (Segment's and Jitsu's `context.consent.categoryPreferences`,
 //! RudderStack's `context.consentManagement.deniedConsentIds`) is withheld, a dead letter of
 //! kind `consent` that keeps its message id alone.
+//!
+//! The security gate rejects, among others, the visits a sender (an IPv4 address, an IPv6
+//! /64) starts beyond `--ip-visits-per-minute N` (default 5): raise it for a shop whose
+//! visitors share addresses (offices, campuses, a mobile carrier's NAT).
 //!
 //! Inputs are read as the flow asks for them, never held whole. `--stream-only` stops after
 //! the stream stage (no models, SHAP or LSH) and streams every store to its file (with
@@ -70,7 +75,7 @@ use std::time::Instant;
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, TimeSeries};
 use websight::core::decode::Format;
 use websight::core::flow::{Flow, Ingest, Observer};
-use websight::core::gate::{DetectionScore, Outcome};
+use websight::core::gate::{DetectionScore, Gate, GateConfig, Outcome};
 use websight::core::io::EventSource;
 use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::core::summary::{Summary, SummaryTally};
@@ -119,6 +124,7 @@ pub struct Args {
     report: Option<PathBuf>,
     keep_raw: bool,
     consent_category: Option<String>,
+    gate: GateConfig,
     stream_only: bool,
     checkpoint: Option<PathBuf>,
     checkpoint_every: u64,
@@ -128,13 +134,14 @@ pub struct Args {
     dp: Option<cli::DpRelease>,
 }
 
-const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--consent-category NAME] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--out-segment-mb MB] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--consent-category NAME] [--ip-visits-per-minute N] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--out-segment-mb MB] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
     let (mut input, mut format, mut out_dir, mut json) = (None, Format::Auto, None, None);
     let (mut events_out, mut report, mut keep_raw, mut stream_only) = (None, None, false, false);
     let mut consent_category = None;
+    let mut gate = GateConfig::default();
     let (mut checkpoint, mut checkpoint_every) = (None, 10);
     let mut out_segment_mb: Option<f64> = None;
     let mut threads = std::thread::available_parallelism().map_or(1, usize::from);
@@ -154,6 +161,9 @@ fn parse_args() -> Result<Args, String> {
             "--json" => json = Some(PathBuf::from(flags.value()?)),
             "--keep-raw-dead-letters" => keep_raw = true,
             "--consent-category" => consent_category = Some(flags.value()?),
+            "--ip-visits-per-minute" => {
+                gate.ip_rate_max_visits = cli::visits_per_minute(&mut flags)?
+            }
             "--stream-only" => stream_only = true,
             "--threads" => threads = flags.parse()?,
             "--checkpoint" => checkpoint = Some(PathBuf::from(flags.value()?)),
@@ -215,6 +225,7 @@ fn parse_args() -> Result<Args, String> {
         report,
         keep_raw,
         consent_category,
+        gate,
         stream_only,
         checkpoint,
         checkpoint_every,
@@ -299,6 +310,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         traffic.source,
         traffic.catalogue,
         ingest,
+        Gate::new(args.gate.clone())?,
         &stream::TopologyOptions {
             servers: args.servers.clone(),
             out_dir: args.out_dir.clone(),

@@ -7,7 +7,7 @@ use websight::connectors::topology::{Input, Topology};
 pub use websight::connectors::topology::{Servers, StreamOutcome, TopologyOptions};
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics, Visit};
 use websight::core::flow::{Flow, Ingest, Observer};
-use websight::core::gate::{Gate, GateConfig};
+use websight::core::gate::Gate;
 use websight::core::io::EventSource;
 
 type Error = Box<dyn std::error::Error>;
@@ -30,6 +30,7 @@ pub fn run(
     source: Box<dyn EventSource + '_>,
     catalogue: ProductCatalogue,
     ingest: Ingest,
+    gate: Gate,
     options: &TopologyOptions,
     observer: &mut dyn Observer,
     visits: impl FnMut(Visit) + Send,
@@ -42,7 +43,7 @@ pub fn run(
         let topology = Topology::open(Input::Source(source), options).await?;
         let flow = Flow::new(
             ingest,
-            Gate::new(GateConfig::default())?,
+            gate,
             StreamAnalytics::new(AnalyticsConfig::default(), catalogue)?,
         );
         let mut outcome = topology.run(flow, observer).await?;

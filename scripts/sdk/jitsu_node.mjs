@@ -8,8 +8,8 @@
 //
 // Each visitor: a page view, `Product Viewed`, a login (`identify` with an e-mail, a name and
 // a phone number) and `Order Completed` with a product; the visitor's user agent and address
-// are forwarded in the context, as a shop's server does (addresses in distinct /24s: the gate
-// rate-limits an address as truncated). OUT_DIR/truth.json: sessions, visitors, orders,
+// are forwarded in the context, as a shop's server does (one provider's /24, an address each:
+// senders the gate tells apart, though they are kept as one truncated address). OUT_DIR/truth.json: sessions, visitors, orders,
 // revenue, channels, events per type, and every piece of personal data sent (for the leak
 // scan), and the events withheld for consent. Any failed call fails the script (the SDK's
 // `errorPolicy: "rethrow"`).
@@ -48,7 +48,7 @@ for (let v = 0; v < VISITORS; v++) {
     email: `jitsu${v}@example.com`,
     name: `Jitsu Visitor${v}`,
     phone: `+49 30 5555 ${2000 + v}`,
-    ip: `198.51.${100 + v}.20`,
+    ip: `198.51.100.${20 + v}`,
   };
   truth.personal.push(...Object.values(who));
   const analytics = jitsuAnalytics({

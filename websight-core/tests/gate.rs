@@ -412,6 +412,127 @@ fn blocklists_stop_listed_networks() {
     ));
 }
 
+/// Each of `n` visitors (`{prefix}-{i}`) starts a visit from `address(i)` within one minute;
+/// the rule each is stopped by, if any.
+fn visits_from(
+    gate: &mut Judge,
+    ingest: &Ingest,
+    prefix: &str,
+    n: usize,
+    address: impl Fn(usize) -> String,
+) -> Vec<Option<&'static str>> {
+    (0..n)
+        .map(|i| {
+            let raw = message(
+                "page",
+                &format!("{prefix}-m{i}"),
+                &format!("{prefix}-{i}"),
+                &format!("2026-01-01T10:00:{:02}Z", i * 2),
+                &format!(r#""userAgent":"{CHROME}","ip":"{}""#, address(i)),
+                "",
+            );
+            match judge_all(gate, ingest, &raw).remove(0) {
+                Outcome::Valid(e) => {
+                    assert_eq!(e.address_key, None, "the gate takes the sender's key");
+                    None
+                }
+                Outcome::Rejected { rule, event } => {
+                    assert_eq!(event.address_key, None, "the gate takes the sender's key");
+                    Some(rule)
+                }
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_ip_rate_counts_senders_not_the_networks_kept() {
+    let ingest = Ingest::new(privacy());
+    let mut gate = Judge::new(GateConfig::default());
+    // Five visits allowed, the other fifteen stopped.
+    let mut burst = vec![None; 5];
+    burst.resize(20, Some("ip_rate"));
+    // Twenty visitors of one provider's /24 (kept as 203.0.113.0), one address each: twenty
+    // senders, none over 5 visits a minute.
+    let neighbours = visits_from(&mut gate, &ingest, "n", 20, |i| {
+        format!("203.0.113.{}", i + 1)
+    });
+    assert_eq!(neighbours, vec![None; 20]);
+    // Twenty visits from one address, IPv4-mapped or not: the sixth and after are stopped.
+    let one = visits_from(&mut gate, &ingest, "b", 20, |i| {
+        ["198.51.100.7", "::ffff:198.51.100.7"][i % 2].to_owned()
+    });
+    assert_eq!(one, burst);
+    // IPv6: a subscriber's /64 is one sender whatever its devices pick; the /64s of one /48
+    // (kept as 2001:db8:7::) are not.
+    let devices = visits_from(&mut gate, &ingest, "d", 20, |i| {
+        format!("2001:db8:5:1::{i:x}")
+    });
+    assert_eq!(devices, burst);
+    let subscribers = visits_from(&mut gate, &ingest, "s", 20, |i| {
+        format!("2001:db8:7:{i:x}::1")
+    });
+    assert_eq!(subscribers, vec![None; 20]);
+    // Configurable: an office whose twenty visitors share one address.
+    let mut office = Judge::new(GateConfig {
+        ip_rate_max_visits: 50,
+        ..GateConfig::default()
+    });
+    let shared = visits_from(&mut office, &ingest, "o", 20, |_| "192.0.2.44".to_owned());
+    assert_eq!(shared, vec![None; 20]);
+    for bad in [(0, 60), (5, 0), (5, 86_401)] {
+        let config = GateConfig {
+            ip_rate_max_visits: bad.0,
+            ip_rate_window_seconds: bad.1,
+            ..GateConfig::default()
+        };
+        assert!(Gate::new(config).is_err(), "{bad:?}");
+    }
+}
+
+#[test]
+fn the_ip_rate_restores_its_tallies_and_starts_afresh_from_truncated_addresses() {
+    let ingest = Ingest::new(privacy());
+    let address = |_| "198.51.100.7".to_owned();
+    let mut gate = Judge::new(GateConfig::default());
+    visits_from(&mut gate, &ingest, "a", 5, address);
+    let snapshot = gate.gate.snapshot().unwrap();
+    // Restored, the sender's five visits are remembered: its sixth is stopped.
+    let mut restored = Judge::new(GateConfig::default());
+    restored.gate.restore(&snapshot).unwrap();
+    let sixth = |gate: &mut Judge| {
+        let raw = message(
+            "page",
+            "a-m5",
+            "a-5",
+            "2026-01-01T10:00:20Z",
+            &format!(r#""userAgent":"{CHROME}","ip":"198.51.100.7""#),
+            "",
+        );
+        judge_all(gate, &ingest, &raw).remove(0)
+    };
+    assert!(matches!(
+        sixth(&mut restored),
+        Outcome::Rejected {
+            rule: "ip_rate",
+            ..
+        }
+    ));
+    // An earlier version's checkpoint counted by truncated address: restored with no tallies.
+    let mut stored: serde_json::Value = serde_json::from_str(snapshot.get()).unwrap();
+    let rules = stored["rules"].as_array_mut().unwrap();
+    let ip_rate = rules.iter_mut().find(|r| r[0] == "ip_rate").unwrap();
+    let tallies = ip_rate[1].as_object_mut().unwrap();
+    assert_eq!(tallies.len(), 1, "one sender");
+    let times = tallies.values().next().unwrap().clone();
+    ip_rate[1] = serde_json::json!({ "198.51.100.0": times });
+    let old = websight_core::snapshot::Snapshot::of(&stored).unwrap();
+    let mut upgraded = Judge::new(GateConfig::default());
+    upgraded.gate.restore(&old).unwrap();
+    assert!(matches!(sixth(&mut upgraded), Outcome::Valid(_)));
+}
+
 #[test]
 fn a_retry_is_a_duplicate_for_a_day_after_arrival_whatever_its_date() {
     let ingest = Ingest::new(privacy());

@@ -139,6 +139,7 @@ pub fn session_events(
             properties,
             traits: Default::default(),
             denied_consent: Vec::new(),
+            address_key: None,
         });
     };
     let order = session.order.as_ref();

@@ -266,6 +266,7 @@ fn parse(
         properties,
         traits,
         denied_consent,
+        address_key: None,
     }))
 }
 

@@ -176,6 +176,7 @@ pub(crate) fn event() -> impl Strategy<Value = Event> {
                 properties,
                 traits,
                 denied_consent,
+                address_key: None,
             },
         )
 }

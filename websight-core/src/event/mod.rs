@@ -383,6 +383,12 @@ pub struct Event {
     /// [`crate::privacy::PrivacyConfig::consent_category`] withholds events by them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub denied_consent: Vec<CompactString>,
+    /// A keyed hash of the sender's whole address (an IPv6 address's /64), set by
+    /// [`crate::privacy`] before it truncates [`Event::ip`]: the gate's per-address rate
+    /// counts by it, so visitors who share a /24 are not one sender. The gate takes it
+    /// (nothing after the gate holds it) and it is never serialised.
+    #[serde(skip)]
+    pub address_key: Option<u64>,
 }
 
 fn is_default<T: Default + PartialEq>(value: &T) -> bool {

@@ -101,6 +101,13 @@ pub struct GateConfig {
     /// time), seconds: a redelivery within it is a duplicate whatever the message's date.
     /// A day, Segment's own look-back.
     pub dedupe_window_seconds: i64,
+    /// Visits one sender may start within [`GateConfig::ip_rate_window_seconds`] before the
+    /// `ip_rate` rule rejects the next (a sender: an IPv4 address, an IPv6 /64, counted by
+    /// [`Event::address_key`]). Raise it for a shop whose visitors share addresses — an
+    /// office, a campus, a mobile carrier's NAT.
+    pub ip_rate_max_visits: usize,
+    /// The window of `ip_rate`, seconds (1 to a day).
+    pub ip_rate_window_seconds: i64,
 }
 
 impl Default for GateConfig {
@@ -114,13 +121,16 @@ impl Default for GateConfig {
             visit_gap_seconds: 1800,
             visit_count_retention_seconds: 30 * 86_400,
             dedupe_window_seconds: 86_400,
+            ip_rate_max_visits: 5,
+            ip_rate_window_seconds: 60,
         }
     }
 }
 
 impl GateConfig {
     /// Checks the durations: a positive visit gap, a visit-count retention of at least that
-    /// gap and at most ten years, and a dedupe window of one second to a year.
+    /// gap and at most ten years, a dedupe window of one second to a year, and an IP rate of
+    /// at least one visit in a window of one second to a day.
     pub fn validate(&self) -> Result<()> {
         if self.visit_gap_seconds <= 0
             || !(self.visit_gap_seconds..=10 * 366 * 86_400)
@@ -135,6 +145,12 @@ impl GateConfig {
             return Err(crate::CoreError::parameter(
                 "gate",
                 "the dedupe window must be between one second and a year",
+            ));
+        }
+        if self.ip_rate_max_visits == 0 || !(1..=86_400).contains(&self.ip_rate_window_seconds) {
+            return Err(crate::CoreError::parameter(
+                "gate",
+                "ip_rate needs at least one visit per window and a window of one second to a day",
             ));
         }
         Ok(())
@@ -263,14 +279,9 @@ const SWEEP_ADVANCE_MINUTES: i64 = 10;
 impl Gate {
     /// A gate with the [`standard_rules`].
     pub fn new(config: GateConfig) -> Result<Self> {
-        let blocklist = Blocklist {
-            ips: config
-                .blocked_ips
-                .iter()
-                .map(|ip| crate::privacy::truncate_ip(*ip))
-                .collect(),
-        };
-        Gate::with_rules(config, standard_rules(blocklist))
+        config.validate()?;
+        let rules = standard_rules(&config);
+        Gate::with_rules(config, rules)
     }
 
     /// A gate with the given rules, applied in order.
@@ -378,8 +389,10 @@ impl Gate {
     }
 
     /// The rules and per-person bookkeeping; the caller applies the shared-state effects.
-    fn judge(&mut self, event: Box<Event>, known: bool) -> Verdict {
+    fn judge(&mut self, mut event: Box<Event>, known: bool) -> Verdict {
         self.stats.received += 1;
+        // Taken: nothing after the gate holds the sender's key.
+        let address = rules::sender(&mut event);
         let arrival = event.timestamps.received_at.unwrap_or(event.time);
         if !self
             .seen
@@ -423,6 +436,7 @@ impl Gate {
             visit_start,
             agent: &agent,
             person,
+            address,
         };
         // Every rule sees every event, so stateful rules keep complete tallies.
         let mut fired = state.rejected_by;

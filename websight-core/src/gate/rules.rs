@@ -6,6 +6,7 @@ use std::ops::Bound::Excluded;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::GateConfig;
 use super::times::Times;
 use crate::enrich::Agent;
 use crate::event::{Event, Money};
@@ -23,6 +24,20 @@ pub struct RuleContext<'a> {
     pub agent: &'a Agent,
     /// The person the event is keyed by (user id, else anonymous id; pseudonymised).
     pub person: &'a str,
+    /// The event's sender, for per-address rates: [`Event::address_key`], else (an event
+    /// that did not pass through [`crate::privacy`]) a hash of [`Event::ip`] taken the same
+    /// way, an IPv6 address by its /64. `None` without an address.
+    pub address: Option<u64>,
+}
+
+/// [`RuleContext::address`], taking the event's [`Event::address_key`].
+pub(crate) fn sender(event: &mut Event) -> Option<u64> {
+    event.address_key.take().or_else(|| {
+        event.ip.map(|ip| match ip.to_canonical() {
+            IpAddr::V4(v4) => crate::hash::hash64(&v4.octets()),
+            IpAddr::V6(v6) => crate::hash::hash64(&v6.octets()[..8]),
+        })
+    })
 }
 
 /// A security rule. Rules may keep state (rates, per-person tallies); they see every event
@@ -217,22 +232,34 @@ impl SecurityRule for SubSecondDwell {
     }
 }
 
-/// More than `max_visits` visits starting from one (truncated) IP address within `window`
-/// of event time.
+/// More than `max_visits` visits starting from one sender ([`RuleContext::address`]: an
+/// IPv4 address, an IPv6 /64) within `window` of event time.
+///
+/// Counted by the whole address, not the truncated one events keep: a /24 is a provider's
+/// block of up to 256 subscribers, so a shop's busy hour would otherwise reject the sixth
+/// visitor from it in a minute.
 #[derive(Debug)]
 pub struct IpRate {
     /// Sliding window.
     pub window: TimeDelta,
     /// Visits allowed per window.
     pub max_visits: usize,
-    starts: FastMap<IpAddr, Times>,
+    starts: FastMap<u64, Times>,
 }
 
 impl Default for IpRate {
+    /// 5 visits a minute ([`GateConfig`](super::GateConfig)'s defaults).
     fn default() -> Self {
+        IpRate::new(5, TimeDelta::seconds(60))
+    }
+}
+
+impl IpRate {
+    /// At most `max_visits` visits per sender within `window`.
+    pub fn new(max_visits: usize, window: TimeDelta) -> IpRate {
         IpRate {
-            window: TimeDelta::seconds(60),
-            max_visits: 5,
+            window,
+            max_visits,
             starts: FastMap::default(),
         }
     }
@@ -242,10 +269,24 @@ impl SecurityRule for IpRate {
     fn name(&self) -> &'static str {
         "ip_rate"
     }
-    stateful!(starts);
+    fn state(&self) -> crate::Result<Snapshot> {
+        Snapshot::of(&self.starts)
+    }
+    fn restore(&mut self, state: &Snapshot) -> crate::Result<()> {
+        self.starts = match state.parse() {
+            Ok(starts) => starts,
+            // A checkpoint from before senders were keyed holds truncated addresses, which
+            // name no sender: the tallies start afresh (a window's worth of visits).
+            Err(_) if state.parse::<FastMap<IpAddr, Times>>().is_ok() => FastMap::default(),
+            Err(e) => return Err(e),
+        };
+        Ok(())
+    }
     fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
-        let Some(ip) = e.ip else { return false };
-        let starts = self.starts.entry(ip).or_default();
+        let Some(sender) = c.address else {
+            return false;
+        };
+        let starts = self.starts.entry(sender).or_default();
         if c.visit_start {
             starts.insert(e.time);
         }
@@ -283,15 +324,25 @@ impl SecurityRule for Blocklist {
     }
 }
 
-/// The standard rule set, in order: blocklist, bot user agents, impossible figures, no user
-/// agent for a new visitor, IP rate, sub-second dwell.
-pub fn standard_rules(blocklist: Blocklist) -> Vec<Box<dyn SecurityRule>> {
+/// The standard rule set, in order: blocklist ([`GateConfig::blocked_ips`]), bot user
+/// agents, impossible figures, no user agent for a new visitor, IP rate
+/// ([`GateConfig::ip_rate_max_visits`] per [`GateConfig::ip_rate_window_seconds`]),
+/// sub-second dwell.
+pub fn standard_rules(config: &GateConfig) -> Vec<Box<dyn SecurityRule>> {
+    let blocklist = Blocklist {
+        ips: config
+            .blocked_ips
+            .iter()
+            .map(|ip| crate::privacy::truncate_ip(*ip))
+            .collect(),
+    };
+    let window = TimeDelta::seconds(config.ip_rate_window_seconds);
     vec![
         Box::new(blocklist),
         Box::new(BotUserAgent),
         Box::new(ImpossibleFigures::default()),
         Box::new(NoUserAgent),
-        Box::new(IpRate::default()),
+        Box::new(IpRate::new(config.ip_rate_max_visits, window)),
         Box::new(SubSecondDwell::default()),
     ]
 }

@@ -6,7 +6,7 @@
 //! | field | what is kept |
 //! |---|---|
 //! | `userId`, `anonymousId`, `previousId` | `p_` + 128 bits of HMAC-SHA256(key, id), hex: stable per key, not reversible without it |
-//! | `context.ip` | IPv4 truncated to /24, IPv6 to /48 (`203.0.113.77` → `203.0.113.0`) |
+//! | `context.ip` | IPv4 truncated to /24, IPv6 to /48 (`203.0.113.77` → `203.0.113.0`); the gate's per-address rate counts by a keyed 64-bit hash of the whole address (an IPv6 address's /64), [`Event::address_key`], which it takes and nothing stores |
 //! | `traits` (`identify`, `context.traits`): e-mail, name, phone, address, … | dropped; a field listed in [`PrivacyConfig::pseudonymised_traits`] is kept as a pseudonym |
 //! | page URL, path, referrer, search | query parameters whose name suggests personal data (`email`, `name`, `phone`, `address`, `token`, …) and any value that looks like an e-mail address become `(redacted)` |
 //! | properties | kept (e-commerce data; shops must not put personal data there) |
@@ -125,6 +125,8 @@ pub enum KeyOrigin {
 #[derive(Clone)]
 pub struct Privacy {
     keyed: KeyedHash,
+    /// Keys [`Event::address_key`] (derived from the pseudonym key).
+    address: siphasher::sip::SipHasher24,
     origin: KeyOrigin,
     config: PrivacyConfig,
 }
@@ -166,8 +168,11 @@ impl Privacy {
         }
         let keyed =
             KeyedHash::new(&key).map_err(|e| CoreError::parameter("privacy.key", e.to_string()))?;
+        let mut address_key = [0; 16];
+        address_key.copy_from_slice(&keyed.digest(b"websight: sender address key")[..16]);
         Ok(Privacy {
             keyed,
+            address: siphasher::sip::SipHasher24::new_with_key(&address_key),
             origin,
             config,
         })
@@ -216,7 +221,10 @@ impl Privacy {
             let digest = self.digest(raw);
             write_pseudonym(&digest, raw);
         }
-        event.ip = event.ip.map(truncate_ip);
+        if let Some(ip) = event.ip {
+            event.address_key = Some(self.address_key(ip));
+            event.ip = Some(truncate_ip(ip));
+        }
         let traits = std::mem::take(&mut event.traits);
         for (name, value) in traits {
             if self.config.pseudonymised_traits.contains(&name) {
@@ -240,6 +248,16 @@ impl Privacy {
             }
         }
         protected
+    }
+
+    /// The keyed hash of a sender's address ([`Event::address_key`]): an IPv4 address whole
+    /// (also when written IPv4-mapped), an IPv6 address by its /64 — the part a provider
+    /// assigns one subscriber, whose devices pick the rest at will.
+    pub fn address_key(&self, ip: IpAddr) -> u64 {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => self.address.hash(&v4.octets()),
+            IpAddr::V6(v6) => self.address.hash(&v6.octets()[..8]),
+        }
     }
 
     /// The configured consent category when `event`'s visitor denied it
@@ -462,6 +480,35 @@ mod tests {
         let t = |s: &str| truncate_ip(s.parse().unwrap()).to_string();
         assert_eq!(t("203.0.113.77"), "203.0.113.0");
         assert_eq!(t("2001:db8:85a3:8d3:1319:8a2e:370:7348"), "2001:db8:85a3::");
+    }
+
+    #[test]
+    fn senders_are_keyed_whole_and_never_serialised() {
+        let p = privacy();
+        let key = |s: &str| p.address_key(s.parse().unwrap());
+        assert_eq!(key("203.0.113.77"), key("::ffff:203.0.113.77"));
+        assert_ne!(key("203.0.113.77"), key("203.0.113.78"), "not by the /24");
+        assert_eq!(
+            key("2001:db8:1:2::1"),
+            key("2001:db8:1:2:aa::9"),
+            "by the /64"
+        );
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        let other = Privacy::new(PrivacyConfig {
+            key: Some("another key, long".into()),
+            ..PrivacyConfig::default()
+        })
+        .unwrap();
+        assert_ne!(
+            key("203.0.113.77"),
+            other.address_key("203.0.113.77".parse().unwrap())
+        );
+        let raw = br#"{"type":"page","anonymousId":"a","timestamp":"2026-01-01T00:00:00Z","context":{"ip":"203.0.113.77"}}"#;
+        let decoded = crate::decode::decode_segment(raw, &Default::default()).remove(0);
+        let event = p.protect(decoded.unwrap());
+        assert_eq!(event.address_key, Some(key("203.0.113.77")));
+        let json = serde_json::to_string(&*event).unwrap();
+        assert!(!json.contains(&key("203.0.113.77").to_string()), "{json}");
     }
 
     #[test]
