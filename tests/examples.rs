@@ -575,9 +575,6 @@ fn pipeline_reads_what_the_sdk_sent(name: &str, send: impl Fn(&Path) -> Command)
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The original system's session records (the seed's format) read with `--format original`:
-/// one visit per record, one person per user, exact orders and revenue, no leak of names,
-/// e-mails or IPs.
 /// `--ip-visits-per-minute`: twenty visitors start a visit within a minute from one office
 /// address and twenty from one provider's /24, an address each. By default the office's
 /// sixth and later visits are rejected (`ip_rate`) and no neighbour's; with the flag at 20,
@@ -630,6 +627,9 @@ fn pipeline_ip_rate_counts_each_sender_and_is_set_by_a_flag() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The original system's session records (the seed's format) read with `--format original`:
+/// one visit per record, one person per user, exact orders and revenue, no leak of names,
+/// e-mails or IPs.
 #[test]
 fn pipeline_reads_original_records() {
     use websight::core::model::Catalogue;

@@ -17,7 +17,8 @@
 // The traffic is unambiguous by construction: a visitor's sessions are >= 2 hours apart,
 // events inside a session <= 10 minutes apart; visitors log in mid-session (identify), later
 // sessions come from a second device (anonymous id + user id) or from the shop's server
-// (user id only): every visitor is one person.
+// (user id only): every visitor is one person. Telephone orders come from the shop's server
+// alone, without a user agent.
 
 import http from "node:http";
 import zlib from "node:zlib";
@@ -68,6 +69,35 @@ export function planShop(VISITORS) {
   const count = (type) => { truth.events[type] = (truth.events[type] ?? 0) + 1; };
   // 2026-03-02 08:00 UTC; earlier for many visitors, so none lies in the collector's future.
   const base = Date.UTC(2026, 2, 2, 8, 0, 0) - Math.max(0, VISITORS - 200) * 24 * 3600e3;
+
+  // Every tenth day a customer orders by telephone (in the afternoon, after that day's
+  // visitor): the shop's backend alone tells of it (`identify`, then `Order Completed`, by
+  // user id), with no user agent or address — it has none; the SDK names itself in
+  // `context.library`. A new person, one visit, Direct.
+  const phoneOrder = (v) => {
+    const userId = `phone-customer-${v}`;
+    const email = `phone${v}@example.com`;
+    const phone = `+49 30 5556 ${String(1000 + v)}`;
+    truth.personal.push(userId, email, phone);
+    truth.visitors += 1;
+    truth.sessions += 1;
+    truth.channels.Direct = (truth.channels.Direct ?? 0) + 1;
+    const t = base + v * 24 * 3600e3 + 14 * 3600e3;
+    const context = { locale: "de-DE" };
+    call(v, "identify", { userId, timestamp: new Date(t), context, traits: { email, phone } });
+    count("identify");
+    const [pid, pname, , price] = PRODUCTS[v % PRODUCTS.length];
+    call(v, "track", {
+      userId, event: "Order Completed", timestamp: new Date(t + 60e3), context,
+      properties: {
+        order_id: `phone-order-${v}`, revenue: Number(price), currency: "EUR",
+        products: [{ product_id: pid, name: pname, price: Number(price), quantity: 1 }],
+      },
+    });
+    count("track");
+    truth.orders += 1;
+    truth.revenue.EUR = Math.round(((truth.revenue.EUR ?? 0) + Number(price)) * 100) / 100;
+  };
 
   for (let v = 0; v < VISITORS; v++) {
     const anonymousId = `anon-${v}-${Math.floor(rand() * 1e9)}`;
@@ -146,6 +176,7 @@ export function planShop(VISITORS) {
         truth.revenue[currency] = Math.round(((truth.revenue[currency] ?? 0) + Number(revenue)) * 100) / 100;
       }
     }
+    if (v % 10 === 0) phoneOrder(v);
     }
   return { calls, truth };
 }

@@ -160,6 +160,7 @@ fn event() -> impl Strategy<Value = Event> {
                     } else {
                         Vec::new()
                     },
+                    library: None,
                     address_key: None,
                 }
             },

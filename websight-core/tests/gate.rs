@@ -412,6 +412,42 @@ fn blocklists_stop_listed_networks() {
     ));
 }
 
+#[test]
+fn a_new_visitor_without_a_user_agent_passes_only_when_an_sdk_sent_it() {
+    // A shop's backend sends a new customer's telephone order: no user agent, no address,
+    // the SDK named. A hand-made message without either is stopped.
+    let ingest = Ingest::new(privacy());
+    let mut gate = Judge::new(GateConfig::default());
+    let order = |id: &str, user: &str, context: &str| {
+        format!(
+            r#"{{"type":"track","event":"Order Completed","messageId":"{id}","userId":"{user}","timestamp":"2026-01-01T10:00:00Z","context":{{{context}}},"properties":{{"order_id":"{id}","revenue":50,"currency":"EUR"}}}}"#
+        )
+        .into_bytes()
+    };
+    let sdk = r#""library":{"name":"analytics-python","version":"2.4.0"}"#;
+    let backend = judge_all(&mut gate, &ingest, &order("o1", "customer-1", sdk)).remove(0);
+    assert!(matches!(backend, Outcome::Valid(_)), "{backend:?}");
+    let script = judge_all(&mut gate, &ingest, &order("o2", "customer-2", "")).remove(0);
+    assert!(
+        matches!(
+            script,
+            Outcome::Rejected {
+                rule: "no_user_agent",
+                ..
+            }
+        ),
+        "{script:?}"
+    );
+    // A user agent that says nothing is no better for a message no SDK made.
+    let blank = judge_all(
+        &mut gate,
+        &ingest,
+        &order("o3", "customer-3", r#""userAgent":"x""#),
+    )
+    .remove(0);
+    assert!(matches!(blank, Outcome::Rejected { .. }), "{blank:?}");
+}
+
 /// Each of `n` visitors (`{prefix}-{i}`) starts a visit from `address(i)` within one minute;
 /// the rule each is stopped by, if any.
 fn visits_from(

@@ -346,6 +346,7 @@ impl StreamAnalytics {
             traits,
             user_agent,
             denied_consent,
+            library,
             address_key,
         } = &mut *event;
         *campaign = Default::default();
@@ -359,6 +360,7 @@ impl StreamAnalytics {
         *user_agent = None;
         *denied_consent = Vec::new();
         *address_key = None;
+        *library = None;
         // A late rejected event changes no count but its own.
         let _ = self.rejected.ingest(event);
         self.counts.rejected_sessions += self.rejected.drain().len() as u64;

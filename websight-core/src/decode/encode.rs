@@ -84,6 +84,7 @@ fn has_context(e: &Event, traits: bool) -> bool {
         || !e.page.is_empty()
         || !e.campaign.is_empty()
         || !e.denied_consent.is_empty()
+        || e.library.is_some()
         || traits
 }
 
@@ -115,6 +116,10 @@ fn context(out: &mut Vec<u8>, e: &Event, traits: bool) -> io::Result<()> {
         o.value("consent", &consent)?;
     }
     o.ip("ip", e.ip);
+    if e.library.is_some() {
+        o.key("library");
+        texts(o.out, [("name", &e.library)]);
+    }
     o.option("locale", &e.locale);
     if !e.page.is_empty() {
         let p = &e.page;

@@ -139,6 +139,7 @@ pub fn session_events(
             properties,
             traits: Default::default(),
             denied_consent: Vec::new(),
+            library: None,
             address_key: None,
         });
     };

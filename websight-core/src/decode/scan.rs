@@ -13,8 +13,8 @@ use serde::de::{DeserializeOwned, IgnoredAny};
 use serde_json::{Number, Value};
 
 use super::wire::{
-    CampaignFields, Context, Field, ListOr, Message, PageFields, ProductFields, Products, Props,
-    Scalar,
+    CampaignFields, Context, Field, LibraryFields, ListOr, Message, PageFields, ProductFields,
+    Products, Props, Scalar,
 };
 
 /// Nesting beyond which the reader gives up (serde_json's own limit is 128).
@@ -389,6 +389,14 @@ impl<'a> Reader<'a> {
                     seen.first(9)?;
                     return r.by_serde_or_null(&mut c.consent_management);
                 }
+                "library" => {
+                    seen.first(10)?;
+                    return r.field(&mut c.library, |r| {
+                        let mut l = LibraryFields::default();
+                        r.scalars([("name", &mut l.name)])?;
+                        Some(l)
+                    });
+                }
                 _ => return r.skip().map(drop),
             };
             seen.first(n)?;
@@ -569,6 +577,10 @@ mod tests {
             "{\"type\":\"track\"}\n\r\t ",
             r#"{"userId":-1,"anonymousId":0.30000000000000004,"messageId":-9223372036854775808}"#,
             r#"{"event":1E+2,"name":123456789012345678901234567890,"type":-2.5e-3}"#,
+            r#"{"context":{"library":"analytics.js"}}"#,
+            r#"{"context":{"library":{"name":7,"version":"1"},"userAgent":null}}"#,
+            r#"{"context":{"library":{"name":"a","name":"b"}}}"#,
+            r#"{"context":{"library":{"name":{"x":1}}}}"#,
             r#"{"context":{"consent":{"categoryPreferences":{"Analytics":false,"Ads":true}},"consentManagement":{"deniedConsentIds":["C0002"]}}}"#,
             r#"{"context":{"consent":null,"consentManagement":[1],"traits":null}}"#,
             r#"{"context":{"consent":{"a":1},"consent":{"b":2}}}"#,
@@ -630,6 +642,8 @@ mod tests {
             "consent",
             "consentManagement",
             "categoryPreferences",
+            "library",
+            "name",
         ]);
         let leaf = prop_oneof![
             Just("null".to_owned()),

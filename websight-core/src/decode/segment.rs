@@ -222,6 +222,10 @@ fn parse(
     // An unreadable address is no reason to lose the event; it just has none.
     let ip = text(ctx.ip, "context.ip")?.and_then(|s| parse_ip(&s));
     let locale = text(ctx.locale, "context.locale")?.map(|s| cap(s, 64));
+    let library = match ctx.library {
+        Some(Field::Object(l)) => text(l.name, "context.library.name")?.map(|s| cap(s, 128)),
+        _ => None,
+    };
     let mut page = match ctx.page {
         Some(Field::Object(p)) => page_of(p)?,
         _ => Page::default(),
@@ -266,6 +270,7 @@ fn parse(
         properties,
         traits,
         denied_consent,
+        library,
         address_key: None,
     }))
 }
@@ -708,6 +713,42 @@ mod tests {
         let out = decode_segment(batch, &DecodeContext::default());
         assert_eq!(out[0].as_ref().unwrap().denied_consent, ["Analytics"]);
         assert!(out[1].as_ref().unwrap().denied_consent.is_empty());
+    }
+
+    #[test]
+    fn the_sdk_is_read_from_context_library() {
+        let library = |context: &str| {
+            let raw = format!(
+                r#"{{"type":"track","event":"Order Completed","userId":"u","timestamp":"2026-01-01T00:00:00Z","context":{context}}}"#
+            );
+            one(&raw).map(|e| e.library.clone())
+        };
+        let node = r#"{"library":{"name":"@segment/analytics-node","version":"3.1.0"}}"#;
+        assert_eq!(
+            library(node).unwrap().as_deref(),
+            Some("@segment/analytics-node")
+        );
+        // No SDK named: absent, null, a library that is no object or has no name.
+        for none in [
+            "{}",
+            r#"{"library":null}"#,
+            r#"{"library":"analytics.js"}"#,
+            r#"{"library":{"version":"1"}}"#,
+        ] {
+            assert_eq!(library(none).unwrap(), None, "{none}");
+        }
+        let long = format!(r#"{{"library":{{"name":"{}"}}}}"#, "x".repeat(500));
+        assert_eq!(library(&long).unwrap().unwrap().len(), 128, "capped");
+        let reason = library(r#"{"library":{"name":["a"]}}"#).unwrap_err().reason;
+        assert_eq!(reason.kind(), "shape", "{reason}");
+        // A batch's shared context names the SDK of all its messages.
+        let batch = br#"{"batch":[{"type":"track","event":"x","messageId":"1","userId":"u","timestamp":"2026-01-01T00:00:00Z"}],
+            "context":{"library":{"name":"analytics-python","version":"2.4.0"}}}"#;
+        let out = decode_segment(batch, &DecodeContext::default());
+        assert_eq!(
+            out[0].as_ref().unwrap().library.as_deref(),
+            Some("analytics-python")
+        );
     }
 
     #[test]

@@ -220,6 +220,16 @@ pub(super) struct Context<'a> {
     /// RudderStack's: `{"deniedConsentIds": ["C0002", …], …}`.
     #[serde(rename = "consentManagement")]
     pub consent_management: Option<Field<ConsentManagement>>,
+    #[serde(borrow)]
+    pub library: Option<Field<LibraryFields<'a>>>,
+}
+
+/// `context.library`: the SDK that made the message.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct LibraryFields<'a> {
+    #[serde(borrow)]
+    pub name: Option<Scalar<'a>>,
 }
 
 /// `context.consent`: the fields we read.
@@ -286,6 +296,7 @@ impl<'a> Context<'a> {
         or(&mut self.traits, &shared.traits);
         or(&mut self.consent, &shared.consent);
         or(&mut self.consent_management, &shared.consent_management);
+        or(&mut self.library, &shared.library);
     }
 }
 

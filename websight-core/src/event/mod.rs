@@ -383,6 +383,11 @@ pub struct Event {
     /// [`crate::privacy::PrivacyConfig::consent_category`] withholds events by them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub denied_consent: Vec<CompactString>,
+    /// `context.library.name`: the SDK that made the message (`analytics.js`,
+    /// `@segment/analytics-node`, `analytics-python`, `@jitsu/js`, …). Every SDK names
+    /// itself; server-side and mobile ones send no user agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub library: Option<CompactString>,
     /// A keyed hash of the sender's whole address (an IPv6 address's /64), set by
     /// [`crate::privacy`] before it truncates [`Event::ip`]: the gate's per-address rate
     /// counts by it, so visitors who share a /24 are not one sender. The gate takes it

@@ -75,7 +75,11 @@ macro_rules! stateful {
 }
 
 /// The original system's rule, recast for real traffic: a new visitor whose user agent is
-/// missing or says nothing (no browser, OS or device). Browsers always send one.
+/// missing or says nothing (no browser, OS or device), on a message no SDK made (no
+/// `context.library`, [`Event::library`]). Browsers always send a user agent; server-side
+/// SDKs (a shop's backend sending `Order Completed`) and mobile ones send none, but every
+/// SDK names itself — without that exception a shop tracking from its server lost every
+/// new customer's events.
 #[derive(Debug, Default)]
 pub struct NoUserAgent;
 
@@ -83,8 +87,8 @@ impl SecurityRule for NoUserAgent {
     fn name(&self) -> &'static str {
         "no_user_agent"
     }
-    fn rejects(&mut self, _: &Event, c: &RuleContext<'_>) -> bool {
-        c.new_visitor && c.agent.is_unknown()
+    fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
+        c.new_visitor && e.library.is_none() && c.agent.is_unknown()
     }
 }
 
@@ -325,8 +329,8 @@ impl SecurityRule for Blocklist {
 }
 
 /// The standard rule set, in order: blocklist ([`GateConfig::blocked_ips`]), bot user
-/// agents, impossible figures, no user agent for a new visitor, IP rate
-/// ([`GateConfig::ip_rate_max_visits`] per [`GateConfig::ip_rate_window_seconds`]),
+/// agents, impossible figures, no user agent for a new visitor (on a message no SDK made),
+/// IP rate ([`GateConfig::ip_rate_max_visits`] per [`GateConfig::ip_rate_window_seconds`]),
 /// sub-second dwell.
 pub fn standard_rules(config: &GateConfig) -> Vec<Box<dyn SecurityRule>> {
     let blocklist = Blocklist {

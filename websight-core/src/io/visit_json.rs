@@ -69,6 +69,7 @@ pub(crate) fn write_event(out: &mut Vec<u8>, e: &Event) -> std::io::Result<()> {
     if !e.denied_consent.is_empty() {
         o.value("denied_consent", &e.denied_consent)?;
     }
+    o.option("library", &e.library);
     o.close();
     Ok(())
 }
