@@ -7,6 +7,7 @@
 //!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N]
 //!     [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw]
 //!     [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N]
+//!     [--trusted-proxy ADDRESS[/BITS]]...
 //!     [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D]
 //!     [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
@@ -17,7 +18,10 @@
 //! for `@segment/analytics-node`; `new Analytics(writeKey, { dataPlaneUrl:
 //! "http://127.0.0.1:8080" })` for `@rudderstack/rudder-sdk-node`; `apiHost:
 //! "127.0.0.1:8080/v1", protocol: "http"` in the Segment.io settings of
-//! `@segment/analytics-next`) and open `http://127.0.0.1:8080/`.
+//! `@segment/analytics-next`) and open `http://127.0.0.1:8080/`. Behind a reverse proxy
+//! (TLS is its job), name it with `--trusted-proxy ADDRESS[/BITS]` (repeatable): its
+//! `X-Forwarded-For` then gives each visitor's address, for the rate limit and
+//! `context.ip`; without it every visitor would be the proxy.
 //!
 //! Every accepted request is first fsynced to the raw log `DIR/raw.jsonl` (default
 //! `websight-serve`), then answered; websight's `Flow` reads that log as it grows —
@@ -121,7 +125,7 @@ struct Args {
     gate: GateConfig,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N] [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N] [--trusted-proxy ADDRESS[/BITS]]... [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -136,6 +140,7 @@ fn parse_args() -> Result<Args, String> {
     let mut consent_category = None;
     let mut gate = GateConfig::default();
     let mut dp_every = None;
+    let mut proxies = Vec::new();
     let mut servers = cli::ServerFlags::default();
     let mut dp = cli::DpFlags::default();
     let mut flags = cli::Flags::from_env();
@@ -166,11 +171,13 @@ fn parse_args() -> Result<Args, String> {
                 collector = collector.rate(rate as f64, 2.0 * rate as f64);
             }
             "--max-request-bytes" => collector = collector.max_request_bytes(flags.parse()?),
+            "--trusted-proxy" => proxies.push(flags.parse()?),
             "--queue" => collector = collector.queue(flags.parse()?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
+    let collector = collector.trusted_proxies(proxies);
     if servers.given() && (raw_segment_mb.is_some() || keep_raw) {
         return Err(
             "--raw-segment-mb and --keep-raw are for the raw log file: with --servers the raw log is the Kafka topic, under its retention"

@@ -886,6 +886,11 @@ fn a_bad_flag_value_is_a_usage_error_naming_the_flag() {
             &["--ip-visits-per-minute", "-3"],
             "--ip-visits-per-minute \"-3\"",
         ),
+        (
+            "serve",
+            &["--trusted-proxy", "10.0.0.0/33"],
+            "--trusted-proxy \"10.0.0.0/33\": \"10.0.0.0/33\" is no address or address block",
+        ),
     ] {
         let out = example(name).args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

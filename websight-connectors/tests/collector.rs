@@ -354,6 +354,58 @@ async fn over_the_rate_is_429_with_retry_after() {
     assert_eq!(lines(&s.raw).len(), 1);
 }
 
+/// Behind a reverse proxy (here: the test itself, on 127.0.0.1): trusted, its
+/// `X-Forwarded-For` names each visitor — their own rate and `context.ip`, a forged entry
+/// left of theirs ignored; untrusted, the header is ignored.
+#[tokio::test]
+async fn a_trusted_proxy_names_the_visitor_and_an_untrusted_one_does_not() {
+    let params = |trusted: &[&str]| {
+        let proxies = trusted.iter().map(|n| n.parse().unwrap()).collect();
+        CollectorParams::default()
+            .rate(10.0, 10.0)
+            .trusted_proxies(proxies)
+    };
+    let send = |s: &Server, id: &str, forwarded: &str| {
+        let batch = json!({"batch": (0..8).map(|i| {
+            let mut m = page(&format!("{id}-{i}"));
+            m["context"].as_object_mut().unwrap().remove("ip");
+            m
+        }).collect::<Vec<_>>()});
+        client()
+            .post(format!("{}/v1/batch", s.url))
+            .header("Origin", "https://shop.example")
+            .header("X-Forwarded-For", forwarded)
+            .json(&batch)
+            .send()
+    };
+    let behind = start_with(params(&["127.0.0.0/8", "10.0.0.0/8"]), None, "proxied").await;
+    // Two visitors, 8 messages each against a rate of 10 a second: neither is throttled.
+    let a = send(&behind, "a", "1.2.3.4, 203.0.113.9, 10.0.0.5")
+        .await
+        .unwrap();
+    let b = send(&behind, "b", "198.51.100.23").await.unwrap();
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    // The first again, over its rate, now alone: 429.
+    let again = send(&behind, "a2", "203.0.113.9").await.unwrap();
+    assert_eq!(again.status(), 429);
+    let logged = lines(&behind.raw);
+    assert_eq!(logged.len(), 2);
+    assert_eq!(logged[0]["batch"][0]["context"]["ip"], "203.0.113.9");
+    assert_eq!(logged[1]["batch"][7]["context"]["ip"], "198.51.100.23");
+    // Not trusted: the proxy is the visitor, one rate for both.
+    let direct = start_with(params(&["10.0.0.0/8"]), None, "unproxied").await;
+    assert_eq!(
+        send(&direct, "a", "203.0.113.9").await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        send(&direct, "b", "198.51.100.23").await.unwrap().status(),
+        429
+    );
+    let logged = lines(&direct.raw);
+    assert_eq!(logged[0]["batch"][0]["context"]["ip"], "127.0.0.1");
+}
+
 #[tokio::test]
 async fn a_raw_log_that_cannot_keep_up_is_503_not_memory() {
     let s = start_with(

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use super::Collector;
+use super::proxy;
 use super::rawlog::AppendError;
 
 /// What an endpoint receives: a batch, or one message of a type.
@@ -245,7 +246,12 @@ pub(crate) async fn receive(
         (Endpoint::Batch, Some(Value::Array(batch))) => batch.len(),
         _ => 1,
     };
-    if let Err(wait) = collector.limiter.take(peer.ip(), messages) {
+    let sender = proxy::client(
+        peer.ip(),
+        &parts.headers,
+        collector.config.trusted_proxies(),
+    );
+    if let Err(wait) = collector.limiter.take(sender, messages) {
         stats.rate_limited.fetch_add(1, Ordering::Relaxed);
         return retry_later(
             StatusCode::TOO_MANY_REQUESTS,
@@ -254,7 +260,7 @@ pub(crate) async fn receive(
         );
     }
     let received = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let ip = from_browser(&parts.headers).then(|| peer.ip().to_string());
+    let ip = from_browser(&parts.headers).then(|| sender.to_string());
     match endpoint {
         Endpoint::Batch => {
             top.remove("writeKey");

@@ -16,7 +16,9 @@
 //! headers the browser asks for (RudderStack's SDK adds `AnonymousId` and `SentAt`). The
 //! collector stamps `receivedAt` (never trusting the client's), the endpoint's `type`, and —
 //! for a browser's request only — the visitor's address as `context.ip` (a server SDK's
-//! address is the shop's own server, which must not look like one busy visitor).
+//! address is the shop's own server, which must not look like one busy visitor). Behind a
+//! reverse proxy the address is the one `X-Forwarded-For` names, read only from the proxies
+//! named in [`CollectorParams::trusted_proxies`].
 //!
 //! **Answers.** `200 {"success": true}` once the request is durably in the raw log; `401`
 //! for a missing or wrong write key (when one is configured); `413` over
@@ -53,6 +55,7 @@
 mod board;
 mod http;
 mod limits;
+mod proxy;
 mod rawlog;
 
 use std::sync::Arc;
@@ -62,6 +65,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 pub use board::{Board, BoardUpdate};
+pub use proxy::Network;
 pub use rawlog::{AppendError, Closing, DEFAULT_SEGMENT_BYTES, FileRawLog, RawLog, RawLogSource};
 
 use crate::{ConnectorError, Result};
@@ -80,6 +84,7 @@ pub struct CollectorConfig {
     rate: f64,
     burst: f64,
     queue: usize,
+    trusted_proxies: Vec<Network>,
 }
 
 impl Default for CollectorParams {
@@ -90,6 +95,7 @@ impl Default for CollectorParams {
             rate: 100_000.0,
             burst: 200_000.0,
             queue: 4_096,
+            trusted_proxies: Vec::new(),
         })
     }
 }
@@ -117,6 +123,15 @@ impl CollectorParams {
     /// Requests that may wait for the raw log before the collector answers `503`.
     pub fn queue(mut self, requests: usize) -> Self {
         self.0.queue = requests;
+        self
+    }
+
+    /// The reverse proxies in front of the collector (a TLS terminator, a load balancer):
+    /// a request from one of them is the visitor's whose address it names in
+    /// `X-Forwarded-For` — for the per-address rate and a browser's `context.ip`. Default
+    /// none: the header is ignored, as anyone can write it.
+    pub fn trusted_proxies(mut self, proxies: Vec<Network>) -> Self {
+        self.0.trusted_proxies = proxies;
         self
     }
 
@@ -160,6 +175,10 @@ impl CollectorConfig {
     /// Requests waiting for the raw log at most.
     pub fn queue(&self) -> usize {
         self.queue
+    }
+    /// The reverse proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> &[Network] {
+        &self.trusted_proxies
     }
 }
 
