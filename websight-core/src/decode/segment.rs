@@ -223,7 +223,9 @@ fn parse(
     let ip = text(ctx.ip, "context.ip")?.and_then(|s| parse_ip(&s));
     let locale = text(ctx.locale, "context.locale")?.map(|s| cap(s, 64));
     let library = match ctx.library {
-        Some(Field::Object(l)) => text(l.name, "context.library.name")?.map(|s| cap(s, 128)),
+        Some(Field::Object(l)) => text(l.name, "context.library.name")?
+            .filter(|s| !s.is_empty())
+            .map(|s| cap(s, 128)),
         _ => None,
     };
     let mut page = match ctx.page {
@@ -734,6 +736,7 @@ mod tests {
             r#"{"library":null}"#,
             r#"{"library":"analytics.js"}"#,
             r#"{"library":{"version":"1"}}"#,
+            r#"{"library":{"name":""}}"#,
         ] {
             assert_eq!(library(none).unwrap(), None, "{none}");
         }

@@ -340,7 +340,8 @@ pub fn standard_rules(config: &GateConfig) -> Vec<Box<dyn SecurityRule>> {
             .map(|ip| crate::privacy::truncate_ip(*ip))
             .collect(),
     };
-    let window = TimeDelta::seconds(config.ip_rate_window_seconds);
+    // Clamped as `GateConfig::validate` requires: an unchecked setting must not panic here.
+    let window = TimeDelta::seconds(config.ip_rate_window_seconds.clamp(1, 86_400));
     vec![
         Box::new(blocklist),
         Box::new(BotUserAgent),
