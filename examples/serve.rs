@@ -7,7 +7,7 @@
 //!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N]
 //!     [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw]
 //!     [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N]
-//!     [--trusted-proxy ADDRESS[/BITS]]...
+//!     [--trusted-proxy ADDRESS[/BITS]]... [--asset ROUTE=FILE]...
 //!     [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D]
 //!     [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]
 //! cargo run --release --features collector,connectors --example serve -- --listen 127.0.0.1:8080
@@ -21,7 +21,11 @@
 //! `@segment/analytics-next`) and open `http://127.0.0.1:8080/`. Behind a reverse proxy
 //! (TLS is its job), name it with `--trusted-proxy ADDRESS[/BITS]` (repeatable): its
 //! `X-Forwarded-For` then gives each visitor's address, for the rate limit and
-//! `context.ip`; without it every visitor would be the proxy.
+//! `context.ip`; without it every visitor would be the proxy. `--asset ROUTE=FILE`
+//! (repeatable) serves a file at ROUTE: a snippet that must come from the collector's own
+//! origin, as Jitsu's script tag does (`--asset
+//! /p.js=node_modules/@jitsu/js/dist/web/p.js.txt`, then `<script async
+//! src="https://HOST/p.js" data-write-key="KEY">`).
 //!
 //! Every accepted request is first fsynced to the raw log `DIR/raw.jsonl` (default
 //! `websight-serve`), then answered; websight's `Flow` reads that log as it grows —
@@ -125,7 +129,7 @@ struct Args {
     gate: GateConfig,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N] [--trusted-proxy ADDRESS[/BITS]]... [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N] [--trusted-proxy ADDRESS[/BITS]]... [--asset ROUTE=FILE]... [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -172,6 +176,14 @@ fn parse_args() -> Result<Args, String> {
             }
             "--max-request-bytes" => collector = collector.max_request_bytes(flags.parse()?),
             "--trusted-proxy" => proxies.push(flags.parse()?),
+            "--asset" => {
+                let given = flags.value()?;
+                let (route, file) = given
+                    .split_once('=')
+                    .ok_or(format!("--asset {given:?}: ROUTE=FILE, e.g. /p.js=p.js"))?;
+                let body = std::fs::read(file).map_err(|e| format!("--asset {file:?}: {e}"))?;
+                collector = collector.asset(route, body);
+            }
             "--queue" => collector = collector.queue(flags.parse()?),
             "-h" | "--help" => return Err(USAGE.into()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),

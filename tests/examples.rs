@@ -891,6 +891,11 @@ fn a_bad_flag_value_is_a_usage_error_naming_the_flag() {
             &["--trusted-proxy", "10.0.0.0/33"],
             "--trusted-proxy \"10.0.0.0/33\": \"10.0.0.0/33\" is no address or address block",
         ),
+        (
+            "serve",
+            &["--asset", "p.js"],
+            "--asset \"p.js\": ROUTE=FILE",
+        ),
     ] {
         let out = example(name).args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);

@@ -592,6 +592,55 @@ fn rudderstack_analytics_js_in_chromium_sends_through_both_transports() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Jitsu's script tag, as most Jitsu sites load it, in headless Chromium: the shop's page
+/// (another origin) loads the real `p.js` of `@jitsu/js` from `serve` (`--asset`), which
+/// then sends to the host it came from — the page view it sends on load and three calls
+/// queued in `jitsuQ`, each preflighted for its `X-Write-Key` header. Counted exactly; no
+/// e-mail or name anywhere.
+#[test]
+fn jitsu_script_tag_in_chromium_loads_p_js_from_serve_and_sends_to_it() {
+    let Some(sdk) = node_sdk() else { return };
+    let Some(browser) = chromium() else { return };
+    let dir = temp("jitsu-browser");
+    let key = "websight-test:jitsu-secret";
+    let p_js = sdk.join("node_modules/@jitsu/js/dist/web/p.js.txt");
+    let asset = format!("/p.js={}", p_js.display());
+    let served = Served::start_keyed(&dir, free_port(), key, &["--asset", &asset]);
+    let out = run_ok(
+        Command::new("node")
+            .arg(sdk.join("jitsu_browser.mjs"))
+            .args([&served.url(), key, dir.to_str().unwrap()])
+            .env("WEBSIGHT_CHROMIUM", &browser),
+    );
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["errors"], Value::Array(vec![]), "{seen}");
+    assert_eq!(seen["failed"], Value::Array(vec![]), "{seen}");
+    let answers = seen["answers"].as_array().unwrap();
+    let script = serde_json::json!({"method": "GET", "path": "/p.js", "status": 200});
+    assert!(answers.contains(&script), "{seen}");
+    let posts: Vec<&Value> = answers.iter().filter(|a| a["method"] == "POST").collect();
+    assert_eq!(posts.len(), 4, "{seen}");
+    for post in posts {
+        assert_eq!(post["status"], 200, "{seen}");
+        assert!(
+            post["path"].as_str().unwrap().starts_with("/api/s/"),
+            "{seen}"
+        );
+    }
+    served.wait_for_inputs(4);
+    let summary = served.stop();
+    let events = serde_json::json!({"identify": 1, "page": 1, "track": 2});
+    assert_eq!(summary["events"], events, "{summary}");
+    assert_eq!(summary["sessions"], 1, "{summary}");
+    assert_eq!(summary["visitors"], 1, "{summary}");
+    assert_eq!(summary["orders"], 1, "{summary}");
+    assert_eq!(summary["revenue"]["EUR"].as_f64(), Some(179.0), "{summary}");
+    assert_eq!(summary["dead_letters"], 0, "{summary}");
+    assert_eq!(summary["conserved"], true, "{summary}");
+    assert_nothing_personal(&dir, &seen);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `pipeline` and `serve` read the server flags alike: the ones that name servers go with
 /// `--servers` (a usage error, exit 2, without it); `serve --servers` needs the `--prefix`
 /// naming its deployment (a restart must find its state), and `--search` only goes with

@@ -13,7 +13,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { VISITOR_AGENT, launch } from "./browser.mjs";
 
 const [collector, writeKey, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -45,17 +45,9 @@ const analytics = AnalyticsBrowser.load(
 })().catch((e) => document.body.setAttribute("data-error", String(e)));
 </script></body></html>`;
 
-const browser = await chromium.launch({
-  executablePath: process.env.WEBSIGHT_CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const errors = [];
-// A visitor's browser, not "HeadlessChrome" (which the gate rightly rejects as a bot).
-const context = await browser.newContext({
-  viewport: { width: 1280, height: 2400 },
-  userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
-});
+const context = await browser.newContext({ viewport: { width: 1280, height: 2400 }, userAgent: VISITOR_AGENT });
 // The shop (served on localhost here) may reach the collector on the loopback address, as a
 // shop's visitors reach a collector on the shop's own domain.
 await context.grantPermissions(["local-network-access"]).catch((e) => errors.push(`permission: ${e.message}`));

@@ -19,7 +19,7 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launch, newVisitor, until } from "./browser.mjs";
 
 const [collector, writeKey, outDir] = process.argv.slice(2);
 if (!outDir) {
@@ -86,39 +86,11 @@ const server = http.createServer((req, res) => {
 await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
 const shopOrigin = `http://localhost:${server.address().port}`;
 
-const browser = await chromium.launch({
-  executablePath: process.env.WEBSIGHT_CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launch();
 const errors = [];
 const transports = {};
 for (const transport of ["xhr", "beacon"]) {
-  // A visitor's browser, not "HeadlessChrome" (which the gate rightly rejects as a bot).
-  const context = await browser.newContext({
-    userAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
-  });
-  await context.grantPermissions(["local-network-access"]).catch((e) => errors.push(`permission: ${e.message}`));
-  // Nothing is intercepted (an intercepted request's CORS preflight is answered by
-  // Playwright, not by the collector): the shop is a real server, and any request to
-  // neither it nor the collector is reported.
-  context.on("request", (request) => {
-    const { origin } = new URL(request.url());
-    if (origin !== shopOrigin && origin !== new URL(collector).origin) errors.push(`left the machine: ${request.url()}`);
-  });
-  const answers = [];
-  const failed = [];
-  const toCollector = (request) => request.url().startsWith(collector);
-  context.on("response", (response) => {
-    const request = response.request();
-    if (toCollector(request)) {
-      const url = new URL(request.url());
-      answers.push({ method: request.method(), path: url.pathname, status: response.status() });
-    }
-  });
-  context.on("requestfailed", (request) => {
-    if (toCollector(request)) failed.push({ path: new URL(request.url()).pathname, error: request.failure()?.errorText });
-  });
+  const { context, answers, failed } = await newVisitor(browser, { shopOrigin, collector, errors });
   const page = await context.newPage();
   page.on("pageerror", (e) => errors.push(`${transport}: ${e.message}`));
   page.on("console", (m) => { if (m.type() === "error") errors.push(`${transport} console: ${m.text()}`); });
@@ -127,9 +99,7 @@ for (const transport of ["xhr", "beacon"]) {
     .catch((e) => errors.push(`${transport}: ${e.message}`));
   // Every event answered (or failed), then the page closed: the beacon queue's last flush.
   const posted = () => answers.filter((a) => a.method === "POST");
-  const started = Date.now();
-  const done = transport === "xhr" ? () => posted().length + failed.length >= 4 : () => posted().length + failed.length >= 1;
-  while (!done() && Date.now() - started < 20000) await new Promise((ok) => setTimeout(ok, 50));
+  await until(() => posted().length + failed.length >= (transport === "xhr" ? 4 : 1));
   await page.close({ runBeforeUnload: true });
   await new Promise((ok) => setTimeout(ok, 300));
   await context.close();

@@ -406,6 +406,45 @@ async fn a_trusted_proxy_names_the_visitor_and_an_untrusted_one_does_not() {
     assert_eq!(logged[0]["batch"][0]["context"]["ip"], "127.0.0.1");
 }
 
+/// Files given as assets are served at their routes, typed by extension; routes that would
+/// shadow the API, or are no plain path, are refused.
+#[tokio::test]
+async fn assets_are_served_at_their_routes() {
+    let params = CollectorParams::default()
+        .asset("/p.js", b"console.log(1)".to_vec())
+        .asset("/snippets/tag.v2.json", b"{}".to_vec());
+    let s = start_with(params, None, "assets").await;
+    let get = |path: &str| client().get(format!("{}{path}", s.url)).send();
+    let script = get("/p.js").await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert_eq!(
+        script.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    assert_eq!(script.headers()["cache-control"], "public, max-age=300");
+    assert_eq!(script.text().await.unwrap(), "console.log(1)");
+    let json = get("/snippets/tag.v2.json").await.unwrap();
+    assert_eq!(json.headers()["content-type"], "application/json");
+    assert_eq!(get("/q.js").await.unwrap().status(), 404);
+    for route in [
+        "/",
+        "p.js",
+        "/v1/batch",
+        "/api/stats",
+        "/beacon/x",
+        "/{x}",
+        "/a b",
+        "/*",
+    ] {
+        let params = CollectorParams::default().asset(route, Vec::new());
+        assert!(params.check().is_err(), "{route}");
+    }
+    let twice = CollectorParams::default()
+        .asset("/p.js", Vec::new())
+        .asset("/p.js", Vec::new());
+    assert!(twice.check().is_err());
+}
+
 #[tokio::test]
 async fn a_raw_log_that_cannot_keep_up_is_503_not_memory() {
     let s = start_with(

@@ -62,6 +62,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::routing::{get, post};
 
 pub use board::{Board, BoardUpdate};
@@ -85,6 +86,7 @@ pub struct CollectorConfig {
     burst: f64,
     queue: usize,
     trusted_proxies: Vec<Network>,
+    assets: Vec<(String, Bytes)>,
 }
 
 impl Default for CollectorParams {
@@ -96,6 +98,7 @@ impl Default for CollectorParams {
             burst: 200_000.0,
             queue: 4_096,
             trusted_proxies: Vec::new(),
+            assets: Vec::new(),
         })
     }
 }
@@ -135,6 +138,15 @@ impl CollectorParams {
         self
     }
 
+    /// A file the collector serves at `route` (`GET`): a tracking snippet that must come
+    /// from the collector's own origin — Jitsu's `<script src="https://HOST/p.js">` sends to
+    /// the host it was loaded from. The type follows the route's extension (`.js`, `.json`,
+    /// `.html`, `.css`, `.txt`; else bytes).
+    pub fn asset(mut self, route: impl Into<String>, body: impl Into<Bytes>) -> Self {
+        self.0.assets.push((route.into(), body.into()));
+        self
+    }
+
     /// The settings, if they make sense.
     pub fn check(self) -> Result<CollectorConfig> {
         let c = self.0;
@@ -154,6 +166,22 @@ impl CollectorParams {
         }
         if c.write_key.as_deref() == Some("") {
             return bad("an empty write key would accept anyone: leave it unset instead");
+        }
+        for (n, (route, _)) in c.assets.iter().enumerate() {
+            let plain = route.len() > 1
+                && route.len() <= 256
+                && route.starts_with('/')
+                && route
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"/._-~".contains(&b));
+            let taken = ["/api/", "/v1/", "/beacon/"]
+                .iter()
+                .any(|p| route.starts_with(p));
+            if !plain || taken || c.assets[..n].iter().any(|(r, _)| r == route) {
+                return bad(&format!(
+                    "asset route {route:?}: a path of letters, digits and / . _ - ~ (not /, not under /api/, /v1/ or /beacon/, each once)"
+                ));
+            }
         }
         Ok(c)
     }
@@ -179,6 +207,10 @@ impl CollectorConfig {
     /// The reverse proxies whose `X-Forwarded-For` is believed.
     pub fn trusted_proxies(&self) -> &[Network] {
         &self.trusted_proxies
+    }
+    /// The files served, by route.
+    pub fn assets(&self) -> &[(String, Bytes)] {
+        &self.assets
     }
 }
 
@@ -258,13 +290,19 @@ impl Collector {
                 .route(&format!("/api/s/{kind}"), single(kind))
                 .route(&format!("/api/s/s2s/{kind}"), single(kind));
         }
+        let assets = self.config.assets().to_vec();
         let api = api.with_state(self);
-        let board_routes = Router::new()
+        let mut board_routes = Router::new()
             .route("/", get(board::page))
             .route("/api/stats", get(board::stats))
             .route("/api/dashboard", get(board::dashboard))
             .route("/api/events", get(board::events))
             .with_state(board);
+        for (route, body) in assets {
+            let kind = http::content_type(&route);
+            let serve = move || std::future::ready(http::asset(kind, body.clone()));
+            board_routes = board_routes.route(&route, get(serve));
+        }
         api.merge(board_routes)
             .layer(axum::middleware::from_fn(http::cors))
     }
