@@ -195,6 +195,38 @@ fn assert_matches_truth(summary: &Value, truth: &Value) {
     assert_eq!(summary["conserved"], true, "{summary}");
 }
 
+/// Runs the headless-Chromium driver `script` of `scripts/sdk` against `served` with the
+/// write key `key`, its output in `out`: what it saw (it must have seen no error).
+fn drive_chromium(
+    sdk: &Path,
+    browser: &Path,
+    script: &str,
+    served: &Served,
+    key: &str,
+    out: &Path,
+) -> Value {
+    let run = run_ok(
+        Command::new("node")
+            .arg(sdk.join(script))
+            .args([&served.url(), key, out.to_str().unwrap()])
+            .env("WEBSIGHT_CHROMIUM", browser),
+    );
+    let seen: Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(seen["errors"], Value::Array(vec![]), "{seen}");
+    seen
+}
+
+/// The `POST`s among a driver's record of what the collector answered (`{answers, failed}`):
+/// none may have failed and each must be answered 200 (`seen`: the whole record, for the
+/// message).
+fn answered_posts<'a>(sent: &'a Value, seen: &Value) -> Vec<&'a Value> {
+    assert_eq!(sent["failed"], Value::Array(vec![]), "{seen}");
+    let answers = sent["answers"].as_array().unwrap();
+    let posts: Vec<&Value> = answers.iter().filter(|a| a["method"] == "POST").collect();
+    assert!(posts.iter().all(|a| a["status"] == 200), "{seen}");
+    posts
+}
+
 fn temp(name: &str) -> PathBuf {
     scratch_dir(&format!("serve-{name}"))
 }
@@ -515,14 +547,7 @@ fn live_dashboard_follows_analytics_next_in_chromium() {
     let dir = temp("browser");
     let served = Served::start(&dir, free_port(), &[]);
     let artefacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artefacts");
-    let out = run_ok(
-        Command::new("node")
-            .arg(sdk.join("browser_live.mjs"))
-            .args([&served.url(), KEY, artefacts.to_str().unwrap()])
-            .env("WEBSIGHT_CHROMIUM", &browser),
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(seen["errors"], Value::Array(vec![]), "{seen}");
+    let seen = drive_chromium(&sdk, &browser, "browser_live.mjs", &served, KEY, &artefacts);
     assert!(seen["shop_error"].is_null(), "{seen}");
     let (before, after) = (&seen["before"], &seen["after"]);
     assert_eq!(before["visitors_now"], "0", "{seen}");
@@ -554,40 +579,25 @@ fn rudderstack_analytics_js_in_chromium_sends_through_both_transports() {
     let Some(browser) = chromium() else { return };
     let dir = temp("rudderstack-browser");
     let served = Served::start(&dir, free_port(), &[]);
-    let out = run_ok(
-        Command::new("node")
-            .arg(sdk.join("rudderstack_browser.mjs"))
-            .args([&served.url(), KEY, dir.to_str().unwrap()])
-            .env("WEBSIGHT_CHROMIUM", &browser),
+    let seen = drive_chromium(
+        &sdk,
+        &browser,
+        "rudderstack_browser.mjs",
+        &served,
+        KEY,
+        &dir,
     );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(seen["errors"], Value::Array(vec![]), "{seen}");
     for (transport, requests) in [("xhr", 4), ("beacon", 1)] {
-        let sent = &seen["transports"][transport];
-        assert_eq!(sent["failed"], Value::Array(vec![]), "{transport}: {seen}");
-        let answers = sent["answers"].as_array().unwrap();
-        let posts: Vec<&Value> = answers.iter().filter(|a| a["method"] == "POST").collect();
+        let posts = answered_posts(&seen["transports"][transport], &seen);
         assert!(posts.len() >= requests, "{transport}: {seen}");
-        assert!(
-            posts.iter().all(|a| a["status"] == 200),
-            "{transport}: {seen}"
-        );
     }
     served.wait_for_inputs(8);
-    let summary = served.stop();
-    let events = serde_json::json!({"identify": 2, "page": 2, "track": 4});
-    assert_eq!(summary["events"], events, "{summary}");
     // One visit each (RudderStack sends its own session id in `context.sessionId`).
-    assert_eq!(summary["sessions"], 2, "{summary}");
-    assert_eq!(summary["visitors"], 2, "{summary}");
-    assert_eq!(summary["orders"], 2, "{summary}");
-    assert_eq!(
-        summary["revenue"]["EUR"].as_f64(),
-        Some(1999.6),
-        "{summary}"
-    );
-    assert_eq!(summary["dead_letters"], 0, "{summary}");
-    assert_eq!(summary["conserved"], true, "{summary}");
+    let truth = serde_json::json!({
+        "sessions": 2, "visitors": 2, "orders": 2, "revenue": {"EUR": 1999.6},
+        "channels": {"Direct": 2}, "events": {"identify": 2, "page": 2, "track": 4},
+    });
+    assert_matches_truth(&served.stop(), &truth);
     assert_nothing_personal(&dir, &seen);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -606,37 +616,26 @@ fn jitsu_script_tag_in_chromium_loads_p_js_from_serve_and_sends_to_it() {
     let p_js = sdk.join("node_modules/@jitsu/js/dist/web/p.js.txt");
     let asset = format!("/p.js={}", p_js.display());
     let served = Served::start_keyed(&dir, free_port(), key, &["--asset", &asset]);
-    let out = run_ok(
-        Command::new("node")
-            .arg(sdk.join("jitsu_browser.mjs"))
-            .args([&served.url(), key, dir.to_str().unwrap()])
-            .env("WEBSIGHT_CHROMIUM", &browser),
-    );
-    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(seen["errors"], Value::Array(vec![]), "{seen}");
-    assert_eq!(seen["failed"], Value::Array(vec![]), "{seen}");
-    let answers = seen["answers"].as_array().unwrap();
+    let seen = drive_chromium(&sdk, &browser, "jitsu_browser.mjs", &served, key, &dir);
     let script = serde_json::json!({"method": "GET", "path": "/p.js", "status": 200});
-    assert!(answers.contains(&script), "{seen}");
-    let posts: Vec<&Value> = answers.iter().filter(|a| a["method"] == "POST").collect();
+    assert!(
+        seen["answers"].as_array().unwrap().contains(&script),
+        "{seen}"
+    );
+    let posts = answered_posts(&seen, &seen);
     assert_eq!(posts.len(), 4, "{seen}");
     for post in posts {
-        assert_eq!(post["status"], 200, "{seen}");
         assert!(
             post["path"].as_str().unwrap().starts_with("/api/s/"),
             "{seen}"
         );
     }
     served.wait_for_inputs(4);
-    let summary = served.stop();
-    let events = serde_json::json!({"identify": 1, "page": 1, "track": 2});
-    assert_eq!(summary["events"], events, "{summary}");
-    assert_eq!(summary["sessions"], 1, "{summary}");
-    assert_eq!(summary["visitors"], 1, "{summary}");
-    assert_eq!(summary["orders"], 1, "{summary}");
-    assert_eq!(summary["revenue"]["EUR"].as_f64(), Some(179.0), "{summary}");
-    assert_eq!(summary["dead_letters"], 0, "{summary}");
-    assert_eq!(summary["conserved"], true, "{summary}");
+    let truth = serde_json::json!({
+        "sessions": 1, "visitors": 1, "orders": 1, "revenue": {"EUR": 179.0},
+        "channels": {"Direct": 1}, "events": {"identify": 1, "page": 1, "track": 2},
+    });
+    assert_matches_truth(&served.stop(), &truth);
     assert_nothing_personal(&dir, &seen);
     let _ = std::fs::remove_dir_all(&dir);
 }

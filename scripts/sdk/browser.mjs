@@ -4,7 +4,20 @@
 // request, CORS preflights included) a visitor's context watched for what reaches the
 // collector.
 
+import fs from "node:fs";
 import { chromium } from "playwright-core";
+
+// The drivers' command line, `SCRIPT COLLECTOR_URL WRITE_KEY OUT_DIR`: OUT_DIR made, or the
+// usage printed and exit 2.
+export function driverArgs(script) {
+  const [collector, writeKey, outDir] = process.argv.slice(2);
+  if (!outDir) {
+    console.error(`usage: ${script} COLLECTOR_URL WRITE_KEY OUT_DIR`);
+    process.exit(2);
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  return { collector, writeKey, outDir };
+}
 
 // A visitor's browser, not "HeadlessChrome" (which the gate rightly rejects as a bot).
 export const VISITOR_AGENT =

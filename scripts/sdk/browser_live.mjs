@@ -13,14 +13,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { VISITOR_AGENT, launch } from "./browser.mjs";
+import { VISITOR_AGENT, driverArgs, launch } from "./browser.mjs";
 
-const [collector, writeKey, outDir] = process.argv.slice(2);
-if (!outDir) {
-  console.error("usage: browser_live.mjs COLLECTOR_URL WRITE_KEY OUT_DIR");
-  process.exit(2);
-}
-fs.mkdirSync(outDir, { recursive: true });
+const { collector, writeKey, outDir } = driverArgs("browser_live.mjs");
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bundles = path.join(here, "node_modules/@segment/analytics-next/dist/umd");
 const apiHost = `${new URL(collector).host}/v1`;

@@ -14,14 +14,9 @@
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { launch, newVisitor, until } from "./browser.mjs";
+import { driverArgs, launch, newVisitor, until } from "./browser.mjs";
 
-const [collector, writeKey, outDir] = process.argv.slice(2);
-if (!outDir) {
-  console.error("usage: jitsu_browser.mjs COLLECTOR_URL WRITE_KEY OUT_DIR");
-  process.exit(2);
-}
-fs.mkdirSync(outDir, { recursive: true });
+const { collector, writeKey, outDir } = driverArgs("jitsu_browser.mjs");
 
 const who = { email: "jitsu-tag@example.com", name: "Jitsu Tag Visitor", userId: "jitsu-tag-customer" };
 

@@ -19,14 +19,9 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { launch, newVisitor, until } from "./browser.mjs";
+import { driverArgs, launch, newVisitor, until } from "./browser.mjs";
 
-const [collector, writeKey, outDir] = process.argv.slice(2);
-if (!outDir) {
-  console.error("usage: rudderstack_browser.mjs COLLECTOR_URL WRITE_KEY OUT_DIR");
-  process.exit(2);
-}
-fs.mkdirSync(outDir, { recursive: true });
+const { collector, writeKey, outDir } = driverArgs("rudderstack_browser.mjs");
 const here = path.dirname(fileURLToPath(import.meta.url));
 const bundle = path.join(here, "node_modules/@rudderstack/analytics-js/dist/npm/modern/bundled/umd/index.js");
 

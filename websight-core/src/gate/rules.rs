@@ -33,9 +33,9 @@ pub struct RuleContext<'a> {
 /// [`RuleContext::address`], taking the event's [`Event::address_key`].
 pub(crate) fn sender(event: &mut Event) -> Option<u64> {
     event.address_key.take().or_else(|| {
-        event.ip.map(|ip| match ip.to_canonical() {
-            IpAddr::V4(v4) => crate::hash::hash64(&v4.octets()),
-            IpAddr::V6(v6) => crate::hash::hash64(&v6.octets()[..8]),
+        event.ip.map(|ip| {
+            let (bytes, n) = crate::privacy::sender_bytes(ip);
+            crate::hash::hash64(&bytes[..n])
         })
     })
 }
@@ -340,7 +340,8 @@ pub fn standard_rules(config: &GateConfig) -> Vec<Box<dyn SecurityRule>> {
             .map(|ip| crate::privacy::truncate_ip(*ip))
             .collect(),
     };
-    // Clamped as `GateConfig::validate` requires: an unchecked setting must not panic here.
+    // Clamped as `GateConfig::validate` requires (which `Gate::with_rules` checks after):
+    // an unchecked setting must not panic here.
     let window = TimeDelta::seconds(config.ip_rate_window_seconds.clamp(1, 86_400));
     vec![
         Box::new(blocklist),

@@ -251,13 +251,10 @@ impl Privacy {
     }
 
     /// The keyed hash of a sender's address ([`Event::address_key`]): an IPv4 address whole
-    /// (also when written IPv4-mapped), an IPv6 address by its /64 — the part a provider
-    /// assigns one subscriber, whose devices pick the rest at will.
+    /// (also when written IPv4-mapped), an IPv6 address by its /64.
     pub fn address_key(&self, ip: IpAddr) -> u64 {
-        match ip.to_canonical() {
-            IpAddr::V4(v4) => self.address.hash(&v4.octets()),
-            IpAddr::V6(v6) => self.address.hash(&v6.octets()[..8]),
-        }
+        let (bytes, n) = sender_bytes(ip);
+        self.address.hash(&bytes[..n])
     }
 
     /// The configured consent category when `event`'s visitor denied it
@@ -353,6 +350,24 @@ pub fn truncate_ip(ip: IpAddr) -> IpAddr {
         IpAddr::V6(v6) => {
             let s = v6.segments();
             IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], 0, 0, 0, 0, 0))
+        }
+    }
+}
+
+/// The part of an address that names one sender, in its first `n` bytes: an IPv4 address
+/// whole (also when written IPv4-mapped), an IPv6 address by its /64 — the part a provider
+/// assigns one subscriber, whose devices pick the rest at will. Four bytes or eight, so the
+/// two families never share a key.
+pub(crate) fn sender_bytes(ip: IpAddr) -> ([u8; 8], usize) {
+    let mut bytes = [0; 8];
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => {
+            bytes[..4].copy_from_slice(&v4.octets());
+            (bytes, 4)
+        }
+        IpAddr::V6(v6) => {
+            bytes.copy_from_slice(&v6.octets()[..8]);
+            (bytes, 8)
         }
     }
 }
