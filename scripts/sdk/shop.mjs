@@ -15,7 +15,8 @@
 // (a pause after each visitor, default 0) shape the sending.
 //
 // The traffic is unambiguous by construction: a visitor's sessions are >= 2 hours apart,
-// events inside a session <= 10 minutes apart; visitors log in mid-session (identify), later
+// events inside a session <= 10 minutes apart (some visits start as a single-page shop's
+// do: the landing reported twice, a second page 1.5 s later — a human, not a scraper); visitors log in mid-session (identify), later
 // sessions come from a second device (anonymous id + user id) or from the shop's server
 // (user id only): every visitor is one person. Telephone orders come from the shop's server
 // alone, without a user agent.
@@ -134,6 +135,19 @@ export function planShop(VISITORS) {
         context: { ...context, page: { url: landing, path: "/", referrer: referrer ?? "", search: query } },
       });
       count("page");
+      if ((v + s) % 4 === 2) {
+        // A single-page shop: its router reports the landing again, 40 ms after the
+        // snippet's page view, and the visitor opens a category 1.5 s later.
+        call(v, "page", { ...calls[calls.length - 1].message, timestamp: new Date(t + 40) });
+        const sofas = `${SHOP}/sofas`;
+        call(v, "page", {
+          ...ids, name: "Sofas", timestamp: new Date(t + 1500),
+          properties: { url: sofas, path: "/sofas", referrer: landing, title: "Sofas" },
+          context: { ...context, page: { url: sofas, path: "/sofas", referrer: landing } },
+        });
+        count("page");
+        count("page");
+      }
       const [pid, pname, category, price] = PRODUCTS[(v + s) % PRODUCTS.length];
       call(v, "track", {
         ...ids, event: "Product Viewed", timestamp: step(), context,

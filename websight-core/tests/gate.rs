@@ -555,6 +555,107 @@ fn the_ip_rate_restores_its_tallies_and_starts_afresh_from_truncated_addresses()
     assert_eq!(sixth(&mut upgraded), None);
 }
 
+/// One visitor's `steps` from 10:00 — at a number of seconds, a view of a path (`/…`) or a
+/// track event by name — the rule each is stopped by, if any.
+fn steps_of(
+    gate: &mut Judge,
+    ingest: &Ingest,
+    anon: &str,
+    steps: &[(f64, &str)],
+) -> Vec<Option<&'static str>> {
+    let start = chrono::DateTime::from_timestamp(1_767_261_600, 0).unwrap();
+    let context = format!(r#""userAgent":"{CHROME}","ip":"203.0.113.50""#);
+    steps
+        .iter()
+        .map(|(seconds, what)| {
+            let at = start + chrono::TimeDelta::milliseconds((seconds * 1000.0) as i64);
+            let at = at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let id = format!("{anon}-{seconds}");
+            let raw = match what.strip_prefix('/') {
+                Some(_) => message(
+                    "page",
+                    &id,
+                    anon,
+                    &at,
+                    &context,
+                    &format!(r#","properties":{{"path":"{what}"}}"#),
+                ),
+                None => message(
+                    "track",
+                    &id,
+                    anon,
+                    &at,
+                    &context,
+                    &format!(r#","event":"{what}""#),
+                ),
+            };
+            match judge_all(gate, ingest, &raw).remove(0) {
+                Outcome::Valid(_) => None,
+                Outcome::Rejected { rule, .. } => Some(rule),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn a_fast_start_loses_one_page_not_the_visit_and_a_scraper_stays_stopped() {
+    let ingest = Ingest::new(privacy());
+    let mut gate = Judge::new(GateConfig::default());
+    // The landing reported twice (the snippet's page view and a single-page router's), two
+    // quick clicks through the menu, then reading, the cart and an order: the third page is
+    // skimmed, the visit is not (it was lost whole, order included, when the verdict stuck).
+    let human = [
+        (0.0, "/"),
+        (0.04, "/"),
+        (0.9, "/sofas"),
+        (1.8, "/sofas/oslo"),
+        (40.0, "Product Added"),
+        (95.0, "Order Completed"),
+        (130.0, "/thanks"),
+    ];
+    let skimmed = Some("sub_second_dwell");
+    let expected = [None, None, None, skimmed, None, None, None];
+    assert_eq!(steps_of(&mut gate, &ingest, "fast", &human), expected);
+    // From a checkpoint taken mid-visit the same — one of before, without the page last
+    // counted, too.
+    let mut first = Judge::new(GateConfig::default());
+    steps_of(&mut first, &ingest, "resumed", &human[..3]);
+    let snapshot = first.gate.snapshot().unwrap();
+    let mut stored: serde_json::Value = serde_json::from_str(snapshot.get()).unwrap();
+    let rules = stored["rules"].as_array_mut().unwrap();
+    let dwell = rules
+        .iter_mut()
+        .find(|r| r[0] == "sub_second_dwell")
+        .unwrap();
+    for pages in dwell[1].as_object_mut().unwrap().values_mut() {
+        let pages = pages.as_object_mut().unwrap();
+        assert!(pages.remove("page").is_some() && pages.remove("viewed").is_some());
+    }
+    let old = websight_core::snapshot::Snapshot::of(&stored).unwrap();
+    for snapshot in [snapshot, old] {
+        let mut restored = Judge::new(GateConfig::default());
+        restored.gate.restore(&snapshot).unwrap();
+        let rest = steps_of(&mut restored, &ingest, "resumed", &human[3..]);
+        assert_eq!(rest, expected[3..]);
+    }
+    // A scraper: a product page every 0.4 s, a click on each: stopped from its third page,
+    // clicks included, for as long as it keeps the pace.
+    let scraper: Vec<(f64, String)> = (0..20)
+        .flat_map(|i| {
+            let t = f64::from(i) * 0.4;
+            [
+                (t, format!("/products/{i}")),
+                (t + 0.1, "Product Clicked".into()),
+            ]
+        })
+        .collect();
+    let scraper: Vec<(f64, &str)> = scraper.iter().map(|(t, s)| (*t, s.as_str())).collect();
+    let mut expected = vec![None; 4];
+    expected.resize(40, skimmed);
+    assert_eq!(steps_of(&mut gate, &ingest, "scraper", &scraper), expected);
+}
+
 #[test]
 fn a_retry_is_a_duplicate_for_a_day_after_arrival_whatever_its_date() {
     let ingest = Ingest::new(privacy());

@@ -15,7 +15,9 @@
 //!
 //! Rules see every event, known visitors included (only [`NoUserAgent`] is for new
 //! visitors); once a rule fires for a person, the rest of that person's visit (until 30
-//! minutes of silence) is rejected with it. Unique visitors are counted in a [`HyperLogLog`]
+//! minutes of silence) is rejected with it — except [`SubSecondDwell`], which judges each
+//! event by the visit's pace so far ([`SecurityRule::condemns_visit`]), so a human whose
+//! first pages came fast is not lost with the order that followed. Unique visitors are counted in a [`HyperLogLog`]
 //! for every valid event whatever the Bloom filter says; visits per person are exact within
 //! the retention and include the first.
 //!
@@ -210,6 +212,7 @@ impl GateStats {
 #[derive(Debug)]
 struct PersonState {
     last: DateTime<Utc>,
+    /// The rule that condemned the rest of the visit ([`SecurityRule::condemns_visit`]).
     rejected_by: Option<&'static str>,
     visit: String,
     counted: bool,
@@ -442,10 +445,12 @@ impl Gate {
         for rule in &mut self.rules {
             if rule.rejects(&event, &context) && fired.is_none() {
                 fired = Some(rule.name());
+                if rule.condemns_visit() {
+                    state.rejected_by = fired;
+                }
             }
         }
         if let Some(rule) = fired {
-            state.rejected_by = Some(rule);
             // The rule's name copied only the first time it fires.
             match self.stats.rejected.get_mut(rule) {
                 Some(count) => *count += 1,

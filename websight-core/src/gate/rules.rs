@@ -48,6 +48,12 @@ pub trait SecurityRule: Send {
     fn name(&self) -> &'static str;
     /// Whether to reject `event`.
     fn rejects(&mut self, event: &Event, context: &RuleContext<'_>) -> bool;
+    /// Whether a rejection condemns the rest of the visit (the default: a bot stays a bot),
+    /// or only the events rejected — for a rule that judges each event afresh from what the
+    /// visit did so far, whose verdict may change as the visit goes on.
+    fn condemns_visit(&self) -> bool {
+        true
+    }
     /// Forgets state about events before `horizon` (called now and then, so memory stays
     /// bounded by the traffic of the last hour, not of the whole stream).
     fn evict(&mut self, _horizon: DateTime<Utc>) {}
@@ -170,25 +176,62 @@ impl SecurityRule for ImpossibleFigures {
     }
 }
 
-/// Visits whose page views so far came less than `max_gap_seconds` apart on average, once
-/// they reach `min_pages` pages: scrapers, not readers (a single quick page is just a
-/// bounce).
+/// Visits whose pages came less than `max_gap_seconds` apart on average, once they reach
+/// `min_pages` pages: scrapers, not readers (a single quick page is just a bounce).
+///
+/// The pace is the time from the visit's first page to its last over its pages. Once too
+/// fast, the visit's events are rejected until one comes `reading_seconds` after its last
+/// page — a page read, as no scraper does — which lifts the verdict
+/// ([`SecurityRule::condemns_visit`] is false, the pace stays the whole visit's): a human
+/// whose first pages came fast (a landing page that redirects, a quick click through a
+/// menu) and who then reads, adds to the cart and orders loses the fast pages, not the
+/// visit. A scraper's events arriving out of order hardly lift it: one would have to come
+/// before every page of the ten seconds ahead of it.
+///
+/// A view of the page last counted (by path, else URL, else name) within `max_gap_seconds`
+/// is no new page: the double page view a shop sends when its snippet and its single-page
+/// router both report the landing, or a reload.
 #[derive(Debug)]
 pub struct SubSecondDwell {
-    /// Time between page views below which a page counts as skimmed.
+    /// Time per page below which a visit counts as skimming.
     pub max_gap_seconds: f64,
     /// Pages needed before judging.
     pub min_pages: usize,
+    /// A pause that shows a reader: it lifts the verdict.
+    pub reading_seconds: f64,
     pages: FastMap<String, Pages>,
 }
 
-/// A visit's page views so far: how many, the first and the last (all the rule reads, so an
-/// out-of-order page costs O(1)).
+/// A visit's pages so far: how many, the first and the last, the page last counted and the
+/// verdict (all the rule reads, so an out-of-order event costs O(1)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Pages {
     n: usize,
     first: DateTime<Utc>,
     last: DateTime<Utc>,
+    /// The page last counted ([`page_key`]) and when it was viewed; absent from checkpoints
+    /// of before (then no view is taken for a repeat).
+    #[serde(default)]
+    page: u64,
+    #[serde(default)]
+    viewed: DateTime<Utc>,
+    /// Too fast, and no reading pause since.
+    #[serde(default)]
+    skimming: bool,
+}
+
+/// What names a view's page: its path, else its URL, else its name (a screen's).
+fn page_key(e: &Event) -> u64 {
+    let page = [&e.page.path, &e.page.url, &e.name]
+        .into_iter()
+        .find_map(|f| f.as_deref())
+        .unwrap_or_default();
+    crate::hash::hash64(page.as_bytes())
+}
+
+/// Milliseconds from `from` to `to`.
+fn millis(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
+    to.signed_duration_since(from).num_milliseconds() as f64
 }
 
 impl Default for SubSecondDwell {
@@ -196,6 +239,7 @@ impl Default for SubSecondDwell {
         SubSecondDwell {
             max_gap_seconds: 1.0,
             min_pages: 3,
+            reading_seconds: 10.0,
             pages: FastMap::default(),
         }
     }
@@ -206,30 +250,44 @@ impl SecurityRule for SubSecondDwell {
         "sub_second_dwell"
     }
     stateful!(pages);
+    fn condemns_visit(&self) -> bool {
+        false
+    }
     fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
         if c.visit_start {
             self.pages.remove(c.person);
         }
-        if !e.kind.is_view() {
-            return false;
+        let gap_ms = self.max_gap_seconds * 1000.0;
+        let view = e.kind.is_view();
+        let pages = match self.pages.get_mut(c.person) {
+            Some(pages) => pages,
+            // Before its first page a visit has no pace to judge.
+            None if !view => return false,
+            None => slot(&mut self.pages, c.person),
+        };
+        if millis(pages.last, e.time) >= self.reading_seconds * 1000.0 {
+            // A reader: the verdict is lifted.
+            pages.skimming = false;
         }
-        let pages = slot(&mut self.pages, c.person);
+        if !view {
+            return pages.skimming;
+        }
+        let page = page_key(e);
+        if pages.n > 0 && pages.page == page && millis(pages.viewed, e.time).abs() < gap_ms {
+            return pages.skimming;
+        }
         if pages.n == 0 {
             (pages.first, pages.last) = (e.time, e.time);
         }
         pages.n += 1;
+        (pages.page, pages.viewed) = (page, e.time);
         pages.first = pages.first.min(e.time);
         pages.last = pages.last.max(e.time);
-        // The mean gap, not every gap: pages that have not arrived yet (out of order) only
-        // widen a gap, never the span.
-        let n = pages.n;
-        n >= self.min_pages && {
-            let span = pages
-                .last
-                .signed_duration_since(pages.first)
-                .num_milliseconds() as f64;
-            span < self.max_gap_seconds * 1000.0 * (n - 1) as f64
-        }
+        // The mean time per page, not every gap: pages that have not arrived yet (out of
+        // order) only widen a gap, never the span.
+        let span = millis(pages.first, pages.last);
+        pages.skimming |= pages.n >= self.min_pages && span < gap_ms * (pages.n - 1) as f64;
+        pages.skimming
     }
     fn evict(&mut self, horizon: DateTime<Utc>) {
         self.pages.retain(|_, p| p.last >= horizon);
