@@ -617,6 +617,13 @@ fn a_fast_start_loses_one_page_not_the_visit_and_a_scraper_stays_stopped() {
     let skimmed = Some("sub_second_dwell");
     let expected = [None, None, None, skimmed, None, None, None];
     assert_eq!(steps_of(&mut gate, &ingest, "fast", &human), expected);
+    // The same with the router's page view arriving after the second page.
+    let mut reordered = human;
+    reordered.swap(1, 2);
+    assert_eq!(
+        steps_of(&mut gate, &ingest, "reordered", &reordered),
+        expected
+    );
     // From a checkpoint taken mid-visit the same — one of before, without the page last
     // counted, too.
     let mut first = Judge::new(GateConfig::default());
@@ -630,7 +637,7 @@ fn a_fast_start_loses_one_page_not_the_visit_and_a_scraper_stays_stopped() {
         .unwrap();
     for pages in dwell[1].as_object_mut().unwrap().values_mut() {
         let pages = pages.as_object_mut().unwrap();
-        assert!(pages.remove("page").is_some() && pages.remove("viewed").is_some());
+        assert!(pages.remove("recent").is_some());
     }
     let old = websight_core::snapshot::Snapshot::of(&stored).unwrap();
     for snapshot in [snapshot, old] {
@@ -654,6 +661,63 @@ fn a_fast_start_loses_one_page_not_the_visit_and_a_scraper_stays_stopped() {
     let mut expected = vec![None; 4];
     expected.resize(40, skimmed);
     assert_eq!(steps_of(&mut gate, &ingest, "scraper", &scraper), expected);
+}
+
+#[test]
+fn a_login_continues_the_visit() {
+    // Three colleagues behind one office address each land, log in and order within a
+    // minute: three visits, not six (a login is no new visit), so the address's rate of
+    // five visits a minute is not reached and nobody's visit is lost.
+    let ingest = Ingest::new(privacy());
+    let mut gate = Judge::new(GateConfig::default());
+    let context = format!(r#""userAgent":"{CHROME}","ip":"192.0.2.44""#);
+    let mut outcomes = Vec::new();
+    for i in 0..3 {
+        let (anon, user) = (format!("office-device-{i}"), format!("colleague-{i}"));
+        let at = |s: u32| format!("2026-01-01T10:00:{:02}Z", s + i * 3);
+        let ids = format!(r#","userId":"{user}""#);
+        let steps = [
+            message("page", &format!("{anon}-1"), &anon, &at(0), &context, ""),
+            message(
+                "identify",
+                &format!("{anon}-2"),
+                &anon,
+                &at(20),
+                &context,
+                &ids,
+            ),
+            message("page", &format!("{anon}-3"), &anon, &at(30), &context, &ids),
+            message(
+                "track",
+                &format!("{anon}-4"),
+                &anon,
+                &at(45),
+                &context,
+                &format!(
+                    r#"{ids},"event":"Order Completed","properties":{{"order_id":"o{i}","revenue":50,"currency":"EUR"}}"#
+                ),
+            ),
+        ];
+        for raw in steps {
+            outcomes.extend(judge_all(&mut gate, &ingest, &raw));
+        }
+    }
+    let rejected: Vec<_> = outcomes
+        .iter()
+        .filter(|o| !matches!(o, Outcome::Valid(_)))
+        .collect();
+    assert!(rejected.is_empty(), "{rejected:?}");
+    // One visit each, counted for the device and for the user.
+    let orders = outcomes.iter().filter_map(|o| match o {
+        Outcome::Valid(e) if e.properties.order_id.is_some() => Some(e),
+        _ => None,
+    });
+    for order in orders {
+        for id in [&order.anonymous_id, &order.user_id] {
+            assert_eq!(gate.state.visits_of(id.as_deref().unwrap()), 1);
+        }
+    }
+    assert_eq!(gate.state.users_with_sessions(), 6);
 }
 
 #[test]

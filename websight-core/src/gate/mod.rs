@@ -17,7 +17,12 @@
 //! visitors); once a rule fires for a person, the rest of that person's visit (until 30
 //! minutes of silence) is rejected with it — except [`SubSecondDwell`], which judges each
 //! event by the visit's pace so far ([`SecurityRule::condemns_visit`]), so a human whose
-//! first pages came fast is not lost with the order that followed. Unique visitors are counted in a [`HyperLogLog`]
+//! first pages came fast is not lost with the order that followed. A person is the user id,
+//! else the anonymous id; a login (an event with both while the device's visit is open and
+//! the user has none) continues that visit under the user id — no new visit for the
+//! sender's rate (three colleagues behind one office address logging in were six), the
+//! verdict that holds for it holds on — while rules' own tallies per person start afresh
+//! under the user id. Unique visitors are counted in a [`HyperLogLog`]
 //! for every valid event whatever the Bloom filter says; visits per person are exact within
 //! the retention and include the first.
 //!
@@ -415,10 +420,25 @@ impl Gate {
         }
         let person = event.person().unwrap_or_default();
         let gap = TimeDelta::seconds(self.config.visit_gap_seconds);
+        let live = |s: &PersonState| {
+            !s.visit.is_empty() && event.time.signed_duration_since(s.last) <= gap
+        };
+        let mut visit_start = !self.persons.get(person).is_some_and(live);
+        // A login: the device's open visit goes on under the user id, so it is no new visit
+        // (for the sender's visit rate, and a verdict that holds for the visit holds on).
+        let device = match (visit_start, &event.user_id, &event.anonymous_id) {
+            (true, Some(_), Some(anon)) => self.persons.get(anon.as_str()).filter(|s| live(s)),
+            _ => None,
+        };
+        let carried = device.map(|d| (d.last, d.rejected_by, d.visit.clone(), d.agent.clone()));
         let state = crate::hash::slot(&mut self.persons, person);
-        let visit_start =
-            state.visit.is_empty() || event.time.signed_duration_since(state.last) > gap;
-        if visit_start {
+        if let Some((last, rejected_by, visit, agent)) = carried {
+            // Counted again, under the user: visits per person are the user's.
+            (state.last, state.rejected_by, state.visit, state.agent) =
+                (last, rejected_by, visit, agent);
+            state.counted = false;
+            visit_start = false;
+        } else if visit_start {
             state.rejected_by = None;
             state.counted = false;
             state.visit = event.message_id.to_string();

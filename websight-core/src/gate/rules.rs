@@ -188,8 +188,8 @@ impl SecurityRule for ImpossibleFigures {
 /// visit. A scraper's events arriving out of order hardly lift it: one would have to come
 /// before every page of the ten seconds ahead of it.
 ///
-/// A view of the page last counted (by path, else URL, else name) within `max_gap_seconds`
-/// is no new page: the double page view a shop sends when its snippet and its single-page
+/// A view of a page among the last counted (by path, else URL, else name) within
+/// `max_gap_seconds` of it is no new page: the double page view a shop sends when its snippet and its single-page
 /// router both report the landing, or a reload.
 #[derive(Debug)]
 pub struct SubSecondDwell {
@@ -202,23 +202,25 @@ pub struct SubSecondDwell {
     pages: FastMap<String, Pages>,
 }
 
-/// A visit's pages so far: how many, the first and the last, the page last counted and the
+/// A visit's pages so far: how many, the first and the last, the pages last counted and the
 /// verdict (all the rule reads, so an out-of-order event costs O(1)).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 struct Pages {
     n: usize,
     first: DateTime<Utc>,
     last: DateTime<Utc>,
-    /// The page last counted ([`page_key`]) and when it was viewed; absent from checkpoints
-    /// of before (then no view is taken for a repeat).
+    /// The last pages counted ([`page_key`]) and when they were viewed, the `n`-th at
+    /// `n % RECENT` (several, as a repeat may arrive after the next page); absent from
+    /// checkpoints of before (then no view is taken for a repeat).
     #[serde(default)]
-    page: u64,
-    #[serde(default)]
-    viewed: DateTime<Utc>,
+    recent: [(u64, DateTime<Utc>); RECENT],
     /// Too fast, and no reading pause since.
     #[serde(default)]
     skimming: bool,
 }
+
+/// How many of a visit's last pages a repeat is looked for among.
+const RECENT: usize = 4;
 
 /// What names a view's page: its path, else its URL, else its name (a screen's).
 fn page_key(e: &Event) -> u64 {
@@ -273,14 +275,18 @@ impl SecurityRule for SubSecondDwell {
             return pages.skimming;
         }
         let page = page_key(e);
-        if pages.n > 0 && pages.page == page && millis(pages.viewed, e.time).abs() < gap_ms {
+        let counted = &pages.recent[..pages.n.min(RECENT)];
+        if counted
+            .iter()
+            .any(|(p, at)| *p == page && millis(*at, e.time).abs() < gap_ms)
+        {
             return pages.skimming;
         }
         if pages.n == 0 {
             (pages.first, pages.last) = (e.time, e.time);
         }
+        pages.recent[pages.n % RECENT] = (page, e.time);
         pages.n += 1;
-        (pages.page, pages.viewed) = (page, e.time);
         pages.first = pages.first.min(e.time);
         pages.last = pages.last.max(e.time);
         // The mean time per page, not every gap: pages that have not arrived yet (out of
