@@ -423,22 +423,23 @@ impl Gate {
         let live = |s: &PersonState| {
             !s.visit.is_empty() && event.time.signed_duration_since(s.last) <= gap
         };
-        let mut visit_start = !self.persons.get(person).is_some_and(live);
+        let mut state = crate::hash::slot(&mut self.persons, person);
+        let mut visit_start = !live(state);
         // A login: the device's open visit goes on under the user id, so it is no new visit
         // (for the sender's visit rate, and a verdict that holds for the visit holds on).
-        let device = match (visit_start, &event.user_id, &event.anonymous_id) {
-            (true, Some(_), Some(anon)) => self.persons.get(anon.as_str()).filter(|s| live(s)),
-            _ => None,
-        };
-        let carried = device.map(|d| (d.last, d.rejected_by, d.visit.clone(), d.agent.clone()));
-        let state = crate::hash::slot(&mut self.persons, person);
-        if let Some((last, rejected_by, visit, agent)) = carried {
-            // Counted again, under the user: visits per person are the user's.
-            (state.last, state.rejected_by, state.visit, state.agent) =
-                (last, rejected_by, visit, agent);
-            state.counted = false;
-            visit_start = false;
-        } else if visit_start {
+        if let (true, Some(_), Some(anon)) = (visit_start, &event.user_id, &event.anonymous_id) {
+            let device = self.persons.get(anon.as_str()).filter(|s| live(s));
+            let carried = device.map(|d| (d.last, d.rejected_by, d.visit.clone(), d.agent.clone()));
+            state = crate::hash::slot(&mut self.persons, person);
+            if let Some((last, rejected_by, visit, agent)) = carried {
+                (state.last, state.rejected_by, state.visit, state.agent) =
+                    (last, rejected_by, visit, agent);
+                // Counted again, under the user: visits per person are the user's.
+                state.counted = false;
+                visit_start = false;
+            }
+        }
+        if visit_start {
             state.rejected_by = None;
             state.counted = false;
             state.visit = event.message_id.to_string();

@@ -189,8 +189,8 @@ impl SecurityRule for ImpossibleFigures {
 /// before every page of the ten seconds ahead of it.
 ///
 /// A view of a page among the last counted (by path, else URL, else name) within
-/// `max_gap_seconds` of it is no new page: the double page view a shop sends when its snippet and its single-page
-/// router both report the landing, or a reload.
+/// `max_gap_seconds` of it is no new page: the double page view a shop sends when its
+/// snippet and its single-page router both report the landing, or a reload.
 #[derive(Debug)]
 pub struct SubSecondDwell {
     /// Time per page below which a visit counts as skimming.
