@@ -1,7 +1,8 @@
 // Drives headless Chromium (playwright-core, Debian's /usr/bin/chromium) against websight's
 // `serve`: a shop page runs the real @segment/analytics-next, configured to post to the
 // local collector, while the live dashboard is open; the dashboard must change over
-// server-sent events.
+// server-sent events. The shop is a single-page one: its landing is reported twice (the
+// snippet's page view and its router's), as such shops do, then a second page and an order.
 //
 //   node scripts/sdk/browser_live.mjs COLLECTOR_URL WRITE_KEY OUT_DIR
 //
@@ -31,10 +32,27 @@ const { AnalyticsBrowser } = window.AnalyticsNext;
 const analytics = AnalyticsBrowser.load(
   { writeKey: ${JSON.stringify(writeKey)}, cdnSettings: ${JSON.stringify(settings)} },
   { integrations: { "Segment.io": { apiHost: ${JSON.stringify(apiHost)}, protocol: "http" } } });
-(async () => {
-  await analytics.page("Product", { path: "/sofa-oslo" });
+// A single-page shop: the snippet reports the landing, and so does the router for its
+// first route; the visitor opens the sofa 300 ms later (the router's page view again, the
+// path read from the address bar), looks at it and orders.
+const open = async (path) => {
+  history.pushState({}, "", path);
+  await analytics.page();
   window.sent.push("page");
+};
+(async () => {
+  await analytics.page();
+  window.sent.push("page");
+  await analytics.page();
+  window.sent.push("page");
+  await new Promise((ok) => setTimeout(ok, 300));
+  await open("/sofa-oslo");
   await analytics.track("Product Viewed", { product_id: "sofa-1", name: "Sofa Oslo", price: 499.9 });
+  window.sent.push("track");
+  await analytics.track("Order Completed", {
+    order_id: "browser-order-1", revenue: 499.9, currency: "EUR",
+    products: [{ product_id: "sofa-1", name: "Sofa Oslo", price: 499.9, quantity: 1 }],
+  });
   window.sent.push("track");
   document.body.setAttribute("data-sent", window.sent.length);
 })().catch((e) => document.body.setAttribute("data-error", String(e)));
@@ -84,7 +102,7 @@ const before = await read();
 const shop = await context.newPage();
 shop.on("pageerror", (e) => errors.push(`shop: ${e.message}`));
 await shop.goto("http://localhost:9/");
-await shop.waitForFunction(() => document.body.dataset.sent === "2" || document.body.dataset.error, null, { timeout: 20000 });
+await shop.waitForFunction(() => document.body.dataset.sent === "5" || document.body.dataset.error, null, { timeout: 20000 });
 const shopError = await shop.evaluate(() => document.body.dataset.error ?? null);
 
 // The dashboard changes without a reload.
