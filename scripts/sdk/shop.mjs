@@ -170,19 +170,24 @@ export function planShop(VISITORS) {
           ids.userId = userId;
           loggedIn = true;
         }
-        const currency = v % 4 === 0 ? "USD" : "EUR";
-        const revenue = (Number(price) * 2).toFixed(2);
+        // Some buy from the shop's Indonesian store, in rupiah (16,000 to the dollar: a
+        // sofa is Rp 7,998,400).
+        const currency = v % 4 === 0 ? "USD" : v % 4 === 3 ? "IDR" : "EUR";
+        const rupiah = currency === "IDR";
+        const unit = rupiah ? Math.round(Number(price) * 16000) : Number(price);
+        const revenue = (unit * 2).toFixed(rupiah ? 0 : 2);
+        const shipping = rupiah ? 80000 : 4.99;
         call(v, "track", {
           ...ids, event: "Checkout Started", timestamp: step(), context,
-          properties: { products: [{ product_id: pid, price: Number(price), quantity: 2 }], currency },
+          properties: { products: [{ product_id: pid, price: unit, quantity: 2 }], currency },
         });
         count("track");
         call(v, "track", {
           ...ids, event: "Order Completed", timestamp: step(), context,
           properties: {
-            order_id: `order-${v}-${s}`, revenue: Number(revenue), total: Number(revenue) + 4.99,
+            order_id: `order-${v}-${s}`, revenue: Number(revenue), total: Number(revenue) + shipping,
             currency, payment_method: v % 3 === 0 ? "paypal" : "card",
-            products: [{ product_id: pid, name: pname, price: Number(price), quantity: 2 }],
+            products: [{ product_id: pid, name: pname, price: unit, quantity: 2 }],
           },
         });
         count("track");

@@ -721,6 +721,43 @@ fn a_login_continues_the_visit() {
 }
 
 #[test]
+fn money_limits_follow_the_currency() {
+    // A laptop in Seoul, a phone in Jakarta, a sofa in Tokyo: ordinary orders in currencies
+    // of many units a dollar pass; the same figures in dollars, or without a currency (taken
+    // as dollars), and absurd ones in won are impossible.
+    let ingest = Ingest::new(privacy());
+    let mut gate = Judge::new(GateConfig::default());
+    let context = format!(r#""userAgent":"{CHROME}""#);
+    let mut order = |id: &str, price: &str, currency: Option<&str>| {
+        let currency = currency.map_or(String::new(), |c| format!(r#","currency":"{c}""#));
+        let raw = message(
+            "track",
+            id,
+            &format!("buyer-{id}"),
+            "2026-01-01T10:00:00Z",
+            &context,
+            &format!(
+                r#","event":"Order Completed","properties":{{"order_id":"{id}","revenue":{price}{currency},"products":[{{"product_id":"p","price":{price},"quantity":1}}]}}"#
+            ),
+        );
+        match judge_all(&mut gate, &ingest, &raw).remove(0) {
+            Outcome::Valid(_) => None,
+            Outcome::Rejected { rule, .. } => Some(rule),
+            other => panic!("{other:?}"),
+        }
+    };
+    let impossible = Some("impossible_figures");
+    assert_eq!(order("seoul", "1590000", Some("KRW")), None);
+    assert_eq!(order("jakarta", "25000000", Some("idr")), None);
+    assert_eq!(order("tokyo", "189000", Some("JPY")), None);
+    assert_eq!(order("hanoi", "45990000", Some("VND")), None);
+    assert_eq!(order("berlin", "1590000", Some("EUR")), impossible);
+    assert_eq!(order("nowhere", "1590000", None), impossible);
+    assert_eq!(order("absurd", "90000000000000", Some("KRW")), impossible);
+    assert_eq!(order("refund", "-5", Some("KRW")), impossible);
+}
+
+#[test]
 fn a_retry_is_a_duplicate_for_a_day_after_arrival_whatever_its_date() {
     let ingest = Ingest::new(privacy());
     let mut gate = Judge::new(GateConfig::default());

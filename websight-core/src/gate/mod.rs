@@ -52,6 +52,7 @@
 mod hll;
 mod known_users;
 mod rules;
+mod scale;
 mod score;
 mod seen;
 mod snapshot;

@@ -114,13 +114,18 @@ impl SecurityRule for BotUserAgent {
 
 /// Figures no shopper produces: absurd quantities, prices or order values, or more events
 /// per minute than a person can click.
+///
+/// The money limits are in dollar-like units, scaled for the event's currency by the
+/// power of ten near its units per US dollar (a limit of 1,000,000 is ₩10,000,000,000 or
+/// Rp 100,000,000,000; 1,000,000 euros); an amount without a currency is taken in US
+/// dollars, as the spec and the analytics take it.
 #[derive(Debug)]
 pub struct ImpossibleFigures {
     /// Most units of one product in one event.
     pub max_quantity: u32,
-    /// Highest unit price.
+    /// Highest unit price, in dollar-like units.
     pub max_price: Money,
-    /// Highest order value.
+    /// Highest order value, in dollar-like units.
     pub max_order_value: Money,
     /// Most events of one person within a minute.
     pub max_events_per_minute: usize,
@@ -146,15 +151,17 @@ impl SecurityRule for ImpossibleFigures {
     stateful!(recent);
     fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
         let p = &e.properties;
+        let scale = super::scale::scale(p.currency.as_deref());
+        let absurd =
+            |x: Money, max: Money| x.is_negative() || x.units() > max.units().saturating_mul(scale);
         let absurd_item = p.products.iter().any(|i| {
             i.quantity.is_some_and(|q| q > self.max_quantity)
-                || i.price
-                    .is_some_and(|x| x.is_negative() || x > self.max_price)
+                || i.price.is_some_and(|x| absurd(x, self.max_price))
         });
         let absurd_order = [p.revenue, p.total]
             .into_iter()
             .flatten()
-            .any(|v| v.is_negative() || v > self.max_order_value);
+            .any(|v| absurd(v, self.max_order_value));
         let times = slot(&mut self.recent, c.person);
         times.insert(e.time);
         let max = self.max_events_per_minute;
