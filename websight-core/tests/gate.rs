@@ -38,6 +38,15 @@ fn judge_all(judge: &mut Judge, ingest: &Ingest, raw: &[u8]) -> Vec<Outcome> {
         .collect()
 }
 
+/// The rule that stopped a judged event, `None` if it passed (anything else is a failure).
+fn rule_of(outcome: Outcome) -> Option<&'static str> {
+    match outcome {
+        Outcome::Valid(_) => None,
+        Outcome::Rejected { rule, .. } => Some(rule),
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn every_input_has_exactly_one_outcome_and_bad_input_is_kept_with_a_reason() {
     let g = generator(3_000, 21);
@@ -467,17 +476,11 @@ fn visits_from(
                 &format!(r#""userAgent":"{CHROME}","ip":"{}""#, address(i)),
                 "",
             );
-            match judge_all(gate, ingest, &raw).remove(0) {
-                Outcome::Valid(e) => {
-                    assert_eq!(e.address_key, None, "the gate takes the sender's key");
-                    None
-                }
-                Outcome::Rejected { rule, event } => {
-                    assert_eq!(event.address_key, None, "the gate takes the sender's key");
-                    Some(rule)
-                }
-                other => panic!("{other:?}"),
+            let outcome = judge_all(gate, ingest, &raw).remove(0);
+            if let Outcome::Valid(e) | Outcome::Rejected { event: e, .. } = &outcome {
+                assert_eq!(e.address_key, None, "the gate takes the sender's key");
             }
+            rule_of(outcome)
         })
         .collect()
 }
@@ -589,11 +592,7 @@ fn steps_of(
                     &format!(r#","event":"{what}""#),
                 ),
             };
-            match judge_all(gate, ingest, &raw).remove(0) {
-                Outcome::Valid(_) => None,
-                Outcome::Rejected { rule, .. } => Some(rule),
-                other => panic!("{other:?}"),
-            }
+            rule_of(judge_all(gate, ingest, &raw).remove(0))
         })
         .collect()
 }
@@ -740,11 +739,7 @@ fn money_limits_follow_the_currency() {
                 r#","event":"Order Completed","properties":{{"order_id":"{id}","revenue":{price}{currency},"products":[{{"product_id":"p","price":{price},"quantity":1}}]}}"#
             ),
         );
-        match judge_all(&mut gate, &ingest, &raw).remove(0) {
-            Outcome::Valid(_) => None,
-            Outcome::Rejected { rule, .. } => Some(rule),
-            other => panic!("{other:?}"),
-        }
+        rule_of(judge_all(&mut gate, &ingest, &raw).remove(0))
     };
     let impossible = Some("impossible_figures");
     assert_eq!(order("seoul", "1590000", Some("KRW")), None);

@@ -93,14 +93,15 @@ const SCALES: &[(&str, i64)] = &[
     ("ZMW", 100),
 ];
 
-/// The scale of `currency` (any case; 1 when absent or unlisted).
+/// The scale of `currency` (any case; 1 when absent or unlisted). No allocation: it is
+/// asked for every event the gate judges.
 pub(crate) fn scale(currency: Option<&str>) -> i64 {
-    let Some(code) = currency.filter(|c| c.len() == 3) else {
+    let Some(code) = currency.and_then(|c| <[u8; 3]>::try_from(c.as_bytes()).ok()) else {
         return 1;
     };
-    let code = code.to_ascii_uppercase();
+    let code = code.map(|b| b.to_ascii_uppercase());
     SCALES
-        .binary_search_by(|(c, _)| (*c).cmp(code.as_str()))
+        .binary_search_by(|(c, _)| c.as_bytes().cmp(&code[..]))
         .map_or(1, |i| SCALES[i].1)
 }
 
