@@ -195,6 +195,14 @@ fn assert_matches_truth(summary: &Value, truth: &Value) {
     assert_eq!(summary["conserved"], true, "{summary}");
 }
 
+/// A browser driver's run ends: `serve` stopped, its summary `truth`, none of the personal
+/// data the driver sent (`seen["personal"]`) in its outputs or logs, `dir` removed.
+fn assert_stopped_with(served: Served, dir: &Path, truth: &Value, seen: &Value) {
+    assert_matches_truth(&served.stop(), truth);
+    assert_nothing_personal(dir, seen);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Runs the headless-Chromium driver `script` of `scripts/sdk` against `served` with the
 /// write key `key`, its output in `out`: what it saw (it must have seen no error).
 fn drive_chromium(
@@ -605,9 +613,7 @@ fn rudderstack_analytics_js_in_chromium_sends_through_both_transports() {
         "sessions": 2, "visitors": 2, "orders": 2, "revenue": {"EUR": 1999.6},
         "channels": {"Direct": 2}, "events": {"identify": 2, "page": 2, "track": 4},
     });
-    assert_matches_truth(&served.stop(), &truth);
-    assert_nothing_personal(&dir, &seen);
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_stopped_with(served, &dir, &truth, &seen);
 }
 
 /// Jitsu's script tag, as most Jitsu sites load it, in headless Chromium: the shop's page
@@ -643,9 +649,7 @@ fn jitsu_script_tag_in_chromium_loads_p_js_from_serve_and_sends_to_it() {
         "sessions": 1, "visitors": 1, "orders": 1, "revenue": {"EUR": 179.0},
         "channels": {"Direct": 1}, "events": {"identify": 1, "page": 1, "track": 2},
     });
-    assert_matches_truth(&served.stop(), &truth);
-    assert_nothing_personal(&dir, &seen);
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_stopped_with(served, &dir, &truth, &seen);
 }
 
 /// `pipeline` and `serve` read the server flags alike: the ones that name servers go with

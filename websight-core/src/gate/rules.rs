@@ -151,9 +151,15 @@ impl SecurityRule for ImpossibleFigures {
     stateful!(recent);
     fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
         let p = &e.properties;
-        let scale = super::scale::scale(p.currency.as_deref());
-        let absurd =
-            |x: Money, max: Money| x.is_negative() || x.units() > max.units().saturating_mul(scale);
+        // The currency's scale (at least 1) is looked up only for an amount over the
+        // unscaled limit: most events carry none.
+        let absurd = |x: Money, max: Money| {
+            let scaled = || {
+                max.units()
+                    .saturating_mul(super::scale::scale(p.currency.as_deref()))
+            };
+            x.is_negative() || (x > max && x.units() > scaled())
+        };
         let absurd_item = p.products.iter().any(|i| {
             i.quantity.is_some_and(|q| q > self.max_quantity)
                 || i.price.is_some_and(|x| absurd(x, self.max_price))
