@@ -6,7 +6,7 @@
 //!     [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N]
 //!     [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N]
 //!     [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw]
-//!     [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N]
+//!     [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N] [--max-quantity N]
 //!     [--trusted-proxy ADDRESS[/BITS]]... [--asset ROUTE=FILE]...
 //!     [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D]
 //!     [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]
@@ -37,7 +37,8 @@
 //! `WEBSIGHT_PSEUDONYM_KEY`, else a key kept in `DIR/pseudonym.key`. `--consent-category
 //! NAME` withholds the events of visitors who denied that category in the shop's consent
 //! tool, and `--ip-visits-per-minute N` (default 5) is how many visits one sender (an IPv4
-//! address, an IPv6 /64) may start a minute before the gate rejects the next (as
+//! address, an IPv6 /64) may start a minute before the gate rejects the next, and
+//! `--max-quantity N` (default 10,000) the most units of one product in one event (as
 //! `pipeline`'s flags do).
 //!
 //! The raw log holds what the SDKs sent, personal data included, so it is kept only until
@@ -129,7 +130,7 @@ struct Args {
     gate: GateConfig,
 }
 
-const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N] [--trusted-proxy ADDRESS[/BITS]]... [--asset ROUTE=FILE]... [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
+const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N] [--max-quantity N] [--trusted-proxy ADDRESS[/BITS]]... [--asset ROUTE=FILE]... [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
@@ -149,7 +150,10 @@ fn parse_args() -> Result<Args, String> {
     let mut dp = cli::DpFlags::default();
     let mut flags = cli::Flags::from_env();
     while let Some(flag) = flags.next() {
-        if dp.take(&flag, &mut flags)? || servers.take(&flag, &mut flags)? {
+        if dp.take(&flag, &mut flags)?
+            || servers.take(&flag, &mut flags)?
+            || cli::take_gate_flag(&flag, &mut flags, &mut gate)?
+        {
             continue;
         }
         match flag.as_str() {
@@ -165,9 +169,6 @@ fn parse_args() -> Result<Args, String> {
             "--raw-segment-mb" => raw_segment_mb = Some(flags.parse()?),
             "--keep-raw" => keep_raw = true,
             "--consent-category" => consent_category = Some(flags.value()?),
-            "--ip-visits-per-minute" => {
-                gate.ip_rate_max_visits = cli::visits_per_minute(&mut flags)?
-            }
             "--dp-every" => dp_every = Some(flags.parse::<f64>()?),
             "--out-segment-mb" => out_segment_mb = Some(flags.parse()?),
             "--rate" => {

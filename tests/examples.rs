@@ -627,6 +627,49 @@ fn pipeline_ip_rate_counts_each_sender_and_is_set_by_a_flag() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `--max-quantity`: a trade customer's order of 25,000 screws is beyond the default limit
+/// of 10,000 units a product (rejected, `impossible_figures`); a shop that sells by the
+/// pallet raises the limit and counts the order.
+#[test]
+fn pipeline_max_quantity_is_set_by_a_flag() {
+    let dir = scratch_dir("pipeline-max-quantity");
+    let input = dir.join("order.jsonl");
+    let context = r#""context":{"ip":"192.0.2.80","userAgent":"Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"}"#;
+    let lines = format!(
+        "{}\n{}\n",
+        format_args!(
+            r#"{{"type":"page","messageId":"t1","anonymousId":"trade-1","timestamp":"2026-03-02T08:00:00Z",{context},"properties":{{"path":"/screws","url":"https://shop.example/screws"}}}}"#
+        ),
+        format_args!(
+            r#"{{"type":"track","event":"Order Completed","messageId":"t2","anonymousId":"trade-1","timestamp":"2026-03-02T08:03:00Z",{context},"properties":{{"order_id":"t-1","revenue":2500,"currency":"EUR","products":[{{"product_id":"screw-m4","price":0.1,"quantity":25000}}]}}}}"#
+        ),
+    );
+    std::fs::write(&input, lines).unwrap();
+    let run = |extra: &[&str]| {
+        let out = dir.join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        run_ok(
+            example("pipeline")
+                .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
+                .args(["--input", input.to_str().unwrap(), "--stream-only"])
+                .args(["--out-dir", out.to_str().unwrap()])
+                .args(extra),
+        );
+        summary(&out.join("summary.json"))
+    };
+    let default = run(&[]);
+    assert_eq!(
+        default["rejected"],
+        serde_json::json!({ "impossible_figures": 1 }),
+        "{default}"
+    );
+    assert_eq!(default["orders"], 0, "{default}");
+    let trade = run(&["--max-quantity", "50000"]);
+    assert_eq!(trade["rejected"], serde_json::json!({}), "{trade}");
+    assert_eq!(trade["orders"], 1, "{trade}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The original system's session records (the seed's format) read with `--format original`:
 /// one visit per record, one person per user, exact orders and revenue, no leak of names,
 /// e-mails or IPs.
@@ -880,6 +923,11 @@ fn a_bad_flag_value_is_a_usage_error_naming_the_flag() {
             "pipeline",
             &["--ip-visits-per-minute", "0"],
             "--ip-visits-per-minute is a number of visits: at least 1",
+        ),
+        (
+            "serve",
+            &["--max-quantity", "0"],
+            "--max-quantity is a number of units: at least 1",
         ),
         (
             "serve",

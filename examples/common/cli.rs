@@ -34,6 +34,20 @@ impl Flags {
             .ok_or_else(|| format!("{} needs a value", self.flag))
     }
 
+    /// The current flag's value read as a count of `what`, at least 1: `--flag is a number of
+    /// {what}: at least 1` when it is 0.
+    pub fn positive<T>(&mut self, what: &str) -> Result<T, String>
+    where
+        T: std::str::FromStr + Default + PartialEq,
+        T::Err: std::fmt::Display,
+    {
+        let n: T = self.parse()?;
+        if n == T::default() {
+            return Err(format!("{} is a number of {what}: at least 1", self.flag));
+        }
+        Ok(n)
+    }
+
     /// The current flag's value read as a `T`: `--flag "v": why` when it is not one (a
     /// number out of `T`'s range included, never cut to fit).
     pub fn parse<T: std::str::FromStr>(&mut self) -> Result<T, String>
@@ -57,16 +71,26 @@ pub fn mebibytes(flag: &str, mb: f64) -> Result<u64, String> {
     }
 }
 
-/// `--ip-visits-per-minute N`'s value: the visits one sender may start a minute before the
-/// gate's `ip_rate` rule rejects the next ([`GateConfig::ip_rate_max_visits`]), at least 1.
+/// Takes the gate's flags into `gate`, `true` if `flag` is one of them:
+/// `--ip-visits-per-minute N`, the visits one sender may start a minute before the `ip_rate`
+/// rule rejects the next ([`GateConfig::ip_rate_max_visits`]), and `--max-quantity N`, the
+/// most units of one product in one event before `impossible_figures` rejects it
+/// ([`GateConfig::max_quantity`]); both at least 1.
 ///
 /// [`GateConfig::ip_rate_max_visits`]: websight::core::gate::GateConfig::ip_rate_max_visits
+/// [`GateConfig::max_quantity`]: websight::core::gate::GateConfig::max_quantity
 #[allow(dead_code)] // not every example that includes this module has a gate
-pub fn visits_per_minute(flags: &mut Flags) -> Result<usize, String> {
-    match flags.parse()? {
-        0 => Err("--ip-visits-per-minute is a number of visits: at least 1".into()),
-        n => Ok(n),
+pub fn take_gate_flag(
+    flag: &str,
+    flags: &mut Flags,
+    gate: &mut websight::core::gate::GateConfig,
+) -> Result<bool, String> {
+    match flag {
+        "--ip-visits-per-minute" => gate.ip_rate_max_visits = flags.positive("visits")?,
+        "--max-quantity" => gate.max_quantity = flags.positive("units")?,
+        _ => return Ok(false),
     }
+    Ok(true)
 }
 
 /// Parses the arguments, then runs: a usage error prints its message and exits 2, a failure

@@ -9,7 +9,7 @@
 //!                                            [--sessions N] [--users N] [--days N] [--seed N]
 //!                                            [--events-out FILE.jsonl] [--keep-raw-dead-letters]
 //!                                            [--consent-category NAME]
-//!                                            [--ip-visits-per-minute N]
+//!                                            [--ip-visits-per-minute N] [--max-quantity N]
 //!                                            [--stream-only] [--threads N]
 //!                                            [--checkpoint FILE|redis [--checkpoint-every N]]
 //!                                            [--out-segment-mb MB]
@@ -37,7 +37,9 @@
 //!
 //! The security gate rejects, among others, the visits a sender (an IPv4 address, an IPv6
 //! /64) starts beyond `--ip-visits-per-minute N` (default 5): raise it for a shop whose
-//! visitors share addresses (offices, campuses, a mobile carrier's NAT).
+//! visitors share addresses (offices, campuses, a mobile carrier's NAT); the visits already
+//! open from the address go on. An event with more than `--max-quantity N` (default
+//! 10,000) units of one product is rejected as impossible: raise it for a trade shop.
 //!
 //! Inputs are read as the flow asks for them, never held whole. `--stream-only` stops after
 //! the stream stage (no models, SHAP or LSH) and streams every store to its file (with
@@ -134,7 +136,7 @@ pub struct Args {
     dp: Option<cli::DpRelease>,
 }
 
-const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--consent-category NAME] [--ip-visits-per-minute N] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--out-segment-mb MB] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
+const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--consent-category NAME] [--ip-visits-per-minute N] [--max-quantity N] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--out-segment-mb MB] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
@@ -151,7 +153,10 @@ fn parse_args() -> Result<Args, String> {
     let mut dp = cli::DpFlags::default();
     let mut flags = cli::Flags::from_env();
     while let Some(flag) = flags.next() {
-        if dp.take(&flag, &mut flags)? || servers.take(&flag, &mut flags)? {
+        if dp.take(&flag, &mut flags)?
+            || servers.take(&flag, &mut flags)?
+            || cli::take_gate_flag(&flag, &mut flags, &mut gate)?
+        {
             continue;
         }
         match flag.as_str() {
@@ -161,9 +166,6 @@ fn parse_args() -> Result<Args, String> {
             "--json" => json = Some(PathBuf::from(flags.value()?)),
             "--keep-raw-dead-letters" => keep_raw = true,
             "--consent-category" => consent_category = Some(flags.value()?),
-            "--ip-visits-per-minute" => {
-                gate.ip_rate_max_visits = cli::visits_per_minute(&mut flags)?
-            }
             "--stream-only" => stream_only = true,
             "--threads" => threads = flags.parse()?,
             "--checkpoint" => checkpoint = Some(PathBuf::from(flags.value()?)),

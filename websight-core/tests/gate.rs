@@ -253,7 +253,7 @@ fn crawlers_are_stopped_by_their_own_rule_and_clean_humans_never() {
         "visitor-4",
         "2026-01-02T18:06:00Z",
         &human,
-        r#","event":"Product Added","properties":{"product_id":"p1","quantity":900}"#,
+        r#","event":"Product Added","properties":{"product_id":"p1","quantity":90000}"#,
     );
     let next = message(
         "page",
@@ -717,6 +717,83 @@ fn a_login_continues_the_visit() {
         }
     }
     assert_eq!(gate.state.users_with_sessions(), 6);
+}
+
+#[test]
+fn a_burst_of_new_visits_from_a_shared_address_stops_them_not_the_open_visits() {
+    // A mobile carrier's NAT: a customer lands at 10:00:00 and orders at 10:00:50, while
+    // eight other people start visits from the same address at 10:00:10..24. The sixth
+    // visit started and later are stopped whole (their next pages too); the customer's
+    // visit, open before the burst, keeps its order.
+    let ingest = Ingest::new(privacy());
+    let mut gate = Judge::new(GateConfig::default());
+    let context = format!(r#""userAgent":"{CHROME}","ip":"198.51.100.60""#);
+    let page = |id: &str, who: &str, at: &str| message("page", id, who, at, &context, "");
+    let mut rules = vec![rule_of(
+        judge_all(
+            &mut gate,
+            &ingest,
+            &page("c1", "customer", "2026-01-01T10:00:00Z"),
+        )
+        .remove(0),
+    )];
+    for i in 0..8 {
+        let at = format!("2026-01-01T10:00:{:02}Z", 10 + i * 2);
+        let raw = page(&format!("n{i}"), &format!("neighbour-{i}"), &at);
+        rules.push(rule_of(judge_all(&mut gate, &ingest, &raw).remove(0)));
+    }
+    for i in 0..8 {
+        let at = format!("2026-01-01T10:00:{:02}Z", 30 + i);
+        let raw = page(&format!("n{i}-2"), &format!("neighbour-{i}"), &at);
+        rules.push(rule_of(judge_all(&mut gate, &ingest, &raw).remove(0)));
+    }
+    let order = message(
+        "track",
+        "c2",
+        "customer",
+        "2026-01-01T10:00:50Z",
+        &context,
+        r#","event":"Order Completed","properties":{"order_id":"o1","revenue":80,"currency":"EUR"}"#,
+    );
+    rules.push(rule_of(judge_all(&mut gate, &ingest, &order).remove(0)));
+    let stopped = Some("ip_rate");
+    let mut expected = vec![None; 5];
+    expected.extend([stopped; 4]);
+    expected.extend([None; 4]);
+    expected.extend([stopped; 4]);
+    expected.push(None);
+    assert_eq!(rules, expected);
+}
+
+#[test]
+fn an_order_by_the_pallet_passes_and_the_quantity_limit_is_a_setting() {
+    // A trade customer orders 2,400 screws: ordinary by default (10,000 units a product);
+    // impossible for a shop that set its limit to 1,000; a limit of 0 is refused.
+    let ingest = Ingest::new(privacy());
+    let context = format!(r#""userAgent":"{CHROME}""#);
+    let order = message(
+        "track",
+        "pallet",
+        "trade-customer",
+        "2026-01-01T10:00:00Z",
+        &context,
+        r#","event":"Order Completed","properties":{"order_id":"t1","revenue":240,"currency":"EUR","products":[{"product_id":"screw","price":0.1,"quantity":2400}]}"#,
+    );
+    let verdict = |max_quantity| {
+        let mut gate = Judge::new(GateConfig {
+            max_quantity,
+            ..GateConfig::default()
+        });
+        rule_of(judge_all(&mut gate, &ingest, &order).remove(0))
+    };
+    assert_eq!(verdict(GateConfig::default().max_quantity), None);
+    assert_eq!(verdict(2_400), None);
+    assert_eq!(verdict(1_000), Some("impossible_figures"));
+    let zero = GateConfig {
+        max_quantity: 0,
+        ..GateConfig::default()
+    };
+    assert!(Gate::new(zero).is_err());
 }
 
 #[test]

@@ -116,6 +116,10 @@ pub struct GateConfig {
     pub ip_rate_max_visits: usize,
     /// The window of `ip_rate`, seconds (1 to a day).
     pub ip_rate_window_seconds: i64,
+    /// Most units of one product in one event before `impossible_figures` rejects it (at
+    /// least 1; default 10,000). A trade shop whose customers order by the pallet may need
+    /// more.
+    pub max_quantity: u32,
 }
 
 impl Default for GateConfig {
@@ -131,14 +135,15 @@ impl Default for GateConfig {
             dedupe_window_seconds: 86_400,
             ip_rate_max_visits: 5,
             ip_rate_window_seconds: 60,
+            max_quantity: 10_000,
         }
     }
 }
 
 impl GateConfig {
     /// Checks the durations: a positive visit gap, a visit-count retention of at least that
-    /// gap and at most ten years, a dedupe window of one second to a year, and an IP rate of
-    /// at least one visit in a window of one second to a day.
+    /// gap and at most ten years, a dedupe window of one second to a year, an IP rate of at
+    /// least one visit in a window of one second to a day, and a quantity limit of at least 1.
     pub fn validate(&self) -> Result<()> {
         if self.visit_gap_seconds <= 0
             || !(self.visit_gap_seconds..=10 * 366 * 86_400)
@@ -159,6 +164,12 @@ impl GateConfig {
             return Err(crate::CoreError::parameter(
                 "gate",
                 "ip_rate needs at least one visit per window and a window of one second to a day",
+            ));
+        }
+        if self.max_quantity == 0 {
+            return Err(crate::CoreError::parameter(
+                "gate",
+                "impossible_figures needs a quantity limit of at least 1",
             ));
         }
         Ok(())

@@ -133,9 +133,11 @@ pub struct ImpossibleFigures {
 }
 
 impl Default for ImpossibleFigures {
+    /// [`GateConfig`]'s quantity limit (10,000 units), 1,000,000 a unit price, 100,000,000
+    /// an order, 240 events a minute.
     fn default() -> Self {
         ImpossibleFigures {
-            max_quantity: 100,
+            max_quantity: GateConfig::default().max_quantity,
             max_price: Money::from_units(1_000_000 * 10_000),
             max_order_value: Money::from_units(100_000_000 * 10_000),
             max_events_per_minute: 240,
@@ -316,6 +318,12 @@ impl SecurityRule for SubSecondDwell {
 /// More than `max_visits` visits starting from one sender ([`RuleContext::address`]: an
 /// IPv4 address, an IPv6 /64) within `window` of event time.
 ///
+/// Judged at a visit's start, and the verdict holds for the visit (as every condemning
+/// rule's does): a visit started beyond the rate is rejected whole, and the visits already
+/// open from the address go on. A carrier's NAT or an office shares one address among many
+/// people, so a burst of new visits from it must not cost the customer already at the
+/// checkout their order.
+///
 /// Counted by the whole address, not the truncated one events keep: a /24 is a provider's
 /// block of up to 256 subscribers, so a shop's busy hour would otherwise reject the sixth
 /// visitor from it in a minute.
@@ -364,13 +372,11 @@ impl SecurityRule for IpRate {
         Ok(())
     }
     fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
-        let Some(sender) = c.address else {
+        let (Some(sender), true) = (c.address, c.visit_start) else {
             return false;
         };
         let starts = self.starts.entry(sender).or_default();
-        if c.visit_start {
-            starts.insert(e.time);
-        }
+        starts.insert(e.time);
         // Visits started within one window of this event, on either side (arrivals are out
         // of order); the window's bounds computed only when the address has that many.
         starts.may_exceed(self.max_visits) && {
@@ -423,7 +429,10 @@ pub fn standard_rules(config: &GateConfig) -> Vec<Box<dyn SecurityRule>> {
     vec![
         Box::new(blocklist),
         Box::new(BotUserAgent),
-        Box::new(ImpossibleFigures::default()),
+        Box::new(ImpossibleFigures {
+            max_quantity: config.max_quantity,
+            ..ImpossibleFigures::default()
+        }),
         Box::new(NoUserAgent),
         Box::new(IpRate::new(config.ip_rate_max_visits, window)),
         Box::new(SubSecondDwell::default()),

@@ -57,7 +57,8 @@
 //! evenly over [`AbuseKind::SubSecondDwell`] (browser agent, every page < 1 s),
 //! [`AbuseKind::IpBurst`] (20–50 sessions from one IP within a minute),
 //! [`AbuseKind::UnknownDeviceReferrer`] (a new user with neither) and
-//! [`AbuseKind::ImpossibleSession`] (300–2000 clicks on a page, or a page open 8–30 hours).
+//! [`AbuseKind::ImpossibleSession`] (300–2000 clicks on a page, or a page open 8–30 hours;
+//! the tracker adds a cart add of 20,000–200,000 units).
 //! Abusive sessions never buy.
 //!
 //! **Arrival.** [`Generator::events`] delivers each event after an exponential delay (mean

@@ -202,7 +202,8 @@ pub(crate) fn tracker_events(s: &SyntheticSession, catalogue: &Catalogue, seed: 
             }
         }
         Some(AbuseKind::ImpossibleSession) => {
-            // Quantities no shopper orders, on a cart add after a product view.
+            // Quantities no shopper orders (beyond the gate's default of 10,000 units, which
+            // a trade customer may reach), on a cart add after a product view.
             let views: Vec<usize> = (0..events.len())
                 .filter(|&i| events[i].is_track(names::PRODUCT_VIEWED))
                 .collect();
@@ -216,7 +217,7 @@ pub(crate) fn tracker_events(s: &SyntheticSession, catalogue: &Catalogue, seed: 
                         .products
                         .iter()
                         .map(|p| ProductItem {
-                            quantity: Some(rng.gen_range(300..2000)),
+                            quantity: Some(rng.gen_range(20_000..200_000)),
                             ..p.clone()
                         })
                         .collect(),
