@@ -386,7 +386,14 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .router(board.clone())
         .into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown({
+            let board = board.clone();
+            // Open live pages would hold the shutdown forever: their streams end.
+            async move {
+                shutdown_signal().await;
+                board.close()
+            }
+        })
         .await?;
 
     // Stopped accepting: the raw log takes what is queued, the flow reads it to the end.

@@ -25,6 +25,10 @@ for pkg in libcurl4-openssl-dev zlib1g-dev libssl-dev; do
 done
 # The report's browser test runs Debian's headless Chromium.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The collector is tested behind Debian's nginx with the proxy settings shipped in
+# deploy/nginx (tests/serve.rs runs it on 127.0.0.1 itself; the package's own service is not
+# started where policy-rc.d forbids it, as in containers, and is not needed).
+[ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 # The Python SDKs and the local servers live in venvs.
 dpkg -s python3-venv >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then

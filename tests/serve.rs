@@ -1,7 +1,8 @@
 //! `serve` as shops and their owners use it: real SDKs from npm (Segment's and RudderStack's
 //! node SDKs) send through the collector (with rate limits, retries and a `kill -9` in the
 //! middle), a real browser runs `@segment/analytics-next` on a shop page and keeps the live
-//! dashboard open, and runs `@rudderstack/analytics-js` with both of its transports.
+//! dashboard open, and runs `@rudderstack/analytics-js` with both of its transports; and
+//! `serve` behind real nginx with the proxy settings shipped in `deploy/nginx`.
 #![cfg(feature = "collector")]
 
 use std::io::{Read, Write};
@@ -124,7 +125,20 @@ impl Served {
     /// SIGTERM: a graceful stop, which writes the summary; returns it.
     fn stop(mut self) -> Value {
         run_ok(Command::new("kill").args(["-TERM", &self.child.id().to_string()]));
-        let status = self.child.wait().unwrap();
+        let asked = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if asked.elapsed() > Duration::from_secs(60) {
+                self.child.kill().unwrap();
+                panic!(
+                    "serve did not stop within 60 s of SIGTERM: {}",
+                    self.stderr()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
         assert!(status.success(), "serve failed: {}", self.stderr());
         let text = std::fs::read_to_string(self.dir.join("out/summary.json")).unwrap();
         serde_json::from_str(&text).unwrap()
@@ -362,6 +376,236 @@ fn serve_counts_what_rudderstack_node_sent_exactly_once() {
     assert_matches_truth(&summary, &truth);
     assert!(rate_limited(&dir) > 0, "the rate limit was never reached");
     assert_nothing_personal(&dir, &truth);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Real nginx in front of `serve`, with the proxy settings shipped for users
+/// (`deploy/nginx/websight-proxy.conf`), nginx connecting from 127.0.0.9 (the address `serve`
+/// is told to trust) while its clients connect from 127.0.0.1 and 127.0.0.2.
+struct Proxy {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Proxy {
+    fn start(nginx: &Path, dir: &Path, upstream: u16) -> Proxy {
+        let port = free_port();
+        let shipped = websight_testkit::process::root().join("deploy/nginx/websight-proxy.conf");
+        let temp = dir.join("nginx-temp");
+        std::fs::create_dir_all(&temp).unwrap();
+        let (d, t) = (dir.display(), temp.display());
+        let conf = format!(
+            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log warn;\n\
+             events {{ worker_connections 256; }}\n\
+             http {{\n  client_body_temp_path {t}/body;\n  proxy_temp_path {t}/proxy;\n  \
+             fastcgi_temp_path {t}/fastcgi;\n  uwsgi_temp_path {t}/uwsgi;\n  scgi_temp_path {t}/scgi;\n  \
+             log_format visitors '$remote_addr $request_method $status';\n  \
+             access_log {d}/access.log visitors;\n  \
+             upstream websight {{ server 127.0.0.1:{upstream}; keepalive 16; }}\n  \
+             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      include {};\n      \
+             proxy_bind 127.0.0.9;\n    }}\n  }}\n}}\n",
+            shipped.display()
+        );
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, conf).unwrap();
+        let child = Command::new(nginx)
+            .arg("-p")
+            .arg(dir)
+            .arg("-c")
+            .arg(&path)
+            .arg("-e")
+            .arg(dir.join("nginx-error.log"))
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let proxy = Proxy {
+            child,
+            port,
+            dir: dir.to_owned(),
+        };
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            let log = std::fs::read_to_string(dir.join("nginx-error.log")).unwrap_or_default();
+            assert!(started.elapsed() < Duration::from_secs(20), "nginx: {log}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        proxy
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The statuses nginx answered each client address, from its access log.
+    fn answered(&self) -> std::collections::BTreeMap<(String, String), u64> {
+        let log = std::fs::read_to_string(self.dir.join("access.log")).unwrap_or_default();
+        let mut counts = std::collections::BTreeMap::new();
+        for line in log.lines() {
+            let mut words = line.split(' ');
+            let (Some(address), Some(_), Some(status)) = (words.next(), words.next(), words.next())
+            else {
+                continue;
+            };
+            *counts
+                .entry((address.to_owned(), status.to_owned()))
+                .or_default() += 1;
+        }
+        counts
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `n` requests of 100 messages of no known type (dead letters once accepted) sent as fast
+/// as one client can from 127.0.0.2 to `port`: how many were answered 200 and how many 429.
+fn flood_from_another_address(port: u16, n: usize) -> (u64, u64) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let (mut ok, mut limited) = (0, 0);
+        for i in 0..n {
+            let messages: Vec<String> = (0..100)
+                .map(|j| format!(r#"{{"type":"nonsense","messageId":"flood-{i}-{j}"}}"#))
+                .collect();
+            let body = format!(r#"{{"batch":[{}]}}"#, messages.join(","));
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+            let mut stream = socket
+                .connect(([127, 0, 0, 1], port).into())
+                .await
+                .unwrap();
+            // The write key as HTTP Basic user: base64 of "websight-test-write-key:".
+            let request = format!(
+                "POST /v1/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                "d2Vic2lnaHQtdGVzdC13cml0ZS1rZXk6",
+                body.len()
+            );
+            stream.write_all(request.as_bytes()).await.unwrap();
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.unwrap();
+            match answer.get(9..12) {
+                Some("200") => ok += 1,
+                Some("429") => limited += 1,
+                _ => panic!("the flood was answered {answer}"),
+            }
+        }
+        (ok, limited)
+    })
+}
+
+/// Reads `GET /api/events` from `port` on a thread of its own: each `dashboard` event's
+/// `updated` (the counts of the board state it carries), as it arrives. HTTP/1.0, so the
+/// body comes unchunked and each line whole.
+fn follow_live_board(port: u16) -> std::sync::mpsc::Receiver<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET /api/events HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            let Some(data) = line.strip_prefix("data: ") else {
+                continue;
+            };
+            let Ok(event) = serde_json::from_str::<Value>(data) else {
+                continue;
+            };
+            let updated = event["updated"].as_str().unwrap_or_default().to_owned();
+            if tx.send(updated).is_err() {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+/// Waits up to `wait` for `board` to deliver the state taken at `updated`.
+fn delivers(board: &std::sync::mpsc::Receiver<String>, updated: &str, wait: Duration) -> bool {
+    let deadline = Instant::now() + wait;
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match board.recv_timeout(left) {
+            Ok(u) if u == updated => return true,
+            Ok(_) => continue,
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
+/// Behind real nginx with the shipped proxy settings (`deploy/nginx/websight-proxy.conf`):
+/// `@rudderstack/rudder-sdk-node` sends the scripted shop (gzip bodies) through it, right
+/// after a client from another address flooded it with junk past the rate limit. `serve`,
+/// trusting nginx's address, rates each client by the address `X-Forwarded-For` names: the
+/// flood is answered 429s, the SDK none. Every message is counted once (the flood's
+/// accepted ones as dead letters), nothing personal is written, and the live page's
+/// server-sent events pass through nginx as they are sent, not when its buffers fill.
+#[test]
+fn serve_behind_nginx_rates_each_visitor_and_streams_the_live_board() {
+    let Some(sdk) = node_sdk() else { return };
+    let Some(nginx) = websight_testkit::process::nginx() else {
+        return;
+    };
+    let dir = temp("nginx");
+    let flags = [
+        "--trusted-proxy",
+        "127.0.0.9",
+        "--rate",
+        "500",
+        "--lateness",
+        "31536000",
+    ];
+    let served = Served::start(&dir, free_port(), &flags);
+    let proxy = Proxy::start(&nginx, &dir, served.port);
+    // The live page through nginx gets the board's state at once, and each new one as it is
+    // published, however small (not once more data fills nginx's buffer).
+    let board = follow_live_board(proxy.port);
+    let latest = |served: &Served| follow_live_board(served.port).recv().unwrap();
+    let shown = latest(&served);
+    assert!(delivers(&board, &shown, Duration::from_secs(5)), "{shown}");
+    let (ok, limited) = flood_from_another_address(proxy.port, 30);
+    assert!(
+        ok > 0 && limited > 0,
+        "flood: {ok} accepted, {limited} limited"
+    );
+    let mut node = send_with_the_sdk(&sdk, RUDDERSTACK, &proxy.url(), &dir, 100, 0);
+    assert!(node.wait().unwrap().success());
+    let mut truth = truth(&dir);
+    // The flood's accepted messages are inputs that end as dead letters, as withheld ones do.
+    truth["withheld"] = (100 * ok).into();
+    served.wait_for_inputs(messages(&truth));
+    // The last state published after the traffic reaches the live page through nginx.
+    std::thread::sleep(Duration::from_secs(2));
+    let shown = latest(&served);
+    assert!(delivers(&board, &shown, Duration::from_secs(5)), "{shown}");
+    let answered = proxy.answered();
+    let count = |address: &str, status: &str| {
+        answered
+            .get(&(address.to_owned(), status.to_owned()))
+            .copied()
+            .unwrap_or(0)
+    };
+    assert_eq!(count("127.0.0.2", "429"), limited, "{answered:?}");
+    assert_eq!(count("127.0.0.1", "429"), 0, "{answered:?}");
+    assert!(count("127.0.0.1", "200") > 0, "{answered:?}");
+    let summary = served.stop();
+    assert_matches_truth(&summary, &truth);
+    assert_eq!(rate_limited(&dir), limited);
+    assert_nothing_personal(&dir, &truth);
+    drop(proxy);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

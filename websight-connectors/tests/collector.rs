@@ -478,3 +478,72 @@ async fn a_raw_log_that_cannot_keep_up_is_503_not_memory() {
     assert_eq!(r.status(), 503);
     assert_eq!(r.headers()["retry-after"], "1");
 }
+
+/// The live board's server-sent events: the current state at once and each one published
+/// after, marked unbuffered for nginx (`X-Accel-Buffering: no`); once the board is closed
+/// the stream ends, so a graceful shutdown does not wait forever on a page left open.
+#[tokio::test]
+async fn the_live_board_streams_until_closed_and_a_shutdown_does_not_wait_for_open_pages() {
+    use websight_connectors::collector::BoardUpdate;
+    let dir = scratch_dir("collector-board");
+    let config = CollectorParams::default().check().unwrap();
+    let (log, _writer) = RawLog::spawn(
+        Box::new(FileRawLog::open(dir.join("raw.jsonl")).unwrap()),
+        config.queue(),
+    );
+    let state = |updated: &str| BoardUpdate {
+        updated: updated.into(),
+        ..BoardUpdate::default()
+    };
+    let board = Board::new(state("first"));
+    let app = Collector::new(config, log).router(board.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/api/events", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let closing = board.clone();
+    let server = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+            closing.close();
+        })
+        .await
+        .unwrap();
+    });
+    let mut page = client().get(&url).send().await.unwrap();
+    assert_eq!(page.headers()["x-accel-buffering"], "no");
+    assert_eq!(page.headers()["content-type"], "text/event-stream");
+    // The next `dashboard` event's `updated`.
+    async fn next(page: &mut reqwest::Response) -> Option<String> {
+        let mut text = String::new();
+        loop {
+            let chunk = tokio::time::timeout(Duration::from_secs(5), page.chunk())
+                .await
+                .expect("an event within 5 s")
+                .unwrap()?;
+            text.push_str(std::str::from_utf8(&chunk).unwrap());
+            // Whole events only (a blank line ends one); a keep-alive comment has no data.
+            while let Some(end) = text.find("\n\n") {
+                let event: String = text.drain(..end + 2).collect();
+                if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                    let event: Value = serde_json::from_str(data).unwrap();
+                    return Some(event["updated"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    assert_eq!(next(&mut page).await.as_deref(), Some("first"));
+    board.publish(state("second"));
+    assert_eq!(next(&mut page).await.as_deref(), Some("second"));
+    stop.send(()).unwrap();
+    // The open page's stream ends, and with it the server.
+    assert_eq!(next(&mut page).await, None);
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server stops with a page open")
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

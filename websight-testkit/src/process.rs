@@ -114,6 +114,16 @@ pub fn python_sdk() -> Option<PathBuf> {
     .then_some(python)
 }
 
+/// nginx (Debian's `nginx-light`, which `scripts/test.sh` installs): `WEBSIGHT_NGINX`, else
+/// `/usr/sbin/nginx`; `None` (skip) without, unless the suite requires everything
+/// (`WEBSIGHT_REQUIRE_SERVICES`).
+pub fn nginx() -> Option<PathBuf> {
+    let path = std::env::var_os("WEBSIGHT_NGINX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/sbin/nginx"));
+    required(path.exists(), "nginx (Debian's nginx-light)").then_some(path)
+}
+
 /// `ready`; when not, a test skips (saying it needs `what`) — or fails, when the suite
 /// requires everything (`WEBSIGHT_REQUIRE_SERVICES`).
 fn required(ready: bool, what: &str) -> bool {

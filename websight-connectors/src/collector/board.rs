@@ -3,6 +3,7 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -30,6 +31,7 @@ pub struct BoardUpdate {
 #[derive(Clone)]
 pub struct Board {
     tx: Arc<watch::Sender<Arc<BoardUpdate>>>,
+    closed: Arc<AtomicBool>,
 }
 
 impl Default for Board {
@@ -43,7 +45,18 @@ impl Board {
     pub fn new(first: BoardUpdate) -> Board {
         Board {
             tx: Arc::new(watch::channel(Arc::new(first)).0),
+            closed: Arc::default(),
         }
+    }
+
+    /// Ends every page's event stream, now and for pages that subscribe later. Call it when
+    /// the server starts to shut down: a graceful shutdown waits for every connection to
+    /// end, and a live page open in a browser (or kept open by a reverse proxy) never ends
+    /// its own.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        // Wakes every stream, which then sees the board closed.
+        self.tx.send_modify(|_| {});
     }
 
     /// Shows `update` and sends it to every open page.
@@ -57,16 +70,16 @@ impl Board {
     }
 
     fn events(&self) -> impl Stream<Item = Result<Event, Infallible>> + use<> {
-        let rx = self.tx.subscribe();
+        let state = (self.tx.subscribe(), Arc::clone(&self.closed), true);
         // The current state first, then every change (a slow page skips to the newest).
-        futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
-            if !first && rx.changed().await.is_err() {
+        futures_util::stream::unfold(state, |(mut rx, closed, first)| async move {
+            if !first && rx.changed().await.is_err() || closed.load(Ordering::Acquire) {
                 return None;
             }
             let update = rx.borrow_and_update().clone();
             let data = serde_json::json!({ "html": update.fragment, "updated": update.updated });
             let event = Event::default().event("dashboard").data(data.to_string());
-            Some((Ok(event), (rx, false)))
+            Some((Ok(event), (rx, closed, false)))
         })
     }
 }
@@ -94,8 +107,11 @@ pub(crate) async fn dashboard(State(board): State<Board>) -> Response {
     json(board.current().dashboard.clone())
 }
 
-pub(crate) async fn events(
-    State(board): State<Board>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    Sse::new(board.events()).keep_alive(KeepAlive::default())
+pub(crate) async fn events(State(board): State<Board>) -> impl IntoResponse {
+    // nginx holds a proxied answer until its buffer fills unless told not to: the live page
+    // behind it would show a state only once later ones pushed it out.
+    (
+        [("x-accel-buffering", HeaderValue::from_static("no"))],
+        Sse::new(board.events()).keep_alive(KeepAlive::default()),
+    )
 }
