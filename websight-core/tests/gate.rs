@@ -720,6 +720,48 @@ fn a_login_continues_the_visit() {
 }
 
 #[test]
+fn a_login_keeps_the_rules_tallies() {
+    // A scraper skims three pages in 0.6 s (stopped from the third), logs in at 0.9 s and
+    // skims on as the user: still stopped — a login moves the device's pages to the user
+    // rather than starting them afresh.
+    let ingest = Ingest::new(privacy());
+    let mut gate = Judge::new(GateConfig::default());
+    let context = format!(r#""userAgent":"{CHROME}""#);
+    let user = r#","userId":"scraper-account""#;
+    let steps: Vec<Vec<u8>> = [
+        ("page", 0, "/a", ""),
+        ("page", 300, "/b", ""),
+        ("page", 600, "/c", ""),
+        ("identify", 900, "", user),
+        ("page", 1200, "/d", user),
+        ("page", 1500, "/e", user),
+    ]
+    .into_iter()
+    .map(|(kind, ms, path, ids)| {
+        let at = format!("2026-01-01T10:00:0{}.{:03}Z", ms / 1000, ms % 1000);
+        let props = match path {
+            "" => ids.to_owned(),
+            path => format!(r#"{ids},"properties":{{"path":"{path}"}}"#),
+        };
+        message(
+            kind,
+            &format!("s{ms}"),
+            "scraper-device",
+            &at,
+            &context,
+            &props,
+        )
+    })
+    .collect();
+    let rules: Vec<_> = steps
+        .iter()
+        .map(|raw| rule_of(judge_all(&mut gate, &ingest, raw).remove(0)))
+        .collect();
+    let skimmed = Some("sub_second_dwell");
+    assert_eq!(rules, [None, None, skimmed, skimmed, skimmed, skimmed]);
+}
+
+#[test]
 fn a_burst_of_new_visits_from_a_shared_address_stops_them_not_the_open_visits() {
     // A mobile carrier's NAT: a customer lands at 10:00:00 and orders at 10:00:50, while
     // eight other people start visits from the same address at 10:00:10..24. The sixth

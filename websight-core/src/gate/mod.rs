@@ -21,10 +21,10 @@
 //! else the anonymous id; a login (an event with both while the device's visit is open and
 //! the user has none) continues that visit under the user id — no new visit for the
 //! sender's rate (three colleagues behind one office address logging in were six), the
-//! verdict that holds for it holds on — while rules' own tallies per person start afresh
-//! under the user id. Unique visitors are counted in a [`HyperLogLog`]
-//! for every valid event whatever the Bloom filter says; visits per person are exact within
-//! the retention and include the first.
+//! verdict that holds for it holds on, and the rules' tallies per person move to the user
+//! id ([`SecurityRule::continue_as`]). Unique visitors are counted in a [`HyperLogLog`] for
+//! every valid event whatever the Bloom filter says; visits per person are exact within the
+//! retention and include the first.
 //!
 //! ```
 //! use websight_core::decode::{decode_segment, DecodeContext};
@@ -449,6 +449,9 @@ impl Gate {
                 // Counted again, under the user: visits per person are the user's.
                 state.counted = false;
                 visit_start = false;
+                for rule in &mut self.rules {
+                    rule.continue_as(anon, person);
+                }
             }
         }
         if visit_start {

@@ -54,6 +54,11 @@ pub trait SecurityRule: Send {
     fn condemns_visit(&self) -> bool {
         true
     }
+    /// A login ([`Gate`](super::Gate)'s): the visit of the device `device` goes on under the
+    /// user id `user` (both as [`RuleContext::person`] names them). A rule keeping tallies
+    /// per person moves the device's to the user, so a login neither restarts them nor
+    /// lifts a verdict they hold.
+    fn continue_as(&mut self, _device: &str, _user: &str) {}
     /// Forgets state about events before `horizon` (called now and then, so memory stays
     /// bounded by the traffic of the last hour, not of the whole stream).
     fn evict(&mut self, _horizon: DateTime<Utc>) {}
@@ -67,8 +72,8 @@ pub trait SecurityRule: Send {
     }
 }
 
-/// `state`/`restore` of a rule whose state is one serialisable field.
-macro_rules! stateful {
+/// `state`, `restore` and `continue_as` of a rule whose state is one map by person.
+macro_rules! per_person {
     ($field:ident) => {
         fn state(&self) -> crate::Result<Snapshot> {
             Snapshot::of(&self.$field)
@@ -76,6 +81,12 @@ macro_rules! stateful {
         fn restore(&mut self, state: &Snapshot) -> crate::Result<()> {
             self.$field = state.parse()?;
             Ok(())
+        }
+        fn continue_as(&mut self, device: &str, user: &str) {
+            // The user has no open visit (or it would be no login): what it holds is stale.
+            if let Some(tally) = self.$field.remove(device) {
+                self.$field.insert(user.to_owned(), tally);
+            }
         }
     };
 }
@@ -150,7 +161,7 @@ impl SecurityRule for ImpossibleFigures {
     fn name(&self) -> &'static str {
         "impossible_figures"
     }
-    stateful!(recent);
+    per_person!(recent);
     fn rejects(&mut self, e: &Event, c: &RuleContext<'_>) -> bool {
         let p = &e.properties;
         // The currency's scale (at least 1) is looked up only for an amount over the
@@ -266,7 +277,7 @@ impl SecurityRule for SubSecondDwell {
     fn name(&self) -> &'static str {
         "sub_second_dwell"
     }
-    stateful!(pages);
+    per_person!(pages);
     fn condemns_visit(&self) -> bool {
         false
     }
