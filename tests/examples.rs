@@ -575,6 +575,21 @@ fn pipeline_reads_what_the_sdk_sent(name: &str, send: impl Fn(&Path) -> Command)
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `pipeline --stream-only` over `input` with the gate's `flags`, its outputs in `out` beside
+/// the input (replaced each run): the summary.
+fn gate_flag_run(input: &std::path::Path, flags: &[&str]) -> Value {
+    let out = input.with_file_name("out");
+    let _ = std::fs::remove_dir_all(&out);
+    run_ok(
+        example("pipeline")
+            .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
+            .args(["--input", input.to_str().unwrap(), "--stream-only"])
+            .args(["--out-dir", out.to_str().unwrap()])
+            .args(flags),
+    );
+    summary(&out.join("summary.json"))
+}
+
 /// `--ip-visits-per-minute`: twenty visitors start a visit within a minute from one office
 /// address and twenty from one provider's /24, an address each. By default the office's
 /// sixth and later visits are rejected (`ip_rate`) and no neighbour's; with the flag at 20,
@@ -597,23 +612,7 @@ fn pipeline_ip_rate_counts_each_sender_and_is_set_by_a_flag() {
         }
     }
     std::fs::write(&input, lines).unwrap();
-    let run = |extra: &[&str]| {
-        let out = dir.join("out");
-        let _ = std::fs::remove_dir_all(&out);
-        run_ok(
-            example("pipeline")
-                .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
-                .args([
-                    "--input",
-                    input.to_str().unwrap(),
-                    "--stream-only",
-                    "--out-dir",
-                    out.to_str().unwrap(),
-                ])
-                .args(extra),
-        );
-        summary(&out.join("summary.json"))
-    };
+    let run = |extra: &[&str]| gate_flag_run(&input, extra);
     let default = run(&[]);
     assert_eq!(
         default["rejected"],
@@ -645,18 +644,7 @@ fn pipeline_max_quantity_is_set_by_a_flag() {
         ),
     );
     std::fs::write(&input, lines).unwrap();
-    let run = |extra: &[&str]| {
-        let out = dir.join("out");
-        let _ = std::fs::remove_dir_all(&out);
-        run_ok(
-            example("pipeline")
-                .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
-                .args(["--input", input.to_str().unwrap(), "--stream-only"])
-                .args(["--out-dir", out.to_str().unwrap()])
-                .args(extra),
-        );
-        summary(&out.join("summary.json"))
-    };
+    let run = |extra: &[&str]| gate_flag_run(&input, extra);
     let default = run(&[]);
     assert_eq!(
         default["rejected"],
