@@ -379,6 +379,31 @@ fn serve_counts_what_rudderstack_node_sent_exactly_once() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A file of `deploy/nginx`, what is shipped for users.
+fn shipped_nginx(name: &str) -> PathBuf {
+    websight_testkit::process::root()
+        .join("deploy/nginx")
+        .join(name)
+}
+
+/// Writes `dir/nginx.conf`: nginx in the foreground, its pid, error log and temporary files
+/// in `dir`, and `http` as its `http` block's contents.
+fn nginx_conf(dir: &Path, http: &str) -> PathBuf {
+    let temp = dir.join("nginx-temp");
+    std::fs::create_dir_all(&temp).unwrap();
+    let (d, t) = (dir.display(), temp.display());
+    let conf = format!(
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log warn;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\nclient_body_temp_path {t}/body;\nproxy_temp_path {t}/proxy;\n\
+         fastcgi_temp_path {t}/fastcgi;\nuwsgi_temp_path {t}/uwsgi;\nscgi_temp_path {t}/scgi;\n\
+         {http}}}\n"
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    path
+}
+
 /// Real nginx in front of `serve`, with the proxy settings shipped for users
 /// (`deploy/nginx/websight-proxy.conf`), nginx connecting from 127.0.0.9 (the address `serve`
 /// is told to trust) while its clients connect from 127.0.0.1 and 127.0.0.2.
@@ -391,24 +416,17 @@ struct Proxy {
 impl Proxy {
     fn start(nginx: &Path, dir: &Path, upstream: u16) -> Proxy {
         let port = free_port();
-        let shipped = websight_testkit::process::root().join("deploy/nginx/websight-proxy.conf");
-        let temp = dir.join("nginx-temp");
-        std::fs::create_dir_all(&temp).unwrap();
-        let (d, t) = (dir.display(), temp.display());
-        let conf = format!(
-            "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/nginx-error.log warn;\n\
-             events {{ worker_connections 256; }}\n\
-             http {{\n  client_body_temp_path {t}/body;\n  proxy_temp_path {t}/proxy;\n  \
-             fastcgi_temp_path {t}/fastcgi;\n  uwsgi_temp_path {t}/uwsgi;\n  scgi_temp_path {t}/scgi;\n  \
-             log_format visitors '$remote_addr $request_method $status';\n  \
-             access_log {d}/access.log visitors;\n  \
-             upstream websight {{ server 127.0.0.1:{upstream}; keepalive 16; }}\n  \
-             server {{\n    listen 127.0.0.1:{port};\n    location / {{\n      include {};\n      \
-             proxy_bind 127.0.0.9;\n    }}\n  }}\n}}\n",
+        let shipped = shipped_nginx("websight-proxy.conf");
+        let http = format!(
+            "log_format visitors '$remote_addr $request_method $status';\n\
+             access_log {}/access.log visitors;\n\
+             upstream websight {{ server 127.0.0.1:{upstream}; keepalive 16; }}\n\
+             server {{\n  listen 127.0.0.1:{port};\n  location / {{\n    include {};\n    \
+             proxy_bind 127.0.0.9;\n  }}\n}}\n",
+            dir.display(),
             shipped.display()
         );
-        let path = dir.join("nginx.conf");
-        std::fs::write(&path, conf).unwrap();
+        let path = nginx_conf(dir, &http);
         let child = Command::new(nginx)
             .arg("-p")
             .arg(dir)
@@ -606,6 +624,58 @@ fn serve_behind_nginx_rates_each_visitor_and_streams_the_live_board() {
     assert_eq!(rate_limited(&dir), limited);
     assert_nothing_personal(&dir, &truth);
     drop(proxy);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The site shipped for users (`deploy/nginx/websight.conf`: TLS, HTTP redirected, the proxy
+/// settings included) is one nginx accepts (`nginx -t`), with a throw-away certificate in
+/// place of Let's Encrypt's and the proxy settings where they are shipped.
+#[test]
+fn the_shipped_nginx_site_is_one_nginx_accepts() {
+    let Some(nginx) = websight_testkit::process::nginx() else {
+        return;
+    };
+    let dir = temp("nginx-site");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    run_ok(
+        Command::new("openssl")
+            .args([
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            ])
+            .args(["-subj", "/CN=collect.shop.example", "-keyout"])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+    );
+    let mut site = std::fs::read_to_string(shipped_nginx("websight.conf")).unwrap();
+    let live = "/etc/letsencrypt/live/collect.shop.example";
+    for (shipped, here) in [
+        (format!("{live}/fullchain.pem"), cert),
+        (format!("{live}/privkey.pem"), key),
+        (
+            "/etc/nginx/snippets/websight-proxy.conf".into(),
+            shipped_nginx("websight-proxy.conf"),
+        ),
+    ] {
+        assert!(
+            site.contains(&shipped),
+            "{shipped} is no longer in the site"
+        );
+        site = site.replace(&shipped, here.to_str().unwrap());
+    }
+    std::fs::write(dir.join("site.conf"), site).unwrap();
+    let conf = nginx_conf(&dir, &format!("include {}/site.conf;\n", dir.display()));
+    run_ok(
+        Command::new(nginx)
+            .arg("-t")
+            .arg("-p")
+            .arg(&dir)
+            .arg("-c")
+            .arg(conf)
+            .arg("-e")
+            .arg(dir.join("nginx-error.log")),
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
