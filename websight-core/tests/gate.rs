@@ -47,6 +47,11 @@ fn rule_of(outcome: Outcome) -> Option<&'static str> {
     }
 }
 
+/// The rule that stopped the one message `raw`, `None` if it passed.
+fn verdict(judge: &mut Judge, ingest: &Ingest, raw: &[u8]) -> Option<&'static str> {
+    rule_of(judge_all(judge, ingest, raw).remove(0))
+}
+
 #[test]
 fn every_input_has_exactly_one_outcome_and_bad_input_is_kept_with_a_reason() {
     let g = generator(3_000, 21);
@@ -592,7 +597,7 @@ fn steps_of(
                     &format!(r#","event":"{what}""#),
                 ),
             };
-            rule_of(judge_all(gate, ingest, &raw).remove(0))
+            verdict(gate, ingest, &raw)
         })
         .collect()
 }
@@ -755,7 +760,7 @@ fn a_login_keeps_the_rules_tallies() {
     .collect();
     let rules: Vec<_> = steps
         .iter()
-        .map(|raw| rule_of(judge_all(&mut gate, &ingest, raw).remove(0)))
+        .map(|raw| verdict(&mut gate, &ingest, raw))
         .collect();
     let skimmed = Some("sub_second_dwell");
     assert_eq!(rules, [None, None, skimmed, skimmed, skimmed, skimmed]);
@@ -771,23 +776,17 @@ fn a_burst_of_new_visits_from_a_shared_address_stops_them_not_the_open_visits() 
     let mut gate = Judge::new(GateConfig::default());
     let context = format!(r#""userAgent":"{CHROME}","ip":"198.51.100.60""#);
     let page = |id: &str, who: &str, at: &str| message("page", id, who, at, &context, "");
-    let mut rules = vec![rule_of(
-        judge_all(
-            &mut gate,
-            &ingest,
-            &page("c1", "customer", "2026-01-01T10:00:00Z"),
-        )
-        .remove(0),
-    )];
+    let landing = page("c1", "customer", "2026-01-01T10:00:00Z");
+    let mut rules = vec![verdict(&mut gate, &ingest, &landing)];
     for i in 0..8 {
         let at = format!("2026-01-01T10:00:{:02}Z", 10 + i * 2);
         let raw = page(&format!("n{i}"), &format!("neighbour-{i}"), &at);
-        rules.push(rule_of(judge_all(&mut gate, &ingest, &raw).remove(0)));
+        rules.push(verdict(&mut gate, &ingest, &raw));
     }
     for i in 0..8 {
         let at = format!("2026-01-01T10:00:{:02}Z", 30 + i);
         let raw = page(&format!("n{i}-2"), &format!("neighbour-{i}"), &at);
-        rules.push(rule_of(judge_all(&mut gate, &ingest, &raw).remove(0)));
+        rules.push(verdict(&mut gate, &ingest, &raw));
     }
     let order = message(
         "track",
@@ -797,7 +796,7 @@ fn a_burst_of_new_visits_from_a_shared_address_stops_them_not_the_open_visits() 
         &context,
         r#","event":"Order Completed","properties":{"order_id":"o1","revenue":80,"currency":"EUR"}"#,
     );
-    rules.push(rule_of(judge_all(&mut gate, &ingest, &order).remove(0)));
+    rules.push(verdict(&mut gate, &ingest, &order));
     let stopped = Some("ip_rate");
     let mut expected = vec![None; 5];
     expected.extend([stopped; 4]);
@@ -821,16 +820,16 @@ fn an_order_by_the_pallet_passes_and_the_quantity_limit_is_a_setting() {
         &context,
         r#","event":"Order Completed","properties":{"order_id":"t1","revenue":240,"currency":"EUR","products":[{"product_id":"screw","price":0.1,"quantity":2400}]}"#,
     );
-    let verdict = |max_quantity| {
+    let with_limit = |max_quantity| {
         let mut gate = Judge::new(GateConfig {
             max_quantity,
             ..GateConfig::default()
         });
-        rule_of(judge_all(&mut gate, &ingest, &order).remove(0))
+        verdict(&mut gate, &ingest, &order)
     };
-    assert_eq!(verdict(GateConfig::default().max_quantity), None);
-    assert_eq!(verdict(2_400), None);
-    assert_eq!(verdict(1_000), Some("impossible_figures"));
+    assert_eq!(with_limit(GateConfig::default().max_quantity), None);
+    assert_eq!(with_limit(2_400), None);
+    assert_eq!(with_limit(1_000), Some("impossible_figures"));
     let zero = GateConfig {
         max_quantity: 0,
         ..GateConfig::default()
@@ -858,7 +857,7 @@ fn money_limits_follow_the_currency() {
                 r#","event":"Order Completed","properties":{{"order_id":"{id}","revenue":{price}{currency},"products":[{{"product_id":"p","price":{price},"quantity":1}}]}}"#
             ),
         );
-        rule_of(judge_all(&mut gate, &ingest, &raw).remove(0))
+        verdict(&mut gate, &ingest, &raw)
     };
     let impossible = Some("impossible_figures");
     assert_eq!(order("seoul", "1590000", Some("KRW")), None);

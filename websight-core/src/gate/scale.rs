@@ -93,8 +93,7 @@ const SCALES: &[(&str, i64)] = &[
     ("ZMW", 100),
 ];
 
-/// The scale of `currency` (any case; 1 when absent or unlisted). No allocation: it is
-/// asked for every event the gate judges.
+/// The scale of `currency` (any case; 1 when absent or unlisted), without an allocation.
 pub(crate) fn scale(currency: Option<&str>) -> i64 {
     let Some(code) = currency.and_then(|c| <[u8; 3]>::try_from(c.as_bytes()).ok()) else {
         return 1;
