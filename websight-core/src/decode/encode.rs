@@ -22,24 +22,28 @@ pub fn encode_segment(event: &Event) -> Value {
 /// The Segment-spec JSON of an event as one line of bytes (no trailing newline): the text of
 /// [`encode_segment`], without building it.
 pub fn segment_json(event: &Event) -> Vec<u8> {
-    // Most events encode to under a kilobyte: one allocation, not a doubling series.
-    let mut out = Vec::with_capacity(1024);
-    match write_segment(&mut out, event) {
-        Ok(()) => out,
-        Err(_) => Vec::new(),
+    // Written in a buffer kept per thread, then copied out at its length: a fresh buffer is
+    // reallocated whenever a long text's worst-case escaping outgrows it (about every second
+    // event), and the line would keep that slack.
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    SCRATCH.with_borrow_mut(|scratch| {
+        scratch.clear();
+        let json = match write_segment(scratch, event) {
+            Ok(()) => scratch.clone(),
+            Err(_) => Vec::new(),
+        };
+        // One huge message does not pin its buffer for the thread's life.
+        if scratch.capacity() > SCRATCH_BYTES {
+            *scratch = Vec::new();
+        }
+        json
+    })
 }
 
-/// [`segment_json`], written in `scratch` and copied out at its length: reused, `scratch`
-/// soon holds any message without growing, where a fresh buffer is reallocated whenever a
-/// long text's worst-case escaping outgrows it (about every second event).
-pub(crate) fn segment_json_in(scratch: &mut Vec<u8>, event: &Event) -> Vec<u8> {
-    scratch.clear();
-    match write_segment(scratch, event) {
-        Ok(()) => scratch.clone(),
-        Err(_) => Vec::new(),
-    }
-}
+/// The most a thread's encoding buffer keeps between messages.
+const SCRATCH_BYTES: usize = 64 * 1024;
 
 /// The message's keys in byte order; absent fields left out.
 fn write_segment(out: &mut Vec<u8>, e: &Event) -> io::Result<()> {
@@ -291,17 +295,18 @@ mod tests {
             prop_assert_eq!(encode_segment(&event), value);
         }
 
-        /// A reused buffer writes each message as a fresh one does, at its own length,
-        /// whatever came before it.
+        /// The buffer kept per thread writes each message as a fresh one does, at its own
+        /// length, whatever came before it.
         #[test]
-        fn a_reused_buffer_writes_each_message_alone(
+        fn each_message_is_written_alone(
             events in proptest::collection::vec(crate::event::arbitrary::event(), 1..6)
         ) {
-            let mut scratch = Vec::new();
             for event in &events {
-                let text = segment_json_in(&mut scratch, event);
+                let text = segment_json(event);
                 prop_assert_eq!(text.capacity(), text.len());
-                prop_assert_eq!(text, segment_json(event));
+                let mut fresh = Vec::new();
+                write_segment(&mut fresh, event).unwrap();
+                prop_assert_eq!(text, fresh);
             }
         }
     }

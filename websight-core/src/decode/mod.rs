@@ -18,7 +18,6 @@ mod wire;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use encode::segment_json_in;
 pub use encode::{encode_segment, segment_json};
 pub use original::{SHOP_ORIGIN, decode_original, session_events};
 pub use segment::{campaign_from_url, decode_segment};

@@ -332,11 +332,10 @@ impl Ingest {
     /// (the gate does not change events): both on the ingest's threads.
     fn prepare(&self, raws: &[Vec<u8>]) -> Prepared {
         self.shared(raws, |lines| {
-            let mut scratch = Vec::new();
             self.decode_lines(lines)
                 .into_iter()
                 .map(|item| {
-                    let encoded = item.as_deref().ok().map(|e| Encoded::of(e, &mut scratch));
+                    let encoded = item.as_deref().ok().map(Encoded::of);
                     (item, encoded)
                 })
                 .collect()
@@ -590,10 +589,10 @@ struct Encoded {
 }
 
 impl Encoded {
-    fn of(event: &Event, scratch: &mut Vec<u8>) -> Encoded {
+    fn of(event: &Event) -> Encoded {
         Encoded {
             event: std::ptr::from_ref(event).addr(),
-            json: crate::decode::segment_json_in(scratch, event),
+            json: segment_json(event),
         }
     }
 

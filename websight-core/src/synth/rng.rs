@@ -21,17 +21,46 @@ pub(crate) fn derived_rng(seed: u64, purpose: u64, index: u64) -> ChaCha8Rng {
 
 /// A random (version 4) UUID in its usual text form.
 pub(crate) fn uuid4(rng: &mut impl RngCore) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut b = [0u8; 16];
     rng.fill_bytes(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    // Written digit by digit: a `format!` per byte cost the generator a tenth of its time.
+    let mut text = String::with_capacity(36);
+    for (i, byte) in b.into_iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_uuid_has_the_usual_text_form() {
+        let mut rng = derived_rng(7, 1, 2);
+        let mut again = derived_rng(7, 1, 2);
+        let mut b = [0u8; 16];
+        again.fill_bytes(&mut b);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        let want = [
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32],
+        ]
+        .join("-");
+        assert_eq!(uuid4(&mut rng), want);
+        assert_eq!(want.len(), 36);
+        assert_eq!(&want[14..15], "4");
+    }
 }

@@ -54,7 +54,8 @@ impl SyntheticEvent {
 pub struct EventStream<'g> {
     sessions: Sessions<'g>,
     lookahead: Option<SyntheticSession>,
-    in_flight: BinaryHeap<Reverse<ByTime<SyntheticEvent>>>,
+    /// Boxed: a heap moves its entries at every push and pop, and an event is ~1 KB.
+    in_flight: BinaryHeap<Reverse<ByTime<Box<SyntheticEvent>>>>,
     /// Events still in flight per session.
     pending: HashMap<SessionId, usize>,
     rng: ChaCha8Rng,
@@ -111,14 +112,14 @@ impl<'g> EventStream<'g> {
             self.in_flight.push(Reverse(ByTime {
                 at: arrival,
                 seq: self.seq,
-                item: SyntheticEvent {
+                item: Box::new(SyntheticEvent {
                     event,
                     session: s.session.id.clone(),
                     arrival,
                     abuse,
                     very_late,
                     last_of_session: false,
-                },
+                }),
             }));
         }
         self.peak_in_flight = self.peak_in_flight.max(self.in_flight.len());
@@ -137,7 +138,7 @@ impl Iterator for EventStream<'_> {
                 (None, Some(_)) => false,
             };
             if release {
-                let mut e = self.in_flight.pop().map(|Reverse(e)| e.item)?;
+                let mut e = *self.in_flight.pop().map(|Reverse(e)| e.item)?;
                 if let Some(n) = self.pending.get_mut(&e.session) {
                     *n -= 1;
                     if *n == 0 {
