@@ -87,6 +87,16 @@ fn slug(name: &str) -> String {
         .collect()
 }
 
+/// `parts` end to end, allocated once at their length: `format_compact!` grows its buffer
+/// a step at a time past the inline 24 bytes, and every generated message has such ids.
+fn joined(parts: &[&str]) -> CompactString {
+    let mut text = CompactString::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        text.push_str(part);
+    }
+    text
+}
+
 /// The events a browser SDK would have sent for `session`: for each page a `page` call and
 /// its e-commerce `track` call (`Product Viewed`, `Product Added`, `Products Searched`,
 /// `Checkout Started`); a purchase adds `identify` (with `traits`), `Payment Info Entered`
@@ -119,7 +129,7 @@ pub fn session_events(
                 identified: bool| {
         let n = out.len();
         out.push(Event {
-            message_id: format_compact!("{}-{n}", session.id),
+            message_id: joined(&[session.id.as_str(), "-", &n.to_compact_string()]),
             kind,
             name: name.map(CompactString::from),
             time: at,
@@ -181,7 +191,7 @@ pub fn session_events(
             None => (path.as_str().into(), None),
         };
         let page = Page {
-            url: Some(format_compact!("{SHOP_ORIGIN}{path}")),
+            url: Some(joined(&[SHOP_ORIGIN, &path])),
             path: Some(path_only),
             title: Some(title.clone()),
             referrer: if i == 0 {
@@ -247,7 +257,7 @@ pub fn session_events(
                 names::CHECKOUT_STARTED,
                 Properties {
                     products: cart.clone(),
-                    checkout_id: Some(format_compact!("{}-checkout", session.id)),
+                    checkout_id: Some(joined(&[session.id.as_str(), "-checkout"])),
                     ..Properties::default()
                 },
             ),
@@ -271,7 +281,7 @@ pub fn session_events(
                 e.at,
                 &page,
                 Properties {
-                    checkout_id: Some(format_compact!("{}-checkout", session.id)),
+                    checkout_id: Some(joined(&[session.id.as_str(), "-checkout"])),
                     payment_method: Some(payment.as_str().into()),
                     ..Properties::default()
                 },
@@ -298,8 +308,8 @@ pub fn session_events(
                 &page,
                 Properties {
                     products: bought,
-                    order_id: Some(format_compact!("{}-order", session.id)),
-                    checkout_id: Some(format_compact!("{}-checkout", session.id)),
+                    order_id: Some(joined(&[session.id.as_str(), "-order"])),
+                    checkout_id: Some(joined(&[session.id.as_str(), "-checkout"])),
                     revenue: amount,
                     currency: Some("USD".into()),
                     payment_method: Some(payment.into()),
