@@ -581,11 +581,13 @@ impl Decoder {
     }
 }
 
-/// An event's Segment JSON, written beside its decoding, and which event it is (its box's
-/// address: the gate moves boxes, never their contents).
+/// An event's Segment JSON and message key, made beside its decoding (on the decoding
+/// thread, where the message is also freed), and which event it is (its box's address: the
+/// gate moves boxes, never their contents).
 struct Encoded {
     event: usize,
     json: Vec<u8>,
+    key: Option<String>,
 }
 
 impl Encoded {
@@ -593,14 +595,21 @@ impl Encoded {
         Encoded {
             event: std::ptr::from_ref(event).addr(),
             json: segment_json(event),
+            key: key(event),
         }
     }
 
-    /// The JSON of `event`: the one written ahead if it is this event's, else written now.
-    fn json(encoded: Option<Encoded>, event: &Event) -> Vec<u8> {
-        match encoded {
-            Some(e) if e.event == std::ptr::from_ref(event).addr() => e.json,
-            _ => segment_json(event),
+    /// The message of `event` with `headers`: the one made ahead if it is this event's,
+    /// else made now.
+    fn message(encoded: Option<Encoded>, event: &Event, headers: Vec<(String, String)>) -> Message {
+        let (key, payload) = match encoded {
+            Some(e) if e.event == std::ptr::from_ref(event).addr() => (e.key, e.json),
+            _ => (key(event), segment_json(event)),
+        };
+        Message {
+            key,
+            payload,
+            headers,
         }
     }
 }
@@ -911,20 +920,12 @@ impl Flow {
             self.counts.inputs += 1;
             match outcome {
                 Outcome::Valid(event) => {
-                    checked.push(Message {
-                        key: key(&event),
-                        payload: Encoded::json(encoded, &event),
-                        headers: Vec::new(),
-                    });
+                    checked.push(Encoded::message(encoded, &event, Vec::new()));
                     valid.push(event);
                 }
                 Outcome::Rejected { rule, event } => {
                     self.counts.rejected += 1;
-                    dead.push(Message {
-                        key: key(&event),
-                        payload: Encoded::json(encoded, &event),
-                        headers: reason("rejected", rule),
-                    });
+                    dead.push(Encoded::message(encoded, &event, reason("rejected", rule)));
                     self.analytics.ingest_rejected(event);
                 }
                 Outcome::DeadLetter(letter) => {
@@ -976,14 +977,14 @@ impl Flow {
     ) -> Result<Spent> {
         let docs = self.analytics.drain();
         for event in &docs.late {
-            dead.push(Message {
-                key: key(event),
-                payload: segment_json(event),
-                headers: reason(
+            dead.push(Encoded::message(
+                None,
+                event,
+                reason(
                     "late",
                     "older than the watermark minus the allowed lateness",
                 ),
-            });
+            ));
         }
         let stored = out.sessions.upsert_visits(&docs.visits).await?;
         let report = out.documents.write(&docs).await?;
