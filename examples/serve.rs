@@ -95,6 +95,7 @@ use websight::connectors::collector::{
 };
 use websight::connectors::topology::{Input, Servers, Topology, TopologyOptions};
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
+use websight::core::enrich::AgentParser;
 use websight::core::flow::{Flow, Ingest};
 use websight::core::gate::{Gate, GateConfig};
 use websight::core::io::EventSink;
@@ -280,6 +281,8 @@ fn update(summary: &websight::core::summary::Summary, view: &DashboardView) -> B
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    // Ready before the first request: they compile while the stores open.
+    let _ = AgentParser::prepare_in_background();
     std::fs::create_dir_all(&args.out_dir)?;
     let privacy = PrivacyConfig {
         consent_category: args.consent_category.clone(),

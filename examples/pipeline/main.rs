@@ -76,6 +76,7 @@ use std::time::Instant;
 
 use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, TimeSeries};
 use websight::core::decode::Format;
+use websight::core::enrich::AgentParser;
 use websight::core::flow::{Flow, Ingest, Observer};
 use websight::core::gate::{DetectionScore, Gate, GateConfig, Outcome};
 use websight::core::io::EventSource;
@@ -263,6 +264,9 @@ pub struct Traffic<'g> {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    // Ready by the first event: they compile on the other core while the traffic is made
+    // (or the first batch read).
+    let _ = AgentParser::prepare_in_background();
     let s = &args.servers;
     let mode = match (&s.kafka, &s.redis, &s.mongodb, &s.search) {
         (None, None, None, None) => "embedded".to_owned(),
