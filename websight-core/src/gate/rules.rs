@@ -14,7 +14,24 @@ use crate::hash::{FastMap, slot};
 use crate::snapshot::Snapshot;
 
 /// What the gate knows about an event beyond the event itself.
+///
+/// Non-exhaustive, so the gate can tell rules more without breaking them: a rule reads its
+/// fields; a rule's own test makes one with [`RuleContext::new`] and sets what it needs.
+///
+/// ```
+/// use websight_core::enrich::AgentParser;
+/// use websight_core::gate::{BotUserAgent, RuleContext, SecurityRule};
+/// # use websight_core::decode::{decode_segment, DecodeContext};
+/// # let line = br#"{"type":"page","messageId":"m1","anonymousId":"a1","timestamp":"2026-03-01T10:00:00Z"}"#;
+/// # let event = decode_segment(line, &DecodeContext::default()).remove(0).unwrap();
+///
+/// let agent = AgentParser::new().parse(Some("Googlebot/2.1 (+http://www.google.com/bot.html)"));
+/// let mut context = RuleContext::new(&agent, "p_visitor");
+/// context.visit_start = true;
+/// assert!(BotUserAgent.rejects(&event, &context));
+/// ```
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct RuleContext<'a> {
     /// Neither of the event's ids is in the known-visitor filter.
     pub new_visitor: bool,
@@ -28,6 +45,20 @@ pub struct RuleContext<'a> {
     /// that did not pass through [`crate::privacy`]) a hash of [`Event::ip`] taken the same
     /// way, an IPv6 address by its /64. `None` without an address.
     pub address: Option<u64>,
+}
+
+impl<'a> RuleContext<'a> {
+    /// The context of an event of `person` with user agent `agent`: a known visitor, in
+    /// the middle of a visit, without an address.
+    pub fn new(agent: &'a Agent, person: &'a str) -> RuleContext<'a> {
+        RuleContext {
+            new_visitor: false,
+            visit_start: false,
+            agent,
+            person,
+            address: None,
+        }
+    }
 }
 
 /// [`RuleContext::address`], taking the event's [`Event::address_key`].
