@@ -88,6 +88,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn main() -> ExitCode {
+    cli::quiet_on_closed_stdout();
     cli::main_with(parse_args, |a| run(&a))
 }
 

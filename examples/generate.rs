@@ -77,5 +77,6 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    cli::quiet_on_closed_stdout();
     cli::main_with(parse_args, run)
 }

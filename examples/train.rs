@@ -326,5 +326,6 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 fn main() -> ExitCode {
+    cli::quiet_on_closed_stdout();
     cli::main_with(parse_args, run)
 }

@@ -830,6 +830,39 @@ fn pipeline_reads_a_log_kept_in_segments() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A tool's output piped into a reader that stops early (`| head`) ends the tool as it ends
+/// `cat`: killed by SIGPIPE, with no panic and no `error:` (the pipeline's report used to
+/// panic in `println!`, `generate` to fail with `Broken pipe`).
+#[cfg(unix)]
+#[test]
+fn a_closed_stdout_ends_a_tool_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let tools: [(&str, &[&str]); 2] = [
+        ("pipeline", &["--stream-only", "--sessions", "300"]),
+        ("generate", &["--sessions", "3000"]),
+    ];
+    // (`lsh`, `explain` and `train` make the same call; `serve`, `load`,
+    // `throughput` and a pipeline on servers keep SIGPIPE ignored: they have sockets.)
+    for (name, args) in tools {
+        let mut child = example(name)
+            .args(args)
+            .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before the tool has written: its next write has none.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{name}: {stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("error:"),
+            "{name}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn sentiment_writes_one_json_object_per_line() {
     use std::io::Write;

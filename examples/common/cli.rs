@@ -93,6 +93,22 @@ pub fn take_gate_flag(
     Ok(true)
 }
 
+/// Standard output closed early (piped into `head`) ends the process as it ends `cat`: by
+/// SIGPIPE, quietly. Rust ignores SIGPIPE, so `println!` on a closed pipe panicked with a
+/// backtrace and a writer reported `Broken pipe` as a failure.
+///
+/// Only for a process without sockets: a vectored write to a socket whose peer has gone
+/// (`writev`, which takes no `MSG_NOSIGNAL`) would then kill it instead of failing.
+#[allow(dead_code)] // not for the examples with sockets
+pub fn quiet_on_closed_stdout() {
+    #[cfg(unix)]
+    // SAFETY: sets one signal's disposition back to the default, before the tool starts any
+    // thread; nothing else is touched.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// Parses the arguments, then runs: a usage error prints its message and exits 2, a failure
 /// prints `error: …` and exits 1. Asked for with `-h` or `--help`, the usage (what the
 /// parser answers it with) goes to stdout and the exit is 0.

@@ -264,10 +264,17 @@ pub struct Traffic<'g> {
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let s = &args.servers;
+    if [&s.kafka, &s.redis, &s.mongodb, &s.search]
+        .iter()
+        .all(|url| url.is_none())
+    {
+        // Embedded, no sockets: `pipeline | head` ends quietly.
+        cli::quiet_on_closed_stdout();
+    }
     // Ready by the first event: they compile on the other core while the traffic is made
     // (or the first batch read).
     let _ = AgentParser::prepare_in_background();
-    let s = &args.servers;
     let mode = match (&s.kafka, &s.redis, &s.mongodb, &s.search) {
         (None, None, None, None) => "embedded".to_owned(),
         (None, None, None, Some(url)) => format!("embedded, documents to {url}"),
