@@ -14,10 +14,26 @@ use std::process::ExitCode;
 use serde_json::json;
 use websight::core::sentiment::Vader;
 
-fn run() -> std::io::Result<()> {
-    let input: Box<dyn BufRead> = match std::env::args().nth(1) {
-        Some(path) if path != "-" => Box::new(BufReader::new(std::fs::File::open(path)?)),
-        _ => Box::new(BufReader::new(std::io::stdin())),
+#[path = "common/cli.rs"]
+mod cli;
+
+const USAGE: &str = "usage: sentiment [FILE]   (FILE, or standard input when absent or -)";
+
+/// The file to read, `None` for standard input.
+fn parse_args() -> Result<Option<String>, String> {
+    let mut args = std::env::args().skip(1);
+    match (args.next(), args.next()) {
+        (None, None) => Ok(None),
+        (Some(path), None) if path == "-" => Ok(None),
+        (Some(path), None) if !path.starts_with('-') => Ok(Some(path)),
+        _ => Err(USAGE.into()),
+    }
+}
+
+fn run(file: Option<String>) -> std::io::Result<()> {
+    let input: Box<dyn BufRead> = match file {
+        Some(path) => Box::new(BufReader::new(std::fs::File::open(path)?)),
+        None => Box::new(BufReader::new(std::io::stdin())),
     };
     let vader = Vader::new();
     let mut out = BufWriter::new(std::io::stdout().lock());
@@ -32,11 +48,6 @@ fn run() -> std::io::Result<()> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::quiet_on_closed_stdout();
+    cli::main_with(parse_args, run)
 }

@@ -837,9 +837,13 @@ fn pipeline_reads_a_log_kept_in_segments() {
 #[test]
 fn a_closed_stdout_ends_a_tool_quietly() {
     use std::os::unix::process::ExitStatusExt;
-    let tools: [(&str, &[&str]); 2] = [
+    let dir = scratch_dir("closed-stdout");
+    let reviews = dir.join("reviews.txt");
+    std::fs::write(&reviews, "I LOVE this sofa!!!\n".repeat(50_000)).unwrap();
+    let tools: [(&str, &[&str]); 3] = [
         ("pipeline", &["--stream-only", "--sessions", "300"]),
         ("generate", &["--sessions", "3000"]),
+        ("sentiment", &[reviews.to_str().unwrap()]),
     ];
     // (`lsh`, `explain` and `train` make the same call; `serve`, `load`,
     // `throughput` and a pipeline on servers keep SIGPIPE ignored: they have sockets.)
@@ -861,6 +865,7 @@ fn a_closed_stdout_ends_a_tool_quietly() {
             "{name}: {stderr}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -888,6 +893,9 @@ fn sentiment_writes_one_json_object_per_line() {
         .collect();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["text"], "I LOVE this sofa!!!");
+    // `-h` is asked for the usage, not a file of that name.
+    let help = run_ok(example("sentiment").arg("-h"));
+    assert!(String::from_utf8_lossy(&help.stdout).starts_with("usage: sentiment"));
     for key in ["neg", "neu", "pos", "compound"] {
         assert!(rows[1][key].is_f64(), "{key}");
     }
