@@ -265,11 +265,8 @@ pub struct Traffic<'g> {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let s = &args.servers;
-    if [&s.kafka, &s.redis, &s.mongodb, &s.search]
-        .iter()
-        .all(|url| url.is_none())
-    {
-        // Embedded, no sockets: `pipeline | head` ends quietly.
+    if s.is_embedded() {
+        // No sockets: `pipeline | head` ends quietly.
         cli::quiet_on_closed_stdout();
     }
     // Ready by the first event: they compile on the other core while the traffic is made

@@ -153,6 +153,8 @@ pub fn session_events(
             address_key: None,
         });
     };
+    // Made where used: most sessions never reach the checkout.
+    let checkout_id = || Some(joined(&[session.id.as_str(), "-checkout"]));
     let order = session.order.as_ref();
     let last_checkout = session
         .events
@@ -257,7 +259,7 @@ pub fn session_events(
                 names::CHECKOUT_STARTED,
                 Properties {
                     products: cart.clone(),
-                    checkout_id: Some(joined(&[session.id.as_str(), "-checkout"])),
+                    checkout_id: checkout_id(),
                     ..Properties::default()
                 },
             ),
@@ -281,7 +283,7 @@ pub fn session_events(
                 e.at,
                 &page,
                 Properties {
-                    checkout_id: Some(joined(&[session.id.as_str(), "-checkout"])),
+                    checkout_id: checkout_id(),
                     payment_method: Some(payment.as_str().into()),
                     ..Properties::default()
                 },
@@ -309,7 +311,7 @@ pub fn session_events(
                 Properties {
                     products: bought,
                     order_id: Some(joined(&[session.id.as_str(), "-order"])),
-                    checkout_id: Some(joined(&[session.id.as_str(), "-checkout"])),
+                    checkout_id: checkout_id(),
                     revenue: amount,
                     currency: Some("USD".into()),
                     payment_method: Some(payment.into()),
