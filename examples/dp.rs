@@ -29,6 +29,9 @@ use serde::Deserialize;
 use serde_json::json;
 use websight::dp::accountant::{epsilon, epsilon_grid, noise_multiplier};
 
+#[path = "common/cli.rs"]
+mod cli;
+
 const USAGE: &str = "usage:
   dp epsilon --q Q --sigma S --steps T --delta D
   dp epsilon --grid FILE.json
@@ -211,23 +214,18 @@ fn sample(f: &std::collections::HashMap<String, String>) -> Result<String, Strin
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        println!("{USAGE}");
-        return ExitCode::SUCCESS;
-    }
-    if args.is_empty() {
-        eprintln!("{USAGE}");
-        return ExitCode::from(2);
-    }
-    match run(&args) {
-        Ok(out) => {
+    let parse = || {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
+            return Err(USAGE.to_owned());
+        }
+        Ok(args)
+    };
+    // No sockets: `dp sample … | head` ends quietly.
+    cli::quiet_on_closed_stdout();
+    cli::main_with(parse, |args| {
+        run(&args).map(|out| {
             println!("{out}");
-            ExitCode::SUCCESS
-        }
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            ExitCode::FAILURE
-        }
-    }
+        })
+    })
 }

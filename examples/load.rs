@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 
 #[path = "common/cli.rs"]
 mod cli;
+use cli::say;
 
 struct Args {
     host: String,
@@ -193,7 +194,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let requests =
         ((args.rate.max(1.0) * args.seconds) / args.batch as f64 / args.connections as f64).ceil()
             as usize;
-    println!(
+    say!(
         "load: {} connections × batches of {} at {} events/s for {:.0} s against http://{}",
         args.connections,
         args.batch,
@@ -285,7 +286,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         "nothing_lost": counted == want,
         "seconds": elapsed,
     });
-    println!(
+    say!(
         "accepted {} events in {:.1} s: {:.0} events/s; latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; refused {:?}; the flow counted {} (nothing lost: {})",
         all.accepted,
         elapsed,

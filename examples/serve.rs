@@ -111,6 +111,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[path = "common/cli.rs"]
 mod cli;
+use cli::say;
 
 struct Args {
     listen: SocketAddr,
@@ -248,6 +249,8 @@ fn parse_args() -> Result<Args, String> {
 
 fn main() -> std::process::ExitCode {
     cli::log_to_stderr();
+    // Whoever reads its output may go first (`serve | tee log`, Ctrl-C): it still drains.
+    cli::outlive_stdout();
     cli::main_with(parse_args, |args| {
         tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -380,7 +383,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     });
 
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
-    println!(
+    say!(
         "websight serve: listening on http://{} — raw log {where_}",
         listener.local_addr()?,
     );
@@ -400,7 +403,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .await?;
 
     // Stopped accepting: the raw log takes what is queued, the flow reads it to the end.
-    println!("collector: {}", collector.stats().to_json());
+    say!("collector: {}", collector.stats().to_json());
     drop(collector);
     writer.await?;
     closing.close();
@@ -424,7 +427,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     std::fs::write(args.out_dir.join("report.html"), report.to_html())?;
     let f = outcome.counts;
-    println!(
+    say!(
         "stream: {} messages ({} checked, {} rejected, {} dead letters, {} duplicates, {} late); conserved: {}",
         f.inputs,
         f.checked,
@@ -434,7 +437,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         f.late,
         f.is_conserved()
     );
-    println!("Summary written to {}", path.display());
+    say!("Summary written to {}", path.display());
     Ok(())
 }
 

@@ -26,6 +26,7 @@ use websight::core::synth::{Generator, SynthConfig};
 
 #[path = "common/cli.rs"]
 mod cli;
+use cli::say;
 
 type Error = Box<dyn std::error::Error>;
 
@@ -143,7 +144,7 @@ fn run(args: Args) -> Result<(), Error> {
     })?;
     let catalogue = generator.config().catalogue.clone();
     let raws: Vec<Vec<u8>> = generator.events().map(|e| e.to_json()).collect();
-    println!(
+    say!(
         "throughput of the real-time stage: {} events ({} sessions), batches of {}, on {} cores",
         raws.len(),
         args.sessions,
@@ -156,9 +157,12 @@ fn run(args: Args) -> Result<(), Error> {
         .build()?;
     let run_id = std::process::id();
     let mut baseline = None;
-    println!(
+    say!(
         "\n  {:<32} {:>12} {:>9} {:>10}",
-        "stores", "events/s", "× embedded", "join (s)"
+        "stores",
+        "events/s",
+        "× embedded",
+        "join (s)"
     );
     for (i, setup) in SETUPS.iter().enumerate() {
         let prefix = format!("bench{run_id}n{i}-");
@@ -171,7 +175,7 @@ fn run(args: Args) -> Result<(), Error> {
         );
         let base = *baseline.get_or_insert(rate);
         let join = join.map_or("-".to_owned(), |j| format!("{:.1}", j.as_secs_f64()));
-        println!(
+        say!(
             "  {:<32} {rate:>12.0} {:>9.3} {join:>10}",
             setup.name,
             rate / base

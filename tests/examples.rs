@@ -836,36 +836,55 @@ fn pipeline_reads_a_log_kept_in_segments() {
 #[cfg(unix)]
 #[test]
 fn a_closed_stdout_ends_a_tool_quietly() {
-    use std::os::unix::process::ExitStatusExt;
     let dir = scratch_dir("closed-stdout");
     let reviews = dir.join("reviews.txt");
     std::fs::write(&reviews, "I LOVE this sofa!!!\n".repeat(50_000)).unwrap();
-    let tools: [(&str, &[&str]); 3] = [
+    let tools: [(&str, &[&str]); 4] = [
         ("pipeline", &["--stream-only", "--sessions", "300"]),
         ("generate", &["--sessions", "3000"]),
         ("sentiment", &[reviews.to_str().unwrap()]),
+        (
+            "dp",
+            &[
+                "sample",
+                "--mechanism",
+                "laplace",
+                "--scale",
+                "1",
+                "--n",
+                "1000",
+            ],
+        ),
     ];
-    // (`lsh`, `explain` and `train` make the same call; `serve`, `load`,
-    // `throughput` and a pipeline on servers keep SIGPIPE ignored: they have sockets.)
+    // (`lsh`, `explain` and `train` make the same call as `generate` and `sentiment`; the
+    // pipeline prints as `load` and `throughput` do, and is also checked on the servers.)
     for (name, args) in tools {
-        let mut child = example(name)
-            .args(args)
-            .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The reader is gone before the tool has written: its next write has none.
-        drop(child.stdout.take());
-        let out = child.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{name}: {stderr}");
-        assert!(
-            !stderr.contains("panicked") && !stderr.contains("error:"),
-            "{name}: {stderr}"
-        );
+        ends_by_sigpipe_on_a_closed_stdout(example(name).args(args));
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+/// Runs `command` with its stdout closed before it writes: it must end by SIGPIPE, as `cat`
+/// does, with no panic and no error.
+fn ends_by_sigpipe_on_a_closed_stdout(command: &mut std::process::Command) {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = command
+        .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader is gone before the tool has written: its next write has none.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let name = command.get_program().to_string_lossy().into_owned();
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{name}: {stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("error:"),
+        "{name}: {stderr}"
+    );
 }
 
 #[test]
@@ -1439,6 +1458,15 @@ fn pipeline_runs_on_the_real_servers() {
         text.contains("dead letters with their reason") && text.contains("conserved: true"),
         "{text}"
     );
+    // Its output closed early (`pipeline --servers | head`), it ends as `cat` does.
+    ends_by_sigpipe_on_a_closed_stdout(example("pipeline").args([
+        "--servers",
+        "--prefix",
+        &format!("{prefix}closed-"),
+        "--stream-only",
+        "--sessions",
+        "100",
+    ]));
     // The flags that only make sense with --servers are refused without it.
     let misuse = example("pipeline").args(["--kafka", "x"]).output().unwrap();
     assert_eq!(misuse.status.code(), Some(2));

@@ -43,6 +43,16 @@ impl Served {
 
     /// With the write key `key` (Jitsu's are `key:secret`).
     fn start_keyed(dir: &Path, port: u16, key: &str, extra: &[&str]) -> Served {
+        Served::spawn(dir, port, key, extra, false)
+    }
+
+    /// Its stdout a pipe whose reader is gone before it writes (`serve | tee log`, the `tee`
+    /// stopped).
+    fn start_with_closed_stdout(dir: &Path, port: u16) -> Served {
+        Served::spawn(dir, port, KEY, &[], true)
+    }
+
+    fn spawn(dir: &Path, port: u16, key: &str, extra: &[&str], closed_stdout: bool) -> Served {
         std::fs::create_dir_all(dir).unwrap();
         let log = |name: &str| {
             std::fs::OpenOptions::new()
@@ -51,15 +61,20 @@ impl Served {
                 .open(dir.join(name))
                 .unwrap()
         };
-        let child = example("serve")
+        let mut child = example("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--out-dir", dir.join("out").to_str().unwrap()])
             .args(["--write-key", key])
             .args(extra)
-            .stdout(Stdio::from(log("stdout.txt")))
+            .stdout(if closed_stdout {
+                Stdio::piped()
+            } else {
+                Stdio::from(log("stdout.txt"))
+            })
             .stderr(Stdio::from(log("stderr.txt")))
             .spawn()
             .unwrap();
+        drop(child.stdout.take());
         let served = Served {
             child,
             port,
@@ -630,6 +645,23 @@ fn serve_behind_nginx_rates_each_visitor_and_streams_the_live_board() {
 /// The site shipped for users (`deploy/nginx/websight.conf`: TLS, HTTP redirected, the proxy
 /// settings included) is one nginx accepts (`nginx -t`), with a throw-away certificate in
 /// place of Let's Encrypt's and the proxy settings where they are shipped.
+/// `serve | tee log` with the `tee` gone (Ctrl-C stops both; `serve` drains): `serve` comes
+/// up, takes messages and stops with its summary as with a reader (its first line used to
+/// panic in `println!`, so it never came up).
+#[test]
+fn serve_outlives_whoever_reads_its_output() {
+    let dir = temp("closed-stdout");
+    let served = Served::start_with_closed_stdout(&dir, free_port());
+    let (accepted, limited) = flood_from_another_address(served.port, 3);
+    assert_eq!((accepted, limited), (3, 0));
+    served.wait_for_inputs(300);
+    let summary = served.stop();
+    assert_eq!(summary["inputs"], 300, "{summary}");
+    assert_eq!(summary["dead_letters"], 300, "{summary}");
+    assert_eq!(summary["conserved"], true, "{summary}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn the_shipped_nginx_site_is_one_nginx_accepts() {
     let Some(nginx) = websight_testkit::process::nginx() else {

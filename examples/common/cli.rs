@@ -98,7 +98,8 @@ pub fn take_gate_flag(
 /// backtrace and a writer reported `Broken pipe` as a failure.
 ///
 /// Only for a process without sockets: a vectored write to a socket whose peer has gone
-/// (`writev`, which takes no `MSG_NOSIGNAL`) would then kill it instead of failing.
+/// (`writev`, which takes no `MSG_NOSIGNAL`) would then kill it instead of failing. A tool
+/// with sockets prints with [`say!`] instead.
 #[allow(dead_code)] // not for the examples with sockets
 pub fn quiet_on_closed_stdout() {
     #[cfg(unix)]
@@ -107,6 +108,54 @@ pub fn quiet_on_closed_stdout() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+}
+
+/// `println!` for a tool that keeps SIGPIPE ignored (it has sockets): when standard output
+/// was closed early, the tool ends there by SIGPIPE as `cat` does, where `println!` would
+/// panic with a backtrace — or goes on without it, after [`outlive_stdout`].
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::said(::std::io::Write::write_fmt(
+            &mut ::std::io::stdout().lock(),
+            format_args!("{}\n", format_args!($($arg)*)),
+        ))
+    };
+}
+#[allow(unused_imports)] // not every example prints with it
+pub(crate) use say;
+
+/// Set by [`outlive_stdout`].
+static OUTLIVE_STDOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// For a server: [`say!`] goes on when standard output is gone. `serve | tee log` stopped
+/// with Ctrl-C loses `tee` at once, while `serve` still drains what it accepted.
+#[allow(dead_code)] // for servers only
+pub fn outlive_stdout() {
+    OUTLIVE_STDOUT.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// What [`say!`] does with its write's result: a closed standard output ends the process by
+/// SIGPIPE (its disposition restored only now, so sockets never met it); any other failure
+/// (a full disk) ends it with `error: …` and exit status 1. After [`outlive_stdout`], a
+/// failure is passed over.
+#[allow(dead_code)]
+pub fn said(written: std::io::Result<()>) {
+    let Err(e) = written else { return };
+    if OUTLIVE_STDOUT.load(std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        #[cfg(unix)]
+        // SAFETY: the default disposition, then the signal to this process, which ends it;
+        // nothing else is touched.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            libc::raise(libc::SIGPIPE);
+        }
+    } else {
+        eprintln!("error: writing to standard output: {e}");
+    }
+    std::process::exit(1);
 }
 
 /// Parses the arguments, then runs: a usage error prints its message and exits 2, a failure
@@ -118,7 +167,7 @@ pub fn main_with<A, E: std::fmt::Display>(
 ) -> ExitCode {
     match parse() {
         Err(usage) if usage.starts_with("usage:") && help_asked() => {
-            println!("{usage}");
+            say!("{usage}");
             ExitCode::SUCCESS
         }
         Err(msg) => {
@@ -341,7 +390,7 @@ impl DpRelease {
         tally: &websight::dp::dashboard::DashboardTally,
         dir: Option<&std::path::Path>,
     ) -> Result<(), websight::dp::DpError> {
-        println!(
+        say!(
             "DP dashboard: ε = {} per person ({} visits beyond {} per person left out), counts ±{} and revenue ±{:.2} {} at 95 %; budget left {:.3} of {} ({})",
             dp.epsilon,
             tally.dropped(),

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::cli::say;
 use async_trait::async_trait;
 use websight::core::analytics::ProductCatalogue;
 use websight::core::io::{EventSource, LineSource, segments};
@@ -138,26 +139,26 @@ pub fn generate<'g>(
         }
     }
     let secs = started.elapsed().as_secs_f64();
-    println!("\nTraffic ({secs:.2} s to generate)");
-    println!("  sessions            {sessions:>10}");
-    println!("  page views          {pages:>10}");
-    println!(
+    say!("\nTraffic ({secs:.2} s to generate)");
+    say!("  sessions            {sessions:>10}");
+    say!("  page views          {pages:>10}");
+    say!(
         "  bounce rate         {:>10.1}%",
         100.0 * bounces as f64 / sessions.max(1) as f64
     );
-    println!("  sessions with cart  {carts:>10}");
-    println!(
+    say!("  sessions with cart  {carts:>10}");
+    say!(
         "  purchases           {purchases:>10}  ({:.1}% of sessions)",
         100.0 * purchases as f64 / sessions.max(1) as f64
     );
-    println!("  abandoned carts     {:>10}", carts - purchases);
-    println!("  revenue             {revenue:>10.0}");
-    println!("\nPlanted abuse (ground truth)");
+    say!("  abandoned carts     {:>10}", carts - purchases);
+    say!("  revenue             {revenue:>10.0}");
+    say!("\nPlanted abuse (ground truth)");
     for (kind, n) in &abuse {
-        println!("  {kind:<22}{n:>8}");
+        say!("  {kind:<22}{n:>8}");
     }
     if let Some(auc) = roc_auc(&scores, &labels) {
-        println!("\nBayes-optimal purchase AUC (true probabilities): {auc:.3}");
+        say!("\nBayes-optimal purchase AUC (true probabilities): {auc:.3}");
     }
     let writer = match events_out {
         Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),

@@ -112,6 +112,7 @@ unsafe impl Sync for MallocConf {}
 
 #[path = "../common/cli.rs"]
 mod cli;
+use cli::say;
 mod input;
 mod offline;
 mod show;
@@ -265,10 +266,6 @@ pub struct Traffic<'g> {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let s = &args.servers;
-    if s.is_embedded() {
-        // No sockets: `pipeline | head` ends quietly.
-        cli::quiet_on_closed_stdout();
-    }
     // Ready by the first event: they compile on the other core while the traffic is made
     // (or the first batch read).
     let _ = AgentParser::prepare_in_background();
@@ -288,7 +285,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             input::generate(&generator, args.events_out.as_deref())?
         }
     };
-    println!("websight pipeline ({mode}) — {}", traffic.title);
+    say!("websight pipeline ({mode}) — {}", traffic.title);
 
     let privacy = Privacy::new(PrivacyConfig {
         keep_raw_dead_letters: args.keep_raw,
@@ -347,15 +344,18 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(messages = f.inputs, seconds = secs, "stream stage done");
     if let Some(truth) = &traffic.truth {
         let t = truth.lock().expect("the truth lock is never poisoned");
-        println!(
+        say!(
             "  tracker messages    {:>10}  ({} behind the newest, {} very late, peak {} in flight)",
-            t.messages, t.behind, t.very_late, t.peak_in_flight
+            t.messages,
+            t.behind,
+            t.very_late,
+            t.peak_in_flight
         );
         if let Some(path) = &args.events_out {
-            println!("  written to {path}");
+            say!("  written to {path}");
         }
     }
-    println!(
+    say!(
         "\nStream ({:.2} s, {:.0} messages/s): {} messages",
         secs,
         f.inputs as f64 / secs,
@@ -366,7 +366,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if traffic.truth.is_some() {
         let d = &watch.detection;
         let (tp, fp, fn_, _) = d.confusion();
-        println!(
+        say!(
             "  detection vs planted labels: precision {:.3}, recall {:.3} ({tp} caught, {fp} false alarms, {fn_} missed sessions)",
             d.precision(),
             d.recall()
@@ -391,7 +391,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         match dp.publish(tally, args.out_dir.as_deref()) {
             Ok(released) => report.private_dashboard = Some(released),
             Err(e @ websight::dp::DpError::BudgetExceeded { .. }) => {
-                println!("DP dashboard not released: {e}");
+                say!("DP dashboard not released: {e}");
             }
             Err(e) => return Err(e.into()),
         }
@@ -406,7 +406,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             args.config.seed,
             args.dp.as_ref().map(|dp| &dp.ledger),
         )?,
-        None => println!("\nOffline stage skipped (--stream-only)"),
+        None => say!("\nOffline stage skipped (--stream-only)"),
     }
     // The report shows the budget as it is now, after the private models' charge too.
     if let (Some(dp), Some(shown)) = (&args.dp, &mut report.private_dashboard) {
@@ -421,7 +421,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     });
     if let Some(path) = report_path {
         std::fs::write(&path, report.to_html())?;
-        println!("\nReport written to {}", path.display());
+        say!("\nReport written to {}", path.display());
     }
     write_summary(&summary, &args)?;
     if !summary.conserved {
@@ -439,7 +439,7 @@ fn write_summary(summary: &Summary, args: &Args) -> Result<(), Box<dyn std::erro
     paths.extend(args.json.clone());
     for path in paths {
         std::fs::write(&path, &text)?;
-        println!("Summary written to {}", path.display());
+        say!("Summary written to {}", path.display());
     }
     Ok(())
 }

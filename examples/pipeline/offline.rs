@@ -6,6 +6,7 @@
 
 use std::time::Instant;
 
+use crate::cli::say;
 use ndarray::{Array1, Axis};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -84,11 +85,11 @@ pub fn run(
             train.y.len(),
             test.y.len()
         );
-        println!("\n{why}");
+        say!("\n{why}");
         report.subtitle.push_str(&format!(" — {why}"));
         return Ok(());
     }
-    println!(
+    say!(
         "\nPurchase models ({} visits after deduplication; {} training / {} test rows split by person, {} features)",
         p.visits.len(),
         train.y.len(),
@@ -99,9 +100,11 @@ pub fn run(
         let m = BinaryMetrics::compute(prob.as_slice().expect("contiguous"), &labels)
             .ok_or("a class is missing from the test users: generate more sessions")?;
         let eps_text = eps.map_or("-".to_owned(), |e| format!("{e:.2}"));
-        println!(
+        say!(
             "  {name:<24} ε {eps_text:>5}  ROC-AUC {:.3}  PR-AUC {:.3}  accuracy {:.3}",
-            m.roc_auc, m.pr_auc, m.accuracy
+            m.roc_auc,
+            m.pr_auc,
+            m.accuracy
         );
         report.models.push(ModelRow {
             model: name.to_owned(),
@@ -190,7 +193,7 @@ pub fn run(
                 score(name, guarantee.epsilon(), prob)?;
             }
         }
-        Err(why) => println!("  private models not trained: {why}"),
+        Err(why) => say!("  private models not trained: {why}"),
     }
     score("shuffled-label baseline", None, baseline_p)?;
     let baseline_auc = report.models.last().map_or(0.5, |m| m.roc_auc);
@@ -198,7 +201,7 @@ pub fn run(
     for m in &mut report.models[..rows - 1] {
         m.below_baseline = at_or_below_baseline(m.roc_auc, baseline_auc);
         if m.below_baseline {
-            println!(
+            say!(
                 "  ⚠ {} is at or below the shuffled-label baseline ({baseline_auc:.3}): it learned nothing",
                 m.model
             );
@@ -219,9 +222,9 @@ pub fn run(
         .collect();
     let mut likely: Vec<usize> = (0..forest_p.len()).collect();
     likely.sort_by(|&a, &b| forest_p[b].total_cmp(&forest_p[a]));
-    println!("\nWhat drives purchases (mean |SHAP| of the forest's probability)");
+    say!("\nWhat drives purchases (mean |SHAP| of the forest's probability)");
     for (feature, value) in report.importance.iter().take(6) {
-        println!("  {feature:<32} {value:.4}");
+        say!("  {feature:<32} {value:.4}");
     }
     // The likeliest buyers among sessions that have not bought yet are the ones to act on;
     // fall back to any session.
@@ -234,7 +237,7 @@ pub fn run(
         .collect();
     for i in candidates {
         let why = shap.why(i, test.x.row(i), names, 5);
-        println!("  visit {}: {why}", p.visits[p.test[i]].id);
+        say!("  visit {}: {why}", p.visits[p.test[i]].id);
         report.explanations.push(SessionExplanation {
             session: p.visits[p.test[i]].id.clone(),
             probability: why.output,
@@ -257,7 +260,7 @@ pub fn run(
     let started = Instant::now();
     let similar = similar_users.finish()?;
     let mut seen = std::collections::HashSet::new();
-    println!("\nSimilar visitors (MinHash LSH, estimated Jaccard)");
+    say!("\nSimilar visitors (MinHash LSH, estimated Jaccard)");
     for visit in &p.visits {
         if report.similar_users.len() == 5 {
             break;
@@ -279,7 +282,7 @@ pub fn run(
             .iter()
             .map(|(u, j)| format!("{u} ({j:.2})"))
             .collect();
-        println!("  {} ~ {}", row.user, list.join(", "));
+        say!("  {} ~ {}", row.user, list.join(", "));
         report.similar_users.push(row);
     }
     tracing::info!(

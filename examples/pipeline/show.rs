@@ -1,5 +1,6 @@
 //! What the pipeline prints, and the live dashboard's sections of the report.
 
+use crate::cli::say;
 use websight::core::analytics::{KpiWindow, StreamAnalytics, TopCounter};
 use websight::core::summary::Summary;
 
@@ -10,21 +11,22 @@ type Error = Box<dyn std::error::Error>;
 
 pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
     let stats = &outcome.gate;
-    println!("\nSecurity gate");
-    println!("  received            {:>10}", stats.received);
-    println!("  valid               {:>10}", stats.valid);
+    say!("\nSecurity gate");
+    say!("  received            {:>10}", stats.received);
+    say!("  valid               {:>10}", stats.valid);
     for (rule, n) in &stats.rejected {
-        println!("  rejected {rule:<26}{n:>8}");
+        say!("  rejected {rule:<26}{n:>8}");
     }
-    println!("  dead letters        {:>10}", stats.dead_letters);
-    println!("  duplicates          {:>10}", stats.duplicates);
-    println!("  conserved           {:>10}", stats.is_conserved());
-    println!(
+    say!("  dead letters        {:>10}", stats.dead_letters);
+    say!("  duplicates          {:>10}", stats.duplicates);
+    say!("  conserved           {:>10}", stats.is_conserved());
+    say!(
         "  unique visitor ids (HLL) {:>5.0}; persons after identity stitching {}",
-        outcome.unique_users, summary.visitors
+        outcome.unique_users,
+        summary.visitors
     );
     if let Some(k) = &outcome.known_filter {
-        println!(
+        say!(
             "  known-visitor filter: {} ids in {} layer(s) of {} bits, last {:.1}% full, false-positive rate {:.3}%",
             k.items,
             k.layers,
@@ -34,7 +36,7 @@ pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
         );
     }
     let f = outcome.counts;
-    println!(
+    say!(
         "  outputs: {} checked events, {} dead letters with their reason ({} rejected + {} unreadable + {} late + {} refused by a store); conserved: {}",
         outcome.checked_messages,
         outcome.dead_messages,
@@ -51,7 +53,7 @@ pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
         .iter()
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
-    println!("  checked events by type: {}", events.join(", "));
+    say!("  checked events by type: {}", events.join(", "));
 }
 
 /// `read_back`: what the offline stage read from the session store.
@@ -60,7 +62,7 @@ pub fn documents(
     tally: &DocumentTally,
     read_back: Option<&ReadBack>,
 ) -> Result<(), Error> {
-    println!(
+    say!(
         "\nDocuments: {} session_summary, {} product_details, {} product_sentiment, {} KPI windows; {} events too late (side output)",
         tally.sessions,
         tally.products,
@@ -81,7 +83,7 @@ pub fn documents(
     let missing = emitted.iter().sum::<u64>() - held.iter().sum::<u64>().min(emitted.iter().sum());
     let exact =
         held == emitted || (held.iter().zip(&emitted).all(|(h, e)| h <= e) && missing <= f.refused);
-    println!(
+    say!(
         "  {} written to the {name}; it holds {held:?} (emitted {emitted:?}){}",
         f.documents,
         match (held == emitted, exact) {
@@ -101,13 +103,15 @@ pub fn documents(
         seconds,
     }) = read_back
     else {
-        println!(
+        say!(
             "  {} visits ({} events) to the {}",
-            f.sessions, tally.visit_events, outcome.session_store
+            f.sessions,
+            tally.visit_events,
+            outcome.session_store
         );
         return Ok(());
     };
-    println!(
+    say!(
         "  {visits} visits ({events} events) in the {} for the offline stage (read back in {seconds:.2} s)",
         outcome.session_store,
     );
@@ -148,9 +152,9 @@ fn revenue_text(analytics: &StreamAnalytics) -> String {
 pub fn dashboard(analytics: &StreamAnalytics, windows: &[KpiWindow]) {
     let d = analytics.dashboard();
     let catalogue = analytics.catalogue();
-    println!("\nLive dashboard (valid traffic)");
+    say!("\nLive dashboard (valid traffic)");
     let (orders, current) = headline(analytics, windows);
-    println!(
+    say!(
         "  orders {orders}, revenue {}, average visit {:.0} s, bounce rate {:.1}%, current visitors (last window) {current}",
         revenue_text(analytics),
         d.average_session_seconds(),
@@ -162,7 +166,7 @@ pub fn dashboard(analytics: &StreamAnalytics, windows: &[KpiWindow]) {
             .iter()
             .map(|(key, n)| format!("{} {:.0}", catalogue.name(key), *n as f64 * scale))
             .collect();
-        println!("  top by {label:<10} {}", items.join(", "));
+        say!("  top by {label:<10} {}", items.join(", "));
     };
     top("views", &d.products.views, 1.0);
     top("cart adds", &d.products.cart_adds, 1.0);
@@ -170,7 +174,7 @@ pub fn dashboard(analytics: &StreamAnalytics, windows: &[KpiWindow]) {
     top("revenue", &d.products.revenue_cents, 0.01);
     let f = &d.funnel;
     let (v2c, c2o, o2p) = f.rates();
-    println!(
+    say!(
         "  funnel: {} visits → {} viewed → {} carted ({:.1}%) → {} checkout ({:.1}%) → {} bought ({:.1}%)",
         f.sessions,
         f.viewed,
@@ -184,28 +188,30 @@ pub fn dashboard(analytics: &StreamAnalytics, windows: &[KpiWindow]) {
     let mut channels: Vec<(&String, &u64)> = d.channels.iter().collect();
     channels.sort_by(|a, b| b.1.cmp(a.1));
     let channels: Vec<String> = channels.iter().map(|(c, n)| format!("{c} {n}")).collect();
-    println!("  channels: {}", channels.join(", "));
+    say!("  channels: {}", channels.join(", "));
     let campaigns: Vec<String> = d
         .campaigns
         .top(5)
         .iter()
         .map(|(c, n)| format!("{c} {n}"))
         .collect();
-    println!("  campaigns: {}", campaigns.join(", "));
+    say!("  campaigns: {}", campaigns.join(", "));
     let mix: Vec<String> = d.payments.iter().map(|(m, n)| format!("{m} {n}")).collect();
-    println!(
+    say!(
         "  payment mix: {}, abandoned carts {}",
         mix.join(", "),
         d.abandoned_carts
     );
     for (category, s) in &d.sentiment {
-        println!(
+        say!(
             "  sentiment {category:<12} +{} ={} -{}",
-            s.positive, s.neutral, s.negative
+            s.positive,
+            s.neutral,
+            s.negative
         );
     }
     for p in d.potential_customers.iter().take(5) {
-        println!(
+        say!(
             "  potential customer {} on {} for {:.0} s, no purchase",
             p.visitor,
             p.product,
