@@ -29,6 +29,8 @@ done
 # deploy/nginx (tests/serve.rs runs it on 127.0.0.1 itself; the package's own service is not
 # started where policy-rc.d forbids it, as in containers, and is not needed).
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+# The shipped systemd unit (deploy/systemd) is checked with systemd-analyze.
+command -v systemd-analyze >/dev/null || missing+=(systemd)
 # The shipped TLS site is checked with a throw-away certificate.
 command -v openssl >/dev/null || missing+=(openssl)
 # The Python SDKs and the local servers live in venvs.

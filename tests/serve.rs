@@ -662,6 +662,131 @@ fn serve_outlives_whoever_reads_its_output() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The systemd unit shipped in `deploy/systemd`: `systemd-analyze verify` accepts it without
+/// a warning (pointed at the built binary and the shipped settings), and its command line,
+/// its `${…}` filled in as systemd fills them, starts `serve`: it takes the settings' write
+/// key (another is refused), counts what it took, and stops on the unit's `KillSignal` with
+/// its summary in the state directory.
+#[test]
+fn the_shipped_systemd_unit_runs_serve() {
+    let root = websight_testkit::process::root().join("deploy/systemd");
+    let unit = std::fs::read_to_string(root.join("websight-serve.service")).unwrap();
+    let settings = root.join("serve.env");
+    let binary = example("serve").get_program().to_owned();
+    let binary = binary.to_str().unwrap();
+    let dir = temp("systemd");
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("websight-serve.service");
+    std::fs::write(
+        &copy,
+        unit.replace("/usr/local/bin/serve", binary)
+            .replace("/etc/websight/serve.env", settings.to_str().unwrap()),
+    )
+    .unwrap();
+    let verified = Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .expect("systemd-analyze (Debian's systemd, installed by scripts/test.sh)");
+    let complaints = String::from_utf8_lossy(&verified.stderr);
+    assert!(
+        verified.status.success() && complaints.trim().is_empty(),
+        "{complaints}"
+    );
+
+    let value = |key: &str| -> String {
+        unit.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .unwrap_or_else(|| panic!("no {key} in the unit"))
+            .to_owned()
+    };
+    assert_eq!(value("KillSignal"), "SIGTERM", "what Served::stop sends");
+    let mut env: Vec<(String, String)> = std::fs::read_to_string(&settings)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.to_owned(), v.to_owned())
+        })
+        .collect();
+    let key = env
+        .iter()
+        .find(|(k, _)| k == "WEBSIGHT_WRITE_KEY")
+        .map(|(_, v)| v.clone())
+        .expect("the settings name the write key");
+    env.push((
+        "STATE_DIRECTORY".into(),
+        dir.join("out").to_str().unwrap().into(),
+    ));
+    let port = free_port();
+    let command = value("ExecStart");
+    let mut words = command.split_whitespace().map(|w| {
+        let w = env
+            .iter()
+            .fold(w.to_owned(), |w, (k, v)| w.replace(&format!("${{{k}}}"), v));
+        assert!(!w.contains('$'), "{w}: not in the settings");
+        w.replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+    });
+    assert_eq!(words.next().as_deref(), Some("/usr/local/bin/serve"));
+    let child = Command::new(binary)
+        .args(words)
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.join("stderr.txt")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    let served = Served {
+        child,
+        port,
+        dir: dir.clone(),
+    };
+    let started = Instant::now();
+    while served.get("/api/stats").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            served.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(post_pages(port, "not-the-key", 5), 401);
+    assert_eq!(post_pages(port, &key, 5), 200);
+    served.wait_for_inputs(5);
+    let summary = served.stop();
+    assert_eq!(summary["inputs"], 5, "{summary}");
+    assert_eq!(summary["conserved"], true, "{summary}");
+    assert!(dir.join("out/pseudonym.key").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// POSTs `n` page calls to `/v1/batch?writeKey=key`: the answer's status.
+fn post_pages(port: u16, key: &str, n: usize) -> u16 {
+    let pages: Vec<String> = (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"type":"page","messageId":"unit-{key}-{i}","anonymousId":"a{i}","timestamp":"2026-01-01T00:00:0{}Z"}}"#,
+                i % 10
+            )
+        })
+        .collect();
+    let body = format!(r#"{{"batch":[{}]}}"#, pages.join(","));
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST /v1/batch?writeKey={key} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
 #[test]
 fn the_shipped_nginx_site_is_one_nginx_accepts() {
     let Some(nginx) = websight_testkit::process::nginx() else {
