@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use websight::core::io::at_path;
 
 #[path = "common/cli.rs"]
 mod cli;
@@ -299,7 +300,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         counted == want
     );
     if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&result)? + "\n")?;
+        std::fs::write(path, serde_json::to_string_pretty(&result)? + "\n")
+            .map_err(at_path(path.as_ref()))?;
     }
     if counted != want {
         return Err(format!(

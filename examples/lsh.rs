@@ -20,6 +20,7 @@ use std::io::{BufReader, BufWriter};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use websight::core::io::at_path;
 use websight::lsh::evaluate::evaluate;
 use websight::lsh::exact::read_sets;
 
@@ -65,7 +66,8 @@ fn main() -> ExitCode {
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
-    let sets = read_sets(BufReader::new(File::open(&args.users)?))?;
+    let users = File::open(&args.users).map_err(at_path(args.users.as_ref()))?;
+    let sets = read_sets(BufReader::new(users))?;
     if sets.is_empty() {
         return Err("the users file is empty".into());
     }
@@ -101,7 +103,8 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
         "recall {:.3}  precision {:.3}  (against exact Jaccard >= {})",
         e.recall, e.precision, args.threshold
     );
-    serde_json::to_writer(BufWriter::new(File::create(&args.out)?), &e)?;
+    let out = File::create(&args.out).map_err(at_path(args.out.as_ref()))?;
+    serde_json::to_writer(BufWriter::new(out), &e)?;
     println!("wrote {}", args.out);
     Ok(())
 }

@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::process::ExitCode;
 
 use serde_json::json;
+use websight::core::io::at_path;
 use websight::core::sentiment::Vader;
 
 #[path = "common/cli.rs"]
@@ -32,7 +33,9 @@ fn parse_args() -> Result<Option<String>, String> {
 
 fn run(file: Option<String>) -> std::io::Result<()> {
     let input: Box<dyn BufRead> = match file {
-        Some(path) => Box::new(BufReader::new(std::fs::File::open(path)?)),
+        Some(path) => Box::new(BufReader::new(
+            std::fs::File::open(&path).map_err(at_path(path.as_ref()))?,
+        )),
         None => Box::new(BufReader::new(std::io::stdin())),
     };
     let vader = Vader::new();

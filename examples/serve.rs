@@ -98,7 +98,7 @@ use websight::core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalyti
 use websight::core::enrich::AgentParser;
 use websight::core::flow::{Flow, Ingest};
 use websight::core::gate::{Gate, GateConfig};
-use websight::core::io::EventSink;
+use websight::core::io::{EventSink, at_path};
 use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::dp::dashboard::{DashboardTally, ScheduledRelease};
 use websight::live::LiveObserver;
@@ -286,7 +286,7 @@ fn update(summary: &websight::core::summary::Summary, view: &DashboardView) -> B
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     // Ready before the first request: they compile while the stores open.
     let _ = AgentParser::prepare_in_background();
-    std::fs::create_dir_all(&args.out_dir)?;
+    std::fs::create_dir_all(&args.out_dir).map_err(at_path(&args.out_dir))?;
     let privacy = PrivacyConfig {
         consent_category: args.consent_category.clone(),
         ..PrivacyConfig::default()
@@ -414,7 +414,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let (summary, view) = live.view(&outcome.counts, &outcome.gate, &outcome.analytics);
     board.publish(update(&summary, &view));
     let path = args.out_dir.join("summary.json");
-    std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")?;
+    std::fs::write(&path, serde_json::to_string_pretty(&summary)? + "\n")
+        .map_err(at_path(&path))?;
     let mut report = Report::new("websight — shop report");
     report.subtitle = format!("collected by websight serve {}", env!("CARGO_PKG_VERSION"));
     report.dashboard = view;
@@ -425,7 +426,8 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             .finish()
             .or_else(|| cli::DpRelease::published(&args.out_dir));
     }
-    std::fs::write(args.out_dir.join("report.html"), report.to_html())?;
+    let path = args.out_dir.join("report.html");
+    std::fs::write(&path, report.to_html()).map_err(at_path(&path))?;
     let f = outcome.counts;
     say!(
         "stream: {} messages ({} checked, {} rejected, {} dead letters, {} duplicates, {} late); conserved: {}",

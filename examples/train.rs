@@ -39,7 +39,7 @@ use websight::core::datasets::{
 use websight::core::features::PurchaseData;
 use websight::core::flow::{Flow, Ingest};
 use websight::core::gate::{Gate, GateConfig};
-use websight::core::io::SessionStore;
+use websight::core::io::{SessionStore, at_path};
 use websight::core::learn::{Fit, MlpParams, PredictProba, RandomForestParams};
 use websight::core::metrics::{BinaryMetrics, at_or_below_baseline, roc_auc};
 use websight::core::privacy::{Privacy, PrivacyConfig};
@@ -319,7 +319,8 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
                        "below_baseline": below(name, m)})
             })
             .collect();
-        serde_json::to_writer_pretty(BufWriter::new(File::create(path)?), &out)?;
+        let file = File::create(path).map_err(at_path(path.as_ref()))?;
+        serde_json::to_writer_pretty(BufWriter::new(file), &out)?;
         println!("wrote {path}");
     }
     Ok(())

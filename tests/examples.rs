@@ -948,6 +948,48 @@ fn generate_writes_json_lines_in_both_shapes() {
     );
 }
 
+/// A file a tool cannot make or read is a failure (exit 1) that names it, wherever the
+/// failure comes from (the tool, the stores' files, the checkpoint): `/x/out: Not a
+/// directory`, not the bare OS message.
+#[test]
+fn a_file_that_cannot_be_made_or_read_is_named() {
+    let dir = scratch_dir("unwritable");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let under = |name: &str| file.join(name).to_str().unwrap().to_owned();
+    let (out_dir, events, checkpoint) = (under("out"), under("events.jsonl"), under("ck"));
+    let small = ["--stream-only", "--sessions", "20"];
+    for (name, args, named) in [
+        ("pipeline", vec!["--out-dir", &out_dir], &out_dir),
+        ("pipeline", vec!["--events-out", &events], &events),
+        (
+            "pipeline",
+            vec![
+                "--out-dir",
+                dir.to_str().unwrap(),
+                "--checkpoint",
+                &checkpoint,
+            ],
+            &checkpoint,
+        ),
+        ("sentiment", vec![&events[..]], &events),
+    ] {
+        let out = example(name)
+            .args(&args)
+            .args(if name == "pipeline" { &small[..] } else { &[] })
+            .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name} {args:?}: {stderr}");
+        assert!(
+            stderr.contains(&format!("{named}: Not a directory")),
+            "{name} {args:?}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A flag's bad value is a usage error (exit 2) that names the flag: a number out of its
 /// field's range is refused, never cut to fit, and a flag at the end without its value is
 /// said to need one.

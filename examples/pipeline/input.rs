@@ -11,7 +11,7 @@ use std::time::Instant;
 use crate::cli::say;
 use async_trait::async_trait;
 use websight::core::analytics::ProductCatalogue;
-use websight::core::io::{EventSource, LineSource, segments};
+use websight::core::io::{EventSource, LineSource, at_path, segments};
 use websight::core::metrics::roc_auc;
 use websight::core::model::SessionId;
 use websight::core::synth::{EventStream, Generator};
@@ -104,9 +104,8 @@ pub struct Line {
     pub last: bool,
 }
 
-/// The generator's traffic: what happened (against its ground truth) is printed first,
-/// then its tracker messages are produced in arrival order as the flow reads them
-/// (optionally copied to `events_out`).
+/// The generator's traffic: its tracker messages produced in arrival order as the flow reads
+/// them (optionally copied to `events_out`).
 pub fn generate<'g>(
     generator: &'g Generator,
     events_out: Option<&str>,
@@ -116,6 +115,29 @@ pub fn generate<'g>(
         "seed {}, {} users, {} sessions over {} days from {}, generated",
         c.seed, c.users, c.sessions, c.days, c.start
     );
+    let writer = match events_out {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(at_path(path.as_ref()))?,
+        )),
+        None => None,
+    };
+    let truth = Arc::new(Mutex::new(Truth::default()));
+    Ok(Traffic {
+        source: Box::new(Generated {
+            stream: generator.events(),
+            writer,
+            truth: Arc::clone(&truth),
+            latest: None,
+        }),
+        catalogue: ProductCatalogue::from_catalogue(&c.catalogue),
+        truth: Some(truth),
+        title,
+    })
+}
+
+/// What the generator's traffic holds, against its ground truth: sessions, purchases, the
+/// abuse it planted and the best purchase AUC any model could reach.
+pub fn show_planted(generator: &Generator) {
     let started = Instant::now();
     let (mut sessions, mut pages, mut purchases, mut revenue, mut carts, mut bounces) =
         (0u64, 0u64, 0u64, 0.0, 0u64, 0u64);
@@ -160,22 +182,6 @@ pub fn generate<'g>(
     if let Some(auc) = roc_auc(&scores, &labels) {
         say!("\nBayes-optimal purchase AUC (true probabilities): {auc:.3}");
     }
-    let writer = match events_out {
-        Some(path) => Some(std::io::BufWriter::new(std::fs::File::create(path)?)),
-        None => None,
-    };
-    let truth = Arc::new(Mutex::new(Truth::default()));
-    Ok(Traffic {
-        source: Box::new(Generated {
-            stream: generator.events(),
-            writer,
-            truth: Arc::clone(&truth),
-            latest: None,
-        }),
-        catalogue: ProductCatalogue::from_catalogue(&c.catalogue),
-        truth: Some(truth),
-        title,
-    })
 }
 
 /// The generator's tracker messages as an [`EventSource`], as a collector receives them.

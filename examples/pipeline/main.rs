@@ -79,7 +79,7 @@ use websight::core::decode::Format;
 use websight::core::enrich::AgentParser;
 use websight::core::flow::{Flow, Ingest, Observer};
 use websight::core::gate::{DetectionScore, Gate, GateConfig, Outcome};
-use websight::core::io::EventSource;
+use websight::core::io::{EventSource, at_path};
 use websight::core::privacy::{Privacy, PrivacyConfig};
 use websight::core::summary::{Summary, SummaryTally};
 use websight::core::synth::{Generator, SynthConfig};
@@ -277,15 +277,18 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => unreachable!("the flags name no store or all of them"),
     };
-    let generator;
-    let traffic = match &args.input {
-        Some(path) => input::read(path)?,
-        None => {
-            generator = Generator::new(args.config.clone())?;
-            input::generate(&generator, args.events_out.as_deref())?
-        }
+    let generator = (args.input.is_none())
+        .then(|| Generator::new(args.config.clone()))
+        .transpose()?;
+    let traffic = match (&generator, &args.input) {
+        (Some(generator), _) => input::generate(generator, args.events_out.as_deref())?,
+        (None, Some(path)) => input::read(path)?,
+        (None, None) => unreachable!("traffic is generated when none is given"),
     };
     say!("websight pipeline ({mode}) — {}", traffic.title);
+    if let Some(generator) = &generator {
+        input::show_planted(generator);
+    }
 
     let privacy = Privacy::new(PrivacyConfig {
         keep_raw_dead_letters: args.keep_raw,
@@ -420,7 +423,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         })
     });
     if let Some(path) = report_path {
-        std::fs::write(&path, report.to_html())?;
+        std::fs::write(&path, report.to_html()).map_err(at_path(&path))?;
         say!("\nReport written to {}", path.display());
     }
     write_summary(&summary, &args)?;
@@ -438,7 +441,7 @@ fn write_summary(summary: &Summary, args: &Args) -> Result<(), Box<dyn std::erro
     }
     paths.extend(args.json.clone());
     for path in paths {
-        std::fs::write(&path, &text)?;
+        std::fs::write(&path, &text).map_err(at_path(&path))?;
         say!("Summary written to {}", path.display());
     }
     Ok(())

@@ -651,7 +651,7 @@ impl<'s> Topology<'s> {
         let s = &options.servers;
         let out_dir = options.out_dir.as_deref();
         if let Some(dir) = out_dir {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(websight_core::io::at_path(dir))?;
         }
         s.check_features()?;
         let mut redis_state = Self::redis_state(s).await?;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::FlowCounts;
 use crate::Result;
+use crate::io::at_path;
 use crate::snapshot::Snapshot;
 
 /// Where the flow can continue from after a crash: everything the flow, an in-process gate
@@ -144,7 +145,7 @@ impl FileCheckpoints {
         match std::fs::read(&self.path) {
             Ok(bytes) => Checkpoint::read_from(&bytes).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(crate::io::at_path(&self.path)(e).into()),
         }
     }
 }
@@ -160,12 +161,12 @@ impl Checkpoints for FileCheckpoints {
         tmp.push(".tmp");
         let tmp = std::path::PathBuf::from(tmp);
         let written = {
-            let mut file = Paced::new(std::fs::File::create(&tmp)?);
+            let mut file = Paced::new(std::fs::File::create(&tmp).map_err(at_path(&tmp))?);
             checkpoint.write_to(&mut file)?;
-            file.file.sync_all()?;
+            file.file.sync_all().map_err(at_path(&tmp))?;
             file.written
         };
-        std::fs::rename(&tmp, &self.path)?;
+        std::fs::rename(&tmp, &self.path).map_err(at_path(&self.path))?;
         // Durable before the source is committed: a raw log may then drop what it covers.
         crate::io::sync_parent(&self.path)?;
         Ok(written)
@@ -173,7 +174,9 @@ impl Checkpoints for FileCheckpoints {
 
     async fn clear(&mut self) -> Result<()> {
         match std::fs::remove_file(&self.path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(at_path(&self.path)(e).into())
+            }
             _ => Ok(()),
         }
     }

@@ -110,7 +110,7 @@ impl MemoryIndex {
             std::io::Write::flush(&mut out)?;
             Ok(())
         }
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(super::at_path(dir))?;
         dump(
             dir,
             INDEX_NAMES[0],
@@ -208,7 +208,7 @@ pub const INDEX_NAMES: [&str; 4] = [
 impl JsonLinesIndex {
     /// Creates (truncates) the four files in `dir`, creating `dir` if needed.
     pub fn create(dir: &std::path::Path) -> Result<JsonLinesIndex> {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(super::at_path(dir))?;
         JsonLinesIndex::open(dir, false, [0; 4])
     }
 

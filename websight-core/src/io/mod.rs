@@ -64,13 +64,30 @@ pub fn output_file(
     Ok(std::io::BufWriter::with_capacity(OUTPUT_BUFFER_BYTES, log))
 }
 
+/// An I/O error about `path` that names it, its kind kept (a caller still tells `NotFound`
+/// apart): `out/checked.jsonl: Permission denied (os error 13)`, not the bare OS message.
+///
+/// ```
+/// let e = std::fs::File::open("/no/such/file")
+///     .map_err(websight_core::io::at_path("/no/such/file".as_ref()))
+///     .unwrap_err();
+/// assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+/// assert!(e.to_string().starts_with("/no/such/file: "));
+/// ```
+pub fn at_path(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> std::io::Error + '_ {
+    move |e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 /// Makes the creation, renaming or removal of `path` in its directory durable: fsyncs the
 /// directory, as a file's own fsync does not (after a power loss a renamed checkpoint could
 /// otherwise be the old one again, or a new raw log segment missing). A no-op where a
 /// directory cannot be opened as a file (Windows).
 pub fn sync_parent(path: &std::path::Path) -> std::io::Result<()> {
     if cfg!(unix) {
-        std::fs::File::open(dir_of(path))?.sync_all()?;
+        let dir = dir_of(path);
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(at_path(dir))?;
     }
     Ok(())
 }

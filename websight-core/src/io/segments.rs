@@ -52,7 +52,7 @@ pub fn list(log: &Path) -> std::io::Result<Vec<Segment>> {
     let entries = match std::fs::read_dir(super::dir_of(log)) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e),
+        Err(e) => return Err(super::at_path(super::dir_of(log))(e)),
     };
     let mut segments = Vec::new();
     for entry in entries {
@@ -122,7 +122,8 @@ pub fn end(log: &Path) -> std::io::Result<Option<u64>> {
 pub fn count_lines(log: &Path) -> std::io::Result<u64> {
     let mut lines = 0;
     for segment in list(log)? {
-        let mut file = std::io::BufReader::with_capacity(1 << 16, File::open(&segment.path)?);
+        let file = File::open(&segment.path).map_err(super::at_path(&segment.path))?;
+        let mut file = std::io::BufReader::with_capacity(1 << 16, file);
         loop {
             let chunk = std::io::BufRead::fill_buf(&mut file)?;
             if chunk.is_empty() {
@@ -158,7 +159,10 @@ pub fn cut(log: &Path, end: u64) -> std::io::Result<()> {
             format!("{missing}, but the log is to be kept up to offset {end}"),
         ));
     };
-    let file = OpenOptions::new().write(true).open(&holding.path)?;
+    let file = OpenOptions::new()
+        .write(true)
+        .open(&holding.path)
+        .map_err(super::at_path(&holding.path))?;
     let (held, need) = (file.metadata()?.len(), end - holding.start);
     if held < need {
         return Err(std::io::Error::new(
@@ -169,9 +173,9 @@ pub fn cut(log: &Path, end: u64) -> std::io::Result<()> {
             ),
         ));
     }
-    file.set_len(need)?;
+    file.set_len(need).map_err(super::at_path(&holding.path))?;
     for later in segments.iter().filter(|s| s.start > holding.start) {
-        std::fs::remove_file(&later.path)?;
+        std::fs::remove_file(&later.path).map_err(super::at_path(&later.path))?;
     }
     Ok(())
 }
@@ -215,11 +219,12 @@ impl SegmentWriter {
     /// and the first one created empty.
     pub fn create(log: impl Into<PathBuf>) -> std::io::Result<SegmentWriter> {
         let log = log.into();
-        std::fs::create_dir_all(super::dir_of(&log))?;
+        let dir = super::dir_of(&log);
+        std::fs::create_dir_all(dir).map_err(super::at_path(dir))?;
         for later in list(&log)?.into_iter().filter(|s| s.start > 0) {
-            std::fs::remove_file(&later.path)?;
+            std::fs::remove_file(&later.path).map_err(super::at_path(&later.path))?;
         }
-        File::create(&log)?;
+        File::create(&log).map_err(super::at_path(&log))?;
         SegmentWriter::append(log)
     }
 
@@ -307,6 +312,7 @@ fn append_to(path: &Path) -> std::io::Result<File> {
         .read(true)
         .append(true)
         .open(path)
+        .map_err(super::at_path(path))
 }
 
 /// The log `path` is a segment of, and where it starts (`path` itself at 0 when it is not

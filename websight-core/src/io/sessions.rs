@@ -132,7 +132,8 @@ impl JsonLinesSessionStore {
     fn each_visit(&mut self, mut each: impl FnMut(Visit)) -> Result<()> {
         std::io::Write::flush(&mut self.out)?;
         for segment in super::segments::list(&self.path)? {
-            let file = std::io::BufReader::new(std::fs::File::open(&segment.path)?);
+            let file = std::fs::File::open(&segment.path).map_err(super::at_path(&segment.path))?;
+            let file = std::io::BufReader::new(file);
             for line in std::io::BufRead::lines(file) {
                 each(serde_json::from_str(&line?)?);
             }

@@ -27,7 +27,7 @@ impl FileRawLog {
     pub fn open(path: impl AsRef<Path>) -> crate::Result<FileRawLog> {
         let log = path.as_ref();
         if let Some(dir) = log.parent() {
-            std::fs::create_dir_all(dir)?;
+            std::fs::create_dir_all(dir).map_err(websight_core::io::at_path(dir))?;
         }
         let mut open = SegmentWriter::append(log)?;
         let complete = open.start() + complete_length(open.file())?;

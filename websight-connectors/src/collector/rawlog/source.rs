@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use websight_core::io::{EventSource, sync_parent};
+use websight_core::io::{EventSource, at_path, sync_parent};
 
 use super::{Closing, store_error};
 use websight_core::io::segments::{self, path_of};
@@ -88,7 +88,7 @@ impl RawLogSource {
                 )),
             };
         };
-        let mut file = File::open(&segment.path)?;
+        let mut file = File::open(&segment.path).map_err(at_path(&segment.path))?;
         file.seek(SeekFrom::Start(at - segment.start))?;
         self.file = Some((file, segment.start));
         Ok(true)
