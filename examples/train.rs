@@ -203,6 +203,16 @@ fn run(a: Args) -> Result<(), Box<dyn std::error::Error>> {
         tr.x.ncols(),
         100.0 * tr.y.iter().filter(|&&b| b).count() as f64 / tr.y.len() as f64
     );
+    // Checked before anything is trained: no model can be scored on one class.
+    let positives = labels.iter().filter(|&&b| b).count();
+    if positives == 0 || positives == labels.len() {
+        return Err(format!(
+            "the test set's {} rows hold {positives} purchases: scoring needs both buyers and \
+             non-buyers (more data: --sessions)",
+            labels.len()
+        )
+        .into());
+    }
     let (x_mlp_tr, x_mlp_te) = if split.scale {
         let s = Standardizer::fit(&tr.x);
         (s.transform(&tr.x)?, s.transform(&te.x)?)

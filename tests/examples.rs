@@ -1112,6 +1112,17 @@ fn train_prints_the_table_and_writes_the_documented_json() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
+    // Too little data to score any model: said before anything is trained.
+    let few = example("train")
+        .args(["--data", "synthetic", "--sessions", "50"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&few.stderr);
+    assert_eq!(few.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("hold 0 purchases") && said.contains("--sessions"),
+        "{said}"
+    );
     let _ = csv;
     assert_eq!(
         example("train")
