@@ -75,6 +75,11 @@ impl Served {
             .spawn()
             .unwrap();
         drop(child.stdout.take());
+        Served::up(child, port, dir)
+    }
+
+    /// `child`, a `serve` on `port` with its stderr in `dir/stderr.txt`, once it answers.
+    fn up(child: Child, port: u16, dir: &Path) -> Served {
         let served = Served {
             child,
             port,
@@ -738,20 +743,7 @@ fn the_shipped_systemd_unit_runs_serve() {
         ))
         .spawn()
         .unwrap();
-    let served = Served {
-        child,
-        port,
-        dir: dir.clone(),
-    };
-    let started = Instant::now();
-    while served.get("/api/stats").is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{}",
-            served.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let served = Served::up(child, port, &dir);
     assert_eq!(post_pages(port, "not-the-key", 5), 401);
     assert_eq!(post_pages(port, &key, 5), 200);
     served.wait_for_inputs(5);
