@@ -14,8 +14,12 @@ pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
     say!("\nSecurity gate");
     say!("  received            {:>10}", stats.received);
     say!("  valid               {:>10}", stats.valid);
+    say!(
+        "  rejected            {:>10}",
+        stats.rejected.values().sum::<u64>()
+    );
     for (rule, n) in &stats.rejected {
-        say!("  rejected {rule:<26}{n:>8}");
+        say!("    {rule:<18}{n:>10}");
     }
     say!("  dead letters        {:>10}", stats.dead_letters);
     say!("  duplicates          {:>10}", stats.duplicates);
