@@ -190,6 +190,12 @@ pub fn run(
                 &mut os_rng(),
             )?;
             for (name, guarantee, prob) in models.scores(test.x.view())? {
+                // Named as the other rows are (the library's names are identifiers).
+                let name = match name {
+                    "mlp_dp_sgd" => "DP-SGD neural network",
+                    "private_forest" => "private forest",
+                    other => other,
+                };
                 score(name, guarantee.epsilon(), prob)?;
             }
         }
