@@ -382,7 +382,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         (outcome, observer)
     });
 
-    let listener = tokio::net::TcpListener::bind(args.listen).await?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("--listen {}: {e}", args.listen))?;
     say!(
         "websight serve: listening on http://{} — raw log {where_}",
         listener.local_addr()?,

@@ -667,6 +667,26 @@ fn serve_outlives_whoever_reads_its_output() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// An address already taken is a failure that names it (it said only `Address already in
+/// use`).
+#[test]
+fn serve_names_the_address_it_cannot_listen_on() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = temp("taken");
+    let out = example("serve")
+        .args(["--listen", &address, "--out-dir", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: --listen {address}: ")),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The systemd unit shipped in `deploy/systemd`: `systemd-analyze verify` accepts it without
 /// a warning (pointed at the built binary and the shipped settings), and its command line,
 /// its `${…}` filled in as systemd fills them, starts `serve`: it takes the settings' write
