@@ -10,7 +10,9 @@ use serde_json::Value;
 use websight_testkit::process::ALL_SERVERS;
 #[cfg(feature = "elasticsearch")]
 use websight_testkit::process::servers;
-use websight_testkit::process::{chromium, example, headless, node_sdk, python_sdk, run_ok};
+use websight_testkit::process::{
+    chromium, example, headless, node_sdk, python_sdk, run_failing, run_ok,
+};
 use websight_testkit::scratch_dir;
 
 fn run_json(cmd: &mut Command) -> Value {
@@ -974,17 +976,13 @@ fn a_file_that_cannot_be_made_or_read_is_named() {
         ),
         ("sentiment", vec![&events[..]], &events),
     ] {
-        let out = example(name)
-            .args(&args)
-            .args(if name == "pipeline" { &small[..] } else { &[] })
-            .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes")
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{name} {args:?}: {stderr}");
-        assert!(
-            stderr.contains(&format!("{named}: Not a directory")),
-            "{name} {args:?}: {stderr}"
+        run_failing(
+            example(name)
+                .args(&args)
+                .args(if name == "pipeline" { &small[..] } else { &[] })
+                .env("WEBSIGHT_PSEUDONYM_KEY", "a key of at least sixteen bytes"),
+            1,
+            &format!("{named}: Not a directory"),
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -1035,10 +1033,7 @@ fn a_bad_flag_value_is_a_usage_error_naming_the_flag() {
             "--asset \"p.js\": ROUTE=FILE",
         ),
     ] {
-        let out = example(name).args(args).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(2), "{name} {args:?}: {stderr}");
-        assert!(stderr.contains(said), "{name} {args:?}: {stderr}");
+        run_failing(example(name).args(args), 2, said);
     }
 }
 
@@ -1113,16 +1108,12 @@ fn train_prints_the_table_and_writes_the_documented_json() {
         .unwrap();
     assert!(!bad.status.success());
     // Too little data to score any model: said before anything is trained.
-    let few = example("train")
-        .args(["--data", "synthetic", "--sessions", "50"])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&few.stderr);
-    assert_eq!(few.status.code(), Some(1), "{said}");
-    assert!(
-        said.contains("hold 0 purchases") && said.contains("--sessions"),
-        "{said}"
+    let said = run_failing(
+        example("train").args(["--data", "synthetic", "--sessions", "50"]),
+        1,
+        "hold 0 purchases",
     );
+    assert!(said.contains("--sessions"), "{said}");
     let _ = csv;
     assert_eq!(
         example("train")

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use websight_testkit::process::{chromium, example, node_sdk, run_ok};
+use websight_testkit::process::{chromium, example, node_sdk, run_failing, run_ok};
 use websight_testkit::scratch_dir;
 
 const KEY: &str = "websight-test-write-key";
@@ -674,15 +674,10 @@ fn serve_names_the_address_it_cannot_listen_on() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let dir = temp("taken");
-    let out = example("serve")
-        .args(["--listen", &address, "--out-dir", dir.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(&format!("error: --listen {address}: ")),
-        "{stderr}"
+    run_failing(
+        example("serve").args(["--listen", &address, "--out-dir", dir.to_str().unwrap()]),
+        1,
+        &format!("error: --listen {address}: "),
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

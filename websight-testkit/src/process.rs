@@ -24,6 +24,19 @@ pub fn run_ok(cmd: &mut Command) -> std::process::Output {
     out
 }
 
+/// Runs `cmd`, failing the test unless it exits with `code` and its standard error says
+/// `said`; returns that standard error.
+pub fn run_failing(cmd: &mut Command, code: i32, said: &str) -> String {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(code), "{cmd:?}: {stderr}");
+    assert!(
+        stderr.contains(said),
+        "{cmd:?} did not say {said:?}: {stderr}"
+    );
+    stderr
+}
+
 /// The repository's root (this crate lives one level below it).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
