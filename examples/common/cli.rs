@@ -100,11 +100,10 @@ pub fn take_gate_flag(
 /// Only for a process without sockets: a vectored write to a socket whose peer has gone
 /// (`writev`, which takes no `MSG_NOSIGNAL`) would then kill it instead of failing. A tool
 /// with sockets prints with [`say!`] instead.
-#[allow(dead_code)] // not for the examples with sockets
 pub fn quiet_on_closed_stdout() {
     #[cfg(unix)]
-    // SAFETY: sets one signal's disposition back to the default, before the tool starts any
-    // thread; nothing else is touched.
+    // SAFETY: sets one signal's disposition back to the default (process-wide, from any
+    // thread); nothing else is touched.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
@@ -145,11 +144,11 @@ pub fn said(written: std::io::Result<()>) {
         return;
     }
     if e.kind() == std::io::ErrorKind::BrokenPipe {
+        quiet_on_closed_stdout();
         #[cfg(unix)]
-        // SAFETY: the default disposition, then the signal to this process, which ends it;
-        // nothing else is touched.
+        // SAFETY: sends SIGPIPE, now at its default disposition, to this process, which
+        // ends it; nothing else is touched.
         unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
             libc::raise(libc::SIGPIPE);
         }
     } else {

@@ -14,10 +14,7 @@ pub fn gate(outcome: &StreamOutcome, summary: &Summary) {
     say!("\nSecurity gate");
     say!("  received            {:>10}", stats.received);
     say!("  valid               {:>10}", stats.valid);
-    say!(
-        "  rejected            {:>10}",
-        stats.rejected.values().sum::<u64>()
-    );
+    say!("  rejected            {:>10}", stats.rejected_total());
     for (rule, n) in &stats.rejected {
         say!("    {rule:<18}{n:>10}");
     }

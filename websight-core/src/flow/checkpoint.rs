@@ -145,7 +145,7 @@ impl FileCheckpoints {
         match std::fs::read(&self.path) {
             Ok(bytes) => Checkpoint::read_from(&bytes).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(crate::io::at_path(&self.path)(e).into()),
+            Err(e) => Err(at_path(&self.path)(e).into()),
         }
     }
 }
