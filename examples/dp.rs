@@ -39,6 +39,70 @@ const USAGE: &str = "usage:
   dp sample --mechanism discrete-laplace|discrete-gaussian|laplace --scale S --n N [--seed-for-tests N]
   dp ledger --ledger FILE --budget E [--budget-delta D] [--spend E [--delta D] --what TEXT]";
 
+/// What `--help` answers.
+fn help() -> String {
+    cli::Help::new(
+        USAGE,
+        "The privacy accountant and samplers from the command line. ε is opacus 1.6's RDP \
+         accounting of the Poisson-subsampled Gaussian mechanism (add/remove-one neighbours); \
+         the samplers are exact, drawing from the operating system's generator. Each \
+         answer is one JSON line (sample: one number per line).",
+    )
+    .section("Commands")
+    .flag("epsilon", "ε of DP-SGD's steps: {\"epsilon\", \"order\"}")
+    .flag(
+        "sigma",
+        "the smallest noise multiplier within ε: {\"sigma\", \"epsilon\"}",
+    )
+    .flag("sample", "N draws of a mechanism")
+    .flag(
+        "ledger",
+        "a persisted budget, spent from first with --spend (refused, changing nothing, when \
+         it does not fit): {\"budget_epsilon\", \"spent_epsilon\", \"remaining_epsilon\", \
+         \"entries\", ...}",
+    )
+    .section("Flags")
+    .flag("--q Q", "the sampling rate of a step")
+    .flag("--sigma S", "the noise multiplier")
+    .flag("--steps T", "the number of steps")
+    .flag(
+        "--delta D",
+        "δ of the accounting (epsilon, sigma), or of a --spend (ledger; without it the \
+         spend is pure ε)",
+    )
+    .flag("--epsilon E", "the ε to stay within (sigma)")
+    .flag(
+        "--grid FILE.json",
+        "[{\"q\", \"sigma\", \"steps\", \"delta\"}, ...]: ε of each, in one array",
+    )
+    .flag(
+        "--mechanism discrete-laplace|discrete-gaussian|laplace",
+        "what to sample; laplace is the snapped Laplace, whose outputs lie on a grid of a \
+         power of two",
+    )
+    .flag(
+        "--scale S",
+        "the Laplace scale b, or the Gaussian σ, read exactly",
+    )
+    .flag("--n N", "how many draws")
+    .flag(
+        "--seed-for-tests N",
+        "a seeded generator instead of the operating system's: reproducible, for tests only",
+    )
+    .flag("--ledger FILE", "the ledger's file (made when missing)")
+    .flag("--budget E", "the ledger's ε budget")
+    .flag(
+        "--budget-delta D",
+        format!(
+            "the ledger's δ budget (default {:e})",
+            cli::DEFAULT_BUDGET_DELTA
+        ),
+    )
+    .flag("--spend E", "charge ε = E to the ledger")
+    .flag("--what TEXT", "what the spend is for, kept in the ledger")
+    .done()
+}
+
 #[derive(Deserialize)]
 struct Config {
     q: f64,
@@ -135,7 +199,7 @@ fn ledger(f: &std::collections::HashMap<String, String>) -> Result<String, Strin
         .ok_or(format!("--ledger is required\n{USAGE}"))?;
     let budget_delta = match f.get("budget-delta") {
         Some(_) => number(f, "budget-delta")?,
-        None => 1e-5,
+        None => cli::DEFAULT_BUDGET_DELTA,
     };
     let ledger =
         Ledger::open(path, number(f, "budget")?, budget_delta).map_err(|e| e.to_string())?;
@@ -216,7 +280,10 @@ fn sample(f: &std::collections::HashMap<String, String>) -> Result<String, Strin
 fn main() -> ExitCode {
     let parse = || {
         let args: Vec<String> = std::env::args().skip(1).collect();
-        if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
+        if args.iter().any(|a| a == "-h" || a == "--help") {
+            return Err(help());
+        }
+        if args.is_empty() {
             return Err(USAGE.to_owned());
         }
         Ok(args)

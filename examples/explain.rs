@@ -48,10 +48,58 @@ struct Args {
     out: String,
 }
 
+/// What `--help` answers.
+fn help() -> String {
+    cli::Help::new(
+        USAGE,
+        "SHAP values for the rows of a CSV, from a model file. OUT.json: {\"expected_value\", \
+         \"shap_values\": [[...], ...]}, a row of values per row explained; a summary (top \
+         features by mean |SHAP|, the first row's explanation) goes to standard error.",
+    )
+    .section("Commands")
+    .flag(
+        "tree",
+        "exact path-dependent Tree SHAP of a scikit-learn forest (sklearn-forest-v1 export; \
+         the class-1 probability) or an XGBoost JSON model (save_model; the margin)",
+    )
+    .flag(
+        "kernel",
+        "Kernel SHAP of a logistic model ({\"w\", \"b\"}; the margin) or an MLP \
+         ({\"scaler_mean\", \"scaler_scale\", \"W1\", \"b1\", \"W2\", \"b2\"}; the \
+         probability) against a background",
+    )
+    .section("Flags")
+    .flag("--model PATH", "the model file (required)")
+    .flag(
+        "--format sklearn|xgboost",
+        "the tree model's format (tree: required)",
+    )
+    .flag(
+        "--background PATH",
+        "the reference rows that absent features are drawn from: a CSV with a header, a JSON \
+         array of rows, or an object with the rows under \"values\" (kernel: required)",
+    )
+    .flag(
+        "--data CSV",
+        "the rows to explain, with a header (required)",
+    )
+    .flag(
+        "--label COL",
+        "a column of --data (and of a CSV background) to leave out",
+    )
+    .flag("--rows N", "explain the first N rows (default: all)")
+    .flag("--out OUT.json", "where the values go (required)")
+    .done()
+}
+
 fn parse_args() -> Result<Args, String> {
     let mut flags = cli::Flags::from_env();
+    let command = flags.next().ok_or(USAGE)?;
+    if command == "-h" || command == "--help" {
+        return Err(help());
+    }
     let mut args = Args {
-        command: flags.next().ok_or(USAGE)?,
+        command,
         ..Args::default()
     };
     if !matches!(args.command.as_str(), "tree" | "kernel") {
@@ -67,7 +115,7 @@ fn parse_args() -> Result<Args, String> {
             "--label" => args.label = Some(flags.value()?),
             "--rows" => args.rows = Some(flags.parse()?),
             "--out" => out = Some(flags.value()?),
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => return Err(help()),
             other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }
     }

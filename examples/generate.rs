@@ -28,6 +28,39 @@ struct Args {
     out: Option<String>,
 }
 
+/// What `--help` answers.
+fn help() -> String {
+    let d = SynthConfig::default();
+    cli::Help::new(
+        USAGE,
+        "Writes a furniture shop's generated traffic as JSON lines, with planted bots and \
+         abuse, e.g. to feed a broker or another tool. Memory stays constant however many \
+         sessions are asked for.",
+    )
+    .section("Flags")
+    .flag(
+        "--sessions N",
+        format!("sessions, abuse included (default {})", d.sessions),
+    )
+    .flag(
+        "--users N",
+        format!("regular visitors they come from (default {})", d.users),
+    )
+    .flag("--days N", format!("days they span (default {})", d.days))
+    .flag(
+        "--seed N",
+        format!("the same seed, the same bytes (default {})", d.seed),
+    )
+    .flag(
+        "--format events|sessions",
+        "events: the Segment messages a shop's tracking SDKs send, in arrival order, personal \
+         data included as real traffic has it; sessions: the original system's session \
+         records (default events)",
+    )
+    .flag("--out FILE", "where to write (default: standard output)")
+    .done()
+}
+
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         config: SynthConfig::default(),
@@ -51,7 +84,7 @@ fn parse_args() -> Result<Args, String> {
                 }
             }
             "--out" => args.out = Some(flags.value()?),
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => return Err(help()),
             other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }
     }

@@ -34,16 +34,64 @@ struct Args {
 
 const USAGE: &str = "usage: load --target http://HOST:PORT [--rate EVENTS_PER_SECOND] [--seconds N] [--batch N] [--connections N] [--write-key KEY] [--json FILE]";
 
+/// The settings when no flag changes them.
+const DEFAULTS: Args = Args {
+    host: String::new(),
+    rate: 50_000.0,
+    seconds: 10.0,
+    batch: 50,
+    connections: 16,
+    write_key: None,
+    json: None,
+};
+
+/// What `--help` answers.
+fn help() -> String {
+    let d = DEFAULTS;
+    cli::Help::new(
+        USAGE,
+        "A load test of serve from a second process: batches of tracker messages at a steady \
+         rate over keep-alive connections. Prints accepted events/s, request latency (p50, \
+         p99, max), refusals, and whether the collector's flow counted exactly what it \
+         accepted (exit 1 when it did not).",
+    )
+    .section("Flags")
+    .flag("--target http://HOST:PORT", "the collector (required)")
+    .flag(
+        "--rate EVENTS_PER_SECOND",
+        format!(
+            "events offered a second, on an open-loop schedule: a slow collector shows as \
+             latency, not as a lower rate; 0 sends as fast as the connections allow \
+             (default {})",
+            d.rate
+        ),
+    )
+    .flag(
+        "--seconds N",
+        format!("how long to send (default {})", d.seconds),
+    )
+    .flag(
+        "--batch N",
+        format!("messages per request (default {})", d.batch),
+    )
+    .flag(
+        "--connections N",
+        format!("keep-alive connections (default {})", d.connections),
+    )
+    .flag(
+        "--write-key KEY",
+        "the collector's write key, sent as Basic auth (default: none)",
+    )
+    .flag(
+        "--json FILE",
+        "also write the figures there as JSON (accepted_events_per_second, p50_ms, p99_ms, \
+         refused, nothing_lost, ...)",
+    )
+    .done()
+}
+
 fn parse_args() -> Result<Args, String> {
-    let mut a = Args {
-        host: String::new(),
-        rate: 50_000.0,
-        seconds: 10.0,
-        batch: 50,
-        connections: 16,
-        write_key: None,
-        json: None,
-    };
+    let mut a = DEFAULTS;
     let mut flags = cli::Flags::from_env();
     while let Some(flag) = flags.next() {
         match flag.as_str() {
@@ -61,7 +109,7 @@ fn parse_args() -> Result<Args, String> {
             "--connections" => a.connections = flags.parse()?,
             "--write-key" => a.write_key = Some(flags.value()?),
             "--json" => a.json = Some(flags.value()?),
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => return Err(help()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }

@@ -35,9 +35,48 @@ struct Args {
 const USAGE: &str =
     "usage: lsh --users FILE --num-perm N --threshold T [--queries N] --out OUT.json";
 
+/// MinHash permutations, unless `--num-perm`.
+const NUM_PERM: usize = 128;
+/// The Jaccard similarity the banding is tuned to, unless `--threshold`.
+const THRESHOLD: f64 = 0.5;
+/// Users queried, unless `--queries`.
+const QUERIES: usize = 200;
+
+/// What `--help` answers.
+fn help() -> String {
+    cli::Help::new(
+        USAGE,
+        "MinHash LSH over users' item sets (datasketch 2.0's signatures), its candidates \
+         scored against exact Jaccard: recall, precision and timings.",
+    )
+    .section("Flags")
+    .flag(
+        "--users FILE",
+        "one user per line (line i is user i), space-separated item ids (required)",
+    )
+    .flag(
+        "--num-perm N",
+        format!("permutations of each signature (default {NUM_PERM})"),
+    )
+    .flag(
+        "--threshold T",
+        format!("the Jaccard similarity the bands are tuned to (default {THRESHOLD})"),
+    )
+    .flag(
+        "--queries N",
+        format!("users queried, spread evenly over the file (default {QUERIES})"),
+    )
+    .flag(
+        "--out OUT.json",
+        "{\"b\", \"r\", \"signatures\", \"queries\", \"recall\", \"precision\", \
+         \"timings_s\"} (required)",
+    )
+    .done()
+}
+
 fn parse_args() -> Result<Args, String> {
     let (mut users, mut out) = (None, None);
-    let (mut num_perm, mut threshold, mut queries) = (128usize, 0.5f64, 200usize);
+    let (mut num_perm, mut threshold, mut queries) = (NUM_PERM, THRESHOLD, QUERIES);
     let mut flags = cli::Flags::from_env();
     while let Some(flag) = flags.next() {
         match flag.as_str() {
@@ -46,7 +85,7 @@ fn parse_args() -> Result<Args, String> {
             "--num-perm" => num_perm = flags.parse()?,
             "--threshold" => threshold = flags.parse()?,
             "--queries" => queries = flags.parse()?,
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => return Err(help()),
             other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }
     }

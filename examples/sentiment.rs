@@ -20,10 +20,22 @@ mod cli;
 
 const USAGE: &str = "usage: sentiment [FILE]   (FILE, or standard input when absent or -)";
 
+/// What `--help` answers.
+fn help() -> String {
+    cli::Help::new(
+        USAGE,
+        "VADER sentiment of each line of text, one JSON object a line: {\"text\", \"neg\", \
+         \"neu\", \"pos\", \"compound\", \"label\"}; the label is positive above a \
+         compound of 0.05, negative below -0.05, else neutral.",
+    )
+    .done()
+}
+
 /// The file to read, `None` for standard input.
 fn parse_args() -> Result<Option<String>, String> {
     let mut args = std::env::args().skip(1);
     match (args.next(), args.next()) {
+        (Some(flag), _) if flag == "-h" || flag == "--help" => Err(help()),
         (None, None) => Ok(None),
         (Some(path), None) if path == "-" => Ok(None),
         (Some(path), None) if !path.starts_with('-') => Ok(Some(path)),

@@ -134,12 +134,158 @@ struct Args {
 
 const USAGE: &str = "usage: serve --listen HOST:PORT [--write-key KEY] [--out-dir DIR] [--idle-seconds N] [--checkpoint-every N] [--checkpoint-share F] [--rate MESSAGES_PER_SECOND] [--max-request-bytes N] [--queue N] [--publish-ms N] [--lateness SECONDS] [--raw-segment-mb MB] [--keep-raw] [--out-segment-mb MB] [--consent-category NAME] [--ip-visits-per-minute N] [--max-quantity N] [--trusted-proxy ADDRESS[/BITS]]... [--asset ROUTE=FILE]... [--servers --prefix P [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--search URL]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R] [--dp-every SECONDS]]";
 
+/// Seconds of quiet before event time follows the wall clock, unless `--idle-seconds`.
+const IDLE_SECONDS: u64 = 5;
+/// Flow batches between checkpoints, unless `--checkpoint-every`.
+const CHECKPOINT_EVERY: u64 = 20;
+/// The most of the flow's time checkpoints take, unless `--checkpoint-share`.
+const CHECKPOINT_SHARE: f64 = 0.1;
+/// Milliseconds between the live board's updates, unless `--publish-ms`.
+const PUBLISH_MS: u64 = 250;
+
+/// What `--help` answers.
+fn help() -> String {
+    let lateness = AnalyticsConfig::default().sessions.allowed_lateness_seconds;
+    let mb = DEFAULT_SEGMENT_BYTES >> 20;
+    let defaults = CollectorParams::default()
+        .check()
+        .expect("the defaults are valid");
+    let help = cli::Help::new(
+        USAGE,
+        "The collector for tracking SDKs (Segment's HTTP Tracking API: /v1/batch, /v1/track, \
+         ...) and the live dashboard at /. Each request is fsynced to the raw log before it \
+         is answered; the flow reads the log into the files pipeline --out-dir writes. \
+         SIGINT or SIGTERM drains and checkpoints; a restart on the same directory goes on \
+         where it stopped.",
+    )
+    .section("Collecting")
+    .flag(
+        "--listen HOST:PORT",
+        "where to listen (required); behind a reverse proxy, 127.0.0.1",
+    )
+    .flag(
+        "--write-key KEY",
+        "accept only requests with this write key (default: any)",
+    )
+    .flag(
+        "--rate MESSAGES_PER_SECOND",
+        format!(
+            "messages one address may send a second before it is answered 429 (bursts of \
+             twice that; default {})",
+            defaults.rate().0
+        ),
+    )
+    .flag(
+        "--max-request-bytes N",
+        format!(
+            "the largest request body, decompressed (default {}, Segment's limit)",
+            defaults.max_request_bytes()
+        ),
+    )
+    .flag(
+        "--queue N",
+        format!(
+            "requests that may wait for the raw log before 503 (default {})",
+            defaults.queue()
+        ),
+    )
+    .flag(
+        "--trusted-proxy ADDRESS[/BITS]",
+        "repeatable: the reverse proxy whose X-Forwarded-For gives each visitor's address, \
+         for the rate limit and the gate (without it every visitor would be the proxy)",
+    )
+    .flag(
+        "--asset ROUTE=FILE",
+        "repeatable: serve FILE at ROUTE, e.g. Jitsu's script tag, which must come from the \
+         collector's own origin (/p.js=node_modules/@jitsu/js/dist/web/p.js.txt)",
+    )
+    .section("Files")
+    .flag(
+        "--out-dir DIR",
+        "the raw log, outputs, checkpoint, pseudonym key, summary.json and report.html \
+         (default websight-serve)",
+    )
+    .flag(
+        "--raw-segment-mb MB",
+        format!("the raw log's segments, each removed once a checkpoint covers it (default {mb})"),
+    )
+    .flag(
+        "--keep-raw",
+        "keep every segment of the raw log (it holds what the SDKs sent, personal data \
+         included)",
+    )
+    .flag(
+        "--out-segment-mb MB",
+        format!(
+            "the output files' segments, never removed: archive them as serve runs (default \
+             {mb})"
+        ),
+    )
+    .section("The flow")
+    .flag(
+        "--consent-category NAME",
+        "the category websight falls under in the shop's consent tool: events of visitors \
+         who denied it are withheld (dead letters of kind consent)",
+    );
+    let help = cli::gate_help(help)
+        .flag(
+            "--lateness SECONDS",
+            format!(
+                "how far behind the newest events one may still arrive (default {lateness}); a \
+                 restart must keep it"
+            ),
+        )
+        .flag(
+            "--idle-seconds N",
+            format!(
+                "quiet seconds after which event time follows the wall clock, so visits close on a \
+             quiet site (default {IDLE_SECONDS})"
+            ),
+        )
+        .flag(
+            "--publish-ms N",
+            format!("milliseconds between the live dashboard's updates (default {PUBLISH_MS})"),
+        )
+        .flag(
+            "--checkpoint-every N",
+            format!("flow batches between checkpoints (default {CHECKPOINT_EVERY})"),
+        )
+        .flag(
+            "--checkpoint-share F",
+            format!(
+                "the most of the flow's time checkpoints may take (default {CHECKPOINT_SHARE})"
+            ),
+        )
+        .section("Servers");
+    let help = cli::ServerFlags::help(
+        help,
+        "names the deployment's topics, keys, collections and indexes (required with \
+         --servers: give the same one on a restart)",
+    )
+    .flag(
+        "--search URL",
+        "the Elasticsearch/OpenSearch server of --servers (default WEBSIGHT_SEARCH_URL)",
+    );
+    cli::DpFlags::help(help.section("Differential privacy"))
+        .flag(
+            "--dp-every SECONDS",
+            "release while serve runs, every SECONDS (default: once, at shutdown)",
+        )
+        .section("Environment")
+        .flag(
+            "WEBSIGHT_PSEUDONYM_KEY",
+            "the secret key of the pseudonyms (default: one kept in DIR/pseudonym.key)",
+        )
+        .flag("RUST_LOG", "log levels on standard error (default info)")
+        .done()
+}
+
 fn parse_args() -> Result<Args, String> {
     let mut listen = None;
     let mut out_dir = PathBuf::from("websight-serve");
     let mut collector = CollectorParams::default();
-    let (mut idle, mut checkpoint_every, mut publish) = (5, 20, 250);
-    let mut checkpoint_share = 0.1;
+    let (mut idle, mut checkpoint_every) = (IDLE_SECONDS, CHECKPOINT_EVERY);
+    let (mut publish, mut checkpoint_share) = (PUBLISH_MS, CHECKPOINT_SHARE);
     let mut lateness = AnalyticsConfig::default().sessions.allowed_lateness_seconds as u64;
     let mut search = None;
     let (mut raw_segment_mb, mut out_segment_mb): (Option<f64>, Option<f64>) = (None, None);
@@ -188,7 +334,7 @@ fn parse_args() -> Result<Args, String> {
                 collector = collector.asset(route, body);
             }
             "--queue" => collector = collector.queue(flags.parse()?),
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => return Err(help()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }

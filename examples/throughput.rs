@@ -37,17 +37,45 @@ struct Args {
     batch: usize,
 }
 
+/// The settings when no flag changes them.
+const DEFAULTS: Args = Args {
+    sessions: 20_000,
+    batch: 2_000,
+};
+
+/// What `--help` answers.
+fn help() -> String {
+    cli::Help::new(
+        USAGE,
+        "Events per second through the real-time stage (gate, outputs, session store, \
+         analytics, documents) on the embedded stores and on the local servers of \
+         scripts/services.sh, in the same run: one server swapped in at a time, then all \
+         together (feature connectors; start the servers and eval \"$(bash \
+         scripts/services.sh env)\" first).",
+    )
+    .section("Flags")
+    .flag(
+        "--sessions N",
+        format!(
+            "generated sessions sent through each setup (default {})",
+            DEFAULTS.sessions
+        ),
+    )
+    .flag(
+        "--batch N",
+        format!("events per batch (default {})", DEFAULTS.batch),
+    )
+    .done()
+}
+
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        sessions: 20_000,
-        batch: 2_000,
-    };
+    let mut args = DEFAULTS;
     let mut flags = cli::Flags::from_env();
     while let Some(flag) = flags.next() {
         match flag.as_str() {
             "--sessions" => args.sessions = flags.parse()?,
             "--batch" => args.batch = flags.parse::<usize>()?.max(1),
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => return Err(help()),
             other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }
     }

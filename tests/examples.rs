@@ -1762,3 +1762,76 @@ fn pipeline_killed_on_the_servers_resumes_to_the_same_summary() {
     }
     let _ = std::fs::remove_dir_all(&base);
 }
+
+/// The `--flag`s a text names.
+fn flags_in(text: &str) -> Vec<&str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .filter(|t| t.len() > 2 && t.starts_with("--"))
+        .collect()
+}
+
+/// `--help` (and `-h`) answers on stdout, exit 0: the usage, then each flag of the usage
+/// described once, with nothing the usage leaves out — and the parser takes every flag it
+/// describes (a flag followed by an unknown one is a usage error about anything but it).
+#[test]
+fn every_tool_describes_each_of_its_flags_in_its_help() {
+    // Each tool with the command its flags follow; dp takes any `--name` into a map.
+    let mut tools = vec![
+        ("pipeline", None, true),
+        ("train", None, true),
+        ("generate", None, true),
+        ("lsh", None, true),
+        ("explain", Some("tree"), true),
+        ("dp", None, false),
+        ("sentiment", None, true),
+    ];
+    if cfg!(feature = "collector") {
+        tools.extend([("serve", None, true), ("load", None, true)]);
+    }
+    if cfg!(feature = "connectors") {
+        tools.push(("throughput", None, true));
+    }
+    for (name, command, parsed) in tools {
+        let help = String::from_utf8(run_ok(example(name).arg("--help")).stdout).unwrap();
+        let short = String::from_utf8(run_ok(example(name).arg("-h")).stdout).unwrap();
+        assert_eq!(help, short, "{name}: -h and --help");
+        assert!(
+            help.starts_with("usage:") && help.contains(name),
+            "{name}: {help}"
+        );
+        let (usage, rest) = help.split_once("\n\n").unwrap();
+        let mut wanted = flags_in(usage);
+        wanted.sort_unstable();
+        wanted.dedup();
+        let mut described: Vec<&str> = rest
+            .lines()
+            .filter_map(|l| l.strip_prefix("  "))
+            .filter(|l| l.starts_with("--"))
+            .map(|l| l.split_whitespace().next().unwrap())
+            .collect();
+        let listed = described.len();
+        described.sort_unstable();
+        described.dedup();
+        assert_eq!(described.len(), listed, "{name}: a flag described twice");
+        assert_eq!(
+            described, wanted,
+            "{name}: the flags described and the usage's"
+        );
+        assert!(name == "sentiment" || !described.is_empty(), "{name}");
+        if !parsed {
+            continue;
+        }
+        for flag in described {
+            let mut cmd = example(name);
+            cmd.args(command)
+                .args([flag, "--no-such-flag", "--no-such-flag"]);
+            let out = cmd.output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd:?}: {stderr}");
+            assert!(
+                !stderr.contains(&format!("{flag:?}")),
+                "{cmd:?} does not take {flag}: {stderr}"
+            );
+        }
+    }
+}

@@ -59,6 +59,73 @@ impl Flags {
     }
 }
 
+/// What `--help` answers: the usage, a line on what the tool does, then each flag with what
+/// it does and its default, in sections, wrapped to 100 columns.
+#[allow(dead_code)] // not every example describes its flags
+pub struct Help(String);
+
+/// Where a flag's description starts.
+const HELP_INDENT: usize = 30;
+/// The width help text is wrapped to.
+const HELP_WIDTH: usize = 100;
+
+#[allow(dead_code)]
+impl Help {
+    /// The usage (which starts `usage:`, so that [`main_with`] recognises it), then `about`.
+    pub fn new(usage: &str, about: &str) -> Help {
+        let mut help = Help(format!("{usage}\n\n"));
+        help.wrapped(about, 0);
+        help
+    }
+
+    /// A section's title.
+    pub fn section(mut self, title: &str) -> Help {
+        self.0.push('\n');
+        self.0.push_str(title);
+        self.0.push_str(":\n");
+        self
+    }
+
+    /// `flag` (as the usage writes it, with its value) and what it does.
+    pub fn flag(mut self, flag: &str, what: impl std::fmt::Display) -> Help {
+        self.0.push_str("  ");
+        self.0.push_str(flag);
+        let at = 2 + flag.chars().count();
+        if at + 2 > HELP_INDENT {
+            self.0.push('\n');
+            self.0.push_str(&" ".repeat(HELP_INDENT));
+        } else {
+            self.0.push_str(&" ".repeat(HELP_INDENT - at));
+        }
+        self.wrapped(&what.to_string(), HELP_INDENT);
+        self
+    }
+
+    /// `text` from the current column, its later lines indented by `indent`.
+    fn wrapped(&mut self, text: &str, indent: usize) {
+        let mut column = indent;
+        for (i, word) in text.split_whitespace().enumerate() {
+            let width = word.chars().count();
+            if i > 0 && column + 1 + width > HELP_WIDTH {
+                self.0.push('\n');
+                self.0.push_str(&" ".repeat(indent));
+                column = indent;
+            } else if i > 0 {
+                self.0.push(' ');
+                column += 1;
+            }
+            self.0.push_str(word);
+            column += width;
+        }
+        self.0.push('\n');
+    }
+
+    /// The whole text, as the parser's answer to `--help`.
+    pub fn done(self) -> String {
+        self.0
+    }
+}
+
 /// A size in MiB given to `flag` (fractions allowed), in bytes: above 0, at most 1,000,000.
 #[allow(dead_code)] // not every example that includes this module takes a size
 pub fn mebibytes(flag: &str, mb: f64) -> Result<u64, String> {
@@ -91,6 +158,29 @@ pub fn take_gate_flag(
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// The lines of `--help` for the flags [`take_gate_flag`] takes, with their defaults.
+#[allow(dead_code)]
+pub fn gate_help(help: Help) -> Help {
+    let d = websight::core::gate::GateConfig::default();
+    help.flag(
+        "--ip-visits-per-minute N",
+        format!(
+            "visits one sender (an IPv4 address, an IPv6 /64) may start a minute before the \
+             gate's ip_rate rule rejects the next (default {}); raise it where visitors share \
+             an address (offices, campuses, a mobile carrier's NAT)",
+            d.ip_rate_max_visits
+        ),
+    )
+    .flag(
+        "--max-quantity N",
+        format!(
+            "the most units of one product in one event before impossible_figures rejects \
+             it (default {}); raise it for a trade shop",
+            d.max_quantity
+        ),
+    )
 }
 
 /// Standard output closed early (piped into `head`) ends the process as it ends `cat`: by
@@ -241,6 +331,24 @@ impl ServerFlags {
         Ok(true)
     }
 
+    /// The lines of `--help` for these flags; `prefix` says what `--prefix` names and its
+    /// default, which differ between the tools.
+    pub fn help(help: Help, prefix: &str) -> Help {
+        help.flag(
+            "--servers",
+            "run on real servers: Kafka, Redis, MongoDB and Elasticsearch/OpenSearch (feature \
+             connectors); each address from its flag, else its WEBSIGHT_* variable \
+             (scripts/services.sh env)",
+        )
+        .flag(
+            "--kafka HOST:PORT",
+            "Kafka's brokers (or WEBSIGHT_KAFKA_BROKERS)",
+        )
+        .flag("--redis URL", "Redis (or WEBSIGHT_REDIS_URL)")
+        .flag("--mongodb URL", "MongoDB (or WEBSIGHT_MONGODB_URL)")
+        .flag("--prefix P", prefix)
+    }
+
     /// Whether `--servers` was given.
     pub fn given(&self) -> bool {
         self.servers
@@ -330,6 +438,44 @@ impl DpFlags {
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// The lines of `--help` for these flags, with their defaults.
+    pub fn help(help: Help) -> Help {
+        let bounds = websight::dp::dashboard::ContributionBounds::default();
+        help.flag(
+            "--dp-epsilon E",
+            "also release visitors, visits, orders and revenue per day and per channel with \
+             differential privacy, ε = E per person, with 95 % error bars (dp_dashboard.json, \
+             the report); needs --dp-budget and --dp-ledger",
+        )
+        .flag(
+            "--dp-budget TOTAL",
+            "the whole ε budget the ledger allows; a release that does not fit is refused",
+        )
+        .flag(
+            "--dp-ledger FILE",
+            "the persisted budget, which every release is charged to first, across runs and \
+             processes",
+        )
+        .flag(
+            "--dp-budget-delta D",
+            format!("the ledger's δ budget (default {DEFAULT_BUDGET_DELTA:e})"),
+        )
+        .flag(
+            "--dp-visits-per-person K",
+            format!(
+                "visits counted per person, their first ones (default {})",
+                bounds.visits_per_person
+            ),
+        )
+        .flag(
+            "--dp-revenue-cap R",
+            format!(
+                "revenue counted per visit, in {} (default {})",
+                bounds.currency, bounds.revenue_cap
+            ),
+        )
     }
 
     /// The release, if `--dp-epsilon` was given (then `--dp-budget` and `--dp-ledger` are

@@ -140,13 +140,144 @@ pub struct Args {
 
 const USAGE: &str = "usage: pipeline [--input FILE|- [--format auto|segment|original]] [--out-dir DIR] [--json FILE] [--report FILE.html] [--sessions N] [--users N] [--days N] [--seed N] [--events-out FILE] [--keep-raw-dead-letters] [--consent-category NAME] [--ip-visits-per-minute N] [--max-quantity N] [--stream-only] [--threads N] [--checkpoint FILE|redis [--checkpoint-every N]] [--out-segment-mb MB] [--search URL [--search-prefix P]] [--servers [--kafka HOST:PORT] [--redis URL] [--mongodb URL] [--prefix P]] [--dp-epsilon E --dp-budget TOTAL --dp-ledger FILE [--dp-budget-delta D] [--dp-visits-per-person K] [--dp-revenue-cap R]]";
 
+/// Batches between checkpoints, unless `--checkpoint-every`.
+const CHECKPOINT_EVERY: u64 = 10;
+
+/// What `--help` answers.
+fn help() -> String {
+    let synth = SynthConfig::default();
+    let help = cli::Help::new(
+        USAGE,
+        "Shop traffic — a file of Segment messages, or a month of a furniture shop's traffic \
+         generated with planted bots and abuse — through privacy, the security gate and the \
+         stream analytics, then purchase models, SHAP explanations and similar visitors, into \
+         a report. Embedded: no servers needed.",
+    )
+    .section("Input")
+    .flag(
+        "--input FILE|-",
+        "JSON lines: Segment messages, {\"batch\": [...]} bodies or the original system's \
+         session records; - reads standard input, a .gz file is read as is, a segment of \
+         serve's raw log is read on through the later ones (default: generated traffic)",
+    )
+    .flag(
+        "--format auto|segment|original",
+        "how the lines are read (default auto: each line's shape is recognised)",
+    )
+    .flag(
+        "--sessions N",
+        format!(
+            "sessions to generate, abuse included (default {})",
+            synth.sessions
+        ),
+    )
+    .flag(
+        "--users N",
+        format!("regular visitors they come from (default {})", synth.users),
+    )
+    .flag(
+        "--days N",
+        format!("days they span (default {})", synth.days),
+    )
+    .flag(
+        "--seed N",
+        format!(
+            "seed of the generated traffic: the same seed, the same bytes (default {})",
+            synth.seed
+        ),
+    )
+    .flag(
+        "--events-out FILE",
+        "also write the generated messages, as JSON lines (not with --input)",
+    )
+    .section("Privacy and the gate")
+    .flag(
+        "--keep-raw-dead-letters",
+        "dead letters keep the bytes received, personal data included (default: a redacted \
+         copy)",
+    )
+    .flag(
+        "--consent-category NAME",
+        "the category websight falls under in the shop's consent tool (Analytics, OneTrust's \
+         C0002, ...): events of visitors who denied it are withheld, dead letters of kind \
+         consent keeping only their message id",
+    );
+    let help = cli::gate_help(help)
+        .section("Output")
+        .flag(
+            "--out-dir DIR",
+            "write checked.jsonl, dead_letters.jsonl, sessions.jsonl, documents/<index>.jsonl, \
+             report.html and summary.json there",
+        )
+        .flag(
+            "--json FILE",
+            "write the summary (inputs, checked, rejected, dead letters, duplicates, ...) there",
+        )
+        .flag(
+            "--report FILE.html",
+            "where the report goes (default DIR/report.html with --out-dir, else \
+             websight-report.html)",
+        )
+        .flag(
+            "--out-segment-mb MB",
+            "write the files of --out-dir as logs in segments of about MB MiB (checked.jsonl, \
+             then checked.<offset>.jsonl, ...)",
+        )
+        .flag(
+            "--search URL",
+            "send the documents to this Elasticsearch/OpenSearch instead of the document \
+             files (feature elasticsearch); with --servers, the search server (default \
+             WEBSIGHT_SEARCH_URL)",
+        )
+        .flag(
+            "--search-prefix P",
+            "the documents' index names start with P",
+        )
+        .section("Running")
+        .flag(
+            "--stream-only",
+            "stop after the stream stage: no models, SHAP or similar visitors; memory stays \
+             flat however long the input",
+        )
+        .flag(
+            "--threads N",
+            "threads that decode each batch (default: one per core); the outputs are the same \
+             whatever N",
+        )
+        .flag(
+            "--checkpoint FILE|redis",
+            "save the stream's state as it goes: killed and started again with the same \
+             command, the run ends with the files and summary of one never stopped (FILE \
+             needs --out-dir; redis goes with --servers and a --prefix naming the run)",
+        )
+        .flag(
+            "--checkpoint-every N",
+            format!("batches between checkpoints (default {CHECKPOINT_EVERY})"),
+        )
+        .section("Servers");
+    let help = cli::ServerFlags::help(
+        help,
+        "names the run's topics, keys, collections and indexes (default: websight-<unix \
+         time>-, fresh for each run)",
+    );
+    cli::DpFlags::help(help.section("Differential privacy"))
+        .section("Environment")
+        .flag(
+            "WEBSIGHT_PSEUDONYM_KEY",
+            "the secret key of the pseudonyms (default: a random one for this run, with a \
+             warning, so pseudonyms differ between runs)",
+        )
+        .flag("RUST_LOG", "log levels on standard error (default info)")
+        .done()
+}
+
 fn parse_args() -> Result<Args, String> {
     let mut config = SynthConfig::default();
     let (mut input, mut format, mut out_dir, mut json) = (None, Format::Auto, None, None);
     let (mut events_out, mut report, mut keep_raw, mut stream_only) = (None, None, false, false);
     let mut consent_category = None;
     let mut gate = GateConfig::default();
-    let (mut checkpoint, mut checkpoint_every) = (None, 10);
+    let (mut checkpoint, mut checkpoint_every) = (None, CHECKPOINT_EVERY);
     let mut out_segment_mb: Option<f64> = None;
     let mut threads = std::thread::available_parallelism().map_or(1, usize::from);
     let mut search = None;
@@ -181,7 +312,7 @@ fn parse_args() -> Result<Args, String> {
             "--report" => report = Some(PathBuf::from(flags.value()?)),
             "--search" => search = Some(flags.value()?),
             "--search-prefix" => search_prefix = flags.value()?,
-            "-h" | "--help" => return Err(USAGE.into()),
+            "-h" | "--help" => return Err(help()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }
     }
