@@ -114,7 +114,7 @@ fn parse_args() -> Result<Args, String> {
             "--data" => data = Some(flags.value()?),
             "--label" => args.label = Some(flags.value()?),
             "--rows" => args.rows = Some(flags.parse()?),
-            "--out" => out = Some(flags.value()?),
+            "--out" => out = Some(flags.file_out()?),
             "-h" | "--help" => return Err(help()),
             other => return Err(format!("unknown flag {other:?}\n{USAGE}")),
         }

@@ -108,7 +108,7 @@ fn parse_args() -> Result<Args, String> {
             "--batch" => a.batch = flags.parse()?,
             "--connections" => a.connections = flags.parse()?,
             "--write-key" => a.write_key = Some(flags.value()?),
-            "--json" => a.json = Some(flags.value()?),
+            "--json" => a.json = Some(flags.file_out()?),
             "-h" | "--help" => return Err(help()),
             other => return Err(format!("unknown flag {other:?} (try --help)")),
         }

@@ -81,7 +81,7 @@ fn parse_args() -> Result<Args, String> {
     while let Some(flag) = flags.next() {
         match flag.as_str() {
             "--users" => users = Some(flags.value()?),
-            "--out" => out = Some(flags.value()?),
+            "--out" => out = Some(flags.file_out()?),
             "--num-perm" => num_perm = flags.parse()?,
             "--threshold" => threshold = flags.parse()?,
             "--queries" => queries = flags.parse()?,

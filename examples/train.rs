@@ -116,7 +116,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--data" => a.data = flags.value()?,
             "--csv" => a.csv = flags.value()?,
-            "--json" => a.json = Some(flags.value()?),
+            "--json" => a.json = Some(flags.file_out()?),
             "--sessions" => a.sessions = flags.parse()?,
             "--seed" => a.seed = flags.parse()?,
             "-h" | "--help" => return Err(help()),

@@ -989,8 +989,9 @@ fn a_file_that_cannot_be_made_or_read_is_named() {
 }
 
 /// A flag's bad value is a usage error (exit 2) that names the flag: a number out of its
-/// field's range is refused, never cut to fit, and a flag at the end without its value is
-/// said to need one.
+/// field's range is refused, never cut to fit, a flag at the end without its value is said
+/// to need one, and a file to write at the end in a directory that is not there is refused
+/// before the work.
 #[test]
 fn a_bad_flag_value_is_a_usage_error_naming_the_flag() {
     for (name, args, said) in [
@@ -1031,6 +1032,27 @@ fn a_bad_flag_value_is_a_usage_error_naming_the_flag() {
             "serve",
             &["--asset", "p.js"],
             "--asset \"p.js\": ROUTE=FILE",
+        ),
+        (
+            "pipeline",
+            &["--threads", "0"],
+            "--threads is a number of threads: at least 1",
+        ),
+        // A file written when the work is done is refused before it starts.
+        (
+            "pipeline",
+            &["--report", "/no-such-websight-dir/r.html"],
+            "--report /no-such-websight-dir/r.html: no directory /no-such-websight-dir to write it in",
+        ),
+        (
+            "train",
+            &[
+                "--data",
+                "synthetic",
+                "--json",
+                "/no-such-websight-dir/m.json",
+            ],
+            "--json /no-such-websight-dir/m.json: no directory",
         ),
     ] {
         run_failing(example(name).args(args), 2, said);

@@ -34,6 +34,25 @@ impl Flags {
             .ok_or_else(|| format!("{} needs a value", self.flag))
     }
 
+    /// The current flag's value as a file the tool writes when it is done: refused now
+    /// (`--flag PATH: no directory DIR to write it in`) when its directory is missing, not
+    /// after all the work.
+    pub fn file_out(&mut self) -> Result<String, String> {
+        let path = self.value()?;
+        let dir = match std::path::Path::new(&path).parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            return Err(format!(
+                "{} {path}: no directory {} to write it in",
+                self.flag,
+                dir.display()
+            ));
+        }
+        Ok(path)
+    }
+
     /// The current flag's value read as a count of `what`, at least 1: `--flag is a number of
     /// {what}: at least 1` when it is 0.
     pub fn positive<T>(&mut self, what: &str) -> Result<T, String>
