@@ -30,35 +30,22 @@ struct Args {
 
 /// What `--help` answers.
 fn help() -> String {
-    let d = SynthConfig::default();
-    cli::Help::new(
+    let help = cli::Help::new(
         USAGE,
         "Writes a furniture shop's generated traffic as JSON lines, with planted bots and \
          abuse, e.g. to feed a broker or another tool. Memory stays constant however many \
          sessions are asked for.",
     )
-    .section("Flags")
-    .flag(
-        "--sessions N",
-        format!("sessions, abuse included (default {})", d.sessions),
-    )
-    .flag(
-        "--users N",
-        format!("regular visitors they come from (default {})", d.users),
-    )
-    .flag("--days N", format!("days they span (default {})", d.days))
-    .flag(
-        "--seed N",
-        format!("the same seed, the same bytes (default {})", d.seed),
-    )
-    .flag(
-        "--format events|sessions",
-        "events: the Segment messages a shop's tracking SDKs send, in arrival order, personal \
+    .section("Flags");
+    cli::synth_help(help)
+        .flag(
+            "--format events|sessions",
+            "events: the Segment messages a shop's tracking SDKs send, in arrival order, personal \
          data included as real traffic has it; sessions: the original system's session \
          records (default events)",
-    )
-    .flag("--out FILE", "where to write (default: standard output)")
-    .done()
+        )
+        .flag("--out FILE", "where to write (default: standard output)")
+        .done()
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -69,11 +56,10 @@ fn parse_args() -> Result<Args, String> {
     };
     let mut flags = cli::Flags::from_env();
     while let Some(flag) = flags.next() {
+        if cli::take_synth_flag(&flag, &mut flags, &mut args.config)? {
+            continue;
+        }
         match flag.as_str() {
-            "--sessions" => args.config.sessions = flags.parse()?,
-            "--users" => args.config.users = flags.parse()?,
-            "--days" => args.config.days = flags.parse()?,
-            "--seed" => args.config.seed = flags.parse()?,
             "--format" => {
                 args.records = match flags.value()?.as_str() {
                     "events" => false,

@@ -179,6 +179,49 @@ pub fn take_gate_flag(
     Ok(true)
 }
 
+/// Takes the generator's flags into `config`, `true` if `flag` is one of them: `--sessions
+/// N`, `--users N`, `--days N` and `--seed N`.
+#[allow(dead_code)] // not every example generates traffic
+pub fn take_synth_flag(
+    flag: &str,
+    flags: &mut Flags,
+    config: &mut websight::core::synth::SynthConfig,
+) -> Result<bool, String> {
+    match flag {
+        "--sessions" => config.sessions = flags.parse()?,
+        "--users" => config.users = flags.parse()?,
+        "--days" => config.days = flags.parse()?,
+        "--seed" => config.seed = flags.parse()?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The lines of `--help` for the flags [`take_synth_flag`] takes, with their defaults.
+#[allow(dead_code)]
+pub fn synth_help(help: Help) -> Help {
+    let d = websight::core::synth::SynthConfig::default();
+    help.flag(
+        "--sessions N",
+        format!(
+            "sessions to generate, abuse included (default {})",
+            d.sessions
+        ),
+    )
+    .flag(
+        "--users N",
+        format!("regular visitors they come from (default {})", d.users),
+    )
+    .flag("--days N", format!("days they span (default {})", d.days))
+    .flag(
+        "--seed N",
+        format!(
+            "seed of the generated traffic: the same seed, the same bytes (default {})",
+            d.seed
+        ),
+    )
+}
+
 /// The lines of `--help` for the flags [`take_gate_flag`] takes, with their defaults.
 #[allow(dead_code)]
 pub fn gate_help(help: Help) -> Help {

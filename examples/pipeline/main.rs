@@ -145,7 +145,6 @@ const CHECKPOINT_EVERY: u64 = 10;
 
 /// What `--help` answers.
 fn help() -> String {
-    let synth = SynthConfig::default();
     let help = cli::Help::new(
         USAGE,
         "Shop traffic — a file of Segment messages, or a month of a furniture shop's traffic \
@@ -163,45 +162,24 @@ fn help() -> String {
     .flag(
         "--format auto|segment|original",
         "how the lines are read (default auto: each line's shape is recognised)",
-    )
-    .flag(
-        "--sessions N",
-        format!(
-            "sessions to generate, abuse included (default {})",
-            synth.sessions
-        ),
-    )
-    .flag(
-        "--users N",
-        format!("regular visitors they come from (default {})", synth.users),
-    )
-    .flag(
-        "--days N",
-        format!("days they span (default {})", synth.days),
-    )
-    .flag(
-        "--seed N",
-        format!(
-            "seed of the generated traffic: the same seed, the same bytes (default {})",
-            synth.seed
-        ),
-    )
-    .flag(
-        "--events-out FILE",
-        "also write the generated messages, as JSON lines (not with --input)",
-    )
-    .section("Privacy and the gate")
-    .flag(
-        "--keep-raw-dead-letters",
-        "dead letters keep the bytes received, personal data included (default: a redacted \
+    );
+    let help = cli::synth_help(help)
+        .flag(
+            "--events-out FILE",
+            "also write the generated messages, as JSON lines (not with --input)",
+        )
+        .section("Privacy and the gate")
+        .flag(
+            "--keep-raw-dead-letters",
+            "dead letters keep the bytes received, personal data included (default: a redacted \
          copy)",
-    )
-    .flag(
-        "--consent-category NAME",
-        "the category websight falls under in the shop's consent tool (Analytics, OneTrust's \
+        )
+        .flag(
+            "--consent-category NAME",
+            "the category websight falls under in the shop's consent tool (Analytics, OneTrust's \
          C0002, ...): events of visitors who denied it are withheld, dead letters of kind \
          consent keeping only their message id",
-    );
+        );
     let help = cli::gate_help(help)
         .section("Output")
         .flag(
@@ -289,6 +267,7 @@ fn parse_args() -> Result<Args, String> {
         if dp.take(&flag, &mut flags)?
             || servers.take(&flag, &mut flags)?
             || cli::take_gate_flag(&flag, &mut flags, &mut gate)?
+            || cli::take_synth_flag(&flag, &mut flags, &mut config)?
         {
             continue;
         }
@@ -304,10 +283,6 @@ fn parse_args() -> Result<Args, String> {
             "--checkpoint" => checkpoint = Some(PathBuf::from(flags.value()?)),
             "--checkpoint-every" => checkpoint_every = flags.parse()?,
             "--out-segment-mb" => out_segment_mb = Some(flags.parse()?),
-            "--sessions" => config.sessions = flags.parse()?,
-            "--users" => config.users = flags.parse()?,
-            "--days" => config.days = flags.parse()?,
-            "--seed" => config.seed = flags.parse()?,
             "--events-out" => events_out = Some(flags.value()?),
             "--report" => report = Some(PathBuf::from(flags.file_out()?)),
             "--search" => search = Some(flags.value()?),
