@@ -1795,6 +1795,7 @@ fn flags_in(text: &str) -> Vec<&str> {
 /// `--help` (and `-h`) answers on stdout, exit 0: the usage, then each flag of the usage
 /// described once, with nothing the usage leaves out — and the parser takes every flag it
 /// describes (a flag followed by an unknown one is a usage error about anything but it).
+/// `--version` (and `-V`) answers with the tool's name and version.
 #[test]
 fn every_tool_describes_each_of_its_flags_in_its_help() {
     // Each tool with the command its flags follow; dp takes any `--name` into a map.
@@ -1814,6 +1815,10 @@ fn every_tool_describes_each_of_its_flags_in_its_help() {
         tools.push(("throughput", None, true));
     }
     for (name, command, parsed) in tools {
+        for flag in ["--version", "-V"] {
+            let said = String::from_utf8(run_ok(example(name).arg(flag)).stdout).unwrap();
+            assert_eq!(said, format!("{name} {}\n", env!("CARGO_PKG_VERSION")));
+        }
         let help = String::from_utf8(run_ok(example(name).arg("--help")).stdout).unwrap();
         let short = String::from_utf8(run_ok(example(name).arg("-h")).stdout).unwrap();
         assert_eq!(help, short, "{name}: -h and --help");

@@ -310,15 +310,26 @@ pub fn said(written: std::io::Result<()>) {
 }
 
 /// Parses the arguments, then runs: a usage error prints its message and exits 2, a failure
-/// prints `error: …` and exits 1. Asked for with `-h` or `--help`, the usage (what the
-/// parser answers it with) goes to stdout and the exit is 0.
+/// prints `error: …` and exits 1. Asked for with `-h` or `--help`, the help (what the
+/// parser answers it with) goes to stdout and the exit is 0; with `-V` or `--version` alone,
+/// the tool's name and websight's version.
 pub fn main_with<A, E: std::fmt::Display>(
     parse: impl FnOnce() -> Result<A, String>,
     run: impl FnOnce(A) -> Result<(), E>,
 ) -> ExitCode {
+    let mut args = std::env::args();
+    if let (Some(tool), Some(flag), None) = (args.next(), args.next(), args.next())
+        && (flag == "-V" || flag == "--version")
+    {
+        let name = std::path::Path::new(&tool)
+            .file_stem()
+            .map_or(tool.clone(), |n| n.to_string_lossy().into_owned());
+        say!("{name} {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     match parse() {
         Err(usage) if usage.starts_with("usage:") && help_asked() => {
-            say!("{usage}");
+            say!("{}", usage.trim_end());
             ExitCode::SUCCESS
         }
         Err(msg) => {
