@@ -111,44 +111,171 @@ struct Config {
     delta: f64,
 }
 
-fn flags(args: &[String]) -> Result<std::collections::HashMap<String, String>, String> {
-    let mut out = std::collections::HashMap::new();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let name = flag
-            .strip_prefix("--")
-            .ok_or(format!("unexpected argument {flag:?}\n{USAGE}"))?;
-        let value = it.next().ok_or(format!("{flag} needs a value\n{USAGE}"))?;
-        out.insert(name.to_owned(), value.clone());
+/// A command with its flags read and checked.
+enum Command {
+    Epsilon(Config),
+    Grid(String),
+    Sigma {
+        epsilon: f64,
+        q: f64,
+        steps: u64,
+        delta: f64,
+    },
+    Sample {
+        mechanism: Mechanism,
+        scale: websight::dp::exact::Rational,
+        n: usize,
+        seed: Option<u64>,
+    },
+    Ledger {
+        path: String,
+        budget: f64,
+        budget_delta: f64,
+        spend: Option<(websight::dp::Guarantee, String)>,
+    },
+}
+
+enum Mechanism {
+    DiscreteLaplace,
+    DiscreteGaussian,
+    Laplace,
+}
+
+/// A command's flags, each given once and each one the command takes.
+struct Given(std::collections::HashMap<String, String>);
+
+impl Given {
+    fn read(command: &str, args: &[String], takes: &[&str]) -> Result<Given, String> {
+        let mut out = std::collections::HashMap::new();
+        let mut it = args.iter();
+        while let Some(flag) = it.next() {
+            let name = match flag.strip_prefix("--") {
+                Some(name) if takes.contains(&name) => name,
+                Some(_) => return Err(format!("dp {command}: unknown flag {flag:?}\n{USAGE}")),
+                None => return Err(format!("unexpected argument {flag:?}\n{USAGE}")),
+            };
+            let value = it.next().ok_or(format!("{flag} needs a value"))?;
+            if out.insert(name.to_owned(), value.clone()).is_some() {
+                return Err(format!("{flag} is given twice"));
+            }
+        }
+        Ok(Given(out))
     }
-    Ok(out)
+
+    fn has(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    fn text(&self, name: &str) -> Result<String, String> {
+        self.0
+            .get(name)
+            .cloned()
+            .ok_or(format!("--{name} is required\n{USAGE}"))
+    }
+
+    fn number<T: std::str::FromStr>(&self, name: &str) -> Result<T, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let raw = self.text(name)?;
+        raw.parse().map_err(|e| format!("--{name} {raw:?}: {e}"))
+    }
+
+    fn optional<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, String>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.has(name).then(|| self.number(name)).transpose()
+    }
 }
 
-fn number<T: std::str::FromStr>(
-    f: &std::collections::HashMap<String, String>,
-    name: &str,
-) -> Result<T, String>
-where
-    T::Err: std::fmt::Display,
-{
-    let raw = f
-        .get(name)
-        .ok_or(format!("--{name} is required\n{USAGE}"))?;
-    raw.parse().map_err(|e| format!("--{name} {raw:?}: {e}"))
-}
-
-fn run(args: &[String]) -> Result<String, String> {
+/// Reads the command line (`epsilon` when it starts with a flag); any mistake in it is a
+/// usage error.
+fn parse(args: &[String]) -> Result<Command, String> {
     let (command, rest) = match args.split_first() {
         Some((c, rest)) if !c.starts_with("--") => (c.as_str(), rest),
         _ => ("epsilon", args),
     };
-    let f = flags(rest)?;
+    let read = |takes: &[&str]| Given::read(command, rest, takes);
+    Ok(match command {
+        "epsilon" => {
+            let f = read(&["q", "sigma", "steps", "delta", "grid"])?;
+            if f.has("grid") {
+                if f.0.len() > 1 {
+                    return Err(format!("--grid takes no other flag\n{USAGE}"));
+                }
+                Command::Grid(f.text("grid")?)
+            } else {
+                Command::Epsilon(Config {
+                    q: f.number("q")?,
+                    sigma: f.number("sigma")?,
+                    steps: f.number("steps")?,
+                    delta: f.number("delta")?,
+                })
+            }
+        }
+        "sigma" => {
+            let f = read(&["epsilon", "q", "steps", "delta"])?;
+            Command::Sigma {
+                epsilon: f.number("epsilon")?,
+                q: f.number("q")?,
+                steps: f.number("steps")?,
+                delta: f.number("delta")?,
+            }
+        }
+        "sample" => {
+            let f = read(&["mechanism", "scale", "n", "seed-for-tests"])?;
+            let mechanism = match f.text("mechanism")?.as_str() {
+                "discrete-laplace" => Mechanism::DiscreteLaplace,
+                "discrete-gaussian" => Mechanism::DiscreteGaussian,
+                "laplace" => Mechanism::Laplace,
+                other => return Err(format!("--mechanism {other:?}: unknown mechanism\n{USAGE}")),
+            };
+            let raw = f.text("scale")?;
+            let scale = websight::dp::exact::Rational::parse_decimal(&raw)
+                .map_err(|e| format!("--scale {raw:?}: {e}"))?;
+            Command::Sample {
+                mechanism,
+                scale,
+                n: f.number("n")?,
+                seed: f.optional("seed-for-tests")?,
+            }
+        }
+        "ledger" => {
+            use websight::dp::Guarantee;
+            let f = read(&["ledger", "budget", "budget-delta", "spend", "delta", "what"])?;
+            let spend = match f.optional("spend")? {
+                Some(epsilon) => {
+                    let guarantee = match f.optional("delta")? {
+                        Some(delta) => Guarantee::Approximate { epsilon, delta },
+                        None => Guarantee::Pure { epsilon },
+                    };
+                    Some((guarantee, f.text("what")?))
+                }
+                None if f.has("delta") || f.has("what") => {
+                    return Err(format!("--delta and --what go with --spend\n{USAGE}"));
+                }
+                None => None,
+            };
+            Command::Ledger {
+                path: f.text("ledger")?,
+                budget: f.number("budget")?,
+                budget_delta: f
+                    .optional("budget-delta")?
+                    .unwrap_or(cli::DEFAULT_BUDGET_DELTA),
+                spend,
+            }
+        }
+        other => return Err(format!("unknown command {other:?}\n{USAGE}")),
+    })
+}
+
+fn run(command: Command) -> Result<String, String> {
     match command {
-        "epsilon" if f.contains_key("grid") => {
-            let text =
-                std::fs::read_to_string(&f["grid"]).map_err(|e| format!("{}: {e}", f["grid"]))?;
+        Command::Grid(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
             let configs: Vec<Config> =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", f["grid"]))?;
+                serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
             let params: Vec<(f64, f64, u64, f64)> = configs
                 .iter()
                 .map(|c| (c.q, c.sigma, c.steps, c.delta))
@@ -164,59 +291,48 @@ fn run(args: &[String]) -> Result<String, String> {
                 .collect();
             Ok(serde_json::Value::Array(out).to_string())
         }
-        "epsilon" => {
-            let (eps, order) = epsilon(
-                number(&f, "q")?,
-                number(&f, "sigma")?,
-                number(&f, "steps")?,
-                number(&f, "delta")?,
-            )
-            .map_err(|e| e.to_string())?;
+        Command::Epsilon(c) => {
+            let (eps, order) =
+                epsilon(c.q, c.sigma, c.steps, c.delta).map_err(|e| e.to_string())?;
             Ok(json!({"epsilon": eps, "order": order}).to_string())
         }
-        "sigma" => {
-            let (target, q, steps, delta) = (
-                number(&f, "epsilon")?,
-                number(&f, "q")?,
-                number(&f, "steps")?,
-                number(&f, "delta")?,
-            );
+        Command::Sigma {
+            epsilon: target,
+            q,
+            steps,
+            delta,
+        } => {
             let sigma = noise_multiplier(target, q, steps, delta).map_err(|e| e.to_string())?;
             let (eps, _) = epsilon(q, sigma, steps, delta).map_err(|e| e.to_string())?;
             Ok(json!({"sigma": sigma, "epsilon": eps}).to_string())
         }
-        "sample" => sample(&f),
-        "ledger" => ledger(&f),
-        other => Err(format!("unknown command {other:?}\n{USAGE}")),
+        Command::Sample {
+            mechanism,
+            scale,
+            n,
+            seed,
+        } => sample(mechanism, scale, n, seed),
+        Command::Ledger {
+            path,
+            budget,
+            budget_delta,
+            spend,
+        } => ledger(&path, budget, budget_delta, spend),
     }
 }
 
 /// Opens (or creates) a ledger, optionally spends from it, and prints its state.
-fn ledger(f: &std::collections::HashMap<String, String>) -> Result<String, String> {
-    use websight::dp::{Guarantee, Ledger};
-    let path = f
-        .get("ledger")
-        .ok_or(format!("--ledger is required\n{USAGE}"))?;
-    let budget_delta = match f.get("budget-delta") {
-        Some(_) => number(f, "budget-delta")?,
-        None => cli::DEFAULT_BUDGET_DELTA,
-    };
+fn ledger(
+    path: &str,
+    budget: f64,
+    budget_delta: f64,
+    spend: Option<(websight::dp::Guarantee, String)>,
+) -> Result<String, String> {
     let ledger =
-        Ledger::open(path, number(f, "budget")?, budget_delta).map_err(|e| e.to_string())?;
-    if f.contains_key("spend") {
-        let epsilon = number(f, "spend")?;
-        let guarantee = match f.get("delta") {
-            Some(_) => Guarantee::Approximate {
-                epsilon,
-                delta: number(f, "delta")?,
-            },
-            None => Guarantee::Pure { epsilon },
-        };
-        let what = f
-            .get("what")
-            .ok_or(format!("--what is required\n{USAGE}"))?;
+        websight::dp::Ledger::open(path, budget, budget_delta).map_err(|e| e.to_string())?;
+    if let Some((guarantee, what)) = spend {
         ledger
-            .spend(what, &[guarantee])
+            .spend(&what, &[guarantee])
             .map_err(|e| e.to_string())?;
     }
     let spent = ledger.spent().map_err(|e| e.to_string())?;
@@ -234,64 +350,60 @@ fn ledger(f: &std::collections::HashMap<String, String>) -> Result<String, Strin
 }
 
 /// N samples of one exact sampler, one per line.
-fn sample(f: &std::collections::HashMap<String, String>) -> Result<String, String> {
+fn sample(
+    mechanism: Mechanism,
+    scale: websight::dp::exact::Rational,
+    n: usize,
+    seed: Option<u64>,
+) -> Result<String, String> {
     use std::fmt::Write;
     use websight::dp::exact::{
-        DiscreteGaussian, DiscreteLaplace, Rational, SnappedLaplace, os_rng, seeded_for_tests,
+        DiscreteGaussian, DiscreteLaplace, SnappedLaplace, os_rng, seeded_for_tests,
     };
-    let n: usize = number(f, "n")?;
-    let scale_text = f
-        .get("scale")
-        .ok_or(format!("--scale is required\n{USAGE}"))?;
-    let scale = Rational::parse_decimal(scale_text).map_err(|e| e.to_string())?;
-    let mut rng: Box<dyn rand::RngCore> = match f.get("seed-for-tests") {
-        Some(_) => Box::new(seeded_for_tests(number(f, "seed-for-tests")?)),
+    let mut rng: Box<dyn rand::RngCore> = match seed {
+        Some(seed) => Box::new(seeded_for_tests(seed)),
         None => Box::new(os_rng()),
     };
-    let mechanism = f
-        .get("mechanism")
-        .ok_or(format!("--mechanism is required\n{USAGE}"))?;
     let mut out = String::with_capacity(n * 4);
-    match mechanism.as_str() {
-        "discrete-laplace" => {
+    match mechanism {
+        Mechanism::DiscreteLaplace => {
             let m = DiscreteLaplace::new(scale, 1).map_err(|e| e.to_string())?;
             for _ in 0..n {
                 let _ = writeln!(out, "{}", m.sample(rng.as_mut()));
             }
         }
-        "discrete-gaussian" => {
+        Mechanism::DiscreteGaussian => {
             let m = DiscreteGaussian::from_sigma(scale, 1).map_err(|e| e.to_string())?;
             for _ in 0..n {
                 let _ = writeln!(out, "{}", m.sample(rng.as_mut()));
             }
         }
-        "laplace" => {
+        Mechanism::Laplace => {
             let m = SnappedLaplace::new(scale.to_f64(), 1.0).map_err(|e| e.to_string())?;
             for _ in 0..n {
                 let _ = writeln!(out, "{}", m.sample(rng.as_mut()));
             }
         }
-        other => return Err(format!("unknown mechanism {other:?}\n{USAGE}")),
     }
     out.pop();
     Ok(out)
 }
 
 fn main() -> ExitCode {
-    let parse = || {
+    let read = || {
         let args: Vec<String> = std::env::args().skip(1).collect();
-        if args.iter().any(|a| a == "-h" || a == "--help") {
+        if cli::help_asked() {
             return Err(help());
         }
         if args.is_empty() {
             return Err(USAGE.to_owned());
         }
-        Ok(args)
+        parse(&args)
     };
     // No sockets: `dp sample … | head` ends quietly.
     cli::quiet_on_closed_stdout();
-    cli::main_with(parse, |args| {
-        run(&args).map(|out| {
+    cli::main_with(read, |command| {
+        run(command).map(|out| {
             println!("{out}");
         })
     })

@@ -1009,6 +1009,46 @@ fn a_bad_flag_value_is_a_usage_error_naming_the_flag() {
         ),
         ("lsh", &["--num-perm", "many"], "--num-perm \"many\""),
         (
+            "dp",
+            &["epsilon", "--q", "0.1", "--sigma", "1", "--stepz", "5"],
+            "dp epsilon: unknown flag \"--stepz\"",
+        ),
+        (
+            "dp",
+            &[
+                "sigma",
+                "--epsilon",
+                "1",
+                "--q",
+                "x",
+                "--steps",
+                "5",
+                "--delta",
+                "1e-5",
+            ],
+            "--q \"x\"",
+        ),
+        (
+            "dp",
+            &[
+                "sample",
+                "--mechanism",
+                "laplace",
+                "--scale",
+                "1/0",
+                "--n",
+                "3",
+            ],
+            "--scale \"1/0\"",
+        ),
+        (
+            "dp",
+            &[
+                "ledger", "--ledger", "l.json", "--budget", "1", "--what", "w",
+            ],
+            "--delta and --what go with --spend",
+        ),
+        (
             "pipeline",
             &["--ip-visits-per-minute", "0"],
             "--ip-visits-per-minute is a number of visits: at least 1",

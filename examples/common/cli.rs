@@ -347,8 +347,25 @@ pub fn main_with<A, E: std::fmt::Display>(
 }
 
 /// Whether `-h` or `--help` is among the arguments.
-fn help_asked() -> bool {
+pub fn help_asked() -> bool {
     std::env::args().skip(1).any(|a| a == "-h" || a == "--help")
+}
+
+/// The help's section on the environment of a tool that pseudonymises and logs:
+/// `WEBSIGHT_PSEUDONYM_KEY` (what it does without one: `key_default`) and what
+/// [`log_to_stderr`] reads.
+#[allow(dead_code)] // not every example logs
+pub fn environment_help(help: Help, key_default: &str) -> Help {
+    help.section("Environment")
+        .flag(
+            "WEBSIGHT_PSEUDONYM_KEY",
+            format!("the secret key of the pseudonyms (default: {key_default})"),
+        )
+        .flag(
+            "RUST_LOG",
+            "log levels on standard error: a level or target=level pairs, comma-separated \
+             (default info)",
+        )
 }
 
 /// Logs to stderr at `RUST_LOG`'s levels (`info` when unset or unreadable): a level, or
