@@ -266,18 +266,11 @@ fn help() -> String {
         "--search URL",
         "the Elasticsearch/OpenSearch server of --servers (default WEBSIGHT_SEARCH_URL)",
     );
-    cli::DpFlags::help(help.section("Differential privacy"))
-        .flag(
-            "--dp-every SECONDS",
-            "release while serve runs, every SECONDS (default: once, at shutdown)",
-        )
-        .section("Environment")
-        .flag(
-            "WEBSIGHT_PSEUDONYM_KEY",
-            "the secret key of the pseudonyms (default: one kept in DIR/pseudonym.key)",
-        )
-        .flag("RUST_LOG", "log levels on standard error (default info)")
-        .done()
+    let help = cli::DpFlags::help(help.section("Differential privacy")).flag(
+        "--dp-every SECONDS",
+        "release while serve runs, every SECONDS (default: once, at shutdown)",
+    );
+    cli::environment_help(help, "one kept in DIR/pseudonym.key").done()
 }
 
 fn parse_args() -> Result<Args, String> {

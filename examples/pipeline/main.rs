@@ -238,15 +238,12 @@ fn help() -> String {
         "names the run's topics, keys, collections and indexes (default: websight-<unix \
          time>-, fresh for each run)",
     );
-    cli::DpFlags::help(help.section("Differential privacy"))
-        .section("Environment")
-        .flag(
-            "WEBSIGHT_PSEUDONYM_KEY",
-            "the secret key of the pseudonyms (default: a random one for this run, with a \
-             warning, so pseudonyms differ between runs)",
-        )
-        .flag("RUST_LOG", "log levels on standard error (default info)")
-        .done()
+    let help = cli::DpFlags::help(help.section("Differential privacy"));
+    cli::environment_help(
+        help,
+        "a random one for this run, with a warning, so pseudonyms differ between runs",
+    )
+    .done()
 }
 
 fn parse_args() -> Result<Args, String> {
