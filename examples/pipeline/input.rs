@@ -11,6 +11,7 @@ use std::time::Instant;
 use crate::cli::say;
 use async_trait::async_trait;
 use websight::core::analytics::ProductCatalogue;
+use websight::core::decode::ORIGINAL_CURRENCY;
 use websight::core::io::{EventSource, LineSource, at_path, segments};
 use websight::core::metrics::roc_auc;
 use websight::core::model::SessionId;
@@ -174,7 +175,7 @@ pub fn show_planted(generator: &Generator) {
         100.0 * purchases as f64 / sessions.max(1) as f64
     );
     say!("  abandoned carts     {:>10}", carts - purchases);
-    say!("  revenue             {revenue:>10.0}");
+    say!("  revenue             {revenue:>10.0} {ORIGINAL_CURRENCY}");
     say!("\nPlanted abuse (ground truth)");
     for (kind, n) in &abuse {
         say!("  {kind:<22}{n:>8}");

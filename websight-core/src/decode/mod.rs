@@ -19,7 +19,7 @@ mod wire;
 use serde::{Deserialize, Serialize};
 
 pub use encode::{encode_segment, segment_json};
-pub use original::{SHOP_ORIGIN, decode_original, session_events};
+pub use original::{ORIGINAL_CURRENCY, SHOP_ORIGIN, decode_original, session_events};
 pub use segment::{campaign_from_url, decode_segment};
 
 use crate::event::Event;

@@ -14,6 +14,9 @@ use crate::record::SessionRecord;
 /// The origin of the page URLs given to expanded sessions.
 pub const SHOP_ORIGIN: &str = "https://shop.example";
 
+/// The currency of expanded sessions' orders: the original records' amounts are dollars.
+pub const ORIGINAL_CURRENCY: &str = "USD";
+
 /// Decodes one original session record and expands it with [`session_events`]. Names,
 /// prices and categories come from the record itself.
 pub fn decode_original(raw: &[u8], context: &DecodeContext) -> Result<Vec<Event>, DeadLetter> {
@@ -313,7 +316,7 @@ pub fn session_events(
                     order_id: Some(joined(&[session.id.as_str(), "-order"])),
                     checkout_id: checkout_id(),
                     revenue: amount,
-                    currency: Some("USD".into()),
+                    currency: Some(ORIGINAL_CURRENCY.into()),
                     payment_method: Some(payment.into()),
                     ..Properties::default()
                 },
