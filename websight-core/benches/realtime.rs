@@ -5,8 +5,10 @@
 //! privacy → gate → stream analytics (`decode_gate_analytics`), the gate judging batches of
 //! 2,000 as the flow does; and the last on the same traffic with every page path distinct
 //! (`decode_gate_analytics_distinct_paths`: a shop with more pages than the dashboard's
-//! heavy-hitter counters hold); and kiosks whose visits last a day
-//! (`decode_gate_analytics_long_visits`: four ids, a page every 2 s each, for 24 hours)
+//! heavy-hitter counters hold), and with a visitor's traits in every message's context
+//! (`decode_gate_analytics_context_traits`, as RudderStack's SDK sends them); and kiosks
+//! whose visits last a day (`decode_gate_analytics_long_visits`: four ids, a page every 2 s
+//! each, for 24 hours)
 //! or hold a different product every 2 s for a day (`decode_gate_analytics_many_products`);
 //! and one id whose half hour of pages arrives newest first
 //! (`decode_gate_analytics_backwards`) or scrambled (`decode_gate_analytics_scrambled`).
@@ -123,6 +125,23 @@ fn bench(c: &mut Criterion) {
         .collect();
     group.bench_function("decode_gate_analytics_distinct_paths", |b| {
         b.iter(|| whole(&distinct))
+    });
+    // As RudderStack's SDK sends a logged-in visitor's traffic: the traits of the last
+    // identify call copied into every message's context (privacy drops them unread).
+    let with_traits: Vec<Vec<u8>> = lines
+        .iter()
+        .map(|l| {
+            String::from_utf8_lossy(l)
+                .replacen(
+                    r#""context":{"#,
+                    r#""context":{"traits":{"email":"alice@example.com","name":"Alice Smith","plan":"pro","createdAt":"2025-01-01T00:00:00Z","address":{"city":"Lyon","country":"FR"}},"#,
+                    1,
+                )
+                .into_bytes()
+        })
+        .collect();
+    group.bench_function("decode_gate_analytics_context_traits", |b| {
+        b.iter(|| whole(&with_traits))
     });
     // Messages `i` = 0..n at `seconds(i)` after a start, with a Firefox user agent.
     let timed = |n: i64, seconds: fn(i64) -> i64, line: &dyn Fn(i64, String) -> String| {

@@ -187,6 +187,10 @@ pub struct DecodeContext {
     pub default_type: Option<crate::event::MessageType>,
     /// Size limits.
     pub limits: Limits,
+    /// Leave every event's traits out, unread (their JSON is still checked): they are
+    /// personal data that [`crate::privacy`] drops, and some SDKs (RudderStack's) copy them
+    /// into every message. [`crate::flow::Ingest`] sets it when its privacy keeps none.
+    pub drop_traits: bool,
 }
 
 /// The input formats of [`decode_line`].

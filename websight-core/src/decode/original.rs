@@ -61,9 +61,11 @@ pub fn decode_original(raw: &[u8], context: &DecodeContext) -> Result<Vec<Event>
             })
     };
     let mut traits = serde_json::Map::new();
-    traits.insert("name".into(), json!(record.name));
-    traits.insert("email".into(), json!(record.email));
-    traits.insert("gender".into(), json!(record.gender.as_str()));
+    if !context.drop_traits {
+        traits.insert("name".into(), json!(record.name));
+        traits.insert("email".into(), json!(record.email));
+        traits.insert("gender".into(), json!(record.gender.as_str()));
+    }
     Ok(session_events(&session, &lookup, traits))
 }
 

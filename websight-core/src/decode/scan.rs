@@ -14,7 +14,7 @@ use serde_json::{Number, Value};
 
 use super::wire::{
     CampaignFields, Context, Field, LibraryFields, ListOr, Message, PageFields, ProductFields,
-    Products, Props, Scalar,
+    Products, Props, Scalar, Unread,
 };
 
 /// Nesting beyond which the reader gives up (serde_json's own limit is 128).
@@ -328,7 +328,7 @@ impl<'a> Reader<'a> {
                 }
                 "traits" => {
                     seen.first(13)?;
-                    return r.by_serde_or_null(&mut m.traits);
+                    return r.unread(&mut m.traits);
                 }
                 "sessionId" | "productIds" => {
                     seen.first(if key == "sessionId" { 14 } else { 15 })?;
@@ -349,7 +349,16 @@ impl<'a> Reader<'a> {
         Some(m)
     }
 
-    /// A value left to serde (traits, consent); `null` is none.
+    /// A value passed over and kept as its text (traits); `null` is none.
+    fn unread(&mut self, slot: &mut Option<Unread<'a>>) -> Option<()> {
+        *slot = match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| None)?,
+            _ => Some(Unread(self.skip()?)),
+        };
+        Some(())
+    }
+
+    /// A value left to serde (consent); `null` is none.
     fn by_serde_or_null<T: DeserializeOwned>(&mut self, slot: &mut Option<T>) -> Option<()> {
         *slot = match self.peek()? {
             b'n' => self.literal(b"null").map(|()| None)?,
@@ -379,7 +388,7 @@ impl<'a> Reader<'a> {
                 }
                 "traits" => {
                     seen.first(7)?;
-                    return r.by_serde_or_null(&mut c.traits);
+                    return r.unread(&mut c.traits);
                 }
                 "consent" => {
                     seen.first(8)?;
@@ -545,6 +554,8 @@ mod tests {
             r#"{"context":12.5e999,"properties":-1}"#,
             r#"{"context":"\ud800"}"#,
             r#"{"context":{"page":{"url":"u","url2":null},"campaign":[],"traits":{"a":1}}}"#,
+            r#"{"traits":{"a":"\ud800","b":[1e400,{"c":null}]},"context":{"traits":"x"}}"#,
+            r#"{"traits" : { "spaced" : 1 } ,"context":{"traits": [ ] }}"#,
             r#"{"context":{"page":{"url":"u","url":"v"}}}"#,
             r#"{"context":{"ip":"1.2.3.4"},"context":{}}"#,
             r#"{"properties":{"price":null,"price":3,"extra":[1,2],"products":null}}"#,
@@ -607,8 +618,10 @@ mod tests {
             read[2],
             read[7],
             read[15],
-            read[18],
+            read[16],
+            read[17],
             read[20],
+            read[22],
             read[consent],
         ] {
             assert!(message(text).is_some(), "{text}");

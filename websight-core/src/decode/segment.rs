@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::wire::{
     CampaignFields, ConsentFields, ConsentManagement, Field, ListOr, Message, PageFields,
-    Preferences, ProductFields, Props, Scalar,
+    Preferences, ProductFields, Props, Scalar, Unread,
 };
 use super::{DeadLetter, DeadLetterReason, DecodeContext, Decoded, Limits};
 use crate::event::{
@@ -236,15 +236,10 @@ fn parse(
         Some(Field::Object(c)) => campaign_of(c)?,
         _ => Campaign::default(),
     };
-    let mut traits = match m.traits {
-        Some(Field::Object(t)) => t,
-        _ => Object::new(),
+    let traits = match context.drop_traits {
+        true => Object::new(),
+        false => traits_of(m.traits, ctx.traits)?,
     };
-    if let Some(Field::Object(t)) = ctx.traits {
-        for (k, v) in t {
-            traits.entry(k).or_insert(v);
-        }
-    }
     let denied_consent = denied_consent(ctx.consent, ctx.consent_management)?;
     let properties = properties_of(props, kind, name.as_deref(), &mut page, limits)?;
     if campaign.is_empty() {
@@ -275,6 +270,20 @@ fn parse(
         library,
         address_key: None,
     }))
+}
+
+/// The message's traits and then its context's, each read only when it is an object.
+fn traits_of(own: Option<Unread<'_>>, ctx: Option<Unread<'_>>) -> Result<Object, DeadLetterReason> {
+    let read = |raw: Option<Unread<'_>>| match raw.map(|r| serde_json::from_str(r.0)) {
+        Some(Ok(Field::Object(t))) => Ok(t),
+        None | Some(Ok(Field::Other)) => Ok(Object::new()),
+        Some(Err(e)) => Err(DeadLetterReason::of_json(&e)),
+    };
+    let mut traits = read(own)?;
+    for (k, v) in read(ctx)? {
+        traits.entry(k).or_insert(v);
+    }
+    Ok(traits)
 }
 
 /// The consent categories denied by `context.consent.categoryPreferences` (a category set
@@ -663,6 +672,47 @@ mod tests {
         );
         assert_eq!(identify.traits["email"], "x@y.z");
         assert!(out[3].is_err());
+    }
+
+    #[test]
+    fn traits_are_read_only_when_kept() {
+        let decode = |drop_traits: bool, traits: &str| {
+            let raw = format!(
+                r#"{{"type":"track","event":"X","anonymousId":"a","timestamp":"2026-01-01T00:00:00Z",{traits}}}"#
+            );
+            let ctx = DecodeContext {
+                drop_traits,
+                ..DecodeContext::default()
+            };
+            decode_segment(raw.as_bytes(), &ctx).remove(0)
+        };
+        // The message's own traits first, then its context's (RudderStack's copy).
+        let both =
+            r#""traits":{"plan":"pro"},"context":{"traits":{"plan":"free","email":"a@b.co"}}"#;
+        let kept = decode(false, both).unwrap();
+        assert_eq!(kept.traits["plan"], "pro");
+        assert_eq!(kept.traits["email"], "a@b.co");
+        assert!(decode(true, both).unwrap().traits.is_empty());
+        // Not an object: no traits, as before.
+        assert!(
+            decode(false, r#""traits":[1,2]"#)
+                .unwrap()
+                .traits
+                .is_empty()
+        );
+        // Valid JSON that no map of values holds (a lone surrogate, a number beyond f64):
+        // refused when the traits are read, dropped unread otherwise.
+        for odd in [
+            r#""traits":{"name":"\ud800"}"#,
+            r#""context":{"traits":{"n":1e400}}"#,
+        ] {
+            assert!(decode(false, odd).is_err(), "{odd}");
+            assert!(decode(true, odd).unwrap().traits.is_empty(), "{odd}");
+        }
+        // Unread is not unchecked: bad JSON in them is still refused.
+        for bad in [r#""traits":{"a":tru}"#, r#""traits":{"a":1,}"#] {
+            assert!(decode(true, bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

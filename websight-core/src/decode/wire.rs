@@ -153,6 +153,17 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
     }
 }
 
+/// A value's JSON text, checked as JSON but read only when wanted: traits, personal data
+/// that privacy drops whole (RudderStack's SDK copies them into every message's context).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Unread<'a>(pub &'a str);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Unread<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <&'a RawValue>::deserialize(d).map(|raw| Unread(raw.get()))
+    }
+}
+
 /// A message, or with `batch` a batch whose `sentAt` and `context` its messages share.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -184,7 +195,8 @@ pub(super) struct Message<'a> {
     pub context: Option<Field<Box<Context<'a>>>>,
     #[serde(borrow)]
     pub properties: Option<Field<Box<Props<'a>>>>,
-    pub traits: Option<Field<Map<String, Value>>>,
+    #[serde(borrow)]
+    pub traits: Option<Unread<'a>>,
     #[serde(borrow)]
     pub batch: Option<Batch<'a>>,
     /// Keys only the original system's session records have at the top: with both,
@@ -214,7 +226,8 @@ pub(super) struct Context<'a> {
     pub page: Option<Field<PageFields<'a>>>,
     #[serde(borrow)]
     pub campaign: Option<Field<CampaignFields<'a>>>,
-    pub traits: Option<Field<Map<String, Value>>>,
+    #[serde(borrow)]
+    pub traits: Option<Unread<'a>>,
     /// Segment's and Jitsu's consent: `{"categoryPreferences": {"Analytics": false, …}}`.
     pub consent: Option<Field<ConsentFields>>,
     /// RudderStack's: `{"deniedConsentIds": ["C0002", …], …}`.

@@ -370,7 +370,8 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "is_default")]
     pub properties: Properties,
     /// `traits` of identify calls and `context.traits`: personal data, dropped by
-    /// [`crate::privacy`] before anything is stored.
+    /// [`crate::privacy`] before anything is stored ([`crate::flow::Ingest`] leaves them
+    /// unread unless its privacy keeps some: [`crate::decode::DecodeContext::drop_traits`]).
     #[serde(
         default,
         skip_serializing_if = "serde_json::Map::is_empty",

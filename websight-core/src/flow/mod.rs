@@ -285,6 +285,7 @@ impl Ingest {
             privacy,
             threads: 1,
         }
+        .context(DecodeContext::default())
     }
 
     /// Decodes each batch on up to `threads` threads (default 1: the calling thread alone),
@@ -304,9 +305,15 @@ impl Ingest {
         self
     }
 
-    /// What the receiver knows (receive time, implied type, limits).
+    /// What the receiver knows (receive time, implied type, limits). Its
+    /// [`DecodeContext::drop_traits`] is the privacy's: traits are left unread unless the
+    /// privacy keeps some as pseudonyms.
     pub fn context(mut self, context: DecodeContext) -> Ingest {
-        self.context = context;
+        let drop_traits = self.privacy.config().pseudonymised_traits.is_empty();
+        self.context = DecodeContext {
+            drop_traits,
+            ..context
+        };
         self
     }
 
@@ -1095,6 +1102,37 @@ fn reason_json(reason: &DeadLetterReason) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn traits_are_read_only_when_the_privacy_keeps_some() {
+        let line = br#"{"type":"track","event":"X","anonymousId":"a","timestamp":"2026-01-01T00:00:00Z","context":{"traits":{"plan":"pro","email":"a@b.co"}}}"#;
+        let traits = |kept: &[&str], context: Option<DecodeContext>| {
+            let privacy = Privacy::new(crate::privacy::PrivacyConfig {
+                key: Some("a key of sixteen bytes".into()),
+                pseudonymised_traits: kept.iter().map(|t| t.to_string()).collect(),
+                ..Default::default()
+            })
+            .unwrap();
+            let ingest = Ingest::new(privacy);
+            let ingest = match context {
+                Some(c) => ingest.context(c),
+                None => ingest,
+            };
+            assert_eq!(ingest.context.drop_traits, kept.is_empty());
+            let event = ingest.decode(line).remove(0).unwrap();
+            event.traits.keys().cloned().collect::<Vec<_>>()
+        };
+        assert!(traits(&[], None).is_empty());
+        assert_eq!(traits(&["plan"], None), ["plan"]);
+        // A context given later does not change it, whatever it says.
+        let keep = DecodeContext::default();
+        assert!(traits(&[], Some(keep)).is_empty());
+        let drop = DecodeContext {
+            drop_traits: true,
+            ..DecodeContext::default()
+        };
+        assert_eq!(traits(&["plan"], Some(drop)), ["plan"]);
+    }
 
     #[test]
     fn a_batch_is_shared_over_the_threads_asked_for_in_order() {

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `userId`, `anonymousId`, `previousId` | `p_` + 128 bits of HMAC-SHA256(key, id), hex: stable per key, not reversible without it |
 //! | `context.ip` | IPv4 truncated to /24, IPv6 to /48 (`203.0.113.77` → `203.0.113.0`); the gate's per-address rate counts by a keyed 64-bit hash of the whole address (an IPv6 address's /64), [`Event::address_key`], which it takes and nothing stores |
-//! | `traits` (`identify`, `context.traits`): e-mail, name, phone, address, … | dropped; a field listed in [`PrivacyConfig::pseudonymised_traits`] is kept as a pseudonym |
+//! | `traits` (`identify`, `context.traits`): e-mail, name, phone, address, … | dropped (through [`crate::flow::Ingest`], never even read); a field listed in [`PrivacyConfig::pseudonymised_traits`] is kept as a pseudonym |
 //! | page URL, path, referrer, search | query parameters whose name suggests personal data (`email`, `name`, `phone`, `address`, `token`, …) and any value that looks like an e-mail address become `(redacted)` |
 //! | properties | kept (e-commerce data; shops must not put personal data there) |
 //! | dead letters | the reason and a redacted copy ([`Privacy::redact`]); the raw bytes only with [`PrivacyConfig::keep_raw_dead_letters`] |
