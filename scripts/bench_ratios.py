@@ -7,8 +7,9 @@ entry's ratio to the two baselines measured beside it (`serde_json_value`, `soni
 
 Reads criterion's own files (`<dir>/realtime/<name>/new/{benchmark,estimates}.json`): the mean
 time per iteration and the elements (messages) one iteration handles. Ratios only mean
-something between entries of one run on one machine; the script says which entries' files
-are older than the newest by more than an hour (left from an earlier run).
+something between entries of one run on one machine. The baselines run first in a run, so
+the script says which entries were not measured in the baselines' run: finished before the
+first baseline, or more than half an hour after it (a whole run takes a few minutes).
 """
 
 import json
@@ -39,14 +40,15 @@ def main(argv):
     if not rows:
         sys.exit(f"no realtime results under {root}: run cargo bench -p websight-core --bench realtime")
     rate = {name: r for name, r, _ in rows}
-    newest = max(t for _, _, t in rows)
+    baseline_times = [t for name, _, t in rows if name in BASELINES]
+    run_start = min(baseline_times) if baseline_times else max(t for _, _, t in rows)
     out = []
     for name, r, modified in rows:
         row = {"name": name, "events_per_second": round(r)}
         for base in BASELINES:
             if base in rate:
                 row[f"x_{base}"] = round(r / rate[base], 3)
-        row["stale"] = newest - modified > 3600
+        row["stale"] = not 0 <= modified - run_start <= 1800
         out.append(row)
     if as_json:
         print(json.dumps(out, indent=2))
@@ -56,7 +58,7 @@ def main(argv):
     for row in out:
         line = f"{row['name']:<40}{row['events_per_second']:>12,}"
         line += "".join(f"{row.get('x_' + b, float('nan')):>22.3f}" for b in BASELINES)
-        print(line + ("  (from an earlier run)" if row["stale"] else ""))
+        print(line + ("  (not from the baselines' run)" if row["stale"] else ""))
 
 
 if __name__ == "__main__":
