@@ -222,3 +222,22 @@ proptest! {
         }
     }
 }
+
+/// A purchase's identify call carries the record's name, e-mail and gender as traits, unless
+/// the decoder is told to leave traits out (as `Ingest` does when privacy keeps none).
+#[test]
+fn an_original_records_traits_are_left_out_when_asked() {
+    let identify = |drop_traits: bool| {
+        let context = DecodeContext {
+            drop_traits,
+            ..DecodeContext::default()
+        };
+        decode_original(ORIGINAL.as_bytes(), &context)
+            .unwrap()
+            .into_iter()
+            .find(|e| e.kind == websight_core::event::MessageType::Identify)
+            .expect("a purchase identifies its buyer")
+    };
+    assert_eq!(identify(false).traits["email"], "jlopez@example.net");
+    assert!(identify(true).traits.is_empty());
+}
