@@ -236,9 +236,10 @@ fn parse(
         Some(Field::Object(c)) => campaign_of(c)?,
         _ => Campaign::default(),
     };
-    let traits = match context.drop_traits {
-        true => Object::new(),
-        false => traits_of(m.traits, ctx.traits)?,
+    let traits = if context.drop_traits {
+        Object::new()
+    } else {
+        traits_of(m.traits, ctx.traits)?
     };
     let denied_consent = denied_consent(ctx.consent, ctx.consent_management)?;
     let properties = properties_of(props, kind, name.as_deref(), &mut page, limits)?;

@@ -279,13 +279,16 @@ const LINES_PER_THREAD: usize = 256;
 impl Ingest {
     /// Auto-detected formats, default limits, and `privacy`.
     pub fn new(privacy: Privacy) -> Ingest {
+        let drop_traits = privacy.config().pseudonymised_traits.is_empty();
         Ingest {
             format: Format::Auto,
-            context: DecodeContext::default(),
+            context: DecodeContext {
+                drop_traits,
+                ..DecodeContext::default()
+            },
             privacy,
             threads: 1,
         }
-        .context(DecodeContext::default())
     }
 
     /// Decodes each batch on up to `threads` threads (default 1: the calling thread alone),
@@ -309,9 +312,8 @@ impl Ingest {
     /// [`DecodeContext::drop_traits`] is the privacy's: traits are left unread unless the
     /// privacy keeps some as pseudonyms.
     pub fn context(mut self, context: DecodeContext) -> Ingest {
-        let drop_traits = self.privacy.config().pseudonymised_traits.is_empty();
         self.context = DecodeContext {
-            drop_traits,
+            drop_traits: self.context.drop_traits,
             ..context
         };
         self
