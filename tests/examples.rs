@@ -1609,7 +1609,7 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
     run_ok(&mut run(&clean));
     // Kills fall within a whole run's time, so every seed is killed however fast the machine
     // (fixed delays of up to a second outlasted a whole run on a fast one).
-    let span = started.elapsed();
+    let mut span = started.elapsed();
     assert!(
         !clean.with_extension("checkpoint").exists(),
         "removed when done"
@@ -1659,6 +1659,17 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
             let out = child.wait_with_output().unwrap();
             let log = String::from_utf8_lossy(&out.stderr);
             assert!(out.status.success(), "{log}");
+            if kills == 0 {
+                // Done before its first kill: the clean run was timed on a busier machine
+                // (CI runs other tests beside it). Start over from nothing, killing sooner.
+                span /= 2;
+                let _ = std::fs::remove_dir_all(&dir);
+                assert!(
+                    span > std::time::Duration::from_millis(20),
+                    "seed {seed}: never killed"
+                );
+                continue;
+            }
             resumed += usize::from(log.contains("resumed from the checkpoint"));
             // The lines the outputs held at the checkpoint, taken from its counts, agree
             // with the counts at the end.
@@ -1666,7 +1677,6 @@ fn pipeline_killed_at_random_points_resumes_to_the_same_files() {
             assert!(said.contains("conserved: true"), "seed {seed}: {said}");
             break;
         }
-        assert!(kills > 0, "seed {seed}: the run was never killed");
         for file in files.clone() {
             let want = std::fs::read(clean.join(file)).unwrap();
             let got = text(dir.join(file));
