@@ -11,7 +11,7 @@
 //! | `kafka` | `kafka::KafkaSink` | `EventSink` | idempotent producer (`acks=all`), messages keyed by user id; raw `user_session_info` → checked `valid_customer_session` and a dead-letter topic (`kafka::Topics`, names configurable) |
 //! | `redis` | `redis::RedisGateState` | `GateState` | known users in RedisBloom (`BF.*`) or a bitmap Bloom filter, unique users with `PFADD`/`PFCOUNT`/`PFMERGE`, sessions per user in a hash; one pipelined round trip per batch |
 //! | `mongodb` | `mongo::MongoSessionStore` | `SessionStore` | one document per session id, idempotent bulk upserts, an index on the user, and the offline reader (whole sessions for feature engineering) |
-//! | `elasticsearch` | [`search::SearchSink`] | `DocumentSink` | bulk API under deterministic ids, strict index templates, retries with backoff, plain `application/json` (OpenSearch works too) |
+//! | `elasticsearch` | `search::SearchSink` | `DocumentSink` | bulk API under deterministic ids, strict index templates, retries with backoff, plain `application/json` (OpenSearch works too) |
 //!
 //! Every connector reconnects by itself and retries with capped exponential backoff; every
 //! write is idempotent, so the retry or replay that at-least-once delivery implies never
@@ -75,7 +75,7 @@
 //!   Debian).
 //! - `redis`: `redis` (redis-rs, tokio).
 //! - `mongodb`: `mongo` (the official `mongodb` driver).
-//! - `elasticsearch`: [`search`] (reqwest, tokio).
+//! - `elasticsearch`: `search` (reqwest, tokio).
 //! - `servers`: all four.
 //! - `collector`: `collector`, Segment's HTTP Tracking API into a durable raw log and a
 //!   live board (axum, tokio, flate2).

@@ -85,7 +85,7 @@ pub struct Tree {
 ///
 /// Built by the importers ([`TreeEnsemble::from_sklearn_json`],
 /// [`TreeEnsemble::from_xgboost_json`], [`TreeEnsemble::from_forest`], and
-/// [`TreeEnsemble::from_booster`] with feature `xgboost`); checked on construction: every
+/// `TreeEnsemble::from_booster` with feature `xgboost`); checked on construction: every
 /// child index in range, no node reached twice from the root, finite thresholds and values,
 /// positive covers (on the nodes reachable from the root), at most [`MAX_NODES`] nodes and
 /// [`MAX_DEPTH`] levels per tree. A deserialised ensemble is checked the same way.

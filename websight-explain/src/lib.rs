@@ -41,7 +41,7 @@
 //!
 //! # Feature flags
 //!
-//! - `xgboost`: [`TreeEnsemble::from_booster`] for websight-core's `GradientBoosting`
+//! - `xgboost`: `TreeEnsemble::from_booster` for websight-core's `GradientBoosting`
 //!   (builds XGBoost's C++ sources; needs cmake and libclang). XGBoost JSON files import
 //!   without it.
 #![warn(missing_docs)]

@@ -74,7 +74,7 @@ impl Flag {
 
 impl TreeEnsemble {
     /// An XGBoost model in its JSON format (`save_model("….json")`, or
-    /// [`GradientBoosting::model_json`](websight_core::learn::GradientBoosting::model_json)
+    /// `GradientBoosting::model_json`
     /// with feature `xgboost`), gbtree booster, one output (binary:logistic and friends, or
     /// regression). Go left iff `(f32)x < split_condition`, NaN follows `default_left`,
     /// leaves hold their value in `split_conditions`, cover = `sum_hessian`, output = margin
