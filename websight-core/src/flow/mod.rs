@@ -13,7 +13,8 @@
 //! `websight.reason` header (JSON `{"kind": …, "detail": …}`: a [`DeadLetterReason`] kind,
 //! `rejected` with the rule, `late`, or `refused`: a visit or document a store refused for
 //! good — a mapping conflict, over a size limit — with the store's reason, so one bad item
-//! cannot stall the stream). Dead letters keep at most [`DEAD_LETTER_BYTES`] of their input.
+//! cannot stall the stream). Dead letters keep at most
+//! [`DEAD_LETTER_BYTES`](crate::io::DEAD_LETTER_BYTES) of their input.
 //! Only protected data leaves the flow: checked and rejected events are re-encoded as
 //! Segment messages after [`Privacy::protect`], dead letters keep a redacted copy
 //! ([`Privacy::redact`]).
@@ -58,27 +59,32 @@
 //! assert_eq!(sessions.len(), 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! [`Privacy`]: crate::privacy::Privacy
+//! [`Privacy::protect`]: crate::privacy::Privacy::protect
+//! [`Privacy::redact`]: crate::privacy::Privacy::redact
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Result;
-use crate::analytics::{Documents, StreamAnalytics};
-use crate::decode::{
-    DeadLetter, DeadLetterReason, DecodeContext, Decoded, Format, decode_line_into, segment_json,
-};
-use crate::event::Event;
+use crate::analytics::StreamAnalytics;
+use crate::decode::{DeadLetterReason, Decoded};
 use crate::gate::MemoryGateState;
 use crate::gate::{Gate, GateState, Outcome};
 use crate::io::{
-    DEAD_LETTER_BYTES, DocumentSink, EventSink, EventSource, MemoryIndex, MemorySessionStore,
-    MemorySource, MemoryTopic, Message, SessionStore, block_on,
+    DocumentSink, EventSink, EventSource, MemoryIndex, MemorySessionStore, MemorySource,
+    MemoryTopic, Message, SessionStore, block_on,
 };
-use crate::privacy::Privacy;
 
 mod checkpoint;
+mod ingest;
+mod observer;
+mod read_ahead;
 
 pub use checkpoint::{CHECKPOINT_VERSION, Checkpoint, Checkpoints, FileCheckpoints};
+pub use ingest::Ingest;
+pub use observer::Observer;
+use read_ahead::{Batch, Decoder, Encoded, Prepared, Spent};
 
 /// The header that carries a dead letter's reason.
 pub const REASON_HEADER: &str = "websight.reason";
@@ -96,133 +102,6 @@ pub struct Outputs<'a> {
     pub sessions: &'a mut dyn SessionStore,
     /// The analytics' documents.
     pub documents: &'a mut dyn DocumentSink,
-}
-
-/// Sees what the flow does, e.g. to score detection or keep the documents.
-pub trait Observer: Send {
-    /// Each input's outcome, in order.
-    fn outcome(&mut self, _outcome: &Outcome) {}
-    /// Each valid event's time and person ([`StreamAnalytics::last_person`]: as identity
-    /// names them once the event is placed, so one visitor before and after a login), in
-    /// input order after the outcomes of its batch; none for an event without ids. Where
-    /// live visitor counts take their key.
-    fn visitor(&mut self, _at: DateTime<Utc>, _person: &str) {}
-    /// Each batch of documents, after the document sink acknowledged it.
-    fn documents(&mut self, _documents: &Documents) {}
-    /// What it has tallied, for a [`Checkpoint`] (`null` when it keeps nothing).
-    fn snapshot(&self) -> serde_json::Value {
-        serde_json::Value::Null
-    }
-    /// Continues from a [`Observer::snapshot`].
-    fn restore(&mut self, _snapshot: serde_json::Value) -> Result<()> {
-        Ok(())
-    }
-    /// After every batch and every quiet tick, with the flow as it now is (its dashboard,
-    /// counts and gate): where a live view takes its figures.
-    fn progress(&mut self, _flow: &Flow) {}
-}
-
-impl Observer for () {}
-
-/// An observer that may be absent (e.g. one a flag turns on). A checkpoint taken with it
-/// restores only with it, and one taken without it only without it.
-impl<O: Observer> Observer for Option<O> {
-    fn outcome(&mut self, outcome: &Outcome) {
-        if let Some(o) = self {
-            o.outcome(outcome);
-        }
-    }
-    fn visitor(&mut self, at: DateTime<Utc>, person: &str) {
-        if let Some(o) = self {
-            o.visitor(at, person);
-        }
-    }
-    fn documents(&mut self, documents: &Documents) {
-        if let Some(o) = self {
-            o.documents(documents);
-        }
-    }
-    fn snapshot(&self) -> serde_json::Value {
-        self.as_ref().map_or(
-            serde_json::Value::Null,
-            |o| serde_json::json!({ "some": o.snapshot() }),
-        )
-    }
-    fn restore(&mut self, mut snapshot: serde_json::Value) -> Result<()> {
-        let null = snapshot.is_null();
-        match (self, snapshot.get_mut("some")) {
-            (Some(o), Some(inner)) => o.restore(inner.take()),
-            (None, None) if null => Ok(()),
-            _ => Err(crate::CoreError::parameter(
-                "checkpoint",
-                "taken with another set of observers (a DP release turned on or off?)",
-            )),
-        }
-    }
-    fn progress(&mut self, flow: &Flow) {
-        if let Some(o) = self {
-            o.progress(flow);
-        }
-    }
-}
-
-/// Both observers see everything, the first first.
-impl<A: Observer, B: Observer> Observer for (A, B) {
-    fn outcome(&mut self, outcome: &Outcome) {
-        self.0.outcome(outcome);
-        self.1.outcome(outcome);
-    }
-    fn visitor(&mut self, at: DateTime<Utc>, person: &str) {
-        self.0.visitor(at, person);
-        self.1.visitor(at, person);
-    }
-    fn documents(&mut self, documents: &Documents) {
-        self.0.documents(documents);
-        self.1.documents(documents);
-    }
-    fn snapshot(&self) -> serde_json::Value {
-        serde_json::json!([self.0.snapshot(), self.1.snapshot()])
-    }
-    fn progress(&mut self, flow: &Flow) {
-        self.0.progress(flow);
-        self.1.progress(flow);
-    }
-    fn restore(&mut self, snapshot: serde_json::Value) -> Result<()> {
-        let serde_json::Value::Array(mut both) = snapshot else {
-            return Err(crate::CoreError::parameter(
-                "checkpoint",
-                "a pair of observers needs a pair of snapshots",
-            ));
-        };
-        let second = both.pop().unwrap_or_default();
-        self.0.restore(both.pop().unwrap_or_default())?;
-        self.1.restore(second)
-    }
-}
-
-/// The live series of every valid event, its visitors the persons identity names (and of
-/// visits as they close).
-impl Observer for crate::analytics::TimeSeries {
-    fn outcome(&mut self, outcome: &Outcome) {
-        if let Outcome::Valid(event) = outcome {
-            self.observe_activity(event);
-        }
-    }
-    fn visitor(&mut self, at: DateTime<Utc>, person: &str) {
-        self.observe_visitor(at, person);
-    }
-    fn documents(&mut self, documents: &Documents) {
-        for s in &documents.sessions {
-            self.observe_session(s.timestamp);
-        }
-    }
-    fn snapshot(&self) -> serde_json::Value {
-        serde_json::to_value(self).unwrap_or_default()
-    }
-    fn restore(&mut self, snapshot: serde_json::Value) -> Result<()> {
-        *self = serde_json::from_value(snapshot)?;
-        Ok(())
-    }
 }
 
 /// What went where; `inputs = checked + rejected + dead_letters + duplicates`.
@@ -262,163 +141,6 @@ impl FlowCounts {
     }
 }
 
-/// Bytes → protected events: the input format, what the receiver knows, and the privacy
-/// protection applied before anything else sees an event.
-#[derive(Debug, Clone)]
-pub struct Ingest {
-    format: Format,
-    context: DecodeContext,
-    privacy: Privacy,
-    threads: usize,
-}
-
-/// Lines per thread below which a batch is decoded on the calling thread alone: starting a
-/// thread costs tens of microseconds, a line a few.
-const LINES_PER_THREAD: usize = 256;
-
-impl Ingest {
-    /// Auto-detected formats, default limits, and `privacy`.
-    pub fn new(privacy: Privacy) -> Ingest {
-        let drop_traits = privacy.config().pseudonymised_traits.is_empty();
-        Ingest {
-            format: Format::Auto,
-            context: DecodeContext {
-                drop_traits,
-                ..DecodeContext::default()
-            },
-            privacy,
-            threads: 1,
-        }
-    }
-
-    /// Decodes each batch on up to `threads` threads (default 1: the calling thread alone),
-    /// each taking a contiguous share of the lines, so the result is the same whatever the
-    /// count. Decoding is pure, so this is the part of the flow that spreads over cores; a
-    /// binary might pass [`std::thread::available_parallelism`]. With more than one, a
-    /// [`Flow`] on a source that allows it ([`EventSource::reads_ahead`]) decodes the next
-    /// batch on the others while the calling thread judges, analyses and writes this one.
-    pub fn threads(mut self, threads: usize) -> Ingest {
-        self.threads = threads.max(1);
-        self
-    }
-
-    /// The input format.
-    pub fn format(mut self, format: Format) -> Ingest {
-        self.format = format;
-        self
-    }
-
-    /// What the receiver knows (receive time, implied type, limits). Its
-    /// [`DecodeContext::drop_traits`] is the privacy's: traits are left unread unless the
-    /// privacy keeps some as pseudonyms.
-    pub fn context(mut self, context: DecodeContext) -> Ingest {
-        self.context = DecodeContext {
-            drop_traits: self.context.drop_traits,
-            ..context
-        };
-        self
-    }
-
-    /// The privacy protection.
-    pub fn privacy(&self) -> &Privacy {
-        &self.privacy
-    }
-
-    /// One input line → protected events or redacted dead letters.
-    pub fn decode(&self, raw: &[u8]) -> Vec<Decoded> {
-        let mut items = Vec::with_capacity(1);
-        self.decode_into(raw, &mut items);
-        items
-    }
-
-    /// A batch of input lines → their protected events and redacted dead letters, in order
-    /// (on up to [`Ingest::threads`] threads).
-    pub fn decode_batch(&self, raws: &[Vec<u8>]) -> Vec<Decoded> {
-        self.shared(raws, |lines| self.decode_lines(lines))
-    }
-
-    /// [`Ingest::decode_batch`], each event also encoded as the Segment message it leaves as
-    /// (the gate does not change events): both on the ingest's threads.
-    fn prepare(&self, raws: &[Vec<u8>]) -> Prepared {
-        self.shared(raws, |lines| {
-            self.decode_lines(lines)
-                .into_iter()
-                .map(|item| {
-                    let encoded = item.as_deref().ok().map(Encoded::of);
-                    (item, encoded)
-                })
-                .collect()
-        })
-    }
-
-    /// Lines → their items, on this thread.
-    fn decode_lines(&self, lines: &[Vec<u8>]) -> Vec<Decoded> {
-        let mut items = Vec::with_capacity(lines.len());
-        for raw in lines {
-            self.decode_into(raw, &mut items);
-        }
-        items
-    }
-
-    /// `work` over contiguous shares of `raws`, on up to [`Ingest::threads`] threads (the
-    /// first share on this one), its results joined in order.
-    fn shared<T: Send>(
-        &self,
-        raws: &[Vec<u8>],
-        work: impl Fn(&[Vec<u8>]) -> Vec<T> + Sync,
-    ) -> Vec<T> {
-        let threads = self.threads.min(raws.len() / LINES_PER_THREAD).max(1);
-        if threads == 1 {
-            return work(raws);
-        }
-        let mut shares = raws.chunks(raws.len().div_ceil(threads));
-        let first = shares.next().unwrap_or_default();
-        std::thread::scope(|scope| {
-            let work = &work;
-            let others: Vec<_> = shares
-                .map(|share| scope.spawn(move || work(share)))
-                .collect();
-            let mut out = work(first);
-            for other in others {
-                match other.join() {
-                    Ok(items) => out.extend(items),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-            out
-        })
-    }
-
-    /// [`Ingest::decode`], appending to `items`.
-    fn decode_into(&self, raw: &[u8], items: &mut Vec<Decoded>) {
-        let start = items.len();
-        decode_line_into(raw, self.format, &self.context, items);
-        for item in &mut items[start..] {
-            match item {
-                Ok(event) => match self.privacy.withholds(event) {
-                    // Nothing of it is kept but its message id (no personal data).
-                    Some(category) => {
-                        let id = serde_json::json!({ "messageId": event.message_id.as_str() });
-                        *item = Err(DeadLetter {
-                            raw: serde_json::to_vec(&id).unwrap_or_default(),
-                            reason: DeadLetterReason::Consent(format!(
-                                "the visitor denied consent category {category:?}"
-                            )),
-                        });
-                    }
-                    None => {
-                        self.privacy.protect(&mut **event);
-                    }
-                },
-                Err(dead) => {
-                    dead.raw = self.privacy.redact(&dead.raw);
-                    dead.raw.truncate(DEAD_LETTER_BYTES);
-                }
-            }
-        }
-    }
-}
-
 /// The real-time stage. See the [module docs](self).
 pub struct Flow {
     ingest: Ingest,
@@ -436,14 +158,6 @@ pub struct Flow {
     next_checkpoint: Option<std::time::Instant>,
 }
 
-fn key(event: &Event) -> Option<String> {
-    event
-        .anonymous_id
-        .as_deref()
-        .or(event.user_id.as_deref())
-        .map(str::to_owned)
-}
-
 fn reason(kind: &str, detail: &str) -> Vec<(String, String)> {
     // A struct, not `json!`: its keys keep this order whether or not another crate turns on
     // serde_json's `preserve_order` (a `Value` map sorts them otherwise).
@@ -454,173 +168,6 @@ fn reason(kind: &str, detail: &str) -> Vec<(String, String)> {
     }
     let json = serde_json::to_string(&Reason { kind, detail }).unwrap_or_default();
     vec![(REASON_HEADER.to_owned(), json)]
-}
-
-/// What a [`Decoder`]'s thread is asked to do.
-enum Work {
-    Decode(Vec<Vec<u8>>),
-    Free(Spent),
-}
-
-/// What a processed batch leaves behind once written: its documents and messages.
-struct Spent {
-    documents: Documents,
-    messages: Vec<Vec<Message>>,
-}
-
-/// A batch's lines, or — read ahead — the count of lines a [`Decoder`] is decoding.
-enum Batch {
-    Lines(Vec<Vec<u8>>),
-    Decoding(usize),
-}
-
-impl Batch {
-    /// The source's next batch; `None` when it ended.
-    async fn read(source: &mut dyn EventSource, max: usize) -> Result<Option<Batch>> {
-        Ok(source.next_batch(max).await?.map(Batch::Lines))
-    }
-
-    /// Hands the lines to `decoder`, unless there are none.
-    fn decoding(self, decoder: &Decoder) -> Batch {
-        match self {
-            Batch::Lines(raws) if !raws.is_empty() => decoder.start(raws),
-            batch => batch,
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    fn len(&self) -> usize {
-        match self {
-            Batch::Lines(raws) => raws.len(),
-            Batch::Decoding(lines) => *lines,
-        }
-    }
-
-    /// The decoded items: decoded now, or those `decoder` decoded.
-    fn prepare(self, ingest: &Ingest, decoder: Option<&Decoder>) -> Result<Prepared> {
-        match (self, decoder) {
-            (Batch::Lines(raws), _) => Ok(ingest.prepare(&raws)),
-            (Batch::Decoding(_), Some(decoder)) => decoder.finish(),
-            (Batch::Decoding(_), None) => Err(Decoder::stopped()),
-        }
-    }
-}
-
-type Prepared = Vec<(Decoded, Option<Encoded>)>;
-
-/// A thread that decodes the batches a flow reads ahead, one at a time, kept for the run
-/// (a thread per batch would start each with a cold allocator cache). The lines come back
-/// with their items, to be freed on the thread that read them. Dropped, its queue closes
-/// and the thread ends.
-struct Decoder {
-    work: std::sync::mpsc::SyncSender<Work>,
-    /// Locked only to make the decoder `Sync`: a flow's future holds it across awaits.
-    done: std::sync::Mutex<std::sync::mpsc::Receiver<(Vec<Vec<u8>>, Prepared)>>,
-}
-
-impl Decoder {
-    /// A decoder with one thread fewer than `ingest` has (the caller's is busy with the
-    /// batch before); `None` when it has no thread to spare or none can be started.
-    fn new(ingest: &Ingest) -> Option<Decoder> {
-        let ingest = ingest
-            .clone()
-            .threads(ingest.threads.checked_sub(1).filter(|&t| t > 0)?);
-        // Room for a batch and what the one before left behind.
-        let (work, queue) = std::sync::mpsc::sync_channel(2);
-        let (decoded, done) = std::sync::mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name("websight-decode".into())
-            .spawn(move || {
-                for work in queue {
-                    match work {
-                        Work::Decode(raws) => {
-                            let items = ingest.prepare(&raws);
-                            if decoded.send((raws, items)).is_err() {
-                                break;
-                            }
-                        }
-                        Work::Free(Spent {
-                            documents,
-                            messages,
-                        }) => drop((documents, messages)),
-                    }
-                }
-            })
-            .ok()?;
-        Some(Decoder {
-            work,
-            done: std::sync::Mutex::new(done),
-        })
-    }
-
-    /// Starts decoding `raws`; [`Decoder::finish`] takes the items.
-    fn start(&self, raws: Vec<Vec<u8>>) -> Batch {
-        let lines = raws.len();
-        // The thread is gone: the lines come back, to be decoded in turn.
-        if let Err(std::sync::mpsc::SendError(Work::Decode(raws))) =
-            self.work.send(Work::Decode(raws))
-        {
-            return Batch::Lines(raws);
-        }
-        Batch::Decoding(lines)
-    }
-
-    /// Frees what a batch left behind on the decoding thread, where most of it was
-    /// allocated (memory then goes back to that thread's cache instead of crossing
-    /// threads); here if its queue is full.
-    fn free(&self, spent: Spent) {
-        let _ = self.work.try_send(Work::Free(spent));
-    }
-
-    /// The items of the batch started last.
-    fn finish(&self) -> Result<Prepared> {
-        let done = self.done.lock().map_err(|_| Decoder::stopped())?;
-        match done.recv() {
-            Ok((_raws, items)) => Ok(items),
-            Err(_) => Err(Decoder::stopped()),
-        }
-    }
-
-    fn stopped() -> crate::CoreError {
-        std::io::Error::other("the thread decoding the batch read ahead stopped (it panicked)")
-            .into()
-    }
-}
-
-/// An event's Segment JSON and message key, made beside its decoding (on the decoding
-/// thread, where the message is also freed), and which event it is (its box's address: the
-/// gate moves boxes, never their contents).
-struct Encoded {
-    event: usize,
-    json: Vec<u8>,
-    key: Option<String>,
-}
-
-impl Encoded {
-    fn of(event: &Event) -> Encoded {
-        Encoded {
-            event: std::ptr::from_ref(event).addr(),
-            json: segment_json(event),
-            key: key(event),
-        }
-    }
-
-    /// The message of `event` with `headers`: the one made ahead if it is this event's,
-    /// else made now.
-    fn message(encoded: Option<Encoded>, event: &Event, headers: Vec<(String, String)>) -> Message {
-        let (key, payload) = match encoded {
-            Some(e) if e.event == std::ptr::from_ref(event).addr() => (e.key, e.json),
-            _ => (key(event), segment_json(event)),
-        };
-        Message {
-            key,
-            payload,
-            headers,
-        }
-    }
 }
 
 impl Flow {
@@ -1099,89 +646,4 @@ pub struct EmbeddedRun {
 
 fn reason_json(reason: &DeadLetterReason) -> String {
     serde_json::to_string(reason).unwrap_or_else(|_| r#"{"kind":"unknown"}"#.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn traits_are_read_only_when_the_privacy_keeps_some() {
-        let line = br#"{"type":"track","event":"X","anonymousId":"a","timestamp":"2026-01-01T00:00:00Z","context":{"traits":{"plan":"pro","email":"a@b.co"}}}"#;
-        let traits = |kept: &[&str], context: Option<DecodeContext>| {
-            let privacy = Privacy::new(crate::privacy::PrivacyConfig {
-                key: Some("a key of sixteen bytes".into()),
-                pseudonymised_traits: kept.iter().map(|t| t.to_string()).collect(),
-                ..Default::default()
-            })
-            .unwrap();
-            let ingest = Ingest::new(privacy);
-            let ingest = match context {
-                Some(c) => ingest.context(c),
-                None => ingest,
-            };
-            assert_eq!(ingest.context.drop_traits, kept.is_empty());
-            let event = ingest.decode(line).remove(0).unwrap();
-            event.traits.keys().cloned().collect::<Vec<_>>()
-        };
-        assert!(traits(&[], None).is_empty());
-        assert_eq!(traits(&["plan"], None), ["plan"]);
-        // A context given later does not change it, whatever it says.
-        let keep = DecodeContext::default();
-        assert!(traits(&[], Some(keep)).is_empty());
-        let drop = DecodeContext {
-            drop_traits: true,
-            ..DecodeContext::default()
-        };
-        assert_eq!(traits(&["plan"], Some(drop)), ["plan"]);
-    }
-
-    #[test]
-    fn a_batch_is_shared_over_the_threads_asked_for_in_order() {
-        let ingest = |threads| {
-            let privacy = Privacy::new(crate::privacy::PrivacyConfig {
-                key: Some("a key of sixteen bytes".into()),
-                ..Default::default()
-            })
-            .unwrap();
-            Ingest::new(privacy).threads(threads)
-        };
-        let lines: Vec<Vec<u8>> = (0..1_000u32).map(|i| i.to_le_bytes().to_vec()).collect();
-        // Each share says which thread read it and which lines it had.
-        let shares = |threads| {
-            ingest(threads).shared(&lines, |share| {
-                vec![(
-                    std::thread::current().id(),
-                    share.first().cloned(),
-                    share.len(),
-                )]
-            })
-        };
-        let one = shares(1);
-        assert_eq!(
-            one,
-            [(std::thread::current().id(), Some(lines[0].clone()), 1_000)]
-        );
-        let three = shares(3);
-        // 1,000 lines in three shares of 334, 334 and 332, the first on this thread.
-        let firsts: Vec<_> = three
-            .iter()
-            .map(|(_, first, n)| (first.clone(), *n))
-            .collect();
-        assert_eq!(
-            firsts,
-            [
-                (Some(lines[0].clone()), 334),
-                (Some(lines[334].clone()), 334),
-                (Some(lines[668].clone()), 332)
-            ]
-        );
-        assert_eq!(three[0].0, std::thread::current().id());
-        assert!(three[1].0 != three[0].0 && three[2].0 != three[0].0 && three[1].0 != three[2].0);
-        // Below 256 lines a thread, fewer threads: 600 lines asked on 3 get 2.
-        assert_eq!(
-            ingest(3).shared(&lines[..600], |s| vec![s.len()]),
-            [300, 300]
-        );
-    }
 }
