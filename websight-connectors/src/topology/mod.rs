@@ -43,19 +43,30 @@
 
 use std::path::{Path, PathBuf};
 
-use async_trait::async_trait;
-use websight_core::analytics::{Documents, StreamAnalytics, Visit};
+use websight_core::analytics::StreamAnalytics;
 use websight_core::flow::{
     Checkpoint, Checkpoints, FileCheckpoints, Flow, FlowCounts, Observer, Outputs,
 };
 use websight_core::gate::{GateConfig, GateState, GateStats, MemoryGateState};
-use websight_core::io::segments;
 use websight_core::io::{
-    DocumentSink, EventSink, EventSource, INDEX_NAMES, IndexCounts, JsonLinesIndex,
-    JsonLinesSessionStore, JsonLinesSink, SessionStore, StoredSessions, WriteReport,
+    EventSink, EventSource, JsonLinesIndex, JsonLinesSessionStore, JsonLinesSink, SessionStore,
 };
 
 use crate::{ConnectorError, Result};
+
+mod resume;
+mod servers;
+mod stores;
+
+use resume::{Tagged, check_input, rewind};
+pub use servers::Servers;
+#[cfg(feature = "kafka")]
+use servers::{RawTopicSource, counter, increment, set_counter};
+use servers::{RedisStateOf, boxed};
+#[cfg(feature = "kafka")]
+use stores::KafkaEnds;
+pub use stores::StoredVisits;
+use stores::{Counted, Discard, DocumentStore};
 
 /// What a run reads.
 pub enum Input<'s> {
@@ -84,150 +95,6 @@ impl Closing {
     }
 }
 
-/// The Kafka raw topic as the flow reads it: to the end of what the run sent to it
-/// (`remaining` inputs), or — live, what a collector writes — with quiet stretches as empty
-/// batches until `closing` is closed.
-#[cfg(feature = "kafka")]
-struct RawTopicSource<S> {
-    /// A consumer that ends when idle (its idle timeout).
-    inner: S,
-    remaining: Option<usize>,
-    closing: Option<Closing>,
-}
-
-#[cfg(feature = "kafka")]
-#[async_trait]
-impl<S: EventSource> websight_core::io::WrapsSource for RawTopicSource<S> {
-    type Inner = S;
-
-    fn inner(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner source commits and resumes; `remaining` already counts from the checkpoint.
-    fn inner_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    async fn take_batch(&mut self, max: usize) -> websight_core::Result<Option<Vec<Vec<u8>>>> {
-        if self.remaining == Some(0) {
-            return Ok(None);
-        }
-        // Closed before this read: an idle read is then the end.
-        let closed = self.closing.as_ref().is_none_or(Closing::is_closed);
-        let max = self.remaining.map_or(max, |r| max.min(r));
-        match self.inner.next_batch(max).await? {
-            Some(batch) => {
-                if let Some(r) = &mut self.remaining {
-                    *r = r.saturating_sub(batch.len());
-                }
-                Ok(Some(batch))
-            }
-            None if closed => Ok(None),
-            None => Ok(Some(Vec::new())),
-        }
-    }
-}
-
-/// Which stores are on a server: each named here runs there, the others embedded. None:
-/// everything embedded; all four: the original system's deployment.
-#[derive(Debug, Clone, Default)]
-pub struct Servers {
-    /// Kafka bootstrap servers (`host:port`): the raw topic as input, checked and
-    /// dead-letter topics as outputs.
-    pub kafka: Option<String>,
-    /// Redis URL: the gate's state (and checkpoints, when asked for as `redis`).
-    pub redis: Option<String>,
-    /// MongoDB URL: the visits.
-    pub mongodb: Option<String>,
-    /// Elasticsearch / OpenSearch URL: the documents.
-    pub search: Option<String>,
-    /// Prefix of topic, key, collection and index names.
-    pub prefix: String,
-}
-
-impl Servers {
-    /// Every store on its server.
-    pub fn all(kafka: &str, redis: &str, mongodb: &str, search: &str, prefix: &str) -> Servers {
-        Servers {
-            kafka: Some(kafka.to_owned()),
-            redis: Some(redis.to_owned()),
-            mongodb: Some(mongodb.to_owned()),
-            search: Some(search.to_owned()),
-            prefix: prefix.to_owned(),
-        }
-    }
-
-    /// Whether no store is on a server.
-    pub fn is_embedded(&self) -> bool {
-        self.kafka.is_none()
-            && self.redis.is_none()
-            && self.mongodb.is_none()
-            && self.search.is_none()
-    }
-
-    /// A server named without the feature that speaks to it is an error, not a silent
-    /// fallback to the embedded store.
-    fn check_features(&self) -> Result<()> {
-        let missing = [
-            (self.kafka.is_some() && !cfg!(feature = "kafka"), "kafka"),
-            (self.redis.is_some() && !cfg!(feature = "redis"), "redis"),
-            (
-                self.mongodb.is_some() && !cfg!(feature = "mongodb"),
-                "mongodb",
-            ),
-            (
-                self.search.is_some() && !cfg!(feature = "elasticsearch"),
-                "elasticsearch",
-            ),
-        ];
-        match missing.iter().find(|(m, _)| *m) {
-            Some((_, feature)) => Err(config(format!("that server needs the `{feature}` feature"))),
-            None => Ok(()),
-        }
-    }
-}
-
-#[cfg(feature = "redis")]
-type RedisStateOf = crate::redis::RedisGateState;
-/// Never built without the `redis` feature.
-#[cfg(not(feature = "redis"))]
-type RedisStateOf = Box<dyn GateState>;
-
-#[cfg(feature = "redis")]
-fn boxed(state: RedisStateOf) -> Box<dyn GateState> {
-    Box::new(state)
-}
-#[cfg(not(feature = "redis"))]
-fn boxed(state: RedisStateOf) -> Box<dyn GateState> {
-    state
-}
-
-#[cfg(all(feature = "kafka", feature = "redis"))]
-async fn counter(state: &mut RedisStateOf, name: &str) -> Result<Option<u64>> {
-    state.counter(name).await
-}
-#[cfg(all(feature = "kafka", feature = "redis"))]
-async fn set_counter(state: &mut RedisStateOf, name: &str, n: u64) -> Result<()> {
-    state.set_counter(name, n).await
-}
-#[cfg(all(feature = "kafka", feature = "redis"))]
-async fn increment(state: &mut RedisStateOf, name: &str) -> Result<u64> {
-    state.increment(name).await
-}
-#[cfg(all(feature = "kafka", not(feature = "redis")))]
-async fn counter(_: &mut RedisStateOf, _: &str) -> Result<Option<u64>> {
-    Ok(None)
-}
-#[cfg(all(feature = "kafka", not(feature = "redis")))]
-async fn set_counter(_: &mut RedisStateOf, _: &str, _: u64) -> Result<()> {
-    Ok(())
-}
-#[cfg(all(feature = "kafka", not(feature = "redis")))]
-async fn increment(_: &mut RedisStateOf, _: &str) -> Result<u64> {
-    Ok(0)
-}
-
 /// How the stage runs and what it keeps.
 #[derive(Default)]
 pub struct TopologyOptions {
@@ -249,120 +116,9 @@ pub struct TopologyOptions {
     /// The output files in `out_dir` in [`segments`] of about this many bytes (a new one
     /// started once the last holds it, after a whole batch), so that older ones can be
     /// archived or removed while the stage runs; `None`: one file each, however long.
+    ///
+    /// [`segments`]: websight_core::io::segments
     pub segment_bytes: Option<u64>,
-}
-
-/// The output files, relative to the output directory.
-fn output_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = ["checked.jsonl", "dead_letters.jsonl", "sessions.jsonl"]
-        .into_iter()
-        .map(PathBuf::from)
-        .collect();
-    files.extend(
-        INDEX_NAMES
-            .iter()
-            .map(|name| Path::new("documents").join(format!("{name}.jsonl"))),
-    );
-    files
-}
-
-/// Cuts each output file back to its length at the checkpoint (`extra` is the checkpoint's
-/// [`Checkpoint::extra`]): what was written after it is written again by the resumed run, so
-/// the files end exactly as without the crash. A file in segments is cut back as one log
-/// (later segments removed; earlier ones may have been archived). A file, or the segment
-/// holding its length, that is missing or shorter than recorded (moved away, replaced) is an
-/// error naming it: extending it would put zeros where its lines were.
-fn rewind(dir: &Path, extra: &serde_json::Value) -> Result<()> {
-    let Some(files) = extra["files"].as_object() else {
-        return Ok(());
-    };
-    let known: Vec<String> = output_files()
-        .iter()
-        .map(|f| f.to_string_lossy().into_owned())
-        .collect();
-    for (file, len) in files {
-        if !known.contains(file) {
-            return Err(config(format!(
-                "the checkpoint names {file:?}, not an output file"
-            )));
-        }
-        let len = len
-            .as_u64()
-            .ok_or_else(|| config(format!("the checkpoint's length of {file} is not a number")))?;
-        segments::cut(&dir.join(file), len).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData => config(format!(
-                "cannot resume from the checkpoint: {e}: put it back, or remove the checkpoint \
-                 to start afresh"
-            )),
-            _ => e.into(),
-        })?;
-    }
-    Ok(())
-}
-
-/// Checkpoints (in a file or in Redis) that also record the input they were taken on, the
-/// consumer group reading it (servers), and the output files' lengths (embedded: every sink
-/// has flushed when a batch is committed).
-struct Tagged {
-    inner: Box<dyn Checkpoints>,
-    input: String,
-    group: Option<String>,
-    files: Option<PathBuf>,
-    /// Lines per document file (with `files`), so a restart need not count them.
-    documents: Option<IndexCounts>,
-    /// The Kafka output topics and where their acknowledged messages end, which a
-    /// checkpoint records.
-    topics: Vec<(String, KafkaEnds)>,
-}
-
-#[async_trait]
-impl Checkpoints for Tagged {
-    fn due(&mut self, counts: &FlowCounts) -> bool {
-        self.inner.due(counts)
-    }
-
-    async fn save(&mut self, mut checkpoint: Checkpoint) -> websight_core::Result<u64> {
-        let mut extra = serde_json::json!({ "input": self.input, "group": self.group });
-        if let Some(dir) = &self.files {
-            let mut files = serde_json::Map::new();
-            // The stores that are files here (the others are on servers).
-            for file in output_files() {
-                if let Some(end) = segments::end(&dir.join(&file))? {
-                    files.insert(file.to_string_lossy().into_owned(), end.into());
-                }
-            }
-            extra["files"] = files.into();
-        }
-        if let Some(counts) = &self.documents {
-            extra["documents"] = serde_json::json!(counts.get());
-        }
-        if !self.topics.is_empty() {
-            let ends: serde_json::Map<String, serde_json::Value> = self
-                .topics
-                .iter()
-                .map(|(topic, ends)| (topic.clone(), serde_json::json!(ends.get())))
-                .collect();
-            extra["topics"] = ends.into();
-        }
-        checkpoint.extra = extra;
-        self.inner.save(checkpoint).await
-    }
-
-    async fn clear(&mut self) -> websight_core::Result<()> {
-        self.inner.clear().await
-    }
-}
-
-/// Refuses a checkpoint taken on other input.
-fn check_input(checkpoint: &Checkpoint, input: &str) -> Result<()> {
-    let taken_on = checkpoint.extra["input"].as_str();
-    if taken_on != Some(input) {
-        return Err(config(format!(
-            "the checkpoint was taken on {}, not on {input}: remove it to start afresh",
-            taken_on.unwrap_or("another input"),
-        )));
-    }
-    Ok(())
 }
 
 /// What the stage did and what its stores hold afterwards.
@@ -390,237 +146,6 @@ pub struct StreamOutcome {
     pub checked_messages: u64,
     /// Messages on the dead-letter output.
     pub dead_messages: u64,
-}
-
-/// Counts what passes through a sink; without one (embedded without `--out-dir`: nobody
-/// reads the topics afterwards) it only counts, so memory stays flat.
-#[derive(Default)]
-struct Counted {
-    inner: Option<Box<dyn EventSink>>,
-    sent: u64,
-    /// Messages to pass over: written to the topic by a run that died after the checkpoint
-    /// this one resumed from, and produced again, in the same order, by the replay.
-    skip: u64,
-    /// A Kafka topic's name and where its acknowledged messages end.
-    kafka: Option<(String, KafkaEnds)>,
-}
-
-impl Counted {
-    /// Passes `messages` on, past those a replay produces again (`vouched`: by
-    /// [`EventSink::send_json`]), and counts them.
-    async fn forward(
-        &mut self,
-        messages: &[websight_core::io::Message],
-        vouched: bool,
-    ) -> websight_core::Result<()> {
-        let pass = usize::try_from(self.skip).map_or(messages.len(), |s| s.min(messages.len()));
-        self.skip -= pass as u64;
-        if let (Some(inner), true) = (&mut self.inner, pass < messages.len()) {
-            let rest = &messages[pass..];
-            if vouched {
-                inner.send_json(rest).await?;
-            } else {
-                inner.send(rest).await?;
-            }
-        }
-        self.sent += messages.len() as u64;
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl EventSink for Counted {
-    async fn send(&mut self, messages: &[websight_core::io::Message]) -> websight_core::Result<()> {
-        self.forward(messages, false).await
-    }
-
-    async fn send_json(
-        &mut self,
-        messages: &[websight_core::io::Message],
-    ) -> websight_core::Result<()> {
-        self.forward(messages, true).await
-    }
-}
-
-/// Where a Kafka output topic's acknowledged messages end (nothing without the `kafka`
-/// feature).
-#[derive(Clone, Default)]
-#[cfg_attr(not(feature = "kafka"), allow(dead_code))]
-struct KafkaEnds(Option<KafkaDelivered>);
-
-#[cfg(feature = "kafka")]
-type KafkaDelivered = crate::kafka::Delivered;
-#[cfg(not(feature = "kafka"))]
-type KafkaDelivered = ();
-
-impl KafkaEnds {
-    /// The ends per partition, for a checkpoint.
-    fn get(&self) -> std::collections::BTreeMap<String, i64> {
-        #[cfg(feature = "kafka")]
-        if let Some(d) = &self.0 {
-            return d
-                .ends()
-                .into_iter()
-                .map(|(p, end)| (p.to_string(), end))
-                .collect();
-        }
-        std::collections::BTreeMap::new()
-    }
-
-    /// Takes over `topic` as it is now: its ends are read from the broker (a fresh start),
-    /// or from the ends `recorded` in the checkpoint resumed from on — then the messages
-    /// written after them, which the replay writes again, are counted: the messages to pass
-    /// over.
-    #[allow(unused_variables)]
-    async fn take_over(
-        &self,
-        servers: &Servers,
-        topic: &str,
-        recorded: Option<&serde_json::Value>,
-    ) -> Result<u64> {
-        #[cfg(feature = "kafka")]
-        if let (Some(delivered), Some(brokers)) = (&self.0, &servers.kafka) {
-            let start: crate::kafka::Ends = recorded
-                .and_then(serde_json::Value::as_object)
-                .map(|ends| {
-                    ends.iter()
-                        .filter_map(|(p, end)| Some((p.parse().ok()?, end.as_i64()?)))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let idle = std::time::Duration::from_millis(1_500);
-            let tails = crate::kafka::tail(brokers, topic, &start, idle).await?;
-            let replayed = tails.values().map(|t| t.messages).sum();
-            delivered.set(tails.iter().map(|(p, t)| (*p, t.end)).collect());
-            if replayed > 0 {
-                tracing::info!(
-                    topic,
-                    replayed,
-                    "outputs written after the checkpoint are in Kafka already: passed over"
-                );
-            }
-            return Ok(replayed);
-        }
-        Ok(0)
-    }
-}
-
-/// Counts what it is given and keeps nothing.
-#[derive(Default)]
-struct Discard {
-    documents: [u64; 4],
-}
-
-#[async_trait]
-impl DocumentSink for Discard {
-    async fn write(&mut self, docs: &Documents) -> websight_core::Result<WriteReport> {
-        let n = [
-            docs.sessions.len(),
-            docs.products.len(),
-            docs.sentiments.len(),
-            docs.windows.len(),
-        ];
-        for (held, n) in self.documents.iter_mut().zip(n) {
-            *held += n as u64;
-        }
-        Ok(WriteReport {
-            written: n.iter().sum(),
-            ..WriteReport::default()
-        })
-    }
-}
-
-#[async_trait]
-impl SessionStore for Discard {
-    async fn upsert_visits(&mut self, visits: &[Visit]) -> websight_core::Result<WriteReport> {
-        Ok(WriteReport {
-            written: visits.len(),
-            ..WriteReport::default()
-        })
-    }
-
-    async fn read_sessions(&mut self) -> websight_core::Result<StoredSessions> {
-        Ok(StoredSessions::default())
-    }
-}
-
-/// The document store: its counts are checked against what the analytics emitted.
-enum DocumentStore {
-    /// `documents/<index>.jsonl`, appended as documents arrive.
-    Files(Box<JsonLinesIndex>),
-    /// Nowhere (without `--out-dir`): only counted.
-    Counted(Discard),
-    #[cfg(feature = "elasticsearch")]
-    Search(crate::search::SearchSink),
-}
-
-impl DocumentStore {
-    #[cfg(feature = "elasticsearch")]
-    async fn search(url: &str, prefix: &str) -> Result<DocumentStore> {
-        let sink = crate::search::SearchSink::new(url).prefix(prefix);
-        sink.install_templates().await?;
-        Ok(DocumentStore::Search(sink))
-    }
-
-    fn sink(&mut self) -> &mut dyn DocumentSink {
-        match self {
-            DocumentStore::Files(f) => f.as_mut(),
-            DocumentStore::Counted(d) => d,
-            #[cfg(feature = "elasticsearch")]
-            DocumentStore::Search(s) => s,
-        }
-    }
-
-    /// Documents per index: session_summary, product_details, product_sentiment, KPI windows.
-    async fn counts(&self) -> Result<([u64; 4], &'static str)> {
-        match self {
-            DocumentStore::Files(f) => Ok((f.written(), "document files")),
-            DocumentStore::Counted(d) => Ok((d.documents, "document counter")),
-            #[cfg(feature = "elasticsearch")]
-            DocumentStore::Search(s) => {
-                s.refresh().await?;
-                let mut out = [0u64; 4];
-                for (o, index) in out.iter_mut().zip(crate::search::INDEXES) {
-                    *o = s.count(index).await?;
-                }
-                Ok((out, "search server"))
-            }
-        }
-    }
-}
-
-/// The visits a run stored, to read back once it has ended: one at a time
-/// ([`StoredVisits::scan`]). A temporary session file is removed when this is dropped.
-pub struct StoredVisits {
-    store: Box<dyn SessionStore>,
-    temporary: Option<PathBuf>,
-}
-
-impl StoredVisits {
-    /// Hands every stored visit to `each`, once per id (the first copy; a store holds one
-    /// unless a replay wrote it twice), and returns (visits, events) handed over.
-    pub async fn scan(&mut self, mut each: impl FnMut(Visit) + Send) -> Result<(u64, u64)> {
-        let mut seen = std::collections::HashSet::new();
-        let (mut visits, mut events) = (0, 0);
-        self.store
-            .scan_sessions(&mut |visit: Visit| {
-                if seen.insert(visit.id.clone()) {
-                    visits += 1;
-                    events += visit.events.len() as u64;
-                    each(visit);
-                }
-            })
-            .await?;
-        Ok((visits, events))
-    }
-}
-
-impl Drop for StoredVisits {
-    fn drop(&mut self) {
-        if let Some(path) = &self.temporary {
-            let _ = std::fs::remove_file(path);
-        }
-    }
 }
 
 /// The stores of one run, whichever they are. See the [module docs](self).
@@ -1082,44 +607,5 @@ impl<'s> Topology<'s> {
 fn config(reason: impl Into<String>) -> ConnectorError {
     ConnectorError::Config {
         reason: reason.into(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rewind_cuts_back_and_refuses_files_it_cannot_restore() {
-        let dir = websight_testkit::scratch_dir("rewind");
-        std::fs::create_dir_all(&dir).unwrap();
-        let checked = dir.join("checked.jsonl");
-        std::fs::write(&checked, b"{\"a\":1}\n{\"b\":2}\n").unwrap();
-        let at = |len: u64| serde_json::json!({ "files": { "checked.jsonl": len } });
-        rewind(&dir, &at(8)).unwrap();
-        assert_eq!(std::fs::read(&checked).unwrap(), b"{\"a\":1}\n");
-        // Shorter than recorded: never padded with zeros.
-        let err = rewind(&dir, &at(16)).unwrap_err().to_string();
-        assert!(err.contains("holds 8 bytes, fewer than the 16"), "{err}");
-        assert_eq!(std::fs::read(&checked).unwrap().len(), 8);
-        std::fs::remove_file(&checked).unwrap();
-        let err = rewind(&dir, &at(8)).unwrap_err().to_string();
-        assert!(
-            err.contains("checked.jsonl is missing") && err.contains("remove the checkpoint"),
-            "{err}"
-        );
-        // In segments, the first archived: later segments removed, the one holding the
-        // length cut.
-        let later = segments::path_of(&checked, 8);
-        std::fs::write(&later, b"{\"b\":2}\n{\"c\":3}\n").unwrap();
-        std::fs::write(segments::path_of(&checked, 24), b"{\"d\":4}\n").unwrap();
-        rewind(&dir, &at(16)).unwrap();
-        assert_eq!(std::fs::read(&later).unwrap(), b"{\"b\":2}\n");
-        assert_eq!(segments::end(&checked).unwrap(), Some(16));
-        let err = rewind(&dir, &serde_json::json!({ "files": { "../x": 1 } }))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("not an output file"), "{err}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
