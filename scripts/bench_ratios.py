@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Events per second of the last `cargo bench -p websight-core --bench realtime` run, and each
-entry's ratio to the two baselines measured beside it (`serde_json_value`, `sonic_rs_value`).
+entry's ratio to the baselines measured beside it: the two bare parses (`serde_json_value`,
+`sonic_rs_value`) and `floor`, the least any design of the path must do for a message.
 
     cargo bench -p websight-core --bench realtime
     python3 scripts/bench_ratios.py [target/criterion] [--json]
@@ -16,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-BASELINES = ("serde_json_value", "sonic_rs_value")
+BASELINES = ("serde_json_value", "sonic_rs_value", "floor")
 
 
 def entries(root: Path):

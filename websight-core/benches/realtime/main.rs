@@ -13,6 +13,12 @@
 //! and one id whose half hour of pages arrives newest first
 //! (`decode_gate_analytics_backwards`) or scrambled (`decode_gate_analytics_scrambled`).
 //!
+//! `floor` is a third baseline: the least any design of the path must do for a message —
+//! read its fields with sonic-rs into a borrowed struct, resolve its time, key its ids,
+//! remember its id and find its person's open visit — with no rules, no events kept and no
+//! documents. How far `decode_gate_analytics` is from it is what this design costs; how far
+//! `floor` is from 1 M messages/s is what the machine allows.
+//!
 //! `cargo bench -p websight-core --bench realtime`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -23,6 +29,8 @@ use websight_core::gate::{Gate, GateConfig, MemoryGateState, Outcome};
 use websight_core::io::block_on;
 use websight_core::privacy::{Privacy, PrivacyConfig};
 use websight_core::synth::{Generator, SynthConfig};
+
+mod floor;
 
 // jemalloc, not glibc's malloc: the stream path allocates per event (1.4x the events/s);
 // the baselines run with it too.
@@ -37,12 +45,14 @@ fn bench(c: &mut Criterion) {
     })
     .unwrap();
     let lines: Vec<Vec<u8>> = generator.events().map(|e| e.to_json()).collect();
-    let privacy = Privacy::new(PrivacyConfig {
-        key: Some("benchmark key, not a secret".into()),
-        ..PrivacyConfig::default()
-    })
-    .unwrap();
-    let ingest = Ingest::new(privacy);
+    let privacy = || {
+        Privacy::new(PrivacyConfig {
+            key: Some("benchmark key, not a secret".into()),
+            ..PrivacyConfig::default()
+        })
+        .unwrap()
+    };
+    let ingest = Ingest::new(privacy());
     let config = GateConfig {
         known_users_capacity: 100_000,
         ..GateConfig::default()
@@ -72,6 +82,10 @@ fn bench(c: &mut Criterion) {
                 .count()
         })
     });
+    group.bench_function("floor", |b| {
+        let privacy = privacy();
+        b.iter(|| floor::run(&lines, &privacy))
+    });
     group.bench_function("decode", |b| {
         let context = DecodeContext::default();
         b.iter(|| {
@@ -85,6 +99,14 @@ fn bench(c: &mut Criterion) {
     let judged = |gate: &mut Gate, state: &mut MemoryGateState, batch: &[Vec<u8>]| {
         block_on(gate.process_batch(ingest.decode_batch(batch), state)).unwrap()
     };
+    // The floor reads what the path must: it takes every message the gate judges.
+    let (mut g, mut st) = gate();
+    let judged_by_gate = lines
+        .chunks(2_000)
+        .flat_map(|batch| judged(&mut g, &mut st, batch))
+        .filter(|o| matches!(o, Outcome::Valid(_) | Outcome::Rejected { .. }))
+        .count();
+    assert_eq!(floor::run(&lines, &privacy()).0, judged_by_gate);
     group.bench_function("decode_gate", |b| {
         b.iter(|| {
             let (mut gate, mut state) = gate();
