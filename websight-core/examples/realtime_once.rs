@@ -16,8 +16,17 @@
 //! each stage: decode (with privacy), gate, analytics, and taking the documents; and how
 //! many allocations each makes per line (counted by a wrapper around the allocator: two
 //! instructions each, the same in every build).
+//!
+//! With `--pairs N` it then times the bench's `floor` (the least any design of the path must
+//! do: `benches/realtime/floor.rs`) and this path alternately, N times each over the same
+//! lines, and prints the path's speed as a share of the floor's, pair by pair and their
+//! median: the ratio the design can still improve, robust to a machine whose speed drifts
+//! between criterion's entries (both run under the same counting allocator).
 
 use std::time::{Duration, Instant};
+
+#[path = "../benches/realtime/floor.rs"]
+mod floor;
 
 use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytics};
 use websight_core::flow::Ingest;
@@ -35,6 +44,42 @@ static ALLOCATOR: Counting<tikv_jemallocator::Jemalloc> = Counting(tikv_jemalloc
 #[cfg(target_env = "msvc")]
 #[global_allocator]
 static ALLOCATOR: Counting<std::alloc::System> = Counting(std::alloc::System);
+
+/// The benchmark's privacy: pseudonyms under a fixed key.
+fn privacy() -> Privacy {
+    Privacy::new(PrivacyConfig {
+        key: Some("benchmark key, not a secret".into()),
+        ..PrivacyConfig::default()
+    })
+    .expect("a valid key")
+}
+
+/// The path's speed as a share of the floor's over `pairs` alternating runs of each: every
+/// pair's ratio, then their median.
+fn floor_pairs(lines: &[Vec<u8>], pairs: usize) {
+    let privacy = privacy();
+    let mut ratios = Vec::with_capacity(pairs);
+    for _ in 0..pairs {
+        let start = Instant::now();
+        std::hint::black_box(floor::run(lines, &privacy));
+        let floor = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        std::hint::black_box(run(lines, &mut Stages::default()));
+        let path = start.elapsed().as_secs_f64();
+        let n = lines.len() as f64;
+        println!(
+            "floor {:.0} lines/s, path {:.0} lines/s: {:.3}x the floor",
+            n / floor,
+            n / path,
+            floor / path
+        );
+        ratios.push(floor / path);
+    }
+    ratios.sort_by(f64::total_cmp);
+    if let Some(median) = ratios.get(ratios.len() / 2) {
+        println!("median of {pairs} pairs: the path at {median:.3}x the floor's speed");
+    }
+}
 
 /// Time spent and allocations made in each stage.
 #[derive(Default)]
@@ -59,12 +104,7 @@ fn measured(lines: &[Vec<u8>], stages: &mut Stages) -> usize {
 
 /// Decode → gate → analytics over `lines`; the visits closed.
 fn run(lines: &[Vec<u8>], stages: &mut Stages) -> usize {
-    let privacy = Privacy::new(PrivacyConfig {
-        key: Some("benchmark key, not a secret".into()),
-        ..PrivacyConfig::default()
-    })
-    .expect("a valid key");
-    let ingest = Ingest::new(privacy);
+    let ingest = Ingest::new(privacy());
     let config = GateConfig {
         known_users_capacity: 100_000,
         ..GateConfig::default()
@@ -108,10 +148,17 @@ fn run(lines: &[Vec<u8>], stages: &mut Stages) -> usize {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args()
-        .nth(1)
-        .ok_or("usage: realtime_once FILE.jsonl [LINES]")?;
-    let limit: usize = match std::env::args().nth(2) {
+    const USAGE: &str = "usage: realtime_once FILE.jsonl [LINES] [--pairs N]";
+    let mut args = std::env::args().skip(1);
+    let (mut positional, mut pairs) = (Vec::new(), 0);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--pairs" => pairs = args.next().ok_or(USAGE)?.parse()?,
+            _ => positional.push(arg),
+        }
+    }
+    let path = positional.first().ok_or(USAGE)?;
+    let limit: usize = match positional.get(1) {
         Some(n) => n.parse()?,
         None => usize::MAX,
     };
@@ -145,5 +192,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "allocations per line: decode {d:.2}, gate {g:.2}, analytics {a:.2}, documents taken {t:.2}"
     );
+    floor_pairs(&lines, pairs);
     Ok(())
 }
