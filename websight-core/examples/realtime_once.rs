@@ -32,7 +32,6 @@ use websight_core::analytics::{AnalyticsConfig, ProductCatalogue, StreamAnalytic
 use websight_core::flow::Ingest;
 use websight_core::gate::{Gate, GateConfig, MemoryGateState, Outcome};
 use websight_core::io::block_on;
-use websight_core::privacy::{Privacy, PrivacyConfig};
 use websight_testkit::alloc::{Counting, allocations};
 
 // jemalloc, not glibc's malloc: the stream path allocates per event (1.4x the events/s);
@@ -45,19 +44,10 @@ static ALLOCATOR: Counting<tikv_jemallocator::Jemalloc> = Counting(tikv_jemalloc
 #[global_allocator]
 static ALLOCATOR: Counting<std::alloc::System> = Counting(std::alloc::System);
 
-/// The benchmark's privacy: pseudonyms under a fixed key.
-fn privacy() -> Privacy {
-    Privacy::new(PrivacyConfig {
-        key: Some("benchmark key, not a secret".into()),
-        ..PrivacyConfig::default()
-    })
-    .expect("a valid key")
-}
-
 /// The path's speed as a share of the floor's over `pairs` alternating runs of each: every
 /// pair's ratio, then their median.
 fn floor_pairs(lines: &[Vec<u8>], pairs: usize) {
-    let privacy = privacy();
+    let privacy = floor::privacy();
     let mut ratios = Vec::with_capacity(pairs);
     for _ in 0..pairs {
         let start = Instant::now();
@@ -104,7 +94,7 @@ fn measured(lines: &[Vec<u8>], stages: &mut Stages) -> usize {
 
 /// Decode → gate → analytics over `lines`; the visits closed.
 fn run(lines: &[Vec<u8>], stages: &mut Stages) -> usize {
-    let ingest = Ingest::new(privacy());
+    let ingest = Ingest::new(floor::privacy());
     let config = GateConfig {
         known_users_capacity: 100_000,
         ..GateConfig::default()

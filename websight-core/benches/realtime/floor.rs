@@ -10,7 +10,16 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use sonic_rs::{JsonContainerTrait, JsonValueTrait, Value};
-use websight_core::privacy::Privacy;
+use websight_core::privacy::{Privacy, PrivacyConfig};
+
+/// The pseudonyms' key of the benchmark's runs, floor and path alike.
+pub fn privacy() -> Privacy {
+    Privacy::new(PrivacyConfig {
+        key: Some("benchmark key, not a secret".into()),
+        ..PrivacyConfig::default()
+    })
+    .expect("a valid key")
+}
 
 /// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` read by position, as a decoder built for speed would
 /// read the SDKs' own shape; anything else through chrono's general parser.

@@ -1,9 +1,9 @@
-//! The real-time path from Segment JSON bytes, on the same bytes in the same run: two
-//! baselines — bare `serde_json` parsing of each message into a `serde_json::Value`
-//! (`serde_json_value`) and the fastest bare parse we know, sonic-rs into its `Value`
-//! (`sonic_rs_value`) — then decode (typed events), decode → privacy → gate, and decode →
-//! privacy → gate → stream analytics (`decode_gate_analytics`), the gate judging batches of
-//! 2,000 as the flow does; and the last on the same traffic with every page path distinct
+//! The real-time path from Segment JSON bytes, on the same bytes in the same run: two bare
+//! parses as baselines — `serde_json` parsing each message into a `serde_json::Value`
+//! (`serde_json_value`) and the fastest parse we know, sonic-rs into its `Value`
+//! (`sonic_rs_value`) — and a third, `floor` (below); then decode (typed events), decode →
+//! privacy → gate, and decode → privacy → gate → stream analytics (`decode_gate_analytics`),
+//! the gate judging batches of 2,000 as the flow does; and the last on the same traffic with every page path distinct
 //! (`decode_gate_analytics_distinct_paths`: a shop with more pages than the dashboard's
 //! heavy-hitter counters hold), and with a visitor's traits in every message's context
 //! (`decode_gate_analytics_context_traits`, as RudderStack's SDK sends them); and kiosks
@@ -13,10 +13,10 @@
 //! and one id whose half hour of pages arrives newest first
 //! (`decode_gate_analytics_backwards`) or scrambled (`decode_gate_analytics_scrambled`).
 //!
-//! `floor` is a third baseline: the least any design of the path must do for a message —
-//! read its fields with sonic-rs into a borrowed struct, resolve its time, key its ids,
-//! remember its id and find its person's open visit — with no rules, no events kept and no
-//! documents. How far `decode_gate_analytics` is from it is what this design costs; how far
+//! `floor` is the least any design of the path must do for a message — parse it as
+//! `sonic_rs_value` does and read its fields once, resolve its time, key its ids, remember
+//! its id and find its person's open visit — with no rules, no events kept and no documents
+//! (`floor.rs`). How far `decode_gate_analytics` is from it is what this design costs; how far
 //! `floor` is from 1 M messages/s is what the machine allows.
 //!
 //! `cargo bench -p websight-core --bench realtime`
@@ -27,7 +27,6 @@ use websight_core::decode::{DecodeContext, Format, decode_line};
 use websight_core::flow::Ingest;
 use websight_core::gate::{Gate, GateConfig, MemoryGateState, Outcome};
 use websight_core::io::block_on;
-use websight_core::privacy::{Privacy, PrivacyConfig};
 use websight_core::synth::{Generator, SynthConfig};
 
 mod floor;
@@ -45,14 +44,7 @@ fn bench(c: &mut Criterion) {
     })
     .unwrap();
     let lines: Vec<Vec<u8>> = generator.events().map(|e| e.to_json()).collect();
-    let privacy = || {
-        Privacy::new(PrivacyConfig {
-            key: Some("benchmark key, not a secret".into()),
-            ..PrivacyConfig::default()
-        })
-        .unwrap()
-    };
-    let ingest = Ingest::new(privacy());
+    let ingest = Ingest::new(floor::privacy());
     let config = GateConfig {
         known_users_capacity: 100_000,
         ..GateConfig::default()
@@ -83,7 +75,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("floor", |b| {
-        let privacy = privacy();
+        let privacy = floor::privacy();
         b.iter(|| floor::run(&lines, &privacy))
     });
     group.bench_function("decode", |b| {
@@ -106,7 +98,7 @@ fn bench(c: &mut Criterion) {
         .flat_map(|batch| judged(&mut g, &mut st, batch))
         .filter(|o| matches!(o, Outcome::Valid(_) | Outcome::Rejected { .. }))
         .count();
-    assert_eq!(floor::run(&lines, &privacy()).0, judged_by_gate);
+    assert_eq!(floor::run(&lines, &floor::privacy()).0, judged_by_gate);
     group.bench_function("decode_gate", |b| {
         b.iter(|| {
             let (mut gate, mut state) = gate();
